@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# install-deps.sh: install every Debian package swath needs to build, test and
+# benchmark. Idempotent and quiet: when everything is present it prints nothing
+# and touches nothing. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config
+  libgdal-dev gdal-bin python3-gdal python3-numpy libproj-dev
+  libcurl4-openssl-dev libsqlite3-dev sqlite3 libyaml-dev libjansson-dev
+  libmicrohttpd-dev libpq-dev libcmocka-dev libmuparser-dev
+  postgresql postgresql-15-postgis-3
+  lighttpd cgi-mapserver mapcache-tools
+  wrk hyperfine time
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts services on install; tests start their own on loopback.
+for svc in lighttpd postgresql; do
+  $SUDO service "$svc" stop >/dev/null 2>&1 || true
+done

@@ -1,0 +1,66 @@
+/* main.c: the swath command line. A table of subcommands; everything they
+ * do lives in the library. Start-up registers GDAL drivers once. */
+#include <gdal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/log.h"
+
+struct command {
+  const char *name;
+  int (*fn)(int argc, char **argv);
+  const char *help;
+};
+
+static const struct command commands[] = {
+    {"run", swath_cmd_run, "process a job file into a tile pyramid"},
+    {"tiles", swath_cmd_tiles, "list the tiles of a grid over bounds or an area"},
+    {"processes", swath_cmd_processes, "list built-in processes and their parameters"},
+    {"catalog", swath_cmd_catalog, "ingest, search and rank satellite scenes"},
+    {"serve", swath_cmd_serve, "serve the STAC API over a catalog"},
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: swath [-v|-q] <command> [options]\n\ncommands:\n");
+  for (const struct command *c = commands; c->name; c++) fprintf(f, "  %-10s %s\n", c->name, c->help);
+  fprintf(f, "\nRun 'swath <command> --help' for a command's options.\n");
+}
+
+int swath_cli_fail(int code) {
+  const char *msg = swath_error_message();
+  fprintf(stderr, "swath: %s\n", msg && *msg ? msg : "unknown error");
+  return swath_error_exit_status(code);
+}
+
+int main(int argc, char **argv) {
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    if (strcmp(argv[i], "-v") == 0) swath_log_set_level(SWATH_LOG_DEBUG);
+    else if (strcmp(argv[i], "-q") == 0) swath_log_set_level(SWATH_LOG_WARN);
+    else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+      usage(stdout);
+      return 0;
+    } else {
+      fprintf(stderr, "swath: unknown option '%s'\n", argv[i]);
+      return 2;
+    }
+  }
+  if (i >= argc) {
+    usage(stderr);
+    return 2;
+  }
+  for (const struct command *c = commands; c->name; c++) {
+    if (strcmp(argv[i], c->name) == 0) {
+      GDALAllRegister();
+      int rc = c->fn(argc - i, argv + i);
+      GDALDestroyDriverManager();
+      return rc;
+    }
+  }
+  fprintf(stderr, "swath: unknown command '%s' (try 'swath --help')\n", argv[i]);
+  return 2;
+}

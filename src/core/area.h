@@ -1,0 +1,44 @@
+/* area.h: where a job works. Bounds in any CRS or polygons from any
+ * OGR-readable file, transformed once into the grid CRS. Tiles belong to the
+ * area when their footprint really intersects a polygon (tested with a GEOS
+ * prepared geometry), not merely the polygon's bounding box.
+ *
+ * An area owns an OGR geometry and is not thread-safe for intersection
+ * queries: give each thread its own swath_area_clone() or lock. */
+#ifndef SWATH_CORE_AREA_H
+#define SWATH_CORE_AREA_H
+
+#include "core/grid.h"
+
+typedef struct swath_area swath_area;
+
+/* Area from bounds (minx, miny, maxx, maxy) in `crs` ("EPSG:4326" etc.; for
+ * geographic CRSs, minx > maxx means crossing the antimeridian). */
+int swath_area_from_bounds(const swath_grid *g, swath_bounds b, const char *crs, swath_area **out);
+/* Area from the union of all polygons of all layers of an OGR file. */
+int swath_area_from_file(const swath_grid *g, const char *path, swath_area **out);
+/* Area from a WKT geometry in `crs`. */
+int swath_area_from_wkt(const swath_grid *g, const char *wkt, const char *crs, swath_area **out);
+/* Intersection of an area with bounds in the grid CRS (used to clip the area
+ * to the inputs' footprint). SWATH_EINVAL if nothing is left. */
+int swath_area_clip(swath_area *a, swath_bounds grid_b);
+void swath_area_free(swath_area *a);
+swath_area *swath_area_clone(const swath_area *a);
+
+/* Bounding box of the area in the grid CRS (minx > maxx never happens here:
+ * an antimeridian-crossing area is split into parts). */
+swath_bounds swath_area_bounds(const swath_area *a);
+/* 1 if the box (grid CRS) intersects the area's interior, else 0. */
+int swath_area_intersects(const swath_area *a, swath_bounds b);
+
+/* Iterate the tiles (or metatiles, with m > 1) of zoom z that intersect the
+ * area, row by row. Memory is constant in the number of tiles. */
+typedef struct swath_tile_iter swath_tile_iter;
+int swath_tile_iter_new(const swath_grid *g, const swath_area *a, int z, int m, swath_tile_iter **out);
+/* 1 and *t filled, 0 when exhausted. */
+int swath_tile_iter_next(swath_tile_iter *it, swath_tile *t);
+void swath_tile_iter_free(swath_tile_iter *it);
+/* Count of tiles the iterator would yield (walks it once). */
+int64_t swath_area_count_tiles(const swath_grid *g, const swath_area *a, int z, int m);
+
+#endif

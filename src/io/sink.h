@@ -1,0 +1,49 @@
+/* sink.h: where results go. A sink receives finished output tiles (one
+ * output tile, tile_size x tile_size, already clipped from the metatile) and
+ * writes them atomically: temp file in the same directory, then rename, so a
+ * crash never leaves a truncated tile that a resume would take as done.
+ * write_tile is called concurrently from worker threads. Implementations:
+ * sink_tiledir.c ({path}/{z}/{x}/{y}.{ext}). */
+#ifndef SWATH_IO_SINK_H
+#define SWATH_IO_SINK_H
+
+#include "core/grid.h"
+#include "swath/plugin.h"
+
+typedef struct swath_sink_cfg {
+  const char *path;        /* output directory */
+  const char *format;      /* GTiff | PNG | JPEG | WEBP */
+  swath_dtype dtype;       /* type written (GTiff any; PNG Byte/UInt16; JPEG/WEBP Byte) */
+  int bands;               /* data bands written (alpha excluded) */
+  int alpha;               /* add an alpha band from the mask (PNG/WEBP/GTiff) */
+  int has_nodata;          /* GTiff: write this nodata value instead of alpha */
+  double nodata;
+  const char *compression; /* GTiff COMPRESS, e.g. DEFLATE (NULL: format default) */
+  int quality;             /* JPEG/WEBP quality, 0 = driver default */
+  const swath_grid *grid;
+  int min_zoom, max_zoom;
+  const char *name;        /* product name for TileJSON/STAC */
+  swath_bounds bounds_wgs84; /* area bounds in lon/lat for the metadata */
+} swath_sink_cfg;
+
+typedef struct swath_sink_vtable {
+  const char *name;
+  /* Create the output location (fails with SWATH_EINVAL if unwritable). */
+  int (*open)(const swath_sink_cfg *cfg, void **state);
+  int (*write_tile)(void *state, swath_tile t, const swath_raster *tile);
+  /* Read a tile back (for overviews after a resume). SWATH_EEMPTY if absent. */
+  int (*read_tile)(void *state, swath_tile t, swath_raster *out);
+  /* Delete a tile if present (used by --overwrite of an empty tile). */
+  int (*remove_tile)(void *state, swath_tile t);
+  /* Write metadata next to the tiles (tilejson.json, stac.json); `job_yaml`
+   * is the job text as run, stored as job.yaml. */
+  int (*finish)(void *state, const char *job_yaml);
+  void (*close)(void *state);
+} swath_sink_vtable;
+
+extern const swath_sink_vtable swath_sink_tiledir;
+
+/* File extension for a format ("tif", "png", "jpg", "webp"), NULL if unknown. */
+const char *swath_sink_format_ext(const char *format);
+
+#endif
