@@ -1,0 +1,11 @@
+/* cmd_catalog.c: placeholder until the subcommand lands; it fails loudly. */
+#include <stdio.h>
+
+#include "cli/commands.h"
+
+int swath_cmd_catalog(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  fprintf(stderr, "swath: 'catalog' is not built yet\n");
+  return 1;
+}
