@@ -1,0 +1,451 @@
+/* job.c: job file -> swath_job. All validation that needs only the file
+ * happens here, so a bad job fails before anything is opened or written:
+ * unknown keys, types, ranges, the process and its parameters. Checks that
+ * need the data (inputs readable, area overlaps them) happen in run.c. */
+#include "engine/job.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "core/raster.h"
+#include "io/sink.h"
+
+static char *read_text(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap);
+  while (buf) {
+    size_t got = fread(buf + n, 1, cap - n - 1, f);
+    n += got;
+    if (got == 0) break;
+    if (cap - n - 1 == 0) {
+      char *nb = realloc(buf, cap * 2);
+      if (!nb) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+  }
+  fclose(f);
+  if (buf) buf[n] = '\0';
+  return buf;
+}
+
+/* Paths relative to the job file's folder; GDAL connection strings and
+ * absolute paths pass through. */
+static char *resolve(const char *dir, const char *p) {
+  if (p[0] == '/' || strncmp(p, "/vsi", 4) == 0 || strstr(p, "://") || strchr(p, ':') ||
+      strcmp(dir, ".") == 0)
+    return strdup(p);
+  size_t n = strlen(dir) + strlen(p) + 2;
+  char *r = malloc(n);
+  if (r) snprintf(r, n, "%s/%s", dir, p);
+  return r;
+}
+
+int swath_parse_zoom_range(const char *spec, const char *what, int *zmin, int *zmax) {
+  char *end;
+  errno = 0;
+  long a = strtol(spec, &end, 10), b = a;
+  if (end != spec && *end == '-') {
+    const char *s2 = end + 1;
+    b = strtol(s2, &end, 10);
+    if (end == s2) end = (char *)spec;
+  }
+  if (end == spec || *end || errno || a < 0 || b < 0 || a > 30 || b > 30)
+    return swath_error_set(SWATH_EINVAL, "%s: expected a zoom or a range like 12-15, got '%s'",
+                           what, spec);
+  *zmin = (int)(a < b ? a : b);
+  *zmax = (int)(a < b ? b : a);
+  return 0;
+}
+
+int swath_parse_bounds(const char *spec, const char *what, swath_bounds *b) {
+  double v[4];
+  const char *s = spec;
+  for (int i = 0; i < 4; i++) {
+    char *end;
+    errno = 0;
+    v[i] = strtod(s, &end);
+    if (end == s || errno || (i < 3 && *end != ',') || (i == 3 && *end))
+      return swath_error_set(SWATH_EINVAL,
+                             "%s: expected minx,miny,maxx,maxy (four numbers), got '%s'", what,
+                             spec);
+    s = end + 1;
+  }
+  if (v[1] >= v[3])
+    return swath_error_set(SWATH_EINVAL, "%s: miny %g must be below maxy %g", what, v[1], v[3]);
+  if (v[0] == v[2])
+    return swath_error_set(SWATH_EINVAL, "%s: minx equals maxx (%g): empty area", what, v[0]);
+  *b = (swath_bounds){v[0], v[1], v[2], v[3]};
+  return 0;
+}
+
+static int check_zooms(swath_job *job, const char *where) {
+  const swath_grid *g = &job->grid;
+  if (job->min_zoom < g->min_zoom || job->max_zoom > g->max_zoom)
+    return swath_error_set(SWATH_EINVAL, "%s: zoom %d-%d is out of range for grid %s (%d-%d)",
+                           where, job->min_zoom, job->max_zoom, g->name, g->min_zoom, g->max_zoom);
+  return 0;
+}
+
+int swath_job_set_zoom(swath_job *job, const char *spec) {
+  int rc = swath_parse_zoom_range(spec, "--zoom", &job->min_zoom, &job->max_zoom);
+  return rc ? rc : check_zooms(job, "--zoom");
+}
+
+int swath_job_set_bounds(swath_job *job, const char *spec) {
+  swath_bounds b;
+  int rc = swath_parse_bounds(spec, "--bounds", &b);
+  if (rc) return rc;
+  if (b.miny < -90 || b.maxy > 90 || b.minx < -180 || b.maxx > 180 || b.minx > 180)
+    return swath_error_set(SWATH_EINVAL, "--bounds: '%s' is not lon/lat (EPSG:4326) bounds", spec);
+  job->has_bounds = 1;
+  job->bounds = b;
+  free(job->bounds_crs);
+  job->bounds_crs = strdup("EPSG:4326");
+  free(job->area_file);
+  job->area_file = NULL;
+  return job->bounds_crs ? 0 : SWATH_ENOMEM;
+}
+
+static int dup_scalar(const swath_cfg *c, const char *what, char **out) {
+  const char *s;
+  int rc = swath_cfg_string(c, what, &s);
+  if (rc) return rc;
+  free(*out);
+  *out = strdup(s);
+  return *out ? 0 : SWATH_ENOMEM;
+}
+
+static int parse_inputs(swath_job *job, const swath_cfg *c, const char *dir) {
+  if (!c || c->type != SWATH_CFG_MAP || c->n == 0)
+    return c ? swath_cfg_error(c, "inputs: expected a mapping of name: path")
+             : swath_error_set(SWATH_EINVAL, "%s: missing 'inputs'", job->path);
+  job->inputs = calloc(c->n, sizeof *job->inputs);
+  if (!job->inputs) return SWATH_ENOMEM;
+  for (size_t i = 0; i < c->n; i++) {
+    const swath_cfg *v = c->items[i];
+    const char *name = c->keys[i], *uri = NULL;
+    for (const char *p = name; *p; p++)
+      if (!(*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+            (p != name && *p >= '0' && *p <= '9')))
+        return swath_cfg_error(v, "inputs: name '%s' must be letters, digits and _", name);
+    if (v->type == SWATH_CFG_MAP) {
+      static const char *const keys[] = {"path", "type", NULL};
+      int rc = swath_cfg_check_keys(v, "inputs", keys);
+      if (rc) return rc;
+      const swath_cfg *t = swath_cfg_get(v, "type");
+      if (t && (t->type != SWATH_CFG_SCALAR || strcmp(t->value, "gdal") != 0))
+        return swath_cfg_error(t, "inputs.%s.type: unsupported source type '%s' (supported: gdal)",
+                               name, t->type == SWATH_CFG_SCALAR ? t->value : "?");
+      const swath_cfg *p = swath_cfg_get(v, "path");
+      if (!p) return swath_cfg_error(v, "inputs.%s: missing 'path'", name);
+      rc = swath_cfg_string(p, "inputs.path", &uri);
+      if (rc) return rc;
+    } else {
+      int rc = swath_cfg_string(v, "inputs", &uri);
+      if (rc) return rc;
+    }
+    job->inputs[i].name = strdup(name);
+    job->inputs[i].uri = resolve(dir, uri);
+    job->ninputs++;
+    if (!job->inputs[i].name || !job->inputs[i].uri) return SWATH_ENOMEM;
+  }
+  return 0;
+}
+
+static int parse_grid(swath_job *job, const swath_cfg *c, const char *dir) {
+  const char *name = "WebMercatorQuad";
+  long tile_size = 256, meta = 1, buffer = 0;
+  int rc = 0;
+  if (c && c->type == SWATH_CFG_SCALAR) {
+    name = c->value;
+  } else if (c) {
+    static const char *const keys[] = {"name", "tile_size", "metatiling", "pixel_buffer", NULL};
+    if ((rc = swath_cfg_check_keys(c, "grid", keys))) return rc;
+    const swath_cfg *v;
+    if ((v = swath_cfg_get(c, "name")) && (rc = swath_cfg_string(v, "grid.name", &name))) return rc;
+    if ((v = swath_cfg_get(c, "tile_size")) &&
+        (rc = swath_cfg_int(v, "grid.tile_size", 16, 4096, &tile_size)))
+      return rc;
+    if ((v = swath_cfg_get(c, "metatiling")) &&
+        (rc = swath_cfg_int(v, "grid.metatiling", 1, 64, &meta)))
+      return rc;
+    if (meta & (meta - 1))
+      return swath_cfg_error(swath_cfg_get(c, "metatiling"),
+                             "grid.metatiling: %ld is not a power of two (1, 2, 4, 8, 16)", meta);
+    if ((v = swath_cfg_get(c, "pixel_buffer")) &&
+        (rc = swath_cfg_int(v, "grid.pixel_buffer", 0, 1024, &buffer)))
+      return rc;
+  }
+  char *p = strstr(name, ".json") ? resolve(dir, name) : strdup(name);
+  if (!p) return SWATH_ENOMEM;
+  rc = swath_grid_load(p, (int)tile_size, &job->grid);
+  free(p);
+  if (rc == SWATH_ENOTFOUND)
+    return swath_cfg_error(c, "grid: unknown grid '%s' (WebMercatorQuad, WorldCRS84Quad, or a "
+                              "TileMatrixSet .json file)", name);
+  if (rc) return rc;
+  job->metatiling = (int)meta;
+  job->pixel_buffer = (int)buffer;
+  return 0;
+}
+
+static int parse_zoom(swath_job *job, const swath_cfg *c) {
+  if (!c) return swath_error_set(SWATH_EINVAL, "%s: missing 'zoom' (a zoom or [min, max])", job->path);
+  long a, b;
+  int rc;
+  if (c->type == SWATH_CFG_SCALAR) {
+    if ((rc = swath_cfg_int(c, "zoom", 0, 30, &a))) return rc;
+    b = a;
+  } else if (c->type == SWATH_CFG_SEQ && c->n == 2) {
+    if ((rc = swath_cfg_int(c->items[0], "zoom", 0, 30, &a)) ||
+        (rc = swath_cfg_int(c->items[1], "zoom", 0, 30, &b)))
+      return rc;
+  } else {
+    return swath_cfg_error(c, "zoom: expected a zoom or [min, max]");
+  }
+  job->min_zoom = (int)(a < b ? a : b);
+  job->max_zoom = (int)(a < b ? b : a);
+  if (job->min_zoom < job->grid.min_zoom || job->max_zoom > job->grid.max_zoom)
+    return swath_cfg_error(c, "zoom %d-%d is out of range for grid %s (%d-%d)", job->min_zoom,
+                           job->max_zoom, job->grid.name, job->grid.min_zoom, job->grid.max_zoom);
+  return 0;
+}
+
+static int parse_area(swath_job *job, const swath_cfg *c, const char *dir) {
+  if (!c) return 0;
+  static const char *const keys[] = {"bounds", "crs", "file", NULL};
+  int rc = swath_cfg_check_keys(c, "area", keys);
+  if (rc) return rc;
+  const swath_cfg *b = swath_cfg_get(c, "bounds"), *f = swath_cfg_get(c, "file"),
+                  *crs = swath_cfg_get(c, "crs");
+  if (!!b == !!f) return swath_cfg_error(c, "area: give exactly one of 'bounds' or 'file'");
+  if (f) {
+    const char *s;
+    if ((rc = swath_cfg_string(f, "area.file", &s))) return rc;
+    job->area_file = resolve(dir, s);
+    return job->area_file ? 0 : SWATH_ENOMEM;
+  }
+  double v[4];
+  if ((rc = swath_cfg_doubles(b, "area.bounds", v, 4))) return rc;
+  if (v[1] >= v[3]) return swath_cfg_error(b, "area.bounds: miny %g must be below maxy %g", v[1], v[3]);
+  if (v[0] == v[2]) return swath_cfg_error(b, "area.bounds: minx equals maxx: empty area");
+  job->has_bounds = 1;
+  job->bounds = (swath_bounds){v[0], v[1], v[2], v[3]};
+  const char *cs = "EPSG:4326";
+  if (crs && (rc = swath_cfg_string(crs, "area.crs", &cs))) return rc;
+  job->bounds_crs = strdup(cs);
+  return job->bounds_crs ? 0 : SWATH_ENOMEM;
+}
+
+static int parse_output(swath_job *job, const swath_cfg *c, const char *dir) {
+  if (!c || c->type != SWATH_CFG_MAP)
+    return c ? swath_cfg_error(c, "output: expected a mapping with at least 'path'")
+             : swath_error_set(SWATH_EINVAL, "%s: missing 'output'", job->path);
+  static const char *const keys[] = {"path", "format", "dtype", "compression", "quality",
+                                     "resampling", "overviews", "overview_resampling", "nodata",
+                                     NULL};
+  int rc = swath_cfg_check_keys(c, "output", keys);
+  if (rc) return rc;
+  const swath_cfg *v;
+  if (!(v = swath_cfg_get(c, "path"))) return swath_cfg_error(c, "output: missing 'path'");
+  const char *p;
+  if ((rc = swath_cfg_string(v, "output.path", &p))) return rc;
+  if (!(job->out_path = resolve(dir, p))) return SWATH_ENOMEM;
+
+  job->format = strdup("PNG");
+  if ((v = swath_cfg_get(c, "format")) && (rc = dup_scalar(v, "output.format", &job->format)))
+    return rc;
+  static const char *const formats[] = {"GTiff", "PNG", "JPEG", "WEBP"};
+  int known = 0;
+  for (int i = 0; i < 4; i++)
+    if (strcasecmp(job->format, formats[i]) == 0) {
+      strcpy(job->format, formats[i]); /* canonical spelling, never longer */
+      known = 1;
+    }
+  if (!known)
+    return swath_cfg_error(v, "output.format: unknown format '%s' (GTiff, PNG, JPEG, WEBP)",
+                           job->format);
+  if ((v = swath_cfg_get(c, "dtype"))) {
+    const char *s;
+    if ((rc = swath_cfg_string(v, "output.dtype", &s))) return rc;
+    if ((job->dtype = swath_dtype_parse(s)) == SWATH_DT_UNKNOWN)
+      return swath_cfg_error(v, "output.dtype: unknown type '%s' (Byte, UInt16, Int16, UInt32, "
+                                "Int32, Float32, Float64)", s);
+  }
+  if ((v = swath_cfg_get(c, "compression")) &&
+      (rc = dup_scalar(v, "output.compression", &job->compression)))
+    return rc;
+  long q = 0;
+  if ((v = swath_cfg_get(c, "quality")) && (rc = swath_cfg_int(v, "output.quality", 1, 100, &q)))
+    return rc;
+  job->quality = (int)q;
+  job->resampling = strdup("bilinear");
+  if ((v = swath_cfg_get(c, "resampling")) &&
+      (rc = dup_scalar(v, "output.resampling", &job->resampling)))
+    return rc;
+  static const char *const rs[] = {"near", "bilinear", "cubic", "cubicspline", "lanczos",
+                                   "average", "mode", "max", "min", "med", "q1", "q3", "sum",
+                                   "rms", NULL};
+  known = 0;
+  for (const char *const *r = rs; *r; r++) known |= strcmp(*r, job->resampling) == 0;
+  if (!known)
+    return swath_cfg_error(v, "output.resampling: unknown method '%s' (near, bilinear, cubic, "
+                              "cubicspline, lanczos, average, mode, max, min, med, q1, q3, sum, rms)",
+                           job->resampling);
+  job->overviews = 1;
+  if ((v = swath_cfg_get(c, "overviews")) && (rc = swath_cfg_bool(v, "output.overviews", &job->overviews)))
+    return rc;
+  if ((v = swath_cfg_get(c, "overview_resampling"))) {
+    if ((rc = dup_scalar(v, "output.overview_resampling", &job->overview_resampling))) return rc;
+    if (strcmp(job->overview_resampling, "average") && strcmp(job->overview_resampling, "nearest"))
+      return swath_cfg_error(v, "output.overview_resampling: '%s' is not average or nearest",
+                             job->overview_resampling);
+  }
+  if ((v = swath_cfg_get(c, "nodata"))) {
+    if ((rc = swath_cfg_double(v, "output.nodata", &job->nodata))) return rc;
+    job->has_nodata = 1;
+  }
+  return 0;
+}
+
+static int parse_params(swath_job *job, const swath_cfg *c) {
+  job->params = swath_params_new();
+  if (!job->params) return SWATH_ENOMEM;
+  if (!c) return 0;
+  if (c->type != SWATH_CFG_MAP) return swath_cfg_error(c, "params: expected a mapping");
+  for (size_t i = 0; i < c->n; i++) {
+    const swath_cfg *v = c->items[i];
+    if (v->type != SWATH_CFG_SCALAR)
+      return swath_cfg_error(v, "params.%s: expected a single value", c->keys[i]);
+    int rc = swath_params_set(job->params, c->keys[i], v->value);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+int swath_job_load(const char *path, swath_job **out) {
+  *out = NULL;
+  swath_job *job = calloc(1, sizeof *job);
+  if (!job) return SWATH_ENOMEM;
+  swath_cfg *root = NULL;
+  char *dircopy = strdup(path);
+  int rc = dircopy ? 0 : SWATH_ENOMEM;
+  if (!rc) {
+    job->path = strdup(path);
+    job->text = read_text(path);
+    if (!job->text) rc = swath_error_set(SWATH_EINVAL, "%s: cannot read job file: %s", path, strerror(errno));
+  }
+  if (!rc) rc = swath_cfg_parse_string(job->text, path, &root);
+  if (!rc && root->type != SWATH_CFG_MAP)
+    rc = swath_cfg_error(root, "a job is a mapping with process, inputs, zoom and output");
+  static const char *const keys[] = {"name", "process", "params", "inputs", "grid", "zoom", "area",
+                                     "output", NULL};
+  if (!rc) rc = swath_cfg_check_keys(root, "job", keys);
+  const char *dir = dircopy ? dirname(dircopy) : ".";
+  if (!rc) {
+    const swath_cfg *p = swath_cfg_get(root, "process");
+    if (!p) rc = swath_error_set(SWATH_EINVAL, "%s: missing 'process' (see 'swath processes')", path);
+    else if (!(rc = swath_cfg_string(p, "process", (const char **)&job->process))) {
+      const char *pv = job->process;
+      job->process = (strchr(pv, '/') || strstr(pv, ".so")) ? resolve(dir, pv) : strdup(pv);
+      if (!job->process) rc = SWATH_ENOMEM;
+    }
+  }
+  if (!rc) rc = parse_params(job, swath_cfg_get(root, "params"));
+  if (!rc) rc = parse_inputs(job, swath_cfg_get(root, "inputs"), dir);
+  if (!rc) rc = parse_grid(job, swath_cfg_get(root, "grid"), dir);
+  if (!rc) rc = parse_zoom(job, swath_cfg_get(root, "zoom"));
+  if (!rc) rc = parse_area(job, swath_cfg_get(root, "area"), dir);
+  if (!rc) rc = parse_output(job, swath_cfg_get(root, "output"), dir);
+  if (!rc) {
+    swath_process proc;
+    rc = swath_process_open(job->process, &proc);
+    if (!rc) {
+      rc = swath_process_check_params(proc.vt, job->params);
+      swath_process_close(&proc);
+    }
+  }
+  swath_cfg_free(root);
+  free(dircopy);
+  if (rc) {
+    swath_job_free(job);
+    return rc;
+  }
+  *out = job;
+  return 0;
+}
+
+void swath_job_free(swath_job *job) {
+  if (!job) return;
+  for (int i = 0; i < job->ninputs; i++) {
+    free(job->inputs[i].name);
+    free(job->inputs[i].uri);
+  }
+  free(job->inputs);
+  swath_params_free(job->params);
+  free(job->path);
+  free(job->text);
+  free(job->process);
+  free(job->bounds_crs);
+  free(job->area_file);
+  free(job->out_path);
+  free(job->format);
+  free(job->compression);
+  free(job->resampling);
+  free(job->overview_resampling);
+  free(job);
+}
+
+/* FNV-1a, 64 bit: a stable fingerprint, not a security measure. */
+static void fnv(uint64_t *h, const void *data, size_t n) {
+  const unsigned char *p = data;
+  for (size_t i = 0; i < n; i++) {
+    *h ^= p[i];
+    *h *= 1099511628211ULL;
+  }
+}
+static void fnv_str(uint64_t *h, const char *s) { fnv(h, s ? s : "", s ? strlen(s) + 1 : 1); }
+
+void swath_job_key(const swath_job *job, char key[17]) {
+  uint64_t h = 1469598103934665603ULL;
+  fnv_str(&h, job->process);
+  for (int i = 0; job->params && i < job->params->n; i++) {
+    fnv_str(&h, job->params->keys[i]);
+    fnv_str(&h, job->params->values[i]);
+  }
+  for (int i = 0; i < job->ninputs; i++) {
+    fnv_str(&h, job->inputs[i].name);
+    fnv_str(&h, job->inputs[i].uri);
+    struct stat st;
+    if (stat(job->inputs[i].uri, &st) == 0) {
+      int64_t v[2] = {(int64_t)st.st_size, (int64_t)st.st_mtime};
+      fnv(&h, v, sizeof v);
+    }
+  }
+  char *tms = swath_grid_to_tms_json(&job->grid);
+  fnv_str(&h, tms);
+  free(tms);
+  int iv[5] = {job->metatiling, job->pixel_buffer, job->quality, job->overviews, (int)job->dtype};
+  fnv(&h, iv, sizeof iv);
+  fnv_str(&h, job->format);
+  fnv_str(&h, job->compression);
+  fnv_str(&h, job->resampling);
+  fnv_str(&h, job->overview_resampling);
+  double nd[2] = {job->has_nodata, job->nodata};
+  fnv(&h, nd, sizeof nd);
+  snprintf(key, 17, "%016llx", (unsigned long long)h);
+}

@@ -1,0 +1,64 @@
+/* job.h: a job file, parsed and validated. Everything a run needs to know
+ * about what to compute, and nothing about how (threads, progress): those are
+ * run options. Relative paths in the job are resolved against the job file's
+ * folder, as mapchete does, so a job runs the same from any working dir. */
+#ifndef SWATH_ENGINE_JOB_H
+#define SWATH_ENGINE_JOB_H
+
+#include "core/grid.h"
+#include "process/process.h"
+
+typedef struct swath_job_input {
+  char *name; /* key under inputs: */
+  char *uri;  /* resolved path or GDAL connection string */
+} swath_job_input;
+
+typedef struct swath_job {
+  char *path;  /* the job file */
+  char *text;  /* the job file's text, stored with the output */
+  char *process;
+  swath_params *params;
+  int ninputs;
+  swath_job_input *inputs;
+
+  swath_grid grid;
+  int metatiling, pixel_buffer;
+  int min_zoom, max_zoom;
+
+  /* area: bounds (in bounds_crs) or a file or nothing (inputs' footprint) */
+  int has_bounds;
+  swath_bounds bounds;
+  char *bounds_crs;
+  char *area_file;
+
+  char *out_path;
+  char *format;             /* GTiff | PNG | JPEG | WEBP */
+  swath_dtype dtype;        /* UNKNOWN: what the process produces */
+  char *compression;        /* GTiff only */
+  int quality;              /* JPEG / WEBP */
+  char *resampling;         /* input reprojection */
+  int overviews;            /* 1: zooms below max built from children */
+  char *overview_resampling; /* average | nearest (NULL: by data kind) */
+  int has_nodata;
+  double nodata;
+} swath_job;
+
+/* Parse and validate a job file. Errors name the file and line. */
+int swath_job_load(const char *path, swath_job **out);
+void swath_job_free(swath_job *job);
+/* Override zooms ("12" or "12-15") with the same checks as the file's. */
+int swath_job_set_zoom(swath_job *job, const char *spec);
+/* Override the area with lon/lat bounds "minx,miny,maxx,maxy". */
+int swath_job_set_bounds(swath_job *job, const char *spec);
+/* Parse "a,b,c,d" into bounds; SWATH_EINVAL naming `what` otherwise. */
+int swath_parse_bounds(const char *spec, const char *what, swath_bounds *b);
+/* Parse "Z" or "Z1-Z2". */
+int swath_parse_zoom_range(const char *spec, const char *what, int *zmin, int *zmax);
+
+/* A key of everything that changes the pixels of a finished tile (process,
+ * params, inputs and their size/mtime, grid, format ...) but not the zooms or
+ * area: a run over a new area reuses the tiles it shares with the old one.
+ * Writes 16 hex digits + NUL into key. */
+void swath_job_key(const swath_job *job, char key[17]);
+
+#endif

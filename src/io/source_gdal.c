@@ -1,0 +1,269 @@
+/* source_gdal.c: any raster GDAL opens (file, VRT, /vsicurl/ COG ...), read
+ * through GDAL's warper onto the requested pixel grid.
+ *
+ * One state per worker thread: it owns its dataset handle and a
+ * transformer from source pixels to the grid CRS, built once. Each read only
+ * swaps the destination geotransform, so per-tile set-up is a MEM dataset
+ * wrapped around the output buffer and a warp operation. The destination
+ * always gets an alpha band: it says which pixels some source pixel covered,
+ * which becomes the mask (outside the footprint, nodata and alpha 0 alike).
+ * The approximate transformer uses gdalwarp's default error threshold (0.125
+ * px), so tiles agree with gdalwarp run over the same bounds. */
+#include <cpl_conv.h>
+#include <cpl_string.h>
+#include <gdal.h>
+#include <gdal_alg.h>
+#include <gdalwarper.h>
+#include <ogr_srs_api.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/error.h"
+#include "core/raster.h"
+#include "io/source.h"
+
+typedef struct gdal_state {
+  GDALDatasetH ds;
+  int bands;       /* data bands (alpha excluded) */
+  int alpha_band;  /* 1-based alpha band in the source, 0 if none */
+  int has_nodata;
+  double nodata;
+  swath_dtype dtype;
+  char *dst_wkt;   /* grid CRS as WKT */
+  void *gen;       /* GenImgProj transformer src pixel -> dst pixel */
+  void *approx;
+  swath_bounds footprint;
+} gdal_state;
+
+static void gdal_close(void *st) {
+  gdal_state *s = st;
+  if (!s) return;
+  if (s->approx) GDALDestroyApproxTransformer(s->approx);
+  if (s->gen) GDALDestroyGenImgProjTransformer(s->gen);
+  if (s->ds) GDALClose(s->ds);
+  CPLFree(s->dst_wkt);
+  free(s);
+}
+
+static int footprint(gdal_state *s, const char *src_wkt, const swath_grid *g, double *res) {
+  double gt[6];
+  GDALGetGeoTransform(s->ds, gt);
+  int w = GDALGetRasterXSize(s->ds), h = GDALGetRasterYSize(s->ds);
+  double xs[4] = {gt[0], gt[0] + w * gt[1], gt[0], gt[0] + w * gt[1] + h * gt[2]};
+  double ys[4] = {gt[3], gt[3] + w * gt[4], gt[3] + h * gt[5], gt[3] + w * gt[4] + h * gt[5]};
+  double minx = xs[0], maxx = xs[0], miny = ys[0], maxy = ys[0];
+  for (int i = 1; i < 4; i++) {
+    minx = xs[i] < minx ? xs[i] : minx, maxx = xs[i] > maxx ? xs[i] : maxx;
+    miny = ys[i] < miny ? ys[i] : miny, maxy = ys[i] > maxy ? ys[i] : maxy;
+  }
+  OGRSpatialReferenceH src = OSRNewSpatialReference(src_wkt), dst = OSRNewSpatialReference(NULL);
+  OSRSetAxisMappingStrategy(src, OAMS_TRADITIONAL_GIS_ORDER);
+  OSRImportFromWkt(dst, &(char *){s->dst_wkt});
+  OSRSetAxisMappingStrategy(dst, OAMS_TRADITIONAL_GIS_ORDER);
+  OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(src, dst);
+  int ok = 0;
+  if (ct && OSRIsGeographic(src) && !OSRIsGeographic(dst)) {
+    /* Projections such as Web Mercator have no image of the poles. */
+    if (miny < -85.06) miny = -85.06;
+    if (maxy > 85.06) maxy = 85.06;
+  }
+  double bx0, by0, bx1, by1;
+  if (ct && miny < maxy && OCTTransformBounds(ct, minx, miny, maxx, maxy, &bx0, &by0, &bx1, &by1, 21)) {
+    s->footprint = (swath_bounds){bx0, by0, bx1, by1};
+    ok = 1;
+  }
+  if (ct) OCTDestroyCoordinateTransformation(ct);
+  OSRDestroySpatialReference(src);
+  OSRDestroySpatialReference(dst);
+  if (!ok) s->footprint = g->extent;
+  /* Clip to the grid: a world raster in a grid of smaller extent. */
+  swath_bounds *f = &s->footprint;
+  if (f->minx < g->extent.minx) f->minx = g->extent.minx;
+  if (f->miny < g->extent.miny) f->miny = g->extent.miny;
+  if (f->maxx > g->extent.maxx) f->maxx = g->extent.maxx;
+  if (f->maxy > g->extent.maxy) f->maxy = g->extent.maxy;
+  double area_frac = ((f->maxx - f->minx) * (f->maxy - f->miny)) / ((double)w * h);
+  *res = area_frac > 0 ? sqrt(area_frac) : 0;
+  return 0;
+}
+
+static int gdal_open(const char *uri, const swath_grid *g, swath_source_info *info, void **out) {
+  *out = NULL;
+  gdal_state *s = calloc(1, sizeof *s);
+  if (!s) return SWATH_ENOMEM;
+  CPLErrorReset();
+  CPLPushErrorHandler(CPLQuietErrorHandler);
+  s->ds = GDALOpenEx(uri, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
+  CPLPopErrorHandler();
+  if (!s->ds) {
+    const char *why = CPLGetLastErrorMsg();
+    struct stat st;
+    int rc = strncmp(uri, "/vsi", 4) != 0 && stat(uri, &st) != 0
+                 ? swath_error_set(SWATH_EINVAL, "input '%s': no such file", uri)
+                 : swath_error_set(SWATH_EINVAL, "input '%s': not a raster GDAL can read%s%s", uri,
+                                   why && *why ? ": " : "", why ? why : "");
+    gdal_close(s);
+    return rc;
+  }
+  int n = GDALGetRasterCount(s->ds);
+  if (n == 0) {
+    gdal_close(s);
+    return swath_error_set(SWATH_EINVAL, "input '%s': has no raster bands", uri);
+  }
+  const char *src_wkt = GDALGetProjectionRef(s->ds);
+  double gt[6];
+  if (!src_wkt || !*src_wkt || GDALGetGeoTransform(s->ds, gt) != CE_None) {
+    gdal_close(s);
+    return swath_error_set(SWATH_EINVAL, "input '%s': not georeferenced (no CRS or geotransform)",
+                           uri);
+  }
+  GDALRasterBandH last = GDALGetRasterBand(s->ds, n);
+  if (n > 1 && GDALGetRasterColorInterpretation(last) == GCI_AlphaBand) s->alpha_band = n;
+  s->bands = s->alpha_band ? n - 1 : n;
+  GDALRasterBandH b1 = GDALGetRasterBand(s->ds, 1);
+  s->nodata = GDALGetRasterNoDataValue(b1, &s->has_nodata);
+  s->dtype = (swath_dtype)GDALGetRasterDataType(b1);
+  if (swath_dtype_size(s->dtype) == 0) {
+    gdal_close(s);
+    return swath_error_set(SWATH_EINVAL, "input '%s': unsupported pixel type %s", uri,
+                           GDALGetDataTypeName(GDALGetRasterDataType(b1)));
+  }
+  OGRSpatialReferenceH dst = OSRNewSpatialReference(NULL);
+  OSRSetFromUserInput(dst, g->crs);
+  OSRExportToWkt(dst, &s->dst_wkt);
+  OSRDestroySpatialReference(dst);
+
+  char **opts = CSLSetNameValue(NULL, "DST_SRS", s->dst_wkt);
+  s->gen = GDALCreateGenImgProjTransformer2(s->ds, NULL, opts);
+  CSLDestroy(opts);
+  if (!s->gen) {
+    gdal_close(s);
+    return swath_error_set(SWATH_EINVAL, "input '%s': cannot transform from its CRS to %s: %s",
+                           uri, g->crs, CPLGetLastErrorMsg());
+  }
+  s->approx = GDALCreateApproxTransformer(GDALGenImgProjTransform, s->gen, 0.125);
+  double res = 0;
+  footprint(s, src_wkt, g, &res);
+
+  memset(info, 0, sizeof *info);
+  info->bands = s->bands;
+  info->dtype = s->dtype;
+  info->has_nodata = s->has_nodata || s->alpha_band;
+  info->nodata = s->nodata;
+  info->categorical = GDALGetRasterColorTable(b1) != NULL;
+  info->footprint = s->footprint;
+  info->native_res = res;
+  *out = s;
+  return 0;
+}
+
+static GDALResampleAlg resample_alg(const char *name) {
+  static const struct {
+    const char *name;
+    GDALResampleAlg alg;
+  } algs[] = {{"near", GRA_NearestNeighbour}, {"nearest", GRA_NearestNeighbour},
+              {"bilinear", GRA_Bilinear},     {"cubic", GRA_Cubic},
+              {"cubicspline", GRA_CubicSpline}, {"lanczos", GRA_Lanczos},
+              {"average", GRA_Average},       {"mode", GRA_Mode},
+              {"max", GRA_Max},               {"min", GRA_Min},
+              {"med", GRA_Med},               {"q1", GRA_Q1},
+              {"q3", GRA_Q3},                 {"sum", GRA_Sum},
+              {"rms", GRA_RMS}};
+  for (size_t i = 0; name && i < sizeof algs / sizeof *algs; i++)
+    if (strcmp(algs[i].name, name) == 0) return algs[i].alg;
+  return GRA_Bilinear;
+}
+
+static int intersects(swath_bounds a, swath_bounds b) {
+  return a.minx < b.maxx && b.minx < a.maxx && a.miny < b.maxy && b.miny < a.maxy;
+}
+
+static int gdal_read(void *st, const swath_read_req *req, swath_raster *out) {
+  gdal_state *s = st;
+  memset(out, 0, sizeof *out);
+  if (!intersects(req->bounds, s->footprint)) return SWATH_EEMPTY;
+  swath_dtype dt = req->dtype ? req->dtype : s->dtype;
+  size_t plane = (size_t)req->width * req->height * swath_dtype_size(dt);
+  /* One extra plane at the end receives the warper's alpha. */
+  swath_raster r;
+  int rc = swath_raster_alloc(&r, req->width, req->height, s->bands + 1, dt);
+  if (rc) return rc;
+  GDALDriverH mem = GDALGetDriverByName("MEM");
+  GDALDatasetH dst = GDALCreate(mem, "", req->width, req->height, 0, (GDALDataType)dt, NULL);
+  for (int b = 0; b <= s->bands; b++) {
+    char opt[64];
+    snprintf(opt, sizeof opt, "DATAPOINTER=%p", (void *)((char *)r.data + (size_t)b * plane));
+    char *o[] = {opt, NULL};
+    GDALAddBand(dst, (GDALDataType)dt, o);
+  }
+  double gt[6] = {req->bounds.minx, (req->bounds.maxx - req->bounds.minx) / req->width, 0,
+                  req->bounds.maxy, 0, -(req->bounds.maxy - req->bounds.miny) / req->height};
+  GDALSetGeoTransform(dst, gt);
+  GDALSetProjection(dst, s->dst_wkt);
+  GDALSetGenImgProjTransformerDstGeoTransform(s->gen, gt);
+
+  GDALWarpOptions *wo = GDALCreateWarpOptions();
+  wo->hSrcDS = s->ds;
+  wo->hDstDS = dst;
+  wo->nBandCount = s->bands;
+  wo->panSrcBands = CPLMalloc(sizeof(int) * s->bands);
+  wo->panDstBands = CPLMalloc(sizeof(int) * s->bands);
+  for (int b = 0; b < s->bands; b++) wo->panSrcBands[b] = wo->panDstBands[b] = b + 1;
+  wo->nSrcAlphaBand = s->alpha_band;
+  wo->nDstAlphaBand = s->bands + 1;
+  if (s->has_nodata) {
+    wo->padfSrcNoDataReal = CPLMalloc(sizeof(double) * s->bands);
+    for (int b = 0; b < s->bands; b++) wo->padfSrcNoDataReal[b] = s->nodata;
+  }
+  wo->eResampleAlg = resample_alg(req->resampling);
+  wo->eWorkingDataType = GDT_Unknown;
+  wo->pfnTransformer = GDALApproxTransform;
+  wo->pTransformerArg = s->approx;
+  wo->dfWarpMemoryLimit = 64.0 * 1024 * 1024;
+  wo->papszWarpOptions = CSLSetNameValue(wo->papszWarpOptions, "INIT_DEST", "0");
+  CPLErrorReset();
+  GDALWarpOperationH op = GDALCreateWarpOperation(wo);
+  CPLErr err = op ? GDALChunkAndWarpImage(op, 0, 0, req->width, req->height) : CE_Failure;
+  if (op) GDALDestroyWarpOperation(op);
+  wo->pTransformerArg = NULL;
+  wo->hSrcDS = wo->hDstDS = NULL;
+  GDALDestroyWarpOptions(wo);
+  GDALClose(dst);
+  if (err != CE_None) {
+    swath_raster_free(&r);
+    return swath_error_set(SWATH_EIO, "reading '%s': warp failed: %s",
+                           GDALGetDescription(s->ds), CPLGetLastErrorMsg());
+  }
+  /* Alpha plane -> mask; count coverage to report empty blocks cheaply. */
+  size_t px = (size_t)req->width * req->height;
+  const char *alpha = (const char *)r.data + (size_t)s->bands * plane;
+  size_t valid = 0, esz = swath_dtype_size(dt);
+  for (size_t i = 0; i < px; i++) {
+    int on = 0;
+    for (size_t k = 0; k < esz; k++) on |= alpha[i * esz + k] != 0;
+    r.mask[i] = on ? 255 : 0;
+    valid += (size_t)on;
+  }
+  r.bands = s->bands;
+  if (valid == 0) {
+    swath_raster_free(&r);
+    return SWATH_EEMPTY;
+  }
+  *out = r;
+  return 0;
+}
+
+const swath_source_vtable swath_source_gdal = {
+    .name = "gdal",
+    .open = gdal_open,
+    .read = gdal_read,
+    .close = gdal_close,
+};
+
+const swath_source_vtable *swath_source_for(const char *uri) {
+  (void)uri;
+  return &swath_source_gdal;
+}
