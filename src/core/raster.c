@@ -58,3 +58,100 @@ swath_dtype swath_dtype_parse(const char *s) {
     if (strcasecmp(s, dtype_names[t]) == 0) return (swath_dtype)t;
   return SWATH_DT_UNKNOWN;
 }
+
+#include <gdal.h>
+#include <math.h>
+
+int swath_raster_crop(const swath_raster *src, int x0, int y0, int w, int h, swath_raster *dst) {
+  if (x0 < 0 || y0 < 0 || x0 + w > src->width || y0 + h > src->height)
+    return swath_error_set(SWATH_EINTERNAL, "raster: crop window outside the block");
+  int rc = swath_raster_alloc(dst, w, h, src->bands, src->dtype);
+  if (rc) return rc;
+  size_t es = swath_dtype_size(src->dtype);
+  for (int b = 0; b < src->bands; b++) {
+    const char *s = swath_raster_band(src, b);
+    char *d = swath_raster_band(dst, b);
+    for (int y = 0; y < h; y++)
+      memcpy(d + (size_t)y * w * es, s + ((size_t)(y0 + y) * src->width + x0) * es, (size_t)w * es);
+  }
+  for (int y = 0; y < h; y++) {
+    if (src->mask)
+      memcpy(dst->mask + (size_t)y * w, src->mask + (size_t)(y0 + y) * src->width + x0, (size_t)w);
+  }
+  return 0;
+}
+
+int swath_raster_convert(swath_raster *r, swath_dtype to) {
+  if (r->dtype == to) return 0;
+  size_t n = (size_t)r->width * r->height * r->bands;
+  void *d = malloc(n * swath_dtype_size(to));
+  if (!d) return swath_error_set(SWATH_ENOMEM, "raster: out of memory converting types");
+  GDALCopyWords64(r->data, (GDALDataType)r->dtype, (int)swath_dtype_size(r->dtype), d,
+                  (GDALDataType)to, (int)swath_dtype_size(to), (GPtrDiff_t)n);
+  free(r->data);
+  r->data = d;
+  r->dtype = to;
+  return 0;
+}
+
+static inline double get_px(const void *p, swath_dtype t, size_t i) {
+  switch (t) {
+  case SWATH_DT_BYTE: return ((const unsigned char *)p)[i];
+  case SWATH_DT_UINT16: return ((const unsigned short *)p)[i];
+  case SWATH_DT_INT16: return ((const short *)p)[i];
+  case SWATH_DT_UINT32: return ((const unsigned int *)p)[i];
+  case SWATH_DT_INT32: return ((const int *)p)[i];
+  case SWATH_DT_FLOAT32: return ((const float *)p)[i];
+  case SWATH_DT_FLOAT64: return ((const double *)p)[i];
+  default: return 0;
+  }
+}
+
+static inline void set_px(void *p, swath_dtype t, size_t i, double v) {
+  if (t != SWATH_DT_FLOAT32 && t != SWATH_DT_FLOAT64) v = floor(v + 0.5);
+  switch (t) {
+  case SWATH_DT_BYTE: ((unsigned char *)p)[i] = (unsigned char)v; break;
+  case SWATH_DT_UINT16: ((unsigned short *)p)[i] = (unsigned short)v; break;
+  case SWATH_DT_INT16: ((short *)p)[i] = (short)v; break;
+  case SWATH_DT_UINT32: ((unsigned int *)p)[i] = (unsigned int)v; break;
+  case SWATH_DT_INT32: ((int *)p)[i] = (int)v; break;
+  case SWATH_DT_FLOAT32: ((float *)p)[i] = (float)v; break;
+  case SWATH_DT_FLOAT64: ((double *)p)[i] = v; break;
+  default: break;
+  }
+}
+
+void swath_raster_downsample2(const swath_raster *src, swath_raster *dst, int dx, int dy, int average) {
+  int ow = (src->width + 1) / 2, oh = (src->height + 1) / 2;
+  if (dx + ow > dst->width) ow = dst->width - dx;
+  if (dy + oh > dst->height) oh = dst->height - dy;
+  for (int y = 0; y < oh; y++) {
+    for (int x = 0; x < ow; x++) {
+      size_t idx[4];
+      int nv = 0;
+      for (int k = 0; k < 4; k++) {
+        int sx = 2 * x + (k & 1), sy = 2 * y + (k >> 1);
+        if (sx >= src->width || sy >= src->height) continue;
+        size_t i = (size_t)sy * src->width + sx;
+        if (!src->mask || src->mask[i]) idx[nv++] = i;
+      }
+      size_t o = (size_t)(dy + y) * dst->width + dx + x;
+      dst->mask[o] = nv ? 255 : 0;
+      for (int b = 0; b < src->bands; b++) {
+        const void *s = swath_raster_band(src, b);
+        void *d = swath_raster_band(dst, b);
+        if (!nv) {
+          set_px(d, dst->dtype, o, 0);
+          continue;
+        }
+        if (!average) {
+          set_px(d, dst->dtype, o, get_px(s, src->dtype, idx[0]));
+          continue;
+        }
+        double sum = 0;
+        for (int k = 0; k < nv; k++) sum += get_px(s, src->dtype, idx[k]);
+        set_px(d, dst->dtype, o, sum / nv);
+      }
+    }
+  }
+}

@@ -21,3 +21,17 @@ const char *swath_dtype_name(swath_dtype t);
 swath_dtype swath_dtype_parse(const char *s);
 
 #endif
+
+/* Copy the window (x0, y0, w, h) of `src` into a new raster `dst` (owned by
+ * the caller). The window must lie inside src. */
+int swath_raster_crop(const swath_raster *src, int x0, int y0, int w, int h, swath_raster *dst);
+/* Convert a raster to another type in place (rounding and clamping to the
+ * target range, as GDAL does). */
+int swath_raster_convert(swath_raster *r, swath_dtype to);
+
+/* Halve `src` into `dst` at offset (dx, dy): each destination pixel takes the
+ * 2x2 source block under it. average: mean of the valid pixels (rounded for
+ * integer types); otherwise nearest: the first valid pixel of the block. A
+ * destination pixel is valid when any pixel of its block is. Pixels of dst
+ * outside the written window are left as they are. Types and bands must match. */
+void swath_raster_downsample2(const swath_raster *src, swath_raster *dst, int dx, int dy, int average);

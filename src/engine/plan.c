@@ -1,0 +1,227 @@
+/* plan.c: see plan.h for the order and its memory bound. */
+#include "engine/plan.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/raster.h"
+
+typedef struct frame {
+  swath_plan_node *node;
+  int next_child;
+} frame;
+
+struct swath_plan {
+  const swath_grid *g;
+  const swath_area *area;
+  int min_zoom, max_zoom, m, overviews;
+  const swath_store_vtable *store;
+  void *store_state;
+  swath_tile_iter *roots; /* metatiles of the zoom being walked */
+  int zoom;               /* without overviews: the zoom being walked */
+  frame stack[SWATH_GRID_MAX_ZOOMS + 1];
+  int depth;
+  swath_plan_node *ready, *ready_tail;
+  int64_t live_nodes;
+  int exhausted;
+  swath_plan_counts counts;
+};
+
+int swath_plan_grid_is_quadtree(const swath_grid *g, int min_zoom, int max_zoom) {
+  for (int z = min_zoom + 1; z <= max_zoom; z++) {
+    const swath_tile_matrix *a = &g->m[z - 1], *b = &g->m[z];
+    double tol = a->cell_size * 1e-9;
+    if (fabs(a->cell_size - 2 * b->cell_size) > tol * 4 || fabs(a->origin_x - b->origin_x) > tol ||
+        fabs(a->origin_y - b->origin_y) > tol || a->tile_width != b->tile_width ||
+        a->tile_height != b->tile_height || b->matrix_width != 2 * a->matrix_width ||
+        b->matrix_height != 2 * a->matrix_height)
+      return 0;
+  }
+  return 1;
+}
+
+int swath_plan_new(const swath_grid *g, const swath_area *area, int min_zoom, int max_zoom,
+                   int metatiling, int overviews, const swath_store_vtable *store, void *store_state,
+                   swath_plan **out) {
+  *out = NULL;
+  swath_plan *p = calloc(1, sizeof *p);
+  if (!p) return swath_error_set(SWATH_ENOMEM, "plan: out of memory");
+  p->g = g;
+  p->area = area;
+  p->min_zoom = min_zoom;
+  p->max_zoom = max_zoom;
+  p->m = metatiling;
+  p->overviews = overviews && min_zoom < max_zoom;
+  p->store = store;
+  p->store_state = store_state;
+  p->zoom = p->overviews ? min_zoom : max_zoom;
+  int rc = swath_tile_iter_new(g, area, p->zoom, metatiling, &p->roots);
+  if (rc) {
+    free(p);
+    return rc;
+  }
+  *out = p;
+  return 0;
+}
+
+static void free_node(swath_plan *p, swath_plan_node *n) {
+  swath_raster_free(&n->buf);
+  free(n);
+  p->live_nodes--;
+}
+
+void swath_plan_free(swath_plan *p) {
+  if (!p) return;
+  for (int i = 0; i < p->depth; i++) free_node(p, p->stack[i].node);
+  while (p->ready) {
+    swath_plan_node *n = p->ready;
+    p->ready = n->next_ready;
+    free_node(p, n);
+  }
+  swath_tile_iter_free(p->roots);
+  free(p);
+}
+
+const swath_plan_counts *swath_plan_counts_get(const swath_plan *p) { return &p->counts; }
+
+static int stored_state(swath_plan *p, swath_tile mt) {
+  enum swath_task_state s = SWATH_TASK_PENDING;
+  if (p->store->get(p->store_state, mt, &s)) return SWATH_TASK_PENDING;
+  return (int)s;
+}
+
+static void check_complete(swath_plan *p, swath_plan_node *n);
+
+void swath_plan_report(swath_plan *p, swath_plan_node *parent, int quadrant, enum swath_child_result r) {
+  if (!parent) return;
+  parent->child[quadrant] = (unsigned char)r;
+  parent->reported++;
+  check_complete(p, parent);
+}
+
+/* A sealed node whose children have all reported: skip it, record it empty,
+ * or queue it to be built. */
+static void check_complete(swath_plan *p, swath_plan_node *n) {
+  if (!n->sealed || n->reported < n->expected) return;
+  int data = 0, ondisk = 0;
+  for (int i = 0; i < 4; i++) {
+    data |= n->child[i] == SWATH_CHILD_DATA;
+    ondisk |= n->child[i] == SWATH_CHILD_ONDISK;
+  }
+  if (!data && n->stored == SWATH_TASK_DONE) {
+    p->counts.skipped++;
+    swath_plan_node *parent = n->parent;
+    int q = n->quadrant;
+    free_node(p, n);
+    swath_plan_report(p, parent, q, SWATH_CHILD_ONDISK);
+    return;
+  }
+  if (!data && !ondisk) {
+    if (n->stored == SWATH_TASK_EMPTY) p->counts.skipped++;
+    else {
+      p->counts.empty++;
+      p->store->mark(p->store_state, n->mt, SWATH_TASK_EMPTY, NULL);
+    }
+    swath_plan_node *parent = n->parent;
+    int q = n->quadrant;
+    free_node(p, n);
+    swath_plan_report(p, parent, q, SWATH_CHILD_EMPTY);
+    return;
+  }
+  n->next_ready = NULL;
+  if (p->ready_tail) p->ready_tail->next_ready = n;
+  else p->ready = n;
+  p->ready_tail = n;
+}
+
+static swath_plan_node *new_node(swath_plan *p, swath_tile mt, swath_plan_node *parent, int q) {
+  swath_plan_node *n = calloc(1, sizeof *n);
+  if (!n) return NULL;
+  n->mt = mt;
+  n->parent = parent;
+  n->quadrant = q;
+  n->stored = stored_state(p, mt);
+  p->live_nodes++;
+  return n;
+}
+
+static int metatile_in_area(swath_plan *p, swath_tile mt) {
+  int64_t cols, rows;
+  swath_grid_metatile_matrix(p->g, mt.z, p->m, &cols, &rows);
+  if (mt.x < 0 || mt.y < 0 || mt.x >= cols || mt.y >= rows) return 0;
+  return swath_area_intersects(p->area, swath_grid_metatile_bounds(p->g, mt, p->m));
+}
+
+/* Visit one metatile: a leaf becomes a task (1) or a report; an inner tile
+ * becomes a node pushed on the stack. Returns 1 if *t was filled. */
+static int visit(swath_plan *p, swath_tile mt, swath_plan_node *parent, int q, swath_task *t) {
+  if (parent) parent->expected++;
+  if (mt.z == p->max_zoom || !p->overviews) {
+    int s = stored_state(p, mt);
+    if (s == SWATH_TASK_DONE || s == SWATH_TASK_EMPTY) {
+      p->counts.skipped++;
+      swath_plan_report(p, parent, q, s == SWATH_TASK_DONE ? SWATH_CHILD_ONDISK : SWATH_CHILD_EMPTY);
+      return 0;
+    }
+    *t = (swath_task){.kind = SWATH_TASK_LEAF, .mt = mt, .parent = parent, .quadrant = q};
+    return 1;
+  }
+  swath_plan_node *n = new_node(p, mt, parent, q);
+  if (!n) { /* out of memory: count the child as failed to report */
+    if (parent) parent->expected--;
+    return 0;
+  }
+  p->stack[p->depth++] = (frame){n, 0};
+  return 0;
+}
+
+int swath_plan_next(swath_plan *p, swath_task *t) {
+  if (p->ready) {
+    swath_plan_node *n = p->ready;
+    p->ready = n->next_ready;
+    if (!p->ready) p->ready_tail = NULL;
+    *t = (swath_task){.kind = SWATH_TASK_OVERVIEW, .mt = n->mt, .node = n, .parent = n->parent,
+                      .quadrant = n->quadrant};
+    return 1;
+  }
+  while (!p->exhausted) {
+    if (p->depth == 0) {
+      swath_tile mt;
+      if (!swath_tile_iter_next(p->roots, &mt)) {
+        swath_tile_iter_free(p->roots);
+        p->roots = NULL;
+        /* Without overviews, walk the next zoom down. */
+        if (!p->overviews && p->zoom > p->min_zoom &&
+            swath_tile_iter_new(p->g, p->area, --p->zoom, p->m, &p->roots) == 0)
+          continue;
+        p->exhausted = 1;
+        break;
+      }
+      if (visit(p, mt, NULL, 0, t)) return 1;
+      continue;
+    }
+    frame *f = &p->stack[p->depth - 1];
+    if (f->next_child == 4) {
+      swath_plan_node *n = f->node;
+      p->depth--;
+      n->sealed = 1;
+      check_complete(p, n);
+      if (p->ready) return swath_plan_next(p, t);
+      continue;
+    }
+    int q = f->next_child++;
+    swath_tile kids[4];
+    swath_tile_children(f->node->mt, kids);
+    if (!metatile_in_area(p, kids[q])) continue;
+    if (visit(p, kids[q], f->node, q, t)) return 1;
+  }
+  return 0;
+}
+
+int swath_plan_finished(const swath_plan *p) {
+  return p->exhausted && !p->ready && p->live_nodes == 0;
+}
+
+void swath_plan_release(swath_plan *p, swath_plan_node *node) { free_node(p, node); }

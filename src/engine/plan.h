@@ -1,0 +1,80 @@
+/* plan.h: the order in which a job's tasks run.
+ *
+ * With overviews, only the highest zoom is computed from the inputs; every
+ * lower zoom is built from its four children as soon as they are finished.
+ * The plan walks the quadtree depth first from the metatiles of the lowest
+ * zoom, so leaves come out in Morton order under each root and the number of
+ * half-built parents (each holding one metatile of pixels) stays small:
+ * memory does not grow with the area. A parent is "sealed" once all its
+ * children have been visited and becomes ready when every visited child has
+ * reported, with its pixels (DATA), as already on disk from an earlier run
+ * (ONDISK), or as empty.
+ *
+ * Without overviews (or on a grid whose zooms do not halve), every zoom is
+ * computed from the inputs, zoom by zoom.
+ *
+ * The plan is not thread-safe: the caller serialises every call (run.c holds
+ * its lock). Finished tasks recorded in the store are skipped here, so a
+ * rerun redoes nothing that is done. */
+#ifndef SWATH_ENGINE_PLAN_H
+#define SWATH_ENGINE_PLAN_H
+
+#include <stdint.h>
+
+#include "core/area.h"
+#include "core/grid.h"
+#include "engine/store.h"
+#include "swath/plugin.h"
+
+enum swath_child_result { SWATH_CHILD_NONE = 0, SWATH_CHILD_DATA, SWATH_CHILD_ONDISK, SWATH_CHILD_EMPTY };
+
+typedef struct swath_plan_node swath_plan_node;
+struct swath_plan_node {
+  swath_tile mt;            /* metatile coordinates */
+  swath_plan_node *parent;  /* NULL at the lowest zoom */
+  int quadrant;             /* index among the parent's children (see swath_tile_children) */
+  int stored;               /* enum swath_task_state recorded before this run */
+  int expected, reported, sealed;
+  unsigned char child[4];   /* enum swath_child_result per quadrant */
+  swath_raster buf;         /* the node's pixels, filled by its children; allocated by the
+                               caller on the first DATA report (buf.data == NULL until then) */
+  swath_plan_node *next_ready;
+};
+
+enum swath_task_kind { SWATH_TASK_LEAF, SWATH_TASK_OVERVIEW };
+
+typedef struct swath_task {
+  enum swath_task_kind kind;
+  swath_tile mt;
+  swath_plan_node *node;   /* OVERVIEW: the node to build (freed by swath_plan_release) */
+  swath_plan_node *parent; /* where the result goes; NULL if nowhere */
+  int quadrant;
+} swath_task;
+
+typedef struct swath_plan_counts {
+  int64_t skipped; /* found finished in the store */
+  int64_t empty;   /* parents whose children were all empty */
+} swath_plan_counts;
+
+typedef struct swath_plan swath_plan;
+
+/* `area` is used only by the plan (not shared with threads). */
+int swath_plan_new(const swath_grid *g, const swath_area *area, int min_zoom, int max_zoom,
+                   int metatiling, int overviews, const swath_store_vtable *store, void *store_state,
+                   swath_plan **out);
+void swath_plan_free(swath_plan *p);
+/* 1 if zooms min..max of g form a quadtree (each halves the cell size of the
+ * next, same origin and tile size), so overviews can be built from children. */
+int swath_plan_grid_is_quadtree(const swath_grid *g, int min_zoom, int max_zoom);
+
+/* Next task: 1 and *t filled; 0 if none is ready now (see swath_plan_finished). */
+int swath_plan_next(swath_plan *p, swath_task *t);
+/* 1 when every task has been handed out and no parent is waiting. */
+int swath_plan_finished(const swath_plan *p);
+/* A task finished: tell its parent. May make the parent ready. */
+void swath_plan_report(swath_plan *p, swath_plan_node *parent, int quadrant, enum swath_child_result r);
+/* Free an overview node after its task is done. */
+void swath_plan_release(swath_plan *p, swath_plan_node *node);
+const swath_plan_counts *swath_plan_counts_get(const swath_plan *p);
+
+#endif

@@ -1,0 +1,651 @@
+/* run.c: one job on one machine.
+ *
+ *   set-up (main thread): open inputs once for their footprints, build the
+ *     area, initialise the process, open the sink and the state store; every
+ *     check on user input happens here, before any tile is written.
+ *   workers (N threads): take the next task from the plan under one lock;
+ *     each owns its input handles (GDAL handles are not shared); read,
+ *     process, cut into tiles, write, record, and hand the halved pixels to
+ *     the parent so overviews are built as soon as their children are done.
+ *   ticker (main thread): progress, and a store flush about once a second.
+ *
+ * A task's state is recorded only after its tiles were renamed into place,
+ * so kill -9 at any moment costs at most the tasks in flight. */
+#include "engine/run.h"
+
+#include <cpl_conv.h>
+#include <errno.h>
+#include <gdal.h>
+#include <ogr_srs_api.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/area.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "core/raster.h"
+#include "engine/plan.h"
+#include "engine/store.h"
+#include "io/sink.h"
+#include "io/source.h"
+#include "process/process.h"
+
+typedef struct run_ctx {
+  const swath_job *job;
+  const swath_grid *g;
+  int m;                      /* metatiling */
+  int buffer;                 /* pixel buffer actually read */
+  swath_process proc;
+  void *proc_state;
+  swath_process_info info;
+  swath_input_desc *descs;
+  swath_source_info *src_info;
+  swath_dtype out_dtype;      /* what is written */
+  int sink_bands;             /* data bands written */
+  int average;                /* overview resampling */
+  const swath_sink_vtable *sink;
+  void *sink_state;
+  const swath_store_vtable *store;
+  void *store_state;
+  swath_plan *plan;
+
+  pthread_mutex_t lock;       /* guards the plan, counters, node buffers' allocation */
+  pthread_cond_t cond;
+  int in_flight;
+  int stop;                   /* interrupted or fatal: hand out no more tasks */
+  int64_t done, empty, failed, tiles_written, pixels;
+  double read_busy, compute_busy, write_busy;
+  FILE *failures;
+} run_ctx;
+
+static volatile sig_atomic_t g_interrupted; /* set by SIGINT/SIGTERM only */
+static void on_signal(int sig) {
+  (void)sig;
+  g_interrupted = 1;
+}
+
+typedef struct worker {
+  run_ctx *rc;
+  void **src; /* per input source state */
+  int failed_open;
+} worker;
+
+static int count_valid(const unsigned char *mask, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (mask[i]) return 1;
+  return 0;
+}
+
+/* Cut a metatile block into output tiles and write those holding data.
+ * Returns the number of tiles written or a negative code. */
+static int write_tiles(run_ctx *rc, swath_tile mt, const swath_raster *block) {
+  swath_tile_range tr = swath_grid_metatile_tiles(rc->g, mt, rc->m);
+  const swath_tile_matrix *tm = &rc->g->m[mt.z];
+  int written = 0;
+  for (int64_t ty = tr.miny; ty <= tr.maxy; ty++) {
+    for (int64_t tx = tr.minx; tx <= tr.maxx; tx++) {
+      int x0 = (int)(tx - tr.minx) * tm->tile_width, y0 = (int)(ty - tr.miny) * tm->tile_height;
+      swath_tile t = {mt.z, tx, ty};
+      swath_raster tile;
+      int r = swath_raster_crop(block, x0, y0, tm->tile_width, tm->tile_height, &tile);
+      if (r) return r;
+      if (!count_valid(tile.mask, (size_t)tile.width * tile.height)) {
+        rc->sink->remove_tile(rc->sink_state, t);
+        swath_raster_free(&tile);
+        continue;
+      }
+      r = rc->sink->write_tile(rc->sink_state, t, &tile);
+      swath_raster_free(&tile);
+      if (r) return r;
+      written++;
+    }
+  }
+  return written;
+}
+
+/* Give a finished block to the parent node: halve it into its quadrant. */
+static int hand_to_parent(run_ctx *rc, const swath_task *t, const swath_raster *block) {
+  swath_plan_node *p = t->parent;
+  int rcode = 0;
+  pthread_mutex_lock(&rc->lock);
+  if (block && !p->buf.data) {
+    int w, h;
+    swath_grid_metatile_size(rc->g, p->mt, rc->m, &w, &h);
+    rcode = swath_raster_alloc(&p->buf, w, h, block->bands, block->dtype);
+    if (!rcode) memset(p->buf.mask, 0, (size_t)w * h);
+  }
+  pthread_mutex_unlock(&rc->lock);
+  if (block && !rcode) {
+    /* Quadrants are disjoint, so children write without the lock. */
+    int qw = rc->m * rc->g->m[p->mt.z].tile_width, qh = rc->m * rc->g->m[p->mt.z].tile_height;
+    int dx = (t->quadrant & 1) * qw / 2, dy = (t->quadrant >> 1) * qh / 2;
+    swath_raster_downsample2(block, &p->buf, dx, dy, rc->average);
+  }
+  pthread_mutex_lock(&rc->lock);
+  swath_plan_report(rc->plan, p, t->quadrant, block && !rcode ? SWATH_CHILD_DATA : SWATH_CHILD_EMPTY);
+  pthread_cond_broadcast(&rc->cond);
+  pthread_mutex_unlock(&rc->lock);
+  return rcode;
+}
+
+/* Read a finished metatile back from the sink (for parents after a resume). */
+static int load_block(run_ctx *rc, swath_tile mt, swath_raster *block) {
+  int w, h;
+  swath_grid_metatile_size(rc->g, mt, rc->m, &w, &h);
+  int r = swath_raster_alloc(block, w, h, rc->sink_bands, rc->out_dtype);
+  if (r) return r;
+  memset(block->mask, 0, (size_t)w * h);
+  swath_tile_range tr = swath_grid_metatile_tiles(rc->g, mt, rc->m);
+  const swath_tile_matrix *tm = &rc->g->m[mt.z];
+  size_t es = swath_dtype_size(rc->out_dtype);
+  for (int64_t ty = tr.miny; ty <= tr.maxy; ty++) {
+    for (int64_t tx = tr.minx; tx <= tr.maxx; tx++) {
+      swath_raster tile;
+      r = rc->sink->read_tile(rc->sink_state, (swath_tile){mt.z, tx, ty}, &tile);
+      if (r == SWATH_EEMPTY) continue;
+      if (r) {
+        swath_raster_free(block);
+        return r;
+      }
+      int x0 = (int)(tx - tr.minx) * tm->tile_width, y0 = (int)(ty - tr.miny) * tm->tile_height;
+      int bands = tile.bands < block->bands ? tile.bands : block->bands;
+      if (tile.dtype != block->dtype) swath_raster_convert(&tile, block->dtype);
+      for (int y = 0; y < tile.height && y0 + y < h; y++) {
+        int cw = tile.width < w - x0 ? tile.width : w - x0;
+        for (int b = 0; b < bands; b++)
+          memcpy((char *)swath_raster_band(block, b) + ((size_t)(y0 + y) * w + x0) * es,
+                 (char *)swath_raster_band(&tile, b) + (size_t)y * tile.width * es, (size_t)cw * es);
+        if (tile.mask) memcpy(block->mask + (size_t)(y0 + y) * w + x0, tile.mask + (size_t)y * tile.width, (size_t)cw);
+        else memset(block->mask + (size_t)(y0 + y) * w + x0, 255, (size_t)cw);
+      }
+      swath_raster_free(&tile);
+    }
+  }
+  return 0;
+}
+
+/* Compute a leaf from the inputs into the metatile block (interior only).
+ * Returns 0 with *block filled, SWATH_EEMPTY, or an error. */
+static int compute_leaf(worker *w, swath_tile mt, swath_raster *block, double *t_read, double *t_comp) {
+  run_ctx *rc = w->rc;
+  const swath_job *job = rc->job;
+  int mw, mh;
+  swath_grid_metatile_size(rc->g, mt, rc->m, &mw, &mh);
+  swath_bounds b = swath_grid_metatile_bounds(rc->g, mt, rc->m);
+  double res = rc->g->m[mt.z].cell_size;
+  int buf = rc->buffer;
+  swath_read_req req = {
+      .crs = rc->g->crs,
+      .bounds = {b.minx - buf * res, b.miny - buf * res, b.maxx + buf * res, b.maxy + buf * res},
+      .width = mw + 2 * buf,
+      .height = mh + 2 * buf,
+      .resampling = job->resampling,
+      .dtype = rc->info.in_dtype,
+  };
+  double t0 = swath_now();
+  swath_raster *in = calloc((size_t)job->ninputs, sizeof *in);
+  if (!in) return swath_error_set(SWATH_ENOMEM, "out of memory");
+  int any = 0, r = 0;
+  for (int i = 0; i < job->ninputs && !r; i++) {
+    r = swath_source_for(job->inputs[i].uri)->read(w->src[i], &req, &in[i]);
+    if (r == SWATH_EEMPTY) {
+      /* No data from this input here: an all-masked block keeps band maths simple. */
+      swath_dtype dt = req.dtype ? req.dtype : rc->src_info[i].dtype;
+      r = swath_raster_alloc(&in[i], req.width, req.height, rc->src_info[i].bands, dt);
+      if (!r) memset(in[i].mask, 0, (size_t)req.width * req.height);
+    } else if (!r) {
+      any = 1;
+    }
+  }
+  double t1 = swath_now();
+  *t_read += t1 - t0;
+  swath_raster out = {0};
+  if (!r && !any) r = SWATH_EEMPTY;
+  if (!r) r = swath_raster_alloc(&out, req.width, req.height, rc->info.out_bands, rc->info.out_dtype);
+  if (!r) {
+    size_t px = (size_t)req.width * req.height;
+    for (int i = 0; i < job->ninputs; i++)
+      for (size_t k = 0; k < px; k++) out.mask[k] &= in[i].mask[k];
+    swath_tile_ctx ctx = {
+        .ninputs = job->ninputs,
+        .input_desc = rc->descs,
+        .inputs = in,
+        .out = &out,
+        .buffer = buf,
+        .res_x = res,
+        .res_y = res,
+        .minx = req.bounds.minx,
+        .miny = req.bounds.miny,
+        .maxx = req.bounds.maxx,
+        .maxy = req.bounds.maxy,
+        .geographic = rc->g->is_geographic,
+        .zoom = mt.z,
+    };
+    swath_error_clear();
+    r = rc->proc.vt->run(rc->proc_state, &ctx);
+    if (r && r != SWATH_EEMPTY && !*swath_error_message())
+      swath_error_set(r, "process %s failed without a message", rc->proc.vt->name);
+  }
+  for (int i = 0; i < job->ninputs; i++) swath_raster_free(&in[i]);
+  free(in);
+  if (!r) r = swath_raster_crop(&out, buf, buf, mw, mh, block);
+  swath_raster_free(&out);
+  if (!r && rc->out_dtype != rc->info.out_dtype) r = swath_raster_convert(block, rc->out_dtype);
+  if (!r && !count_valid(block->mask, (size_t)mw * mh)) {
+    swath_raster_free(block);
+    r = SWATH_EEMPTY;
+  }
+  *t_comp += swath_now() - t1;
+  return r;
+}
+
+/* Build an overview node: quadrants from memory, from disk, or empty. */
+static int build_overview(run_ctx *rc, swath_plan_node *n, swath_raster *block) {
+  swath_tile kids[4];
+  swath_tile_children(n->mt, kids);
+  for (int q = 0; q < 4; q++) {
+    if (n->child[q] != SWATH_CHILD_ONDISK) continue;
+    swath_raster kid;
+    int r = load_block(rc, kids[q], &kid);
+    if (r) return r;
+    if (!n->buf.data) {
+      int w, h;
+      swath_grid_metatile_size(rc->g, n->mt, rc->m, &w, &h);
+      if ((r = swath_raster_alloc(&n->buf, w, h, kid.bands, kid.dtype))) {
+        swath_raster_free(&kid);
+        return r;
+      }
+      memset(n->buf.mask, 0, (size_t)w * h);
+    }
+    int qw = rc->m * rc->g->m[n->mt.z].tile_width, qh = rc->m * rc->g->m[n->mt.z].tile_height;
+    swath_raster_downsample2(&kid, &n->buf, (q & 1) * qw / 2, (q >> 1) * qh / 2, rc->average);
+    swath_raster_free(&kid);
+  }
+  *block = n->buf; /* take ownership */
+  memset(&n->buf, 0, sizeof n->buf);
+  if (!block->data || !count_valid(block->mask, (size_t)block->width * block->height)) {
+    swath_raster_free(block);
+    return SWATH_EEMPTY;
+  }
+  return 0;
+}
+
+static void record_failure(run_ctx *rc, swath_tile mt, const char *msg) {
+  /* Under rc->lock. */
+  rc->failed++;
+  rc->store->mark(rc->store_state, mt, SWATH_TASK_FAILED, msg);
+  if (rc->failures) {
+    fprintf(rc->failures, "%d/%lld/%lld\t%s\n", mt.z, (long long)mt.x, (long long)mt.y, msg);
+    fflush(rc->failures);
+  }
+  if (rc->failed <= 5) swath_warn("task %d/%lld/%lld failed: %s", mt.z, (long long)mt.x, (long long)mt.y, msg);
+}
+
+static void run_task(worker *w, swath_task *t) {
+  run_ctx *rc = w->rc;
+  swath_raster block = {0};
+  double t_read = 0, t_comp = 0, t0;
+  int r;
+  if (t->kind == SWATH_TASK_LEAF) r = compute_leaf(w, t->mt, &block, &t_read, &t_comp);
+  else {
+    t0 = swath_now();
+    r = build_overview(rc, t->node, &block);
+    t_comp += swath_now() - t0;
+  }
+  t0 = swath_now();
+  int written = 0;
+  if (!r) {
+    written = write_tiles(rc, t->mt, &block);
+    if (written < 0) r = written;
+  }
+  double t_write = swath_now() - t0;
+  char msg[1024];
+  snprintf(msg, sizeof msg, "%s", swath_error_message());
+
+  /* Record before telling the parent: the parent's DONE must never precede its children's. */
+  pthread_mutex_lock(&rc->lock);
+  rc->read_busy += t_read;
+  rc->compute_busy += t_comp;
+  rc->write_busy += t_write;
+  if (r == 0) {
+    rc->done++;
+    rc->tiles_written += written;
+    rc->pixels += (int64_t)block.width * block.height;
+    rc->store->mark(rc->store_state, t->mt, SWATH_TASK_DONE, NULL);
+  } else if (r == SWATH_EEMPTY) {
+    rc->empty++;
+    rc->store->mark(rc->store_state, t->mt, SWATH_TASK_EMPTY, NULL);
+  } else {
+    record_failure(rc, t->mt, msg[0] ? msg : "unknown error");
+  }
+  pthread_mutex_unlock(&rc->lock);
+
+  if (t->parent) hand_to_parent(rc, t, r == 0 ? &block : NULL);
+  swath_raster_free(&block);
+  if (t->kind == SWATH_TASK_OVERVIEW) {
+    pthread_mutex_lock(&rc->lock);
+    swath_plan_release(rc->plan, t->node);
+    pthread_cond_broadcast(&rc->cond);
+    pthread_mutex_unlock(&rc->lock);
+  }
+}
+
+static void *worker_main(void *arg) {
+  worker *w = arg;
+  run_ctx *rc = w->rc;
+  for (;;) {
+    swath_task t;
+    pthread_mutex_lock(&rc->lock);
+    int got = 0;
+    while (!rc->stop && !g_interrupted) {
+      if ((got = swath_plan_next(rc->plan, &t))) break;
+      if (swath_plan_finished(rc->plan) || rc->in_flight == 0) break;
+      pthread_cond_wait(&rc->cond, &rc->lock);
+    }
+    if (got) rc->in_flight++;
+    pthread_mutex_unlock(&rc->lock);
+    if (!got) break;
+    run_task(w, &t);
+    pthread_mutex_lock(&rc->lock);
+    rc->in_flight--;
+    pthread_cond_broadcast(&rc->cond);
+    pthread_mutex_unlock(&rc->lock);
+  }
+  pthread_mutex_lock(&rc->lock);
+  pthread_cond_broadcast(&rc->cond);
+  pthread_mutex_unlock(&rc->lock);
+  return NULL;
+}
+
+/* Area bounds in lon/lat for the product's metadata. */
+static swath_bounds wgs84_bounds(const swath_grid *g, swath_bounds b) {
+  swath_bounds out = {-180, -90, 180, 90};
+  OGRSpatialReferenceH src = OSRNewSpatialReference(NULL), dst = OSRNewSpatialReference(NULL);
+  OSRSetFromUserInput(src, g->crs);
+  OSRSetFromUserInput(dst, "EPSG:4326");
+  OSRSetAxisMappingStrategy(src, OAMS_TRADITIONAL_GIS_ORDER);
+  OSRSetAxisMappingStrategy(dst, OAMS_TRADITIONAL_GIS_ORDER);
+  OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(src, dst);
+  if (ct) {
+    double x0, y0, x1, y1;
+    if (OCTTransformBounds(ct, b.minx, b.miny, b.maxx, b.maxy, &x0, &y0, &x1, &y1, 21))
+      out = (swath_bounds){x0, y0, x1, y1};
+    OCTDestroyCoordinateTransformation(ct);
+  }
+  OSRDestroySpatialReference(src);
+  OSRDestroySpatialReference(dst);
+  return out;
+}
+
+static int mkdir_p(const char *path) {
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s", path);
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(tmp, 0777) && errno != EEXIST) return -1;
+    *p = '/';
+  }
+  return (mkdir(tmp, 0777) && errno != EEXIST) ? -1 : 0;
+}
+
+/* Open inputs once to learn what they are; fill descs and the footprint. */
+static int probe_inputs(run_ctx *rc, swath_bounds *fp) {
+  const swath_job *job = rc->job;
+  rc->descs = calloc((size_t)job->ninputs, sizeof *rc->descs);
+  rc->src_info = calloc((size_t)job->ninputs, sizeof *rc->src_info);
+  if (!rc->descs || !rc->src_info) return swath_error_set(SWATH_ENOMEM, "out of memory");
+  for (int i = 0; i < job->ninputs; i++) {
+    const swath_source_vtable *vt = swath_source_for(job->inputs[i].uri);
+    void *st;
+    int r = vt->open(job->inputs[i].uri, rc->g, &rc->src_info[i], &st);
+    if (r) return r;
+    vt->close(st);
+    swath_source_info *si = &rc->src_info[i];
+    rc->descs[i] = (swath_input_desc){job->inputs[i].name, si->bands, si->dtype};
+    if (i == 0) *fp = si->footprint;
+    else {
+      fp->minx = si->footprint.minx < fp->minx ? si->footprint.minx : fp->minx;
+      fp->miny = si->footprint.miny < fp->miny ? si->footprint.miny : fp->miny;
+      fp->maxx = si->footprint.maxx > fp->maxx ? si->footprint.maxx : fp->maxx;
+      fp->maxy = si->footprint.maxy > fp->maxy ? si->footprint.maxy : fp->maxy;
+    }
+  }
+  return 0;
+}
+
+static int build_area(const swath_job *job, const swath_grid *g, swath_bounds fp, swath_area **area) {
+  int r;
+  if (job->area_file) r = swath_area_from_file(g, job->area_file, area);
+  else if (job->has_bounds) r = swath_area_from_bounds(g, job->bounds, job->bounds_crs, area);
+  else r = swath_area_from_bounds(g, fp, g->crs, area);
+  if (r) return r;
+  r = swath_area_clip(*area, fp);
+  if (r) {
+    swath_area_free(*area);
+    *area = NULL;
+    return swath_error_set(SWATH_EINVAL, "area does not overlap the inputs (inputs cover %.6g,%.6g,%.6g,%.6g in %s)",
+                           fp.minx, fp.miny, fp.maxx, fp.maxy, g->crs);
+  }
+  return 0;
+}
+
+static void summary(const swath_run_stats *s) {
+  swath_info("finished in %.1f s: %lld tasks (%lld done, %lld empty, %lld already done, %lld failed), "
+             "%lld tiles written, %.1f tiles/s, %.2f Mpx/s",
+             s->seconds, (long long)s->total, (long long)s->done, (long long)s->empty,
+             (long long)s->skipped, (long long)s->failed, (long long)s->tiles_written,
+             s->seconds > 0 ? s->tiles_written / s->seconds : 0,
+             s->seconds > 0 ? s->pixels / s->seconds / 1e6 : 0);
+  double cap = s->seconds * s->workers;
+  if (cap > 0)
+    swath_info("busy: read %.0f%%, compute %.0f%%, write %.0f%% of %d worker threads",
+               100 * s->read_busy / cap, 100 * s->compute_busy / cap, 100 * s->write_busy / cap,
+               s->workers);
+}
+
+int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats *stats) {
+  memset(stats, 0, sizeof *stats);
+  double t_start = swath_now();
+  /* A bounded block cache: peak memory must not follow the input size. */
+  if (!CPLGetConfigOption("GDAL_CACHEMAX", NULL)) CPLSetConfigOption("GDAL_CACHEMAX", "128");
+  CPLSetConfigOption("GDAL_PAM_ENABLED", "NO");
+
+  run_ctx rc_s = {0}, *rc = &rc_s;
+  rc->job = job;
+  rc->g = &job->grid;
+  rc->m = job->metatiling;
+  rc->sink = &swath_sink_tiledir;
+  rc->store = &swath_store_sqlite;
+  pthread_mutex_init(&rc->lock, NULL);
+  pthread_cond_init(&rc->cond, NULL);
+  swath_area *area = NULL;
+  worker *workers = NULL;
+  pthread_t *threads = NULL;
+  int nworkers = opts->workers > 0 ? opts->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+  if (nworkers < 1) nworkers = 1;
+  int r = 0;
+
+  swath_bounds fp = {0, 0, 0, 0};
+  if ((r = probe_inputs(rc, &fp))) goto out;
+  if ((r = build_area(job, rc->g, fp, &area))) goto out;
+
+  /* Process. */
+  if ((r = swath_process_open(job->process, &rc->proc))) goto out;
+  rc->info = (swath_process_info){SWATH_DT_UNKNOWN, rc->descs[0].bands, rc->descs[0].dtype, 0, rc->src_info[0].categorical};
+  swath_error_clear();
+  r = rc->proc.vt->init(swath_process_host(), job->params, rc->descs, job->ninputs, &rc->info, &rc->proc_state);
+  if (r) {
+    if (!*swath_error_message()) swath_error_set(SWATH_EINVAL, "process %s: init failed", rc->proc.vt->name);
+    r = r == SWATH_EIO ? SWATH_EIO : SWATH_EINVAL;
+    goto out;
+  }
+  rc->buffer = job->pixel_buffer > rc->info.pixel_buffer ? job->pixel_buffer : rc->info.pixel_buffer;
+  rc->out_dtype = job->dtype ? job->dtype : rc->info.out_dtype;
+  rc->sink_bands = rc->info.out_bands;
+  rc->average = job->overview_resampling ? strcmp(job->overview_resampling, "average") == 0
+                                         : !rc->info.categorical;
+
+  /* Sink first: an unwritable output must fail before any state is created. */
+  int overviews = job->overviews;
+  if (overviews && !swath_plan_grid_is_quadtree(rc->g, job->min_zoom, job->max_zoom)) {
+    swath_warn("grid %s: zooms %d-%d do not halve, so every zoom is computed from the inputs",
+               rc->g->name, job->min_zoom, job->max_zoom);
+    overviews = 0;
+  }
+  swath_sink_cfg sc = {
+      .path = job->out_path,
+      .format = job->format,
+      .dtype = rc->out_dtype,
+      .bands = rc->sink_bands,
+      .alpha = strcmp(job->format, "JPEG") != 0 && !(strcmp(job->format, "GTiff") == 0 && job->has_nodata),
+      .has_nodata = job->has_nodata,
+      .nodata = job->nodata,
+      .compression = job->compression,
+      .quality = job->quality,
+      .grid = rc->g,
+      .min_zoom = job->min_zoom,
+      .max_zoom = job->max_zoom,
+      .name = job->process,
+      .bounds_wgs84 = wgs84_bounds(rc->g, swath_area_bounds(area)),
+  };
+  if ((r = rc->sink->open(&sc, &rc->sink_state))) goto out;
+
+  char state_dir[4096], path[4200], key[17];
+  snprintf(state_dir, sizeof state_dir, "%s/%s", job->out_path, SWATH_STATE_DIR);
+  if (mkdir_p(state_dir)) {
+    r = swath_error_set(SWATH_EINVAL, "output: cannot create '%s': %s", state_dir, strerror(errno));
+    goto out;
+  }
+  swath_job_key(job, key);
+  snprintf(path, sizeof path, "%s/state.sqlite", state_dir);
+  if ((r = rc->store->open(path, key, opts->overwrite, &rc->store_state))) goto out;
+  snprintf(path, sizeof path, "%s/failed.txt", state_dir);
+  rc->failures = fopen(path, "w");
+
+  for (int z = job->min_zoom; z <= job->max_zoom; z++)
+    stats->total += swath_area_count_tiles(rc->g, area, z, rc->m);
+  if ((r = swath_plan_new(rc->g, area, job->min_zoom, job->max_zoom, rc->m, overviews, rc->store,
+                          rc->store_state, &rc->plan)))
+    goto out;
+  swath_info("%s: %lld tasks at zooms %d-%d (%dx%d metatiles) on %d workers -> %s",
+             job->path, (long long)stats->total, job->min_zoom, job->max_zoom, rc->m, rc->m,
+             nworkers, job->out_path);
+
+  /* Workers, each with its own input handles. */
+  workers = calloc((size_t)nworkers, sizeof *workers);
+  threads = calloc((size_t)nworkers, sizeof *threads);
+  if (!workers || !threads) {
+    r = swath_error_set(SWATH_ENOMEM, "out of memory");
+    goto out;
+  }
+  for (int i = 0; i < nworkers && !r; i++) {
+    workers[i].rc = rc;
+    workers[i].src = calloc((size_t)job->ninputs, sizeof(void *));
+    if (!workers[i].src) r = swath_error_set(SWATH_ENOMEM, "out of memory");
+    for (int k = 0; k < job->ninputs && !r; k++) {
+      swath_source_info si;
+      r = swath_source_for(job->inputs[k].uri)->open(job->inputs[k].uri, rc->g, &si, &workers[i].src[k]);
+    }
+  }
+  if (r) goto out;
+
+  g_interrupted = 0;
+  struct sigaction sa = {0}, old_int, old_term;
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  int started = 0;
+  for (; started < nworkers; started++)
+    if (pthread_create(&threads[started], NULL, worker_main, &workers[started])) break;
+  if (started == 0) {
+    r = swath_error_set(SWATH_EIO, "cannot start worker threads");
+  } else {
+    swath_progress pg;
+    swath_progress_init(&pg, "tasks", stats->total, opts->progress);
+    for (;;) {
+      pthread_mutex_lock(&rc->lock);
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_sec += 1;
+      int finished = (swath_plan_finished(rc->plan) || rc->stop || g_interrupted) && rc->in_flight == 0;
+      if (!finished) pthread_cond_timedwait(&rc->cond, &rc->lock, &ts);
+      int64_t finished_tasks = rc->done + rc->empty + rc->failed;
+      const swath_plan_counts *pc = swath_plan_counts_get(rc->plan);
+      finished_tasks += pc->skipped + pc->empty;
+      int64_t failed = rc->failed;
+      rc->store->flush(rc->store_state);
+      pthread_mutex_unlock(&rc->lock);
+      swath_progress_show(&pg, finished_tasks, failed);
+      if (finished) break;
+    }
+    swath_progress_end(&pg);
+    /* Workers leave once the plan is finished; wake any that wait. */
+    pthread_mutex_lock(&rc->lock);
+    rc->stop = 1;
+    pthread_cond_broadcast(&rc->cond);
+    pthread_mutex_unlock(&rc->lock);
+  }
+  for (int i = 0; i < started; i++) pthread_join(threads[i], NULL);
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGTERM, &old_term, NULL);
+  if (!r) r = rc->store->flush(rc->store_state);
+
+  const swath_plan_counts *pc = swath_plan_counts_get(rc->plan);
+  stats->done = rc->done;
+  stats->empty = rc->empty + pc->empty;
+  stats->skipped = pc->skipped;
+  stats->failed = rc->failed;
+  stats->tiles_written = rc->tiles_written;
+  stats->pixels = rc->pixels;
+  stats->read_busy = rc->read_busy;
+  stats->compute_busy = rc->compute_busy;
+  stats->write_busy = rc->write_busy;
+  stats->workers = nworkers;
+  if (!r && rc->sink->finish(rc->sink_state, job->text)) r = SWATH_EIO;
+  stats->seconds = swath_now() - t_start;
+  summary(stats);
+  if (!r && g_interrupted)
+    r = swath_error_set(SWATH_EINTR, "interrupted; run the same command again to resume");
+  else if (!r && !swath_plan_finished(rc->plan))
+    r = swath_error_set(SWATH_EINTERNAL, "the plan did not finish (a bug): rerun to resume");
+  else if (!r && rc->failed)
+    r = swath_error_set(SWATH_EIO, "%lld task(s) failed; listed in %s/%s/failed.txt; run again to retry",
+                        (long long)rc->failed, job->out_path, SWATH_STATE_DIR);
+
+out:
+  if (workers) {
+    for (int i = 0; i < nworkers; i++) {
+      for (int k = 0; workers[i].src && k < job->ninputs; k++)
+        if (workers[i].src[k]) swath_source_for(job->inputs[k].uri)->close(workers[i].src[k]);
+      free(workers[i].src);
+    }
+  }
+  free(workers);
+  free(threads);
+  if (rc->failures) {
+    long size = ftell(rc->failures);
+    fclose(rc->failures);
+    if (size == 0) {
+      snprintf(path, sizeof path, "%s/%s/failed.txt", job->out_path, SWATH_STATE_DIR);
+      unlink(path);
+    }
+  }
+  swath_plan_free(rc->plan);
+  if (rc->store_state) rc->store->close(rc->store_state);
+  if (rc->sink_state) rc->sink->close(rc->sink_state);
+  if (rc->proc_state && rc->proc.vt->destroy) rc->proc.vt->destroy(rc->proc_state);
+  if (rc->proc.vt) swath_process_close(&rc->proc);
+  swath_area_free(area);
+  free(rc->descs);
+  free(rc->src_info);
+  pthread_mutex_destroy(&rc->lock);
+  pthread_cond_destroy(&rc->cond);
+  return r;
+}

@@ -1,0 +1,34 @@
+/* run.h: execute a job on this machine: plan its tasks, process them on a
+ * pool of worker threads, build overviews, record state so a rerun resumes. */
+#ifndef SWATH_ENGINE_RUN_H
+#define SWATH_ENGINE_RUN_H
+
+#include <stdint.h>
+
+#include "engine/job.h"
+
+typedef struct swath_run_opts {
+  int workers;   /* compute threads; 0 = number of cores */
+  int overwrite; /* forget recorded state and redo every tile */
+  int progress;  /* -1: bar on a terminal, log lines otherwise; 0: lines; 1: bar */
+} swath_run_opts;
+
+typedef struct swath_run_stats {
+  int64_t total;         /* tasks (process tiles over all zooms) */
+  int64_t done, empty, failed, skipped; /* skipped: finished by an earlier run */
+  int64_t tiles_written;
+  int64_t pixels;        /* output pixels computed from the inputs */
+  double seconds;
+  double read_busy, compute_busy, write_busy; /* thread-seconds per stage */
+  int workers;
+} swath_run_stats;
+
+/* Run the job. Returns 0 when every task ended done or empty; SWATH_EIO when
+ * some failed (they are listed in {output}/.swath/failed.txt and retried by
+ * the next run); SWATH_EINVAL for bad input found before anything ran. */
+int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats *stats);
+
+/* Where a job keeps its state and failure list. */
+#define SWATH_STATE_DIR ".swath"
+
+#endif
