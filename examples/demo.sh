@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# demo.sh SWATH: generate a DEM, run examples/demo.yaml on it, show what came
+# out. Offline: the data is made here. Output lands in demo-out/ (git-ignored).
+set -euo pipefail
+swath=${1:-build/swath}
+root=$(cd "$(dirname "$0")/.." && pwd)
+out="$root/demo-out"
+mkdir -p "$out/data"
+cp "$root/examples/demo.yaml" "$out/demo.yaml"
+[ -f "$out/data/dem.tif" ] || /usr/bin/python3 "$root/tests/data/gen_raster.py" dem "$out/data/dem.tif" --size 2048 --nodata
+echo "== swath run demo-out/demo.yaml"
+"$swath" run "$out/demo.yaml" --overwrite
+echo
+echo "== what it wrote"
+echo "tiles per zoom:"
+for z in "$out"/out/hillshade/[0-9]*; do printf '  zoom %s: %s tiles\n' "$(basename "$z")" "$(find "$z" -name '*.png' | wc -l)"; done
+ls "$out/out/hillshade"
+echo
+echo "== GDAL opens the pyramid through its STAC tiled-assets item"
+gdalinfo "STACTA:$out/out/hillshade/stac.json" | sed -n '1,4p'
+echo
+echo "== a second run resumes: nothing is redone"
+"$swath" run "$out/demo.yaml"
+echo
+echo "Open $out/out/hillshade/stac.json in QGIS, or serve the folder and point any XYZ client at {z}/{x}/{y}.png."
