@@ -11,7 +11,7 @@ PKGS=(
   libmicrohttpd-dev libpq-dev libcmocka-dev libmuparser-dev
   postgresql postgresql-15-postgis-3
   lighttpd cgi-mapserver mapcache-tools
-  wrk hyperfine time
+  wrk hyperfine time bc
 )
 
 missing=()
