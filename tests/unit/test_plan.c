@@ -1,0 +1,199 @@
+/* test_plan.c: the task order of engine/plan.c, driven by a fake in-memory
+ * store and a single simulated worker: every metatile of every zoom is
+ * handed out exactly once, children strictly before their parent, finished
+ * tasks recorded in the store are skipped, and half-built parents stay few. */
+#include <gdal.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/area.h"
+#include "core/grid.h"
+#include "engine/plan.h"
+
+/* A fake store: a small open-addressing table of (z,x,y) -> state. */
+#define CAP 65536
+typedef struct fake {
+  swath_tile key[CAP];
+  int state[CAP];
+  int used[CAP];
+  int marks;
+} fake;
+
+static unsigned slot(fake *f, swath_tile t) {
+  uint64_t h = ((uint64_t)t.z * 1000003u) ^ ((uint64_t)t.x * 2654435761u) ^ ((uint64_t)t.y * 40503u);
+  unsigned i = (unsigned)(h % CAP);
+  while (f->used[i] && !(f->key[i].z == t.z && f->key[i].x == t.x && f->key[i].y == t.y)) i = (i + 1) % CAP;
+  return i;
+}
+static int f_get(void *st, swath_tile t, enum swath_task_state *out) {
+  fake *f = st;
+  unsigned i = slot(f, t);
+  *out = f->used[i] ? (enum swath_task_state)f->state[i] : SWATH_TASK_PENDING;
+  return 0;
+}
+static int f_mark(void *st, swath_tile t, enum swath_task_state s, const char *msg) {
+  (void)msg;
+  fake *f = st;
+  unsigned i = slot(f, t);
+  f->used[i] = 1;
+  f->key[i] = t;
+  f->state[i] = (int)s;
+  f->marks++;
+  return 0;
+}
+static const swath_store_vtable fake_vt = {.name = "fake", .get = f_get, .mark = f_mark};
+
+static swath_grid grid;
+static swath_area *area;
+
+static int setup(void **st) {
+  (void)st;
+  GDALAllRegister();
+  assert_int_equal(swath_grid_builtin("WebMercatorQuad", 256, &grid), 0);
+  /* Around Zurich. */
+  assert_int_equal(swath_area_from_bounds(&grid, (swath_bounds){8.45, 47.32, 8.63, 47.43}, "EPSG:4326", &area), 0);
+  return 0;
+}
+static int teardown(void **st) {
+  (void)st;
+  swath_area_free(area);
+  return 0;
+}
+
+/* Drive the plan to the end with one worker; returns tasks handed out. */
+static int64_t drive(swath_plan *p, fake *f, int minz, int maxz, int m, int *max_live_ready) {
+  int64_t n = 0;
+  swath_task t;
+  *max_live_ready = 0;
+  fake *handed = calloc(1, sizeof *handed);
+  swath_task queue[64];
+  int q = 0;
+  for (;;) {
+    /* Take up to 4 tasks before finishing any, like several workers would. */
+    while (q < 4 && swath_plan_next(p, &t)) queue[q++] = t;
+    if (q == 0) break;
+    t = queue[--q];
+    n++;
+    /* Every child of an overview must be finished already. */
+    if (t.kind == SWATH_TASK_OVERVIEW) {
+      assert_true(t.mt.z < maxz);
+      swath_tile kids[4];
+      swath_tile_children(t.mt, kids);
+      for (int i = 0; i < 4; i++) {
+        if (t.node->child[i] == SWATH_CHILD_NONE) continue;
+        enum swath_task_state s;
+        f_get(f, kids[i], &s);
+        assert_true(s == SWATH_TASK_DONE || s == SWATH_TASK_EMPTY);
+      }
+    } else {
+      assert_int_equal(t.mt.z, maxz);
+    }
+    enum swath_task_state s;
+    f_get(handed, t.mt, &s);
+    assert_int_equal(s, SWATH_TASK_PENDING); /* never handed out twice */
+    f_mark(handed, t.mt, SWATH_TASK_DONE, NULL);
+    f_mark(f, t.mt, SWATH_TASK_DONE, NULL);
+    swath_plan_report(p, t.parent, t.quadrant, SWATH_CHILD_DATA);
+    if (t.kind == SWATH_TASK_OVERVIEW) swath_plan_release(p, t.node);
+  }
+  (void)minz;
+  (void)m;
+  free(handed);
+  assert_true(swath_plan_finished(p));
+  return n;
+}
+
+static void every_task_once_children_first(void **st) {
+  (void)st;
+  for (int m = 1; m <= 4; m *= 2) {
+    fake *f = calloc(1, sizeof *f);
+    swath_plan *p;
+    assert_int_equal(swath_plan_new(&grid, area, 10, 15, m, 1, &fake_vt, f, &p), 0);
+    int live;
+    int64_t n = drive(p, f, 10, 15, m, &live);
+    int64_t expect = 0;
+    for (int z = 10; z <= 15; z++) expect += swath_area_count_tiles(&grid, area, z, m);
+    assert_int_equal(n, expect);
+    swath_plan_free(p);
+    free(f);
+  }
+}
+
+static void resume_skips_finished(void **st) {
+  (void)st;
+  fake *f = calloc(1, sizeof *f);
+  swath_plan *p;
+  /* First run: finish everything. */
+  assert_int_equal(swath_plan_new(&grid, area, 12, 14, 1, 1, &fake_vt, f, &p), 0);
+  int live;
+  int64_t first = drive(p, f, 12, 14, 1, &live);
+  swath_plan_free(p);
+  /* Second run over the same state: nothing to do, all skipped. */
+  assert_int_equal(swath_plan_new(&grid, area, 12, 14, 1, 1, &fake_vt, f, &p), 0);
+  int64_t second = drive(p, f, 12, 14, 1, &live);
+  assert_int_equal(second, 0);
+  assert_int_equal(swath_plan_counts_get(p)->skipped, first);
+  swath_plan_free(p);
+
+  /* Forget one leaf: exactly it and its ancestors run again. */
+  swath_tile_iter *it;
+  swath_tile leaf;
+  assert_int_equal(swath_tile_iter_new(&grid, area, 14, 1, &it), 0);
+  assert_int_equal(swath_tile_iter_next(it, &leaf), 1);
+  swath_tile_iter_free(it);
+  f->used[slot(f, leaf)] = 0;
+  swath_tile anc = swath_tile_parent(leaf);
+  f->used[slot(f, anc)] = 0;
+  /* Rebuild the parent too (a real run records it only after its children). */
+  assert_int_equal(swath_plan_new(&grid, area, 12, 14, 1, 1, &fake_vt, f, &p), 0);
+  int64_t third = drive(p, f, 12, 14, 1, &live);
+  /* The leaf, its parent, and the grandparent (whose child now has new data). */
+  assert_int_equal(third, 3);
+  swath_plan_free(p);
+  free(f);
+}
+
+static void without_overviews_every_zoom_is_a_leaf(void **st) {
+  (void)st;
+  fake *f = calloc(1, sizeof *f);
+  swath_plan *p;
+  assert_int_equal(swath_plan_new(&grid, area, 11, 13, 2, 0, &fake_vt, f, &p), 0);
+  swath_task t;
+  int64_t n = 0;
+  while (swath_plan_next(p, &t)) {
+    assert_int_equal(t.kind, SWATH_TASK_LEAF);
+    assert_null(t.parent);
+    n++;
+  }
+  assert_true(swath_plan_finished(p));
+  int64_t expect = 0;
+  for (int z = 11; z <= 13; z++) expect += swath_area_count_tiles(&grid, area, z, 2);
+  assert_int_equal(n, expect);
+  swath_plan_free(p);
+  free(f);
+}
+
+static void quadtree_check(void **st) {
+  (void)st;
+  assert_true(swath_plan_grid_is_quadtree(&grid, 0, 20));
+  swath_grid g = grid;
+  g.m[5].cell_size *= 1.5;
+  assert_false(swath_plan_grid_is_quadtree(&g, 3, 8));
+  assert_true(swath_plan_grid_is_quadtree(&g, 6, 8));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(every_task_once_children_first),
+      cmocka_unit_test(resume_skips_finished),
+      cmocka_unit_test(without_overviews_every_zoom_is_a_leaf),
+      cmocka_unit_test(quadtree_check),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
