@@ -41,4 +41,16 @@ void swath_tile_iter_free(swath_tile_iter *it);
 /* Count of tiles the iterator would yield (walks it once). */
 int64_t swath_area_count_tiles(const swath_grid *g, const swath_area *a, int z, int m);
 
+/* Grid CRS -> lon/lat (EPSG:4326, lon first), for GeoJSON output. Holds one
+ * OGR coordinate transformation: not thread-safe, one per thread. */
+typedef struct swath_lonlat swath_lonlat;
+#define SWATH_LONLAT_RING_MAX 33 /* points swath_lonlat_ring may write */
+int swath_lonlat_new(const swath_grid *g, swath_lonlat **out);
+void swath_lonlat_free(swath_lonlat *t);
+/* The outline of box `b` (grid CRS) as a closed counter-clockwise ring of
+ * lon/lat pairs written to xy[2*i], xy[2*i+1]. Edges are densified where the
+ * grid CRS bends them (not for lon/lat or Mercator grids). Returns the number
+ * of points (at most SWATH_LONLAT_RING_MAX) or a negative code. */
+int swath_lonlat_ring(swath_lonlat *t, swath_bounds b, double *xy);
+
 #endif

@@ -56,7 +56,9 @@ int swath_grid_builtin(const char *name, int tile_size, swath_grid *g);
  * pointOfOrigin, tileWidth/Height, matrixWidth/Height; cornerOfOrigin must be
  * topLeft). Zooms are the matrices' positions in the list. */
 int swath_grid_from_tms_json(const char *path, swath_grid *g);
-/* A built-in name or a path to a .json file. */
+/* A built-in name or a path to a .json file. For a .json file tile_size 0
+ * keeps the file's tile sizes; another value rescales every matrix to square
+ * tiles of that size with the same ground footprint, as for built-ins. */
 int swath_grid_load(const char *name_or_path, int tile_size, swath_grid *g);
 
 /* Write the grid as OGC TMS 2.0 JSON into a malloc'd string (caller frees). */
@@ -78,12 +80,14 @@ void swath_grid_metatile_matrix(const swath_grid *g, int z, int m, int64_t *cols
 /* The tile containing point (x, y); points on the far edge belong to the last
  * tile. SWATH_EINVAL if the point is outside the grid. */
 int swath_grid_tile_of_point(const swath_grid *g, int z, double x, double y, swath_tile *t);
-/* Tiles whose interior intersects `b` (grid CRS). For geographic grids a box
+/* Tiles whose interior intersects `b` (grid CRS). For geographic grids (and
+ * WebMercatorQuad / EPSG:3857, which wrap too; others: SWATH_EINVAL) a box
  * with minx > maxx crosses the antimeridian and yields two ranges. Bounds are
  * clipped to the grid extent. Returns the number of ranges written (0, 1 or
  * 2) or a negative code. Tiles that only touch `b` on an edge are excluded. */
 int swath_grid_tiles_of_bounds(const swath_grid *g, int z, swath_bounds b, swath_tile_range out[2]);
 
+/* The parent of a zoom-0 tile has z = -1 (there is none). */
 swath_tile swath_tile_parent(swath_tile t);
 /* The four children in order (x0,y0), (x1,y0), (x0,y1), (x1,y1). */
 void swath_tile_children(swath_tile t, swath_tile out[4]);
