@@ -168,7 +168,7 @@ static int parse_inputs(swath_job *job, const swath_cfg *c, const char *dir) {
 
 static int parse_grid(swath_job *job, const swath_cfg *c, const char *dir) {
   const char *name = "WebMercatorQuad";
-  long tile_size = 256, meta = 1, buffer = 0;
+  long tile_size = 0, meta = 1, buffer = 0; /* 0: the grid's own tile size */
   int rc = 0;
   if (c && c->type == SWATH_CFG_SCALAR) {
     name = c->value;
