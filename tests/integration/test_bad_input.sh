@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# test_bad_input.sh: bad input gets exit status 2, exactly one line on stderr
+# ("swath: ..." naming the problem), and nothing written that a later run would
+# trust: no {output}/.swath/state.sqlite and no tiles.
+. "$(dirname "$0")/lib.sh"
+require_swath
+
+gen_rgb "$WORK/data/img.tif" --size 256
+echo "this is not a raster" >"$WORK/data/notraster.txt"
+echo "a regular file" >"$WORK/afile"
+
+# job NAME [EXTRA_YAML_LINES...] with defaults for every key; later keys win
+# because callers pass complete replacement blocks via the variables below.
+PROCESS="convert"
+PARAMS=""
+INPUTS="  img: data/img.tif"
+ZOOM="13"
+AREA=""
+OUTPUT_EXTRA=""
+EXTRA=""
+write_job() { # write_job FILE OUTDIR
+  {
+    echo "process: $PROCESS"
+    [ -n "$PARAMS" ] && echo "params: $PARAMS"
+    echo "inputs:"
+    echo "$INPUTS"
+    echo "grid: {name: WebMercatorQuad, metatiling: 2}"
+    echo "zoom: $ZOOM"
+    [ -n "$AREA" ] && echo "area: $AREA"
+    echo "output:"
+    echo "  path: $2"
+    echo "  format: PNG"
+    [ -n "$OUTPUT_EXTRA" ] && echo "$OUTPUT_EXTRA"
+    [ -n "$EXTRA" ] && echo "$EXTRA"
+  } >"$1"
+}
+reset_job() {
+  PROCESS="convert" PARAMS="" INPUTS="  img: data/img.tif" ZOOM="13" AREA="" OUTPUT_EXTRA="" EXTRA=""
+}
+
+# nothing_written NAME OUTDIR: no state store, no tiles.
+nothing_written() {
+  local name=$1 out=$2 found
+  found=$(find "$out" \( -name state.sqlite -o -name '*.png' -o -name '*.tif' -o -name '*.tmp*' \) 2>/dev/null)
+  if [ -z "$found" ]; then pass "$name: no state and no tiles written"
+  else fail "$name: no state and no tiles written" "$found"; fi
+}
+
+# expect_bad NAME PATTERN JOB [FLAGS...]: exit 2, one stderr line
+# "swath: ..." matching the extended regex PATTERN, nothing written.
+N=0
+expect_bad() {
+  local name=$1 pattern=$2 job=$3
+  shift 3
+  run_swath run "$job" --no-progress "$@"
+  if [ "$RUN_RC" -eq 2 ]; then pass "$name: exit status 2"
+  else fail "$name: exit status 2" "got $RUN_RC" "$(last_run_output)"; fi
+  local lines
+  lines=$(wc -l <"$WORK/run.err")
+  local first
+  first=$(head -n 1 "$WORK/run.err")
+  if [ "$lines" -eq 1 ] && [[ "$first" == swath:* ]]; then
+    pass "$name: one line on stderr starting with 'swath:'"
+  else
+    fail "$name: one line on stderr starting with 'swath:'" "$lines line(s):" "$(cat "$WORK/run.err")"
+  fi
+  if grep -qE -- "$pattern" "$WORK/run.err"; then pass "$name: message names the problem (/$pattern/)"
+  else fail "$name: message names the problem (/$pattern/)" "$(cat "$WORK/run.err")"; fi
+  if [ -s "$WORK/run.out" ]; then fail "$name: nothing on stdout" "$(cat "$WORK/run.out")"; fi
+  echo "    # $first"
+}
+
+# case_job NAME PATTERN [FLAGS...]: write the job from the variables and run it.
+case_job() {
+  local name=$1 pattern=$2
+  shift 2
+  N=$((N + 1))
+  local out="$WORK/out$N"
+  write_job "$WORK/job$N.yaml" "$out"
+  expect_bad "$name" "$pattern" "$WORK/job$N.yaml" "$@"
+  nothing_written "$name" "$out"
+  reset_job
+}
+
+# A good job first: the cases below differ from it by one thing, so each
+# failure is caused by that thing. (Exit 0 and tiles written.)
+write_job "$WORK/good.yaml" "$WORK/good"
+run_swath run "$WORK/good.yaml" --no-progress
+if [ "$RUN_RC" -eq 0 ] && [ -n "$(tile_files "$WORK/good" png)" ]; then pass "the baseline job runs and writes tiles"
+else fail "the baseline job runs and writes tiles" "exit $RUN_RC" "$(last_run_output)"; fi
+
+INPUTS="  img: data/missing.tif"
+case_job "missing input file" "missing\.tif"
+
+INPUTS="  img: data/notraster.txt"
+case_job "input that is not a raster" "notraster\.txt"
+
+# YAML syntax error on line 6 (a flow sequence never closed / bad mapping).
+N=$((N + 1))
+cat >"$WORK/job$N.yaml" <<EOF
+process: convert
+inputs:
+  img: data/img.tif
+zoom: 13
+output:
+  path: $WORK/out$N: oops
+  format: PNG
+EOF
+expect_bad "YAML syntax error" "(:6\b|line 6\b)" "$WORK/job$N.yaml"
+nothing_written "YAML syntax error" "$WORK/out$N"
+
+N=$((N + 1))
+cat >"$WORK/job$N.yaml" <<EOF
+process: convert
+inputs:
+  img: [data/img.tif
+zoom: 13
+output: {path: $WORK/out$N}
+EOF
+expect_bad "YAML syntax error (unclosed flow sequence)" "YAML|yaml|syntax" "$WORK/job$N.yaml"
+nothing_written "YAML syntax error (unclosed flow sequence)" "$WORK/out$N"
+
+EXTRA="frobnicate_key: 1"
+case_job "unknown top-level key" "frobnicate_key"
+
+OUTPUT_EXTRA="  fromat: PNG"
+case_job "unknown key in output" "fromat"
+
+PROCESS="nosuchprocess"
+case_job "unknown process" "nosuchprocess"
+
+PROCESS="hillshade" PARAMS="{azimuth: 315, sun_angle: 30}"
+case_job "unknown parameter of hillshade" "sun_angle"
+
+PROCESS="hillshade" PARAMS="{azimuth: north}"
+case_job "hillshade parameter of the wrong type" "azimuth"
+
+ZOOM="25"
+case_job "zoom 25 on WebMercatorQuad" "25"
+
+ZOOM="[20, 26]"
+case_job "zoom range beyond the grid" "26"
+
+case_job "--zoom 99" "99" --zoom 99
+
+case_job "--zoom not a number" "--zoom" --zoom abc
+
+AREA="{bounds: [-120.5, 30.1, -120.4, 30.2], crs: EPSG:4326}"
+case_job "area that misses the inputs" "area|overlap|inputs"
+
+case_job "--bounds that miss the inputs" "area|overlap|inputs|bounds" --bounds -120.5,30.1,-120.4,30.2
+
+AREA="{bounds: [10, 86, 20, 89], crs: EPSG:4326}"
+case_job "area that misses the grid (north of Web Mercator's 85.06)" "area|bounds|grid|overlap"
+
+# Output under a regular file: mkdir fails even as root.
+N=$((N + 1))
+write_job "$WORK/job$N.yaml" "$WORK/afile/out"
+expect_bad "unwritable output directory" "afile" "$WORK/job$N.yaml"
+nothing_written "unwritable output directory" "$WORK/afile/out"
+if [ -f "$WORK/afile" ] && [ "$(cat "$WORK/afile")" = "a regular file" ]; then pass "the regular file in the way is untouched"
+else fail "the regular file in the way is untouched"; fi
+
+libm=$(ls /usr/lib/*-linux-gnu/libm.so.6 /lib/*-linux-gnu/libm.so.6 2>/dev/null | head -n 1)
+if [ -n "$libm" ]; then
+  PROCESS="$libm"
+  case_job "a plugin that is not a swath plugin (libm)" "libm\.so\.6"
+else
+  fail "find libm.so.6 for the not-a-plugin case"
+fi
+
+PROCESS="$WORK/nope_plugin.so"
+case_job "a plugin path that does not exist" "nope_plugin\.so"
+
+cp "$WORK/data/notraster.txt" "$WORK/fake_plugin.so"
+PROCESS="$WORK/fake_plugin.so"
+case_job "a plugin file that is not a shared library" "fake_plugin\.so"
+
+OUTPUT_EXTRA="  format: BMP"
+case_job "unknown output format" "BMP"
+
+OUTPUT_EXTRA="  resampling: sideways"
+case_job "unknown resampling" "sideways"
+
+case_job "--workers 0" "--workers" --workers 0
+case_job "--workers abc" "--workers" --workers abc
+case_job "--workers -3" "--workers" --workers -3
+case_job "--bounds with three numbers" "--bounds" --bounds 8.4,47.3,8.6
+case_job "--bounds south above north" "--bounds" --bounds 8.4,47.5,8.6,47.3
+case_job "--bounds not numbers" "--bounds" --bounds a,b,c,d
+
+# The job file itself missing.
+expect_bad "job file that does not exist" "no_such_job\.yaml" "$WORK/no_such_job.yaml"
+
+# swath tiles with bad flags: exit 2, one line on stderr.
+tiles_bad() {
+  local name=$1
+  shift
+  run_swath tiles "$@"
+  if [ "$RUN_RC" -eq 2 ] && [ "$(wc -l <"$WORK/run.err")" -eq 1 ] && grep -q '^swath:' "$WORK/run.err"; then
+    pass "swath tiles $name: exit 2 with one 'swath:' line"
+  else
+    fail "swath tiles $name: exit 2 with one 'swath:' line" "exit $RUN_RC" "$(cat "$WORK/run.err")"
+  fi
+}
+tiles_bad "unknown option" --grid WebMercatorQuad --zoom 3 --bounds 0,0,1,1 --frobnicate
+tiles_bad "without --grid" --zoom 3 --bounds 0,0,1,1
+tiles_bad "unknown grid" --grid NoSuchGrid --zoom 3 --bounds 0,0,1,1
+tiles_bad "without --zoom" --grid WebMercatorQuad --bounds 0,0,1,1
+tiles_bad "--zoom abc" --grid WebMercatorQuad --zoom abc --bounds 0,0,1,1
+tiles_bad "--zoom 25" --grid WebMercatorQuad --zoom 25 --bounds 0,0,1,1
+tiles_bad "--bounds with three numbers" --grid WebMercatorQuad --zoom 3 --bounds 0,0,1
+tiles_bad "--bounds and --area together" --grid WebMercatorQuad --zoom 3 --bounds 0,0,1,1 --area "$WORK/afile"
+tiles_bad "without --bounds or --area" --grid WebMercatorQuad --zoom 3
+tiles_bad "--metatiling 3" --grid WebMercatorQuad --zoom 3 --bounds 0,0,1,1 --metatiling 3
+tiles_bad "--area that is not a vector file" --grid WebMercatorQuad --zoom 3 --area "$WORK/data/img.tif"
+tiles_bad "--zoom without a value" --grid WebMercatorQuad --bounds 0,0,1,1 --zoom
