@@ -1,0 +1,1531 @@
+/* fetch.c: the HTTP fetcher; see fetch.h for the model and the policy.
+ *
+ * Threads and ownership:
+ *  - the loop thread owns the curl multi handle, the per-host ready queues,
+ *    the delayed (backoff) list and the transfers in flight; nobody else
+ *    touches them;
+ *  - finisher threads take completed 2xx/empty answers from `fin`, validate
+ *    and write them, and either finish the job or hand it back through
+ *    `back` for a retry;
+ *  - submitters append to `inbox` and wake the loop with curl_multi_wakeup.
+ * Everything shared (inbox, fin, back, counters, stats) is under `mu`.
+ * A job is owned by exactly one of: inbox, a host queue, delayed, the multi
+ * handle, fin, a finisher, back, and it is freed by finish(), which runs the
+ * callback exactly once. `outstanding` counts jobs not yet finished; it is
+ * what bounds memory and what wait_idle waits on. */
+#include "io/fetch.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <gdal.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cpl_conv.h>
+#include <cpl_error.h>
+#include <cpl_vsi.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "io/cache.h"
+
+struct host;
+
+struct job {
+  struct job *next;
+  char *url;
+  char *dest;
+  int expect_w, expect_h;
+  unsigned kinds, flags;
+  swath_fetch_cb cb;
+  void *user;
+
+  struct host *host;
+  int attempts;
+  double t_submit, t_due;
+  CURL *easy;
+  int active_slot; /* index in f->active while in flight */
+
+  /* The current attempt's answer. */
+  char *body;
+  size_t body_len, body_cap, body_limit;
+  int too_large;
+  long status;
+  long retry_after; /* seconds, -1 = none */
+  char status_text[64];
+  char content_type[96];
+  char errbuf[CURL_ERROR_SIZE];
+
+  int empty_answer; /* for the finisher: write a marker, not a body */
+  swath_fetch_cause cause;
+  char reason[512];
+};
+
+struct host {
+  struct host *next;
+  char key[256]; /* scheme://host:port */
+  int in_flight;
+  struct job *ready_head, *ready_tail;
+  double tokens, t_refill;
+  double paused_until;
+};
+
+struct swath_fetcher {
+  swath_fetch_config cfg;
+  char *user_agent;
+  struct curl_slist *headers;
+  CURLM *multi;
+  pthread_t loop_thread;
+  pthread_t *fin_threads;
+  int nfin;
+  double t0;
+
+  pthread_mutex_t mu;
+  pthread_cond_t space; /* outstanding dropped below queue_limit */
+  pthread_cond_t idle;  /* outstanding reached 0 */
+  pthread_cond_t work;  /* fin has a job, or stop */
+  struct job *inbox_head, *inbox_tail;
+  struct job *fin_head, *fin_tail;
+  int fin_len;
+  struct job *back_head, *back_tail;
+  long outstanding;
+  int stop;
+  int aborting;
+  char abort_reason[640];
+  swath_fetch_stats st;
+  int in_flight;     /* mirror of the loop's count, for busy time */
+  double busy_since; /* when in_flight last went from 0 to 1 */
+  char last_failure[512];
+
+  /* Loop thread only. */
+  struct host *hosts;
+  struct job *delayed; /* sorted by t_due */
+  struct job **active; /* max_in_flight slots */
+  int nactive;
+  CURL **pool;
+  int npool;
+};
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- policy: pure functions ---- */
+
+void swath_fetch_config_default(swath_fetch_config *c) {
+  memset(c, 0, sizeof *c);
+  c->max_in_flight = 8;
+  c->max_per_host = 4;
+  c->rate_per_host = 0;
+  c->rate_burst = 1;
+  c->connect_timeout_ms = 10000;
+  c->timeout_ms = 60000;
+  c->stall_timeout_ms = 30000;
+  c->max_attempts = 5;
+  c->failure_budget = 100;
+  c->backoff_base_ms = 500;
+  c->backoff_max_ms = 30000;
+  c->pause_host_on_retry_after = 1;
+  c->seed = 0x5eed;
+  c->empty_status[0] = 204;
+  c->queue_limit = 1024;
+  c->finishers = 2;
+  c->max_body_bytes = (size_t)64 << 20;
+  c->durable = 0;
+  c->http2 = 1;
+}
+
+const char *swath_fetch_outcome_name(swath_fetch_outcome o) {
+  static const char *const names[] = {"done", "empty", "failed", "aborted"};
+  return (unsigned)o < 4 ? names[o] : "?";
+}
+
+const char *swath_fetch_cause_name(swath_fetch_cause c) {
+  static const char *const names[] = {"connect", "timeout", "reset",       "truncated",
+                                      "http429", "http5xx", "undecodable", "other"};
+  return (unsigned)c < SWATH_FETCH_C_COUNT ? names[c] : "?";
+}
+
+swath_fetch_class swath_fetch_classify(int curl_code, long status, const int *empty_status,
+                                       swath_fetch_cause *cause) {
+  swath_fetch_cause dummy;
+  if (!cause) cause = &dummy;
+  *cause = SWATH_FETCH_C_OTHER;
+  if (curl_code != CURLE_OK) {
+    switch ((CURLcode)curl_code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+      *cause = SWATH_FETCH_C_CONNECT;
+      return SWATH_FETCH_CLASS_TRANSIENT;
+    case CURLE_OPERATION_TIMEDOUT:
+      *cause = SWATH_FETCH_C_TIMEOUT;
+      return SWATH_FETCH_CLASS_TRANSIENT;
+    case CURLE_PARTIAL_FILE:
+      *cause = SWATH_FETCH_C_TRUNCATED;
+      return SWATH_FETCH_CLASS_TRANSIENT;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+      *cause = SWATH_FETCH_C_RESET;
+      return SWATH_FETCH_CLASS_TRANSIENT;
+    /* Retrying cannot change these: the request or the set-up is wrong. */
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_NOT_BUILT_IN:
+    case CURLE_TOO_MANY_REDIRECTS:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CIPHER:
+    case CURLE_WRITE_ERROR:
+    case CURLE_FILESIZE_EXCEEDED:
+    case CURLE_ABORTED_BY_CALLBACK:
+    case CURLE_BAD_FUNCTION_ARGUMENT:
+    case CURLE_UNKNOWN_OPTION:
+    case CURLE_LOGIN_DENIED:
+    case CURLE_REMOTE_ACCESS_DENIED:
+    case CURLE_FUNCTION_NOT_FOUND:
+    case CURLE_OUT_OF_MEMORY:
+      return SWATH_FETCH_CLASS_PERMANENT;
+    default:
+      return SWATH_FETCH_CLASS_TRANSIENT; /* TLS hiccups, HTTP/2 framing, ... */
+    }
+  }
+  for (int i = 0; empty_status && i < SWATH_FETCH_MAX_EMPTY && empty_status[i]; i++)
+    if (empty_status[i] == status) return SWATH_FETCH_CLASS_EMPTY;
+  if (status >= 200 && status <= 299) return SWATH_FETCH_CLASS_OK;
+  if (status == 429) {
+    *cause = SWATH_FETCH_C_HTTP429;
+    return SWATH_FETCH_CLASS_TRANSIENT;
+  }
+  if (status == 408 || status == 425 ||
+      (status >= 500 && status <= 599 && status != 501 && status != 505)) {
+    *cause = SWATH_FETCH_C_HTTP5XX;
+    return SWATH_FETCH_CLASS_TRANSIENT;
+  }
+  return SWATH_FETCH_CLASS_PERMANENT;
+}
+
+static uint64_t splitmix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+long swath_fetch_backoff_ms(long base_ms, long max_ms, int attempt, uint64_t seed,
+                            const char *key) {
+  if (base_ms < 0) base_ms = 0;
+  if (max_ms < base_ms) max_ms = base_ms;
+  if (attempt < 1) attempt = 1;
+  long cap = base_ms;
+  for (int i = 1; i < attempt && cap < max_ms; i++)
+    cap = cap > max_ms / 2 ? max_ms : cap * 2;
+  if (cap > max_ms) cap = max_ms;
+  /* Keyed by request and attempt, not by a shared stream: the delays do not
+   * depend on the order in which concurrent transfers happen to finish. */
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (const unsigned char *p = (const unsigned char *)(key ? key : ""); *p; p++)
+    h = (h ^ *p) * 0x100000001b3ULL;
+  uint64_t r = splitmix(splitmix(seed ^ h) + (uint64_t)attempt);
+  double u = (double)(r >> 11) * (1.0 / 9007199254740992.0); /* [0, 1) */
+  long d = (long)floor(u * (double)(cap + 1));
+  return d > cap ? cap : d;
+}
+
+long swath_fetch_parse_retry_after(const char *value, time_t now) {
+  if (!value) return -1;
+  while (*value == ' ' || *value == '\t')
+    value++;
+  size_t n = strlen(value);
+  while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t' || value[n - 1] == '\r' ||
+                   value[n - 1] == '\n'))
+    n--;
+  if (n == 0 || n >= 128) return -1;
+  char v[128];
+  memcpy(v, value, n);
+  v[n] = '\0';
+  if (v[0] >= '0' && v[0] <= '9') {
+    long long s = 0;
+    for (const char *p = v; *p; p++) {
+      if (*p < '0' || *p > '9') return -1; /* delta-seconds is 1*DIGIT */
+      if (s < 1000000000LL) s = s * 10 + (*p - '0');
+    }
+    return (long)(s > 1000000000LL ? 1000000000LL : s);
+  }
+  time_t t = curl_getdate(v, NULL);
+  if (t == (time_t)-1) return -1;
+  return t > now ? (long)(t - now) : 0;
+}
+
+/* ---- sniffing ---- */
+
+static int starts(const unsigned char *p, size_t n, const char *magic, size_t m) {
+  return n >= m && memcmp(p, magic, m) == 0;
+}
+
+static int ieq_prefix(const unsigned char *p, const unsigned char *end, const char *word) {
+  for (; *word; word++, p++) {
+    if (p >= end) return 0;
+    int c = *p;
+    if (c >= 'A' && c <= 'Z') c += 'a' - 'A';
+    if (c != *word) return 0;
+  }
+  return 1;
+}
+
+static int is_space(int c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+static const unsigned char *skip_ws(const unsigned char *p, const unsigned char *end) {
+  while (p < end && is_space(*p))
+    p++;
+  return p;
+}
+
+static const unsigned char *find(const unsigned char *p, const unsigned char *end, const char *s) {
+  size_t m = strlen(s);
+  for (; p + m <= end; p++)
+    if (memcmp(p, s, m) == 0) return p;
+  return NULL;
+}
+
+/* The root element's local name (after any prefix), lower-cased, or "" if
+ * the text does not start like markup. Sets *doctype_html for
+ * "<!DOCTYPE html". */
+static void root_element(const unsigned char *p, const unsigned char *end, char *name, size_t cap,
+                         int *doctype_html) {
+  name[0] = '\0';
+  *doctype_html = 0;
+  for (;;) {
+    p = skip_ws(p, end);
+    if (p >= end || *p != '<') return;
+    if (starts(p, (size_t)(end - p), "<?", 2)) {
+      const unsigned char *q = find(p, end, "?>");
+      if (!q) return;
+      p = q + 2;
+    } else if (starts(p, (size_t)(end - p), "<!--", 4)) {
+      const unsigned char *q = find(p, end, "-->");
+      if (!q) return;
+      p = q + 3;
+    } else if (starts(p, (size_t)(end - p), "<!", 2)) {
+      if (ieq_prefix(p, end, "<!doctype")) {
+        const unsigned char *q = skip_ws(p + 9, end);
+        if (ieq_prefix(q, end, "html")) *doctype_html = 1;
+      }
+      const unsigned char *q = memchr(p, '>', (size_t)(end - p));
+      if (!q) return;
+      p = q + 1;
+    } else {
+      p++;
+      const unsigned char *start = p;
+      while (p < end && !is_space(*p) && *p != '>' && *p != '/') {
+        if (*p == ':') start = p + 1;
+        p++;
+      }
+      size_t n = (size_t)(p - start);
+      if (n >= cap) n = cap - 1;
+      for (size_t i = 0; i < n; i++) {
+        int c = start[i];
+        name[i] = (char)(c >= 'A' && c <= 'Z' ? c + 'a' - 'A' : c);
+      }
+      name[n] = '\0';
+      return;
+    }
+  }
+}
+
+swath_fetch_sniffed swath_fetch_sniff(const void *body, size_t len) {
+  const unsigned char *p = body, *end = p + len;
+  if (!body || len == 0) return SWATH_SNIFF_EMPTY;
+  if (starts(p, len, "\x89PNG\r\n\x1a\n", 8)) return SWATH_SNIFF_PNG;
+  if (starts(p, len, "\xff\xd8\xff", 3)) return SWATH_SNIFF_JPEG;
+  if (len >= 12 && starts(p, len, "RIFF", 4) && memcmp(p + 8, "WEBP", 4) == 0)
+    return SWATH_SNIFF_WEBP;
+  if (starts(p, len, "II*\0", 4) || starts(p, len, "MM\0*", 4) || starts(p, len, "II+\0", 4) ||
+      starts(p, len, "MM\0+", 4))
+    return SWATH_SNIFF_GTIFF;
+  if (starts(p, len, "GIF87a", 6) || starts(p, len, "GIF89a", 6)) return SWATH_SNIFF_GIF;
+  if (starts(p, len, "\xef\xbb\xbf", 3)) p += 3; /* UTF-8 byte order mark */
+  p = skip_ws(p, end);
+  if (p >= end) return SWATH_SNIFF_EMPTY;
+  /* The root element decides; a prolog, comments and a DOCTYPE may come
+   * first. Looking at 64 KiB is plenty for any prolog. */
+  const unsigned char *lim = end - p > 65536 ? p + 65536 : end;
+  char root[64];
+  int doctype_html;
+  root_element(p, lim, root, sizeof root, &doctype_html);
+  if (doctype_html || strcmp(root, "html") == 0 || strcmp(root, "head") == 0 ||
+      strcmp(root, "body") == 0)
+    return SWATH_SNIFF_HTML;
+  if (strcmp(root, "serviceexceptionreport") == 0 || strcmp(root, "exceptionreport") == 0 ||
+      strcmp(root, "serviceexception") == 0)
+    return SWATH_SNIFF_OGC_EXCEPTION;
+  if (root[0]) return SWATH_SNIFF_XML;
+  if (*p == '<' && ieq_prefix(p, lim, "<html")) return SWATH_SNIFF_HTML;
+  return SWATH_SNIFF_OTHER;
+}
+
+/* Find the start tag of the first element whose local name is `name`
+ * (case-sensitive, as XML is). Returns a pointer just after the name. */
+static const unsigned char *find_element(const unsigned char *p, const unsigned char *end,
+                                         const char *name) {
+  size_t m = strlen(name);
+  for (; p < end; p++) {
+    if (*p != '<' || p + 1 >= end || p[1] == '/' || p[1] == '!' || p[1] == '?') continue;
+    const unsigned char *q = p + 1, *local = q;
+    while (q < end && !is_space(*q) && *q != '>' && *q != '/') {
+      if (*q == ':') local = q + 1;
+      q++;
+    }
+    if ((size_t)(q - local) == m && memcmp(local, name, m) == 0) return q;
+  }
+  return NULL;
+}
+
+/* The value of attribute `attr` (local name) in the start tag beginning at
+ * `p` (just after the element name). */
+static size_t tag_attr(const unsigned char *p, const unsigned char *end, const char *attr,
+                       char *buf, size_t cap) {
+  const unsigned char *gt = memchr(p, '>', (size_t)(end - p));
+  if (!gt) return 0;
+  size_t m = strlen(attr);
+  for (const unsigned char *q = p; q + m < gt; q++) {
+    if (!is_space(q[-1]) && q[-1] != ':') continue;
+    if (memcmp(q, attr, m) != 0) continue;
+    const unsigned char *r = skip_ws(q + m, gt);
+    if (r >= gt || *r != '=') continue;
+    r = skip_ws(r + 1, gt);
+    if (r >= gt || (*r != '"' && *r != '\'')) continue;
+    unsigned char quote = *r++;
+    const unsigned char *e = memchr(r, quote, (size_t)(gt - r));
+    if (!e) return 0;
+    size_t n = (size_t)(e - r);
+    if (n >= cap) n = cap - 1;
+    memcpy(buf, r, n);
+    buf[n] = '\0';
+    return n;
+  }
+  return 0;
+}
+
+/* Append the character data of [p, end) to buf: CDATA kept, markup dropped,
+ * the five entities and numeric references decoded, white space collapsed. */
+static size_t append_text(const unsigned char *p, const unsigned char *end, char *buf, size_t n,
+                          size_t cap) {
+  int pending_space = n > 0 && buf[n - 1] != ' ';
+  while (p < end && n + 1 < cap) {
+    const unsigned char *chunk_end = NULL;
+    if (starts(p, (size_t)(end - p), "<![CDATA[", 9)) {
+      const unsigned char *e = find(p + 9, end, "]]>");
+      p += 9;
+      chunk_end = e ? e : end;
+    } else if (*p == '<') {
+      const unsigned char *e = memchr(p, '>', (size_t)(end - p));
+      p = e ? e + 1 : end;
+      pending_space = n > 0 && buf[n - 1] != ' ';
+      continue;
+    }
+    const unsigned char *stop = chunk_end ? chunk_end : end;
+    while (p < stop && n + 1 < cap && (chunk_end || *p != '<')) {
+      int c = *p++;
+      if (!chunk_end && c == '&') {
+        static const struct {
+          const char *name;
+          char c;
+        } ents[] = {{"lt;", '<'}, {"gt;", '>'}, {"amp;", '&'}, {"quot;", '"'}, {"apos;", '\''}};
+        int done = 0;
+        for (size_t i = 0; i < sizeof ents / sizeof ents[0]; i++) {
+          size_t m = strlen(ents[i].name);
+          if ((size_t)(stop - p) >= m && memcmp(p, ents[i].name, m) == 0) {
+            c = ents[i].c;
+            p += m;
+            done = 1;
+            break;
+          }
+        }
+        if (!done && p < stop && *p == '#') {
+          const unsigned char *q = p + 1;
+          int hex = q < stop && (*q == 'x' || *q == 'X');
+          long v = strtol((const char *)q + hex, NULL, hex ? 16 : 10);
+          const unsigned char *semi = memchr(q, ';', (size_t)(stop - q));
+          if (semi && semi - q < 10 && v > 0) {
+            c = v < 128 ? (int)v : '?';
+            p = semi + 1;
+          }
+        }
+      }
+      if (is_space(c)) {
+        pending_space = n > 0 && buf[n - 1] != ' ';
+        continue;
+      }
+      if (c < 32) c = ' ';
+      if (pending_space && n + 2 < cap) buf[n++] = ' ';
+      pending_space = 0;
+      buf[n++] = (char)c;
+    }
+    if (chunk_end) p = chunk_end < end ? chunk_end + 3 : end;
+  }
+  buf[n] = '\0';
+  return n;
+}
+
+size_t swath_fetch_exception_text(const void *body, size_t len, char *buf, size_t cap) {
+  if (!buf || cap == 0) return 0;
+  buf[0] = '\0';
+  if (!body || len == 0) return 0;
+  const unsigned char *p = body, *end = p + len;
+  /* WMS: <ServiceException code="...">text</ServiceException>;
+   * OWS (WMTS, WCS, ...): <ows:Exception exceptionCode=".." locator="..">
+   *   <ows:ExceptionText>text</ows:ExceptionText></ows:Exception> */
+  const unsigned char *el = find_element(p, end, "ServiceException");
+  const char *close = "ServiceException>";
+  if (!el) {
+    el = find_element(p, end, "Exception");
+    close = "Exception>";
+  }
+  if (!el) return 0;
+  char code[128] = "", locator[128] = "";
+  if (!tag_attr(el, end, "code", code, sizeof code))
+    tag_attr(el, end, "exceptionCode", code, sizeof code);
+  tag_attr(el, end, "locator", locator, sizeof locator);
+  const unsigned char *gt = memchr(el, '>', (size_t)(end - el));
+  const unsigned char *content = gt ? gt + 1 : end;
+  if (gt && gt > el && gt[-1] == '/') content = end; /* <Exception .../> */
+  const unsigned char *stop = content < end ? find(content, end, close) : NULL;
+  if (stop) {
+    while (stop > content && *stop != '<')
+      stop--; /* back to "</" + prefix */
+  } else {
+    stop = end;
+  }
+  size_t n = 0;
+  if (code[0])
+    n = (size_t)snprintf(buf, cap, "%s%s%s%s: ", code, locator[0] ? " (" : "", locator,
+                         locator[0] ? ")" : "");
+  if (n >= cap) n = cap - 1;
+  size_t before = n;
+  if (content < stop) n = append_text(content, stop, buf, n, cap);
+  if (n == before && n >= 2) n -= 2; /* no text: drop the ": " */
+  buf[n] = '\0';
+  return n;
+}
+
+/* ---- validation ---- */
+
+struct gdal_errors {
+  int count;
+  char first[256];
+};
+
+static void CPL_STDCALL capture_errors(CPLErr cls, CPLErrorNum num, const char *msg) {
+  (void)num;
+  struct gdal_errors *e = CPLGetErrorHandlerUserData();
+  if (cls < CE_Failure || !e) return;
+  if (e->count++ == 0) snprintf(e->first, sizeof e->first, "%s", msg ? msg : "");
+}
+
+static const char *sniff_name(swath_fetch_sniffed s) {
+  switch (s) {
+  case SWATH_SNIFF_PNG:
+    return "PNG";
+  case SWATH_SNIFF_JPEG:
+    return "JPEG";
+  case SWATH_SNIFF_WEBP:
+    return "WEBP";
+  case SWATH_SNIFF_GTIFF:
+    return "GTiff";
+  case SWATH_SNIFF_GIF:
+    return "GIF";
+  default:
+    return "?";
+  }
+}
+
+static unsigned sniff_kind(swath_fetch_sniffed s) {
+  switch (s) {
+  case SWATH_SNIFF_PNG:
+    return SWATH_FETCH_PNG;
+  case SWATH_SNIFF_JPEG:
+    return SWATH_FETCH_JPEG;
+  case SWATH_SNIFF_WEBP:
+    return SWATH_FETCH_WEBP;
+  case SWATH_SNIFF_GTIFF:
+    return SWATH_FETCH_GTIFF;
+  default:
+    return 0;
+  }
+}
+
+static void kinds_text(unsigned kinds, char *buf, size_t cap) {
+  static const char *const names[] = {"PNG", "JPEG", "WEBP", "GTiff", "XML"};
+  size_t n = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < 5; i++)
+    if (kinds & (1u << i) && n < cap)
+      n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? "/" : "", names[i]);
+}
+
+/* A short printable excerpt of a body for messages. */
+static void excerpt(const void *body, size_t len, char *buf, size_t cap) {
+  const unsigned char *p = body;
+  size_t n = 0;
+  for (size_t i = 0; i < len && n + 1 < cap && n < 60; i++) {
+    unsigned char c = p[i];
+    buf[n++] = (char)(c >= 32 && c < 127 && c != '"' ? c : (is_space(c) ? ' ' : '.'));
+  }
+  buf[n] = '\0';
+}
+
+static void html_title(const void *body, size_t len, char *buf, size_t cap) {
+  buf[0] = '\0';
+  const unsigned char *p = body, *end = p + (len > 65536 ? 65536 : len);
+  for (; p + 7 <= end; p++)
+    if (ieq_prefix(p, end, "<title")) {
+      const unsigned char *gt = memchr(p, '>', (size_t)(end - p));
+      if (!gt) return;
+      const unsigned char *q = gt + 1, *e = q;
+      while (e < end && *e != '<')
+        e++;
+      append_text(q, e, buf, 0, cap > 100 ? 100 : cap);
+      return;
+    }
+}
+
+static int decode_image(const void *body, size_t len, swath_fetch_sniffed kind, int expect_w,
+                        int expect_h) {
+  char name[96];
+  snprintf(name, sizeof name, "/vsimem/swath-fetch-%lx-%p", (unsigned long)pthread_self(), body);
+  VSILFILE *fp = VSIFileFromMemBuffer(name, (GByte *)body, (vsi_l_offset)len, FALSE);
+  if (!fp) return swath_error_set(SWATH_EIO, "cannot map the body into /vsimem/");
+  VSIFCloseL(fp);
+
+  struct gdal_errors errs = {0};
+  CPLPushErrorHandlerEx(capture_errors, &errs);
+  /* libjpeg reports a cut-off stream as a warning and fills grey; here it
+   * must count as the failure it is. Thread-local, restored below. */
+  const char *old = CPLGetThreadLocalConfigOption("GDAL_ERROR_ON_LIBJPEG_WARNING", NULL);
+  char *saved = old ? CPLStrdup(old) : NULL;
+  CPLSetThreadLocalConfigOption("GDAL_ERROR_ON_LIBJPEG_WARNING", "YES");
+
+  const char *drivers[] = {sniff_name(kind), NULL};
+  int rc = 0;
+  GDALDatasetH ds = GDALOpenEx(name, GDAL_OF_RASTER | GDAL_OF_READONLY, drivers, NULL, NULL);
+  if (!ds) {
+    rc = swath_error_set(SWATH_ETRANSIENT, "%s image does not decode (cut short?): %s",
+                         sniff_name(kind), errs.count ? errs.first : "GDAL cannot open it");
+    goto out;
+  }
+  int w = GDALGetRasterXSize(ds), h = GDALGetRasterYSize(ds), bands = GDALGetRasterCount(ds);
+  if ((expect_w && w != expect_w) || (expect_h && h != expect_h)) {
+    rc = swath_error_set(SWATH_EINVAL, "%s image is %dx%d, expected %dx%d", sniff_name(kind), w, h,
+                         expect_w ? expect_w : w, expect_h ? expect_h : h);
+    goto out;
+  }
+  if (bands < 1 || w < 1 || h < 1) {
+    rc = swath_error_set(SWATH_EINVAL, "%s image has no pixels (%dx%d, %d bands)", sniff_name(kind),
+                         w, h, bands);
+    goto out;
+  }
+  /* Decode every pixel, a band of rows at a time: headers alone do not show
+   * a truncated stream. */
+  int rows = (int)(((size_t)4 << 20) / ((size_t)w * (size_t)bands));
+  if (rows < 1) rows = 1;
+  if (rows > h) rows = h;
+  unsigned char *buf = malloc((size_t)w * (size_t)rows * (size_t)bands);
+  if (!buf) {
+    rc = swath_error_set(SWATH_ENOMEM, "out of memory decoding a %dx%d image", w, h);
+    goto out;
+  }
+  for (int y = 0; y < h && rc == 0; y += rows) {
+    int n = y + rows > h ? h - y : rows;
+    CPLErr e =
+        GDALDatasetRasterIO(ds, GF_Read, 0, y, w, n, buf, w, n, GDT_Byte, bands, NULL, 0, 0, 0);
+    if (e >= CE_Failure || errs.count)
+      rc = swath_error_set(SWATH_ETRANSIENT, "%s image does not decode (cut short?): %s",
+                           sniff_name(kind), errs.count ? errs.first : "read failed");
+  }
+  free(buf);
+out:
+  if (ds) GDALClose(ds);
+  CPLSetThreadLocalConfigOption("GDAL_ERROR_ON_LIBJPEG_WARNING", saved);
+  CPLFree(saved);
+  CPLPopErrorHandler();
+  VSIUnlink(name);
+  return rc;
+}
+
+int swath_fetch_validate(const void *body, size_t len, const char *content_type, unsigned kinds,
+                         int expect_width, int expect_height) {
+  if (kinds == 0) kinds = SWATH_FETCH_IMAGE;
+  const char *ct = content_type && *content_type ? content_type : "no content type";
+  swath_fetch_sniffed s = swath_fetch_sniff(body, len);
+  if (s == SWATH_SNIFF_EMPTY && len == 0) return swath_error_set(SWATH_EINVAL, "empty body");
+  if (kinds & SWATH_FETCH_ANY) return 0;
+  char text[400], want[48];
+  kinds_text(kinds, want, sizeof want);
+  switch (s) {
+  case SWATH_SNIFF_EMPTY:
+    return swath_error_set(SWATH_EINVAL, "empty body (%zu bytes of white space)", len);
+  case SWATH_SNIFF_HTML:
+    html_title(body, len, text, sizeof text);
+    return swath_error_set(SWATH_EINVAL, "not an image: HTML page (%s)%s%s%s", ct,
+                           text[0] ? " titled \"" : "", text, text[0] ? "\"" : "");
+  case SWATH_SNIFF_OGC_EXCEPTION: {
+    int wms = find(body, (const unsigned char *)body + (len > 65536 ? 65536 : len),
+                   "ServiceException") != NULL;
+    if (!swath_fetch_exception_text(body, len, text, sizeof text))
+      snprintf(text, sizeof text, "(no exception text)");
+    return swath_error_set(SWATH_EINVAL, "%s exception: %s", wms ? "WMS" : "OGC", text);
+  }
+  case SWATH_SNIFF_XML:
+    if (kinds & SWATH_FETCH_XML) return 0;
+    excerpt(body, len, text, sizeof text);
+    return swath_error_set(SWATH_EINVAL, "not an image: XML document (%s) \"%s\"", ct, text);
+  case SWATH_SNIFF_OTHER:
+  case SWATH_SNIFF_GIF:
+    excerpt(body, len, text, sizeof text);
+    return swath_error_set(SWATH_EINVAL, "not %s: %s body (%s) starting \"%s\"", want,
+                           s == SWATH_SNIFF_GIF ? "GIF" : "unrecognised", ct, text);
+  default:
+    break;
+  }
+  if (!(kinds & sniff_kind(s)))
+    return swath_error_set(SWATH_EINVAL, "got a %s image, expected %s", sniff_name(s), want);
+  return decode_image(body, len, s, expect_width, expect_height);
+}
+
+/* ---- the fetcher ---- */
+
+static pthread_once_t g_init_once = PTHREAD_ONCE_INIT;
+static int g_init_rc;
+
+static void global_init(void) {
+  g_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+  if (GDALGetDriverCount() == 0) GDALAllRegister();
+}
+
+static void job_free(struct job *j) {
+  if (!j) return;
+  free(j->url);
+  free(j->dest);
+  free(j->body);
+  free(j);
+}
+
+static int in_fetcher_thread(swath_fetcher *f) {
+  pthread_t self = pthread_self();
+  if (pthread_equal(self, f->loop_thread)) return 1;
+  for (int i = 0; i < f->nfin; i++)
+    if (pthread_equal(self, f->fin_threads[i])) return 1;
+  return 0;
+}
+
+/* Account the end of a job, run its callback and free it. Any thread, mu not
+ * held. */
+static void finish(swath_fetcher *f, struct job *j, swath_fetch_outcome o, const char *reason) {
+  swath_fetch_result r = {
+      .outcome = o,
+      .url = j->url,
+      .dest = j->dest,
+      .http_status = j->status,
+      .attempts = j->attempts,
+      .reason = (o == SWATH_FETCH_FAILED || o == SWATH_FETCH_ABORTED) ? reason : NULL,
+      .body = (o == SWATH_FETCH_DONE && !j->dest) ? j->body : NULL,
+      .body_len = (o == SWATH_FETCH_DONE && !j->dest) ? j->body_len : 0,
+      .seconds = now_s() - j->t_submit,
+  };
+  if (o == SWATH_FETCH_FAILED)
+    swath_debug("fetch: failed after %d attempt(s): %s: %s", j->attempts, j->url, reason);
+  if (j->cb) j->cb(&r, j->user);
+
+  pthread_mutex_lock(&f->mu);
+  switch (o) {
+  case SWATH_FETCH_DONE:
+    f->st.fetched++;
+    break;
+  case SWATH_FETCH_EMPTY:
+    f->st.empty++;
+    break;
+  case SWATH_FETCH_FAILED:
+    f->st.failed++;
+    snprintf(f->last_failure, sizeof f->last_failure, "%s: %s", j->url, reason ? reason : "");
+    if (f->cfg.failure_budget > 0 && f->st.failed >= (uint64_t)f->cfg.failure_budget &&
+        !f->aborting) {
+      f->aborting = 1;
+      f->st.budget_exhausted = 1;
+      snprintf(f->abort_reason, sizeof f->abort_reason,
+               "not fetched: failure budget exhausted after %d failed requests (last: %s)",
+               f->cfg.failure_budget, f->last_failure);
+      curl_multi_wakeup(f->multi);
+    }
+    break;
+  case SWATH_FETCH_ABORTED:
+    f->st.aborted++;
+    break;
+  }
+  f->outstanding--;
+  pthread_cond_signal(&f->space);
+  if (f->outstanding == 0) pthread_cond_broadcast(&f->idle);
+  pthread_mutex_unlock(&f->mu);
+  job_free(j);
+}
+
+static struct host *host_for(swath_fetcher *f, const char *url) {
+  CURLU *u = curl_url();
+  if (!u) return NULL;
+  char *scheme = NULL, *hostname = NULL, *port = NULL;
+  struct host *h = NULL;
+  if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_HOST, &hostname, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
+    goto out;
+  char key[256];
+  snprintf(key, sizeof key, "%s://%s:%s", scheme, hostname, port);
+  for (char *c = key; *c; c++)
+    if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+  for (h = f->hosts; h; h = h->next)
+    if (strcmp(h->key, key) == 0) goto out;
+  h = calloc(1, sizeof *h);
+  if (!h) goto out;
+  snprintf(h->key, sizeof h->key, "%s", key);
+  h->tokens = f->cfg.rate_burst;
+  h->t_refill = now_s();
+  h->next = f->hosts;
+  f->hosts = h;
+out:
+  curl_free(scheme);
+  curl_free(hostname);
+  curl_free(port);
+  curl_url_cleanup(u);
+  return h;
+}
+
+static void host_push_back(struct host *h, struct job *j) {
+  j->next = NULL;
+  if (h->ready_tail)
+    h->ready_tail->next = j;
+  else
+    h->ready_head = j;
+  h->ready_tail = j;
+}
+
+static void host_push_front(struct host *h, struct job *j) {
+  j->next = h->ready_head;
+  h->ready_head = j;
+  if (!h->ready_tail) h->ready_tail = j;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *user) {
+  struct job *j = user;
+  size_t m = size * n;
+  if (j->body_len + m > j->body_limit) {
+    j->too_large = 1;
+    return 0; /* libcurl ends the transfer with CURLE_WRITE_ERROR */
+  }
+  if (j->body_len + m + 1 > j->body_cap) {
+    size_t cap = j->body_cap ? j->body_cap : 16384;
+    while (cap < j->body_len + m + 1)
+      cap *= 2;
+    char *p = realloc(j->body, cap);
+    if (!p) return 0;
+    j->body = p;
+    j->body_cap = cap;
+  }
+  memcpy(j->body + j->body_len, data, m);
+  j->body_len += m;
+  j->body[j->body_len] = '\0';
+  return m;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *user) {
+  struct job *j = user;
+  size_t m = size * n;
+  char line[512];
+  size_t k = m < sizeof line - 1 ? m : sizeof line - 1;
+  memcpy(line, data, k);
+  line[k] = '\0';
+  while (k > 0 && (line[k - 1] == '\r' || line[k - 1] == '\n'))
+    line[--k] = '\0';
+  if (strncmp(line, "HTTP/", 5) == 0) {
+    /* A new response (after a redirect or 100-continue): forget the last. */
+    j->retry_after = -1;
+    j->content_type[0] = '\0';
+    const char *sp = strchr(line, ' ');
+    sp = sp ? strchr(sp + 1, ' ') : NULL;
+    snprintf(j->status_text, sizeof j->status_text, "%.*s", (int)sizeof j->status_text - 1,
+             sp ? sp + 1 : "");
+  } else if (strncasecmp(line, "retry-after:", 12) == 0) {
+    j->retry_after = swath_fetch_parse_retry_after(line + 12, time(NULL));
+  } else if (strncasecmp(line, "content-type:", 13) == 0) {
+    const char *v = line + 13;
+    while (*v == ' ' || *v == '\t')
+      v++;
+    snprintf(j->content_type, sizeof j->content_type, "%.*s", (int)sizeof j->content_type - 1, v);
+  }
+  return m;
+}
+
+static void set_in_flight(swath_fetcher *f, int delta, double t) {
+  pthread_mutex_lock(&f->mu);
+  if (f->in_flight == 0 && delta > 0) f->busy_since = t;
+  f->in_flight += delta;
+  if (f->in_flight == 0 && delta < 0) f->st.busy_seconds += t - f->busy_since;
+  if (f->in_flight > f->st.peak_in_flight) f->st.peak_in_flight = f->in_flight;
+  pthread_mutex_unlock(&f->mu);
+}
+
+static void start_transfer(swath_fetcher *f, struct job *j, double t) {
+  CURL *e = f->npool ? f->pool[--f->npool] : curl_easy_init();
+  if (!e) {
+    finish(f, j, SWATH_FETCH_FAILED, "out of memory (curl_easy_init)");
+    return;
+  }
+  curl_easy_reset(e);
+  j->easy = e;
+  j->body_len = 0;
+  j->body_limit = f->cfg.max_body_bytes;
+  j->too_large = 0;
+  j->status = 0;
+  j->retry_after = -1;
+  j->status_text[0] = j->content_type[0] = j->errbuf[0] = '\0';
+  j->attempts++;
+
+  curl_easy_setopt(e, CURLOPT_URL, j->url);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, j);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, f->user_agent);
+  if (f->headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, f->headers);
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* every encoding libcurl decodes */
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, f->cfg.connect_timeout_ms);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, f->cfg.timeout_ms);
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (f->cfg.stall_timeout_ms + 999) / 1000);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+                   f->cfg.http2 ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_1_1);
+  /* Wait for an existing connection to offer multiplexing rather than open
+   * another one: fewer connections to someone else's server. */
+  if (f->cfg.http2) curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+
+  if (curl_multi_add_handle(f->multi, e) != CURLM_OK) {
+    f->pool[f->npool++] = e;
+    j->easy = NULL;
+    finish(f, j, SWATH_FETCH_FAILED, "curl_multi_add_handle failed");
+    return;
+  }
+  for (int i = 0; i < f->cfg.max_in_flight; i++)
+    if (!f->active[i]) {
+      f->active[i] = j;
+      j->active_slot = i;
+      break;
+    }
+  j->host->in_flight++;
+  f->nactive++;
+  pthread_mutex_lock(&f->mu);
+  f->st.requests++;
+  if (j->attempts > 1) f->st.retries++;
+  pthread_mutex_unlock(&f->mu);
+  set_in_flight(f, +1, t);
+}
+
+/* Detach a finished or abandoned transfer from the multi handle. */
+static void detach(swath_fetcher *f, struct job *j, double t) {
+  curl_multi_remove_handle(f->multi, j->easy);
+  f->pool[f->npool++] = j->easy;
+  j->easy = NULL;
+  f->active[j->active_slot] = NULL;
+  f->nactive--;
+  j->host->in_flight--;
+  set_in_flight(f, -1, t);
+}
+
+static void delay_insert(swath_fetcher *f, struct job *j) {
+  struct job **pp = &f->delayed;
+  while (*pp && (*pp)->t_due <= j->t_due)
+    pp = &(*pp)->next;
+  j->next = *pp;
+  *pp = j;
+}
+
+/* A transient failure: retry after backoff, or give up at the attempt cap.
+ * Loop thread only. */
+static void retry_or_fail(swath_fetcher *f, struct job *j, double t) {
+  pthread_mutex_lock(&f->mu);
+  f->st.transient[j->cause]++;
+  pthread_mutex_unlock(&f->mu);
+  if (j->attempts >= f->cfg.max_attempts) {
+    char reason[600];
+    snprintf(reason, sizeof reason, "%s (gave up after %d attempts)", j->reason, j->attempts);
+    finish(f, j, SWATH_FETCH_FAILED, reason);
+    return;
+  }
+  long delay = swath_fetch_backoff_ms(f->cfg.backoff_base_ms, f->cfg.backoff_max_ms, j->attempts,
+                                      f->cfg.seed, j->url);
+  if (j->retry_after >= 0) {
+    long ra = j->retry_after > f->cfg.backoff_max_ms / 1000 ? f->cfg.backoff_max_ms
+                                                            : j->retry_after * 1000;
+    if (ra > delay) delay = ra;
+    if (f->cfg.pause_host_on_retry_after && t + (double)ra / 1000 > j->host->paused_until)
+      j->host->paused_until = t + (double)ra / 1000;
+  }
+  j->t_due = t + (double)delay / 1000;
+  swath_debug("fetch: attempt %d of %s failed (%s); retry in %.3f s", j->attempts, j->url,
+              j->reason, (double)delay / 1000);
+  delay_insert(f, j);
+}
+
+static void to_finishers(swath_fetcher *f, struct job *j) {
+  j->next = NULL;
+  pthread_mutex_lock(&f->mu);
+  if (f->fin_tail)
+    f->fin_tail->next = j;
+  else
+    f->fin_head = j;
+  f->fin_tail = j;
+  f->fin_len++;
+  pthread_cond_signal(&f->work);
+  pthread_mutex_unlock(&f->mu);
+}
+
+static void on_done(swath_fetcher *f, struct job *j, CURLcode rc, double t) {
+  long status = 0;
+  curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
+  j->status = status;
+  detach(f, j, t);
+  pthread_mutex_lock(&f->mu);
+  f->st.bytes += j->body_len;
+  pthread_mutex_unlock(&f->mu);
+
+  if (j->too_large) {
+    snprintf(j->reason, sizeof j->reason, "response larger than %zu bytes", f->cfg.max_body_bytes);
+    finish(f, j, SWATH_FETCH_FAILED, j->reason);
+    return;
+  }
+  swath_fetch_class cls = swath_fetch_classify((int)rc, status, f->cfg.empty_status, &j->cause);
+  if (rc != CURLE_OK) {
+    snprintf(j->reason, sizeof j->reason, "%s: %s",
+             cls == SWATH_FETCH_CLASS_TRANSIENT ? swath_fetch_cause_name(j->cause)
+                                                : "request failed",
+             j->errbuf[0] ? j->errbuf : curl_easy_strerror(rc));
+  } else {
+    snprintf(j->reason, sizeof j->reason, "HTTP %ld%s%s%s", status, j->status_text[0] ? " (" : "",
+             j->status_text, j->status_text[0] ? ")" : "");
+  }
+  switch (cls) {
+  case SWATH_FETCH_CLASS_OK:
+    j->empty_answer = 0;
+    to_finishers(f, j);
+    break;
+  case SWATH_FETCH_CLASS_EMPTY:
+    j->empty_answer = 1;
+    to_finishers(f, j);
+    break;
+  case SWATH_FETCH_CLASS_TRANSIENT:
+    retry_or_fail(f, j, t);
+    break;
+  case SWATH_FETCH_CLASS_PERMANENT:
+    finish(f, j, SWATH_FETCH_FAILED, j->reason);
+    break;
+  }
+}
+
+static void abort_list(swath_fetcher *f, struct job *j, const char *reason) {
+  while (j) {
+    struct job *next = j->next;
+    finish(f, j, SWATH_FETCH_ABORTED, reason);
+    j = next;
+  }
+}
+
+static void abort_all(swath_fetcher *f, const char *reason, double t) {
+  for (int i = 0; i < f->cfg.max_in_flight; i++) {
+    struct job *j = f->active[i];
+    if (!j) continue;
+    detach(f, j, t);
+    finish(f, j, SWATH_FETCH_ABORTED, reason);
+  }
+  for (struct host *h = f->hosts; h; h = h->next) {
+    abort_list(f, h->ready_head, reason);
+    h->ready_head = h->ready_tail = NULL;
+  }
+  abort_list(f, f->delayed, reason);
+  f->delayed = NULL;
+}
+
+/* Start what the caps, rates and pauses allow, one job per host per round
+ * so that hosts share the global cap fairly. Returns the earliest time at
+ * which something now held back could start (or +inf). */
+static int fin_backlog_limit(const swath_fetcher *f) {
+  return 2 * f->cfg.max_in_flight + f->cfg.finishers;
+}
+
+static double start_ready(swath_fetcher *f, double t) {
+  double next = INFINITY;
+  pthread_mutex_lock(&f->mu);
+  int fin_backlog = f->fin_len;
+  pthread_mutex_unlock(&f->mu);
+  /* Bodies waiting for a finisher hold memory: do not pile up more. */
+  if (fin_backlog >= fin_backlog_limit(f)) return next;
+  for (int progress = 1; progress && f->nactive < f->cfg.max_in_flight;) {
+    progress = 0;
+    for (struct host *h = f->hosts; h && f->nactive < f->cfg.max_in_flight; h = h->next) {
+      if (!h->ready_head || h->in_flight >= f->cfg.max_per_host) continue;
+      if (t < h->paused_until) {
+        if (h->paused_until < next) next = h->paused_until;
+        continue;
+      }
+      if (f->cfg.rate_per_host > 0) {
+        h->tokens += (t - h->t_refill) * f->cfg.rate_per_host;
+        if (h->tokens > f->cfg.rate_burst) h->tokens = f->cfg.rate_burst;
+        h->t_refill = t;
+        if (h->tokens < 1) {
+          double when = t + (1 - h->tokens) / f->cfg.rate_per_host;
+          if (when < next) next = when;
+          continue;
+        }
+        h->tokens -= 1;
+      }
+      struct job *j = h->ready_head;
+      h->ready_head = j->next;
+      if (!h->ready_head) h->ready_tail = NULL;
+      j->next = NULL;
+      start_transfer(f, j, t);
+      progress = 1;
+    }
+  }
+  return next;
+}
+
+static int is_aborting(swath_fetcher *f) {
+  pthread_mutex_lock(&f->mu);
+  int a = f->aborting;
+  pthread_mutex_unlock(&f->mu);
+  return a;
+}
+
+static void *loop_main(void *arg) {
+  swath_fetcher *f = arg;
+  for (;;) {
+    pthread_mutex_lock(&f->mu);
+    struct job *inbox = f->inbox_head, *back = f->back_head;
+    f->inbox_head = f->inbox_tail = NULL;
+    f->back_head = f->back_tail = NULL;
+    int stop = f->stop, aborting = f->aborting;
+    char reason[sizeof f->abort_reason];
+    memcpy(reason, f->abort_reason, sizeof reason);
+    pthread_mutex_unlock(&f->mu);
+    if (stop) break;
+
+    double t = now_s();
+    if (aborting) {
+      abort_list(f, inbox, reason);
+      abort_list(f, back, reason);
+      abort_all(f, reason, t);
+    } else {
+      for (struct job *j = inbox, *next; j; j = next) {
+        next = j->next;
+        j->host = host_for(f, j->url);
+        if (j->host) {
+          host_push_back(j->host, j);
+          continue;
+        }
+        snprintf(j->reason, sizeof j->reason, "invalid URL (want http(s)://host/...)");
+        finish(f, j, SWATH_FETCH_FAILED, j->reason);
+        if (is_aborting(f)) { /* that failure may have spent the budget */
+          abort_list(f, next, f->abort_reason);
+          break;
+        }
+      }
+      for (struct job *j = back, *next; j; j = next) {
+        next = j->next;
+        retry_or_fail(f, j, t);
+      }
+      while (f->delayed && f->delayed->t_due <= t) {
+        struct job *j = f->delayed;
+        f->delayed = j->next;
+        host_push_front(j->host, j); /* it has waited its turn already */
+      }
+    }
+
+    double next = aborting ? INFINITY : start_ready(f, t);
+    int running = 0;
+    curl_multi_perform(f->multi, &running);
+    int done = 0;
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(f->multi, &left))) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      char *priv = NULL;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+      on_done(f, (struct job *)priv, msg->data.result, now_s());
+      done++;
+    }
+    if (done) continue; /* slots are free: fill them before sleeping */
+
+    if (f->delayed && f->delayed->t_due < next) next = f->delayed->t_due;
+    int timeout_ms = 1000;
+    if (next < INFINITY) {
+      double ms = (next - now_s()) * 1000 + 1;
+      timeout_ms = ms < 0 ? 0 : (ms > 1000 ? 1000 : (int)ms);
+    }
+    curl_multi_poll(f->multi, NULL, 0, timeout_ms, NULL);
+  }
+  return NULL;
+}
+
+static void *finisher_main(void *arg) {
+  swath_fetcher *f = arg;
+  for (;;) {
+    pthread_mutex_lock(&f->mu);
+    while (!f->fin_head && !f->stop)
+      pthread_cond_wait(&f->work, &f->mu);
+    struct job *j = f->fin_head;
+    if (!j) {
+      pthread_mutex_unlock(&f->mu);
+      break;
+    }
+    f->fin_head = j->next;
+    if (!f->fin_head) f->fin_tail = NULL;
+    /* The loop stops starting transfers at the backlog limit; tell it when
+     * there is room again. */
+    int wake = f->fin_len-- >= fin_backlog_limit(f);
+    pthread_mutex_unlock(&f->mu);
+    if (wake) curl_multi_wakeup(f->multi);
+    j->next = NULL;
+
+    if (j->empty_answer) {
+      if (j->dest && swath_cache_mark_empty(j->dest) != 0) {
+        finish(f, j, SWATH_FETCH_FAILED, swath_error_message());
+        continue;
+      }
+      finish(f, j, SWATH_FETCH_EMPTY, NULL);
+      continue;
+    }
+    int rc = swath_fetch_validate(j->body, j->body_len, j->content_type, j->kinds, j->expect_w,
+                                  j->expect_h);
+    if (rc == SWATH_ETRANSIENT) {
+      snprintf(j->reason, sizeof j->reason, "%s", swath_error_message());
+      j->cause = SWATH_FETCH_C_UNDECODABLE;
+      pthread_mutex_lock(&f->mu);
+      if (f->back_tail)
+        f->back_tail->next = j;
+      else
+        f->back_head = j;
+      f->back_tail = j;
+      pthread_mutex_unlock(&f->mu);
+      curl_multi_wakeup(f->multi);
+      continue;
+    }
+    if (rc == 0 && j->dest) rc = swath_cache_write(j->dest, j->body, j->body_len, f->cfg.durable);
+    if (rc != 0) {
+      snprintf(j->reason, sizeof j->reason, "%s", swath_error_message());
+      finish(f, j, SWATH_FETCH_FAILED, j->reason);
+      continue;
+    }
+    finish(f, j, SWATH_FETCH_DONE, NULL);
+  }
+  return NULL;
+}
+
+static int check_config(const swath_fetch_config *c) {
+#define BAD(cond, what)                                                                            \
+  if (cond) return swath_error_set(SWATH_EINVAL, "fetch: %s", what)
+  BAD(c->max_in_flight < 1 || c->max_in_flight > 4096, "max_in_flight must be 1..4096");
+  BAD(c->max_per_host < 1, "max_per_host must be at least 1");
+  BAD(!(c->rate_per_host >= 0) || c->rate_per_host > 1e6, "rate_per_host must be 0..1e6");
+  BAD(c->connect_timeout_ms < 1 || c->timeout_ms < 1 || c->stall_timeout_ms < 1,
+      "timeouts must be positive");
+  BAD(c->max_attempts < 1 || c->max_attempts > 100, "max_attempts must be 1..100");
+  BAD(c->failure_budget < 0, "failure_budget must be >= 0 (0: no budget)");
+  BAD(c->backoff_base_ms < 0 || c->backoff_max_ms < c->backoff_base_ms,
+      "backoff needs 0 <= backoff_base_ms <= backoff_max_ms");
+  BAD(c->queue_limit < 1, "queue_limit must be at least 1");
+  BAD(c->finishers < 1 || c->finishers > 64, "finishers must be 1..64");
+  BAD(c->max_body_bytes < 1, "max_body_bytes must be positive");
+#undef BAD
+  return 0;
+}
+
+int swath_fetch_new(const swath_fetch_config *cfg, swath_fetcher **out) {
+  *out = NULL;
+  swath_fetch_config def;
+  if (!cfg) {
+    swath_fetch_config_default(&def);
+    cfg = &def;
+  }
+  int rc = check_config(cfg);
+  if (rc) return rc;
+  pthread_once(&g_init_once, global_init);
+  if (g_init_rc) return swath_error_set(SWATH_EIO, "fetch: curl_global_init failed");
+
+  swath_fetcher *f = calloc(1, sizeof *f);
+  if (!f) return swath_error_set(SWATH_ENOMEM, "fetch: out of memory");
+  f->cfg = *cfg;
+  if (f->cfg.rate_burst < 1) f->cfg.rate_burst = 1;
+  f->cfg.user_agent = NULL;
+  f->cfg.headers = NULL;
+  f->t0 = now_s();
+  pthread_mutex_init(&f->mu, NULL);
+  pthread_cond_init(&f->space, NULL);
+  pthread_cond_init(&f->idle, NULL);
+  pthread_cond_init(&f->work, NULL);
+
+  f->user_agent = strdup(cfg->user_agent ? cfg->user_agent : "swath/" SWATH_VERSION);
+  f->active = calloc((size_t)cfg->max_in_flight, sizeof *f->active);
+  f->pool = calloc((size_t)cfg->max_in_flight, sizeof *f->pool);
+  f->fin_threads = calloc((size_t)cfg->finishers, sizeof *f->fin_threads);
+  f->multi = curl_multi_init();
+  if (!f->user_agent || !f->active || !f->pool || !f->fin_threads || !f->multi) {
+    rc = swath_error_set(SWATH_ENOMEM, "fetch: out of memory");
+    goto fail;
+  }
+  for (const char *const *h = cfg->headers; h && *h; h++) {
+    struct curl_slist *l = curl_slist_append(f->headers, *h);
+    if (!l) {
+      rc = swath_error_set(SWATH_ENOMEM, "fetch: out of memory");
+      goto fail;
+    }
+    f->headers = l;
+  }
+  curl_multi_setopt(f->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)cfg->max_in_flight);
+  curl_multi_setopt(f->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)cfg->max_per_host);
+  curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, (long)cfg->max_in_flight);
+  curl_multi_setopt(f->multi, CURLMOPT_PIPELINING,
+                    cfg->http2 ? (long)CURLPIPE_MULTIPLEX : (long)CURLPIPE_NOTHING);
+
+  /* Thread ids must be known before any callback can ask "am I a fetcher
+   * thread?": hold mu until they are all stored. */
+  pthread_mutex_lock(&f->mu);
+  if (pthread_create(&f->loop_thread, NULL, loop_main, f) != 0) {
+    pthread_mutex_unlock(&f->mu);
+    rc = swath_error_set(SWATH_EIO, "fetch: cannot start a thread: %s", strerror(errno));
+    goto fail;
+  }
+  for (; f->nfin < cfg->finishers; f->nfin++)
+    if (pthread_create(&f->fin_threads[f->nfin], NULL, finisher_main, f) != 0) break;
+  pthread_mutex_unlock(&f->mu);
+  if (f->nfin < cfg->finishers) {
+    rc = swath_error_set(SWATH_EIO, "fetch: cannot start a thread");
+    swath_fetch_free(f);
+    return rc;
+  }
+  *out = f;
+  return 0;
+
+fail:
+  if (f->multi) curl_multi_cleanup(f->multi);
+  curl_slist_free_all(f->headers);
+  free(f->user_agent);
+  free(f->active);
+  free(f->pool);
+  free(f->fin_threads);
+  pthread_mutex_destroy(&f->mu);
+  pthread_cond_destroy(&f->space);
+  pthread_cond_destroy(&f->idle);
+  pthread_cond_destroy(&f->work);
+  free(f);
+  return rc;
+}
+
+int swath_fetch_submit(swath_fetcher *f, const swath_fetch_req *req) {
+  if (!req || !req->url || !*req->url)
+    return swath_error_set(SWATH_EINVAL, "fetch: a request needs a URL");
+  double t = now_s();
+  if (req->dest && !(req->flags & SWATH_FETCH_REFETCH)) {
+    swath_cache_state s = swath_cache_lookup(req->dest);
+    if (s != SWATH_CACHE_MISS) {
+      swath_fetch_result r = {.outcome =
+                                  s == SWATH_CACHE_HIT ? SWATH_FETCH_DONE : SWATH_FETCH_EMPTY,
+                              .cached = 1,
+                              .url = req->url,
+                              .dest = req->dest};
+      if (req->cb) req->cb(&r, req->user);
+      pthread_mutex_lock(&f->mu);
+      f->st.submitted++;
+      f->st.cached++;
+      pthread_mutex_unlock(&f->mu);
+      return 0;
+    }
+  }
+  struct job *j = calloc(1, sizeof *j);
+  if (!j || !(j->url = strdup(req->url)) || (req->dest && !(j->dest = strdup(req->dest)))) {
+    job_free(j);
+    return swath_error_set(SWATH_ENOMEM, "fetch: out of memory");
+  }
+  j->expect_w = req->expect_width;
+  j->expect_h = req->expect_height;
+  j->kinds = req->kinds;
+  j->flags = req->flags;
+  j->cb = req->cb;
+  j->user = req->user;
+  j->t_submit = t;
+  j->retry_after = -1;
+
+  int inside = in_fetcher_thread(f);
+  pthread_mutex_lock(&f->mu);
+  while (!inside && f->outstanding >= f->cfg.queue_limit && !f->stop)
+    pthread_cond_wait(&f->space, &f->mu);
+  f->outstanding++;
+  f->st.submitted++;
+  int wake = f->inbox_head == NULL;
+  if (f->inbox_tail)
+    f->inbox_tail->next = j;
+  else
+    f->inbox_head = j;
+  f->inbox_tail = j;
+  pthread_mutex_unlock(&f->mu);
+  /* One wake-up per batch: the loop takes the whole inbox at once. */
+  if (wake) curl_multi_wakeup(f->multi);
+  return 0;
+}
+
+int swath_fetch_wait_idle(swath_fetcher *f) {
+  pthread_mutex_lock(&f->mu);
+  while (f->outstanding > 0)
+    pthread_cond_wait(&f->idle, &f->mu);
+  int aborted = f->aborting;
+  char reason[sizeof f->abort_reason];
+  memcpy(reason, f->abort_reason, sizeof reason);
+  pthread_mutex_unlock(&f->mu);
+  if (aborted) return swath_error_set(SWATH_EIO, "fetch: %s", reason);
+  return 0;
+}
+
+void swath_fetch_cancel(swath_fetcher *f, const char *reason) {
+  pthread_mutex_lock(&f->mu);
+  if (!f->aborting) {
+    f->aborting = 1;
+    snprintf(f->abort_reason, sizeof f->abort_reason, "not fetched: %s",
+             reason && *reason ? reason : "cancelled");
+  }
+  pthread_mutex_unlock(&f->mu);
+  curl_multi_wakeup(f->multi);
+}
+
+void swath_fetch_stats_get(swath_fetcher *f, swath_fetch_stats *out) {
+  double t = now_s();
+  pthread_mutex_lock(&f->mu);
+  *out = f->st;
+  if (f->in_flight > 0) out->busy_seconds += t - f->busy_since;
+  pthread_mutex_unlock(&f->mu);
+  out->wall_seconds = t - f->t0;
+}
+
+void swath_fetch_free(swath_fetcher *f) {
+  if (!f) return;
+  pthread_mutex_lock(&f->mu);
+  long outstanding = f->outstanding;
+  pthread_mutex_unlock(&f->mu);
+  if (outstanding > 0) swath_fetch_cancel(f, "fetcher shut down");
+  pthread_mutex_lock(&f->mu);
+  while (f->outstanding > 0)
+    pthread_cond_wait(&f->idle, &f->mu);
+  f->stop = 1;
+  pthread_cond_broadcast(&f->work);
+  pthread_cond_broadcast(&f->space);
+  pthread_mutex_unlock(&f->mu);
+  curl_multi_wakeup(f->multi);
+  pthread_join(f->loop_thread, NULL);
+  for (int i = 0; i < f->nfin; i++)
+    pthread_join(f->fin_threads[i], NULL);
+
+  for (int i = 0; i < f->npool; i++)
+    curl_easy_cleanup(f->pool[i]);
+  curl_multi_cleanup(f->multi);
+  while (f->hosts) {
+    struct host *h = f->hosts;
+    f->hosts = h->next;
+    free(h);
+  }
+  curl_slist_free_all(f->headers);
+  free(f->user_agent);
+  free(f->active);
+  free(f->pool);
+  free(f->fin_threads);
+  pthread_mutex_destroy(&f->mu);
+  pthread_cond_destroy(&f->space);
+  pthread_cond_destroy(&f->idle);
+  pthread_cond_destroy(&f->work);
+  free(f);
+}
+
+/* ---- synchronous convenience ---- */
+
+struct sync_get {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int done;
+  swath_fetch_outcome outcome;
+  char *body;
+  size_t len;
+  char reason[600];
+};
+
+static void sync_cb(const swath_fetch_result *r, void *user) {
+  struct sync_get *s = user;
+  pthread_mutex_lock(&s->mu);
+  s->outcome = r->outcome;
+  if (r->outcome == SWATH_FETCH_DONE && r->body) {
+    s->body = malloc(r->body_len + 1);
+    if (s->body) {
+      memcpy(s->body, r->body, r->body_len);
+      s->body[r->body_len] = '\0';
+      s->len = r->body_len;
+    } else {
+      s->outcome = SWATH_FETCH_FAILED;
+      snprintf(s->reason, sizeof s->reason, "out of memory");
+    }
+  }
+  if (r->reason) snprintf(s->reason, sizeof s->reason, "%s", r->reason);
+  s->done = 1;
+  pthread_cond_signal(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+}
+
+int swath_fetch_get(swath_fetcher *f, const char *url, unsigned kinds, char **body, size_t *len) {
+  *body = NULL;
+  *len = 0;
+  struct sync_get s = {.done = 0};
+  pthread_mutex_init(&s.mu, NULL);
+  pthread_cond_init(&s.cv, NULL);
+  swath_fetch_req req = {.url = url, .kinds = kinds, .cb = sync_cb, .user = &s};
+  int rc = swath_fetch_submit(f, &req);
+  if (rc == 0) {
+    pthread_mutex_lock(&s.mu);
+    while (!s.done)
+      pthread_cond_wait(&s.cv, &s.mu);
+    pthread_mutex_unlock(&s.mu);
+    switch (s.outcome) {
+    case SWATH_FETCH_DONE:
+      *body = s.body;
+      *len = s.len;
+      break;
+    case SWATH_FETCH_EMPTY:
+      rc = swath_error_set(SWATH_EEMPTY, "GET %s: no data there", url);
+      break;
+    default:
+      rc = swath_error_set(SWATH_EIO, "GET %s: %s", url, s.reason);
+      break;
+    }
+  }
+  pthread_mutex_destroy(&s.mu);
+  pthread_cond_destroy(&s.cv);
+  return rc;
+}
