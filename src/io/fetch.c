@@ -957,6 +957,11 @@ static void detach(swath_fetcher *f, struct job *j, double t) {
 }
 
 static void delay_insert(swath_fetcher *f, struct job *j) {
+  /* A waiting job holds no body: memory stays bounded by the transfers in
+   * flight and the finisher backlog, however many jobs back off. */
+  free(j->body);
+  j->body = NULL;
+  j->body_len = j->body_cap = 0;
   struct job **pp = &f->delayed;
   while (*pp && (*pp)->t_due <= j->t_due)
     pp = &(*pp)->next;

@@ -38,8 +38,15 @@
  * Threads. submit/wait_idle/stats/cancel may be called from any thread.
  * Callbacks run on the submitting thread (requests already in the cache,
  * before submit returns) or on fetcher threads, possibly several at once:
- * they must be thread-safe and quick. A callback may call swath_fetch_submit
- * (it never blocks there) but not wait_idle, get or free. */
+ * they must be thread-safe and quick. A callback that blocks (say, on a full
+ * queue to the compute stage) holds the fetcher back, which is the intended
+ * backpressure. A callback may call swath_fetch_submit (it never blocks
+ * there) but not wait_idle, get or free.
+ *
+ * Memory. Bodies are held only by transfers in flight and by answers waiting
+ * for a finisher (at most 2 * max_in_flight + finishers); a request waiting
+ * for its retry holds none. On loopback, 2 finishers validate and write about
+ * 3000 256x256 tiles/s on 2 cores; raise `finishers` with more cores. */
 #ifndef SWATH_IO_FETCH_H
 #define SWATH_IO_FETCH_H
 

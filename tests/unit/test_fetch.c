@@ -575,14 +575,66 @@ static void test_fetcher_offline(void **state) {
   pthread_mutex_destroy(&s.mu);
 }
 
+struct resubmit {
+  swath_fetcher *f;
+  pthread_mutex_t mu;
+  int calls, resubmitted;
+};
+
+static void resubmit_cb(const swath_fetch_result *r, void *user) {
+  struct resubmit *s = user;
+  pthread_mutex_lock(&s->mu);
+  s->calls++;
+  int again = s->resubmitted < 5;
+  s->resubmitted += again;
+  pthread_mutex_unlock(&s->mu);
+  assert_int_equal(r->outcome, SWATH_FETCH_FAILED);
+  if (again) {
+    /* On a fetcher thread with the queue full: must not block. */
+    swath_fetch_req req = {.url = "::bad::", .cb = resubmit_cb, .user = s};
+    assert_int_equal(swath_fetch_submit(s->f, &req), 0);
+  }
+}
+
+static void test_fetcher_queue_bound(void **state) {
+  (void)state;
+  swath_fetch_config c;
+  swath_fetch_config_default(&c);
+  c.queue_limit = 1;
+  c.failure_budget = 0;
+  struct resubmit s = {.calls = 0};
+  pthread_mutex_init(&s.mu, NULL);
+  assert_int_equal(swath_fetch_new(&c, &s.f), 0);
+  /* 50 submits through a queue of one: each waits for the one before. */
+  for (int i = 0; i < 50; i++) {
+    swath_fetch_req req = {.url = "::bad::", .cb = resubmit_cb, .user = &s};
+    assert_int_equal(swath_fetch_submit(s.f, &req), 0);
+  }
+  assert_int_equal(swath_fetch_wait_idle(s.f), 0);
+  assert_int_equal(s.calls, 55);
+  swath_fetch_stats st;
+  swath_fetch_stats_get(s.f, &st);
+  assert_int_equal(st.failed, 55);
+  assert_int_equal(st.budget_exhausted, 0);
+  swath_fetch_free(s.f);
+  pthread_mutex_destroy(&s.mu);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_backoff_bounds),  cmocka_unit_test(test_backoff_deterministic),
-      cmocka_unit_test(test_retry_after),     cmocka_unit_test(test_classify),
-      cmocka_unit_test(test_sniff),           cmocka_unit_test(test_exception_text),
-      cmocka_unit_test(test_validate_images), cmocka_unit_test(test_validate_documents),
-      cmocka_unit_test(test_cache_root),      cmocka_unit_test(test_cache_source_names),
-      cmocka_unit_test(test_cache_files),     cmocka_unit_test(test_fetcher_offline),
+      cmocka_unit_test(test_backoff_bounds),
+      cmocka_unit_test(test_backoff_deterministic),
+      cmocka_unit_test(test_retry_after),
+      cmocka_unit_test(test_classify),
+      cmocka_unit_test(test_sniff),
+      cmocka_unit_test(test_exception_text),
+      cmocka_unit_test(test_validate_images),
+      cmocka_unit_test(test_validate_documents),
+      cmocka_unit_test(test_cache_root),
+      cmocka_unit_test(test_cache_source_names),
+      cmocka_unit_test(test_cache_files),
+      cmocka_unit_test(test_fetcher_offline),
+      cmocka_unit_test(test_fetcher_queue_bound),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
