@@ -1074,13 +1074,13 @@ static void abort_all(swath_fetcher *f, const char *reason, double t) {
   f->delayed = NULL;
 }
 
-/* Start what the caps, rates and pauses allow, one job per host per round
- * so that hosts share the global cap fairly. Returns the earliest time at
- * which something now held back could start (or +inf). */
 static int fin_backlog_limit(const swath_fetcher *f) {
   return 2 * f->cfg.max_in_flight + f->cfg.finishers;
 }
 
+/* Start what the caps, rates and pauses allow, one job per host per round
+ * so that hosts share the global cap fairly. Returns the earliest time at
+ * which something now held back could start (or +inf). */
 static double start_ready(swath_fetcher *f, double t) {
   double next = INFINITY;
   pthread_mutex_lock(&f->mu);
