@@ -1,11 +1,581 @@
-/* cmd_catalog.c: placeholder until the subcommand lands; it fails loudly. */
+/* cmd_catalog.c: `swath catalog ingest|search|stats`. Flags become library
+ * calls: search and stats flags are turned into the same GET-style
+ * parameters the HTTP API takes (swath_search_body_from_params), so a CLI
+ * search and an HTTP search with the same parameters give the same items.
+ * --cloud-max N is shorthand for the filter eo:cloud_cover <= N. */
+#include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "catalog/catalog.h"
 #include "cli/commands.h"
+#include "core/error.h"
+
+#define MAX_REPORTED 20
+
+static void usage(FILE *f) {
+  fprintf(
+      f,
+      "usage: swath catalog ingest PATH... --catalog DB [--collection NAME] [--format F]\n"
+      "                            [--rgb-bands R,G,B]\n"
+      "       swath catalog search --catalog DB [SELECTION] [--sortby [-]FIELD,...]\n"
+      "                            [--limit N] [--token T] [--all] [--json]\n"
+      "       swath catalog stats  --catalog DB [SELECTION]\n"
+      "                            [--exact | --sample-step N | --overview [--overview-size N]]\n"
+      "                            [--threads N] [--force]\n"
+      "\n"
+      "SELECTION (as in the STAC API):\n"
+      "  --bbox W,S,E,N        lon/lat box; W > E crosses the antimeridian\n"
+      "  --intersects G        GeoJSON geometry (text, or a file: geometry or one feature)\n"
+      "  --datetime T|T1/T2    RFC 3339 instant or interval, '..' for an open end\n"
+      "  --ids A,B             item ids\n"
+      "  --collections A,B     collection ids\n"
+      "  --cloud-max N         eo:cloud_cover <= N\n"
+      "  --filter JSON|@FILE   CQL2-JSON filter\n"
+      "  --query JSON          STAC query extension, e.g. {\"eo:cloud_cover\":{\"lt\":20}}\n"
+      "\n"
+      "ingest reads a Sentinel-2 index CSV (plain or .gz), STAC items (Item, ItemCollection\n"
+      "or NDJSON) or a folder of rasters, and updates scenes that are already there.\n"
+      "search prints id, collection, datetime, cloud cover and colour per line (--json: the\n"
+      "STAC ItemCollection); --all follows next pages to the end.\n"
+      "stats computes mean red, green, blue and brightness (default --exact) and caches them;\n"
+      "sort on them with --sortby -color:red.\n");
+}
+
+static int parse_long(const char *s, const char *what, long lo, long hi, long *v) {
+  char *end;
+  long n = strtol(s, &end, 10);
+  if (end == s || *end || n < lo || n > hi)
+    return swath_error_set(SWATH_EINVAL, "%s: expected a whole number in %ld-%ld, got '%s'", what,
+                           lo, hi, s);
+  *v = n;
+  return 0;
+}
+
+static char *read_text(const char *path, const char *what) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    swath_error_set(SWATH_EINVAL, "%s: cannot read '%s'", what, path);
+    return NULL;
+  }
+  size_t cap = 4096, n = 0;
+  char *s = malloc(cap);
+  size_t got;
+  while (s && (got = fread(s + n, 1, cap - n - 1, f)) > 0) {
+    n += got;
+    if (n + 1 == cap) {
+      char *t = realloc(s, cap *= 2);
+      if (!t) free(s);
+      s = t;
+    }
+  }
+  fclose(f);
+  if (!s) swath_error_set(SWATH_ENOMEM, "%s: out of memory", what);
+  if (s) s[n] = '\0';
+  return s;
+}
+
+/* ---- ingest ----------------------------------------------------------------- */
+
+struct bad_ctx {
+  int64_t shown;
+};
+
+static void on_bad(void *ud, const char *source, int64_t line, const char *msg) {
+  struct bad_ctx *b = ud;
+  if (b->shown++ >= MAX_REPORTED) return;
+  if (line > 0)
+    fprintf(stderr, "swath: %s:%lld: skipped: %s\n", source, (long long)line, msg);
+  else
+    fprintf(stderr, "swath: %s: skipped: %s\n", source, msg);
+}
+
+static int cmd_ingest(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"catalog", required_argument, NULL, 'c'}, {"collection", required_argument, NULL, 'C'},
+      {"format", required_argument, NULL, 'f'},  {"rgb-bands", required_argument, NULL, 'b'},
+      {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+  const char *db = NULL;
+  swath_ingest_opts o = {0};
+  struct bad_ctx bad = {0};
+  o.on_bad = on_bad;
+  o.ud = &bad;
+  int c, rc = 0;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'c':
+      db = optarg;
+      break;
+    case 'C':
+      o.collection = optarg;
+      break;
+    case 'f':
+      o.format = optarg;
+      break;
+    case 'b':
+      if (sscanf(optarg, "%d,%d,%d", &o.rgb_bands[0], &o.rgb_bands[1], &o.rgb_bands[2]) != 3 ||
+          o.rgb_bands[0] < 1 || o.rgb_bands[1] < 1 || o.rgb_bands[2] < 1)
+        rc = swath_error_set(SWATH_EINVAL, "--rgb-bands: expected three band numbers like 3,2,1");
+      break;
+    case 'h':
+      usage(stdout);
+      return 0;
+    case ':':
+      rc = swath_error_set(SWATH_EINVAL, "catalog ingest: option '%s' needs a value",
+                           argv[optind - 1]);
+      break;
+    default:
+      rc = swath_error_set(SWATH_EINVAL, "catalog ingest: unknown option '%s'", argv[optind - 1]);
+    }
+    if (rc) return swath_cli_fail(rc);
+  }
+  if (!db)
+    return swath_cli_fail(swath_error_set(SWATH_EINVAL, "catalog ingest: --catalog DB is "
+                                                        "required"));
+  if (optind >= argc)
+    return swath_cli_fail(swath_error_set(SWATH_EINVAL, "catalog ingest: give a file or folder"));
+  swath_catalog *cat;
+  if ((rc = swath_catalog_open(db, SWATH_CATALOG_CREATE, &cat))) return swath_cli_fail(rc);
+  for (int i = optind; i < argc && !rc; i++) {
+    swath_ingest_report r;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    bad.shown = 0;
+    rc = swath_catalog_ingest(cat, argv[i], &o, &r);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (bad.shown > MAX_REPORTED)
+      fprintf(stderr, "swath: %s: ... and %lld more skipped records\n", argv[i],
+              (long long)(bad.shown - MAX_REPORTED));
+    printf("%s: %s, %lld records: %lld new, %lld updated, %lld malformed; %.2f s (%.0f "
+           "records/s)\n",
+           argv[i], r.format ? r.format : "?", (long long)r.read, (long long)r.inserted,
+           (long long)r.updated, (long long)r.malformed, s, s > 0 ? (double)r.read / s : 0.0);
+  }
+  swath_catalog_close(cat);
+  return rc ? swath_cli_fail(rc) : 0;
+}
+
+/* ---- selection flags shared by search and stats ---------------------------------- */
+
+enum {
+  O_BBOX = 256,
+  O_ISECT,
+  O_DATETIME,
+  O_IDS,
+  O_COLLS,
+  O_CLOUD,
+  O_FILTER,
+  O_QUERY,
+  O_SORT,
+  O_LIMIT,
+  O_TOKEN,
+  O_JSON,
+  O_ALL,
+  O_CATALOG,
+  O_COUNT_LIMIT,
+  O_EXACT,
+  O_STEP,
+  O_OVERVIEW,
+  O_OVERVIEW_SIZE,
+  O_THREADS,
+  O_FORCE
+};
+
+struct sel {
+  const char *db;
+  const char *keys[16];
+  char *vals[16];
+  size_t n;
+  const char *cloud, *filter;
+};
+
+static void sel_add(struct sel *s, const char *k, char *v) {
+  for (size_t i = 0; i < s->n; i++)
+    if (!strcmp(s->keys[i], k)) {
+      free(s->vals[i]);
+      s->vals[i] = v;
+      return;
+    }
+  s->keys[s->n] = k;
+  s->vals[s->n++] = v;
+}
+
+static void sel_free(struct sel *s) {
+  for (size_t i = 0; i < s->n; i++)
+    free(s->vals[i]);
+}
+
+/* --intersects: GeoJSON text, or a file holding a geometry or one feature. */
+static char *geometry_arg(const char *arg) {
+  char *text = arg[0] == '{' ? strdup(arg) : read_text(arg, "--intersects");
+  if (!text) return NULL;
+  json_error_t err;
+  json_t *j = json_loads(text, 0, &err);
+  free(text);
+  if (!j) {
+    swath_error_set(SWATH_EINVAL, "--intersects: not valid JSON: %s", err.text);
+    return NULL;
+  }
+  json_t *g = j;
+  const char *type = json_string_value(json_object_get(j, "type"));
+  if (type && !strcmp(type, "FeatureCollection")) {
+    json_t *fs = json_object_get(j, "features");
+    if (json_array_size(fs) != 1) {
+      json_decref(j);
+      swath_error_set(SWATH_EINVAL, "--intersects: the FeatureCollection must hold exactly one "
+                                    "feature");
+      return NULL;
+    }
+    g = json_object_get(json_array_get(fs, 0), "geometry");
+  } else if (type && !strcmp(type, "Feature")) {
+    g = json_object_get(j, "geometry");
+  }
+  char *out = json_dumps(g, JSON_COMPACT);
+  json_decref(j);
+  return out;
+}
+
+/* 1 if the option was a selection flag (handled), 0 if not, < 0 on error. */
+static int sel_option(struct sel *s, int c, const char *arg) {
+  char *v = NULL;
+  switch (c) {
+  case O_CATALOG:
+    s->db = arg;
+    return 1;
+  case O_BBOX:
+    sel_add(s, "bbox", strdup(arg));
+    return 1;
+  case O_ISECT:
+    if (!(v = geometry_arg(arg))) return swath_error_code() ? swath_error_code() : SWATH_ENOMEM;
+    sel_add(s, "intersects", v);
+    return 1;
+  case O_DATETIME:
+    sel_add(s, "datetime", strdup(arg));
+    return 1;
+  case O_IDS:
+    sel_add(s, "ids", strdup(arg));
+    return 1;
+  case O_COLLS:
+    sel_add(s, "collections", strdup(arg));
+    return 1;
+  case O_QUERY:
+    sel_add(s, "query", strdup(arg));
+    return 1;
+  case O_CLOUD: {
+    char *end;
+    double d = strtod(arg, &end);
+    if (end == arg || *end || d < 0 || d > 100)
+      return swath_error_set(SWATH_EINVAL, "--cloud-max: expected a number in 0-100, got '%s'",
+                             arg);
+    s->cloud = arg;
+    return 1;
+  }
+  case O_FILTER:
+    s->filter = arg;
+    return 1;
+  }
+  return 0;
+}
+
+/* The search body of the selection (filter and --cloud-max ANDed). */
+static int sel_body(struct sel *s, json_t **body) {
+  char *filter = NULL;
+  if (s->filter) {
+    filter = s->filter[0] == '@' ? read_text(s->filter + 1, "--filter") : strdup(s->filter);
+    if (!filter) return swath_error_code() ? swath_error_code() : SWATH_ENOMEM;
+  }
+  if (s->cloud) {
+    char *f;
+    size_t n = (filter ? strlen(filter) : 0) + strlen(s->cloud) + 128;
+    if (!(f = malloc(n))) return SWATH_ENOMEM;
+    if (filter)
+      snprintf(f, n,
+               "{\"op\":\"and\",\"args\":[%s,{\"op\":\"<=\",\"args\":[{\"property\":"
+               "\"eo:cloud_cover\"},%s]}]}",
+               filter, s->cloud);
+    else
+      snprintf(f, n, "{\"op\":\"<=\",\"args\":[{\"property\":\"eo:cloud_cover\"},%s]}", s->cloud);
+    free(filter);
+    filter = f;
+  }
+  if (filter) sel_add(s, "filter", filter);
+  return swath_search_body_from_params(s->keys, (const char *const *)s->vals, s->n, 0, body);
+}
+
+#define SELECTION_OPTIONS                                                                          \
+  {"catalog", required_argument, NULL, O_CATALOG}, {"bbox", required_argument, NULL, O_BBOX},      \
+      {"intersects", required_argument, NULL, O_ISECT},                                            \
+      {"datetime", required_argument, NULL, O_DATETIME}, {"ids", required_argument, NULL, O_IDS},  \
+      {"collections", required_argument, NULL, O_COLLS},                                           \
+      {"cloud-max", required_argument, NULL, O_CLOUD},                                             \
+      {"filter", required_argument, NULL, O_FILTER}, {"query", required_argument, NULL, O_QUERY},  \
+  {                                                                                                \
+    "help", no_argument, NULL, 'h'                                                                 \
+  }
+
+/* ---- search ---------------------------------------------------------------- */
+
+static void print_line(json_t *item) {
+  json_t *p = json_object_get(item, "properties");
+  json_t *cc = json_object_get(p, "eo:cloud_cover"), *r = json_object_get(p, "color:red");
+  printf("%s\t%s\t%s\t", json_string_value(json_object_get(item, "id")),
+         json_string_value(json_object_get(item, "collection")),
+         json_string_value(json_object_get(p, "datetime"))
+             ? json_string_value(json_object_get(p, "datetime"))
+             : "");
+  if (cc)
+    printf("%.3f", json_number_value(cc));
+  else
+    printf("-");
+  if (r)
+    printf("\t%.2f\t%.2f\t%.2f\t%s\n", json_number_value(r),
+           json_number_value(json_object_get(p, "color:green")),
+           json_number_value(json_object_get(p, "color:blue")),
+           json_string_value(json_object_get(p, "color:method")));
+  else
+    printf("\t-\t-\t-\t-\n");
+}
+
+static int cmd_search(int argc, char **argv) {
+  static const struct option opts[] = {SELECTION_OPTIONS,
+                                       {"sortby", required_argument, NULL, O_SORT},
+                                       {"limit", required_argument, NULL, O_LIMIT},
+                                       {"token", required_argument, NULL, O_TOKEN},
+                                       {"json", no_argument, NULL, O_JSON},
+                                       {"all", no_argument, NULL, O_ALL},
+                                       {"count-limit", required_argument, NULL, O_COUNT_LIMIT},
+                                       {NULL, 0, NULL, 0}};
+  struct sel s = {0};
+  int json_out = 0, all = 0, c, rc = 0;
+  long count_limit = 100000;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    int h = sel_option(&s, c, optarg);
+    if (h < 0) rc = h;
+    if (h) goto next;
+    switch (c) {
+    case O_SORT:
+      sel_add(&s, "sortby", strdup(optarg));
+      break;
+    case O_LIMIT:
+      sel_add(&s, "limit", strdup(optarg));
+      break;
+    case O_TOKEN:
+      sel_add(&s, "token", strdup(optarg));
+      break;
+    case O_JSON:
+      json_out = 1;
+      break;
+    case O_ALL:
+      all = 1;
+      break;
+    case O_COUNT_LIMIT:
+      rc = parse_long(optarg, "--count-limit", 0, 1L << 40, &count_limit);
+      break;
+    case 'h':
+      usage(stdout);
+      sel_free(&s);
+      return 0;
+    case ':':
+      rc = swath_error_set(SWATH_EINVAL, "catalog search: option '%s' needs a value",
+                           argv[optind - 1]);
+      break;
+    default:
+      rc = swath_error_set(SWATH_EINVAL, "catalog search: unknown option '%s'", argv[optind - 1]);
+    }
+  next:
+    if (rc) break;
+  }
+  if (!rc && optind < argc)
+    rc = swath_error_set(SWATH_EINVAL, "catalog search: unexpected argument '%s'", argv[optind]);
+  if (!rc && !s.db) rc = swath_error_set(SWATH_EINVAL, "catalog search: --catalog DB is required");
+  if (!rc && all && json_out)
+    rc = swath_error_set(SWATH_EINVAL, "catalog search: --all prints lines, not --json");
+  json_t *body = NULL;
+  if (!rc) rc = sel_body(&s, &body);
+  sel_free(&s);
+  if (rc) return swath_cli_fail(rc);
+
+  swath_catalog *cat = NULL;
+  swath_search *q = NULL;
+  rc = swath_catalog_open(s.db, SWATH_CATALOG_READONLY, &cat);
+  swath_search_opts o = {count_limit, 0};
+  int64_t total = 0;
+  while (!rc) {
+    swath_page page;
+    if ((rc = swath_search_parse(body, &q)) || (rc = swath_search_run(cat, q, &o, &page))) break;
+    size_t i;
+    json_t *w, *item;
+    json_array_foreach(page.warnings, i, w)
+        fprintf(stderr, "swath: warning: %s\n", json_string_value(w));
+    if (json_out) {
+      json_t *links = json_array();
+      if (page.next_token)
+        json_array_append_new(links, json_pack("{s:s, s:s, s:s}", "rel", "next", "href", "",
+                                               "token", page.next_token));
+      if (page.next_token) {
+        char href[1024];
+        snprintf(href, sizeof href, "?token=%s", page.next_token);
+        json_object_set_new(json_array_get(links, 0), "href", json_string(href));
+      }
+      json_t *fc = swath_page_collection(&page, links);
+      json_dumpf(fc, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+      printf("\n");
+      json_decref(fc);
+    } else {
+      json_array_foreach(page.features, i, item) print_line(item);
+    }
+    total += page.returned;
+    if (page.matched >= 0 && (!all || !page.next_token))
+      fprintf(stderr, "swath: %lld matched, %lld returned\n", (long long)page.matched,
+              (long long)total);
+    else if (!all || !page.next_token)
+      fprintf(stderr, "swath: more than %ld matched, %lld returned\n", count_limit,
+              (long long)total);
+    if (page.next_token && !all && !json_out)
+      fprintf(stderr, "swath: next page: --token %s\n", page.next_token);
+    if (!all || !page.next_token) {
+      swath_page_clear(&page);
+      break;
+    }
+    json_object_set_new(body, "token", json_string(page.next_token));
+    swath_page_clear(&page);
+    swath_search_free(q);
+    q = NULL;
+  }
+  swath_search_free(q);
+  json_decref(body);
+  swath_catalog_close(cat);
+  if (!rc && fflush(stdout) != 0) rc = swath_error_set(SWATH_EIO, "catalog search: write error");
+  return rc ? swath_cli_fail(rc) : 0;
+}
+
+/* ---- stats ------------------------------------------------------------------ */
+
+static void on_fail(void *ud, const char *coll, const char *id, const char *msg) {
+  int64_t *shown = ud;
+  if ((*shown)++ < MAX_REPORTED) fprintf(stderr, "swath: %s/%s: %s\n", coll, id, msg);
+}
+
+static int cmd_stats(int argc, char **argv) {
+  static const struct option opts[] = {SELECTION_OPTIONS,
+                                       {"exact", no_argument, NULL, O_EXACT},
+                                       {"sample-step", required_argument, NULL, O_STEP},
+                                       {"overview", no_argument, NULL, O_OVERVIEW},
+                                       {"overview-size", required_argument, NULL, O_OVERVIEW_SIZE},
+                                       {"threads", required_argument, NULL, O_THREADS},
+                                       {"force", no_argument, NULL, O_FORCE},
+                                       {NULL, 0, NULL, 0}};
+  struct sel s = {0};
+  int64_t shown = 0;
+  swath_stats_opts o = {SWATH_STATS_EXACT, 1, 1024, 0, 0, on_fail, &shown};
+  long v, nth = sysconf(_SC_NPROCESSORS_ONLN);
+  int c, rc = 0, methods = 0;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    int h = sel_option(&s, c, optarg);
+    if (h < 0) rc = h;
+    if (h) goto next;
+    switch (c) {
+    case O_EXACT:
+      o.method = SWATH_STATS_EXACT;
+      methods++;
+      break;
+    case O_STEP:
+      rc = parse_long(optarg, "--sample-step", 1, 100000, &v);
+      o.method = v > 1 ? SWATH_STATS_STEP : SWATH_STATS_EXACT;
+      o.step = (int)v;
+      methods++;
+      break;
+    case O_OVERVIEW:
+      o.method = SWATH_STATS_OVERVIEW;
+      methods++;
+      break;
+    case O_OVERVIEW_SIZE:
+      rc = parse_long(optarg, "--overview-size", 16, 65536, &v);
+      o.overview = (int)v;
+      break;
+    case O_THREADS:
+      rc = parse_long(optarg, "--threads", 1, 64, &nth);
+      break;
+    case O_FORCE:
+      o.force = 1;
+      break;
+    case 'h':
+      usage(stdout);
+      sel_free(&s);
+      return 0;
+    case ':':
+      rc = swath_error_set(SWATH_EINVAL, "catalog stats: option '%s' needs a value",
+                           argv[optind - 1]);
+      break;
+    default:
+      rc = swath_error_set(SWATH_EINVAL, "catalog stats: unknown option '%s'", argv[optind - 1]);
+    }
+  next:
+    if (rc) break;
+  }
+  if (!rc && methods > 1)
+    rc = swath_error_set(SWATH_EINVAL, "catalog stats: give one of --exact, --sample-step, "
+                                       "--overview");
+  if (!rc && optind < argc)
+    rc = swath_error_set(SWATH_EINVAL, "catalog stats: unexpected argument '%s'", argv[optind]);
+  if (!rc && !s.db) rc = swath_error_set(SWATH_EINVAL, "catalog stats: --catalog DB is required");
+  o.threads = nth > 0 ? (int)nth : 1;
+  json_t *body = NULL;
+  if (!rc) rc = sel_body(&s, &body);
+  sel_free(&s);
+  swath_search *q = NULL;
+  if (!rc) rc = swath_search_parse(body, &q);
+  json_decref(body);
+  if (rc) return swath_cli_fail(rc);
+  swath_catalog *cat;
+  if ((rc = swath_catalog_open(s.db, 0, &cat))) {
+    swath_search_free(q);
+    return swath_cli_fail(rc);
+  }
+  swath_stats_report r;
+  rc = swath_catalog_stats(cat, q, &o, &r);
+  swath_search_free(q);
+  swath_catalog_close(cat);
+  if (rc) return swath_cli_fail(rc);
+  if (shown > MAX_REPORTED)
+    fprintf(stderr, "swath: ... and %lld more scenes failed\n", (long long)(shown - MAX_REPORTED));
+  printf("stats: %lld selected, %lld computed, %lld cached, %lld failed, %lld without valid "
+         "pixels\n",
+         (long long)r.selected, (long long)r.computed, (long long)r.cached, (long long)r.failed,
+         (long long)r.no_data);
+  if (r.failed)
+    return swath_cli_fail(swath_error_set(SWATH_EIO,
+                                          "catalog stats: %lld scenes failed (rerun to "
+                                          "retry only those)",
+                                          (long long)r.failed));
+  return 0;
+}
 
 int swath_cmd_catalog(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  fprintf(stderr, "swath: 'catalog' is not built yet\n");
-  return 1;
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+    usage(stdout);
+    return 0;
+  }
+  if (!strcmp(argv[1], "ingest")) return cmd_ingest(argc - 1, argv + 1);
+  if (!strcmp(argv[1], "search")) return cmd_search(argc - 1, argv + 1);
+  if (!strcmp(argv[1], "stats")) return cmd_stats(argc - 1, argv + 1);
+  return swath_cli_fail(swath_error_set(SWATH_EINVAL,
+                                        "catalog: unknown subcommand '%s' (ingest, "
+                                        "search or stats)",
+                                        argv[1]));
 }

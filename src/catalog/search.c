@@ -1,0 +1,1152 @@
+/* search.c: STAC item search over the catalog: parameters, validation, SQL,
+ * paging, and the ItemCollection.
+ *
+ * Both front ends (CLI flags, HTTP GET parameters or POST body) become one
+ * search body of the STAC POST /search shape, parsed once here; so the CLI
+ * and the server answer the same question the same way.
+ *
+ * How a query runs: a driving set of candidate rows (the ids given, else the
+ * R*Tree hits of the bbox/geometry parts, else the datetime index, else all
+ * items), then exact tests in SQL: swath_hit() tests footprints exactly (a
+ * box against a box, or GEOS prepared-geometry intersects when the query or
+ * the item is not a box), datetime intervals, collections, the filter.
+ * Paging is keyset paging: the token holds the sort key values and the rid
+ * of the last item returned, so each page starts strictly after it: no
+ * duplicates or gaps however the table grows in between (an item changed
+ * between pages may move, as with any live index). */
+#include <cpl_string.h>
+#include <math.h>
+#include <ogr_api.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/catalog_int.h"
+#include "core/error.h"
+
+#define MAX_PARTS 16
+#define MAX_SORT 4
+#define NULL_HIGH "1e308"
+#define NULL_LOW "-1e308"
+
+struct sortkey {
+  const char *col;  /* SQL column */
+  const char *name; /* canonical property name */
+  char type;        /* n, t, d */
+  int desc;
+};
+
+struct swath_search {
+  json_t *body;
+  int has_bbox, has_geom;
+  double bbox[4];
+  OGRGeometryH geom; /* the query footprint in lon/lat (bbox as polygons too) */
+  OGRPreparedGeometryH prep;
+  int is_box; /* geom is exactly the parts below: box tests are exact */
+  int nparts;
+  double parts[MAX_PARTS][4]; /* west, south, east, north; never crossing */
+  int has_t0, has_t1;
+  int64_t t0, t1;
+  char *ids_json, *colls_json; /* JSON arrays for json_each() */
+  int ncolls;
+  char *collection; /* forced by /collections/{id}/items */
+  int limit;
+  int nsort;
+  struct sortkey sort[MAX_SORT];
+  char sortsig[160];
+  swath__sql filter; /* filter and query, ANDed; empty when none */
+  json_t *token;     /* [sig, keys..., rid] */
+};
+
+/* ---- SQL builder -------------------------------------------------------- */
+
+static void sql_reserve(swath__sql *q, size_t more) {
+  if (q->oom || q->len + more + 1 <= q->cap) return;
+  size_t cap = q->cap ? q->cap : 512;
+  while (cap < q->len + more + 1)
+    cap *= 2;
+  char *s = realloc(q->s, cap);
+  if (!s) {
+    q->oom = 1;
+    return;
+  }
+  q->s = s;
+  q->cap = cap;
+}
+
+void swath__sql_add(swath__sql *q, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  sql_reserve(q, (size_t)n);
+  if (q->oom) return;
+  va_start(ap, fmt);
+  vsnprintf(q->s + q->len, q->cap - q->len, fmt, ap);
+  va_end(ap);
+  q->len += (size_t)n;
+}
+
+static swath__sqlval *sql_val(swath__sql *q) {
+  if (q->oom) return NULL;
+  if (q->nv == q->capv) {
+    int cap = q->capv ? 2 * q->capv : 16;
+    swath__sqlval *v = realloc(q->v, cap * sizeof *v);
+    if (!v) {
+      q->oom = 1;
+      return NULL;
+    }
+    q->v = v;
+    q->capv = cap;
+  }
+  swath__sqlval *v = &q->v[q->nv++];
+  memset(v, 0, sizeof *v);
+  swath__sql_add(q, "?");
+  return v;
+}
+
+void swath__sql_int(swath__sql *q, int64_t x) {
+  swath__sqlval *v = sql_val(q);
+  if (v) v->type = SQLITE_INTEGER, v->i = x;
+}
+
+void swath__sql_double(swath__sql *q, double x) {
+  swath__sqlval *v = sql_val(q);
+  if (v) v->type = SQLITE_FLOAT, v->d = x;
+}
+
+void swath__sql_text(swath__sql *q, const char *x) {
+  swath__sqlval *v = sql_val(q);
+  if (!v) return;
+  v->type = SQLITE_TEXT;
+  if (!(v->t = strdup(x))) q->oom = 1;
+}
+
+void swath__sql_ptr(swath__sql *q, void *p) {
+  swath__sqlval *v = sql_val(q);
+  if (v) v->type = SQLITE_NULL, v->p = p;
+}
+
+void swath__sql_append(swath__sql *q, const swath__sql *more) {
+  if (!more->len) return;
+  /* the text has one "?" per value, in order: copy them in step */
+  const char *s = more->s;
+  for (int k = 0; k < more->nv; k++) {
+    const char *p = strchr(s, '?');
+    swath__sql_add(q, "%.*s", (int)(p - s), s);
+    const swath__sqlval *v = &more->v[k];
+    if (v->type == SQLITE_INTEGER)
+      swath__sql_int(q, v->i);
+    else if (v->type == SQLITE_FLOAT)
+      swath__sql_double(q, v->d);
+    else if (v->type == SQLITE_TEXT)
+      swath__sql_text(q, v->t);
+    else
+      swath__sql_ptr(q, v->p);
+    s = p + 1;
+  }
+  swath__sql_add(q, "%s", s);
+}
+
+void swath__sql_clear(swath__sql *q) {
+  for (int k = 0; k < q->nv; k++)
+    free(q->v[k].t);
+  free(q->v);
+  free(q->s);
+  memset(q, 0, sizeof *q);
+}
+
+int swath__sql_prepare(sqlite3 *db, const swath__sql *q, sqlite3_stmt **out) {
+  *out = NULL;
+  if (q->oom) return swath_error_set(SWATH_ENOMEM, "search: out of memory");
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(db, q->s, (int)q->len, &st, NULL) != SQLITE_OK)
+    return swath__sql_error(db, "search");
+  for (int k = 0; k < q->nv; k++) {
+    const swath__sqlval *v = &q->v[k];
+    if (v->type == SQLITE_INTEGER)
+      sqlite3_bind_int64(st, k + 1, v->i);
+    else if (v->type == SQLITE_FLOAT)
+      sqlite3_bind_double(st, k + 1, v->d);
+    else if (v->type == SQLITE_TEXT)
+      sqlite3_bind_text(st, k + 1, v->t, -1, SQLITE_STATIC);
+    else
+      sqlite3_bind_pointer(st, k + 1, v->p, "swath_search", NULL);
+  }
+  *out = st;
+  return 0;
+}
+
+/* ---- exact footprint test (SQL function) --------------------------------- */
+
+static int boxes_meet(const double a[4], const double b[4]) {
+  return a[0] <= b[2] && a[2] >= b[0] && a[1] <= b[3] && a[3] >= b[1];
+}
+
+static OGRGeometryH box_geom(const double b[4]) {
+  OGRGeometryH ring = OGR_G_CreateGeometry(wkbLinearRing);
+  OGR_G_AddPoint_2D(ring, b[0], b[1]);
+  OGR_G_AddPoint_2D(ring, b[2], b[1]);
+  OGR_G_AddPoint_2D(ring, b[2], b[3]);
+  OGR_G_AddPoint_2D(ring, b[0], b[3]);
+  OGR_G_AddPoint_2D(ring, b[0], b[1]);
+  OGRGeometryH poly = OGR_G_CreateGeometry(wkbPolygon);
+  OGR_G_AddGeometryDirectly(poly, ring);
+  return poly;
+}
+
+/* A bbox as one box, or two when it crosses the antimeridian. */
+static int split_box(const double b[4], double out[2][4]) {
+  if (b[0] <= b[2]) {
+    memcpy(out[0], b, sizeof out[0]);
+    return 1;
+  }
+  double w[4] = {b[0], b[1], 180.0, b[3]}, e[4] = {-180.0, b[1], b[2], b[3]};
+  memcpy(out[0], w, sizeof w);
+  memcpy(out[1], e, sizeof e);
+  return 2;
+}
+
+static OGRGeometryH boxes_geom(double b[][4], int n) {
+  if (n == 1) return box_geom(b[0]);
+  OGRGeometryH m = OGR_G_CreateGeometry(wkbMultiPolygon);
+  for (int k = 0; k < n; k++)
+    OGR_G_AddGeometryDirectly(m, box_geom(b[k]));
+  return m;
+}
+
+/* swath_hit(search, geom, minx, miny, maxx, maxy): 1 if the item's footprint
+ * meets the query's. */
+static void fn_hit(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  (void)argc;
+  const struct swath_search *q = sqlite3_value_pointer(argv[0], "swath_search");
+  if (!q) {
+    sqlite3_result_error(ctx, "swath_hit: no search bound", -1);
+    return;
+  }
+  double b[4], items[2][4];
+  for (int k = 0; k < 4; k++)
+    b[k] = sqlite3_value_double(argv[2 + k]);
+  int ni = split_box(b, items), meet = 0;
+  for (int i = 0; i < ni && !meet; i++)
+    for (int p = 0; p < q->nparts && !meet; p++)
+      meet = boxes_meet(items[i], q->parts[p]);
+  const void *wkb = sqlite3_value_blob(argv[1]);
+  int wkb_len = sqlite3_value_bytes(argv[1]);
+  if (!meet || (q->is_box && !wkb)) {
+    sqlite3_result_int(ctx, meet);
+    return;
+  }
+  OGRGeometryH g = NULL;
+  if (wkb) {
+    if (OGR_G_CreateFromWkb(wkb, NULL, &g, wkb_len) != OGRERR_NONE) g = NULL;
+  } else {
+    g = boxes_geom(items, ni);
+  }
+  sqlite3_result_int(ctx, g ? OGRPreparedGeometryIntersects(q->prep, g) != 0 : 0);
+  if (g) OGR_G_DestroyGeometry(g);
+}
+
+int swath__search_register(sqlite3 *db) {
+  if (sqlite3_create_function(db, "swath_hit", 6, SQLITE_UTF8, NULL, fn_hit, NULL, NULL))
+    return swath__sql_error(db, "catalog: registering functions");
+  return 0;
+}
+
+/* ---- GET parameters -> search body -------------------------------------- */
+
+static int parse_number(const char *s, double *v) {
+  char *end;
+  while (*s == ' ')
+    s++;
+  *v = strtod(s, &end);
+  while (*end == ' ')
+    end++;
+  return end != s && *end == '\0' && isfinite(*v);
+}
+
+static json_t *split_list(const char *s) {
+  json_t *a = json_array();
+  char *dup = strdup(s), *save = NULL;
+  for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    while (*t == ' ')
+      t++;
+    if (*t) json_array_append_new(a, json_string(t));
+  }
+  free(dup);
+  return a;
+}
+
+static int json_param(const char *key, const char *val, json_t **out) {
+  json_error_t err;
+  *out = json_loads(val, JSON_DECODE_ANY, &err);
+  if (!*out)
+    return swath_error_set(SWATH_EINVAL, "%s: not valid JSON: %s (column %d)", key, err.text,
+                           err.column);
+  return 0;
+}
+
+int swath_search_body_from_params(const char *const *keys, const char *const *vals, size_t n,
+                                  int ignore_unknown, json_t **out) {
+  json_t *b = json_object();
+  int rc = 0;
+  *out = NULL;
+  for (size_t i = 0; i < n && !rc; i++) {
+    const char *k = keys[i], *v = vals[i] ? vals[i] : "";
+    json_t *x = NULL;
+    if (!strcmp(k, "bbox")) {
+      x = json_array();
+      char *dup = strdup(v), *p = dup;
+      for (;;) {
+        char *c = strchr(p, ',');
+        if (c) *c = '\0';
+        double d;
+        if (!parse_number(p, &d)) {
+          rc = swath_error_set(SWATH_EINVAL,
+                               "bbox: '%s' is not a number (expected "
+                               "west,south,east,north)",
+                               p);
+          break;
+        }
+        json_array_append_new(x, json_real(d));
+        if (!c) break;
+        p = c + 1;
+      }
+      free(dup);
+    } else if (!strcmp(k, "ids") || !strcmp(k, "collections")) {
+      x = split_list(v);
+    } else if (!strcmp(k, "limit")) {
+      char *end;
+      long long l = strtoll(v, &end, 10);
+      if (end == v || *end)
+        rc = swath_error_set(SWATH_EINVAL, "limit: '%s' is not a whole number", v);
+      else
+        x = json_integer(l);
+    } else if (!strcmp(k, "sortby")) {
+      x = json_array();
+      json_t *parts = split_list(v);
+      size_t j;
+      json_t *p;
+      json_array_foreach(parts, j, p) {
+        const char *f = json_string_value(p);
+        /* a '+' in a query string arrives as a space, trimmed by split_list */
+        const char *dir = *f == '-' ? "desc" : "asc";
+        if (*f == '-' || *f == '+') f++;
+        json_array_append_new(x, json_pack("{s:s, s:s}", "field", f, "direction", dir));
+      }
+      json_decref(parts);
+    } else if (!strcmp(k, "intersects") || !strcmp(k, "filter") || !strcmp(k, "query")) {
+      rc = json_param(k, v, &x);
+    } else if (!strcmp(k, "datetime") || !strcmp(k, "token") || !strcmp(k, "filter-lang") ||
+               !strcmp(k, "filter-crs")) {
+      x = json_string(v);
+    } else if (!strcmp(k, "fields")) {
+      continue; /* the fields extension is not implemented: full items */
+    } else if (!ignore_unknown) {
+      rc = swath_error_set(SWATH_EINVAL, "search: unknown parameter '%s'", k);
+    } else {
+      continue;
+    }
+    if (!rc && x) json_object_set(b, k, x);
+    json_decref(x);
+  }
+  if (rc) {
+    json_decref(b);
+    return rc;
+  }
+  *out = b;
+  return 0;
+}
+
+/* ---- parsing and validation --------------------------------------------- */
+
+static int parse_bbox(swath_search *q, const json_t *v) {
+  size_t n = json_array_size(v);
+  if (!json_is_array(v) || (n != 4 && n != 6))
+    return swath_error_set(SWATH_EINVAL,
+                           "bbox: expected 4 numbers (west,south,east,north) or 6 "
+                           "(with heights), got %zu",
+                           json_is_array(v) ? n : 0);
+  double d[6];
+  for (size_t k = 0; k < n; k++) {
+    if (!json_is_number(json_array_get(v, k)))
+      return swath_error_set(SWATH_EINVAL, "bbox: value %zu is not a number", k + 1);
+    d[k] = json_number_value(json_array_get(v, k));
+  }
+  size_t h = n / 2;
+  double b[4] = {d[0], d[1], d[h], d[h + 1]};
+  if (b[1] < -90 || b[3] > 90 || b[1] > b[3])
+    return swath_error_set(SWATH_EINVAL,
+                           "bbox: south %g and north %g must be in -90..90, south "
+                           "first",
+                           b[1], b[3]);
+  if (b[0] < -180 || b[0] > 180 || b[2] < -180 || b[2] > 180)
+    return swath_error_set(SWATH_EINVAL,
+                           "bbox: west %g and east %g must be in -180..180 (west > "
+                           "east crosses the antimeridian)",
+                           b[0], b[2]);
+  memcpy(q->bbox, b, sizeof b);
+  q->has_bbox = 1;
+  double parts[2][4];
+  q->nparts = split_box(b, parts);
+  memcpy(q->parts, parts, q->nparts * sizeof parts[0]);
+  q->geom = boxes_geom(parts, q->nparts);
+  q->is_box = 1;
+  return 0;
+}
+
+static int parse_intersects(swath_search *q, const json_t *v) {
+  if (!json_is_object(v))
+    return swath_error_set(SWATH_EINVAL, "intersects: expected a GeoJSON geometry object");
+  char *text = json_dumps(v, JSON_COMPACT);
+  CPLPushErrorHandler(CPLQuietErrorHandler);
+  OGRGeometryH g = text ? OGR_G_CreateGeometryFromJson(text) : NULL;
+  CPLPopErrorHandler();
+  free(text);
+  const char *type = json_string_value(json_object_get(v, "type"));
+  if (!g || OGR_G_IsEmpty(g)) {
+    if (g) OGR_G_DestroyGeometry(g);
+    return swath_error_set(SWATH_EINVAL, "intersects: not a valid GeoJSON geometry (type '%s')",
+                           type ? type : "missing");
+  }
+  OGR_G_FlattenTo2D(g);
+  OGREnvelope e;
+  OGR_G_GetEnvelope(g, &e);
+  if (e.MinX < -180 || e.MaxX > 180 || e.MinY < -90 || e.MaxY > 90) {
+    OGR_G_DestroyGeometry(g);
+    return swath_error_set(SWATH_EINVAL, "intersects: coordinates must be longitude/latitude "
+                                         "(EPSG:4326)");
+  }
+  CPLPushErrorHandler(CPLQuietErrorHandler);
+  int valid = OGR_G_IsValid(g);
+  CPLPopErrorHandler();
+  if (!valid) {
+    OGR_G_DestroyGeometry(g);
+    return swath_error_set(SWATH_EINVAL,
+                           "intersects: the %s is not valid (self-intersecting or "
+                           "badly closed rings?)",
+                           type ? type : "geometry");
+  }
+  q->geom = g;
+  q->has_geom = 1;
+  /* One R*Tree box per part (up to MAX_PARTS), so a geometry split at the
+   * antimeridian does not become a box around the whole world. */
+  int n = OGR_G_GetGeometryCount(g);
+  OGRwkbGeometryType t = wkbFlatten(OGR_G_GetGeometryType(g));
+  if ((t == wkbMultiPolygon || t == wkbMultiLineString || t == wkbMultiPoint ||
+       t == wkbGeometryCollection) &&
+      n > 1 && n <= MAX_PARTS) {
+    for (int k = 0; k < n; k++) {
+      OGR_G_GetEnvelope(OGR_G_GetGeometryRef(g, k), &e);
+      double b[4] = {e.MinX, e.MinY, e.MaxX, e.MaxY};
+      memcpy(q->parts[k], b, sizeof b);
+    }
+    q->nparts = n;
+  } else {
+    double b[4] = {e.MinX, e.MinY, e.MaxX, e.MaxY};
+    memcpy(q->parts[0], b, sizeof b);
+    q->nparts = 1;
+  }
+  return 0;
+}
+
+static int parse_datetime(swath_search *q, const char *s) {
+  const char *slash = strchr(s, '/');
+  if (!slash) {
+    /* an instant; a bare date is that whole day */
+    int rc;
+    if ((rc = swath_time_parse(s, 0, "datetime", &q->t0)) ||
+        (rc = swath_time_parse(s, 1, "datetime", &q->t1)))
+      return rc;
+    q->has_t0 = q->has_t1 = 1;
+    return 0;
+  }
+  if (strchr(slash + 1, '/'))
+    return swath_error_set(SWATH_EINVAL, "datetime: '%s' has more than one '/'", s);
+  char a[64], b[64];
+  size_t la = (size_t)(slash - s);
+  if (la >= sizeof a || strlen(slash + 1) >= sizeof b)
+    return swath_error_set(SWATH_EINVAL, "datetime: '%s' is too long", s);
+  memcpy(a, s, la);
+  a[la] = '\0';
+  strcpy(b, slash + 1);
+  int rc;
+  if (*a && strcmp(a, "..")) {
+    if ((rc = swath_time_parse(a, 0, "datetime (start)", &q->t0))) return rc;
+    q->has_t0 = 1;
+  }
+  if (*b && strcmp(b, "..")) {
+    if ((rc = swath_time_parse(b, 1, "datetime (end)", &q->t1))) return rc;
+    q->has_t1 = 1;
+  }
+  if (!q->has_t0 && !q->has_t1)
+    return swath_error_set(SWATH_EINVAL, "datetime: '%s' is open at both ends", s);
+  if (q->has_t0 && q->has_t1 && q->t0 > q->t1)
+    return swath_error_set(SWATH_EINVAL, "datetime: '%s' ends before it starts", s);
+  return 0;
+}
+
+static int parse_strings(const json_t *v, const char *what, char **json_out, int *count) {
+  if (!json_is_array(v) || json_array_size(v) == 0)
+    return swath_error_set(SWATH_EINVAL, "%s: expected a non-empty list of strings", what);
+  size_t k;
+  json_t *s;
+  json_array_foreach(v, k,
+                     s) if (!json_is_string(s) ||
+                            !*json_string_value(
+                                s)) return swath_error_set(SWATH_EINVAL,
+                                                           "%s: item %zu is not a non-empty string",
+                                                           what, k + 1);
+  *json_out = json_dumps(v, JSON_COMPACT);
+  if (count) *count = (int)json_array_size(v);
+  return *json_out ? 0 : swath_error_set(SWATH_ENOMEM, "search: out of memory");
+}
+
+static int parse_sortby(swath_search *q, const json_t *v) {
+  if (!json_is_array(v) || json_array_size(v) == 0)
+    return swath_error_set(SWATH_EINVAL, "sortby: expected a list of {\"field\", \"direction\"}");
+  if (json_array_size(v) > MAX_SORT)
+    return swath_error_set(SWATH_EINVAL, "sortby: at most %d fields", MAX_SORT);
+  size_t k;
+  json_t *s;
+  int len = 0;
+  json_array_foreach(v, k, s) {
+    const char *f = json_string_value(json_object_get(s, "field"));
+    const char *d = json_string_value(json_object_get(s, "direction"));
+    if (!f) return swath_error_set(SWATH_EINVAL, "sortby: entry %zu has no field", k + 1);
+    if (d && strcmp(d, "asc") && strcmp(d, "desc"))
+      return swath_error_set(SWATH_EINVAL, "sortby: direction '%s' is not asc or desc", d);
+    struct sortkey *key = &q->sort[q->nsort];
+    key->col = swath__property_sql(f, &key->type, &key->name);
+    if (!key->col || !strcmp(key->name, "color:method"))
+      return swath_error_set(SWATH_EINVAL,
+                             "sortby: cannot sort on '%s' (sortable: datetime, start_datetime, "
+                             "end_datetime, eo:cloud_cover, color:red, color:green, color:blue, "
+                             "color:brightness, color:pixels, id, collection)",
+                             f);
+    key->desc = d && !strcmp(d, "desc");
+    len += snprintf(q->sortsig + len, sizeof q->sortsig - len, "%s%c%s", q->nsort ? "," : "",
+                    key->desc ? '-' : '+', key->name);
+    q->nsort++;
+  }
+  return 0;
+}
+
+static int b64url_decode(const char *s, char **out) {
+  size_t n = strlen(s);
+  char *b = malloc(n + 4);
+  if (!b) return SWATH_ENOMEM;
+  for (size_t k = 0; k < n; k++) {
+    char c = s[k];
+    if (c == '-') c = '+';
+    if (c == '_') c = '/';
+    int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+             c == '+' || c == '/';
+    if (!ok) {
+      free(b);
+      return SWATH_EINVAL;
+    }
+    b[k] = c;
+  }
+  while (n % 4)
+    b[n++] = '=';
+  b[n] = '\0';
+  int len = CPLBase64DecodeInPlace((GByte *)b);
+  b[len] = '\0';
+  *out = b;
+  return 0;
+}
+
+static char *b64url_encode(const char *s) {
+  char *e = CPLBase64Encode((int)strlen(s), (const GByte *)s);
+  if (!e) return NULL;
+  char *out = strdup(e);
+  CPLFree(e);
+  if (!out) return NULL;
+  size_t w = 0;
+  for (size_t k = 0; out[k]; k++) {
+    if (out[k] == '=') continue;
+    out[w++] = out[k] == '+' ? '-' : out[k] == '/' ? '_' : out[k];
+  }
+  out[w] = '\0';
+  return out;
+}
+
+static int parse_token(swath_search *q, const char *s) {
+  char *raw = NULL;
+  json_t *t = NULL;
+  if (*s && b64url_decode(s, &raw) == 0) t = json_loads(raw, 0, NULL);
+  free(raw);
+  size_t n = json_array_size(t);
+  int ok = json_is_array(t) && n == (size_t)q->nsort + 2 && json_is_string(json_array_get(t, 0)) &&
+           json_is_integer(json_array_get(t, n - 1));
+  if (ok && strcmp(json_string_value(json_array_get(t, 0)), q->sortsig) != 0) {
+    json_decref(t);
+    return swath_error_set(SWATH_EINVAL, "token: it belongs to another sortby (%s), not %s",
+                           json_string_value(json_array_get(t, 0)), q->sortsig);
+  }
+  for (int k = 0; ok && k < q->nsort; k++) {
+    json_t *v = json_array_get(t, k + 1);
+    ok = q->sort[k].type == 't'   ? json_is_string(v)
+         : q->sort[k].type == 'd' ? json_is_integer(v)
+                                  : json_is_number(v);
+  }
+  if (!ok) {
+    json_decref(t);
+    return swath_error_set(SWATH_EINVAL, "token: '%.40s' is not a paging token of this search", s);
+  }
+  q->token = t;
+  return 0;
+}
+
+static const char *const KNOWN[] = {"bbox",  "intersects", "datetime", "ids",         "collections",
+                                    "limit", "sortby",     "filter",   "filter-lang", "filter-crs",
+                                    "query", "token",      "fields",   "conf",        NULL};
+
+int swath_search_parse(const json_t *body, swath_search **out) {
+  *out = NULL;
+  if (!json_is_object(body))
+    return swath_error_set(SWATH_EINVAL, "search: the body must be a JSON object");
+  swath_search *q = calloc(1, sizeof *q);
+  if (!q) return swath_error_set(SWATH_ENOMEM, "search: out of memory");
+  q->body = json_deep_copy(body);
+  q->limit = SWATH_SEARCH_DEFAULT_LIMIT;
+  int rc = 0;
+  const char *key;
+  json_t *v;
+  json_object_foreach((json_t *)body, key, v) {
+    int known = 0;
+    for (int k = 0; KNOWN[k]; k++)
+      known |= !strcmp(key, KNOWN[k]);
+    if (!known) {
+      rc = swath_error_set(SWATH_EINVAL, "search: unknown parameter '%s'", key);
+      goto done;
+    }
+  }
+  json_t *bbox = json_object_get(body, "bbox"), *isect = json_object_get(body, "intersects");
+  if (bbox && isect) {
+    rc = swath_error_set(SWATH_EINVAL, "search: bbox and intersects cannot be used together");
+    goto done;
+  }
+  if (bbox && (rc = parse_bbox(q, bbox))) goto done;
+  if (isect && (rc = parse_intersects(q, isect))) goto done;
+  if (q->geom && !(q->prep = OGRCreatePreparedGeometry(q->geom))) {
+    rc = swath_error_set(SWATH_EIO, "search: cannot prepare the geometry (GDAL built without "
+                                    "GEOS?)");
+    goto done;
+  }
+  if ((v = json_object_get(body, "datetime")) && !json_is_null(v)) {
+    if (!json_is_string(v)) {
+      rc = swath_error_set(SWATH_EINVAL, "datetime: expected a string like "
+                                         "2023-06-01T00:00:00Z/2023-06-30T23:59:59Z");
+      goto done;
+    }
+    if ((rc = parse_datetime(q, json_string_value(v)))) goto done;
+  }
+  if ((v = json_object_get(body, "ids")) && (rc = parse_strings(v, "ids", &q->ids_json, NULL)))
+    goto done;
+  if ((v = json_object_get(body, "collections")) &&
+      (rc = parse_strings(v, "collections", &q->colls_json, &q->ncolls)))
+    goto done;
+  if ((v = json_object_get(body, "limit"))) {
+    if (!json_is_integer(v) || json_integer_value(v) < 1) {
+      rc = swath_error_set(SWATH_EINVAL, "limit: expected a whole number >= 1 (at most %d)",
+                           SWATH_SEARCH_MAX_LIMIT);
+      goto done;
+    }
+    json_int_t l = json_integer_value(v);
+    q->limit = l > SWATH_SEARCH_MAX_LIMIT ? SWATH_SEARCH_MAX_LIMIT : (int)l;
+  }
+  if ((v = json_object_get(body, "sortby"))) {
+    if ((rc = parse_sortby(q, v))) goto done;
+  } else {
+    json_t *d = json_pack("[{s:s, s:s}]", "field", "datetime", "direction", "desc");
+    rc = parse_sortby(q, d);
+    json_decref(d);
+    if (rc) goto done;
+  }
+  if ((v = json_object_get(body, "filter-lang")) &&
+      (!json_is_string(v) || strcmp(json_string_value(v), "cql2-json") != 0)) {
+    rc = swath_error_set(SWATH_EINVAL, "filter-lang: only cql2-json is supported");
+    goto done;
+  }
+  if ((v = json_object_get(body, "filter-crs")) &&
+      (!json_is_string(v) ||
+       (strcmp(json_string_value(v), "http://www.opengis.net/def/crs/OGC/1.3/CRS84") &&
+        strcmp(json_string_value(v), "EPSG:4326")))) {
+    rc = swath_error_set(SWATH_EINVAL, "filter-crs: only CRS84 is supported");
+    goto done;
+  }
+  json_t *filter = json_object_get(body, "filter"), *query = json_object_get(body, "query");
+  if (filter && !json_is_null(filter)) {
+    swath__sql_add(&q->filter, " AND ");
+    if ((rc = swath__cql2_sql(filter, "filter", &q->filter))) goto done;
+  }
+  if (query && !json_is_null(query)) {
+    swath__sql_add(&q->filter, " AND ");
+    if ((rc = swath__query_ext_sql(query, "query", &q->filter))) goto done;
+  }
+  if ((v = json_object_get(body, "token")) && !json_is_null(v)) {
+    if (!json_is_string(v)) {
+      rc = swath_error_set(SWATH_EINVAL, "token: expected a string");
+      goto done;
+    }
+    if ((rc = parse_token(q, json_string_value(v)))) goto done;
+  }
+done:
+  if (rc) {
+    swath_search_free(q);
+    return rc;
+  }
+  *out = q;
+  return 0;
+}
+
+void swath_search_free(swath_search *q) {
+  if (!q) return;
+  json_decref(q->body);
+  if (q->prep) OGRDestroyPreparedGeometry(q->prep);
+  if (q->geom) OGR_G_DestroyGeometry(q->geom);
+  free(q->ids_json);
+  free(q->colls_json);
+  free(q->collection);
+  swath__sql_clear(&q->filter);
+  json_decref(q->token);
+  free(q);
+}
+
+int swath_search_set_collection(swath_search *q, const char *collection) {
+  free(q->collection);
+  q->collection = strdup(collection);
+  return q->collection ? 0 : swath_error_set(SWATH_ENOMEM, "search: out of memory");
+}
+
+const json_t *swath_search_body(const swath_search *q) { return q->body; }
+
+/* ---- SQL ------------------------------------------------------------------ */
+
+static const char *key_expr(const struct sortkey *k, char *buf, size_t n) {
+  if (k->type != 'n') return k->col; /* ids, collections and times are never NULL */
+  /* unknown values (no cloud cover, no colour yet) sort last either way */
+  snprintf(buf, n, "coalesce(%s, %s)", k->col, k->desc ? NULL_LOW : NULL_HIGH);
+  return buf;
+}
+
+static int64_t max_span(sqlite3 *db) {
+  sqlite3_stmt *st;
+  int64_t v = 0;
+  if (sqlite3_prepare_v2(db, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'max_span'", -1,
+                         &st, NULL) == SQLITE_OK) {
+    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+  }
+  return v;
+}
+
+/* " FROM ... WHERE ..." for q; with the keyset condition when paging. */
+static void from_where(swath_catalog *c, const swath_search *q, int keyset, swath__sql *s) {
+  int spatial = q->nparts > 0;
+  if (q->ids_json) {
+    swath__sql_add(s, " FROM (SELECT DISTINCT value AS v FROM json_each(");
+    swath__sql_text(s, q->ids_json);
+    swath__sql_add(s, ")) j CROSS JOIN items i ON i.id = j.v");
+  } else if (spatial) {
+    swath__sql_add(s, " FROM (");
+    for (int p = 0; p < q->nparts; p++) {
+      swath__sql_add(s, "%sSELECT id FROM items_rtree WHERE minx <= ", p ? " UNION " : "");
+      swath__sql_double(s, q->parts[p][2]);
+      swath__sql_add(s, " AND maxx >= ");
+      swath__sql_double(s, q->parts[p][0]);
+      swath__sql_add(s, " AND miny <= ");
+      swath__sql_double(s, q->parts[p][3]);
+      swath__sql_add(s, " AND maxy >= ");
+      swath__sql_double(s, q->parts[p][1]);
+      if (q->has_t0) {
+        swath__sql_add(s, " AND t1 >= ");
+        swath__sql_double(s, (double)q->t0 / SWATH_DAY_MS);
+      }
+      if (q->has_t1) {
+        swath__sql_add(s, " AND t0 <= ");
+        swath__sql_double(s, (double)q->t1 / SWATH_DAY_MS);
+      }
+    }
+    swath__sql_add(s, ") r CROSS JOIN items i ON i.rid = r.id");
+  } else {
+    swath__sql_add(s, " FROM items i");
+  }
+  swath__sql_add(s, " WHERE 1");
+  if (spatial) {
+    swath__sql_add(s, " AND swath_hit(");
+    swath__sql_ptr(s, (void *)q);
+    swath__sql_add(s, ", i.geom, i.minx, i.miny, i.maxx, i.maxy)");
+  }
+  if (q->has_t0 || q->has_t1) {
+    int64_t span = (!spatial && !q->ids_json) ? max_span(c->db) : -1;
+    if (q->has_t0) {
+      swath__sql_add(s, " AND i.dt1 >= ");
+      swath__sql_int(s, q->t0);
+    }
+    if (q->has_t1) {
+      swath__sql_add(s, " AND i.dt0 <= ");
+      swath__sql_int(s, q->t1);
+    }
+    /* dt0 <= dt <= dt1 and dt1 - dt0 <= span bound dt, so the datetime
+     * index can drive the scan */
+    if (span >= 0 && q->has_t0) {
+      swath__sql_add(s, " AND i.dt >= ");
+      swath__sql_int(s, q->t0 - span);
+    }
+    if (span >= 0 && q->has_t1) {
+      swath__sql_add(s, " AND i.dt <= ");
+      swath__sql_int(s, q->t1 + span);
+    }
+  }
+  if (q->colls_json) {
+    swath__sql_add(s, " AND i.collection IN (SELECT value FROM json_each(");
+    swath__sql_text(s, q->colls_json);
+    swath__sql_add(s, "))");
+  }
+  if (q->collection) {
+    swath__sql_add(s, " AND i.collection = ");
+    swath__sql_text(s, q->collection);
+  }
+  swath__sql_append(s, &q->filter);
+  if (!keyset || !q->token) return;
+
+  /* keyset: strictly after the last item of the previous page */
+  char buf[MAX_SORT][64];
+  const char *e[MAX_SORT + 1];
+  int same = 1;
+  for (int k = 0; k < q->nsort; k++) {
+    e[k] = key_expr(&q->sort[k], buf[k], sizeof buf[k]);
+    same &= q->sort[k].desc == q->sort[0].desc;
+  }
+  e[q->nsort] = "i.rid";
+  int n = q->nsort + 1, last_desc = q->sort[q->nsort - 1].desc;
+#define BIND_KEY(k)                                                                                \
+  do {                                                                                             \
+    json_t *v_ = json_array_get(q->token, (k) + 1);                                                \
+    if (json_is_string(v_))                                                                        \
+      swath__sql_text(s, json_string_value(v_));                                                   \
+    else if (json_is_integer(v_))                                                                  \
+      swath__sql_int(s, json_integer_value(v_));                                                   \
+    else                                                                                           \
+      swath__sql_double(s, json_number_value(v_));                                                 \
+  } while (0)
+  if (same) {
+    const char *op = q->sort[0].desc ? "<" : ">";
+    /* the first key alone lets an index bound the scan */
+    swath__sql_add(s, " AND %s %s= ", e[0], op);
+    BIND_KEY(0);
+    swath__sql_add(s, " AND (");
+    for (int k = 0; k < n; k++)
+      swath__sql_add(s, "%s%s", k ? ", " : "", e[k]);
+    swath__sql_add(s, ") %s (", op);
+    for (int k = 0; k < n; k++) {
+      if (k) swath__sql_add(s, ", ");
+      BIND_KEY(k);
+    }
+    swath__sql_add(s, ")");
+  } else {
+    swath__sql_add(s, " AND (");
+    for (int k = 0; k < n; k++) {
+      swath__sql_add(s, "%s(", k ? " OR " : "");
+      for (int j = 0; j < k; j++) {
+        swath__sql_add(s, "%s = ", e[j]);
+        BIND_KEY(j);
+        swath__sql_add(s, " AND ");
+      }
+      int desc = k < q->nsort ? q->sort[k].desc : last_desc;
+      swath__sql_add(s, "%s %s ", e[k], desc ? "<" : ">");
+      BIND_KEY(k);
+      swath__sql_add(s, ")");
+    }
+    swath__sql_add(s, ")");
+  }
+#undef BIND_KEY
+}
+
+static void order_by(const swath_search *q, swath__sql *s) {
+  char buf[64];
+  swath__sql_add(s, " ORDER BY ");
+  for (int k = 0; k < q->nsort; k++)
+    swath__sql_add(s, "%s%s", key_expr(&q->sort[k], buf, sizeof buf),
+                   q->sort[k].desc ? " DESC, " : ", ");
+  swath__sql_add(s, "i.rid%s", q->sort[q->nsort - 1].desc ? " DESC" : "");
+}
+
+static int check_collections(swath_catalog *c, const swath_search *q) {
+  if (!q->colls_json) return 0;
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(c->db,
+                         "SELECT j.value FROM json_each(?1) j WHERE NOT EXISTS (SELECT 1 FROM "
+                         "collections WHERE id = j.value) LIMIT 1",
+                         -1, &st, NULL))
+    return swath__sql_error(c->db, "search");
+  sqlite3_bind_text(st, 1, q->colls_json, -1, SQLITE_STATIC);
+  int rc = 0;
+  if (sqlite3_step(st) == SQLITE_ROW)
+    rc = swath_error_set(SWATH_EINVAL, "collections: unknown collection '%s'",
+                         sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int64_t count_matches(swath_catalog *c, const swath_search *q, int64_t cap, int *rc) {
+  swath__sql s = {0};
+  swath__sql_add(&s, "SELECT count(*) FROM (SELECT 1");
+  from_where(c, q, 0, &s);
+  if (cap > 0) {
+    swath__sql_add(&s, " LIMIT ");
+    swath__sql_int(&s, cap + 1);
+  }
+  swath__sql_add(&s, ")");
+  sqlite3_stmt *st;
+  int64_t n = -1;
+  if (!(*rc = swath__sql_prepare(c->db, &s, &st))) {
+    if (sqlite3_step(st) == SQLITE_ROW)
+      n = sqlite3_column_int64(st, 0);
+    else
+      *rc = swath__sql_error(c->db, "search: counting");
+    sqlite3_finalize(st);
+  }
+  swath__sql_clear(&s);
+  return cap > 0 && n > cap ? -1 : n;
+}
+
+/* When ranking by colour: say if the values being compared were computed
+ * in different ways, or are missing for some items. */
+static int color_warnings(swath_catalog *c, const swath_search *q, swath_page *page) {
+  int uses = 0;
+  for (int k = 0; k < q->nsort; k++)
+    uses |= !strncmp(q->sort[k].name, "color:", 6);
+  if (!uses) return 0;
+  swath__sql s = {0};
+  swath__sql_add(&s, "SELECT count(*), count(i.red), count(DISTINCT i.cmethod), "
+                     "group_concat(DISTINCT i.cmethod)");
+  from_where(c, q, 0, &s);
+  sqlite3_stmt *st;
+  int rc = swath__sql_prepare(c->db, &s, &st);
+  swath__sql_clear(&s);
+  if (rc) return rc;
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    int64_t all = sqlite3_column_int64(st, 0), with = sqlite3_column_int64(st, 1);
+    int methods = sqlite3_column_int(st, 2);
+    const char *list = (const char *)sqlite3_column_text(st, 3);
+    char msg[512];
+    if (methods > 1) {
+      snprintf(msg, sizeof msg,
+               "colour ranking mixes statistics computed with different methods (%s); filter on "
+               "color:method to rank like with like",
+               list ? list : "");
+      if (!page->warnings) page->warnings = json_array();
+      json_array_append_new(page->warnings, json_string(msg));
+    }
+    if (with < all) {
+      snprintf(msg, sizeof msg,
+               "%lld of %lld matched items have no colour statistics and sort last (run 'swath "
+               "catalog stats')",
+               (long long)(all - with), (long long)all);
+      if (!page->warnings) page->warnings = json_array();
+      json_array_append_new(page->warnings, json_string(msg));
+    }
+  }
+  sqlite3_finalize(st);
+  return 0;
+}
+
+int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search_opts *o,
+                     swath_page *page) {
+  static const swath_search_opts defaults = {100000, 0};
+  if (!o) o = &defaults;
+  memset(page, 0, sizeof *page);
+  page->matched = -1;
+  int rc = check_collections(c, q);
+  if (rc) return rc;
+  swath__sql s = {0};
+  swath__sql_add(&s, "SELECT " SWATH__ROW_COLS);
+  char buf[64];
+  for (int k = 0; k < q->nsort; k++)
+    swath__sql_add(&s, ", %s", key_expr(&q->sort[k], buf, sizeof buf));
+  from_where(c, q, 1, &s);
+  order_by(q, &s);
+  swath__sql_add(&s, " LIMIT ");
+  swath__sql_int(&s, q->limit + 1);
+  sqlite3_stmt *st;
+  rc = swath__sql_prepare(c->db, &s, &st);
+  swath__sql_clear(&s);
+  if (rc) return rc;
+  page->features = json_array();
+  int r, n = 0;
+  while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    swath__row row;
+    swath__row_read(st, 0, &row);
+    if (n == q->limit) {
+      /* one more row exists: the token resumes after the last one kept */
+      break;
+    }
+    json_t *item;
+    if (o->ids_only) {
+      item = json_pack("{s:s, s:s}", "id", row.id, "collection", row.collection);
+    } else if ((rc = swath__row_item(&row, &item))) {
+      break;
+    }
+    json_array_append_new(page->features, item);
+    n++;
+    if (n == q->limit) {
+      json_t *t = json_array();
+      json_array_append_new(t, json_string(q->sortsig));
+      for (int k = 0; k < q->nsort; k++) {
+        int col = 20 + k;
+        if (q->sort[k].type == 't')
+          json_array_append_new(t, json_string((const char *)sqlite3_column_text(st, col)));
+        else if (q->sort[k].type == 'd')
+          json_array_append_new(t, json_integer(sqlite3_column_int64(st, col)));
+        else
+          json_array_append_new(t, json_real(sqlite3_column_double(st, col)));
+      }
+      json_array_append_new(t, json_integer(row.rid));
+      char *raw = json_dumps(t, JSON_COMPACT);
+      json_decref(t);
+      page->next_token = raw ? b64url_encode(raw) : NULL;
+      free(raw);
+    }
+  }
+  if (!rc && r != SQLITE_ROW && r != SQLITE_DONE) rc = swath__sql_error(c->db, "search");
+  if (!rc && r == SQLITE_DONE) {
+    free(page->next_token); /* exactly `limit` rows: nothing after them */
+    page->next_token = NULL;
+  }
+  sqlite3_finalize(st);
+  page->returned = n;
+  if (!rc) page->matched = count_matches(c, q, o->count_limit, &rc);
+  if (!rc) rc = color_warnings(c, q, page);
+  if (rc) swath_page_clear(page);
+  return rc;
+}
+
+void swath_page_clear(swath_page *p) {
+  json_decref(p->features);
+  json_decref(p->warnings);
+  free(p->next_token);
+  memset(p, 0, sizeof *p);
+  p->matched = -1;
+}
+
+json_t *swath_page_collection(swath_page *p, json_t *links) {
+  json_t *fc = json_pack("{s:s, s:o, s:i}", "type", "FeatureCollection", "features",
+                         p->features ? p->features : json_array(), "numberReturned", p->returned);
+  p->features = NULL;
+  if (p->matched >= 0) json_object_set_new(fc, "numberMatched", json_integer(p->matched));
+  json_object_set_new(fc, "links", links ? links : json_array());
+  if (p->warnings) {
+    json_object_set_new(fc, "swath:warnings", p->warnings);
+    p->warnings = NULL;
+  }
+  return fc;
+}
+
+int swath__search_prepare_all(swath_catalog *c, const swath_search *q, const char *cols,
+                              sqlite3_stmt **out) {
+  int rc = check_collections(c, q);
+  if (rc) return rc;
+  swath__sql s = {0};
+  swath__sql_add(&s, "SELECT %s", cols);
+  from_where(c, q, 0, &s);
+  swath__sql_add(&s, " ORDER BY i.rid");
+  rc = swath__sql_prepare(c->db, &s, out);
+  swath__sql_clear(&s);
+  return rc;
+}
+
+/* ---- single items and collections ------------------------------------ */
+
+int swath_catalog_get_item(swath_catalog *c, const char *collection, const char *id, json_t **out) {
+  sqlite3_stmt *st;
+  *out = NULL;
+  if (sqlite3_prepare_v2(
+          c->db, "SELECT " SWATH__ROW_COLS " FROM items i WHERE i.id = ?1 AND i.collection = ?2",
+          -1, &st, NULL))
+    return swath__sql_error(c->db, "catalog: item");
+  sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, collection, -1, SQLITE_STATIC);
+  int rc;
+  int r = sqlite3_step(st);
+  if (r == SQLITE_ROW) {
+    swath__row row;
+    swath__row_read(st, 0, &row);
+    rc = swath__row_item(&row, out);
+  } else if (r == SQLITE_DONE) {
+    rc = swath_error_set(SWATH_ENOTFOUND, "item '%s' is not in collection '%s'", id, collection);
+  } else {
+    rc = swath__sql_error(c->db, "catalog: item");
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static json_t *collection_json(sqlite3_stmt *st) {
+  const char *id = (const char *)sqlite3_column_text(st, 0);
+  const char *title = (const char *)sqlite3_column_text(st, 1);
+  const char *desc = (const char *)sqlite3_column_text(st, 2);
+  int s2 = strncmp(id, "sentinel-2", 10) == 0;
+  char t0[32], t1[32];
+  swath_time_format(sqlite3_column_int64(st, 7), t0);
+  swath_time_format(sqlite3_column_int64(st, 8), t1);
+  if (!desc)
+    desc = s2 ? "Sentinel-2 Level-1C granules from Google's public index "
+                "(gs://gcp-public-data-sentinel-2/index.csv.gz)"
+              : "Scenes ingested into a swath catalog";
+  json_t *c = json_pack(
+      "{s:s, s:s, s:[], s:s, s:s, s:s, s:s, s:{s:{s:[[ffff]]}, s:{s:[[ss]]}}, s:{s:I}, s:[]}",
+      "type", "Collection", "stac_version", "1.0.0", "stac_extensions", "id", id, "title",
+      title ? title : id, "description", desc, "license", s2 ? "proprietary" : "various", "extent",
+      "spatial", "bbox", sqlite3_column_double(st, 3), sqlite3_column_double(st, 4),
+      sqlite3_column_double(st, 5), sqlite3_column_double(st, 6), "temporal", "interval", t0, t1,
+      "summaries", "swath:item_count", (json_int_t)sqlite3_column_int64(st, 9), "links");
+  if (c && s2)
+    json_array_append_new(
+        json_object_get(c, "links"),
+        json_pack("{s:s, s:s, s:s}", "rel", "license", "title", "Copernicus Sentinel data terms",
+                  "href",
+                  "https://sentinel.esa.int/documents/247904/690755/Sentinel_Data_Legal_"
+                  "Notice"));
+  return c;
+}
+
+static int collections(swath_catalog *c, const char *id, json_t **out) {
+  sqlite3_stmt *st;
+  *out = NULL;
+  const char *sql = "SELECT id, title, description, minx, miny, maxx, maxy, dt0, dt1, n, doc "
+                    "FROM collections WHERE ?1 IS NULL OR id = ?1 ORDER BY id";
+  if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL))
+    return swath__sql_error(c->db, "catalog: collections");
+  if (id) sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+  json_t *list = json_array();
+  int r;
+  while ((r = sqlite3_step(st)) == SQLITE_ROW)
+    json_array_append_new(list, collection_json(st));
+  int rc = r == SQLITE_DONE ? 0 : swath__sql_error(c->db, "catalog: collections");
+  sqlite3_finalize(st);
+  if (!rc && id && json_array_size(list) == 0)
+    rc = swath_error_set(SWATH_ENOTFOUND, "collection '%s' does not exist", id);
+  if (rc) {
+    json_decref(list);
+    return rc;
+  }
+  if (id) {
+    *out = json_incref(json_array_get(list, 0));
+    json_decref(list);
+  } else {
+    *out = list;
+  }
+  return 0;
+}
+
+int swath_catalog_collections(swath_catalog *c, json_t **out) { return collections(c, NULL, out); }
+
+int swath_catalog_collection(swath_catalog *c, const char *id, json_t **out) {
+  return collections(c, id, out);
+}

@@ -1,0 +1,481 @@
+/* store.c: the catalog's SQLite file: opening it, its schema, and the write
+ * path ingest uses.
+ *
+ * Invariants: the file is in WAL mode, so readers (other processes, the HTTP
+ * server's per-thread connections) see the last committed state while one
+ * writer ingests. Writes happen in transactions of SWATH_STORE_BATCH puts
+ * with prepared statements; every items row has exactly one items_rtree row
+ * with the same id (= rid), written in the same transaction. Collection
+ * extents only ever widen: they cover every item ever put (an extent is a
+ * promise of "nothing outside", not a tight box). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "catalog/catalog_int.h"
+#include "core/error.h"
+#include "core/log.h"
+
+struct swath__extent {
+  char *id;
+  double bbox[4]; /* min lon, min lat, max lon, max lat (never crossing) */
+  int64_t dt0, dt1, added;
+};
+
+static const char *const SCHEMA[] = {
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS collections(id TEXT PRIMARY KEY, title TEXT, description TEXT, "
+    "doc TEXT, minx REAL, miny REAL, maxx REAL, maxy REAL, dt0 INTEGER, dt1 INTEGER, "
+    "n INTEGER NOT NULL DEFAULT 0)",
+    "CREATE TABLE IF NOT EXISTS items(rid INTEGER PRIMARY KEY, id TEXT NOT NULL, "
+    "collection TEXT NOT NULL, kind INTEGER NOT NULL, dt INTEGER NOT NULL, dt0 INTEGER NOT NULL, "
+    "dt1 INTEGER NOT NULL, cloud REAL, minx REAL NOT NULL, miny REAL NOT NULL, "
+    "maxx REAL NOT NULL, maxy REAL NOT NULL, geom BLOB, doc TEXT NOT NULL, csrc TEXT, "
+    "red REAL, green REAL, blue REAL, bright REAL, cmethod TEXT, cpixels INTEGER)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS items_id ON items(id, collection)",
+    "CREATE INDEX IF NOT EXISTS items_dt ON items(dt)",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS items_rtree USING rtree(id, minx, maxx, miny, maxy, t0, "
+    "t1)",
+    "INSERT OR IGNORE INTO meta VALUES('schema', '" SWATH_CATALOG_SCHEMA "')",
+    NULL};
+
+static void finalize_writes(swath_catalog *c);
+
+int swath__sql_error(sqlite3 *db, const char *what) {
+  int code = db ? sqlite3_extended_errcode(db) : SQLITE_ERROR;
+  if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED)
+    return swath_error_set(SWATH_EIO, "%s: the catalog is locked by another writer (%s)", what,
+                           db ? sqlite3_errmsg(db) : "?");
+  return swath_error_set(SWATH_EIO, "%s: %s", what, db ? sqlite3_errmsg(db) : "cannot open");
+}
+
+int swath__exec(sqlite3 *db, const char *sql) {
+  char *err = NULL;
+  if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+    int rc = swath_error_set(SWATH_EIO, "catalog: %s (in: %.60s)", err ? err : "?", sql);
+    sqlite3_free(err);
+    return rc;
+  }
+  return 0;
+}
+
+static int check_schema(swath_catalog *c) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key = 'schema'", -1, &st, NULL))
+    return swath_error_set(SWATH_EINVAL, "catalog '%s': not a swath catalog (%s)", c->path,
+                           sqlite3_errmsg(c->db));
+  int rc = 0;
+  if (sqlite3_step(st) != SQLITE_ROW)
+    rc = swath_error_set(SWATH_EINVAL, "catalog '%s': not a swath catalog (no schema version)",
+                         c->path);
+  else if (strcmp((const char *)sqlite3_column_text(st, 0), SWATH_CATALOG_SCHEMA) != 0)
+    rc = swath_error_set(SWATH_EINVAL, "catalog '%s': schema version %s, this swath reads %s",
+                         c->path, sqlite3_column_text(st, 0), SWATH_CATALOG_SCHEMA);
+  sqlite3_finalize(st);
+  if (rc) return rc;
+  if (sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key = 'state'", -1, &st, NULL))
+    return swath__sql_error(c->db, "catalog");
+  if (sqlite3_step(st) == SQLITE_ROW &&
+      strcmp((const char *)sqlite3_column_text(st, 0), "building") == 0)
+    rc = swath_error_set(SWATH_EINVAL,
+                         "catalog '%s' is being built by an ingest, or was left half-built by "
+                         "one that was interrupted (then delete it and ingest again)",
+                         c->path);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int swath_catalog_open(const char *path, int flags, swath_catalog **out) {
+  *out = NULL;
+  if (!path || !*path) return swath_error_set(SWATH_EINVAL, "catalog: no path given (--catalog)");
+  struct stat sb;
+  int exists = stat(path, &sb) == 0;
+  if (!exists && !(flags & SWATH_CATALOG_CREATE))
+    return swath_error_set(SWATH_EINVAL,
+                           "catalog '%s' does not exist (create it with 'swath "
+                           "catalog ingest')",
+                           path);
+  if (exists && S_ISDIR(sb.st_mode))
+    return swath_error_set(SWATH_EINVAL, "catalog '%s' is a folder, expected a file", path);
+  swath_catalog *c = calloc(1, sizeof *c);
+  if (!c || !(c->path = strdup(path))) {
+    free(c);
+    return swath_error_set(SWATH_ENOMEM, "catalog: out of memory");
+  }
+  c->readonly = (flags & SWATH_CATALOG_READONLY) != 0;
+  /* NOMUTEX: a connection belongs to one thread at a time (see catalog.h). */
+  int oflags = SQLITE_OPEN_NOMUTEX |
+               (c->readonly ? SQLITE_OPEN_READONLY
+                            : SQLITE_OPEN_READWRITE |
+                                  ((flags & SWATH_CATALOG_CREATE) ? SQLITE_OPEN_CREATE : 0));
+  int rc = 0;
+  if (sqlite3_open_v2(path, &c->db, oflags, NULL) != SQLITE_OK) {
+    rc = swath_error_set(SWATH_EIO, "catalog '%s': cannot open: %s", path,
+                         c->db ? sqlite3_errmsg(c->db) : "out of memory");
+    goto fail;
+  }
+  sqlite3_busy_timeout(c->db, 10000);
+  /* A large page cache keeps the R*Tree and indexes hot during ingest; mmap
+   * lets readers share the OS page cache instead of copying pages. */
+  if ((rc = swath__exec(c->db, "PRAGMA cache_size = -262144; PRAGMA mmap_size = 2147418112; "
+                               "PRAGMA temp_store = MEMORY")))
+    goto fail;
+  if (!c->readonly) {
+    /* WAL: readers in other processes keep reading while this one writes */
+    if ((rc = swath__exec(c->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")))
+      goto fail;
+    if (!exists || sb.st_size == 0) {
+      if ((rc = swath__exec(c->db, "BEGIN"))) goto fail;
+      for (int i = 0; SCHEMA[i] && !rc; i++)
+        rc = swath__exec(c->db, SCHEMA[i]);
+      if (rc || (rc = swath__exec(c->db, "COMMIT"))) goto fail;
+    }
+  }
+  if ((rc = check_schema(c))) goto fail;
+  if ((rc = swath__search_register(c->db))) goto fail;
+  *out = c;
+  return 0;
+fail:
+  swath_catalog_close(c);
+  return rc;
+}
+
+void swath_catalog_close(swath_catalog *c) {
+  if (!c) return;
+  if (c->in_txn) swath__store_rollback(c);
+  finalize_writes(c);
+  swath__rtpack_free(c->pack);
+  for (int i = 0; i < c->n_ext; i++)
+    free(c->ext[i].id);
+  free(c->ext);
+  if (c->db) sqlite3_close(c->db);
+  free(c->path);
+  free(c);
+}
+
+static int prepare_writes(swath_catalog *c) {
+  static const char *const sql[] = {
+      "SELECT rid, minx, miny, maxx, maxy, dt0, dt1, csrc FROM items WHERE id = ?1 AND "
+      "collection = ?2",
+      "INSERT INTO items(id, collection, kind, dt, dt0, dt1, cloud, minx, miny, maxx, maxy, geom, "
+      "doc, csrc, rid) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+      /* colour statistics survive a re-ingest unless what they were read
+       * from changed (?16) */
+      "UPDATE items SET id = ?1, collection = ?2, kind = ?3, dt = ?4, dt0 = ?5, dt1 = ?6, "
+      "cloud = ?7, minx = ?8, miny = ?9, maxx = ?10, maxy = ?11, geom = ?12, doc = ?13, "
+      "csrc = ?14, red = iif(?16, NULL, red), green = iif(?16, NULL, green), blue = iif(?16, "
+      "NULL, blue), bright = iif(?16, NULL, bright), cmethod = iif(?16, NULL, cmethod), "
+      "cpixels = iif(?16, NULL, cpixels) WHERE rid = ?15",
+      "INSERT INTO items_rtree VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+      "DELETE FROM items_rtree WHERE id = ?1"};
+  sqlite3_stmt **st[] = {&c->st_find, &c->st_insert, &c->st_update, &c->st_rtree_ins,
+                         &c->st_rtree_del};
+  for (int k = 0; k < 5; k++)
+    if (sqlite3_prepare_v3(c->db, sql[k], -1, SQLITE_PREPARE_PERSISTENT, st[k], NULL))
+      return swath__sql_error(c->db, "catalog: preparing writes");
+  sqlite3_stmt *q;
+  if (sqlite3_prepare_v2(c->db, "SELECT coalesce(max(rid), 0) FROM items", -1, &q, NULL))
+    return swath__sql_error(c->db, "catalog");
+  c->max_rid = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+  sqlite3_finalize(q);
+  return 0;
+}
+
+static void finalize_writes(swath_catalog *c) {
+  sqlite3_stmt **st[] = {&c->st_find, &c->st_insert, &c->st_update, &c->st_rtree_ins,
+                         &c->st_rtree_del};
+  for (int k = 0; k < 5; k++) {
+    sqlite3_finalize(*st[k]);
+    *st[k] = NULL;
+  }
+}
+
+static struct swath__extent *extent_for(swath_catalog *c, const char *id) {
+  for (int i = 0; i < c->n_ext; i++)
+    if (strcmp(c->ext[i].id, id) == 0) return &c->ext[i];
+  struct swath__extent *e = realloc(c->ext, (c->n_ext + 1) * sizeof *e);
+  if (!e) return NULL;
+  c->ext = e;
+  e = &c->ext[c->n_ext];
+  if (!(e->id = strdup(id))) return NULL;
+  c->n_ext++;
+  e->bbox[0] = e->bbox[1] = INFINITY;
+  e->bbox[2] = e->bbox[3] = -INFINITY;
+  e->dt0 = INT64_MAX;
+  e->dt1 = INT64_MIN;
+  e->added = 0;
+  return e;
+}
+
+static void bind_scene(sqlite3_stmt *st, const swath_scene *s) {
+  sqlite3_bind_text(st, 1, s->id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, s->collection, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 3, s->kind);
+  sqlite3_bind_int64(st, 4, s->dt);
+  sqlite3_bind_int64(st, 5, s->dt0);
+  sqlite3_bind_int64(st, 6, s->dt1);
+  if (isnan(s->cloud))
+    sqlite3_bind_null(st, 7);
+  else
+    sqlite3_bind_double(st, 7, s->cloud);
+  for (int k = 0; k < 4; k++)
+    sqlite3_bind_double(st, 8 + k, s->bbox[k]);
+  if (s->wkb)
+    sqlite3_bind_blob(st, 12, s->wkb, (int)s->wkb_len, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(st, 12);
+  sqlite3_bind_text(st, 13, s->doc, -1, SQLITE_STATIC);
+  if (s->color_src)
+    sqlite3_bind_text(st, 14, s->color_src, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(st, 14);
+}
+
+static int step_done(swath_catalog *c, sqlite3_stmt *st, const char *what) {
+  int r = sqlite3_step(st);
+  sqlite3_reset(st);
+  return r == SQLITE_DONE ? 0 : swath__sql_error(c->db, what);
+}
+
+static int rtree_put(swath_catalog *c, int64_t rid, const swath_scene *s) {
+  /* Crossing the antimeridian: the whole longitude range in the index, the
+   * exact test comes later (see catalog_int.h). */
+  int cross = s->bbox[0] > s->bbox[2];
+  sqlite3_stmt *st = c->st_rtree_ins;
+  sqlite3_bind_int64(st, 1, rid);
+  sqlite3_bind_double(st, 2, cross ? -180.0 : s->bbox[0]);
+  sqlite3_bind_double(st, 3, cross ? 180.0 : s->bbox[2]);
+  sqlite3_bind_double(st, 4, s->bbox[1]);
+  sqlite3_bind_double(st, 5, s->bbox[3]);
+  sqlite3_bind_double(st, 6, (double)s->dt0 / SWATH_DAY_MS);
+  sqlite3_bind_double(st, 7, (double)s->dt1 / SWATH_DAY_MS);
+  return step_done(c, st, "catalog: writing the R*Tree");
+}
+
+int swath__store_put(swath_catalog *c, const swath_scene *s, int *updated) {
+  int rc;
+  if (c->readonly) return swath_error_set(SWATH_EINVAL, "catalog '%s' is open read-only", c->path);
+  if (!c->st_find && (rc = prepare_writes(c))) return rc;
+  if (!c->in_txn) {
+    if ((rc = swath__exec(c->db, c->bulk ? "BEGIN" : "BEGIN IMMEDIATE"))) return rc;
+    c->in_txn = 1;
+  }
+  int upd = 0;
+  if (c->bulk) {
+    /* no lookup: duplicates are resolved when the unique index is built */
+    int64_t rid = ++c->max_rid;
+    bind_scene(c->st_insert, s);
+    sqlite3_bind_int64(c->st_insert, 15, rid);
+    if ((rc = step_done(c, c->st_insert, "catalog: storing a scene"))) return rc;
+    if ((rc = swath__rtpack_add(c->pack, rid, s->bbox, s->dt0, s->dt1))) return rc;
+  } else {
+    sqlite3_stmt *f = c->st_find;
+    sqlite3_bind_text(f, 1, s->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(f, 2, s->collection, -1, SQLITE_STATIC);
+    int r = sqlite3_step(f);
+    if (r == SQLITE_ROW) {
+      upd = 1;
+      int64_t rid = sqlite3_column_int64(f, 0);
+      int moved =
+          sqlite3_column_double(f, 1) != s->bbox[0] || sqlite3_column_double(f, 2) != s->bbox[1] ||
+          sqlite3_column_double(f, 3) != s->bbox[2] || sqlite3_column_double(f, 4) != s->bbox[3] ||
+          sqlite3_column_int64(f, 5) != s->dt0 || sqlite3_column_int64(f, 6) != s->dt1;
+      const char *old = (const char *)sqlite3_column_text(f, 7);
+      int forget =
+          (old == NULL) != (s->color_src == NULL) || (old && strcmp(old, s->color_src) != 0);
+      sqlite3_reset(f);
+      bind_scene(c->st_update, s);
+      sqlite3_bind_int64(c->st_update, 15, rid);
+      sqlite3_bind_int(c->st_update, 16, forget);
+      if ((rc = step_done(c, c->st_update, "catalog: updating a scene"))) return rc;
+      if (moved) {
+        sqlite3_bind_int64(c->st_rtree_del, 1, rid);
+        if ((rc = step_done(c, c->st_rtree_del, "catalog: updating the R*Tree")) ||
+            (rc = rtree_put(c, rid, s)))
+          return rc;
+      }
+    } else {
+      sqlite3_reset(f);
+      if (r != SQLITE_DONE) return swath__sql_error(c->db, "catalog: looking up a scene");
+      int64_t rid = ++c->max_rid;
+      bind_scene(c->st_insert, s);
+      sqlite3_bind_int64(c->st_insert, 15, rid);
+      if ((rc = step_done(c, c->st_insert, "catalog: storing a scene")) ||
+          (rc = rtree_put(c, rid, s)))
+        return rc;
+    }
+  }
+  int cross = s->bbox[0] > s->bbox[2];
+  struct swath__extent *e = extent_for(c, s->collection);
+  if (!e) return swath_error_set(SWATH_ENOMEM, "catalog: out of memory");
+  double w = cross ? -180.0 : s->bbox[0], east = cross ? 180.0 : s->bbox[2];
+  if (w < e->bbox[0]) e->bbox[0] = w;
+  if (s->bbox[1] < e->bbox[1]) e->bbox[1] = s->bbox[1];
+  if (east > e->bbox[2]) e->bbox[2] = east;
+  if (s->bbox[3] > e->bbox[3]) e->bbox[3] = s->bbox[3];
+  if (s->dt0 < e->dt0) e->dt0 = s->dt0;
+  if (s->dt1 > e->dt1) e->dt1 = s->dt1;
+  e->added += !upd;
+  if (s->dt1 - s->dt0 > c->max_span) c->max_span = s->dt1 - s->dt0;
+  if (updated) *updated = upd;
+  if (++c->in_txn > SWATH_STORE_BATCH) return swath__store_commit(c);
+  return 0;
+}
+
+/* ---- bulk builds -------------------------------------------------------------- */
+
+static int set_state(swath_catalog *c, const char *state) {
+  char sql[128];
+  snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta VALUES('state', '%s')", state);
+  return swath__exec(c->db, sql);
+}
+
+int swath__store_bulk_begin(swath_catalog *c) {
+  if (c->readonly || c->bulk) return 0;
+  sqlite3_stmt *st;
+  int empty = 0;
+  if (sqlite3_prepare_v2(c->db, "SELECT NOT EXISTS (SELECT 1 FROM items)", -1, &st, NULL))
+    return swath__sql_error(c->db, "catalog");
+  if (sqlite3_step(st) == SQLITE_ROW) empty = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  if (!empty) return 0;
+  /* Leaving WAL needs the only connection: if another process has the
+   * catalog open, fall back to ordinary (slower, concurrent) ingest. */
+  const char *mode = NULL;
+  if (sqlite3_prepare_v2(c->db, "PRAGMA journal_mode = OFF", -1, &st, NULL))
+    return swath__sql_error(c->db, "catalog");
+  if (sqlite3_step(st) == SQLITE_ROW) mode = (const char *)sqlite3_column_text(st, 0);
+  int off = mode && strcmp(mode, "off") == 0;
+  sqlite3_finalize(st);
+  if (!off) return 0;
+  int rc;
+  if ((rc = swath__exec(c->db, "PRAGMA synchronous = OFF; PRAGMA cache_size = -1048576")) ||
+      (rc = set_state(c, "building")) ||
+      (rc = swath__exec(c->db, "DROP INDEX IF EXISTS items_id; DROP INDEX IF EXISTS items_dt")) ||
+      (rc = swath__rtpack_new(&c->pack)))
+    return rc;
+  c->bulk = 1;
+  return 1;
+}
+
+int swath__store_bulk_end(swath_catalog *c, int64_t *dups) {
+  *dups = 0;
+  if (!c->bulk) return 0;
+  int rc = swath__store_commit(c);
+  int64_t *skip = NULL;
+  size_t nskip = 0;
+  if (!rc && swath__exec(c->db, "CREATE UNIQUE INDEX items_id ON items(id, collection)") != 0) {
+    /* The input repeated some (collection, id): the last one wins, as a
+     * re-ingest would have it. */
+    sqlite3_stmt *st;
+    rc = sqlite3_prepare_v2(c->db,
+                            "SELECT rid FROM items WHERE rid NOT IN (SELECT max(rid) FROM items "
+                            "GROUP BY id, collection) ORDER BY rid",
+                            -1, &st, NULL)
+             ? swath__sql_error(c->db, "catalog")
+             : 0;
+    size_t cap = 0;
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+      if (nskip == cap) {
+        cap = cap ? 2 * cap : 1024;
+        int64_t *n = realloc(skip, cap * sizeof *n);
+        if (!n) {
+          rc = swath_error_set(SWATH_ENOMEM, "catalog: out of memory");
+          break;
+        }
+        skip = n;
+      }
+      skip[nskip++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    if (!rc)
+      rc = swath__exec(c->db,
+                       "BEGIN; UPDATE collections SET n = n - (SELECT count(*) FROM items i WHERE "
+                       "i.collection = collections.id AND i.rid NOT IN (SELECT max(rid) FROM items "
+                       "GROUP BY id, collection)); DELETE FROM items WHERE rid NOT IN (SELECT "
+                       "max(rid) FROM items GROUP BY id, collection); COMMIT");
+    if (!rc) rc = swath__exec(c->db, "CREATE UNIQUE INDEX items_id ON items(id, collection)");
+    *dups = (int64_t)nskip;
+  }
+  if (!rc) rc = swath__exec(c->db, "CREATE INDEX items_dt ON items(dt)");
+  if (!rc) rc = swath__exec(c->db, "BEGIN");
+  if (!rc) rc = swath__rtpack_write(c->pack, c->db, "items_rtree", c->max_rid, skip, nskip);
+  if (!rc) rc = set_state(c, "ready");
+  if (!rc) rc = swath__exec(c->db, "COMMIT");
+  free(skip);
+  swath__rtpack_free(c->pack);
+  c->pack = NULL;
+  c->bulk = 0;
+  finalize_writes(c); /* the incremental path prepares its own */
+  if (!rc)
+    rc = swath__exec(c->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+                            "PRAGMA cache_size = -262144");
+  return rc;
+}
+
+int swath__store_touch_collection(swath_catalog *c, const char *id, const double bbox[4],
+                                  int64_t dt0, int64_t dt1, int64_t added) {
+  static const char *sql =
+      "INSERT INTO collections(id, minx, miny, maxx, maxy, dt0, dt1, n) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(id) DO UPDATE SET "
+      "minx = min(coalesce(minx, excluded.minx), excluded.minx), "
+      "miny = min(coalesce(miny, excluded.miny), excluded.miny), "
+      "maxx = max(coalesce(maxx, excluded.maxx), excluded.maxx), "
+      "maxy = max(coalesce(maxy, excluded.maxy), excluded.maxy), "
+      "dt0 = min(coalesce(dt0, excluded.dt0), excluded.dt0), "
+      "dt1 = max(coalesce(dt1, excluded.dt1), excluded.dt1), n = n + excluded.n";
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL))
+    return swath__sql_error(c->db, "catalog: collections");
+  sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+  for (int k = 0; k < 4; k++)
+    sqlite3_bind_double(st, 2 + k, bbox[k]);
+  sqlite3_bind_int64(st, 6, dt0);
+  sqlite3_bind_int64(st, 7, dt1);
+  sqlite3_bind_int64(st, 8, added);
+  int r = sqlite3_step(st);
+  sqlite3_finalize(st);
+  return r == SQLITE_DONE ? 0 : swath__sql_error(c->db, "catalog: collections");
+}
+
+int swath__store_commit(swath_catalog *c) {
+  if (!c->in_txn) return 0;
+  int rc = 0;
+  for (int i = 0; i < c->n_ext && !rc; i++) {
+    struct swath__extent *e = &c->ext[i];
+    if (e->dt0 <= e->dt1)
+      rc = swath__store_touch_collection(c, e->id, e->bbox, e->dt0, e->dt1, e->added);
+  }
+  for (int i = 0; i < c->n_ext; i++)
+    free(c->ext[i].id);
+  c->n_ext = 0;
+  if (!rc && c->max_span > 0) {
+    /* search bounds its datetime index scan by the longest item interval */
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO meta VALUES('max_span', %lld) ON CONFLICT(key) DO UPDATE SET value = "
+             "max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+             (long long)c->max_span);
+    rc = swath__exec(c->db, sql);
+  }
+  c->max_span = 0;
+  if (rc || (rc = swath__exec(c->db, "COMMIT"))) {
+    swath__store_rollback(c);
+    return rc;
+  }
+  c->in_txn = 0;
+  return 0;
+}
+
+void swath__store_rollback(swath_catalog *c) {
+  if (!c->in_txn) return;
+  sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+  c->in_txn = 0;
+  for (int i = 0; i < c->n_ext; i++)
+    free(c->ext[i].id);
+  c->n_ext = 0;
+  if (!c->bulk) finalize_writes(c); /* re-read max_rid on the next put */
+}

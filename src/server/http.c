@@ -1,0 +1,363 @@
+/* http.c: the libmicrohttpd wrapper behind http.h.
+ *
+ * Invariants: every request gets exactly one response, JSON unless a
+ * handler set raw bytes; a failure to build one becomes a 500 JSON error,
+ * never a dropped connection. Request bodies are capped (413 beyond
+ * max_body) and freed when MHD reports the request complete. Nothing here
+ * knows about STAC: routing, arguments, bodies and JSON errors only. */
+#include "server/http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/error.h"
+#include "core/log.h"
+
+#define MAX_PARAMS 8
+#define MAX_ARGS 64
+
+struct swath_http_server {
+  struct MHD_Daemon *d;
+  const swath_http_route *routes;
+  void *app;
+  swath_http_config cfg;
+  char *base_url;
+  int port;
+};
+
+/* Per-connection state for one request (MHD's con_cls). */
+struct conn {
+  char *body;
+  size_t len, cap;
+  int too_big;
+};
+
+struct swath_http_request {
+  struct MHD_Connection *c;
+  const char *method, *path;
+  const char *params[MAX_PARAMS];
+  char *param_buf;
+  const char *keys[MAX_ARGS], *vals[MAX_ARGS];
+  size_t nargs;
+  const char *body;
+  size_t body_len;
+  char base[300];
+};
+
+/* ---- accessors ------------------------------------------------------------ */
+
+const char *swath_http_method(const swath_http_request *rq) { return rq->method; }
+const char *swath_http_path(const swath_http_request *rq) { return rq->path; }
+const char *swath_http_param(const swath_http_request *rq, int i) {
+  return i >= 0 && i < MAX_PARAMS ? rq->params[i] : NULL;
+}
+const char *swath_http_query(const swath_http_request *rq, const char *key) {
+  return MHD_lookup_connection_value(rq->c, MHD_GET_ARGUMENT_KIND, key);
+}
+size_t swath_http_query_all(const swath_http_request *rq, const char *const **keys,
+                            const char *const **vals) {
+  *keys = rq->keys;
+  *vals = rq->vals;
+  return rq->nargs;
+}
+const char *swath_http_header(const swath_http_request *rq, const char *name) {
+  return MHD_lookup_connection_value(rq->c, MHD_HEADER_KIND, name);
+}
+const char *swath_http_body(const swath_http_request *rq, size_t *len) {
+  if (len) *len = rq->body_len;
+  return rq->body;
+}
+const char *swath_http_base_url(const swath_http_request *rq) { return rq->base; }
+
+/* ---- responses ----------------------------------------------------------- */
+
+void swath_http_json(swath_http_response *rs, int status, json_t *body) {
+  json_decref(rs->json);
+  rs->json = body;
+  rs->status = status;
+}
+
+void swath_http_error(swath_http_response *rs, int status, const char *code, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  rs->content_type = "application/json";
+  swath_http_json(rs, status, json_pack("{s:s, s:s}", "code", code, "description", msg));
+}
+
+void swath_http_fail(swath_http_response *rs, int code) {
+  const char *msg = swath_error_message();
+  if (!msg || !*msg) msg = "unknown error";
+  if (code == SWATH_EINVAL)
+    swath_http_error(rs, 400, "InvalidParameterValue", "%s", msg);
+  else if (code == SWATH_ENOTFOUND)
+    swath_http_error(rs, 404, "NotFound", "%s", msg);
+  else
+    swath_http_error(rs, 500, "ServerError", "%s", msg);
+}
+
+/* ---- routing ------------------------------------------------------------- */
+
+/* Match path against pattern; {} segments are copied into buf. */
+static int match(const char *pattern, const char *path, swath_http_request *rq, char *buf) {
+  int np = 0;
+  const char *p = pattern, *s = path;
+  char *w = buf;
+  /* a trailing slash is the same resource, except for the root */
+  size_t plen = strlen(path);
+  if (plen > 1 && path[plen - 1] == '/') plen--;
+  const char *end = path + plen;
+  while (*p && s < end) {
+    if (p[0] == '{' && p[1] == '}') {
+      const char *slash = memchr(s, '/', (size_t)(end - s));
+      size_t n = slash ? (size_t)(slash - s) : (size_t)(end - s);
+      if (n == 0 || np == MAX_PARAMS) return 0;
+      memcpy(w, s, n);
+      w[n] = '\0';
+      rq->params[np++] = w;
+      w += n + 1;
+      s += n;
+      p += 2;
+    } else {
+      if (*p != *s) return 0;
+      p++, s++;
+    }
+  }
+  return *p == '\0' && s == end;
+}
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value) {
+  (void)kind;
+  swath_http_request *rq = cls;
+  if (rq->nargs == MAX_ARGS) return MHD_NO;
+  rq->keys[rq->nargs] = key;
+  rq->vals[rq->nargs] = value ? value : "";
+  rq->nargs++;
+  return MHD_YES;
+}
+
+/* Only characters a host name or address can hold go into links. */
+static int clean_host(const char *h) {
+  if (!h || !*h || strlen(h) > 200) return 0;
+  for (const char *p = h; *p; p++)
+    if (!(*p == '.' || *p == ':' || *p == '-' || *p == '[' || *p == ']' || *p == '_' ||
+          (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+      return 0;
+  return 1;
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *c, swath_http_response *rs, int head) {
+  char *body = NULL;
+  size_t len = 0;
+  if (rs->raw) {
+    body = rs->raw;
+    len = rs->raw_len;
+    rs->raw = NULL;
+  } else {
+    if (!rs->json) swath_http_error(rs, 500, "ServerError", "handler produced no response");
+    body = json_dumps(rs->json, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    if (!body) {
+      static const char oom[] = "{\"code\":\"ServerError\",\"description\":\"out of memory\"}";
+      body = strdup(oom);
+      rs->status = 500;
+    }
+    len = body ? strlen(body) : 0;
+  }
+  struct MHD_Response *r =
+      MHD_create_response_from_buffer(head ? 0 : len, body, MHD_RESPMEM_MUST_FREE);
+  if (!r) {
+    free(body);
+    return MHD_NO;
+  }
+  if (head) free(body);
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                          rs->content_type ? rs->content_type : "application/json");
+  MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+  enum MHD_Result ok = MHD_queue_response(c, (unsigned)rs->status, r);
+  MHD_destroy_response(r);
+  return ok;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls) {
+  (void)version;
+  swath_http_server *srv = cls;
+  struct conn *st = *con_cls;
+  if (!st) {
+    if (!(st = calloc(1, sizeof *st))) return MHD_NO;
+    *con_cls = st;
+    return MHD_YES;
+  }
+  if (*upload_size) {
+    if (!st->too_big && st->len + *upload_size <= srv->cfg.max_body) {
+      if (st->len + *upload_size + 1 > st->cap) {
+        size_t cap = st->cap ? st->cap : 4096;
+        while (cap < st->len + *upload_size + 1)
+          cap *= 2;
+        char *b = realloc(st->body, cap);
+        if (!b) return MHD_NO;
+        st->body = b;
+        st->cap = cap;
+      }
+      memcpy(st->body + st->len, upload_data, *upload_size);
+      st->len += *upload_size;
+      st->body[st->len] = '\0';
+    } else {
+      st->too_big = 1;
+    }
+    *upload_size = 0;
+    return MHD_YES;
+  }
+
+  swath_http_request rq;
+  memset(&rq, 0, sizeof rq);
+  rq.c = c;
+  rq.method = method;
+  rq.path = url;
+  rq.body = st->body ? st->body : "";
+  rq.body_len = st->len;
+  if (srv->base_url) {
+    snprintf(rq.base, sizeof rq.base, "%s", srv->base_url);
+  } else {
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+    if (clean_host(host))
+      snprintf(rq.base, sizeof rq.base, "http://%s", host);
+    else
+      snprintf(rq.base, sizeof rq.base, "http://%s:%d", srv->cfg.host, srv->port);
+  }
+  swath_http_response rs = {0};
+  int head = strcmp(method, "HEAD") == 0;
+  char *buf = malloc(strlen(url) + MAX_PARAMS + 1);
+  if (!buf) return MHD_NO;
+  if (st->too_big) {
+    swath_http_error(&rs, 413, "PayloadTooLarge", "request body is larger than %zu bytes",
+                     srv->cfg.max_body);
+  } else if (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &rq) > MAX_ARGS) {
+    swath_http_error(&rs, 400, "InvalidParameterValue", "more than %d query parameters", MAX_ARGS);
+  } else {
+    const swath_http_route *found = NULL;
+    int path_known = 0;
+    char allow[128] = "";
+    for (const swath_http_route *r = srv->routes; r->pattern; r++) {
+      if (!match(r->pattern, url, &rq, buf)) continue;
+      path_known = 1;
+      size_t al = strlen(allow);
+      snprintf(allow + al, sizeof allow - al, "%s%s", al ? ", " : "", r->method);
+      if (!strcmp(r->method, method) || (head && !strcmp(r->method, "GET"))) {
+        found = r;
+        break;
+      }
+    }
+    if (found) {
+      swath_error_clear();
+      found->fn(srv->app, &rq, &rs);
+    } else if (path_known) {
+      swath_http_error(&rs, 405, "MethodNotAllowed", "%s is not allowed on %s (allowed: %s)",
+                       method, url, allow);
+    } else {
+      swath_http_error(&rs, 404, "NotFound", "no such resource: %s", url);
+    }
+  }
+  free(buf);
+  if (!rs.status) rs.status = 200;
+  swath_debug("http: %s %s -> %d", method, url, rs.status);
+  enum MHD_Result ok = send_response(c, &rs, head);
+  json_decref(rs.json);
+  free(rs.raw);
+  return ok;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  (void)cls, (void)c, (void)toe;
+  struct conn *st = *con_cls;
+  if (!st) return;
+  free(st->body);
+  free(st);
+  *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+  (void)cls;
+  char msg[512];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  size_t n = strlen(msg);
+  while (n && msg[n - 1] == '\n')
+    msg[--n] = '\0';
+  swath_warn("http: %s", msg);
+}
+
+int swath_http_start(const swath_http_config *cfg, const swath_http_route *routes, void *app,
+                     swath_http_server **out) {
+  *out = NULL;
+  swath_http_server *s = calloc(1, sizeof *s);
+  if (!s) return swath_error_set(SWATH_ENOMEM, "http: out of memory");
+  s->cfg = *cfg;
+  if (!s->cfg.host) s->cfg.host = "127.0.0.1";
+  if (s->cfg.threads < 1) s->cfg.threads = 2;
+  if (!s->cfg.max_body) s->cfg.max_body = 4 << 20;
+  s->routes = routes;
+  s->app = app;
+  if (cfg->base_url) {
+    s->base_url = strdup(cfg->base_url);
+    size_t n = s->base_url ? strlen(s->base_url) : 0;
+    while (n > 0 && s->base_url[n - 1] == '/')
+      s->base_url[--n] = '\0';
+  }
+  if (cfg->port < 0 || cfg->port > 65535) {
+    free(s->base_url);
+    free(s);
+    return swath_error_set(SWATH_EINVAL, "--port: %d is not a port number", cfg->port);
+  }
+  struct addrinfo hints = {0}, *ai = NULL;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  char port[16];
+  snprintf(port, sizeof port, "%d", cfg->port);
+  int gai = getaddrinfo(s->cfg.host, port, &hints, &ai);
+  if (gai != 0 || !ai) {
+    free(s->base_url);
+    free(s);
+    return swath_error_set(SWATH_EINVAL, "--host: cannot resolve '%s': %s", cfg->host,
+                           gai_strerror(gai));
+  }
+  unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+  if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
+  s->d =
+      MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+                       ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads,
+                       MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
+                       (unsigned)60, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+  freeaddrinfo(ai);
+  if (!s->d) {
+    free(s->base_url);
+    free(s);
+    return swath_error_set(SWATH_EIO,
+                           "http: cannot listen on %s:%d (in use, or not an address "
+                           "of this machine?)",
+                           cfg->host ? cfg->host : "127.0.0.1", cfg->port);
+  }
+  const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+  s->port = info ? info->port : cfg->port;
+  *out = s;
+  return 0;
+}
+
+int swath_http_port(const swath_http_server *s) { return s->port; }
+
+void swath_http_stop(swath_http_server *s) {
+  if (!s) return;
+  if (s->d) MHD_stop_daemon(s->d);
+  free(s->base_url);
+  free(s);
+}
