@@ -514,6 +514,7 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
       .max_zoom = job->max_zoom,
       .name = job->process,
       .bounds_wgs84 = wgs84_bounds(rc->g, swath_area_bounds(area)),
+      .bounds = swath_area_bounds(area),
   };
   if ((r = rc->sink->open(&sc, &rc->sink_state))) goto out;
 

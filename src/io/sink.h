@@ -24,6 +24,7 @@ typedef struct swath_sink_cfg {
   int min_zoom, max_zoom;
   const char *name;        /* product name for TileJSON/STAC */
   swath_bounds bounds_wgs84; /* area bounds in lon/lat for the metadata */
+  swath_bounds bounds;       /* area bounds in the grid CRS (tile limits in stac.json) */
 } swath_sink_cfg;
 
 typedef struct swath_sink_vtable {

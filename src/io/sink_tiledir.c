@@ -1,0 +1,415 @@
+/* sink_tiledir.c: tiles as files, {path}/{z}/{x}/{y}.{ext}, through GDAL's
+ * drivers (GTiff, PNG, JPEG, WEBP).
+ *
+ * A tile is encoded from a MEM dataset that wraps the caller's buffers (no
+ * copy of the pixels) into a temp file in the tile's own folder, then renamed
+ * into place: readers and resumed runs never see a partial tile. The alpha
+ * band is made from the mask (full = the type's maximum for PNG, 255
+ * otherwise). GTiff tiles carry their geotransform and CRS, so each opens
+ * georeferenced on its own. finish() writes the metadata that makes the
+ * folder a product: job.yaml, tilejson.json, tms.json and stac.json (a STAC
+ * item with the tiled-assets extension that GDAL's STACTA driver opens). */
+#include <cpl_conv.h>
+#include <cpl_string.h>
+#include <errno.h>
+#include <gdal.h>
+#include <jansson.h>
+#include <math.h>
+#include <ogr_srs_api.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/raster.h"
+#include "io/sink.h"
+
+typedef struct tiledir {
+  swath_sink_cfg cfg;
+  char *path, *format, *compression, *name;
+  const char *ext;
+  GDALDriverH drv, mem;
+  char *wkt;
+} tiledir;
+
+const char *swath_sink_format_ext(const char *format) {
+  if (!format) return NULL;
+  if (strcasecmp(format, "GTiff") == 0) return "tif";
+  if (strcasecmp(format, "PNG") == 0) return "png";
+  if (strcasecmp(format, "JPEG") == 0) return "jpg";
+  if (strcasecmp(format, "WEBP") == 0) return "webp";
+  return NULL;
+}
+
+static int mkdirs(const char *path) {
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s", path);
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(tmp, 0777) && errno != EEXIST) return -1;
+    *p = '/';
+  }
+  if (mkdir(tmp, 0777) && errno != EEXIST) return -1;
+  struct stat st;
+  return stat(tmp, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : (errno = ENOTDIR, -1);
+}
+
+static void td_close(void *st) {
+  tiledir *t = st;
+  if (!t) return;
+  free(t->path);
+  free(t->format);
+  free(t->compression);
+  free(t->name);
+  CPLFree(t->wkt);
+  free(t);
+}
+
+static int td_open(const swath_sink_cfg *cfg, void **out) {
+  *out = NULL;
+  const char *ext = swath_sink_format_ext(cfg->format);
+  if (!ext) return swath_error_set(SWATH_EINVAL, "output: unknown format '%s' (GTiff, PNG, JPEG, WEBP)", cfg->format);
+  int png = strcmp(ext, "png") == 0, tif = strcmp(ext, "tif") == 0;
+  if (png && cfg->dtype != SWATH_DT_BYTE && cfg->dtype != SWATH_DT_UINT16)
+    return swath_error_set(SWATH_EINVAL, "output: PNG holds Byte or UInt16, not %s; set output.dtype or use GTiff",
+                           swath_dtype_name(cfg->dtype));
+  if (!png && !tif && cfg->dtype != SWATH_DT_BYTE)
+    return swath_error_set(SWATH_EINVAL, "output: %s holds Byte, not %s; set output.dtype or use GTiff", cfg->format,
+                           swath_dtype_name(cfg->dtype));
+  if (png && cfg->bands != 1 && cfg->bands != 3)
+    return swath_error_set(SWATH_EINVAL, "output: PNG holds 1 (grey) or 3 (RGB) bands plus alpha, not %d; use GTiff",
+                           cfg->bands);
+  if (strcmp(ext, "webp") == 0 && cfg->bands != 3)
+    return swath_error_set(SWATH_EINVAL, "output: WEBP holds 3 (RGB) bands plus alpha, not %d; use PNG or GTiff",
+                           cfg->bands);
+  if (strcmp(ext, "jpg") == 0 && cfg->bands != 1 && cfg->bands != 3)
+    return swath_error_set(SWATH_EINVAL, "output: JPEG holds 1 or 3 bands, not %d; use PNG or GTiff", cfg->bands);
+  tiledir *t = calloc(1, sizeof *t);
+  if (!t) return swath_error_set(SWATH_ENOMEM, "output: out of memory");
+  t->cfg = *cfg;
+  t->path = strdup(cfg->path);
+  t->format = strdup(cfg->format);
+  t->compression = cfg->compression ? strdup(cfg->compression) : NULL;
+  t->name = strdup(cfg->name ? cfg->name : "swath");
+  t->cfg.path = t->path;
+  t->cfg.format = t->format;
+  t->cfg.compression = t->compression;
+  t->cfg.name = t->name;
+  t->ext = ext;
+  t->drv = GDALGetDriverByName(cfg->format);
+  t->mem = GDALGetDriverByName("MEM");
+  if (!t->drv || !t->mem) {
+    td_close(t);
+    return swath_error_set(SWATH_EINVAL, "output: this GDAL has no %s driver", cfg->format);
+  }
+  /* Prove the folder is writable now, not at the first tile. */
+  char probe[4200];
+  snprintf(probe, sizeof probe, "%s/.swath-probe.%d", t->path, (int)getpid());
+  FILE *f = NULL;
+  if (mkdirs(t->path) || !(f = fopen(probe, "w"))) {
+    int e = errno;
+    td_close(t);
+    return swath_error_set(SWATH_EINVAL, "output: cannot write to '%s': %s", cfg->path, strerror(e));
+  }
+  fclose(f);
+  unlink(probe);
+  OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
+  if (OSRSetFromUserInput(srs, cfg->grid->crs) == OGRERR_NONE) OSRExportToWkt(srs, &t->wkt);
+  OSRDestroySpatialReference(srs);
+  *out = t;
+  return 0;
+}
+
+static void tile_path(const tiledir *t, swath_tile tl, char *dir, size_t dn, char *file, size_t fn) {
+  snprintf(dir, dn, "%s/%d/%lld", t->path, tl.z, (long long)tl.x);
+  snprintf(file, fn, "%s/%lld.%s", dir, (long long)tl.y, t->ext);
+}
+
+static double alpha_max(const tiledir *t) {
+  return t->cfg.dtype == SWATH_DT_UINT16 && strcmp(t->ext, "png") == 0 ? 65535 : 255;
+}
+
+static int td_write(void *st, swath_tile tl, const swath_raster *r) {
+  tiledir *t = st;
+  char dir[4096], file[4200], tmp[4300];
+  tile_path(t, tl, dir, sizeof dir, file, sizeof file);
+  if (mkdirs(dir)) return swath_error_set(SWATH_EIO, "output: cannot create '%s': %s", dir, strerror(errno));
+  snprintf(tmp, sizeof tmp, "%s/.%lld.%s.tmp.%d.%lx", dir, (long long)tl.y, t->ext, (int)getpid(),
+           (unsigned long)pthread_self());
+
+  size_t px = (size_t)r->width * r->height, es = swath_dtype_size(r->dtype);
+  int use_alpha = t->cfg.alpha;
+  void *alpha = NULL;
+  void *data = r->data;
+  void *own = NULL;
+  if (use_alpha) {
+    alpha = calloc(px, es);
+    if (!alpha) return swath_error_set(SWATH_ENOMEM, "output: out of memory");
+    double full = alpha_max(t), zero = 0;
+    for (size_t i = 0; i < px; i++)
+      GDALCopyWords(r->mask && !r->mask[i] ? &zero : &full, GDT_Float64, 0, (char *)alpha + i * es,
+                    (GDALDataType)r->dtype, 0, 1);
+  } else if (r->mask && (t->cfg.has_nodata || strcmp(t->ext, "jpg") == 0)) {
+    /* No alpha: masked pixels get the nodata value (0 for JPEG). */
+    own = malloc(px * es * r->bands);
+    if (!own) return swath_error_set(SWATH_ENOMEM, "output: out of memory");
+    memcpy(own, r->data, px * es * r->bands);
+    double nd = t->cfg.has_nodata ? t->cfg.nodata : 0;
+    for (int b = 0; b < r->bands; b++)
+      for (size_t i = 0; i < px; i++)
+        if (!r->mask[i]) GDALCopyWords(&nd, GDT_Float64, 0, (char *)own + (b * px + i) * es, (GDALDataType)r->dtype, 0, 1);
+    data = own;
+  }
+  GDALDatasetH mem = GDALCreate(t->mem, "", r->width, r->height, 0, (GDALDataType)r->dtype, NULL);
+  for (int b = 0; b < r->bands + (use_alpha ? 1 : 0); b++) {
+    char opt[64];
+    void *p = b < r->bands ? (char *)data + (size_t)b * px * es : alpha;
+    snprintf(opt, sizeof opt, "DATAPOINTER=%p", p);
+    char *o[] = {opt, NULL};
+    GDALAddBand(mem, (GDALDataType)r->dtype, o);
+  }
+  int nb = r->bands + (use_alpha ? 1 : 0);
+  if (use_alpha) GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, nb), GCI_AlphaBand);
+  if (r->bands >= 3 && strcmp(t->ext, "tif") == 0) {
+    GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, 1), GCI_RedBand);
+    GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, 2), GCI_GreenBand);
+    GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, 3), GCI_BlueBand);
+  }
+  char **opts = NULL;
+  if (strcmp(t->ext, "tif") == 0) {
+    swath_bounds b = swath_grid_tile_bounds(t->cfg.grid, tl);
+    double gt[6] = {b.minx, (b.maxx - b.minx) / r->width, 0, b.maxy, 0, -(b.maxy - b.miny) / r->height};
+    GDALSetGeoTransform(mem, gt);
+    if (t->wkt) GDALSetProjection(mem, t->wkt);
+    if (t->cfg.has_nodata)
+      for (int b2 = 1; b2 <= r->bands; b2++) GDALSetRasterNoDataValue(GDALGetRasterBand(mem, b2), t->cfg.nodata);
+    const char *comp = t->compression ? t->compression : "DEFLATE";
+    opts = CSLSetNameValue(opts, "COMPRESS", comp);
+    if (strcasecmp(comp, "DEFLATE") == 0 || strcasecmp(comp, "LZW") == 0 || strcasecmp(comp, "ZSTD") == 0)
+      opts = CSLSetNameValue(opts, "PREDICTOR", (r->dtype == SWATH_DT_FLOAT32 || r->dtype == SWATH_DT_FLOAT64) ? "3" : "2");
+    if (r->width % 16 == 0 && r->height % 16 == 0) {
+      char bs[16];
+      snprintf(bs, sizeof bs, "%d", r->width);
+      opts = CSLSetNameValue(opts, "TILED", "YES");
+      opts = CSLSetNameValue(opts, "BLOCKXSIZE", bs);
+      snprintf(bs, sizeof bs, "%d", r->height);
+      opts = CSLSetNameValue(opts, "BLOCKYSIZE", bs);
+    }
+    if (use_alpha) opts = CSLSetNameValue(opts, "ALPHA", "YES");
+  } else if (t->cfg.quality > 0) {
+    char q[16];
+    snprintf(q, sizeof q, "%d", t->cfg.quality);
+    if (strcmp(t->ext, "webp") == 0 && t->cfg.quality == 100) opts = CSLSetNameValue(opts, "LOSSLESS", "YES");
+    else opts = CSLSetNameValue(opts, "QUALITY", q);
+  }
+  CPLErrorReset();
+  CPLPushErrorHandler(CPLQuietErrorHandler);
+  GDALDatasetH out = GDALCreateCopy(t->drv, tmp, mem, FALSE, opts, NULL, NULL);
+  int ok = out != NULL;
+  if (out) GDALClose(out);
+  ok &= CPLGetLastErrorType() < CE_Failure;
+  CPLPopErrorHandler();
+  CSLDestroy(opts);
+  GDALClose(mem);
+  free(alpha);
+  free(own);
+  if (!ok) {
+    unlink(tmp);
+    return swath_error_set(SWATH_EIO, "output: writing tile %d/%lld/%lld failed: %s", tl.z, (long long)tl.x,
+                           (long long)tl.y, CPLGetLastErrorMsg());
+  }
+  if (rename(tmp, file)) {
+    int e = errno;
+    unlink(tmp);
+    return swath_error_set(SWATH_EIO, "output: cannot rename into '%s': %s", file, strerror(e));
+  }
+  return 0;
+}
+
+static int td_read(void *st, swath_tile tl, swath_raster *out) {
+  tiledir *t = st;
+  memset(out, 0, sizeof *out);
+  char dir[4096], file[4200];
+  tile_path(t, tl, dir, sizeof dir, file, sizeof file);
+  if (access(file, F_OK) != 0) return SWATH_EEMPTY;
+  CPLPushErrorHandler(CPLQuietErrorHandler);
+  GDALDatasetH ds = GDALOpenEx(file, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
+  CPLPopErrorHandler();
+  if (!ds) return swath_error_set(SWATH_EIO, "output: cannot read back tile '%s'", file);
+  int n = GDALGetRasterCount(ds), w = GDALGetRasterXSize(ds), h = GDALGetRasterYSize(ds);
+  int has_alpha = n > 1 && GDALGetRasterColorInterpretation(GDALGetRasterBand(ds, n)) == GCI_AlphaBand;
+  int bands = has_alpha ? n - 1 : n;
+  int r = swath_raster_alloc(out, w, h, bands, t->cfg.dtype);
+  for (int b = 0; !r && b < bands; b++)
+    if (GDALRasterIO(GDALGetRasterBand(ds, b + 1), GF_Read, 0, 0, w, h, swath_raster_band(out, b), w, h,
+                     (GDALDataType)out->dtype, 0, 0) != CE_None)
+      r = swath_error_set(SWATH_EIO, "output: cannot read back tile '%s'", file);
+  if (!r && has_alpha) {
+    if (GDALRasterIO(GDALGetRasterBand(ds, n), GF_Read, 0, 0, w, h, out->mask, w, h, GDT_Byte, 0, 0) != CE_None)
+      r = swath_error_set(SWATH_EIO, "output: cannot read back tile '%s'", file);
+    for (size_t i = 0; !r && i < (size_t)w * h; i++) out->mask[i] = out->mask[i] ? 255 : 0;
+  } else if (!r && t->cfg.has_nodata) {
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+      double v;
+      GDALCopyWords((char *)out->data + i * swath_dtype_size(out->dtype), (GDALDataType)out->dtype, 0, &v, GDT_Float64, 0, 1);
+      out->mask[i] = (v == t->cfg.nodata || (isnan(v) && isnan(t->cfg.nodata))) ? 0 : 255;
+    }
+  }
+  GDALClose(ds);
+  if (r) swath_raster_free(out);
+  return r;
+}
+
+static int td_remove(void *st, swath_tile tl) {
+  tiledir *t = st;
+  char dir[4096], file[4200];
+  tile_path(t, tl, dir, sizeof dir, file, sizeof file);
+  if (unlink(file) && errno != ENOENT) return swath_error_set(SWATH_EIO, "output: cannot remove '%s': %s", file, strerror(errno));
+  return 0;
+}
+
+/* Write `text` to {path}/{name} through a temp file and rename. */
+static int write_file(const tiledir *t, const char *name, const char *text) {
+  char file[4200], tmp[4300];
+  snprintf(file, sizeof file, "%s/%s", t->path, name);
+  snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%d", t->path, name, (int)getpid());
+  FILE *f = fopen(tmp, "w");
+  if (!f) return swath_error_set(SWATH_EIO, "output: cannot write '%s': %s", tmp, strerror(errno));
+  size_t n = strlen(text);
+  int ok = fwrite(text, 1, n, f) == n;
+  ok &= fclose(f) == 0;
+  if (!ok || rename(tmp, file)) {
+    unlink(tmp);
+    return swath_error_set(SWATH_EIO, "output: cannot write '%s'", file);
+  }
+  return 0;
+}
+
+static int write_json(const tiledir *t, const char *name, json_t *j) {
+  char *s = json_dumps(j, JSON_INDENT(2));
+  json_decref(j);
+  if (!s) return swath_error_set(SWATH_ENOMEM, "output: out of memory");
+  int r = write_file(t, name, s);
+  free(s);
+  return r;
+}
+
+static const char *stac_dtype(swath_dtype d) {
+  static const char *names[] = {"", "uint8", "uint16", "int16", "uint32", "int32", "float32", "float64"};
+  return d >= SWATH_DT_BYTE && d <= SWATH_DT_FLOAT64 ? names[d] : "uint8";
+}
+
+/* The grid as an OGC TileMatrixSet 1.0 JSON object, the form GDAL 3.6's
+ * STACTA driver parses (TMS 2.0 JSON is written separately as tms.json). */
+static json_t *tms1(const tiledir *t) {
+  const swath_grid *g = t->cfg.grid;
+  OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
+  OSRSetFromUserInput(srs, g->crs);
+  const char *auth = OSRGetAuthorityName(srs, NULL), *code = OSRGetAuthorityCode(srs, NULL);
+  char crs[256];
+  if (strcasecmp(g->crs, "OGC:CRS84") == 0) snprintf(crs, sizeof crs, "http://www.opengis.net/def/crs/OGC/1.3/CRS84");
+  else if (auth && code) snprintf(crs, sizeof crs, "http://www.opengis.net/def/crs/%s/0/%s", auth, code);
+  else snprintf(crs, sizeof crs, "%s", g->crs);
+  int latlon = strcasecmp(g->crs, "OGC:CRS84") != 0 && (OSREPSGTreatsAsLatLong(srs) || OSREPSGTreatsAsNorthingEasting(srs));
+  double mpu = g->is_geographic ? 6378137.0 * 2 * M_PI / 360.0 : OSRGetLinearUnits(srs, NULL);
+  OSRDestroySpatialReference(srs);
+  json_t *mats = json_array();
+  for (int z = t->cfg.min_zoom; z <= t->cfg.max_zoom; z++) {
+    const swath_tile_matrix *m = &g->m[z];
+    char id[16];
+    snprintf(id, sizeof id, "%d", z);
+    json_t *corner = latlon ? json_pack("[f,f]", m->origin_y, m->origin_x) : json_pack("[f,f]", m->origin_x, m->origin_y);
+    json_array_append_new(mats, json_pack("{s:s,s:s,s:f,s:o,s:i,s:i,s:I,s:I}", "type", "TileMatrixType", "identifier", id,
+                                          "scaleDenominator", m->cell_size * mpu / 0.00028, "topLeftCorner", corner,
+                                          "tileWidth", m->tile_width, "tileHeight", m->tile_height, "matrixWidth",
+                                          (json_int_t)m->matrix_width, "matrixHeight", (json_int_t)m->matrix_height));
+  }
+  return json_pack("{s:s,s:s,s:s,s:o}", "type", "TileMatrixSetType", "identifier", g->name, "supportedCRS", crs,
+                   "tileMatrix", mats);
+}
+
+static int td_finish(void *st, const char *job_yaml) {
+  tiledir *t = st;
+  const swath_sink_cfg *c = &t->cfg;
+  const swath_bounds *b = &c->bounds_wgs84;
+  int r = job_yaml ? write_file(t, "job.yaml", job_yaml) : 0;
+  if (r) return r;
+
+  char tmpl[64];
+  snprintf(tmpl, sizeof tmpl, "{z}/{x}/{y}.%s", t->ext);
+  int cz = c->min_zoom + (c->max_zoom - c->min_zoom) / 2;
+  json_t *tj = json_pack("{s:s,s:s,s:[s],s:i,s:i,s:[f,f,f,f],s:[f,f,i],s:s}", "tilejson", "3.0.0", "name", t->name,
+                         "tiles", tmpl, "minzoom", c->min_zoom, "maxzoom", c->max_zoom, "bounds", b->minx, b->miny,
+                         b->maxx, b->maxy, "center", (b->minx + b->maxx) / 2, (b->miny + b->maxy) / 2, cz, "scheme",
+                         "xyz");
+  if ((r = write_json(t, "tilejson.json", tj))) return r;
+
+  char *tms = swath_grid_to_tms_json(c->grid);
+  if (tms) {
+    r = write_file(t, "tms.json", tms);
+    free(tms);
+    if (r) return r;
+  }
+
+  /* Tile limits per zoom, so readers know where tiles exist. */
+  json_t *limits = json_object();
+  for (int z = c->min_zoom; z <= c->max_zoom; z++) {
+    swath_tile_range tr[2];
+    int n = swath_grid_tiles_of_bounds(c->grid, z, c->bounds, tr);
+    if (n <= 0) continue;
+    int64_t x0 = tr[0].minx, x1 = tr[0].maxx, y0 = tr[0].miny, y1 = tr[0].maxy;
+    for (int i = 1; i < n; i++) {
+      x0 = tr[i].minx < x0 ? tr[i].minx : x0, x1 = tr[i].maxx > x1 ? tr[i].maxx : x1;
+      y0 = tr[i].miny < y0 ? tr[i].miny : y0, y1 = tr[i].maxy > y1 ? tr[i].maxy : y1;
+    }
+    char id[16];
+    snprintf(id, sizeof id, "%d", z);
+    json_object_set_new(limits, id, json_pack("{s:I,s:I,s:I,s:I}", "min_tile_col", (json_int_t)x0, "max_tile_col",
+                                              (json_int_t)x1, "min_tile_row", (json_int_t)y0, "max_tile_row", (json_int_t)y1));
+  }
+  json_t *rbands = json_array();
+  for (int i = 0; i < c->bands + (c->alpha ? 1 : 0); i++) {
+    json_t *band = json_pack("{s:s}", "data_type", stac_dtype(c->dtype));
+    if (c->has_nodata && i < c->bands) json_object_set_new(band, "nodata", json_real(c->nodata));
+    json_array_append_new(rbands, band);
+  }
+  char href[64], media[64];
+  snprintf(href, sizeof href, "./{TileMatrix}/{TileCol}/{TileRow}.%s", t->ext);
+  snprintf(media, sizeof media, "%s", strcmp(t->ext, "tif") == 0 ? "image/tiff; application=geotiff"
+                                      : strcmp(t->ext, "png") == 0 ? "image/png"
+                                      : strcmp(t->ext, "jpg") == 0 ? "image/jpeg"
+                                                                   : "image/webp");
+  char now[32];
+  time_t tt = time(NULL);
+  strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", gmtime(&tt));
+  json_t *tmsets = json_object();
+  json_object_set_new(tmsets, c->grid->name, tms1(t));
+  json_t *links = json_object();
+  json_object_set_new(links, c->grid->name, json_pack("{s:s,s:o}", "url", "./tms.json", "limits", limits));
+  json_t *geom = json_pack("{s:s,s:[[[f,f],[f,f],[f,f],[f,f],[f,f]]]}", "type", "Polygon", "coordinates", b->minx,
+                           b->miny, b->maxx, b->miny, b->maxx, b->maxy, b->minx, b->maxy, b->minx, b->miny);
+  json_t *item = json_pack(
+      "{s:s,s:s,s:[s],s:s,s:o,s:[f,f,f,f],s:{s:s,s:o,s:o},s:[],s:{},s:{s:{s:s,s:s,s:s,s:o}}}", "type", "Feature",
+      "stac_version", "1.0.0", "stac_extensions", "https://stac-extensions.github.io/tiled-assets/v1.0.0/schema.json",
+      "id", t->name, "geometry", geom, "bbox", b->minx, b->miny, b->maxx, b->maxy, "properties", "datetime", now,
+      "tiles:tile_matrix_sets", tmsets, "tiles:tile_matrix_links", links, "links", "assets", "asset_templates", "tiles",
+      "href", href, "type", media, "title", "swath tiles", "raster:bands", rbands);
+  if (!item) return swath_error_set(SWATH_EINTERNAL, "output: cannot build stac.json");
+  return write_json(t, "stac.json", item);
+}
+
+const swath_sink_vtable swath_sink_tiledir = {
+    .name = "tiledir",
+    .open = td_open,
+    .write_tile = td_write,
+    .read_tile = td_read,
+    .remove_tile = td_remove,
+    .finish = td_finish,
+    .close = td_close,
+};
