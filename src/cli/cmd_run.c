@@ -1,11 +1,79 @@
-/* cmd_run.c: placeholder until the subcommand lands; it fails loudly. */
+/* cmd_run.c: `swath run job.yaml [--zoom Z|Z1-Z2] [--bounds lon/lat] [--workers N]
+ * [--overwrite] [--progress|--no-progress]`. Flags override the job file. */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli/commands.h"
+#include "core/error.h"
+#include "engine/job.h"
+#include "engine/run.h"
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: swath run JOB.yaml [options]\n"
+          "  --zoom Z|Z1-Z2         zooms to process (overrides the job's)\n"
+          "  --bounds W,S,E,N       area in lon/lat (overrides the job's)\n"
+          "  --workers N            compute threads (default: number of cores)\n"
+          "  --overwrite            forget finished tiles and redo everything\n"
+          "  --progress             always draw a progress bar\n"
+          "  --no-progress          log lines instead of a bar\n");
+}
 
 int swath_cmd_run(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  fprintf(stderr, "swath: 'run' is not built yet\n");
-  return 1;
+  static const struct option longopts[] = {
+      {"zoom", required_argument, 0, 'z'},   {"bounds", required_argument, 0, 'b'},
+      {"workers", required_argument, 0, 'w'}, {"overwrite", no_argument, 0, 'o'},
+      {"progress", no_argument, 0, 'p'},     {"no-progress", no_argument, 0, 'P'},
+      {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+  const char *zoom = NULL, *bounds = NULL;
+  swath_run_opts o = {.workers = 0, .overwrite = 0, .progress = -1};
+  int c;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    switch (c) {
+    case 'z': zoom = optarg; break;
+    case 'b': bounds = optarg; break;
+    case 'w': {
+      char *end;
+      long v = strtol(optarg, &end, 10);
+      if (*end || v < 1 || v > 1024) {
+        fprintf(stderr, "swath: --workers: expected a number from 1 to 1024, got '%s'\n", optarg);
+        return 2;
+      }
+      o.workers = (int)v;
+      break;
+    }
+    case 'o': o.overwrite = 1; break;
+    case 'p': o.progress = 1; break;
+    case 'P': o.progress = 0; break;
+    case 'h': usage(stdout); return 0;
+    default:
+      fprintf(stderr, "swath: run: unknown or incomplete option '%s' (see 'swath run --help')\n",
+              argv[optind - 1]);
+      return 2;
+    }
+  }
+  if (optind != argc - 1) {
+    fprintf(stderr, "swath: run: expected one job file (see 'swath run --help')\n");
+    return 2;
+  }
+  swath_job *job;
+  int r = swath_job_load(argv[optind], &job);
+  if (!r && zoom) r = swath_job_set_zoom(job, zoom);
+  if (!r && bounds) r = swath_job_set_bounds(job, bounds);
+  if (r) {
+    if (job && r) swath_job_free(job);
+    return swath_cli_fail(r);
+  }
+  swath_run_stats st;
+  r = swath_run(job, &o, &st);
+  swath_job_free(job);
+  if (r == SWATH_EINTR) {
+    swath_cli_fail(r);
+    return 130;
+  }
+  return r ? swath_cli_fail(r) : 0;
 }

@@ -1,0 +1,160 @@
+/* hillshade.c: shaded relief, the same numbers as `gdaldem hillshade`
+ * (GDAL 3.6) on the same pixels, so tiles can be checked against it.
+ *
+ * For each pixel of the 3x3 window a b c / d e f / g h i the gradient is
+ * Horn's, x = ((a+2d+g) - (c+2f+i)) / ewres and y = ((g+2h+i) - (a+2b+c)) / nsres
+ * (nsres is negative, as in a north-up geotransform), or Zevenbergen-Thorne's
+ * central differences. z is scaled by z_factor / (8 * scale) (2 for ZT). The
+ * shade is 1 + 254 * cos(incidence), clamped below at 1, so 0 stays free to
+ * mean nodata: a pixel is nodata when any pixel of its window is. Values are
+ * rounded to the nearest integer as GDAL does when it writes floats to Byte.
+ * The process needs a 1-pixel buffer; the engine reads it. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/error.h"
+#include "process/process.h"
+
+#define D2R (M_PI / 180.0)
+
+typedef struct hs {
+  int zt, multi, combined;
+  double sin_alt, cos_az_cos_alt_z, sin_az_cos_alt_z, square_z;
+  double sin_alt_127, cos_alt_z_127, cos225_cos_alt_z_127;
+} hs;
+
+static const swath_param hs_params[] = {
+    {"azimuth", "number", "315", "direction of the light, degrees clockwise from north"},
+    {"altitude", "number", "45", "height of the light above the horizon, degrees"},
+    {"z_factor", "number", "1", "vertical exaggeration"},
+    {"scale", "number", "1", "ratio of vertical units to horizontal (111120 for metres over degrees)"},
+    {"multidirectional", "boolean", "false", "combine light from 225, 270, 315 and 360 degrees (gdaldem -multidirectional)"},
+    {"combined", "boolean", "false", "combine slope and oblique shading (gdaldem -combined)"},
+    {"alg", "string", "Horn", "gradient: Horn or ZevenbergenThorne"},
+    {NULL, NULL, NULL, NULL}};
+
+static int truthy(const char *v) {
+  return v && (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on") || !strcmp(v, "1"));
+}
+
+static int hs_init(const swath_host *host, const swath_params *p, const swath_input_desc *in, int n,
+                   swath_process_info *info, void **state) {
+  if (n != 1) return host->error(SWATH_PLUGIN_EINVAL, "process hillshade: takes exactly one input (a DEM), got %d", n);
+  if (in[0].bands < 1) return host->error(SWATH_PLUGIN_EINVAL, "process hillshade: input '%s' has no band", in[0].name);
+  hs *s = calloc(1, sizeof *s);
+  if (!s) return host->error(SWATH_PLUGIN_EIO, "process hillshade: out of memory");
+  double az = atof(host->param(p, "azimuth")), alt = atof(host->param(p, "altitude"));
+  double z = atof(host->param(p, "z_factor")), scale = atof(host->param(p, "scale"));
+  const char *alg = host->param(p, "alg");
+  if (strcasecmp(alg, "Horn") && strcasecmp(alg, "ZevenbergenThorne")) {
+    free(s);
+    return host->error(SWATH_PLUGIN_EINVAL, "process hillshade: alg must be Horn or ZevenbergenThorne, got '%s'", alg);
+  }
+  if (scale == 0) {
+    free(s);
+    return host->error(SWATH_PLUGIN_EINVAL, "process hillshade: scale must not be 0");
+  }
+  s->zt = strcasecmp(alg, "ZevenbergenThorne") == 0;
+  s->multi = truthy(host->param(p, "multidirectional"));
+  s->combined = truthy(host->param(p, "combined"));
+  if (s->multi && s->combined) {
+    free(s);
+    return host->error(SWATH_PLUGIN_EINVAL, "process hillshade: multidirectional and combined exclude each other");
+  }
+  double zs = z / ((s->zt ? 2 : 8) * scale);
+  double cos_alt_z = cos(alt * D2R) * zs;
+  s->sin_alt = sin(alt * D2R);
+  s->cos_az_cos_alt_z = cos(az * D2R) * cos_alt_z;
+  s->sin_az_cos_alt_z = sin(az * D2R) * cos_alt_z;
+  s->square_z = zs * zs;
+  s->sin_alt_127 = 127.0 * s->sin_alt;
+  s->cos_alt_z_127 = 127.0 * cos_alt_z;
+  s->cos225_cos_alt_z_127 = 127.0 * cos(225 * D2R) * cos_alt_z;
+  info->in_dtype = SWATH_DT_FLOAT32;
+  info->out_bands = 1;
+  info->out_dtype = SWATH_DT_BYTE;
+  info->pixel_buffer = 1;
+  info->categorical = 0;
+  *state = s;
+  return 0;
+}
+
+static double shade(const hs *s, double x, double y) {
+  double xx_yy = x * x + y * y;
+  if (s->multi) {
+    if (xx_yy == 0.0) return 1.0 + 254.0 * s->sin_alt;
+    double v225 = s->sin_alt_127 + (x - y) * s->cos225_cos_alt_z_127;
+    double v270 = s->sin_alt_127 - x * s->cos_alt_z_127;
+    double v315 = s->sin_alt_127 + (x + y) * s->cos225_cos_alt_z_127;
+    double v360 = s->sin_alt_127 - y * s->cos_alt_z_127;
+    v225 = v225 <= 0 ? 0 : v225, v270 = v270 <= 0 ? 0 : v270;
+    v315 = v315 <= 0 ? 0 : v315, v360 = v360 <= 0 ? 0 : v360;
+    double w225 = 0.5 * xx_yy - x * y, w270 = x * x, w315 = xx_yy - w225, w360 = y * y;
+    double c = (w225 * v225 + w270 * v270 + w315 * v315 + w360 * v360) / xx_yy / sqrt(1 + s->square_z * xx_yy);
+    return 1.0 + c;
+  }
+  double num = s->sin_alt - (y * s->cos_az_cos_alt_z - x * s->sin_az_cos_alt_z);
+  if (s->combined) {
+    double slope = xx_yy * s->square_z;
+    double c = acos(num / sqrt(1 + slope));
+    c = 1 - c * atan(sqrt(slope)) / ((M_PI * M_PI) / 4);
+    return c <= 0 ? 1.0 : 1.0 + 254.0 * c;
+  }
+  double c = 254.0 * num / sqrt(1 + s->square_z * xx_yy);
+  return c <= 0 ? 1.0 : 1.0 + c;
+}
+
+static int hs_run(const void *state, swath_tile_ctx *ctx) {
+  const hs *s = state;
+  const swath_raster *in = &ctx->inputs[0];
+  swath_raster *out = ctx->out;
+  const float *dem = in->data;
+  unsigned char *o = out->data;
+  const unsigned char *m = in->mask;
+  int w = in->width, h = in->height;
+  double inv_ew = 1.0 / ctx->res_x, inv_ns = -1.0 / ctx->res_y;
+  memset(o, 0, (size_t)w * h);
+  for (int y = 0; y < h; y++) {
+    for (int x = 0; x < w; x++) {
+      size_t i = (size_t)y * w + x;
+      if (y == 0 || x == 0 || y == h - 1 || x == w - 1) {
+        out->mask[i] = 0; /* no full window: edges are the buffer's job */
+        continue;
+      }
+      const float *r0 = dem + i - w, *r1 = dem + i, *r2 = dem + i + w;
+      if (m) {
+        const unsigned char *m0 = m + i - w, *m1 = m + i, *m2 = m + i + w;
+        if (!(m0[-1] & m0[0] & m0[1] & m1[-1] & m1[0] & m1[1] & m2[-1] & m2[0] & m2[1])) {
+          out->mask[i] = 0;
+          continue;
+        }
+      }
+      double gx, gy;
+      if (s->zt) {
+        gx = (r1[-1] - r1[1]) * inv_ew;
+        gy = (r2[0] - r0[0]) * inv_ns;
+      } else {
+        gx = ((r0[-1] + 2.0 * r1[-1] + r2[-1]) - (r0[1] + 2.0 * r1[1] + r2[1])) * inv_ew;
+        gy = ((r2[-1] + 2.0 * r2[0] + r2[1]) - (r0[-1] + 2.0 * r0[0] + r0[1])) * inv_ns;
+      }
+      double v = floor(shade(s, gx, gy) + 0.5);
+      o[i] = (unsigned char)(v > 255 ? 255 : v < 1 ? 1 : v);
+      out->mask[i] = 255;
+    }
+  }
+  return 0;
+}
+
+static void hs_destroy(void *state) { free(state); }
+
+const swath_process_vtable swath_process_hillshade = {
+    .abi_version = SWATH_PLUGIN_ABI,
+    .name = "hillshade",
+    .description = "shaded relief from a DEM, as gdaldem hillshade",
+    .params = hs_params,
+    .init = hs_init,
+    .run = hs_run,
+    .destroy = hs_destroy,
+};
