@@ -194,11 +194,13 @@ static int run(const char *path, const swath_ingest_opts *o, swath_ingest_sink *
   }
   if ((unsigned char)line[0] == 0xef && len >= 3) line += 3;
   if (strcmp(line, S2_HEADER) != 0) {
+    /* the message quotes the line: set it before the buffer goes */
+    int rc2 = swath_error_set(SWATH_EINVAL,
+                              "ingest: '%s' line 1: header is not the Sentinel-2 index header "
+                              "(expected '%s', got '%.200s')",
+                              path, S2_HEADER, line);
     swath__lines_close(l);
-    return swath_error_set(SWATH_EINVAL,
-                           "ingest: '%s' line 1: header is not the Sentinel-2 index header "
-                           "(expected '%s', got '%.200s')",
-                           path, S2_HEADER, line);
+    return rc2;
   }
   struct run r = {sink, o->collection ? o->collection : DEFAULT_COLLECTION, {0}};
   while ((rc = swath__lines_next(l, &line, &len)) == 1) {

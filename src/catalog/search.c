@@ -24,6 +24,7 @@
 
 #include "catalog/catalog_int.h"
 #include "core/error.h"
+#include "core/log.h"
 
 #define MAX_PARTS 16
 #define MAX_SORT 4
@@ -161,6 +162,13 @@ void swath__sql_clear(swath__sql *q) {
 int swath__sql_prepare(sqlite3 *db, const swath__sql *q, sqlite3_stmt **out) {
   *out = NULL;
   if (q->oom) return swath_error_set(SWATH_ENOMEM, "search: out of memory");
+  if (swath_log_get_level() <= SWATH_LOG_DEBUG) {
+    swath_debug("sql: %.*s", (int)q->len, q->s);
+    for (int k = 0; k < q->nv; k++)
+      swath_debug("sql: ?%d = %s%lld %.17g %s", k + 1,
+                  q->v[k].type == SQLITE_NULL ? "(pointer) " : "", (long long)q->v[k].i, q->v[k].d,
+                  q->v[k].t ? q->v[k].t : "");
+  }
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(db, q->s, (int)q->len, &st, NULL) != SQLITE_OK)
     return swath__sql_error(db, "search");
@@ -171,7 +179,7 @@ int swath__sql_prepare(sqlite3 *db, const swath__sql *q, sqlite3_stmt **out) {
     else if (v->type == SQLITE_FLOAT)
       sqlite3_bind_double(st, k + 1, v->d);
     else if (v->type == SQLITE_TEXT)
-      sqlite3_bind_text(st, k + 1, v->t, -1, SQLITE_STATIC);
+      sqlite3_bind_text(st, k + 1, v->t, -1, SQLITE_TRANSIENT);
     else
       sqlite3_bind_pointer(st, k + 1, v->p, "swath_search", NULL);
   }

@@ -141,7 +141,9 @@ static int cmd_ingest(int argc, char **argv) {
   if (optind >= argc)
     return swath_cli_fail(swath_error_set(SWATH_EINVAL, "catalog ingest: give a file or folder"));
   swath_catalog *cat;
+  int existed = access(db, F_OK) == 0;
   if ((rc = swath_catalog_open(db, SWATH_CATALOG_CREATE, &cat))) return swath_cli_fail(rc);
+  int64_t stored = 0;
   for (int i = optind; i < argc && !rc; i++) {
     swath_ingest_report r;
     struct timespec t0, t1;
@@ -153,12 +155,23 @@ static int cmd_ingest(int argc, char **argv) {
     if (bad.shown > MAX_REPORTED)
       fprintf(stderr, "swath: %s: ... and %lld more skipped records\n", argv[i],
               (long long)(bad.shown - MAX_REPORTED));
+    stored += r.inserted + r.updated;
+    if (rc) break;
     printf("%s: %s, %lld records: %lld new, %lld updated, %lld malformed; %.2f s (%.0f "
            "records/s)\n",
            argv[i], r.format ? r.format : "?", (long long)r.read, (long long)r.inserted,
            (long long)r.updated, (long long)r.malformed, s, s > 0 ? (double)r.read / s : 0.0);
   }
   swath_catalog_close(cat);
+  if (rc && !existed && stored == 0) {
+    /* do not leave an empty catalog behind a failed first ingest */
+    const char *suffix[] = {"", "-wal", "-shm"};
+    for (int k = 0; k < 3; k++) {
+      char p[4096];
+      snprintf(p, sizeof p, "%s%s", db, suffix[k]);
+      unlink(p);
+    }
+  }
   return rc ? swath_cli_fail(rc) : 0;
 }
 
@@ -418,16 +431,14 @@ static int cmd_search(int argc, char **argv) {
         fprintf(stderr, "swath: warning: %s\n", json_string_value(w));
     if (json_out) {
       json_t *links = json_array();
-      if (page.next_token)
-        json_array_append_new(links, json_pack("{s:s, s:s, s:s}", "rel", "next", "href", "",
-                                               "token", page.next_token));
       if (page.next_token) {
         char href[1024];
         snprintf(href, sizeof href, "?token=%s", page.next_token);
-        json_object_set_new(json_array_get(links, 0), "href", json_string(href));
+        json_array_append_new(links, json_pack("{s:s, s:s, s:s}", "rel", "next", "href", href,
+                                               "token", page.next_token));
       }
       json_t *fc = swath_page_collection(&page, links);
-      json_dumpf(fc, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+      json_dumpf(fc, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
       printf("\n");
       json_decref(fc);
     } else {
