@@ -256,8 +256,8 @@ static int parse_output(swath_job *job, const swath_cfg *c, const char *dir) {
     return c ? swath_cfg_error(c, "output: expected a mapping with at least 'path'")
              : swath_error_set(SWATH_EINVAL, "%s: missing 'output'", job->path);
   static const char *const keys[] = {"path", "format", "dtype", "compression", "quality",
-                                     "resampling", "overviews", "overview_resampling", "nodata",
-                                     NULL};
+                                     "resampling", "warp_error", "overviews", "overview_resampling",
+                                     "nodata", NULL};
   int rc = swath_cfg_check_keys(c, "output", keys);
   if (rc) return rc;
   const swath_cfg *v;
@@ -306,6 +306,12 @@ static int parse_output(swath_job *job, const swath_cfg *c, const char *dir) {
     return swath_cfg_error(v, "output.resampling: unknown method '%s' (near, bilinear, cubic, "
                               "cubicspline, lanczos, average, mode, max, min, med, q1, q3, sum, rms)",
                            job->resampling);
+  job->warp_error = 0.125;
+  if ((v = swath_cfg_get(c, "warp_error"))) {
+    if ((rc = swath_cfg_double(v, "output.warp_error", &job->warp_error))) return rc;
+    if (job->warp_error < 0 || job->warp_error > 10)
+      return swath_cfg_error(v, "output.warp_error: %g is out of range (0 = exact, up to 10 pixels)", job->warp_error);
+  }
   job->overviews = 1;
   if ((v = swath_cfg_get(c, "overviews")) && (rc = swath_cfg_bool(v, "output.overviews", &job->overviews)))
     return rc;
@@ -445,7 +451,7 @@ void swath_job_key(const swath_job *job, char key[17]) {
   fnv_str(&h, job->compression);
   fnv_str(&h, job->resampling);
   fnv_str(&h, job->overview_resampling);
-  double nd[2] = {job->has_nodata, job->nodata};
+  double nd[3] = {job->has_nodata, job->nodata, job->warp_error};
   fnv(&h, nd, sizeof nd);
   snprintf(key, 17, "%016llx", (unsigned long long)h);
 }

@@ -37,6 +37,7 @@ typedef struct swath_job {
   char *compression;        /* GTiff only */
   int quality;              /* JPEG / WEBP */
   char *resampling;         /* input reprojection */
+  double warp_error;        /* transformer approximation, pixels; 0 = exact */
   int overviews;            /* 1: zooms below max built from children */
   char *overview_resampling; /* average | nearest (NULL: by data kind) */
   int has_nodata;

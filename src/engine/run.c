@@ -187,6 +187,7 @@ static int compute_leaf(worker *w, swath_tile mt, swath_raster *block, double *t
       .height = mh + 2 * buf,
       .resampling = job->resampling,
       .dtype = rc->info.in_dtype,
+      .warp_error = job->warp_error,
   };
   double t0 = swath_now();
   swath_raster *in = calloc((size_t)job->ninputs, sizeof *in);

@@ -27,6 +27,7 @@ typedef struct swath_read_req {
   int width, height;
   const char *resampling; /* GDAL warp resampling name: near, bilinear, ... */
   swath_dtype dtype;      /* type to deliver; UNKNOWN = native */
+  double warp_error;      /* max transformer approximation error in pixels; 0 = exact */
 } swath_read_req;
 
 typedef struct swath_source_vtable {
