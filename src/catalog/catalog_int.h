@@ -5,7 +5,7 @@
  * Schema (store.c creates it; SWATH_CATALOG_SCHEMA names its version):
  *   items(rid INTEGER PRIMARY KEY, id, collection, kind, dt, dt0, dt1, cloud,
  *         minx, miny, maxx, maxy, geom WKB|NULL, doc, csrc,
- *         red, green, blue, bright, cmethod, cpixels)
+ *         red, green, blue, bright, cmethod, cpixels, csource)
  *   items_rtree(id = rid, minx, maxx, miny, maxy, t0, t1)  t in days
  *   collections(id, title, description, doc, minx, miny, maxx, maxy, dt0, dt1)
  * An item's rid never changes once assigned (re-ingest updates the row), so
@@ -89,14 +89,15 @@ typedef struct swath__row {
   const char *doc;
   int has_color;
   double rgb[3], bright;
-  const char *cmethod;
+  const char *cmethod, *csource;
   int64_t cpixels;
 } swath__row;
 
 /* The SELECT column list that swath__row_read() expects, for table alias i. */
 #define SWATH__ROW_COLS                                                                            \
   "i.rid, i.id, i.collection, i.kind, i.dt, i.dt0, i.dt1, i.cloud, i.minx, i.miny, i.maxx, "       \
-  "i.maxy, i.geom, i.doc, i.red, i.green, i.blue, i.bright, i.cmethod, i.cpixels"
+  "i.maxy, i.geom, i.doc, i.red, i.green, i.blue, i.bright, i.cmethod, i.cpixels, i.csource"
+#define SWATH__ROW_NCOLS 21
 void swath__row_read(sqlite3_stmt *st, int col0, swath__row *r);
 /* The STAC Item for a row (new reference), without links. */
 int swath__row_item(const swath__row *r, json_t **out);

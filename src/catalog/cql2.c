@@ -35,6 +35,10 @@ static const struct prop {
      "overview:N)",
      't'},
     {"color:pixels", "i.cpixels", "Pixels the colour statistics averaged", 'n'},
+    {"color:source", "i.csource",
+     "Asset the colour statistics were read from (TCI, B04,B03,B02, "
+     "data:1,2,3...)",
+     't'},
 };
 #define NPROPS (sizeof PROPS / sizeof *PROPS)
 

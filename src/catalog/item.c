@@ -311,6 +311,7 @@ void swath__row_read(sqlite3_stmt *st, int c, swath__row *r) {
   r->bright = sqlite3_column_double(st, c + 17);
   r->cmethod = (const char *)sqlite3_column_text(st, c + 18);
   r->cpixels = sqlite3_column_int64(st, c + 19);
+  r->csource = (const char *)sqlite3_column_text(st, c + 20);
 }
 
 int swath__row_item(const swath__row *r, json_t **out) {
@@ -336,6 +337,7 @@ int swath__row_item(const swath__row *r, json_t **out) {
       json_object_set_new(props, "color:brightness", json_real(r->bright));
       json_object_set_new(props, "color:method", json_string(r->cmethod ? r->cmethod : ""));
       json_object_set_new(props, "color:pixels", json_integer(r->cpixels));
+      if (r->csource) json_object_set_new(props, "color:source", json_string(r->csource));
     }
   }
   *out = item;

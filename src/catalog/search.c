@@ -528,7 +528,7 @@ static int parse_sortby(swath_search *q, const json_t *v) {
       return swath_error_set(SWATH_EINVAL, "sortby: direction '%s' is not asc or desc", d);
     struct sortkey *key = &q->sort[q->nsort];
     key->col = swath__property_sql(f, &key->type, &key->name);
-    if (!key->col || !strcmp(key->name, "color:method"))
+    if (!key->col || !strcmp(key->name, "color:method") || !strcmp(key->name, "color:source"))
       return swath_error_set(SWATH_EINVAL,
                              "sortby: cannot sort on '%s' (sortable: datetime, start_datetime, "
                              "end_datetime, eo:cloud_cover, color:red, color:green, color:blue, "
@@ -1007,7 +1007,7 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
       json_t *t = json_array();
       json_array_append_new(t, json_string(q->sortsig));
       for (int k = 0; k < q->nsort; k++) {
-        int col = 20 + k;
+        int col = SWATH__ROW_NCOLS + k;
         if (q->sort[k].type == 't')
           json_array_append_new(t, json_string((const char *)sqlite3_column_text(st, col)));
         else if (q->sort[k].type == 'd')

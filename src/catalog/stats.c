@@ -323,7 +323,7 @@ static int run_chunk(swath_catalog *c, struct task *t, size_t n, const swath_sta
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(c->db,
                          "UPDATE items SET red = ?1, green = ?2, blue = ?3, bright = ?4, "
-                         "cmethod = ?5, cpixels = ?6 WHERE rid = ?7",
+                         "cmethod = ?5, cpixels = ?6, csource = ?8 WHERE rid = ?7",
                          -1, &st, NULL))
     return swath__sql_error(c->db, "stats");
   int rc = swath__exec(c->db, "BEGIN IMMEDIATE");
@@ -344,6 +344,7 @@ static int run_chunk(swath_catalog *c, struct task *t, size_t n, const swath_sta
     sqlite3_bind_text(st, 5, t[i].st.method, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, t[i].st.pixels);
     sqlite3_bind_int64(st, 7, t[i].rid);
+    sqlite3_bind_text(st, 8, t[i].src.source, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) rc = swath__sql_error(c->db, "stats: storing");
     sqlite3_reset(st);
     if (!rc) r->computed++;

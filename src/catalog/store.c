@@ -34,7 +34,7 @@ static const char *const SCHEMA[] = {
     "collection TEXT NOT NULL, kind INTEGER NOT NULL, dt INTEGER NOT NULL, dt0 INTEGER NOT NULL, "
     "dt1 INTEGER NOT NULL, cloud REAL, minx REAL NOT NULL, miny REAL NOT NULL, "
     "maxx REAL NOT NULL, maxy REAL NOT NULL, geom BLOB, doc TEXT NOT NULL, csrc TEXT, "
-    "red REAL, green REAL, blue REAL, bright REAL, cmethod TEXT, cpixels INTEGER)",
+    "red REAL, green REAL, blue REAL, bright REAL, cmethod TEXT, cpixels INTEGER, csource TEXT)",
     "CREATE UNIQUE INDEX IF NOT EXISTS items_id ON items(id, collection)",
     "CREATE INDEX IF NOT EXISTS items_dt ON items(dt)",
     "CREATE VIRTUAL TABLE IF NOT EXISTS items_rtree USING rtree(id, minx, maxx, miny, maxy, t0, "
@@ -168,7 +168,7 @@ static int prepare_writes(swath_catalog *c) {
       "cloud = ?7, minx = ?8, miny = ?9, maxx = ?10, maxy = ?11, geom = ?12, doc = ?13, "
       "csrc = ?14, red = iif(?16, NULL, red), green = iif(?16, NULL, green), blue = iif(?16, "
       "NULL, blue), bright = iif(?16, NULL, bright), cmethod = iif(?16, NULL, cmethod), "
-      "cpixels = iif(?16, NULL, cpixels) WHERE rid = ?15",
+      "cpixels = iif(?16, NULL, cpixels), csource = iif(?16, NULL, csource) WHERE rid = ?15",
       "INSERT INTO items_rtree VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
       "DELETE FROM items_rtree WHERE id = ?1"};
   sqlite3_stmt **st[] = {&c->st_find, &c->st_insert, &c->st_update, &c->st_rtree_ins,
