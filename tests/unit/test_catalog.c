@@ -1,0 +1,679 @@
+/* test_catalog.c: the scene catalog's library calls, on small catalogs built
+ * here in a temporary folder: time parsing, Sentinel-2 naming, search
+ * parameter validation, ingest (quoting, CRLF, malformed rows, re-ingest),
+ * antimeridian and exact-footprint searches, keyset paging with ties and
+ * mixed sort directions, CQL2 and the query extension, the bulk-packed
+ * R*Tree against the incremental one, colour statistics on a raster with
+ * nodata. Expected values are derived by hand or by brute force here. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+/* cmocka.h needs the four headers above first */
+#include <cmocka.h>
+
+#include <gdal.h>
+#include <math.h>
+#include <ogr_srs_api.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "catalog/catalog.h"
+#include "catalog/catalog_int.h"
+#include "core/error.h"
+#include "core/log.h"
+
+static char tmpdir[64];
+
+static int setup(void **state) {
+  (void)state;
+  GDALAllRegister();
+  swath_log_set_level(SWATH_LOG_WARN);
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/swath-test-catalog-XXXXXX");
+  return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+  int rc = system(cmd);
+  GDALDestroyDriverManager();
+  OSRCleanup();
+  return rc;
+}
+
+static const char *path_of(const char *name) {
+  static char p[4][160];
+  static int k;
+  k = (k + 1) % 4;
+  snprintf(p[k], sizeof p[k], "%s/%s", tmpdir, name);
+  return p[k];
+}
+
+static void write_file(const char *name, const char *text) {
+  FILE *f = fopen(path_of(name), "wb");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+#define HEADER                                                                                     \
+  "GRANULE_ID,PRODUCT_ID,DATATAKE_IDENTIFIER,MGRS_TILE,SENSING_TIME,TOTAL_SIZE,CLOUD_COVER,"       \
+  "GEOMETRIC_QUALITY_FLAG,GENERATION_TIME,NORTH_LAT,SOUTH_LAT,WEST_LON,EAST_LON,BASE_URL"
+
+/* One index row: granule g, day d of June 2023, cloud c, box w s e n. */
+static void row(FILE *f, const char *g, int d, double c, double w, double s, double e, double n) {
+  fprintf(f,
+          "%s,S2A_MSIL1C_202306%02dT102031_N0509_R065_T32TMT_20230615T140000,GS2A_x,32TMT,"
+          "2023-06-%02dT10:25:59.024000Z,123,%.3f,PASSED,2023-06-15T14:00:00.000000Z,%g,%g,%g,%g,"
+          "gs://gcp-public-data-sentinel-2/tiles/32/T/MT/"
+          "S2A_MSIL1C_202306%02dT102031_N0509_R065_T32TMT_20230615T140000.SAFE\n",
+          g, d, d, c, n, s, w, e, d);
+}
+
+static swath_catalog *open_new(const char *name) {
+  swath_catalog *c;
+  unlink(path_of(name));
+  assert_int_equal(swath_catalog_open(path_of(name), SWATH_CATALOG_CREATE, &c), 0);
+  return c;
+}
+
+static void ingest(swath_catalog *c, const char *file, swath_ingest_report *r) {
+  assert_int_equal(swath_catalog_ingest(c, path_of(file), NULL, r), 0);
+}
+
+/* Run a search body (JSON text); returns the ids joined by spaces. */
+static char *ids_of(swath_catalog *c, const char *body, int64_t *matched, char **token) {
+  json_error_t err;
+  json_t *b = json_loads(body, 0, &err);
+  assert_non_null(b);
+  swath_search *q;
+  int rc = swath_search_parse(b, &q);
+  json_decref(b);
+  if (rc) fail_msg("parse %s: %s", body, swath_error_message());
+  swath_page p;
+  swath_search_opts o = {0, 1};
+  rc = swath_search_run(c, q, &o, &p);
+  if (rc) fail_msg("run %s: %s", body, swath_error_message());
+  swath_search_free(q);
+  static char buf[65536];
+  buf[0] = '\0';
+  size_t i;
+  json_t *f;
+  json_array_foreach(p.features, i, f) {
+    if (i) strcat(buf, " ");
+    strcat(buf, json_string_value(json_object_get(f, "id")));
+  }
+  if (matched) *matched = p.matched;
+  if (token) *token = p.next_token ? strdup(p.next_token) : NULL;
+  swath_page_clear(&p);
+  return buf;
+}
+
+static int parse_fails(const char *body, const char *needle) {
+  json_t *b = json_loads(body, 0, NULL);
+  if (!b) return 0;
+  swath_search *q = NULL;
+  int rc = swath_search_parse(b, &q);
+  json_decref(b);
+  swath_search_free(q);
+  if (rc != SWATH_EINVAL) return 0;
+  if (!strstr(swath_error_message(), needle)) {
+    print_message("message '%s' lacks '%s'\n", swath_error_message(), needle);
+    return 0;
+  }
+  return 1;
+}
+
+/* ---- time and naming --------------------------------------------------------- */
+
+static void test_time(void **state) {
+  (void)state;
+  int64_t ms;
+  char buf[32];
+  assert_int_equal(swath_time_parse("1970-01-01T00:00:00Z", 0, "t", &ms), 0);
+  assert_int_equal(ms, 0);
+  assert_int_equal(swath_time_parse("2023-06-15T10:25:59.024000Z", 0, "t", &ms), 0);
+  assert_int_equal(ms, 1686824759024LL); /* date -u -d ... +%s%3N */
+  assert_int_equal(swath_time_parse("2023-06-15T12:25:59.024+02:00", 0, "t", &ms), 0);
+  assert_int_equal(ms, 1686824759024LL);
+  assert_int_equal(swath_time_parse("2024-02-29", 0, "t", &ms), 0);
+  assert_int_equal(ms, 1709164800000LL);
+  assert_int_equal(swath_time_parse("2024-02-29", 1, "t", &ms), 0);
+  assert_int_equal(ms, 1709164800000LL + 86400000 - 1);
+  assert_int_equal(swath_time_parse("1969-12-31T23:59:59.5Z", 0, "t", &ms), 0);
+  assert_int_equal(ms, -500);
+  swath_time_format(-500, buf);
+  assert_string_equal(buf, "1969-12-31T23:59:59.500Z");
+  swath_time_format(1686824759000LL, buf);
+  assert_string_equal(buf, "2023-06-15T10:25:59Z");
+  static const char *const bad[] = {"2023-02-29",
+                                    "2023-13-01",
+                                    "2023-06-15T24:00:00Z",
+                                    "2023-06-15T10:00:00",
+                                    "2023-06-15T10:00Z",
+                                    "15/06/2023",
+                                    "2023-06-15T10:00:00.Z",
+                                    "2023-06-15T10:00:00Zjunk",
+                                    "",
+                                    NULL};
+  for (int k = 0; bad[k]; k++) {
+    assert_int_equal(swath_time_parse(bad[k], 0, "datetime", &ms), SWATH_EINVAL);
+    assert_non_null(strstr(swath_error_message(), "datetime"));
+  }
+  /* round trip over a few centuries */
+  for (int64_t t = -5000000000000LL; t < 5000000000000LL; t += 123456789012LL) {
+    swath_time_format(t, buf);
+    assert_int_equal(swath_time_parse(buf, 0, "t", &ms), 0);
+    assert_int_equal(ms, t);
+  }
+}
+
+static void test_s2_names(void **state) {
+  (void)state;
+  char buf[1024];
+  const char *base = "gs://gcp-public-data-sentinel-2/tiles/32/T/MT/"
+                     "S2A_MSIL1C_20230615T102031_N0509_R065_T32TMT_20230615T140000.SAFE";
+  assert_true(swath__s2_band_href(base, "L1C_T32TMT_A041234_20230615T102559",
+                                  "S2A_MSIL1C_20230615T102031_N0509_R065_T32TMT_20230615T140000",
+                                  "32TMT", "B04", 0, buf, sizeof buf) > 0);
+  assert_string_equal(buf, "gs://gcp-public-data-sentinel-2/tiles/32/T/MT/"
+                           "S2A_MSIL1C_20230615T102031_N0509_R065_T32TMT_20230615T140000.SAFE/"
+                           "GRANULE/L1C_T32TMT_A041234_20230615T102559/IMG_DATA/"
+                           "T32TMT_20230615T102031_B04.jp2");
+  assert_true(swath__s2_band_href(base, "L1C_T32TMT_A041234_20230615T102559",
+                                  "S2A_MSIL1C_20230615T102031_N0509_R065_T32TMT_20230615T140000",
+                                  "32TMT", "TCI", 1, buf, sizeof buf) > 0);
+  assert_string_equal(buf, "https://storage.googleapis.com/gcp-public-data-sentinel-2/tiles/32/T/"
+                           "MT/S2A_MSIL1C_20230615T102031_N0509_R065_T32TMT_20230615T140000.SAFE/"
+                           "GRANULE/L1C_T32TMT_A041234_20230615T102559/IMG_DATA/"
+                           "T32TMT_20230615T102031_TCI.jp2");
+  const char *g = "S2A_OPER_MSI_L1C_TL_SGS__20161203T151707_A007569_T29QQV_N02.04";
+  assert_true(swath__s2_is_legacy(g));
+  assert_false(swath__s2_is_legacy("L1C_T32TMT_A041234_20230615T102559"));
+  assert_true(swath__s2_band_href("gs://b/x.SAFE", g, "P", "29QQV", "B02", 0, buf, sizeof buf) > 0);
+  assert_string_equal(buf,
+                      "gs://b/x.SAFE/GRANULE/" /* granule without _N02.04, then _B02 */
+                      "S2A_OPER_MSI_L1C_TL_SGS__20161203T151707_A007569_T29QQV_N02.04/"
+                      "IMG_DATA/S2A_OPER_MSI_L1C_TL_SGS__20161203T151707_A007569_T29QQV_B02.jp2");
+  assert_int_equal(swath__s2_default_base("01CCV", "P", buf, sizeof buf), 0);
+  assert_string_equal(buf, "gs://gcp-public-data-sentinel-2/tiles/1/C/CV/P.SAFE");
+  char *h = swath_href_to_gdal("gs://bucket/a/b.jp2");
+  assert_string_equal(h, "/vsicurl/https://storage.googleapis.com/bucket/a/b.jp2");
+  free(h);
+}
+
+/* ---- parameters ------------------------------------------------------------------ */
+
+static void test_parse_errors(void **state) {
+  (void)state;
+  assert_true(parse_fails("{\"bbox\": [1, 2, 3]}", "bbox"));
+  assert_true(parse_fails("{\"bbox\": [1, 2, 3, 4, 5]}", "bbox"));
+  assert_true(parse_fails("{\"bbox\": [0, 50, 10, 40]}", "south"));
+  assert_true(parse_fails("{\"bbox\": [0, 0, 190, 10]}", "west"));
+  assert_true(parse_fails("{\"bbox\": [0, 0, 1, 1], \"intersects\": {\"type\": \"Point\", "
+                          "\"coordinates\": [0, 0]}}",
+                          "together"));
+  assert_true(parse_fails("{\"intersects\": {\"type\": \"Polygon\", \"coordinates\": [[[0, 0], "
+                          "[1, 1], [1, 0], [0, 1], [0, 0]]]}}",
+                          "not valid"));
+  assert_true(parse_fails("{\"intersects\": {\"type\": \"Blob\"}}", "intersects"));
+  assert_true(parse_fails("{\"limit\": -1}", "limit"));
+  assert_true(parse_fails("{\"limit\": 0}", "limit"));
+  assert_true(parse_fails("{\"limit\": 2.5}", "limit"));
+  assert_true(parse_fails("{\"datetime\": \"../..\"}", "open at both ends"));
+  assert_true(parse_fails("{\"datetime\": \"2023-06-02/2023-06-01\"}", "ends before"));
+  assert_true(parse_fails("{\"datetime\": \"2023-06-01/2023-06-02/2023-06-03\"}", "'/'"));
+  assert_true(parse_fails("{\"ids\": []}", "ids"));
+  assert_true(parse_fails("{\"collections\": [1]}", "collections"));
+  assert_true(parse_fails("{\"sortby\": [{\"field\": \"bogus\"}]}", "sortby"));
+  assert_true(
+      parse_fails("{\"sortby\": [{\"field\": \"id\", \"direction\": \"up\"}]}", "direction"));
+  assert_true(parse_fails("{\"filter-lang\": \"cql2-text\", \"filter\": {}}", "cql2-json"));
+  assert_true(parse_fails("{\"filter\": {\"op\": \"~\", \"args\": []}}", "not supported"));
+  assert_true(parse_fails("{\"filter\": {\"op\": \"<\", \"args\": [{\"property\": \"nope\"}, 1]}}",
+                          "queryable"));
+  assert_true(parse_fails("{\"filter\": {\"op\": \"<\", \"args\": [{\"property\": "
+                          "\"eo:cloud_cover\"}, \"a\"]}}",
+                          "number"));
+  assert_true(parse_fails("{\"query\": {\"eo:cloud_cover\": {\"almost\": 3}}}", "almost"));
+  assert_true(parse_fails("{\"token\": \"!!!\"}", "token"));
+  assert_true(parse_fails("{\"wat\": 1}", "unknown parameter"));
+  /* a token of one sortby is refused by another */
+  json_t *t = json_pack("[sI]", "-datetime", (json_int_t)5);
+  char *raw = json_dumps(t, JSON_COMPACT);
+  json_decref(t);
+  (void)raw;
+  free(raw);
+
+  /* GET parameters become the POST shape */
+  const char *k[] = {"bbox", "sortby", "ids", "limit"};
+  const char *v[] = {"1,2,3,4", " eo:cloud_cover,-datetime", "a,b", "5"};
+  json_t *body;
+  assert_int_equal(swath_search_body_from_params(k, v, 4, 0, &body), 0);
+  char *s = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+  assert_string_equal(s, "{\"bbox\":[1.0,2.0,3.0,4.0],\"ids\":[\"a\",\"b\"],\"limit\":5,\"sortby\":"
+                         "[{\"direction\":\"asc\",\"field\":\"eo:cloud_cover\"},{\"direction\":"
+                         "\"desc\",\"field\":\"datetime\"}]}");
+  free(s);
+  json_decref(body);
+  const char *k2[] = {"bbox"}, *v2[] = {"1,x,3,4"};
+  assert_int_equal(swath_search_body_from_params(k2, v2, 1, 0, &body), SWATH_EINVAL);
+  const char *k3[] = {"limit"}, *v3[] = {"12abc"};
+  assert_int_equal(swath_search_body_from_params(k3, v3, 1, 0, &body), SWATH_EINVAL);
+}
+
+/* ---- ingest and search -------------------------------------------------------------- */
+
+struct bad_lines {
+  int n;
+  int64_t lines[8];
+};
+static void on_bad(void *ud, const char *source, int64_t line, const char *msg) {
+  (void)source, (void)msg;
+  struct bad_lines *b = ud;
+  if (b->n < 8) b->lines[b->n] = line;
+  b->n++;
+}
+
+static void test_ingest_csv(void **state) {
+  (void)state;
+  FILE *f = fopen(path_of("a.csv"), "wb");
+  fputs("\xef\xbb\xbf" HEADER "\r\n", f); /* BOM and CRLF */
+  row(f, "G1", 1, 10, 10, 40, 11, 41);
+  fputs("\"G2\",\"S2A_MSIL1C_20230602T102031_N0509_R065_T32TMT_20230615T140000\",D,32TMT,"
+        "2023-06-02T10:25:59.024000Z,,20.5,,2023-06-15T14:00:00Z,41,40,10,11,\"gs://x,y\"\r\n",
+        f);                                                 /* line 3: quoted fields, empty size */
+  fputs("G3,P,D,32TMT,yesterday,1,2,,,41,40,10,11,B\n", f); /* line 4: bad time */
+  fputs("G4,P,D\n", f);                                     /* line 5: too few fields */
+  row(f, "G5", 3, 101, 10, 40, 11, 41);                     /* line 6: cloud > 100 */
+  row(f, "G6", 4, 30, 10, 41, 11, 40);                      /* line 7: south > north */
+  fclose(f);
+  swath_catalog *c = open_new("a.db");
+  struct bad_lines bl = {0};
+  swath_ingest_opts o = {0};
+  o.on_bad = on_bad;
+  o.ud = &bl;
+  swath_ingest_report r;
+  assert_int_equal(swath_catalog_ingest(c, path_of("a.csv"), &o, &r), 0);
+  assert_string_equal(r.format, "s2csv");
+  assert_int_equal(r.inserted, 2);
+  assert_int_equal(r.malformed, 4);
+  assert_int_equal(bl.n, 4);
+  assert_int_equal(bl.lines[0], 4);
+  assert_int_equal(bl.lines[1], 5);
+  assert_int_equal(bl.lines[2], 6);
+  assert_int_equal(bl.lines[3], 7);
+  json_t *item;
+  assert_int_equal(swath_catalog_get_item(c, "sentinel-2-l1c", "G2", &item), 0);
+  json_t *p = json_object_get(item, "properties");
+  assert_null(json_object_get(p, "s2:total_size"));
+  assert_string_equal(json_string_value(json_object_get(p, "s2:base_url")), "gs://x,y");
+  assert_true(json_number_value(json_object_get(p, "eo:cloud_cover")) == 20.5);
+  json_decref(item);
+  assert_int_equal(swath_catalog_get_item(c, "sentinel-2-l1c", "nope", &item), SWATH_ENOTFOUND);
+  /* re-ingest: updates, no duplicates */
+  assert_int_equal(swath_catalog_ingest(c, path_of("a.csv"), &o, &r), 0);
+  assert_int_equal(r.inserted, 0);
+  assert_int_equal(r.updated, 2);
+  int64_t m;
+  ids_of(c, "{}", &m, NULL);
+  assert_int_equal(m, 2);
+  swath_catalog_close(c);
+  /* a half-built catalog (interrupted bulk build) is refused with a clear line */
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(path_of("a.db"), &db), SQLITE_OK);
+  sqlite3_exec(db, "UPDATE meta SET value = 'building' WHERE key = 'state'", NULL, NULL, NULL);
+  sqlite3_close(db);
+  assert_int_equal(swath_catalog_open(path_of("a.db"), SWATH_CATALOG_READONLY, &c), SWATH_EINVAL);
+  assert_non_null(strstr(swath_error_message(), "half-built"));
+  assert_int_equal(swath_catalog_open(path_of("missing.db"), SWATH_CATALOG_READONLY, &c),
+                   SWATH_EINVAL);
+}
+
+static void test_antimeridian_and_time(void **state) {
+  (void)state;
+  FILE *f = fopen(path_of("am.csv"), "w");
+  fputs(HEADER "\n", f);
+  row(f, "EAST", 1, 5, 179.0, 0, 179.9, 1);   /* just west of 180 */
+  row(f, "WEST", 2, 5, -179.9, 0, -179.0, 1); /* just east of -180 */
+  row(f, "CROSS", 3, 5, 179.5, 5, -179.5, 6); /* straddles the antimeridian */
+  row(f, "FAR", 4, 5, 0, 0, 1, 1);
+  fclose(f);
+  swath_catalog *c = open_new("am.db");
+  swath_ingest_report r;
+  ingest(c, "am.csv", &r);
+  const char *s = ids_of(c,
+                         "{\"bbox\": [178, -10, -178, 10], \"sortby\": [{\"field\": "
+                         "\"datetime\"}]}",
+                         NULL, NULL);
+  assert_string_equal(s, "EAST WEST CROSS");
+  s = ids_of(c, "{\"bbox\": [-179.6, 4, -179.4, 7]}", NULL, NULL); /* east part of CROSS */
+  assert_string_equal(s, "CROSS");
+  s = ids_of(c, "{\"bbox\": [179.1, 4, 179.4, 7]}", NULL, NULL); /* west of CROSS's start */
+  assert_string_equal(s, "");
+  s = ids_of(c, "{\"bbox\": [179.95, 0.5, -179.95, 0.6]}", NULL, NULL); /* the gap */
+  assert_string_equal(s, "");
+  /* datetime: instants, days, open ends */
+  s = ids_of(c, "{\"datetime\": \"2023-06-02\"}", NULL, NULL);
+  assert_string_equal(s, "WEST");
+  s = ids_of(c, "{\"datetime\": \"2023-06-02T10:25:59.024Z\"}", NULL, NULL);
+  assert_string_equal(s, "WEST");
+  s = ids_of(c, "{\"datetime\": \"2023-06-02T10:25:59.025Z\"}", NULL, NULL);
+  assert_string_equal(s, "");
+  s = ids_of(c, "{\"datetime\": \"../2023-06-02\", \"sortby\": [{\"field\": \"datetime\"}]}", NULL,
+             NULL);
+  assert_string_equal(s, "EAST WEST");
+  s = ids_of(c,
+             "{\"datetime\": \"2023-06-03T00:00:00Z/\", \"sortby\": [{\"field\": "
+             "\"datetime\"}]}",
+             NULL, NULL);
+  assert_string_equal(s, "CROSS FAR");
+  s = ids_of(c, "{\"ids\": [\"FAR\", \"EAST\", \"FAR\", \"x\"], \"sortby\": [{\"field\": \"id\"}]}",
+             NULL, NULL);
+  assert_string_equal(s, "EAST FAR");
+  json_t *b = json_pack("{s:[s]}", "collections", "nope");
+  swath_search *q;
+  swath_page p;
+  assert_int_equal(swath_search_parse(b, &q), 0);
+  assert_int_equal(swath_search_run(c, q, NULL, &p), SWATH_EINVAL);
+  assert_non_null(strstr(swath_error_message(), "unknown collection"));
+  swath_search_free(q);
+  json_decref(b);
+  swath_catalog_close(c);
+}
+
+static void test_intersects_exact(void **state) {
+  (void)state;
+  write_file("tri.json",
+             "{\"type\": \"FeatureCollection\", \"features\": ["
+             "{\"type\": \"Feature\", \"id\": \"tri\", \"geometry\": {\"type\": \"Polygon\", "
+             "\"coordinates\": [[[0, 0], [10, 0], [0, 10], [0, 0]]]}, \"properties\": "
+             "{\"datetime\": null, \"start_datetime\": \"2020-01-01T00:00:00Z\", "
+             "\"end_datetime\": \"2020-12-31T00:00:00Z\"}},\n"
+             "{\"type\": \"Feature\", \"id\": \"line\", \"geometry\": {\"type\": \"LineString\", "
+             "\"coordinates\": [[20, 0], [30, 10]]}, \"properties\": {\"datetime\": "
+             "\"2021-01-01T00:00:00Z\"}},\n"
+             "{\"type\": \"Feature\", \"id\": \"nodate\", \"geometry\": {\"type\": \"Point\", "
+             "\"coordinates\": [1, 1]}, \"properties\": {}}\n"
+             "]}");
+  swath_catalog *c = open_new("tri.db");
+  swath_ingest_report r;
+  ingest(c, "tri.json", &r);
+  assert_int_equal(r.inserted, 2);
+  assert_int_equal(r.malformed, 1);
+  assert_string_equal(ids_of(c, "{\"bbox\": [7, 7, 9, 9]}", NULL, NULL), "");
+  assert_string_equal(ids_of(c, "{\"bbox\": [4, 4, 9, 9]}", NULL, NULL), "tri"); /* touches */
+  assert_string_equal(
+      ids_of(c, "{\"intersects\": {\"type\": \"Point\", \"coordinates\": [8, 8]}}", NULL, NULL),
+      "");
+  assert_string_equal(
+      ids_of(c, "{\"intersects\": {\"type\": \"Point\", \"coordinates\": [2, 2]}}", NULL, NULL),
+      "tri");
+  /* a polygon crossing the line's bbox corner but not the line */
+  assert_string_equal(ids_of(c,
+                             "{\"intersects\": {\"type\": \"Polygon\", \"coordinates\": "
+                             "[[[28, 0], [30, 0], [30, 2], [28, 0]]]}}",
+                             NULL, NULL),
+                      "");
+  assert_string_equal(ids_of(c,
+                             "{\"intersects\": {\"type\": \"MultiPoint\", \"coordinates\": "
+                             "[[25, 5], [2, 2]]}, \"sortby\": [{\"field\": \"id\"}]}",
+                             NULL, NULL),
+                      "line tri");
+  /* interval items match any overlapping datetime */
+  assert_string_equal(ids_of(c, "{\"datetime\": \"2020-06-01\"}", NULL, NULL), "tri");
+  assert_string_equal(ids_of(c, "{\"datetime\": \"2019-01-01/2020-01-01\"}", NULL, NULL), "tri");
+  assert_string_equal(ids_of(c, "{\"datetime\": \"2020-12-31T00:00:01Z/..\"}", NULL, NULL), "line");
+  swath_catalog_close(c);
+}
+
+/* Many rows with few distinct sort values: pages must tile the result. */
+static void test_paging_and_filters(void **state) {
+  (void)state;
+  FILE *f = fopen(path_of("p.csv"), "w");
+  fputs(HEADER "\n", f);
+  for (int i = 0; i < 300; i++) {
+    char g[32];
+    snprintf(g, sizeof g, "G%03d", i);
+    row(f, g, 1 + i % 5, (i * 7) % 4 * 10.0, (i % 17) * 0.1, 0, (i % 17) * 0.1 + 1, 1);
+  }
+  fclose(f);
+  swath_catalog *c = open_new("p.db");
+  swath_ingest_report r;
+  ingest(c, "p.csv", &r);
+  static const char *const sorts[] = {
+      "[{\"field\": \"eo:cloud_cover\"}]",
+      "[{\"field\": \"eo:cloud_cover\", \"direction\": \"desc\"}, {\"field\": \"datetime\"}]",
+      "[{\"field\": \"datetime\", \"direction\": \"desc\"}, {\"field\": \"id\"}]",
+      "[{\"field\": \"id\", \"direction\": \"desc\"}]", NULL};
+  for (int s = 0; sorts[s]; s++) {
+    char body[512], all[65536];
+    snprintf(body, sizeof body, "{\"limit\": 1000, \"sortby\": %s}", sorts[s]);
+    snprintf(all, sizeof all, "%s", ids_of(c, body, NULL, NULL));
+    for (int limit = 1; limit <= 64; limit *= 4) {
+      char got[65536] = "", *token = NULL;
+      int pages = 0;
+      do {
+        if (token)
+          snprintf(body, sizeof body, "{\"limit\": %d, \"sortby\": %s, \"token\": \"%s\"}", limit,
+                   sorts[s], token);
+        else
+          snprintf(body, sizeof body, "{\"limit\": %d, \"sortby\": %s}", limit, sorts[s]);
+        free(token);
+        int64_t m;
+        const char *page = ids_of(c, body, &m, &token);
+        assert_int_equal(m, 300);
+        if (*got && *page) strcat(got, " ");
+        strcat(got, page);
+        pages++;
+      } while (token && pages < 400);
+      assert_string_equal(got, all);
+      assert_int_equal(pages, (300 + limit - 1) / limit);
+    }
+  }
+  /* filters: CQL2 and/or/not/between/in/like/isNull, the query extension */
+  int64_t m;
+  ids_of(c, "{\"filter\": {\"op\": \"<=\", \"args\": [{\"property\": \"eo:cloud_cover\"}, 10]}}",
+         &m, NULL);
+  assert_int_equal(m, 150); /* (i*7)%4 in {0,1} */
+  ids_of(c,
+         "{\"filter\": {\"op\": \"or\", \"args\": [{\"op\": \"=\", \"args\": [{\"property\": "
+         "\"eo:cloud_cover\"}, 0]}, {\"op\": \"=\", \"args\": [30, {\"property\": "
+         "\"eo:cloud_cover\"}]}]}}",
+         &m, NULL);
+  assert_int_equal(m, 150);
+  ids_of(c,
+         "{\"filter\": {\"op\": \"not\", \"args\": [{\"op\": \"between\", \"args\": "
+         "[{\"property\": \"eo:cloud_cover\"}, 5, 25]}]}}",
+         &m, NULL);
+  assert_int_equal(m, 150);
+  ids_of(c,
+         "{\"filter\": {\"op\": \"and\", \"args\": [{\"op\": \"in\", \"args\": [{\"property\": "
+         "\"id\"}, [\"G001\", \"G002\", \"G999\"]]}, {\"op\": \"like\", \"args\": "
+         "[{\"property\": \"id\"}, \"G00%\"]}]}}",
+         &m, NULL);
+  assert_int_equal(m, 2);
+  ids_of(c, "{\"filter\": {\"op\": \"isNull\", \"args\": [{\"property\": \"color:red\"}]}}", &m,
+         NULL);
+  assert_int_equal(m, 300);
+  ids_of(c,
+         "{\"filter\": {\"op\": \">=\", \"args\": [{\"property\": \"datetime\"}, "
+         "{\"timestamp\": \"2023-06-05T00:00:00Z\"}]}}",
+         &m, NULL);
+  assert_int_equal(m, 60);
+  ids_of(c, "{\"query\": {\"eo:cloud_cover\": {\"gt\": 0, \"lt\": 25}}}", &m, NULL);
+  assert_int_equal(m, 150);
+  ids_of(c, "{\"query\": {\"id\": {\"startsWith\": \"G01\"}}}", &m, NULL);
+  assert_int_equal(m, 10); /* G010..G019 */
+  swath_catalog_close(c);
+}
+
+/* The packed R*Tree (new catalog) and the one SQLite grows row by row
+ * answer the same spatial queries, and rtreecheck() accepts both. */
+static void test_rtree_pack(void **state) {
+  (void)state;
+  FILE *f = fopen(path_of("big.csv"), "w");
+  fputs(HEADER "\n", f);
+  srand(7);
+  for (int i = 0; i < 6000; i++) {
+    char g[32];
+    snprintf(g, sizeof g, "R%05d", i);
+    double w = rand() / (double)RAND_MAX * 358 - 179, s = rand() / (double)RAND_MAX * 160 - 80;
+    row(f, g, 1 + i % 28, rand() % 100, w, s, w + 1, s + 1);
+  }
+  fclose(f);
+  swath_catalog *a = open_new("packed.db"), *b = open_new("grown.db");
+  swath_ingest_report r;
+  ingest(a, "big.csv", &r);
+  write_file("first.csv", HEADER "\n");
+  FILE *g = fopen(path_of("first.csv"), "a");
+  row(g, "R00000", 1, 0, 0, 0, 1, 1);
+  fclose(g);
+  ingest(b, "first.csv", &r);
+  ingest(b, "big.csv", &r);
+  assert_int_equal(r.inserted, 5999);
+  for (int k = 0; k < 2; k++) {
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path_of(k ? "grown.db" : "packed.db"), &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT rtreecheck('items_rtree'), (SELECT count(*) "
+                                        "FROM items_rtree)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+    assert_int_equal(sqlite3_column_int(st, 1), 6000);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  for (int q = 0; q < 40; q++) {
+    char body[256], x[65536];
+    double w = q * 8 - 180, s = (q % 8) * 20 - 80;
+    snprintf(body, sizeof body,
+             "{\"bbox\": [%g, %g, %g, %g], \"limit\": 10000, \"sortby\": [{\"field\": \"id\"}]%s}",
+             w, s, w + 30, s + 25, q % 3 ? ", \"datetime\": \"2023-06-10/2023-06-20\"" : "");
+    snprintf(x, sizeof x, "%s", ids_of(a, body, NULL, NULL));
+    assert_string_equal(x, ids_of(b, body, NULL, NULL));
+  }
+  swath_catalog_close(a);
+  swath_catalog_close(b);
+}
+
+static void test_rgb_stats(void **state) {
+  (void)state;
+  const char *tif = path_of("rgb.tif");
+  GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), tif, 50, 40, 3, GDT_Byte, NULL);
+  double gt[6] = {10, 0.01, 0, 50, 0, -0.01};
+  GDALSetGeoTransform(ds, gt);
+  OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
+  OSRImportFromEPSG(srs, 4326);
+  GDALSetSpatialRef(ds, srs);
+  OSRDestroySpatialReference(srs);
+  unsigned char px[40][50];
+  double sum[3] = {0, 0, 0}, sum7[3] = {0, 0, 0};
+  int n = 0, n7 = 0;
+  for (int b = 0; b < 3; b++) {
+    for (int y = 0; y < 40; y++)
+      for (int x = 0; x < 50; x++) {
+        int hole = x < 10 && y < 10;
+        px[y][x] = hole ? 9 : (unsigned char)(20 + 60 * b + (x * 3 + y) % 50);
+        if (!hole) {
+          sum[b] += px[y][x];
+          n += b == 0;
+          if (x % 7 == 0 && y % 7 == 0) sum7[b] += px[y][x], n7 += b == 0;
+        }
+      }
+    GDALRasterBandH band = GDALGetRasterBand(ds, b + 1);
+    GDALSetRasterNoDataValue(band, 9);
+    assert_int_equal(GDALRasterIO(band, GF_Write, 0, 0, 50, 40, px, 50, 40, GDT_Byte, 0, 0),
+                     CE_None);
+  }
+  GDALClose(ds);
+  const char *paths[3] = {tif, tif, tif};
+  int bands[3] = {1, 2, 3};
+  swath_stats_opts o = {SWATH_STATS_EXACT, 1, 1024, 2, 0, NULL, NULL};
+  swath_rgb_stats st;
+  assert_int_equal(swath_rgb_stats_compute(paths, bands, 0, 0, &o, &st), 0);
+  assert_int_equal(st.pixels, n);
+  for (int b = 0; b < 3; b++)
+    assert_true(fabs(st.mean[b] - sum[b] / n) < 1e-9);
+  assert_true(fabs(st.brightness - (st.mean[0] + st.mean[1] + st.mean[2]) / 3) < 1e-9);
+  assert_string_equal(st.method, "exact");
+  o.method = SWATH_STATS_STEP;
+  o.step = 7;
+  assert_int_equal(swath_rgb_stats_compute(paths, bands, 0, 0, &o, &st), 0);
+  assert_int_equal(st.pixels, n7);
+  for (int b = 0; b < 3; b++)
+    assert_true(fabs(st.mean[b] - sum7[b] / n7) < 1e-9);
+  assert_string_equal(st.method, "step:7");
+  o.method = SWATH_STATS_OVERVIEW;
+  o.overview = 25;
+  assert_int_equal(swath_rgb_stats_compute(paths, bands, 0, 0, &o, &st), 0);
+  assert_string_equal(st.method, "overview:25x20");
+  /* scale: 12-bit to the TCI range, clamped at 255 */
+  o.method = SWATH_STATS_EXACT;
+  assert_int_equal(swath_rgb_stats_compute(paths, bands, 10.0, 0, &o, &st), 0);
+  assert_true(st.mean[2] == 255.0);
+  /* no such band, no such file */
+  int nob[3] = {1, 2, 4};
+  assert_int_equal(swath_rgb_stats_compute(paths, nob, 0, 0, &o, &st), SWATH_EINVAL);
+  const char *missing[3] = {"/nonexistent.tif", tif, tif};
+  assert_int_equal(swath_rgb_stats_compute(missing, bands, 0, 0, &o, &st), SWATH_EIO);
+
+  /* through the catalog: cached with the method, reset when the file changes */
+  swath_catalog *c = open_new("rgb.db");
+  swath_ingest_report r;
+  ingest(c, "rgb.tif", &r);
+  assert_int_equal(r.inserted, 1);
+  json_t *b = json_object();
+  swath_search *q;
+  assert_int_equal(swath_search_parse(b, &q), 0);
+  json_decref(b);
+  swath_stats_report sr;
+  o.threads = 2;
+  assert_int_equal(swath_catalog_stats(c, q, &o, &sr), 0);
+  assert_int_equal(sr.computed, 1);
+  assert_int_equal(swath_catalog_stats(c, q, &o, &sr), 0);
+  assert_int_equal(sr.cached, 1);
+  json_t *item;
+  assert_int_equal(swath_catalog_get_item(c, "local", "rgb", &item), 0);
+  json_t *p = json_object_get(item, "properties");
+  assert_true(fabs(json_number_value(json_object_get(p, "color:red")) - sum[0] / n) < 1e-9);
+  assert_string_equal(json_string_value(json_object_get(p, "color:method")), "exact");
+  assert_string_equal(json_string_value(json_object_get(p, "color:source")), "data:1,2,3");
+  json_decref(item);
+  ingest(c, "rgb.tif", &r); /* same file: statistics kept */
+  assert_int_equal(r.updated, 1);
+  assert_int_equal(swath_catalog_get_item(c, "local", "rgb", &item), 0);
+  assert_non_null(json_object_get(json_object_get(item, "properties"), "color:red"));
+  json_decref(item);
+  swath_ingest_opts io = {0};
+  io.rgb_bands[0] = 3, io.rgb_bands[1] = 2, io.rgb_bands[2] = 1;
+  assert_int_equal(swath_catalog_ingest(c, tif, &io, &r), 0); /* other bands: forgotten */
+  assert_int_equal(swath_catalog_get_item(c, "local", "rgb", &item), 0);
+  assert_null(json_object_get(json_object_get(item, "properties"), "color:red"));
+  json_decref(item);
+  swath_search_free(q);
+  swath_catalog_close(c);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_time),
+      cmocka_unit_test(test_s2_names),
+      cmocka_unit_test(test_parse_errors),
+      cmocka_unit_test(test_ingest_csv),
+      cmocka_unit_test(test_antimeridian_and_time),
+      cmocka_unit_test(test_intersects_exact),
+      cmocka_unit_test(test_paging_and_filters),
+      cmocka_unit_test(test_rtree_pack),
+      cmocka_unit_test(test_rgb_stats),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
