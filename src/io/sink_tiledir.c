@@ -2,14 +2,19 @@
  * drivers (GTiff, PNG, JPEG, WEBP).
  *
  * A tile is encoded from a MEM dataset that wraps the caller's buffers (no
- * copy of the pixels) into a temp file in the tile's own folder, then renamed
- * into place: readers and resumed runs never see a partial tile. The alpha
+ * copy of the pixels) into a temp file, then renamed into place: readers and
+ * resumed runs never see a partial tile. Temp files live in
+ * {path}/.swath/tmp/{pid}/ (same file system, so rename is atomic); a process
+ * killed mid-write leaves its folder behind, and the next process to open
+ * the sink removes the folders of processes that are no longer alive. The alpha
  * band is made from the mask (full = the type's maximum for PNG, 255
  * otherwise). GTiff tiles carry their geotransform and CRS, so each opens
  * georeferenced on its own. finish() writes the metadata that makes the
  * folder a product: job.yaml, tilejson.json, tms.json and stac.json (a STAC
  * item with the tiled-assets extension that GDAL's STACTA driver opens). */
 #include <cpl_conv.h>
+#include <dirent.h>
+#include <signal.h>
 #include <cpl_string.h>
 #include <errno.h>
 #include <gdal.h>
@@ -35,6 +40,7 @@ typedef struct tiledir {
   const char *ext;
   GDALDriverH drv, mem;
   char *wkt;
+  char tmpdir[4200];
 } tiledir;
 
 const char *swath_sink_format_ext(const char *format) {
@@ -60,9 +66,36 @@ static int mkdirs(const char *path) {
   return stat(tmp, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : (errno = ENOTDIR, -1);
 }
 
+/* Remove what a dead process left in its temp folder. */
+static void reap_tmp(const char *root) {
+  DIR *d = opendir(root);
+  if (!d) return;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    char *end;
+    long pid = strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end || pid <= 0 || pid == (long)getpid()) continue;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+    char sub[4400];
+    snprintf(sub, sizeof sub, "%s/%s", root, e->d_name);
+    DIR *sd = opendir(sub);
+    struct dirent *f;
+    while (sd && (f = readdir(sd))) {
+      if (f->d_name[0] == '.' && (!f->d_name[1] || (f->d_name[1] == '.' && !f->d_name[2]))) continue;
+      char file[4700];
+      snprintf(file, sizeof file, "%s/%s", sub, f->d_name);
+      unlink(file);
+    }
+    if (sd) closedir(sd);
+    rmdir(sub);
+  }
+  closedir(d);
+}
+
 static void td_close(void *st) {
   tiledir *t = st;
   if (!t) return;
+  if (t->tmpdir[0]) rmdir(t->tmpdir);
   free(t->path);
   free(t->format);
   free(t->compression);
@@ -119,6 +152,16 @@ static int td_open(const swath_sink_cfg *cfg, void **out) {
   }
   fclose(f);
   unlink(probe);
+  char root[4096];
+  snprintf(root, sizeof root, "%s/.swath/tmp", t->path);
+  snprintf(t->tmpdir, sizeof t->tmpdir, "%s/%d", root, (int)getpid());
+  if (mkdirs(t->tmpdir)) {
+    int e = errno;
+    t->tmpdir[0] = 0;
+    td_close(t);
+    return swath_error_set(SWATH_EINVAL, "output: cannot create '%s/%d': %s", root, (int)getpid(), strerror(e));
+  }
+  reap_tmp(root);
   OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
   if (OSRSetFromUserInput(srs, cfg->grid->crs) == OGRERR_NONE) OSRExportToWkt(srs, &t->wkt);
   OSRDestroySpatialReference(srs);
@@ -137,10 +180,10 @@ static double alpha_max(const tiledir *t) {
 
 static int td_write(void *st, swath_tile tl, const swath_raster *r) {
   tiledir *t = st;
-  char dir[4096], file[4200], tmp[4300];
+  char dir[4096], file[4200], tmp[4500];
   tile_path(t, tl, dir, sizeof dir, file, sizeof file);
   if (mkdirs(dir)) return swath_error_set(SWATH_EIO, "output: cannot create '%s': %s", dir, strerror(errno));
-  snprintf(tmp, sizeof tmp, "%s/.%lld.%s.tmp.%d.%lx", dir, (long long)tl.y, t->ext, (int)getpid(),
+  snprintf(tmp, sizeof tmp, "%s/%d-%lld-%lld.%s.%lx", t->tmpdir, tl.z, (long long)tl.x, (long long)tl.y, t->ext,
            (unsigned long)pthread_self());
 
   size_t px = (size_t)r->width * r->height, es = swath_dtype_size(r->dtype);
