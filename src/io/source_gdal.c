@@ -39,6 +39,7 @@ typedef struct gdal_state {
   void *gen;       /* GenImgProj transformer src pixel -> dst pixel */
   void *approx;
   double approx_error; /* threshold `approx` was built with */
+  char last_error[512]; /* GDAL reports some failures only once per dataset */
   swath_bounds footprint;
 } gdal_state;
 
@@ -242,10 +243,12 @@ static int gdal_read(void *st, const swath_read_req *req, swath_raster *out) {
   wo->hSrcDS = wo->hDstDS = NULL;
   GDALDestroyWarpOptions(wo);
   GDALClose(dst);
-  if (err != CE_None) {
+  if (err != CE_None || CPLGetLastErrorType() >= CE_Failure) {
+    const char *why = CPLGetLastErrorMsg();
+    if (why && *why) snprintf(s->last_error, sizeof s->last_error, "%s", why);
     swath_raster_free(&r);
-    return swath_error_set(SWATH_EIO, "reading '%s': warp failed: %s",
-                           GDALGetDescription(s->ds), CPLGetLastErrorMsg());
+    return swath_error_set(SWATH_EIO, "reading '%s': warp failed: %s", GDALGetDescription(s->ds),
+                           s->last_error[0] ? s->last_error : "GDAL gave no reason");
   }
   /* Alpha plane -> mask; count coverage to report empty blocks cheaply. */
   size_t px = (size_t)req->width * req->height;
