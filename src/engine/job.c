@@ -15,7 +15,9 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/raster.h"
+#include "io/cache.h"
 #include "io/sink.h"
+#include "io/source.h"
 
 static char *read_text(const char *path) {
   FILE *f = fopen(path, "rb");
@@ -137,33 +139,60 @@ static int parse_inputs(swath_job *job, const swath_cfg *c, const char *dir) {
   if (!job->inputs) return SWATH_ENOMEM;
   for (size_t i = 0; i < c->n; i++) {
     const swath_cfg *v = c->items[i];
-    const char *name = c->keys[i], *uri = NULL;
+    const char *name = c->keys[i], *uri = NULL, *type = "gdal";
     for (const char *p = name; *p; p++)
       if (!(*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
             (p != name && *p >= '0' && *p <= '9')))
         return swath_cfg_error(v, "inputs: name '%s' must be letters, digits and _", name);
+    swath_job_input *in = &job->inputs[job->ninputs++];
     if (v->type == SWATH_CFG_MAP) {
-      static const char *const keys[] = {"path", "type", NULL};
-      int rc = swath_cfg_check_keys(v, "inputs", keys);
-      if (rc) return rc;
       const swath_cfg *t = swath_cfg_get(v, "type");
-      if (t && (t->type != SWATH_CFG_SCALAR || strcmp(t->value, "gdal") != 0))
-        return swath_cfg_error(t, "inputs.%s.type: unsupported source type '%s' (supported: gdal)",
-                               name, t->type == SWATH_CFG_SCALAR ? t->value : "?");
-      const swath_cfg *p = swath_cfg_get(v, "path");
-      if (!p) return swath_cfg_error(v, "inputs.%s: missing 'path'", name);
-      rc = swath_cfg_string(p, "inputs.path", &uri);
-      if (rc) return rc;
+      int rc;
+      if (t && (rc = swath_cfg_string(t, "inputs.type", &type))) return rc;
+      if (!swath_source_find(type))
+        return swath_cfg_error(t, "inputs.%s.type: unknown source type '%s' (%s)", name, type, swath_source_types());
+      in->cfg = v;
+      if (strcmp(type, "gdal") == 0) {
+        /* Remote sources check their own keys when they open. */
+        static const char *const keys[] = {"path", "type", NULL};
+        if ((rc = swath_cfg_check_keys(v, "inputs", keys))) return rc;
+        const swath_cfg *p = swath_cfg_get(v, "path");
+        if (!p) return swath_cfg_error(v, "inputs.%s: missing 'path'", name);
+        if ((rc = swath_cfg_string(p, "inputs.path", &uri))) return rc;
+      }
     } else {
       int rc = swath_cfg_string(v, "inputs", &uri);
       if (rc) return rc;
     }
-    job->inputs[i].name = strdup(name);
-    job->inputs[i].uri = resolve(dir, uri);
-    job->ninputs++;
-    if (!job->inputs[i].name || !job->inputs[i].uri) return SWATH_ENOMEM;
+    in->name = strdup(name);
+    in->type = strdup(type);
+    in->uri = uri ? resolve(dir, uri) : NULL;
+    if (!in->name || !in->type || (uri && !in->uri)) return SWATH_ENOMEM;
   }
   return 0;
+}
+
+static int parse_cache(swath_job *job, const swath_cfg *c, const char *dir) {
+  const char *p = NULL;
+  int rc;
+  if (c) {
+    static const char *const keys[] = {"path", NULL};
+    if ((rc = swath_cfg_check_keys(c, "cache", keys))) return rc;
+    const swath_cfg *v = swath_cfg_get(c, "path");
+    if (v && (rc = swath_cfg_string(v, "cache.path", &p))) return rc;
+  }
+  if (p && p[0] == '~' && p[1] == '/' && getenv("HOME")) {
+    size_t n = strlen(getenv("HOME")) + strlen(p);
+    job->cache_dir = malloc(n);
+    if (job->cache_dir) snprintf(job->cache_dir, n, "%s%s", getenv("HOME"), p + 1);
+  } else if (p) {
+    job->cache_dir = resolve(dir, p);
+  } else {
+    char buf[4096];
+    if ((rc = swath_cache_default_root(buf, sizeof buf))) return rc;
+    job->cache_dir = strdup(buf);
+  }
+  return job->cache_dir ? 0 : SWATH_ENOMEM;
 }
 
 static int parse_grid(swath_job *job, const swath_cfg *c, const char *dir) {
@@ -359,7 +388,7 @@ int swath_job_load(const char *path, swath_job **out) {
   if (!rc && root->type != SWATH_CFG_MAP)
     rc = swath_cfg_error(root, "a job is a mapping with process, inputs, zoom and output");
   static const char *const keys[] = {"name", "process", "params", "inputs", "grid", "zoom", "area",
-                                     "output", NULL};
+                                     "output", "cache", NULL};
   if (!rc) rc = swath_cfg_check_keys(root, "job", keys);
   const char *dir = dircopy ? dirname(dircopy) : ".";
   if (!rc) {
@@ -373,6 +402,7 @@ int swath_job_load(const char *path, swath_job **out) {
   }
   if (!rc) rc = parse_params(job, swath_cfg_get(root, "params"));
   if (!rc) rc = parse_inputs(job, swath_cfg_get(root, "inputs"), dir);
+  if (!rc) rc = parse_cache(job, swath_cfg_get(root, "cache"), dir);
   if (!rc) rc = parse_grid(job, swath_cfg_get(root, "grid"), dir);
   if (!rc) rc = parse_zoom(job, swath_cfg_get(root, "zoom"));
   if (!rc) rc = parse_area(job, swath_cfg_get(root, "area"), dir);
@@ -385,7 +415,7 @@ int swath_job_load(const char *path, swath_job **out) {
       swath_process_close(&proc);
     }
   }
-  swath_cfg_free(root);
+  job->tree = root; /* inputs point into it */
   free(dircopy);
   if (rc) {
     swath_job_free(job);
@@ -399,8 +429,11 @@ void swath_job_free(swath_job *job) {
   if (!job) return;
   for (int i = 0; i < job->ninputs; i++) {
     free(job->inputs[i].name);
+    free(job->inputs[i].type);
     free(job->inputs[i].uri);
   }
+  swath_cfg_free(job->tree);
+  free(job->cache_dir);
   free(job->inputs);
   swath_params_free(job->params);
   free(job->path);
@@ -435,9 +468,16 @@ void swath_job_key(const swath_job *job, char key[17]) {
   }
   for (int i = 0; i < job->ninputs; i++) {
     fnv_str(&h, job->inputs[i].name);
+    fnv_str(&h, job->inputs[i].type);
     fnv_str(&h, job->inputs[i].uri);
+    /* A remote input's identity is its configuration. */
+    for (size_t k = 0; job->inputs[i].cfg && k < job->inputs[i].cfg->n; k++) {
+      const swath_cfg *kv = job->inputs[i].cfg->items[k];
+      fnv_str(&h, job->inputs[i].cfg->keys[k]);
+      fnv_str(&h, kv->type == SWATH_CFG_SCALAR ? kv->value : "");
+    }
     struct stat st;
-    if (stat(job->inputs[i].uri, &st) == 0) {
+    if (job->inputs[i].uri && stat(job->inputs[i].uri, &st) == 0) {
       int64_t v[2] = {(int64_t)st.st_size, (int64_t)st.st_mtime};
       fnv(&h, v, sizeof v);
     }

@@ -5,17 +5,22 @@
 #ifndef SWATH_ENGINE_JOB_H
 #define SWATH_ENGINE_JOB_H
 
+#include "core/config.h"
 #include "core/grid.h"
 #include "process/process.h"
 
 typedef struct swath_job_input {
-  char *name; /* key under inputs: */
-  char *uri;  /* resolved path or GDAL connection string */
+  char *name;           /* key under inputs: */
+  char *type;           /* source type: "gdal" (default) or a remote one */
+  char *uri;            /* gdal: resolved path or connection string; else NULL */
+  const swath_cfg *cfg; /* the input's mapping (owned by the job's tree), or NULL */
 } swath_job_input;
 
 typedef struct swath_job {
   char *path;  /* the job file */
   char *text;  /* the job file's text, stored with the output */
+  swath_cfg *tree; /* the parsed job; inputs point into it */
+  char *cache_dir; /* tile cache root for remote inputs (cache.path or the default) */
   char *process;
   swath_params *params;
   int ninputs;

@@ -46,6 +46,8 @@ typedef struct run_ctx {
   swath_process_info info;
   swath_input_desc *descs;
   swath_source_info *src_info;
+  swath_source_spec *specs;            /* per input */
+  const swath_source_vtable **src_vt;  /* per input */
   swath_dtype out_dtype;      /* what is written */
   int sink_bands;             /* data bands written */
   int average;                /* overview resampling */
@@ -194,7 +196,7 @@ static int compute_leaf(worker *w, swath_tile mt, swath_raster *block, double *t
   if (!in) return swath_error_set(SWATH_ENOMEM, "out of memory");
   int any = 0, r = 0;
   for (int i = 0; i < job->ninputs && !r; i++) {
-    r = swath_source_for(job->inputs[i].uri)->read(w->src[i], &req, &in[i]);
+    r = rc->src_vt[i]->read(w->src[i], &req, &in[i]);
     if (r == SWATH_EEMPTY) {
       /* No data from this input here: an all-masked block keeps band maths simple. */
       swath_dtype dt = req.dtype ? req.dtype : rc->src_info[i].dtype;
@@ -401,11 +403,18 @@ static int probe_inputs(run_ctx *rc, swath_bounds *fp) {
   const swath_job *job = rc->job;
   rc->descs = calloc((size_t)job->ninputs, sizeof *rc->descs);
   rc->src_info = calloc((size_t)job->ninputs, sizeof *rc->src_info);
-  if (!rc->descs || !rc->src_info) return swath_error_set(SWATH_ENOMEM, "out of memory");
+  rc->specs = calloc((size_t)job->ninputs, sizeof *rc->specs);
+  rc->src_vt = calloc((size_t)job->ninputs, sizeof *rc->src_vt);
+  if (!rc->descs || !rc->src_info || !rc->specs || !rc->src_vt) return swath_error_set(SWATH_ENOMEM, "out of memory");
   for (int i = 0; i < job->ninputs; i++) {
-    const swath_source_vtable *vt = swath_source_for(job->inputs[i].uri);
+    const swath_job_input *in = &job->inputs[i];
+    rc->specs[i] = (swath_source_spec){in->name, in->type, in->uri, in->cfg, job->cache_dir, NULL};
+    rc->src_vt[i] = swath_source_find(in->type);
+  }
+  for (int i = 0; i < job->ninputs; i++) {
+    const swath_source_vtable *vt = rc->src_vt[i];
     void *st;
-    int r = vt->open(job->inputs[i].uri, rc->g, &rc->src_info[i], &st);
+    int r = vt->open(&rc->specs[i], rc->g, &rc->src_info[i], &st);
     if (r) return r;
     vt->close(st);
     swath_source_info *si = &rc->src_info[i];
@@ -553,7 +562,7 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
     if (!workers[i].src) r = swath_error_set(SWATH_ENOMEM, "out of memory");
     for (int k = 0; k < job->ninputs && !r; k++) {
       swath_source_info si;
-      r = swath_source_for(job->inputs[k].uri)->open(job->inputs[k].uri, rc->g, &si, &workers[i].src[k]);
+      r = rc->src_vt[k]->open(&rc->specs[k], rc->g, &si, &workers[i].src[k]);
     }
   }
   if (r) goto out;
@@ -625,7 +634,7 @@ out:
   if (workers) {
     for (int i = 0; i < nworkers; i++) {
       for (int k = 0; workers[i].src && k < job->ninputs; k++)
-        if (workers[i].src[k]) swath_source_for(job->inputs[k].uri)->close(workers[i].src[k]);
+        if (workers[i].src[k]) rc->src_vt[k]->close(workers[i].src[k]);
       free(workers[i].src);
     }
   }
@@ -647,6 +656,8 @@ out:
   swath_area_free(area);
   free(rc->descs);
   free(rc->src_info);
+  free(rc->specs);
+  free((void *)rc->src_vt);
   pthread_mutex_destroy(&rc->lock);
   pthread_cond_destroy(&rc->cond);
   return r;

@@ -6,7 +6,9 @@
 #ifndef SWATH_IO_SOURCE_H
 #define SWATH_IO_SOURCE_H
 
+#include "core/config.h"
 #include "core/grid.h"
+#include "io/fetch.h"
 #include "swath/plugin.h"
 
 /* What a source is, as known after opening it. */
@@ -30,19 +32,40 @@ typedef struct swath_read_req {
   double warp_error;      /* max transformer approximation error in pixels; 0 = exact */
 } swath_read_req;
 
+/* One input of a job, as the job file describes it. */
+typedef struct swath_source_spec {
+  const char *name;           /* the input's key under inputs: */
+  const char *type;           /* "gdal", or a remote type ("xyz", "wmts", "wms") */
+  const char *uri;            /* gdal: path or connection string (resolved) */
+  const swath_cfg *cfg;       /* the input's mapping in the job; NULL for the short form.
+                                 A source checks its own keys here (errors name the line) */
+  const char *cache_dir;      /* root of the tile cache (remote sources) */
+  swath_fetcher *fetcher;     /* shared fetcher for remote sources; NULL where none runs */
+} swath_source_spec;
+
+/* Called once per remote request a read needs. */
+typedef void (*swath_source_request_fn)(void *ud, const swath_fetch_req *r);
+
 typedef struct swath_source_vtable {
-  const char *name;
-  /* Open the source `uri` for reading into grid `g`; fill `info`. */
-  int (*open)(const char *uri, const swath_grid *g, swath_source_info *info, void **state);
+  const char *name; /* the type, as written in the job */
+  /* Open the source for reading into grid `g`; fill `info`. SWATH_EINVAL
+   * with one line for bad configuration or unreadable data. */
+  int (*open)(const swath_source_spec *spec, const swath_grid *g, swath_source_info *info, void **state);
   /* Read the request into `out` (allocated here: bands = info.bands, mask
    * set). Returns SWATH_EEMPTY when no pixel holds data. */
   int (*read)(void *state, const swath_read_req *req, swath_raster *out);
+  /* The remote requests `read` would make for `req`, for prefetching; NULL
+   * for sources that fetch nothing. read() enumerates through the same
+   * function, so a prefetched job never downloads again. */
+  int (*requests)(void *state, const swath_read_req *req, swath_source_request_fn fn, void *ud);
   void (*close)(void *state);
 } swath_source_vtable;
 
 extern const swath_source_vtable swath_source_gdal;
 
-/* Pick the implementation for an input URI (files, VRT, /vsi paths: GDAL). */
-const swath_source_vtable *swath_source_for(const char *uri);
+/* The implementation for a type name, or NULL. */
+const swath_source_vtable *swath_source_find(const char *type);
+/* Comma-separated list of known types, for messages. */
+const char *swath_source_types(void);
 
 #endif

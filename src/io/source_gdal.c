@@ -95,8 +95,9 @@ static int footprint(gdal_state *s, const char *src_wkt, const swath_grid *g, do
   return 0;
 }
 
-static int gdal_open(const char *uri, const swath_grid *g, swath_source_info *info, void **out) {
+static int gdal_open(const swath_source_spec *spec, const swath_grid *g, swath_source_info *info, void **out) {
   *out = NULL;
+  const char *uri = spec->uri;
   gdal_state *s = calloc(1, sizeof *s);
   if (!s) return SWATH_ENOMEM;
   CPLErrorReset();
@@ -276,7 +277,12 @@ const swath_source_vtable swath_source_gdal = {
     .close = gdal_close,
 };
 
-const swath_source_vtable *swath_source_for(const char *uri) {
-  (void)uri;
-  return &swath_source_gdal;
+static const swath_source_vtable *const g_sources[] = {&swath_source_gdal, NULL};
+
+const swath_source_vtable *swath_source_find(const char *type) {
+  for (int i = 0; g_sources[i]; i++)
+    if (strcmp(g_sources[i]->name, type) == 0) return g_sources[i];
+  return NULL;
 }
+
+const char *swath_source_types(void) { return "gdal"; }
