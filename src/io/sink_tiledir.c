@@ -121,6 +121,10 @@ static int td_open(const swath_sink_cfg *cfg, void **out) {
   if (strcmp(ext, "webp") == 0 && cfg->bands != 3)
     return swath_error_set(SWATH_EINVAL, "output: WEBP holds 3 (RGB) bands plus alpha, not %d; use PNG or GTiff",
                            cfg->bands);
+  if (png && cfg->compression &&
+      !(strlen(cfg->compression) == 1 && cfg->compression[0] >= '1' && cfg->compression[0] <= '9'))
+    return swath_error_set(SWATH_EINVAL, "output: PNG compression is a zlib level from 1 (fastest) to 9, not '%s'",
+                           cfg->compression);
   if (strcmp(ext, "jpg") == 0 && cfg->bands != 1 && cfg->bands != 3)
     return swath_error_set(SWATH_EINVAL, "output: JPEG holds 1 or 3 bands, not %d; use PNG or GTiff", cfg->bands);
   tiledir *t = calloc(1, sizeof *t);
@@ -245,6 +249,8 @@ static int td_write(void *st, swath_tile tl, const swath_raster *r) {
       opts = CSLSetNameValue(opts, "BLOCKYSIZE", bs);
     }
     if (use_alpha) opts = CSLSetNameValue(opts, "ALPHA", "YES");
+  } else if (strcmp(t->ext, "png") == 0 && t->compression) {
+    opts = CSLSetNameValue(opts, "ZLEVEL", t->compression);
   } else if (t->cfg.quality > 0) {
     char q[16];
     snprintf(q, sizeof q, "%d", t->cfg.quality);
