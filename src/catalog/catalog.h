@@ -114,7 +114,7 @@ typedef struct swath_page {
 } swath_page;
 
 typedef struct swath_search_opts {
-  int64_t count_limit; /* count matches up to this many (0: no limit) */
+  int64_t count_limit; /* count matches up to this many (0: no limit, < 0: never) */
   int ids_only;        /* features hold only {"id", "collection"} */
 } swath_search_opts;
 

@@ -904,6 +904,27 @@ static int check_collections(swath_catalog *c, const swath_search *q) {
 
 static int64_t count_matches(swath_catalog *c, const swath_search *q, int64_t cap, int *rc) {
   swath__sql s = {0};
+  if (!q->nparts && !q->has_t0 && !q->has_t1 && !q->ids_json && !q->filter.len) {
+    /* only collections constrain the search: their item counts are kept */
+    swath__sql_add(&s, "SELECT coalesce(sum(n), 0) FROM collections WHERE 1");
+    if (q->colls_json) {
+      swath__sql_add(&s, " AND id IN (SELECT value FROM json_each(");
+      swath__sql_text(&s, q->colls_json);
+      swath__sql_add(&s, "))");
+    }
+    if (q->collection) {
+      swath__sql_add(&s, " AND id = ");
+      swath__sql_text(&s, q->collection);
+    }
+    sqlite3_stmt *st;
+    int64_t n = -1;
+    if (!(*rc = swath__sql_prepare(c->db, &s, &st))) {
+      if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
+      sqlite3_finalize(st);
+    }
+    swath__sql_clear(&s);
+    return n;
+  }
   swath__sql_add(&s, "SELECT count(*) FROM (SELECT 1");
   from_where(c, q, 0, &s);
   if (cap > 0) {
@@ -1029,7 +1050,7 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
   }
   sqlite3_finalize(st);
   page->returned = n;
-  if (!rc) page->matched = count_matches(c, q, o->count_limit, &rc);
+  if (!rc && o->count_limit >= 0) page->matched = count_matches(c, q, o->count_limit, &rc);
   if (!rc) rc = color_warnings(c, q, page);
   if (rc) swath_page_clear(page);
   return rc;

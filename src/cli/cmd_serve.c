@@ -22,8 +22,9 @@ static void usage(FILE *f) {
              "  --host         address to listen on\n"
              "  --threads      request threads (default 2)\n"
              "  --base-url     prefix for links (default http://<Host header>)\n"
-             "  --count-limit  count numberMatched up to N, omit it beyond (default 100000,\n"
-             "                 0: always count)\n");
+             "  --count-limit  count numberMatched up to N matches and omit it beyond, so\n"
+             "                 no request counts millions of rows (default 10000; 0: always\n"
+             "                 count; searches on collections alone are always counted)\n");
 }
 
 static int parse_long(const char *s, const char *what, long lo, long hi, long *v) {
@@ -46,7 +47,7 @@ int swath_cmd_serve(int argc, char **argv) {
   cfg.http.host = "127.0.0.1";
   cfg.http.port = 8080;
   cfg.http.threads = 2;
-  cfg.count_limit = 100000;
+  cfg.count_limit = 10000;
   long v;
   int c, rc = 0;
   optind = 1;

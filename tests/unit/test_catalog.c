@@ -476,6 +476,27 @@ static void test_paging_and_filters(void **state) {
       assert_int_equal(pages, (300 + limit - 1) / limit);
     }
   }
+  /* numberMatched: capped counts are omitted (-1), collection-only ones are exact */
+  {
+    json_t *b = json_pack("{s:{s:s, s:[{s:s}, i]}}", "filter", "op", ">=", "args", "property",
+                          "eo:cloud_cover", 0);
+    swath_search *q;
+    swath_page p;
+    swath_search_opts o = {100, 1};
+    assert_int_equal(swath_search_parse(b, &q), 0);
+    assert_int_equal(swath_search_run(c, q, &o, &p), 0);
+    assert_int_equal(p.matched, -1);
+    swath_page_clear(&p);
+    swath_search_free(q);
+    json_decref(b);
+    b = json_pack("{s:[s]}", "collections", "sentinel-2-l1c");
+    assert_int_equal(swath_search_parse(b, &q), 0);
+    assert_int_equal(swath_search_run(c, q, &o, &p), 0);
+    assert_int_equal(p.matched, 300);
+    swath_page_clear(&p);
+    swath_search_free(q);
+    json_decref(b);
+  }
   /* filters: CQL2 and/or/not/between/in/like/isNull, the query extension */
   int64_t m;
   ids_of(c, "{\"filter\": {\"op\": \"<=\", \"args\": [{\"property\": \"eo:cloud_cover\"}, 10]}}",
