@@ -488,7 +488,7 @@ static int cmd_stats(int argc, char **argv) {
   struct sel s = {0};
   int64_t shown = 0;
   swath_stats_opts o = {SWATH_STATS_EXACT, 1, 1024, 0, 0, on_fail, &shown};
-  long v, nth = sysconf(_SC_NPROCESSORS_ONLN);
+  long v = 0, nth = sysconf(_SC_NPROCESSORS_ONLN);
   int c, rc = 0, methods = 0;
   optind = 1;
   opterr = 0;

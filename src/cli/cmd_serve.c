@@ -48,7 +48,7 @@ int swath_cmd_serve(int argc, char **argv) {
   cfg.http.port = 8080;
   cfg.http.threads = 2;
   cfg.count_limit = 10000;
-  long v;
+  long v = 0;
   int c, rc = 0;
   optind = 1;
   opterr = 0;

@@ -41,6 +41,8 @@ typedef struct gdal_state {
   double approx_error; /* threshold `approx` was built with */
   char last_error[512]; /* GDAL reports some failures only once per dataset */
   swath_bounds footprint;
+  int same_crs;    /* source CRS is the grid's and the source is north-up */
+  double gt[6];    /* source geotransform */
 } gdal_state;
 
 static void gdal_close(void *st) {
@@ -152,6 +154,13 @@ static int gdal_open(const swath_source_spec *spec, const swath_grid *g, swath_s
   }
   s->approx = GDALCreateApproxTransformer(GDALGenImgProjTransform, s->gen, 0.125);
   s->approx_error = 0.125;
+  {
+    OGRSpatialReferenceH a = OSRNewSpatialReference(src_wkt), b = OSRNewSpatialReference(s->dst_wkt);
+    s->same_crs = OSRIsSame(a, b) && gt[2] == 0 && gt[4] == 0 && gt[5] < 0;
+    OSRDestroySpatialReference(a);
+    OSRDestroySpatialReference(b);
+    memcpy(s->gt, gt, sizeof gt);
+  }
   double res = 0;
   footprint(s, src_wkt, g, &res);
 
@@ -188,6 +197,57 @@ static int intersects(swath_bounds a, swath_bounds b) {
   return a.minx < b.maxx && b.minx < a.maxx && a.miny < b.maxy && b.miny < a.maxy;
 }
 
+/* The request's pixels are the source's own pixels (same CRS, same
+ * resolution, whole-pixel offset): every resampling method returns the
+ * source value there, so read the window directly instead of warping. Only
+ * where the mask semantics are unambiguous: one band with nodata, or no
+ * nodata (alpha or not). Sets *done to 1 if it handled the request. */
+static int read_aligned(gdal_state *s, const swath_read_req *req, swath_dtype dt, swath_raster *r, int *done) {
+  *done = 0;
+  double rx = (req->bounds.maxx - req->bounds.minx) / req->width;
+  double ry = (req->bounds.maxy - req->bounds.miny) / req->height;
+  if (!s->same_crs || (s->has_nodata && s->bands > 1)) return 0;
+  if (fabs(rx - s->gt[1]) > 1e-9 * rx || fabs(ry + s->gt[5]) > 1e-9 * ry) return 0;
+  double fx = (req->bounds.minx - s->gt[0]) / s->gt[1], fy = (s->gt[3] - req->bounds.maxy) / -s->gt[5];
+  if (fabs(fx - round(fx)) > 1e-6 || fabs(fy - round(fy)) > 1e-6) return 0;
+  long x0 = lround(fx), y0 = lround(fy), W = GDALGetRasterXSize(s->ds), H = GDALGetRasterYSize(s->ds);
+  long ax = x0 < 0 ? 0 : x0, ay = y0 < 0 ? 0 : y0;
+  long bx = x0 + req->width > W ? W : x0 + req->width, by = y0 + req->height > H ? H : y0 + req->height;
+  *done = 1;
+  memset(r->mask, 0, (size_t)req->width * req->height);
+  if (ax >= bx || ay >= by) return 0;
+  size_t es = swath_dtype_size(dt), plane = (size_t)req->width * req->height * es;
+  int w = (int)(bx - ax), h = (int)(by - ay), ox = (int)(ax - x0), oy = (int)(ay - y0);
+  char *base = (char *)r->data + ((size_t)oy * req->width + ox) * es;
+  int *bands = malloc(sizeof(int) * (size_t)s->bands);
+  if (!bands) return swath_error_set(SWATH_ENOMEM, "out of memory");
+  for (int b = 0; b < s->bands; b++) bands[b] = b + 1;
+  CPLErrorReset();
+  CPLErr e = GDALDatasetRasterIO(s->ds, GF_Read, (int)ax, (int)ay, w, h, base, w, h, (GDALDataType)dt, s->bands, bands,
+                                 (int)es, (int)(req->width * es), (int)plane);
+  free(bands);
+  unsigned char *m = r->mask + (size_t)oy * req->width + ox;
+  if (e == CE_None && s->alpha_band) {
+    e = GDALRasterIO(GDALGetRasterBand(s->ds, s->alpha_band), GF_Read, (int)ax, (int)ay, w, h, m, w, h, GDT_Byte, 1,
+                     req->width);
+    for (int y = 0; e == CE_None && y < h; y++)
+      for (int x = 0; x < w; x++) m[(size_t)y * req->width + x] = m[(size_t)y * req->width + x] ? 255 : 0;
+  } else if (e == CE_None) {
+    for (int y = 0; y < h; y++) {
+      memset(m + (size_t)y * req->width, 255, (size_t)w);
+      if (!s->has_nodata) continue;
+      for (int x = 0; x < w; x++) {
+        double v;
+        GDALCopyWords(base + ((size_t)y * req->width + x) * es, (GDALDataType)dt, 0, &v, GDT_Float64, 0, 1);
+        if (v == s->nodata || (isnan(v) && isnan(s->nodata))) m[(size_t)y * req->width + x] = 0;
+      }
+    }
+  }
+  if (e != CE_None)
+    return swath_error_set(SWATH_EIO, "reading '%s': %s", GDALGetDescription(s->ds), CPLGetLastErrorMsg());
+  return 0;
+}
+
 static int gdal_read(void *st, const swath_read_req *req, swath_raster *out) {
   gdal_state *s = st;
   memset(out, 0, sizeof *out);
@@ -198,6 +258,21 @@ static int gdal_read(void *st, const swath_read_req *req, swath_raster *out) {
   swath_raster r;
   int rc = swath_raster_alloc(&r, req->width, req->height, s->bands + 1, dt);
   if (rc) return rc;
+  int aligned = 0;
+  rc = read_aligned(s, req, dt, &r, &aligned);
+  if (rc) {
+    swath_raster_free(&r);
+    return rc;
+  }
+  if (aligned) {
+    r.bands = s->bands;
+    if (swath_raster_count_valid(&r) == 0) {
+      swath_raster_free(&r);
+      return SWATH_EEMPTY;
+    }
+    *out = r;
+    return 0;
+  }
   GDALDriverH mem = GDALGetDriverByName("MEM");
   GDALDatasetH dst = GDALCreate(mem, "", req->width, req->height, 0, (GDALDataType)dt, NULL);
   for (int b = 0; b <= s->bands; b++) {

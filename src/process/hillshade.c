@@ -106,6 +106,25 @@ static double shade(const hs *s, double x, double y) {
   return c <= 0 ? 1.0 : 1.0 + c;
 }
 
+/* One output row (interior columns) of the plain single-light Horn shade.
+ * Branch-free single precision so that GCC vectorises it: gdaldem itself
+ * evaluates 1/sqrt in single precision (rsqrt plus one Newton step), so
+ * float keeps us within its rounding. */
+static void shade_row_horn(const hs *s, const float *restrict r0, const float *restrict r1, const float *restrict r2,
+                           int w, float inv_ew, float inv_ns, unsigned char *restrict o) {
+  const float k0 = (float)(254.0 * s->sin_alt), kx = (float)(254.0 * s->sin_az_cos_alt_z);
+  const float ky = (float)(254.0 * s->cos_az_cos_alt_z), sq = (float)s->square_z;
+  for (int x = 1; x < w - 1; x++) {
+    float gx = ((r0[x - 1] + 2.0f * r1[x - 1] + r2[x - 1]) - (r0[x + 1] + 2.0f * r1[x + 1] + r2[x + 1])) * inv_ew;
+    float gy = ((r2[x - 1] + 2.0f * r2[x] + r2[x + 1]) - (r0[x - 1] + 2.0f * r0[x] + r0[x + 1])) * inv_ns;
+    float c = (k0 - (gy * ky - gx * kx)) / sqrtf(1.0f + sq * (gx * gx + gy * gy));
+    c = c > 0.0f ? c : 0.0f;
+    c = c < 254.0f ? c : 254.0f;
+    /* 1 + c >= 1, so truncating 1.5 + c rounds to nearest like floor(v + 0.5). */
+    o[x] = (unsigned char)(int)(1.5f + c);
+  }
+}
+
 static int hs_run(const void *state, swath_tile_ctx *ctx) {
   const hs *s = state;
   const swath_raster *in = &ctx->inputs[0];
@@ -117,31 +136,40 @@ static int hs_run(const void *state, swath_tile_ctx *ctx) {
   double inv_ew = 1.0 / ctx->res_x, inv_ns = -1.0 / ctx->res_y;
   memset(o, 0, (size_t)w * h);
   for (int y = 0; y < h; y++) {
-    for (int x = 0; x < w; x++) {
-      size_t i = (size_t)y * w + x;
-      if (y == 0 || x == 0 || y == h - 1 || x == w - 1) {
-        out->mask[i] = 0; /* no full window: edges are the buffer's job */
-        continue;
-      }
-      const float *r0 = dem + i - w, *r1 = dem + i, *r2 = dem + i + w;
-      if (m) {
-        const unsigned char *m0 = m + i - w, *m1 = m + i, *m2 = m + i + w;
-        if (!(m0[-1] & m0[0] & m0[1] & m1[-1] & m1[0] & m1[1] & m2[-1] & m2[0] & m2[1])) {
-          out->mask[i] = 0;
-          continue;
+    unsigned char *om = out->mask + (size_t)y * w;
+    if (y == 0 || y == h - 1) { /* no full window at the edge: the buffer's job */
+      memset(om, 0, (size_t)w);
+      continue;
+    }
+    const float *r0 = dem + (size_t)(y - 1) * w, *r1 = r0 + w, *r2 = r1 + w;
+    unsigned char *orow = o + (size_t)y * w;
+    if (!s->multi && !s->combined && !s->zt) {
+      shade_row_horn(s, r0, r1, r2, w, (float)inv_ew, (float)inv_ns, orow);
+    } else {
+      for (int x = 1; x < w - 1; x++) {
+        double gx, gy;
+        if (s->zt) {
+          gx = (r1[x - 1] - r1[x + 1]) * inv_ew;
+          gy = (r2[x] - r0[x]) * inv_ns;
+        } else {
+          gx = ((r0[x - 1] + 2.0 * r1[x - 1] + r2[x - 1]) - (r0[x + 1] + 2.0 * r1[x + 1] + r2[x + 1])) * inv_ew;
+          gy = ((r2[x - 1] + 2.0 * r2[x] + r2[x + 1]) - (r0[x - 1] + 2.0 * r0[x] + r0[x + 1])) * inv_ns;
         }
+        double v = floor(shade(s, gx, gy) + 0.5);
+        orow[x] = (unsigned char)(v > 255 ? 255 : v < 1 ? 1 : v);
       }
-      double gx, gy;
-      if (s->zt) {
-        gx = (r1[-1] - r1[1]) * inv_ew;
-        gy = (r2[0] - r0[0]) * inv_ns;
-      } else {
-        gx = ((r0[-1] + 2.0 * r1[-1] + r2[-1]) - (r0[1] + 2.0 * r1[1] + r2[1])) * inv_ew;
-        gy = ((r2[-1] + 2.0 * r2[0] + r2[1]) - (r0[-1] + 2.0 * r0[0] + r0[1])) * inv_ns;
-      }
-      double v = floor(shade(s, gx, gy) + 0.5);
-      o[i] = (unsigned char)(v > 255 ? 255 : v < 1 ? 1 : v);
-      out->mask[i] = 255;
+    }
+    /* Mask: a pixel is valid when its whole 3x3 window is. */
+    om[0] = om[w - 1] = 0;
+    if (!m) {
+      memset(om + 1, 255, (size_t)w - 2);
+      continue;
+    }
+    const unsigned char *m0 = m + (size_t)(y - 1) * w, *m1 = m0 + w, *m2 = m1 + w;
+    for (int x = 1; x < w - 1; x++) {
+      unsigned char a = m0[x - 1] & m0[x] & m0[x + 1] & m1[x - 1] & m1[x] & m1[x + 1] & m2[x - 1] & m2[x] & m2[x + 1];
+      om[x] &= a;
+      if (!om[x]) orow[x] = 0;
     }
   }
   return 0;
