@@ -443,7 +443,10 @@ def run(cmd):
 
 
 def gdalwarp(src, dst, bounds, size, t_srs="EPSG:3857", resampling="bilinear", extra=()):
-    run(["gdalwarp", "-q", "-overwrite", "-t_srs", t_srs, "-te"] + ["%.10f" % v for v in bounds]
+    # -et 0: the exact transform. With gdalwarp's default approximation the
+    # result depends on the warped extent (a tile and its metatile differ by a
+    # few DN at sharp edges), so oracle jobs set output.warp_error: 0 too.
+    run(["gdalwarp", "-q", "-overwrite", "-et", "0", "-t_srs", t_srs, "-te"] + ["%.10f" % v for v in bounds]
         + ["-ts", str(size[0]), str(size[1]), "-r", resampling] + list(extra) + [src, dst])
     return dst
 

@@ -29,7 +29,7 @@ write_job() { # write_job FILE OUTDIR
     [ -n "$AREA" ] && echo "area: $AREA"
     echo "output:"
     echo "  path: $2"
-    echo "  format: PNG"
+    echo "  format: ${FORMAT:-PNG}"
     [ -n "$OUTPUT_EXTRA" ] && echo "$OUTPUT_EXTRA"
     [ -n "$EXTRA" ] && echo "$EXTRA"
   } >"$1"
@@ -176,8 +176,9 @@ cp "$WORK/data/notraster.txt" "$WORK/fake_plugin.so"
 PROCESS="$WORK/fake_plugin.so"
 case_job "a plugin file that is not a shared library" "fake_plugin\.so"
 
-OUTPUT_EXTRA="  format: BMP"
+FORMAT=BMP
 case_job "unknown output format" "BMP"
+FORMAT=PNG
 
 OUTPUT_EXTRA="  resampling: sideways"
 case_job "unknown resampling" "sideways"

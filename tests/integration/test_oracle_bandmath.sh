@@ -18,7 +18,7 @@ inputs:
   red: data/red.tif
 grid: {name: WebMercatorQuad, metatiling: 2}
 zoom: 15
-output: {path: out/ndvi, format: GTiff, dtype: Float32, resampling: bilinear}
+output: {path: out/ndvi, format: GTiff, dtype: Float32, resampling: bilinear, warp_error: 0}
 EOF
 check_run "bandmath NDVI over two inputs exits 0" 0 run "$WORK/ndvi.yaml" --workers 2 --no-progress || exit 1
 
@@ -34,6 +34,14 @@ inside = [t for t in tiles if swt.box_inside_raster(swt.merc_bounds(z, *t), "EPS
 edge = [t for t in tiles if t not in inside]
 sample = inside[::3][:6] + edge[:: max(1, len(edge) // 3)][:3]
 swt.check("%d NDVI tiles written; sample of %d" % (len(tiles), len(sample)), len(inside) >= 2 and len(edge) >= 1)
+def band(path, i):
+    """Band i as an array; the dataset stays alive while GDAL reads (a band
+    outliving its dataset crashes the Python bindings)."""
+    ds = gdal.Open(path)
+    a = ds.GetRasterBand(i).ReadAsArray()
+    ds = None
+    return a
+
 bad, msgs = [], []
 for x, y in sample:
     b = swt.merc_bounds(z, x, y)
@@ -42,9 +50,9 @@ for x, y in sample:
     ref = "%s/ndvi_%d_%d.tif" % (work, x, y)
     swt.run(["gdal_calc.py", "--quiet", "--overwrite", "-A", n, "--A_band=1", "-B", r, "--B_band=1",
              "--calc=(A-B)/(A+B)", "--type=Float32", "--outfile=" + ref])
-    want = gdal.Open(ref).ReadAsArray().astype(np.float64)
+    want = band(ref, 1).astype(np.float64)
     # Valid where both warped inputs are fully covered (alpha 255).
-    valid = (gdal.Open(n).GetRasterBand(2).ReadAsArray() == 255) & (gdal.Open(r).GetRasterBand(2).ReadAsArray() == 255)
+    valid = (band(n, 2) == 255) & (band(r, 2) == 255)
     got = swt.Tile(swt.tile_path(out, z, x, y, "tif"))
     if (got.width, got.height, got.dtype, got.data.shape[0]) != (256, 256, "Float32", 1):
         bad.append("%d/%d/%d: %dx%d %s, %d data band(s); expected 256x256 Float32, 1 band" % (
@@ -52,13 +60,13 @@ for x, y in sample:
         continue
     both = got.valid & valid
     d = np.abs(got.data[0] - want)[both]
-    need = 0.99 if (x, y) in inside else 0.05
+    need = 0.99 if (x, y) in inside else 0.0  # an edge tile may hold only a sliver
     msg = "%d/%d/%d: %d px valid in both, max |diff| %.3g" % (z, x, y, both.sum(), d.max() if d.size else -1)
     msgs.append(msg)
-    if both.mean() < need or not np.isfinite(d).all() or (d > 1e-5).any():
+    if both.mean() < need or not both.any() or not np.isfinite(d).all() or (d > 1e-5).any():
         bad.append(msg)
     # Where gdalwarp had no data, swath's tile has none either.
-    if (got.valid & ~(gdal.Open(n).GetRasterBand(2).ReadAsArray() > 0)).any():
+    if (got.valid & ~(band(n, 2) > 0)).any():
         bad.append("%d/%d/%d: valid pixels where the inputs have no data" % (z, x, y))
 swt.check("NDVI tiles equal gdal_calc.py over the gdalwarp'ed inputs within 1e-5", not bad, "\n".join(bad or msgs))
 # The values are NDVI-like (not, e.g., one band copied through).

@@ -16,7 +16,7 @@ inputs:
   img: data/rgb.tif
 grid: {name: WebMercatorQuad, metatiling: $m}
 zoom: [14, 15]
-output: {path: out/$method, format: PNG, resampling: $method}
+output: {path: out/$method, format: PNG, resampling: $method, warp_error: 0}
 EOF
   check_run "convert with resampling $method (metatiling $m) exits 0" 0 \
     run "$WORK/$method.yaml" --workers 2 --no-progress || continue
@@ -39,7 +39,8 @@ for x, y in sample:
     # Compare where both alphas are 255 (partly covered edge pixels excluded).
     got.valid = got.alpha == 255
     want.valid = want.alpha == 255
-    ok, msg = swt.compare("%d/%d/%d" % (z, x, y), got, want, 1.0, 0.05)
+    # Edge tiles may hold only a sliver of the raster: no minimum overlap there.
+    ok, msg = swt.compare("%d/%d/%d" % (z, x, y), got, want, 1.0, 0.05 if (x, y) in inside else 0.0)
     msgs.append(msg)
     if (x, y) in inside and not (got.valid.all() and want.valid.all()):
         ok = False

@@ -28,7 +28,7 @@ inputs:
   dem: data/$dem
 grid: {name: WebMercatorQuad, metatiling: 2, pixel_buffer: 1}
 zoom: 15
-output: {path: out/$name, format: GTiff, dtype: Byte, resampling: bilinear}
+output: {path: out/$name, format: GTiff, dtype: Byte, resampling: bilinear, warp_error: 0}
 EOF
   check_run "hillshade $name exits 0" 0 run "$WORK/$name.yaml" --workers 2 --no-progress || continue
   py_checks "$WORK/out/$name" "$WORK/data/$dem" "$WORK" "$name" "$flags" <<'EOF'

@@ -21,7 +21,7 @@ inputs:
   img: data/rgb.tif
 grid: {name: WebMercatorQuad, metatiling: 2}
 zoom: [13, 15]
-output: {${extra}path: out/$v, format: PNG}
+output: {${extra}path: out/$v, format: PNG, warp_error: 0}
 EOF
   check_run "convert zooms 13-15 ($v) exits 0" 0 run "$WORK/$v.yaml" --workers 2 --no-progress
 done
