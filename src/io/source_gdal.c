@@ -1,17 +1,9 @@
 /* source_gdal.c: any raster GDAL opens (file, VRT, /vsicurl/ COG ...), read
  * through GDAL's warper onto the requested pixel grid.
  *
- * One state per worker thread: it owns its dataset handle and a
- * transformer from source pixels to the grid CRS, built once. Each read only
- * swaps the destination geotransform, so per-tile set-up is a MEM dataset
- * wrapped around the output buffer and a warp operation. The destination
- * always gets an alpha band: it says which pixels some source pixel covered,
- * which becomes the mask (outside the footprint, nodata and alpha 0 alike).
- * The approximate transformer interpolates the exact one along each output
- * row within `warp_error` pixels (default 0.125, gdalwarp's default). Its
- * result depends on the row's extent, so gdalwarp itself differs by a few DN
- * at sharp edges between a tile and a metatile; with warp_error 0 both use
- * the exact transform and agree (that is how the oracle test compares). */
+ * One state per worker thread: it owns its dataset handle and a warper
+ * (warp.h) whose transformer to the grid CRS is built once. Requests on the
+ * source's own pixel grid skip the warper (read_aligned). */
 #include <cpl_conv.h>
 #include <cpl_string.h>
 #include <gdal.h>
@@ -27,6 +19,7 @@
 #include "core/error.h"
 #include "core/raster.h"
 #include "io/source.h"
+#include "io/warp.h"
 
 typedef struct gdal_state {
   GDALDatasetH ds;
@@ -35,11 +28,8 @@ typedef struct gdal_state {
   int has_nodata;
   double nodata;
   swath_dtype dtype;
-  char *dst_wkt;   /* grid CRS as WKT */
-  void *gen;       /* GenImgProj transformer src pixel -> dst pixel */
-  void *approx;
-  double approx_error; /* threshold `approx` was built with */
-  char last_error[512]; /* GDAL reports some failures only once per dataset */
+  char *dst_wkt;   /* grid CRS as WKT (the warper's) */
+  swath__warper warper;
   swath_bounds footprint;
   int same_crs;    /* source CRS is the grid's and the source is north-up */
   double gt[6];    /* source geotransform */
@@ -48,10 +38,8 @@ typedef struct gdal_state {
 static void gdal_close(void *st) {
   gdal_state *s = st;
   if (!s) return;
-  if (s->approx) GDALDestroyApproxTransformer(s->approx);
-  if (s->gen) GDALDestroyGenImgProjTransformer(s->gen);
+  swath__warper_free(&s->warper);
   if (s->ds) GDALClose(s->ds);
-  CPLFree(s->dst_wkt);
   free(s);
 }
 
@@ -139,21 +127,15 @@ static int gdal_open(const swath_source_spec *spec, const swath_grid *g, swath_s
     return swath_error_set(SWATH_EINVAL, "input '%s': unsupported pixel type %s", uri,
                            GDALGetDataTypeName(GDALGetRasterDataType(b1)));
   }
-  OGRSpatialReferenceH dst = OSRNewSpatialReference(NULL);
-  OSRSetFromUserInput(dst, g->crs);
-  OSRExportToWkt(dst, &s->dst_wkt);
-  OSRDestroySpatialReference(dst);
-
-  char **opts = CSLSetNameValue(NULL, "DST_SRS", s->dst_wkt);
-  s->gen = GDALCreateGenImgProjTransformer2(s->ds, NULL, opts);
-  CSLDestroy(opts);
-  if (!s->gen) {
+  char what[4200];
+  snprintf(what, sizeof what, "input '%s'", uri);
+  int rc = swath__warper_init(&s->warper, s->ds, s->bands, s->alpha_band, s->has_nodata, s->nodata,
+                              g->crs, what);
+  if (rc) {
     gdal_close(s);
-    return swath_error_set(SWATH_EINVAL, "input '%s': cannot transform from its CRS to %s: %s",
-                           uri, g->crs, CPLGetLastErrorMsg());
+    return rc;
   }
-  s->approx = GDALCreateApproxTransformer(GDALGenImgProjTransform, s->gen, 0.125);
-  s->approx_error = 0.125;
+  s->dst_wkt = s->warper.dst_wkt;
   {
     OGRSpatialReferenceH a = OSRNewSpatialReference(src_wkt), b = OSRNewSpatialReference(s->dst_wkt);
     s->same_crs = OSRIsSame(a, b) && gt[2] == 0 && gt[4] == 0 && gt[5] < 0;
@@ -176,23 +158,6 @@ static int gdal_open(const swath_source_spec *spec, const swath_grid *g, swath_s
   return 0;
 }
 
-static GDALResampleAlg resample_alg(const char *name) {
-  static const struct {
-    const char *name;
-    GDALResampleAlg alg;
-  } algs[] = {{"near", GRA_NearestNeighbour}, {"nearest", GRA_NearestNeighbour},
-              {"bilinear", GRA_Bilinear},     {"cubic", GRA_Cubic},
-              {"cubicspline", GRA_CubicSpline}, {"lanczos", GRA_Lanczos},
-              {"average", GRA_Average},       {"mode", GRA_Mode},
-              {"max", GRA_Max},               {"min", GRA_Min},
-              {"med", GRA_Med},               {"q1", GRA_Q1},
-              {"q3", GRA_Q3},                 {"sum", GRA_Sum},
-              {"rms", GRA_RMS}};
-  for (size_t i = 0; name && i < sizeof algs / sizeof *algs; i++)
-    if (strcmp(algs[i].name, name) == 0) return algs[i].alg;
-  return GRA_Bilinear;
-}
-
 static int intersects(swath_bounds a, swath_bounds b) {
   return a.minx < b.maxx && b.minx < a.maxx && a.miny < b.maxy && b.miny < a.maxy;
 }
@@ -201,7 +166,8 @@ static int intersects(swath_bounds a, swath_bounds b) {
  * resolution, whole-pixel offset): every resampling method returns the
  * source value there, so read the window directly instead of warping. Only
  * where the mask semantics are unambiguous: one band with nodata, or no
- * nodata (alpha or not). Sets *done to 1 if it handled the request. */
+ * nodata (alpha or not). Sets *done to 1 if it handled the request; then
+ * `r` is allocated here (and freed here on failure). */
 static int read_aligned(gdal_state *s, const swath_read_req *req, swath_dtype dt, swath_raster *r, int *done) {
   *done = 0;
   double rx = (req->bounds.maxx - req->bounds.minx) / req->width;
@@ -214,13 +180,18 @@ static int read_aligned(gdal_state *s, const swath_read_req *req, swath_dtype dt
   long ax = x0 < 0 ? 0 : x0, ay = y0 < 0 ? 0 : y0;
   long bx = x0 + req->width > W ? W : x0 + req->width, by = y0 + req->height > H ? H : y0 + req->height;
   *done = 1;
+  int rc = swath_raster_alloc(r, req->width, req->height, s->bands, dt);
+  if (rc) return rc;
   memset(r->mask, 0, (size_t)req->width * req->height);
   if (ax >= bx || ay >= by) return 0;
   size_t es = swath_dtype_size(dt), plane = (size_t)req->width * req->height * es;
   int w = (int)(bx - ax), h = (int)(by - ay), ox = (int)(ax - x0), oy = (int)(ay - y0);
   char *base = (char *)r->data + ((size_t)oy * req->width + ox) * es;
   int *bands = malloc(sizeof(int) * (size_t)s->bands);
-  if (!bands) return swath_error_set(SWATH_ENOMEM, "out of memory");
+  if (!bands) {
+    swath_raster_free(r);
+    return swath_error_set(SWATH_ENOMEM, "out of memory");
+  }
   for (int b = 0; b < s->bands; b++) bands[b] = b + 1;
   CPLErrorReset();
   CPLErr e = GDALDatasetRasterIO(s->ds, GF_Read, (int)ax, (int)ay, w, h, base, w, h, (GDALDataType)dt, s->bands, bands,
@@ -243,8 +214,10 @@ static int read_aligned(gdal_state *s, const swath_read_req *req, swath_dtype dt
       }
     }
   }
-  if (e != CE_None)
+  if (e != CE_None) {
+    swath_raster_free(r);
     return swath_error_set(SWATH_EIO, "reading '%s': %s", GDALGetDescription(s->ds), CPLGetLastErrorMsg());
+  }
   return 0;
 }
 
@@ -253,95 +226,13 @@ static int gdal_read(void *st, const swath_read_req *req, swath_raster *out) {
   memset(out, 0, sizeof *out);
   if (!intersects(req->bounds, s->footprint)) return SWATH_EEMPTY;
   swath_dtype dt = req->dtype ? req->dtype : s->dtype;
-  size_t plane = (size_t)req->width * req->height * swath_dtype_size(dt);
-  /* One extra plane at the end receives the warper's alpha. */
-  swath_raster r;
-  int rc = swath_raster_alloc(&r, req->width, req->height, s->bands + 1, dt);
-  if (rc) return rc;
   int aligned = 0;
-  rc = read_aligned(s, req, dt, &r, &aligned);
-  if (rc) {
-    swath_raster_free(&r);
-    return rc;
-  }
-  if (aligned) {
-    r.bands = s->bands;
-    if (swath_raster_count_valid(&r) == 0) {
-      swath_raster_free(&r);
-      return SWATH_EEMPTY;
-    }
-    *out = r;
-    return 0;
-  }
-  GDALDriverH mem = GDALGetDriverByName("MEM");
-  GDALDatasetH dst = GDALCreate(mem, "", req->width, req->height, 0, (GDALDataType)dt, NULL);
-  for (int b = 0; b <= s->bands; b++) {
-    char opt[64];
-    snprintf(opt, sizeof opt, "DATAPOINTER=%p", (void *)((char *)r.data + (size_t)b * plane));
-    char *o[] = {opt, NULL};
-    GDALAddBand(dst, (GDALDataType)dt, o);
-  }
-  double gt[6] = {req->bounds.minx, (req->bounds.maxx - req->bounds.minx) / req->width, 0,
-                  req->bounds.maxy, 0, -(req->bounds.maxy - req->bounds.miny) / req->height};
-  GDALSetGeoTransform(dst, gt);
-  GDALSetProjection(dst, s->dst_wkt);
-  GDALSetGenImgProjTransformerDstGeoTransform(s->gen, gt);
-
-  GDALWarpOptions *wo = GDALCreateWarpOptions();
-  wo->hSrcDS = s->ds;
-  wo->hDstDS = dst;
-  wo->nBandCount = s->bands;
-  wo->panSrcBands = CPLMalloc(sizeof(int) * s->bands);
-  wo->panDstBands = CPLMalloc(sizeof(int) * s->bands);
-  for (int b = 0; b < s->bands; b++) wo->panSrcBands[b] = wo->panDstBands[b] = b + 1;
-  wo->nSrcAlphaBand = s->alpha_band;
-  wo->nDstAlphaBand = s->bands + 1;
-  if (s->has_nodata) {
-    wo->padfSrcNoDataReal = CPLMalloc(sizeof(double) * s->bands);
-    for (int b = 0; b < s->bands; b++) wo->padfSrcNoDataReal[b] = s->nodata;
-  }
-  wo->eResampleAlg = resample_alg(req->resampling);
-  wo->eWorkingDataType = GDT_Unknown;
-  if (req->warp_error > 0 && req->warp_error != s->approx_error) {
-    GDALDestroyApproxTransformer(s->approx);
-    s->approx = GDALCreateApproxTransformer(GDALGenImgProjTransform, s->gen, req->warp_error);
-    s->approx_error = req->warp_error;
-  }
-  wo->pfnTransformer = req->warp_error > 0 ? GDALApproxTransform : GDALGenImgProjTransform;
-  wo->pTransformerArg = req->warp_error > 0 ? s->approx : s->gen;
-  wo->dfWarpMemoryLimit = 64.0 * 1024 * 1024;
-  wo->papszWarpOptions = CSLSetNameValue(wo->papszWarpOptions, "INIT_DEST", "0");
-  CPLErrorReset();
-  GDALWarpOperationH op = GDALCreateWarpOperation(wo);
-  CPLErr err = op ? GDALChunkAndWarpImage(op, 0, 0, req->width, req->height) : CE_Failure;
-  if (op) GDALDestroyWarpOperation(op);
-  wo->pTransformerArg = NULL;
-  wo->hSrcDS = wo->hDstDS = NULL;
-  GDALDestroyWarpOptions(wo);
-  GDALClose(dst);
-  if (err != CE_None || CPLGetLastErrorType() >= CE_Failure) {
-    const char *why = CPLGetLastErrorMsg();
-    if (why && *why) snprintf(s->last_error, sizeof s->last_error, "%s", why);
-    swath_raster_free(&r);
-    return swath_error_set(SWATH_EIO, "reading '%s': warp failed: %s", GDALGetDescription(s->ds),
-                           s->last_error[0] ? s->last_error : "GDAL gave no reason");
-  }
-  /* Alpha plane -> mask; count coverage to report empty blocks cheaply. */
-  size_t px = (size_t)req->width * req->height;
-  const char *alpha = (const char *)r.data + (size_t)s->bands * plane;
-  size_t valid = 0, esz = swath_dtype_size(dt);
-  for (size_t i = 0; i < px; i++) {
-    int on = 0;
-    for (size_t k = 0; k < esz; k++) on |= alpha[i * esz + k] != 0;
-    r.mask[i] = on ? 255 : 0;
-    valid += (size_t)on;
-  }
-  r.bands = s->bands;
-  if (valid == 0) {
-    swath_raster_free(&r);
+  int rc = read_aligned(s, req, dt, out, &aligned);
+  if (rc || !aligned) return rc ? rc : swath__warp(&s->warper, req, dt, out);
+  if (swath_raster_count_valid(out) == 0) {
+    swath_raster_free(out);
     return SWATH_EEMPTY;
   }
-  *out = r;
   return 0;
 }
 
