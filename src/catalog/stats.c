@@ -294,6 +294,17 @@ struct pool {
 
 static void *worker(void *arg) {
   struct pool *p = arg;
+  /* Remote assets (/vsicurl/ on GCS): do not list the bucket "folder" on
+   * open, and let GDAL retry transient HTTP errors; per thread, so the
+   * process-wide configuration stays the user's.
+   * The calling thread works too, so what is set here is unset at the end. */
+  int set_readdir = !CPLGetConfigOption("GDAL_DISABLE_READDIR_ON_OPEN", NULL);
+  int set_retry = !CPLGetConfigOption("GDAL_HTTP_MAX_RETRY", NULL);
+  if (set_readdir) CPLSetThreadLocalConfigOption("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR");
+  if (set_retry) {
+    CPLSetThreadLocalConfigOption("GDAL_HTTP_MAX_RETRY", "3");
+    CPLSetThreadLocalConfigOption("GDAL_HTTP_RETRY_DELAY", "1");
+  }
   for (;;) {
     size_t i = atomic_fetch_add(&p->next, 1);
     if (i >= p->n) break;
@@ -302,6 +313,11 @@ static void *worker(void *arg) {
     t->rc = swath_rgb_stats_compute(paths, t->src.bands, t->src.scale, t->src.zero_nodata, p->o,
                                     &t->st);
     if (t->rc) snprintf(t->msg, sizeof t->msg, "%s", swath_error_message());
+  }
+  if (set_readdir) CPLSetThreadLocalConfigOption("GDAL_DISABLE_READDIR_ON_OPEN", NULL);
+  if (set_retry) {
+    CPLSetThreadLocalConfigOption("GDAL_HTTP_MAX_RETRY", NULL);
+    CPLSetThreadLocalConfigOption("GDAL_HTTP_RETRY_DELAY", NULL);
   }
   return NULL;
 }

@@ -19,6 +19,8 @@
 #include "core/error.h"
 #include "core/log.h"
 
+#include <time.h>
+
 struct swath__extent {
   char *id;
   double bbox[4]; /* min lon, min lat, max lon, max lat (never crossing) */
@@ -361,9 +363,16 @@ int swath__store_bulk_begin(swath_catalog *c) {
   return 1;
 }
 
+static double seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
 int swath__store_bulk_end(swath_catalog *c, int64_t *dups) {
   *dups = 0;
   if (!c->bulk) return 0;
+  double t0 = seconds();
   int rc = swath__store_commit(c);
   int64_t *skip = NULL;
   size_t nskip = 0;
@@ -400,9 +409,13 @@ int swath__store_bulk_end(swath_catalog *c, int64_t *dups) {
     if (!rc) rc = swath__exec(c->db, "CREATE UNIQUE INDEX items_id ON items(id, collection)");
     *dups = (int64_t)nskip;
   }
+  double t1 = seconds();
   if (!rc) rc = swath__exec(c->db, "CREATE INDEX items_dt ON items(dt)");
+  double t2 = seconds();
   if (!rc) rc = swath__exec(c->db, "BEGIN");
   if (!rc) rc = swath__rtpack_write(c->pack, c->db, "items_rtree", c->max_rid, skip, nskip);
+  swath_debug("bulk build: id index %.1f s, datetime index %.1f s, R*Tree %.1f s", t1 - t0,
+              t2 - t1, seconds() - t2);
   if (!rc) rc = set_state(c, "ready");
   if (!rc) rc = swath__exec(c->db, "COMMIT");
   free(skip);
