@@ -10,7 +10,7 @@ PKGS=(
   libcurl4-openssl-dev libsqlite3-dev sqlite3 libyaml-dev libjansson-dev
   libmicrohttpd-dev libpq-dev libcmocka-dev libmuparser-dev
   postgresql postgresql-15-postgis-3
-  lighttpd cgi-mapserver mapcache-tools
+  lighttpd cgi-mapserver mapcache-tools mapcache-cgi
   wrk hyperfine time bc
 )
 
@@ -25,7 +25,7 @@ done
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 echo "install-deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
+export DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes
 $SUDO apt-get update -qq >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts services on install; tests start their own on loopback.

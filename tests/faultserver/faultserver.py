@@ -28,7 +28,15 @@ its transfer end while the server still counts it).
 The server exits by itself after --max-seconds, so a failed test leaves
 nothing running. Standard library only, except `make-tiles` (GDAL).
 
-  faultserver.py serve --root DIR --port-file F --log L [--bind ADDR]... \
+Proxy mode: with --upstream http://HOST:PORT (instead of --root), the bytes
+of an "ok" answer (and of the corrupt and truncate faults) come from the
+upstream server: the request target (path and query) is forwarded, and the
+upstream status, Content-Type and body are relayed. Put it in front of a WMS
+or a tile server to inject faults into real traffic; the fault decisions are
+the same pure function of (seed, target, attempt). Upstream connections are
+kept alive, one per serving thread.
+
+  faultserver.py serve (--root DIR | --upstream URL) --port-file F --log L [--bind ADDR]... \
       [--seed S] [--fault KIND=SHARE]... [--repeat N] [--retry-after S] \
       [--stall-seconds S] [--delay-ms MS] [--max-seconds S]
   faultserver.py plan [--seed S] [--fault KIND=SHARE]... [--repeat N] < targets
@@ -36,6 +44,7 @@ nothing running. Standard library only, except `make-tiles` (GDAL).
 """
 import argparse
 import hashlib
+import http.client
 import http.server
 import os
 import select
@@ -46,6 +55,7 @@ import struct
 import sys
 import threading
 import time
+import urllib.parse
 import zlib
 
 TRANSIENT = ["503", "429", "stall", "reset", "truncate", "corrupt"]
@@ -137,6 +147,8 @@ class State:
         self.t0 = time.monotonic()
         self.log = open(args.log, "a", buffering=1) if args.log else None
         self.wrongsize = make_png(100, 100)
+        self.upstream = urllib.parse.urlsplit(args.upstream) if args.upstream else None
+        self.tls = threading.local()
 
     def begin(self, host, target, ua):
         kind, repeats, variant = decide(self.args.seed, target, self.shares, self.args.repeat)
@@ -196,7 +208,36 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.uncount(st, host)  # before the last byte: see the module comment
         self.wfile.write(data[-1:])
 
+    def upstream(self, st):
+        """(status, content type, body) of this request's target upstream."""
+        u = st.upstream
+        for attempt in (1, 2):  # a kept-alive connection may have been closed
+            conn = getattr(st.tls, "conn", None)
+            if conn is None:
+                conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=120)
+                st.tls.conn = conn
+            try:
+                conn.request("GET", u.path.rstrip("/") + self.path,
+                             headers={"User-Agent": self.headers.get("User-Agent", "")})
+                resp = conn.getresponse()
+                body = resp.read()
+                if resp.getheader("Connection", "").lower() == "close":
+                    conn.close()
+                    st.tls.conn = None
+                return resp.status, resp.getheader("Content-Type"), body
+            except (http.client.HTTPException, OSError):
+                conn.close()
+                st.tls.conn = None
+                if attempt == 2:
+                    return 502, "text/plain", b"faultserver: upstream unreachable\n"
+
     def serve_file(self, st, host, corrupt=False):
+        if st.upstream:
+            status, ctype, body = self.upstream(st)
+            if corrupt and status == 200:
+                body = body[: len(body) // 2]
+            self.send_all(st, host, status, ctype, body)
+            return
         rel = self.path.split("?", 1)[0].lstrip("/")
         root = os.path.abspath(st.args.root)
         path = os.path.normpath(os.path.join(root, rel))
@@ -243,9 +284,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.connection.close()
             self.close_connection = True
         elif answer == "truncate":
-            rel = self.path.split("?", 1)[0].lstrip("/")
-            path = os.path.join(a.root, rel)
-            body = open(path, "rb").read() if os.path.isfile(path) else b"x" * 1000
+            if st.upstream:
+                body = self.upstream(st)[2] or b"x" * 1000
+            else:
+                rel = self.path.split("?", 1)[0].lstrip("/")
+                path = os.path.join(a.root, rel)
+                body = open(path, "rb").read() if os.path.isfile(path) else b"x" * 1000
             self.wfile.write(("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n"
                               "Content-Type: image/png\r\n\r\n" % len(body)).encode())
             self.wfile.write(body[: len(body) // 2])
@@ -357,7 +401,8 @@ def main():
 
     s = sub.add_parser("serve")
     faults(s)
-    s.add_argument("--root", required=True)
+    s.add_argument("--root")
+    s.add_argument("--upstream", help="proxy mode: http://HOST:PORT[/PREFIX] to forward to")
     s.add_argument("--bind", action="append", help="address (repeat for several hosts)")
     s.add_argument("--port", type=int, default=0)
     s.add_argument("--port-file")
@@ -377,6 +422,10 @@ def main():
     m.add_argument("--seed", type=int, default=1)
     a = p.parse_args()
     if a.cmd == "serve":
+        if bool(a.root) == bool(a.upstream):
+            p.error("serve needs exactly one of --root and --upstream")
+        if a.upstream and urllib.parse.urlsplit(a.upstream).scheme != "http":
+            p.error("--upstream must be an http:// URL")
         cmd_serve(a)
     elif a.cmd == "plan":
         cmd_plan(a)
