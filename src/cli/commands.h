@@ -5,6 +5,7 @@
 #define SWATH_CLI_COMMANDS_H
 
 int swath_cmd_run(int argc, char **argv);
+int swath_cmd_prefetch(int argc, char **argv);
 int swath_cmd_tiles(int argc, char **argv);
 int swath_cmd_processes(int argc, char **argv);
 int swath_cmd_catalog(int argc, char **argv);

@@ -17,6 +17,7 @@ struct command {
 
 static const struct command commands[] = {
     {"run", swath_cmd_run, "process a job file into a tile pyramid"},
+    {"prefetch", swath_cmd_prefetch, "download a job's remote imagery into the cache"},
     {"tiles", swath_cmd_tiles, "list the tiles of a grid over bounds or an area"},
     {"processes", swath_cmd_processes, "list built-in processes and their parameters"},
     {"catalog", swath_cmd_catalog, "ingest, search and rank satellite scenes"},

@@ -88,7 +88,7 @@ const swath_plan_counts *swath_plan_counts_get(const swath_plan *p) { return &p-
 
 static int stored_state(swath_plan *p, swath_tile mt) {
   enum swath_task_state s = SWATH_TASK_PENDING;
-  if (p->store->get(p->store_state, mt, &s)) return SWATH_TASK_PENDING;
+  if (!p->store || p->store->get(p->store_state, mt, &s)) return SWATH_TASK_PENDING;
   return (int)s;
 }
 
@@ -122,7 +122,7 @@ static void check_complete(swath_plan *p, swath_plan_node *n) {
     if (n->stored == SWATH_TASK_EMPTY) p->counts.skipped++;
     else {
       p->counts.empty++;
-      p->store->mark(p->store_state, n->mt, SWATH_TASK_EMPTY, NULL);
+      if (p->store) p->store->mark(p->store_state, n->mt, SWATH_TASK_EMPTY, NULL);
     }
     swath_plan_node *parent = n->parent;
     int q = n->quadrant;

@@ -58,7 +58,8 @@ typedef struct swath_plan_counts {
 
 typedef struct swath_plan swath_plan;
 
-/* `area` is used only by the plan (not shared with threads). */
+/* `area` is used only by the plan (not shared with threads). `store` may be
+ * NULL: nothing is skipped and nothing recorded (a walk for prefetching). */
 int swath_plan_new(const swath_grid *g, const swath_area *area, int min_zoom, int max_zoom,
                    int metatiling, int overviews, const swath_store_vtable *store, void *store_state,
                    swath_plan **out);

@@ -7,8 +7,18 @@
  *     each owns its input handles (GDAL handles are not shared); read,
  *     process, cut into tiles, write, record, and hand the halved pixels to
  *     the parent so overviews are built as soon as their children are done.
+ *   fetch stage (1 thread, only with remote inputs): walks the same plan
+ *     order over its own copy of the plan and submits each leaf's remote
+ *     requests (the sources' requests(), the function their read() uses)
+ *     to the inputs' fetchers, at most FETCH_AHEAD_TASKS leaves and
+ *     FETCH_AHEAD_BYTES of fetched tiles ahead of the compute stage: the
+ *     queue between the stages is bounded in bytes, so memory and disk
+ *     read-ahead stay flat for any area. A worker whose tiles are not in the
+ *     cache yet fetches them itself, through the same fetcher.
  *   ticker (main thread): progress, and a store flush about once a second.
  *
+ * swath_prefetch runs the fetch stage alone over the whole plan (no sink, no
+ * store) with its own progress, summary and failure list. *
  * A task's state is recorded only after its tiles were renamed into place,
  * so kill -9 at any moment costs at most the tasks in flight. */
 #include "engine/run.h"
@@ -32,9 +42,19 @@
 #include "core/raster.h"
 #include "engine/plan.h"
 #include "engine/store.h"
+#include "io/fetch.h"
 #include "io/sink.h"
 #include "io/source.h"
 #include "process/process.h"
+
+/* The bounded queue between the fetch and compute stages. */
+#define FETCH_AHEAD_TASKS 128
+#define FETCH_AHEAD_BYTES ((int64_t)256 << 20)
+#define FETCH_RING 1024 /* > FETCH_AHEAD_TASKS */
+/* Submitted cache paths remembered to skip the tiles neighbouring leaves
+ * share (a direct-mapped set of hashes: bounded memory, catches the
+ * near-in-order repeats that matter). */
+#define SEEN_SLOTS (1u << 16)
 
 typedef struct run_ctx {
   const swath_job *job;
@@ -64,6 +84,13 @@ typedef struct run_ctx {
   int64_t done, empty, failed, tiles_written, pixels;
   double read_busy, compute_busy, write_busy;
   FILE *failures;
+
+  swath_fetcher **fetchers;   /* per input; NULL for inputs that fetch nothing */
+  int nremote;
+  /* fetch stage accounting, under lock */
+  int64_t fetch_seq, compute_seq; /* leaves submitted by the fetch stage / computed */
+  int64_t ahead_bytes;
+  int64_t ring[FETCH_RING];
 } run_ctx;
 
 static volatile sig_atomic_t g_interrupted; /* set by SIGINT/SIGTERM only */
@@ -172,6 +199,26 @@ static int load_block(run_ctx *rc, swath_tile mt, swath_raster *block) {
   return 0;
 }
 
+/* What a leaf reads from every input: the metatile plus the pixel buffer.
+ * The fetch stage and prefetch use the same request, so they ask the
+ * sources for exactly the tiles the compute stage will read. */
+static swath_read_req leaf_req(const run_ctx *rc, swath_tile mt) {
+  int mw, mh;
+  swath_grid_metatile_size(rc->g, mt, rc->m, &mw, &mh);
+  swath_bounds b = swath_grid_metatile_bounds(rc->g, mt, rc->m);
+  double res = rc->g->m[mt.z].cell_size;
+  int buf = rc->buffer;
+  return (swath_read_req){
+      .crs = rc->g->crs,
+      .bounds = {b.minx - buf * res, b.miny - buf * res, b.maxx + buf * res, b.maxy + buf * res},
+      .width = mw + 2 * buf,
+      .height = mh + 2 * buf,
+      .resampling = rc->job->resampling,
+      .dtype = rc->info.in_dtype,
+      .warp_error = rc->job->warp_error,
+  };
+}
+
 /* Compute a leaf from the inputs into the metatile block (interior only).
  * Returns 0 with *block filled, SWATH_EEMPTY, or an error. */
 static int compute_leaf(worker *w, swath_tile mt, swath_raster *block, double *t_read, double *t_comp) {
@@ -179,18 +226,9 @@ static int compute_leaf(worker *w, swath_tile mt, swath_raster *block, double *t
   const swath_job *job = rc->job;
   int mw, mh;
   swath_grid_metatile_size(rc->g, mt, rc->m, &mw, &mh);
-  swath_bounds b = swath_grid_metatile_bounds(rc->g, mt, rc->m);
   double res = rc->g->m[mt.z].cell_size;
   int buf = rc->buffer;
-  swath_read_req req = {
-      .crs = rc->g->crs,
-      .bounds = {b.minx - buf * res, b.miny - buf * res, b.maxx + buf * res, b.maxy + buf * res},
-      .width = mw + 2 * buf,
-      .height = mh + 2 * buf,
-      .resampling = job->resampling,
-      .dtype = rc->info.in_dtype,
-      .warp_error = job->warp_error,
-  };
+  swath_read_req req = leaf_req(rc, mt);
   double t0 = swath_now();
   swath_raster *in = calloc((size_t)job->ninputs, sizeof *in);
   if (!in) return swath_error_set(SWATH_ENOMEM, "out of memory");
@@ -313,6 +351,12 @@ static void run_task(worker *w, swath_task *t) {
 
   /* Record before telling the parent: the parent's DONE must never precede its children's. */
   pthread_mutex_lock(&rc->lock);
+  if (t->kind == SWATH_TASK_LEAF) {
+    /* This leaf's fetched tiles leave the queue between the stages. */
+    int64_t slot = ++rc->compute_seq % FETCH_RING;
+    rc->ahead_bytes -= rc->ring[slot];
+    rc->ring[slot] = 0;
+  }
   rc->read_busy += t_read;
   rc->compute_busy += t_comp;
   rc->write_busy += t_write;
@@ -366,6 +410,211 @@ static void *worker_main(void *arg) {
   return NULL;
 }
 
+/* ---- the fetch stage ---- */
+
+typedef struct walk {
+  run_ctx *rc;
+  swath_plan *plan;
+  void **src;        /* the walker's own handles of the remote inputs */
+  uint64_t *seen;    /* SEEN_SLOTS hashes of submitted cache paths */
+  int counting;      /* only count requests (prefetch's first pass) */
+  int prefetch;      /* swath_prefetch: tally outcomes, list failures */
+  int64_t requests;  /* counted or submitted */
+  pthread_mutex_t mu; /* guards the tallies and the failure list below */
+  int64_t fetched, cached, empty, failed, aborted;
+  FILE *failures;
+} walk;
+
+typedef struct walk_tag {
+  walk *w;
+  int64_t seq;  /* the leaf's place in the fetch order (run) */
+  int input;    /* for the failure list: enough to replay the request */
+  int width, height;
+  unsigned kinds;
+} walk_tag;
+
+typedef struct walk_submit {
+  walk *w;
+  int input;
+  int64_t seq;
+  int rc;
+} walk_submit;
+
+static uint64_t fnv_path(const char *s) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+  return h | 1; /* 0 marks a free slot */
+}
+
+static void on_fetched(const swath_fetch_result *res, void *user) {
+  walk_tag *tag = user;
+  walk *w = tag->w;
+  if (w->prefetch) {
+    pthread_mutex_lock(&w->mu);
+    switch (res->outcome) {
+    case SWATH_FETCH_DONE: res->cached ? w->cached++ : w->fetched++; break;
+    case SWATH_FETCH_EMPTY: res->cached ? w->cached++ : w->empty++; break;
+    case SWATH_FETCH_FAILED: w->failed++; break;
+    case SWATH_FETCH_ABORTED: w->aborted++; break;
+    }
+    if ((res->outcome == SWATH_FETCH_FAILED || res->outcome == SWATH_FETCH_ABORTED) && w->failures) {
+      fprintf(w->failures, "%s\t%s\t%s\t%d\t%d\t%u\t%s\n", w->rc->job->inputs[tag->input].name,
+              res->url, res->dest ? res->dest : "", tag->width, tag->height, tag->kinds,
+              res->reason ? res->reason : "failed");
+      fflush(w->failures);
+    }
+    if (res->outcome == SWATH_FETCH_FAILED && w->failed <= 5)
+      swath_warn("%s: %s", res->url, res->reason ? res->reason : "failed");
+    pthread_mutex_unlock(&w->mu);
+  } else if (res->outcome == SWATH_FETCH_DONE && res->dest) {
+    struct stat st;
+    run_ctx *rc = w->rc;
+    if (stat(res->dest, &st) == 0) {
+      pthread_mutex_lock(&rc->lock);
+      if (tag->seq > rc->compute_seq && tag->seq - rc->compute_seq < FETCH_RING) {
+        rc->ring[tag->seq % FETCH_RING] += st.st_size;
+        rc->ahead_bytes += st.st_size;
+      }
+      pthread_mutex_unlock(&rc->lock);
+    }
+  }
+  free(tag);
+}
+
+/* swath_source_request_fn: submit one request of a leaf, once. */
+static void submit_request(void *ud, const swath_fetch_req *r) {
+  walk_submit *ws = ud;
+  walk *w = ws->w;
+  if (ws->rc) return;
+  uint64_t h = fnv_path(r->dest ? r->dest : r->url);
+  uint64_t *slot = &w->seen[h % SEEN_SLOTS];
+  if (*slot == h) return;
+  *slot = h;
+  w->requests++;
+  if (w->counting) return;
+  walk_tag *tag = malloc(sizeof *tag);
+  if (!tag) {
+    ws->rc = swath_error_set(SWATH_ENOMEM, "out of memory");
+    return;
+  }
+  *tag = (walk_tag){w, ws->seq, ws->input, r->expect_width, r->expect_height, r->kinds};
+  swath_fetch_req fr = *r;
+  fr.cb = on_fetched;
+  fr.user = tag;
+  if ((ws->rc = swath_fetch_submit(w->rc->fetchers[ws->input], &fr))) free(tag);
+}
+
+/* Submit (or count) the requests of one leaf for every remote input. */
+static int walk_leaf(walk *w, swath_tile mt, int64_t seq) {
+  run_ctx *rc = w->rc;
+  swath_read_req req = leaf_req(rc, mt);
+  for (int i = 0; i < rc->job->ninputs; i++) {
+    if (!rc->fetchers[i]) continue;
+    walk_submit ws = {w, i, seq, 0};
+    int r = rc->src_vt[i]->requests(w->src[i], &req, submit_request, &ws);
+    if (r == SWATH_EEMPTY) continue;
+    if (r || ws.rc) return r ? r : ws.rc;
+  }
+  return 0;
+}
+
+/* Next task of the walker's own plan: leaves are handed back as empty and
+ * overviews released at once, so the walk never waits and holds no pixels. */
+static int walk_next(walk *w, swath_task *t) {
+  if (!swath_plan_next(w->plan, t)) return 0;
+  swath_plan_report(w->plan, t->parent, t->quadrant, SWATH_CHILD_EMPTY);
+  if (t->kind == SWATH_TASK_OVERVIEW) swath_plan_release(w->plan, t->node);
+  return 1;
+}
+
+static void walk_free(walk *w) {
+  for (int i = 0; w->src && i < w->rc->job->ninputs; i++)
+    if (w->src[i]) w->rc->src_vt[i]->close(w->src[i]);
+  free(w->src);
+  free(w->seen);
+  swath_plan_free(w->plan);
+  pthread_mutex_destroy(&w->mu);
+}
+
+/* Handles of the remote inputs for the walker's thread, and a plan over
+ * `store` (NULL: every task). */
+static int walk_init(walk *w, run_ctx *rc, const swath_area *area, int overviews,
+                     const swath_store_vtable *store, void *store_state) {
+  memset(w, 0, sizeof *w);
+  w->rc = rc;
+  pthread_mutex_init(&w->mu, NULL);
+  w->src = calloc((size_t)rc->job->ninputs, sizeof *w->src);
+  w->seen = calloc(SEEN_SLOTS, sizeof *w->seen);
+  if (!w->src || !w->seen) return swath_error_set(SWATH_ENOMEM, "out of memory");
+  int r = 0;
+  for (int i = 0; i < rc->job->ninputs && !r; i++) {
+    if (!rc->fetchers[i]) continue;
+    swath_source_info si;
+    r = rc->src_vt[i]->open(&rc->specs[i], rc->g, &si, &w->src[i]);
+  }
+  if (!r)
+    r = swath_plan_new(rc->g, area, rc->job->min_zoom, rc->job->max_zoom, rc->m, overviews, store,
+                       store_state, &w->plan);
+  return r;
+}
+
+/* The run's view of the store for the fetch stage's plan: it skips what is
+ * done but records nothing. Called under rc->lock, like every store call. */
+static int ro_get(void *st, swath_tile t, enum swath_task_state *out) {
+  run_ctx *rc = st;
+  return rc->store->get(rc->store_state, t, out);
+}
+static int ro_mark(void *st, swath_tile t, enum swath_task_state s, const char *msg) {
+  (void)st, (void)t, (void)s, (void)msg;
+  return 0;
+}
+static const swath_store_vtable ro_store = {.name = "read-only", .get = ro_get, .mark = ro_mark};
+
+/* The fetch stage of a run: stay ahead of the compute stage, within bounds. */
+static void *fetch_main(void *arg) {
+  walk *w = arg;
+  run_ctx *rc = w->rc;
+  for (;;) {
+    swath_task t;
+    pthread_mutex_lock(&rc->lock);
+    while (!rc->stop && !g_interrupted &&
+           (rc->fetch_seq - rc->compute_seq >= FETCH_AHEAD_TASKS || rc->ahead_bytes > FETCH_AHEAD_BYTES))
+      pthread_cond_wait(&rc->cond, &rc->lock);
+    int got = !rc->stop && !g_interrupted && walk_next(w, &t);
+    int64_t seq = got && t.kind == SWATH_TASK_LEAF ? ++rc->fetch_seq : 0;
+    pthread_mutex_unlock(&rc->lock);
+    if (!got) break;
+    if (t.kind == SWATH_TASK_LEAF && walk_leaf(w, t.mt, seq)) {
+      /* The compute stage reads through the same sources and reports it. */
+      swath_warn("fetch stage stopped: %s", swath_error_message());
+      break;
+    }
+  }
+  return NULL;
+}
+
+/* Sum of the fetchers' counters. */
+static void fetch_totals(const run_ctx *rc, swath_fetch_stats *sum) {
+  memset(sum, 0, sizeof *sum);
+  for (int i = 0; rc->fetchers && i < rc->job->ninputs; i++) {
+    if (!rc->fetchers[i]) continue;
+    swath_fetch_stats st;
+    swath_fetch_stats_get(rc->fetchers[i], &st);
+    sum->submitted += st.submitted;
+    sum->fetched += st.fetched;
+    sum->cached += st.cached;
+    sum->empty += st.empty;
+    sum->failed += st.failed;
+    sum->aborted += st.aborted;
+    sum->coalesced += st.coalesced;
+    sum->requests += st.requests;
+    sum->retries += st.retries;
+    sum->bytes += st.bytes;
+    if (st.busy_seconds > sum->busy_seconds) sum->busy_seconds = st.busy_seconds;
+    sum->budget_exhausted |= st.budget_exhausted;
+  }
+}
+
 /* Area bounds in lon/lat for the product's metadata. */
 static swath_bounds wgs84_bounds(const swath_grid *g, swath_bounds b) {
   swath_bounds out = {-180, -90, 180, 90};
@@ -405,16 +654,25 @@ static int probe_inputs(run_ctx *rc, swath_bounds *fp) {
   rc->src_info = calloc((size_t)job->ninputs, sizeof *rc->src_info);
   rc->specs = calloc((size_t)job->ninputs, sizeof *rc->specs);
   rc->src_vt = calloc((size_t)job->ninputs, sizeof *rc->src_vt);
-  if (!rc->descs || !rc->src_info || !rc->specs || !rc->src_vt) return swath_error_set(SWATH_ENOMEM, "out of memory");
+  rc->fetchers = calloc((size_t)job->ninputs, sizeof *rc->fetchers);
+  if (!rc->descs || !rc->src_info || !rc->specs || !rc->src_vt || !rc->fetchers)
+    return swath_error_set(SWATH_ENOMEM, "out of memory");
   for (int i = 0; i < job->ninputs; i++) {
     const swath_job_input *in = &job->inputs[i];
-    rc->specs[i] = (swath_source_spec){in->name, in->type, in->uri, in->cfg, job->cache_dir, NULL};
+    rc->specs[i] = (swath_source_spec){in->name, in->type, in->uri, in->cfg, job->cache_dir, NULL, 0};
     rc->src_vt[i] = swath_source_find(in->type);
+    /* One fetcher per remote input, shared by every thread's handle. */
+    int r = swath_source_fetcher_new(&rc->specs[i], &rc->fetchers[i]);
+    if (r) return r;
+    rc->specs[i].fetcher = rc->fetchers[i];
+    rc->nremote += rc->fetchers[i] != NULL;
   }
   for (int i = 0; i < job->ninputs; i++) {
     const swath_source_vtable *vt = rc->src_vt[i];
     void *st;
+    rc->specs[i].check = 1; /* the first open checks that the service answers */
     int r = vt->open(&rc->specs[i], rc->g, &rc->src_info[i], &st);
+    rc->specs[i].check = 0;
     if (r) return r;
     vt->close(st);
     swath_source_info *si = &rc->src_info[i];
@@ -454,10 +712,61 @@ static void summary(const swath_run_stats *s) {
              s->seconds > 0 ? s->tiles_written / s->seconds : 0,
              s->seconds > 0 ? s->pixels / s->seconds / 1e6 : 0);
   double cap = s->seconds * s->workers;
+  const swath_fetch_stats *f = &s->fetch;
+  if (f->submitted)
+    swath_info("fetch: %llu requests (%llu fetched, %llu cached, %llu empty, %llu failed), %.1f MB, "
+               "fetch stage busy %.0f%% of the run",
+               (unsigned long long)f->submitted, (unsigned long long)f->fetched,
+               (unsigned long long)f->cached, (unsigned long long)f->empty,
+               (unsigned long long)f->failed, f->bytes / 1e6,
+               s->seconds > 0 ? 100 * f->busy_seconds / s->seconds : 0);
   if (cap > 0)
     swath_info("busy: read %.0f%%, compute %.0f%%, write %.0f%% of %d worker threads",
                100 * s->read_busy / cap, 100 * s->compute_busy / cap, 100 * s->write_busy / cap,
                s->workers);
+}
+
+/* Release what setup() and a run made (everything NULL-safe). */
+static void ctx_free(run_ctx *rc, swath_area *area) {
+  if (rc->store_state) rc->store->close(rc->store_state);
+  if (rc->sink_state) rc->sink->close(rc->sink_state);
+  if (rc->proc_state && rc->proc.vt->destroy) rc->proc.vt->destroy(rc->proc_state);
+  if (rc->proc.vt) swath_process_close(&rc->proc);
+  swath_area_free(area);
+  for (int i = 0; rc->fetchers && i < rc->job->ninputs; i++) swath_fetch_free(rc->fetchers[i]);
+  free(rc->fetchers);
+  free(rc->descs);
+  free(rc->src_info);
+  free(rc->specs);
+  free((void *)rc->src_vt);
+  pthread_mutex_destroy(&rc->lock);
+  pthread_cond_destroy(&rc->cond);
+}
+
+/* What a run and a prefetch share: inputs probed (fetchers made), area,
+ * process initialised (it decides the pixel buffer, so the requests). */
+static int setup(run_ctx *rc, swath_area **area) {
+  const swath_job *job = rc->job;
+  swath_bounds fp = {0, 0, 0, 0};
+  int r;
+  if ((r = probe_inputs(rc, &fp))) return r;
+  if ((r = build_area(job, rc->g, fp, area))) return r;
+
+  /* Process. */
+  if ((r = swath_process_open(job->process, &rc->proc))) return r;
+  rc->info = (swath_process_info){SWATH_DT_UNKNOWN, rc->descs[0].bands, rc->descs[0].dtype, 0, rc->src_info[0].categorical};
+  swath_error_clear();
+  r = rc->proc.vt->init(swath_process_host(), job->params, rc->descs, job->ninputs, &rc->info, &rc->proc_state);
+  if (r) {
+    if (!*swath_error_message()) swath_error_set(SWATH_EINVAL, "process %s: init failed", rc->proc.vt->name);
+    return r == SWATH_EIO ? SWATH_EIO : SWATH_EINVAL;
+  }
+  rc->buffer = job->pixel_buffer > rc->info.pixel_buffer ? job->pixel_buffer : rc->info.pixel_buffer;
+  rc->out_dtype = job->dtype ? job->dtype : rc->info.out_dtype;
+  rc->sink_bands = rc->info.out_bands;
+  rc->average = job->overview_resampling ? strcmp(job->overview_resampling, "average") == 0
+                                         : !rc->info.categorical;
+  return 0;
 }
 
 int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats *stats) {
@@ -482,25 +791,7 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
   if (nworkers < 1) nworkers = 1;
   int r = 0;
 
-  swath_bounds fp = {0, 0, 0, 0};
-  if ((r = probe_inputs(rc, &fp))) goto out;
-  if ((r = build_area(job, rc->g, fp, &area))) goto out;
-
-  /* Process. */
-  if ((r = swath_process_open(job->process, &rc->proc))) goto out;
-  rc->info = (swath_process_info){SWATH_DT_UNKNOWN, rc->descs[0].bands, rc->descs[0].dtype, 0, rc->src_info[0].categorical};
-  swath_error_clear();
-  r = rc->proc.vt->init(swath_process_host(), job->params, rc->descs, job->ninputs, &rc->info, &rc->proc_state);
-  if (r) {
-    if (!*swath_error_message()) swath_error_set(SWATH_EINVAL, "process %s: init failed", rc->proc.vt->name);
-    r = r == SWATH_EIO ? SWATH_EIO : SWATH_EINVAL;
-    goto out;
-  }
-  rc->buffer = job->pixel_buffer > rc->info.pixel_buffer ? job->pixel_buffer : rc->info.pixel_buffer;
-  rc->out_dtype = job->dtype ? job->dtype : rc->info.out_dtype;
-  rc->sink_bands = rc->info.out_bands;
-  rc->average = job->overview_resampling ? strcmp(job->overview_resampling, "average") == 0
-                                         : !rc->info.categorical;
+  if ((r = setup(rc, &area))) goto out;
 
   /* Sink first: an unwritable output must fail before any state is created. */
   int overviews = job->overviews;
@@ -572,7 +863,14 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
-  int started = 0;
+  int started = 0, fetching = 0;
+  pthread_t fetch_thread;
+  walk fw;
+  memset(&fw, 0, sizeof fw);
+  if (rc->nremote) {
+    if ((r = walk_init(&fw, rc, area, overviews, &ro_store, rc))) goto out_walk;
+    fetching = pthread_create(&fetch_thread, NULL, fetch_main, &fw) == 0;
+  }
   for (; started < nworkers; started++)
     if (pthread_create(&threads[started], NULL, worker_main, &workers[started])) break;
   if (started == 0) {
@@ -604,6 +902,19 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
     pthread_mutex_unlock(&rc->lock);
   }
   for (int i = 0; i < started; i++) pthread_join(threads[i], NULL);
+  if (fetching) {
+    /* Computing is over: what the fetch stage still has queued is not needed. */
+    pthread_mutex_lock(&rc->lock);
+    rc->stop = 1;
+    pthread_cond_broadcast(&rc->cond);
+    pthread_mutex_unlock(&rc->lock);
+    fetch_totals(rc, &stats->fetch); /* before the cancel counts aborts */
+    for (int i = 0; i < job->ninputs; i++)
+      if (rc->fetchers[i]) swath_fetch_cancel(rc->fetchers[i], "the run is over");
+    pthread_join(fetch_thread, NULL);
+  }
+out_walk:
+  if (rc->nremote) walk_free(&fw);
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);
   if (!r) r = rc->store->flush(rc->store_state);
@@ -619,6 +930,7 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
   stats->compute_busy = rc->compute_busy;
   stats->write_busy = rc->write_busy;
   stats->workers = nworkers;
+  if (!fetching) fetch_totals(rc, &stats->fetch);
   if (!r && rc->sink->finish(rc->sink_state, job->text)) r = SWATH_EIO;
   stats->seconds = swath_now() - t_start;
   summary(stats);
@@ -649,16 +961,191 @@ out:
     }
   }
   swath_plan_free(rc->plan);
-  if (rc->store_state) rc->store->close(rc->store_state);
-  if (rc->sink_state) rc->sink->close(rc->sink_state);
-  if (rc->proc_state && rc->proc.vt->destroy) rc->proc.vt->destroy(rc->proc_state);
-  if (rc->proc.vt) swath_process_close(&rc->proc);
-  swath_area_free(area);
-  free(rc->descs);
-  free(rc->src_info);
-  free(rc->specs);
-  free((void *)rc->src_vt);
-  pthread_mutex_destroy(&rc->lock);
-  pthread_cond_destroy(&rc->cond);
+  ctx_free(rc, area);
+  return r;
+}
+
+/* ---- swath prefetch ---- */
+
+typedef struct prefetch_feed {
+  walk *w;
+  FILE *replay; /* the previous failure list, or NULL: walk the plan */
+  int rc;
+  volatile int done;
+} prefetch_feed;
+
+/* Replay one line of a failure list: input, URL, path, width, height, kinds. */
+static int replay_line(walk *w, char *line) {
+  char *f[7], *save = NULL;
+  int n = 0;
+  line[strcspn(line, "\n")] = 0;
+  for (char *t = strtok_r(line, "\t", &save); t && n < 7; t = strtok_r(NULL, "\t", &save)) f[n++] = t;
+  if (n < 6) return 0; /* not one of ours: ignore */
+  int input = -1;
+  for (int i = 0; i < w->rc->job->ninputs; i++)
+    if (strcmp(w->rc->job->inputs[i].name, f[0]) == 0 && w->rc->fetchers[i]) input = i;
+  if (input < 0) return 0; /* the job changed: that input is gone */
+  swath_fetch_req r = {.url = f[1], .dest = *f[2] ? f[2] : NULL, .expect_width = atoi(f[3]),
+                       .expect_height = atoi(f[4]), .kinds = (unsigned)strtoul(f[5], NULL, 10)};
+  walk_submit ws = {w, input, 0, 0};
+  submit_request(&ws, &r);
+  return ws.rc;
+}
+
+static void *prefetch_main(void *arg) {
+  prefetch_feed *pf = arg;
+  walk *w = pf->w;
+  if (pf->replay) {
+    char line[16384];
+    while (!pf->rc && !g_interrupted && fgets(line, sizeof line, pf->replay)) pf->rc = replay_line(w, line);
+  } else {
+    swath_task t;
+    while (!pf->rc && !g_interrupted && walk_next(w, &t))
+      if (t.kind == SWATH_TASK_LEAF) pf->rc = walk_leaf(w, t.mt, 0);
+  }
+  if (pf->rc) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", swath_error_message());
+    swath_error_set(pf->rc, "%s", msg);
+  }
+  pf->done = 1;
+  return NULL;
+}
+
+static int64_t prefetch_finished(walk *w) {
+  pthread_mutex_lock(&w->mu);
+  int64_t n = w->fetched + w->cached + w->empty + w->failed + w->aborted;
+  pthread_mutex_unlock(&w->mu);
+  return n;
+}
+
+int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts, swath_prefetch_stats *stats) {
+  memset(stats, 0, sizeof *stats);
+  double t_start = swath_now();
+  CPLSetConfigOption("GDAL_PAM_ENABLED", "NO");
+  run_ctx rc_s = {0}, *rc = &rc_s;
+  rc->job = job;
+  rc->g = &job->grid;
+  rc->m = job->metatiling;
+  pthread_mutex_init(&rc->lock, NULL);
+  pthread_cond_init(&rc->cond, NULL);
+  swath_area *area = NULL;
+  walk w;
+  memset(&w, 0, sizeof w);
+  int walk_made = 0;
+  FILE *replay = NULL;
+  char state_dir[4096], path[4200], old[4300];
+  int r = setup(rc, &area);
+  if (!r && !rc->nremote)
+    r = swath_error_set(SWATH_EINVAL, "%s: no remote inputs (xyz, wmts, wms): nothing to prefetch", job->path);
+  int overviews = job->overviews && swath_plan_grid_is_quadtree(rc->g, job->min_zoom, job->max_zoom);
+  snprintf(state_dir, sizeof state_dir, "%s/%s", job->out_path, SWATH_STATE_DIR);
+  snprintf(path, sizeof path, "%s/prefetch-failed.txt", state_dir);
+  snprintf(old, sizeof old, "%s.replay", path);
+  if (!r && mkdir_p(state_dir))
+    r = swath_error_set(SWATH_EINVAL, "output: cannot create '%s': %s", state_dir, strerror(errno));
+  if (!r && opts->retry_failed) {
+    if (rename(path, old) != 0 && errno != ENOENT)
+      r = swath_error_set(SWATH_EIO, "cannot move '%s' aside: %s", path, strerror(errno));
+    else if (!(replay = fopen(old, "r")))
+      swath_info("%s: no failures to retry", path);
+  }
+  if (!r) r = walk_init(&w, rc, area, overviews, NULL, NULL);
+  walk_made = 1;
+  if (!r && !opts->retry_failed) {
+    /* First pass: count the distinct requests, for an honest progress bar. */
+    w.counting = 1;
+    swath_task t;
+    while (!r && walk_next(&w, &t))
+      if (t.kind == SWATH_TASK_LEAF) r = walk_leaf(&w, t.mt, 0);
+    stats->requests = w.requests;
+    swath_plan_free(w.plan);
+    w.plan = NULL;
+    memset(w.seen, 0, SEEN_SLOTS * sizeof *w.seen);
+    w.counting = 0;
+    w.requests = 0;
+    if (!r)
+      r = swath_plan_new(rc->g, area, job->min_zoom, job->max_zoom, rc->m, overviews, NULL, NULL, &w.plan);
+  }
+  if (!r && (opts->retry_failed ? replay != NULL : 1)) {
+    w.prefetch = 1;
+    if (!(w.failures = fopen(path, "w")))
+      r = swath_error_set(SWATH_EINVAL, "cannot write '%s': %s", path, strerror(errno));
+  }
+  if (!r && w.prefetch) {
+    swath_info("%s: prefetching %s%lld requests at zooms %d-%d into %s", job->path,
+               opts->retry_failed ? "the failed " : "", (long long)stats->requests, job->min_zoom,
+               job->max_zoom, job->cache_dir);
+    g_interrupted = 0;
+    struct sigaction sa = {0}, old_int, old_term;
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    prefetch_feed pf = {&w, replay, 0, 0};
+    pthread_t th;
+    if (pthread_create(&th, NULL, prefetch_main, &pf)) {
+      r = swath_error_set(SWATH_EIO, "cannot start a thread");
+    } else {
+      swath_progress pg;
+      swath_progress_init(&pg, "requests", opts->retry_failed ? 0 : stats->requests, opts->progress);
+      for (;;) {
+        int fed = pf.done;
+        int idle = 1;
+        if (fed)
+          for (int i = 0; i < job->ninputs; i++) {
+            swath_fetch_stats st;
+            if (!rc->fetchers[i]) continue;
+            swath_fetch_stats_get(rc->fetchers[i], &st);
+            if (st.submitted != st.fetched + st.cached + st.empty + st.failed + st.aborted + st.coalesced) idle = 0;
+          }
+        swath_progress_show(&pg, prefetch_finished(&w), w.failed + w.aborted);
+        if (g_interrupted) {
+          for (int i = 0; i < job->ninputs; i++)
+            if (rc->fetchers[i]) swath_fetch_cancel(rc->fetchers[i], "interrupted");
+        }
+        if (fed && idle) break;
+        usleep(200000);
+      }
+      pthread_join(th, NULL);
+      swath_progress_end(&pg);
+      if (pf.rc) r = pf.rc;
+    }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+  }
+  if (w.failures) {
+    long size = ftell(w.failures);
+    fclose(w.failures);
+    if (size == 0) unlink(path);
+  }
+  if (replay) {
+    fclose(replay);
+    unlink(old);
+  }
+  stats->fetched = w.fetched;
+  stats->cached = w.cached;
+  stats->empty = w.empty;
+  stats->failed = w.failed;
+  stats->aborted = w.aborted;
+  if (opts->retry_failed) stats->requests = w.requests;
+  swath_fetch_stats fs;
+  fetch_totals(rc, &fs);
+  stats->bytes = fs.bytes;
+  stats->attempts = fs.requests;
+  stats->seconds = swath_now() - t_start;
+  if (!r && w.prefetch) {
+    swath_info("prefetch finished in %.1f s: %lld requests: %lld fetched, %lld already cached, %lld empty, "
+               "%lld failed, %lld aborted; %.1f MB in %llu HTTP requests (%.1f requests/s, %llu retries)",
+               stats->seconds, (long long)stats->requests, (long long)stats->fetched, (long long)stats->cached,
+               (long long)stats->empty, (long long)stats->failed, (long long)stats->aborted, stats->bytes / 1e6,
+               (unsigned long long)fs.requests, stats->seconds > 0 ? fs.requests / stats->seconds : 0,
+               (unsigned long long)fs.retries);
+    if (g_interrupted) r = swath_error_set(SWATH_EINTR, "interrupted; run the same command again to resume");
+    else if (stats->failed || stats->aborted)
+      r = swath_error_set(SWATH_EIO, "%lld request(s) failed; listed in %s; retry them with --retry-failed",
+                          (long long)(stats->failed + stats->aborted), path);
+  }
+  if (walk_made) walk_free(&w);
+  ctx_free(rc, area);
   return r;
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "engine/job.h"
+#include "io/fetch.h"
 
 typedef struct swath_run_opts {
   int workers;   /* compute threads; 0 = number of cores */
@@ -21,12 +22,33 @@ typedef struct swath_run_stats {
   double seconds;
   double read_busy, compute_busy, write_busy; /* thread-seconds per stage */
   int workers;
+  swath_fetch_stats fetch; /* remote inputs, all fetchers summed (busy: the busiest) */
 } swath_run_stats;
 
 /* Run the job. Returns 0 when every task ended done or empty; SWATH_EIO when
  * some failed (they are listed in {output}/.swath/failed.txt and retried by
  * the next run); SWATH_EINVAL for bad input found before anything ran. */
 int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats *stats);
+
+typedef struct swath_prefetch_opts {
+  int retry_failed; /* replay only the previous prefetch's failure list */
+  int progress;     /* as swath_run_opts.progress */
+} swath_prefetch_opts;
+
+typedef struct swath_prefetch_stats {
+  int64_t requests; /* distinct requests of the job (or in the replayed list) */
+  int64_t fetched, cached, empty, failed, aborted;
+  uint64_t bytes, attempts;
+  double seconds;
+} swath_prefetch_stats;
+
+/* Warm the cache of the job's remote inputs: every request a run of the job
+ * would make, computed by the same function the run uses. Failed requests
+ * go to {output}/.swath/prefetch-failed.txt (URL, cache path, reason), which
+ * retry_failed replays. Returns 0 if everything ended fetched, cached or
+ * empty; SWATH_EIO if some failed; SWATH_EINVAL for bad input (including a
+ * job without remote inputs). */
+int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts, swath_prefetch_stats *stats);
 
 /* Where a job keeps its state and failure list. */
 #define SWATH_STATE_DIR ".swath"

@@ -35,8 +35,20 @@
 
 struct host;
 
+/* A request for a cache path another request is already fetching: it shares
+ * that request's outcome instead of downloading the same tile again. */
+struct follower {
+  struct follower *next;
+  swath_fetch_cb cb;
+  void *user;
+};
+
+#define PENDING_BUCKETS 4096
+
 struct job {
   struct job *next;
+  struct job *pnext;            /* chain in the fetcher's pending-by-dest table */
+  struct follower *followers;
   char *url;
   char *dest;
   int expect_w, expect_h;
@@ -92,6 +104,7 @@ struct swath_fetcher {
   struct job *fin_head, *fin_tail;
   int fin_len;
   struct job *back_head, *back_tail;
+  struct job *pending[PENDING_BUCKETS]; /* outstanding jobs with a dest, by dest */
   long outstanding;
   int stop;
   int aborting;
@@ -711,6 +724,22 @@ static void global_init(void) {
   if (GDALGetDriverCount() == 0) GDALAllRegister();
 }
 
+static size_t dest_bucket(const char *dest) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (; *dest; dest++) h = (h ^ (unsigned char)*dest) * 0x100000001b3ULL;
+  return (size_t)(h % PENDING_BUCKETS);
+}
+
+/* Under mu. */
+static void pending_remove(swath_fetcher *f, struct job *j) {
+  if (!j->dest) return;
+  for (struct job **p = &f->pending[dest_bucket(j->dest)]; *p; p = &(*p)->pnext)
+    if (*p == j) {
+      *p = j->pnext;
+      return;
+    }
+}
+
 static void job_free(struct job *j) {
   if (!j) return;
   free(j->url);
@@ -743,7 +772,18 @@ static void finish(swath_fetcher *f, struct job *j, swath_fetch_outcome o, const
   };
   if (o == SWATH_FETCH_FAILED)
     swath_debug("fetch: failed after %d attempt(s): %s: %s", j->attempts, j->url, reason);
+  pthread_mutex_lock(&f->mu);
+  pending_remove(f, j);
+  struct follower *fl = j->followers;
+  j->followers = NULL;
+  pthread_mutex_unlock(&f->mu);
   if (j->cb) j->cb(&r, j->user);
+  while (fl) {
+    struct follower *n = fl->next;
+    if (fl->cb) fl->cb(&r, fl->user);
+    free(fl);
+    fl = n;
+  }
 
   pthread_mutex_lock(&f->mu);
   switch (o) {
@@ -1385,6 +1425,25 @@ int swath_fetch_submit(swath_fetcher *f, const swath_fetch_req *req) {
 
   int inside = in_fetcher_thread(f);
   pthread_mutex_lock(&f->mu);
+  if (j->dest && !(j->flags & SWATH_FETCH_REFETCH)) {
+    /* Already being fetched for someone else: wait for that answer. */
+    size_t b = dest_bucket(j->dest);
+    for (struct job *p = f->pending[b]; p; p = p->pnext)
+      if (strcmp(p->dest, j->dest) == 0) {
+        struct follower *fl = malloc(sizeof *fl);
+        if (fl) {
+          *fl = (struct follower){p->followers, j->cb, j->user};
+          p->followers = fl;
+          f->st.submitted++;
+          f->st.coalesced++;
+        }
+        pthread_mutex_unlock(&f->mu);
+        job_free(j);
+        return fl ? 0 : swath_error_set(SWATH_ENOMEM, "fetch: out of memory");
+      }
+    j->pnext = f->pending[b];
+    f->pending[b] = j;
+  }
   while (!inside && f->outstanding >= f->cfg.queue_limit && !f->stop)
     pthread_cond_wait(&f->space, &f->mu);
   f->outstanding++;

@@ -172,6 +172,8 @@ typedef struct swath_fetch_stats {
   uint64_t empty;   /* EMPTY after a download */
   uint64_t failed;
   uint64_t aborted;
+  uint64_t coalesced; /* joined a request for the same cache path already in flight
+                         (its outcome is counted there once, not here) */
   uint64_t requests;                       /* HTTP attempts started */
   uint64_t retries;                        /* attempts after a request's first */
   uint64_t bytes;                          /* body bytes received, all attempts */
@@ -188,7 +190,9 @@ typedef struct swath_fetch_stats {
 int swath_fetch_new(const swath_fetch_config *cfg, swath_fetcher **out);
 
 /* Submit one request; the callback runs exactly once. If `dest` is already
- * cached (and not REFETCH), the callback runs now, on this thread. Blocks
+ * cached (and not REFETCH), the callback runs now, on this thread. If
+ * another request for the same `dest` is outstanding, this one shares its
+ * outcome (one download, both callbacks). Blocks
  * while queue_limit requests are outstanding (not inside a callback).
  * Returns 0, or SWATH_EINVAL (and no callback) for a request without a URL. */
 int swath_fetch_submit(swath_fetcher *f, const swath_fetch_req *req);

@@ -1,8 +1,8 @@
 /* source.h: where pixels come from. A source is opened once per worker
  * thread (each thread owns its handles: pixel code takes no locks) and reads
  * a block of pixels on a target pixel grid, reprojecting and resampling as
- * needed. Implementations: source_gdal.c (any GDAL dataset); remote tile
- * services plug in here too. */
+ * needed. Implementations: source_gdal.c (any GDAL dataset), and the remote
+ * services source_xyz.c, source_wmts.c, source_wms.c over remote.c. */
 #ifndef SWATH_IO_SOURCE_H
 #define SWATH_IO_SOURCE_H
 
@@ -40,7 +40,9 @@ typedef struct swath_source_spec {
   const swath_cfg *cfg;       /* the input's mapping in the job; NULL for the short form.
                                  A source checks its own keys here (errors name the line) */
   const char *cache_dir;      /* root of the tile cache (remote sources) */
-  swath_fetcher *fetcher;     /* shared fetcher for remote sources; NULL where none runs */
+  swath_fetcher *fetcher;     /* shared fetcher for remote sources; NULL: the source
+                                 makes its own from the input's options */
+  int check;                  /* check that the service answers (the engine's first open) */
 } swath_source_spec;
 
 /* Called once per remote request a read needs. */
@@ -62,6 +64,15 @@ typedef struct swath_source_vtable {
 } swath_source_vtable;
 
 extern const swath_source_vtable swath_source_gdal;
+extern const swath_source_vtable swath_source_xyz;
+extern const swath_source_vtable swath_source_wmts;
+extern const swath_source_vtable swath_source_wms;
+
+/* A fetcher configured from a remote input's options (max_connections,
+ * rate_limit, timeouts, max_attempts, failure_budget, empty_status, headers,
+ * user_agent), so every thread's handle of that input shares one set of
+ * connection caps. *out NULL for sources that fetch nothing. */
+int swath_source_fetcher_new(const swath_source_spec *spec, swath_fetcher **out);
 
 /* The implementation for a type name, or NULL. */
 const swath_source_vtable *swath_source_find(const char *type);

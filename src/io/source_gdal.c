@@ -242,13 +242,3 @@ const swath_source_vtable swath_source_gdal = {
     .read = gdal_read,
     .close = gdal_close,
 };
-
-static const swath_source_vtable *const g_sources[] = {&swath_source_gdal, NULL};
-
-const swath_source_vtable *swath_source_find(const char *type) {
-  for (int i = 0; g_sources[i]; i++)
-    if (strcmp(g_sources[i]->name, type) == 0) return g_sources[i];
-  return NULL;
-}
-
-const char *swath_source_types(void) { return "gdal"; }

@@ -1,0 +1,718 @@
+/* remote.c: the machinery xyz, wmts and wms sources share; see remote.h.
+ *
+ * A read goes: the request's bounds in the service CRS -> the service zoom
+ * (fixed, or the coarsest whose pixels are at least as fine as the
+ * request's) -> the tiles under those bounds plus a few pixels of margin for
+ * the resampling kernel (plan_read) -> each tile from the cache, fetching
+ * the missing ones now -> a mosaic in memory with an alpha band (tiles the
+ * server called empty, and transparent pixels, are alpha 0) -> GDAL's warper
+ * onto the request, as for local rasters. The decision of which tiles a read
+ * needs depends only on the request, so prefetching and reading agree. */
+#include "io/remote.h"
+
+#include <cpl_conv.h>
+#include <cpl_string.h>
+#include <curl/curl.h>
+#include <gdal.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/raster.h"
+#include "io/fetch.h"
+#include "io/warp.h"
+
+/* Most source tiles one read may need: a request that needs more is almost
+ * certainly a zoom mistake (a fixed service zoom far finer than the job's). */
+#define MAX_TILES_PER_READ 4096
+/* Margin around a read, in service pixels: the widest resampling kernel
+ * (lanczos) reaches 3 pixels out. */
+#define KERNEL_MARGIN 3
+
+const char *const swath__remote_common_keys[] = {
+    "type",         "zoom",          "min_zoom",       "max_zoom", "bands",
+    "bounds",       "offline",       "max_connections", "max_per_host", "rate_limit",
+    "timeout",      "connect_timeout", "max_attempts", "failure_budget", "empty_status",
+    "headers",      "user_agent",    NULL};
+
+static int in_list(const char *k, const char *const *l) {
+  for (; l && *l; l++)
+    if (strcmp(*l, k) == 0) return 1;
+  return 0;
+}
+
+int swath__remote_string(const swath_source_spec *spec, const char *key, const char *def,
+                         const char **out) {
+  const swath_cfg *v = spec->cfg ? swath_cfg_get(spec->cfg, key) : NULL;
+  *out = def;
+  if (!v) return 0;
+  char what[128];
+  snprintf(what, sizeof what, "inputs.%s.%s", spec->name, key);
+  return swath_cfg_string(v, what, out);
+}
+
+static int opt_long(const swath_source_spec *spec, const char *key, long lo, long hi, long *out) {
+  const swath_cfg *v = swath_cfg_get(spec->cfg, key);
+  if (!v) return 0;
+  char what[128];
+  snprintf(what, sizeof what, "inputs.%s.%s", spec->name, key);
+  return swath_cfg_int(v, what, lo, hi, out);
+}
+
+static int opt_double(const swath_source_spec *spec, const char *key, double lo, double hi,
+                      double *out) {
+  const swath_cfg *v = swath_cfg_get(spec->cfg, key);
+  if (!v) return 0;
+  char what[128];
+  snprintf(what, sizeof what, "inputs.%s.%s", spec->name, key);
+  int rc = swath_cfg_double(v, what, out);
+  if (!rc && !(*out >= lo && *out <= hi))
+    rc = swath_cfg_error(v, "%s: %g is out of range [%g, %g]", what, *out, lo, hi);
+  return rc;
+}
+
+int swath__remote_parse_common(swath__remote *r, const swath_source_spec *spec,
+                               const char *const *own) {
+  snprintf(r->name, sizeof r->name, "%s", spec->name);
+  r->zoom = -1;
+  r->bands = 3;
+  if (!spec->cfg || spec->cfg->type != SWATH_CFG_MAP)
+    return swath_error_set(SWATH_EINVAL, "inputs.%s: a %s input is a mapping with its options",
+                           spec->name, spec->type);
+  for (size_t i = 0; i < spec->cfg->n; i++) {
+    const char *k = spec->cfg->keys[i];
+    if (in_list(k, own) || in_list(k, swath__remote_common_keys)) continue;
+    char where[128];
+    snprintf(where, sizeof where, "inputs.%s (%s)", spec->name, spec->type);
+    /* Let the config layer write the message with the full list of keys. */
+    const char *all[64];
+    size_t n = 0;
+    for (const char *const *l = own; *l && n < 40; l++) all[n++] = *l;
+    for (const char *const *l = swath__remote_common_keys; *l && n < 63; l++) all[n++] = *l;
+    all[n] = NULL;
+    return swath_cfg_check_keys(spec->cfg, where, all);
+  }
+  long v;
+  int rc = 0;
+  if (swath_cfg_get(spec->cfg, "zoom")) {
+    if ((rc = opt_long(spec, "zoom", 0, SWATH_GRID_MAX_ZOOMS - 1, &v))) return rc;
+    r->zoom = (int)v;
+  }
+  v = -1;
+  if ((rc = opt_long(spec, "min_zoom", 0, SWATH_GRID_MAX_ZOOMS - 1, &v))) return rc;
+  if (v >= 0) r->min_zoom = (int)v;
+  v = -1;
+  if ((rc = opt_long(spec, "max_zoom", 0, SWATH_GRID_MAX_ZOOMS - 1, &v))) return rc;
+  if (v >= 0) r->max_zoom = (int)v;
+  v = r->bands;
+  if ((rc = opt_long(spec, "bands", 1, 4, &v))) return rc;
+  r->bands = (int)v;
+  const swath_cfg *c = swath_cfg_get(spec->cfg, "offline");
+  if (c) {
+    char what[128];
+    snprintf(what, sizeof what, "inputs.%s.offline", spec->name);
+    if ((rc = swath_cfg_bool(c, what, &r->offline))) return rc;
+  }
+  if ((c = swath_cfg_get(spec->cfg, "bounds"))) {
+    double b[4];
+    char what[128];
+    snprintf(what, sizeof what, "inputs.%s.bounds", spec->name);
+    if ((rc = swath_cfg_doubles(c, what, b, 4))) return rc;
+    if (!(b[0] < b[2] && b[1] < b[3] && b[0] >= -180 && b[2] <= 180 && b[1] >= -90 && b[3] <= 90))
+      return swath_cfg_error(c, "%s: expected [west, south, east, north] in degrees", what);
+    r->has_footprint = 1;
+    r->footprint_lonlat = (swath_bounds){b[0], b[1], b[2], b[3]};
+  }
+  return 0;
+}
+
+/* ---- fetcher configuration ---- */
+
+int swath_source_fetcher_new(const swath_source_spec *spec, swath_fetcher **out) {
+  *out = NULL;
+  const swath_source_vtable *vt = swath_source_find(spec->type);
+  if (!vt || !vt->requests || !spec->cfg || spec->cfg->type != SWATH_CFG_MAP) return 0;
+  swath_fetch_config fc;
+  swath_fetch_config_default(&fc);
+  long v;
+  double d;
+  int rc = 0;
+  v = fc.max_in_flight;
+  if ((rc = opt_long(spec, "max_connections", 1, 1024, &v))) return rc;
+  fc.max_in_flight = (int)v;
+  fc.max_per_host = fc.max_in_flight;
+  v = fc.max_per_host;
+  if ((rc = opt_long(spec, "max_per_host", 1, 1024, &v))) return rc;
+  fc.max_per_host = (int)v;
+  d = 0;
+  if ((rc = opt_double(spec, "rate_limit", 0, 1e6, &d))) return rc;
+  fc.rate_per_host = d;
+  d = fc.timeout_ms / 1000.0;
+  if ((rc = opt_double(spec, "timeout", 0.1, 86400, &d))) return rc;
+  fc.timeout_ms = (long)(d * 1000);
+  if (fc.stall_timeout_ms > fc.timeout_ms) fc.stall_timeout_ms = fc.timeout_ms;
+  d = fc.connect_timeout_ms / 1000.0;
+  if ((rc = opt_double(spec, "connect_timeout", 0.1, 3600, &d))) return rc;
+  fc.connect_timeout_ms = (long)(d * 1000);
+  v = fc.max_attempts;
+  if ((rc = opt_long(spec, "max_attempts", 1, 100, &v))) return rc;
+  fc.max_attempts = (int)v;
+  v = fc.failure_budget;
+  if ((rc = opt_long(spec, "failure_budget", 0, 1L << 30, &v))) return rc;
+  fc.failure_budget = (int)v;
+  const swath_cfg *c = swath_cfg_get(spec->cfg, "empty_status");
+  if (c) {
+    if (c->type != SWATH_CFG_SEQ || c->n >= SWATH_FETCH_MAX_EMPTY)
+      return swath_cfg_error(c, "inputs.%s.empty_status: expected a list of up to %d HTTP statuses",
+                             spec->name, SWATH_FETCH_MAX_EMPTY - 1);
+    memset(fc.empty_status, 0, sizeof fc.empty_status);
+    for (size_t i = 0; i < c->n; i++) {
+      char what[128];
+      snprintf(what, sizeof what, "inputs.%s.empty_status", spec->name);
+      if ((rc = swath_cfg_int(c->items[i], what, 100, 599, &v))) return rc;
+      fc.empty_status[i] = (int)v;
+    }
+  }
+  const char *ua = NULL;
+  if ((rc = swath__remote_string(spec, "user_agent", NULL, &ua))) return rc;
+  fc.user_agent = ua;
+  c = swath_cfg_get(spec->cfg, "headers");
+  char **lines = NULL;
+  if (c) {
+    if (c->type != SWATH_CFG_MAP)
+      return swath_cfg_error(c, "inputs.%s.headers: expected a mapping of Name: value",
+                             spec->name);
+    lines = calloc(c->n + 1, sizeof *lines);
+    if (!lines) return SWATH_ENOMEM;
+    for (size_t i = 0; i < c->n && !rc; i++) {
+      const char *val;
+      char what[128];
+      snprintf(what, sizeof what, "inputs.%s.headers.%s", spec->name, c->keys[i]);
+      if ((rc = swath_cfg_string(c->items[i], what, &val))) break;
+      size_t n = strlen(c->keys[i]) + strlen(val) + 3;
+      if (!(lines[i] = malloc(n))) rc = SWATH_ENOMEM;
+      else snprintf(lines[i], n, "%s: %s", c->keys[i], val);
+    }
+    fc.headers = (const char *const *)lines;
+  }
+  if (!rc) rc = swath_fetch_new(&fc, out);
+  for (size_t i = 0; lines && lines[i]; i++) free(lines[i]);
+  free(lines);
+  return rc;
+}
+
+/* ---- small helpers ---- */
+
+int swath__remote_format(const char *format, unsigned *kinds, char ext[8]) {
+  static const struct {
+    const char *name, *ext;
+    unsigned kinds;
+  } f[] = {{"image/png", "png", SWATH_FETCH_PNG},     {"png", "png", SWATH_FETCH_PNG},
+           {"image/jpeg", "jpg", SWATH_FETCH_JPEG},   {"jpeg", "jpg", SWATH_FETCH_JPEG},
+           {"jpg", "jpg", SWATH_FETCH_JPEG},          {"image/webp", "webp", SWATH_FETCH_WEBP},
+           {"webp", "webp", SWATH_FETCH_WEBP},        {"image/tiff", "tif", SWATH_FETCH_GTIFF},
+           {"tif", "tif", SWATH_FETCH_GTIFF},         {"tiff", "tif", SWATH_FETCH_GTIFF},
+           {"image/png; mode=8bit", "png", SWATH_FETCH_PNG}};
+  for (size_t i = 0; i < sizeof f / sizeof *f; i++)
+    if (strcasecmp(format, f[i].name) == 0 ||
+        (strncasecmp(format, f[i].name, strlen(f[i].name)) == 0 && format[strlen(f[i].name)] == ';')) {
+      *kinds = f[i].kinds;
+      snprintf(ext, 8, "%s", f[i].ext);
+      return 0;
+    }
+  return swath_error_set(SWATH_EINVAL, "format '%s' is not an image format swath reads "
+                                       "(image/png, image/jpeg, image/webp, image/tiff)", format);
+}
+
+int swath__remote_escape(char *buf, size_t cap, const char *s) {
+  size_t n = strlen(buf);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    int keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '_' || c == '.' || c == '~' || c == ',' || c == ':';
+    if (n + 4 >= cap) return swath_error_set(SWATH_EINVAL, "URL longer than %zu bytes", cap - 1);
+    if (keep) buf[n++] = (char)c;
+    else n += (size_t)snprintf(buf + n, cap - n, "%%%02X", c);
+  }
+  buf[n] = 0;
+  return 0;
+}
+
+static uint64_t fnv64(const char *s) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+  return h;
+}
+
+int swath__remote_document(const swath_source_spec *spec, swath_fetcher *f, const char *url,
+                           long max_age, char **body) {
+  *body = NULL;
+  char path[4400];
+  snprintf(path, sizeof path, "%s/capabilities/%016llx.xml", spec->cache_dir ? spec->cache_dir : ".",
+           (unsigned long long)fnv64(url));
+  struct stat st;
+  if (stat(path, &st) == 0 && time(NULL) - st.st_mtime <= max_age) {
+    FILE *fp = fopen(path, "rb");
+    if (fp) {
+      char *b = malloc((size_t)st.st_size + 1);
+      size_t n = b ? fread(b, 1, (size_t)st.st_size, fp) : 0;
+      fclose(fp);
+      if (b && n == (size_t)st.st_size) {
+        b[n] = 0;
+        *body = b;
+        return 0;
+      }
+      free(b);
+    }
+  }
+  size_t len;
+  if (!f)
+    return swath_error_set(SWATH_EINVAL, "input %s: offline, and %s is not in the cache", spec->name,
+                           url);
+  int rc = swath_fetch_get(f, url, SWATH_FETCH_XML, body, &len);
+  if (rc)
+    return swath_error_set(SWATH_EINVAL, "input %s: cannot get %s: %s", spec->name, url,
+                           swath_error_message());
+  if (spec->cache_dir && swath_cache_write(path, *body, len, 0))
+    swath_warn("input %s: could not cache %s: %s", spec->name, url, swath_error_message());
+  return 0;
+}
+
+int swath__remote_quad_grid(const char *crs, int block, swath_grid *g) {
+  OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
+  if (OSRSetFromUserInput(srs, crs) != OGRERR_NONE) {
+    OSRDestroySpatialReference(srs);
+    return swath_error_set(SWATH_EINVAL, "unknown CRS '%s'", crs);
+  }
+  const char *auth = OSRGetAuthorityName(srs, NULL), *code = OSRGetAuthorityCode(srs, NULL);
+  int epsg = auth && code && strcasecmp(auth, "EPSG") == 0 ? atoi(code) : 0;
+  int rc;
+  if (epsg == 3857 || epsg == 900913) {
+    rc = swath_grid_builtin("WebMercatorQuad", block, g);
+  } else if (epsg == 4326 || strcasecmp(crs, "CRS:84") == 0 || strcasecmp(crs, "OGC:CRS84") == 0) {
+    rc = swath_grid_builtin("WorldCRS84Quad", block, g);
+  } else {
+    double w, s, e, n;
+    const char *area = NULL;
+    rc = SWATH_EINVAL;
+    if (OSRGetAreaOfUse(srs, &w, &s, &e, &n, &area) && w < e) {
+      OGRSpatialReferenceH ll = OSRNewSpatialReference(NULL);
+      OSRSetFromUserInput(ll, "EPSG:4326");
+      OSRSetAxisMappingStrategy(ll, OAMS_TRADITIONAL_GIS_ORDER);
+      OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
+      OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(ll, srs);
+      double x0, y0, x1, y1;
+      if (ct && OCTTransformBounds(ct, w, s, e, n, &x0, &y0, &x1, &y1, 21) && x0 < x1 && y0 < y1) {
+        memset(g, 0, sizeof *g);
+        snprintf(g->name, sizeof g->name, "quad-%s-%d", code ? code : "crs", block);
+        snprintf(g->crs, sizeof g->crs, "%s", crs);
+        g->is_geographic = OSRIsGeographic(srs);
+        double side = fmax(x1 - x0, y1 - y0);
+        g->extent = (swath_bounds){x0, y1 - side, x0 + side, y1};
+        g->min_zoom = 0;
+        g->max_zoom = 24;
+        for (int z = 0; z <= 24; z++) {
+          swath_tile_matrix *m = &g->m[z];
+          snprintf(m->id, sizeof m->id, "%d", z);
+          m->cell_size = side / block / (double)(1LL << z);
+          m->origin_x = x0;
+          m->origin_y = y1;
+          m->tile_width = m->tile_height = block;
+          m->matrix_width = m->matrix_height = 1LL << z;
+        }
+        rc = 0;
+      }
+      if (ct) OCTDestroyCoordinateTransformation(ct);
+      OSRDestroySpatialReference(ll);
+    }
+    if (rc) swath_error_set(rc, "CRS %s has no known area of use to cut requests on; give a grid", crs);
+  }
+  OSRDestroySpatialReference(srs);
+  return rc;
+}
+
+/* Can the host of `url` be reached? One TCP (and TLS) connect, no request. */
+static int probe_host(const swath__remote *r, const char *url) {
+  CURL *c = curl_easy_init();
+  if (!c) return 0;
+  char err[CURL_ERROR_SIZE] = "";
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  CURLcode cc = curl_easy_perform(c);
+  curl_easy_cleanup(c);
+  if (cc == CURLE_OK) return 0;
+  return swath_error_set(SWATH_EINVAL, "input %s: cannot reach the server of %s: %s", r->name, url,
+                         err[0] ? err : curl_easy_strerror(cc));
+}
+
+/* ---- open ---- */
+
+static int footprint_in_grid(const swath__remote *r, const swath_grid *g, swath_bounds *out) {
+  *out = g->extent;
+  swath_bounds ll = r->footprint_lonlat;
+  if (!r->has_footprint) return 0;
+  OGRSpatialReferenceH src = OSRNewSpatialReference(NULL), dst = OSRNewSpatialReference(NULL);
+  OSRSetFromUserInput(src, "EPSG:4326");
+  OSRSetFromUserInput(dst, g->crs);
+  OSRSetAxisMappingStrategy(src, OAMS_TRADITIONAL_GIS_ORDER);
+  OSRSetAxisMappingStrategy(dst, OAMS_TRADITIONAL_GIS_ORDER);
+  if (!OSRIsGeographic(dst)) {
+    if (ll.miny < -85.06) ll.miny = -85.06;
+    if (ll.maxy > 85.06) ll.maxy = 85.06;
+  }
+  OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(src, dst);
+  double x0, y0, x1, y1;
+  if (ct && OCTTransformBounds(ct, ll.minx, ll.miny, ll.maxx, ll.maxy, &x0, &y0, &x1, &y1, 21)) {
+    out->minx = x0 > g->extent.minx ? x0 : g->extent.minx;
+    out->miny = y0 > g->extent.miny ? y0 : g->extent.miny;
+    out->maxx = x1 < g->extent.maxx ? x1 : g->extent.maxx;
+    out->maxy = y1 < g->extent.maxy ? y1 : g->extent.maxy;
+  }
+  if (ct) OCTDestroyCoordinateTransformation(ct);
+  OSRDestroySpatialReference(src);
+  OSRDestroySpatialReference(dst);
+  return 0;
+}
+
+int swath__remote_fetcher(swath__remote *r, const swath_source_spec *spec) {
+  if (r->fetcher || r->offline) return 0;
+  if (spec->fetcher) {
+    r->fetcher = spec->fetcher;
+    return 0;
+  }
+  int rc = swath_source_fetcher_new(spec, &r->fetcher);
+  r->own_fetcher = r->fetcher != NULL;
+  return rc;
+}
+
+int swath__remote_init(swath__remote *r, const swath_source_spec *spec, const swath_grid *g,
+                       swath_source_info *info) {
+  int rc;
+  r->grid = g;
+  r->check = spec->check;
+  if (r->max_zoom <= 0 || r->max_zoom > r->tms.max_zoom) r->max_zoom = r->tms.max_zoom;
+  if (r->min_zoom < r->tms.min_zoom) r->min_zoom = r->tms.min_zoom;
+  if (r->zoom >= 0 && !swath_grid_has_zoom(&r->tms, r->zoom))
+    return swath_error_set(SWATH_EINVAL, "input %s: zoom %d is not one of the service's zooms %d-%d",
+                           r->name, r->zoom, r->tms.min_zoom, r->tms.max_zoom);
+  if (r->min_zoom > r->max_zoom)
+    return swath_error_set(SWATH_EINVAL, "input %s: min_zoom %d is above max_zoom %d", r->name,
+                           r->min_zoom, r->max_zoom);
+  if (!spec->cache_dir)
+    return swath_error_set(SWATH_EINVAL, "input %s: remote inputs need a cache folder", r->name);
+  if ((rc = swath_cache_source_dir(spec->cache_dir, &r->id, r->dir, sizeof r->dir))) return rc;
+  if ((rc = swath__remote_fetcher(r, spec))) return rc;
+  OGRSpatialReferenceH src = OSRNewSpatialReference(NULL), dst = OSRNewSpatialReference(NULL);
+  OSRSetFromUserInput(src, r->tms.crs);
+  OSRSetFromUserInput(dst, g->crs);
+  OSRSetAxisMappingStrategy(src, OAMS_TRADITIONAL_GIS_ORDER);
+  OSRSetAxisMappingStrategy(dst, OAMS_TRADITIONAL_GIS_ORDER);
+  OSRExportToWkt(src, &r->src_wkt);
+  r->to_src = OCTNewCoordinateTransformation(dst, src);
+  OSRDestroySpatialReference(src);
+  OSRDestroySpatialReference(dst);
+  if (!r->to_src || !r->src_wkt)
+    return swath_error_set(SWATH_EINVAL, "input %s: cannot transform from the grid's CRS %s to "
+                           "the service's %s", r->name, g->crs, r->tms.crs);
+  if (r->check && !r->offline) {
+    char url[4096];
+    swath_tile t = {r->tms.min_zoom, 0, 0};
+    if ((rc = r->url(r, t, url, sizeof url))) return rc;
+    if ((rc = probe_host(r, url))) return rc;
+  }
+  memset(info, 0, sizeof *info);
+  info->bands = r->bands;
+  info->dtype = SWATH_DT_BYTE;
+  info->has_nodata = 1;
+  footprint_in_grid(r, g, &info->footprint);
+  info->native_res = 0;
+  return 0;
+}
+
+void swath__remote_close(void *state) {
+  swath__remote *r = state;
+  if (!r) return;
+  if (r->own_fetcher) swath_fetch_free(r->fetcher);
+  if (r->to_src) OCTDestroyCoordinateTransformation(r->to_src);
+  CPLFree(r->src_wkt);
+  if (r->free_ctx) r->free_ctx(r->ctx);
+  free(r);
+}
+
+/* ---- which tiles a read needs (the one function prefetch and read share) ---- */
+
+typedef struct read_plan {
+  int z;
+  swath_tile_range tr;
+} read_plan;
+
+static int plan_read(swath__remote *r, const swath_read_req *req, read_plan *p) {
+  double x0, y0, x1, y1;
+  if (!OCTTransformBounds(r->to_src, req->bounds.minx, req->bounds.miny, req->bounds.maxx,
+                          req->bounds.maxy, &x0, &y0, &x1, &y1, 21))
+    return SWATH_EEMPTY; /* outside the service CRS's domain */
+  double res = fmin((x1 - x0) / req->width, (y1 - y0) / req->height);
+  int z = r->zoom;
+  if (z < 0) {
+    z = r->max_zoom;
+    for (int k = r->min_zoom; k <= r->max_zoom; k++)
+      if (r->tms.m[k].cell_size <= res * (1 + 1e-6)) {
+        z = k;
+        break;
+      }
+  }
+  double m = KERNEL_MARGIN * r->tms.m[z].cell_size;
+  swath_bounds sb = {x0 - m, y0 - m, x1 + m, y1 + m};
+  swath_tile_range tr[2];
+  int n = swath_grid_tiles_of_bounds(&r->tms, z, sb, tr);
+  if (n < 0) return n;
+  if (n == 0) return SWATH_EEMPTY;
+  if (n == 2)
+    return swath_error_set(SWATH_EIO, "input %s: a read across the antimeridian of the service's "
+                           "grid is not supported", r->name);
+  int64_t count = (tr[0].maxx - tr[0].minx + 1) * (tr[0].maxy - tr[0].miny + 1);
+  if (count > MAX_TILES_PER_READ)
+    return swath_error_set(SWATH_EINVAL, "input %s: one process tile needs %lld service tiles at "
+                           "zoom %d (limit %d); lower the input's zoom or the job's metatiling",
+                           r->name, (long long)count, z, MAX_TILES_PER_READ);
+  p->z = z;
+  p->tr = tr[0];
+  return 0;
+}
+
+static int tile_request(swath__remote *r, swath_tile t, char *url, size_t ucap, char *dest,
+                        size_t dcap, swath_fetch_req *fr) {
+  int rc = r->url(r, t, url, ucap);
+  if (!rc) rc = swath_cache_tile_path(r->dir, t.z, (long)t.x, (long)t.y, r->ext, dest, dcap);
+  if (rc) return rc;
+  *fr = (swath_fetch_req){.url = url,
+                          .dest = dest,
+                          .expect_width = r->tms.m[t.z].tile_width,
+                          .expect_height = r->tms.m[t.z].tile_height,
+                          .kinds = r->kinds};
+  return 0;
+}
+
+int swath__remote_requests(void *state, const swath_read_req *req, swath_source_request_fn fn,
+                           void *ud) {
+  swath__remote *r = state;
+  read_plan p;
+  int rc = plan_read(r, req, &p);
+  if (rc == SWATH_EEMPTY) return 0;
+  if (rc) return rc;
+  char url[4096], dest[4400];
+  for (int64_t y = p.tr.miny; y <= p.tr.maxy; y++)
+    for (int64_t x = p.tr.minx; x <= p.tr.maxx; x++) {
+      swath_fetch_req fr;
+      if ((rc = tile_request(r, (swath_tile){p.z, x, y}, url, sizeof url, dest, sizeof dest, &fr)))
+        return rc;
+      fn(ud, &fr);
+    }
+  return 0;
+}
+
+/* ---- read ---- */
+
+typedef struct sync_fetch {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int pending, failed;
+  char reason[1024];
+} sync_fetch;
+
+static void sync_cb(const swath_fetch_result *res, void *user) {
+  sync_fetch *s = user;
+  pthread_mutex_lock(&s->mu);
+  if ((res->outcome == SWATH_FETCH_FAILED || res->outcome == SWATH_FETCH_ABORTED) && !s->failed++)
+    snprintf(s->reason, sizeof s->reason, "%s: %s", res->url, res->reason ? res->reason : "failed");
+  s->pending--;
+  pthread_cond_broadcast(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+}
+
+/* Fetch every tile of the plan that is not in the cache; wait for them. */
+static int fetch_missing(swath__remote *r, const read_plan *p) {
+  sync_fetch s = {.pending = 0};
+  pthread_mutex_init(&s.mu, NULL);
+  pthread_cond_init(&s.cv, NULL);
+  char url[4096], dest[4400];
+  int rc = 0, missing = 0;
+  for (int64_t y = p->tr.miny; y <= p->tr.maxy && !rc; y++)
+    for (int64_t x = p->tr.minx; x <= p->tr.maxx && !rc; x++) {
+      swath_fetch_req fr;
+      if ((rc = tile_request(r, (swath_tile){p->z, x, y}, url, sizeof url, dest, sizeof dest, &fr)))
+        break;
+      if (swath_cache_lookup(dest) != SWATH_CACHE_MISS) continue;
+      if (r->offline || !r->fetcher) {
+        rc = swath_error_set(SWATH_EIO, "input %s: %s is not in the cache and the input is offline",
+                             r->name, url);
+        break;
+      }
+      missing++;
+      fr.cb = sync_cb;
+      fr.user = &s;
+      pthread_mutex_lock(&s.mu);
+      s.pending++;
+      pthread_mutex_unlock(&s.mu);
+      if ((rc = swath_fetch_submit(r->fetcher, &fr))) {
+        pthread_mutex_lock(&s.mu);
+        s.pending--;
+        pthread_mutex_unlock(&s.mu);
+      }
+    }
+  pthread_mutex_lock(&s.mu);
+  while (s.pending > 0) pthread_cond_wait(&s.cv, &s.mu);
+  pthread_mutex_unlock(&s.mu);
+  if (!rc && s.failed)
+    rc = swath_error_set(SWATH_EIO, "input %s: %d of %d tile(s) could not be fetched (%s)", r->name,
+                         s.failed, missing, s.reason);
+  pthread_mutex_destroy(&s.mu);
+  pthread_cond_destroy(&s.cv);
+  return rc;
+}
+
+/* Decode one cached tile into the mosaic at (ox, oy): `bands` bytes per
+ * pixel plus alpha. Gray is repeated, palettes are expanded, a tile without
+ * alpha is opaque. */
+static int paste_tile(const swath__remote *r, const char *path, unsigned char *planes, int mw,
+                      int mh, int ox, int oy, int tw, int th) {
+  static const char *const drivers[] = {"PNG", "JPEG", "WEBP", "GTiff", NULL};
+  GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_READONLY, drivers, NULL, NULL);
+  if (!ds) return swath_error_set(SWATH_EIO, "input %s: cached tile %s does not open: %s", r->name,
+                                  path, CPLGetLastErrorMsg());
+  int n = GDALGetRasterCount(ds), w = GDALGetRasterXSize(ds), h = GDALGetRasterYSize(ds);
+  int rc = 0;
+  if (w != tw || h != th || n < 1) {
+    rc = swath_error_set(SWATH_EIO, "input %s: cached tile %s is %dx%d, expected %dx%d", r->name,
+                         path, w, h, tw, th);
+    GDALClose(ds);
+    return rc;
+  }
+  size_t plane = (size_t)mw * mh, px = (size_t)w * h;
+  unsigned char *buf = malloc(px * (size_t)(n > 4 ? n : 4));
+  if (!buf) {
+    GDALClose(ds);
+    return swath_error_set(SWATH_ENOMEM, "out of memory");
+  }
+  GDALRasterBandH b1 = GDALGetRasterBand(ds, 1);
+  GDALColorTableH ct = GDALGetRasterColorTable(b1);
+  int ncolor = n, alpha = 0;
+  if (n == 2 || n == 4) {
+    ncolor = n - 1;
+    alpha = 1;
+  }
+  CPLErr e = GDALDatasetRasterIO(ds, GF_Read, 0, 0, w, h, buf, w, h, GDT_Byte, n, NULL, 1, w,
+                                 (GSpacing)px);
+  if (e == CE_None && ct) {
+    /* Expand the palette into RGBA in place of band data. */
+    unsigned char *idx = malloc(px);
+    if (!idx) e = CE_Failure;
+    else {
+      memcpy(idx, buf, px);
+      int entries = GDALGetColorEntryCount(ct);
+      for (size_t i = 0; i < px; i++) {
+        GDALColorEntry ce = {0, 0, 0, 0};
+        if (idx[i] < entries) GDALGetColorEntryAsRGB(ct, idx[i], &ce);
+        buf[i] = (unsigned char)ce.c1, buf[px + i] = (unsigned char)ce.c2;
+        buf[2 * px + i] = (unsigned char)ce.c3, buf[3 * px + i] = (unsigned char)ce.c4;
+      }
+      free(idx);
+      ncolor = 3;
+      alpha = 1;
+      n = 4;
+    }
+  }
+  if (e != CE_None) {
+    rc = swath_error_set(SWATH_EIO, "input %s: cached tile %s does not decode: %s", r->name, path,
+                         CPLGetLastErrorMsg());
+  } else {
+    for (int b = 0; b <= r->bands; b++) {
+      const unsigned char *src;
+      if (b == r->bands) src = alpha ? buf + (size_t)(n - 1) * px : NULL;
+      else src = buf + (size_t)(b < ncolor ? b : ncolor - 1) * px;
+      unsigned char *dst = planes + (size_t)b * plane;
+      for (int y = 0; y < h; y++) {
+        unsigned char *d = dst + (size_t)(oy + y) * mw + ox;
+        if (src) memcpy(d, src + (size_t)y * w, (size_t)w);
+        else memset(d, 255, (size_t)w);
+      }
+    }
+  }
+  free(buf);
+  GDALClose(ds);
+  return rc;
+}
+
+int swath__remote_read(void *state, const swath_read_req *req, swath_raster *out) {
+  swath__remote *r = state;
+  memset(out, 0, sizeof *out);
+  read_plan p;
+  int rc = plan_read(r, req, &p);
+  if (rc) return rc;
+  if ((rc = fetch_missing(r, &p))) return rc;
+  const swath_tile_matrix *tm = &r->tms.m[p.z];
+  int nx = (int)(p.tr.maxx - p.tr.minx + 1), ny = (int)(p.tr.maxy - p.tr.miny + 1);
+  int mw = nx * tm->tile_width, mh = ny * tm->tile_height;
+  size_t plane = (size_t)mw * mh;
+  unsigned char *planes = calloc(plane, (size_t)r->bands + 1);
+  if (!planes) return swath_error_set(SWATH_ENOMEM, "input %s: out of memory for a %dx%d mosaic",
+                                      r->name, mw, mh);
+  char dest[4400];
+  int any = 0;
+  for (int64_t y = p.tr.miny; y <= p.tr.maxy && !rc; y++)
+    for (int64_t x = p.tr.minx; x <= p.tr.maxx && !rc; x++) {
+      if ((rc = swath_cache_tile_path(r->dir, p.z, (long)x, (long)y, r->ext, dest, sizeof dest)))
+        break;
+      swath_cache_state cs = swath_cache_lookup(dest);
+      if (cs == SWATH_CACHE_EMPTY) continue;
+      if (cs == SWATH_CACHE_MISS) {
+        rc = swath_error_set(SWATH_EIO, "input %s: tile %s vanished from the cache", r->name, dest);
+        break;
+      }
+      rc = paste_tile(r, dest, planes, mw, mh, (int)(x - p.tr.minx) * tm->tile_width,
+                      (int)(y - p.tr.miny) * tm->tile_height, tm->tile_width, tm->tile_height);
+      any = 1;
+    }
+  if (!rc && !any) rc = SWATH_EEMPTY;
+  GDALDatasetH mem = NULL;
+  if (!rc) {
+    mem = GDALCreate(GDALGetDriverByName("MEM"), "", mw, mh, 0, GDT_Byte, NULL);
+    for (int b = 0; mem && b <= r->bands; b++) {
+      char opt[64];
+      snprintf(opt, sizeof opt, "DATAPOINTER=%p", (void *)(planes + (size_t)b * plane));
+      char *o[] = {opt, NULL};
+      GDALAddBand(mem, GDT_Byte, o);
+    }
+    if (!mem) rc = swath_error_set(SWATH_EIO, "input %s: cannot create a mosaic", r->name);
+  }
+  if (!rc) {
+    double ox = tm->origin_x + (double)p.tr.minx * tm->tile_width * tm->cell_size;
+    double oy = tm->origin_y - (double)p.tr.miny * tm->tile_height * tm->cell_size;
+    double gt[6] = {ox, tm->cell_size, 0, oy, 0, -tm->cell_size};
+    GDALSetGeoTransform(mem, gt);
+    GDALSetProjection(mem, r->src_wkt);
+    GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, r->bands + 1), GCI_AlphaBand);
+    GDALSetDescription(mem, r->name);
+    swath__warper w;
+    char what[128];
+    snprintf(what, sizeof what, "input %s", r->name);
+    rc = swath__warper_init(&w, mem, r->bands, r->bands + 1, 0, 0, r->grid->crs, what);
+    if (!rc) {
+      swath_dtype dt = req->dtype ? req->dtype : SWATH_DT_BYTE;
+      rc = swath__warp(&w, req, dt, out);
+      swath__warper_free(&w);
+    }
+  }
+  if (mem) GDALClose(mem);
+  free(planes);
+  return rc;
+}
