@@ -21,6 +21,8 @@ with a 100x100 PNG).
 
 Every hit is logged, one tab-separated line, to --log:
   t  host  target  attempt  answer  inflight_host  inflight_all  user_agent
+(HEAD requests are never faulted; they are logged with attempt 0 and
+answer "head".)
 `t` is seconds since start; inflight counts requests whose last byte has not
 been sent (counted before the last byte goes out, so a client can never see
 its transfer end while the server still counts it).
@@ -189,6 +191,39 @@ class Handler(http.server.BaseHTTPRequestHandler):
         finally:
             if self.counted:
                 st.end(host)
+
+    def do_HEAD(self):
+        """Existence checks (MapCache's REST cache sends HEAD before GET) are
+        answered honestly, never faulted, and do not count as attempts."""
+        st = self.server.state
+        if st.upstream:
+            u = st.upstream
+            try:
+                conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=60)
+                conn.request("HEAD", u.path.rstrip("/") + self.path)
+                resp = conn.getresponse()
+                status, ctype, length = (resp.status, resp.getheader("Content-Type"),
+                                         resp.getheader("Content-Length", "0"))
+                conn.close()
+            except (http.client.HTTPException, OSError):
+                status, ctype, length = 502, "text/plain", "0"
+        else:
+            rel = self.path.split("?", 1)[0].lstrip("/")
+            root = os.path.abspath(st.args.root)
+            path = os.path.normpath(os.path.join(root, rel))
+            ok = path.startswith(root + os.sep) and os.path.isfile(path)
+            status = 200 if ok else 404
+            ctype = CONTENT_TYPES.get(os.path.splitext(path)[1].lower(), "application/octet-stream")
+            length = str(os.path.getsize(path)) if ok else "0"
+        if st.log:
+            with st.lock:
+                st.log.write("%.6f\t%s\t%s\t0\thead\t0\t0\t%s\n" % (
+                    time.monotonic() - st.t0, self.server.server_address[0], self.path,
+                    self.headers.get("User-Agent", "")))
+        self.send_response(status)
+        self.send_header("Content-Type", ctype or "application/octet-stream")
+        self.send_header("Content-Length", length)
+        self.end_headers()
 
     def uncount(self, st, host):
         if self.counted:

@@ -1,0 +1,431 @@
+#!/usr/bin/env bash
+# remote.sh SWATH: prefetching remote imagery, side by side, on loopback.
+#
+# One lighttpd (tests/integration/servers.sh) serves a MapServer WMS over a
+# generated SIZExSIZE RGB GeoTIFF in EPSG:3857 (near Zurich, native
+# resolution = the finest zoom's) and a static XYZ tree of the same raster.
+# For the same area (the raster's extent), the same zooms and the same number
+# of connections (CONN), each tool fetches every 256x256 WebMercatorQuad tile:
+#
+#   WMS source                              XYZ source (static files)
+#   mapcache_seed  wms source, disk cache,   mapcache_seed -m transfer from a
+#                  metatile 1x1, -n CONN     REST cache ({z}/{x}/{inv_y}) to a
+#                                            disk cache, -n CONN (MapCache has
+#                                            no XYZ *source*; its REST cache
+#                                            is how it reads a tile server:
+#                                            HEAD + GET per tile)
+#   gdal_translate GDAL_WMS (WMS), finest    GDAL_WMS (TMS minidriver), finest
+#                  zoom only, MaxConnections zoom only, MaxConnections CONN
+#   swath prefetch job with a wms input      job with an xyz input
+#
+# and the same again with FAULT_SHARE of the requests answered with
+# transient faults by tests/faultserver/faultserver.py in proxy mode in front
+# of lighttpd (restarted for each tool, so every tool meets the same faults
+# on the same requests and attempts).
+#
+# Printed per run: tiles present (decodable) / expected, server requests,
+# wall s, tiles/s, client CPU s (user+sys of the tool, not the servers),
+# peak RSS MB, exit status; then swath/mapcache_seed ratios. mapserv runs as
+# CGI (one process per GetMap) on the same cores as the clients.
+#
+# Environment: CONN (8), ZOOMS (12-15), SIZE (8192), FAULT_SHARE (0.10),
+# FAULTS (explicit faultserver --fault list, overrides FAULT_SHARE), SEED (1),
+# GDAL_RETRY (3: GDAL_HTTP_MAX_RETRY for gdal_translate; GDAL's default is 0),
+# BENCH_WORK (bench/work), SKIP_FAULTS=1, KEEP_WORK=1 (keep the servers' folder).
+set -uo pipefail
+swath=$(realpath "${1:-build/swath}" 2>/dev/null || echo "${1:-build/swath}")
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+PY=/usr/bin/python3
+FS=$here/../tests/faultserver/faultserver.py
+export GDAL_PAM_ENABLED=NO CPL_LOG_ERRORS=OFF
+work=${BENCH_WORK:-$here/work}/remote
+mkdir -p "$work"
+CONN=${CONN:-8}
+ZOOMS=${ZOOMS:-12-15}
+ZMIN=${ZOOMS%-*} ZMAX=${ZOOMS#*-}
+SIZE=${SIZE:-8192}
+SEED=${SEED:-1}
+FAULT_SHARE=${FAULT_SHARE:-0.10}
+GDAL_RETRY=${GDAL_RETRY:-3}
+
+FS_PID=
+cleanup() {
+  if [ -n "$FS_PID" ]; then kill "$FS_PID" 2>/dev/null; wait "$FS_PID" 2>/dev/null; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+. "$here/../tests/integration/servers.sh"
+
+# ---- source raster, area, expected tiles ------------------------------------
+# Native resolution of the finest zoom; centre not on a tile corner.
+RES=$("$PY" -c "print(2 * 20037508.342789244 / 256 / 2 ** $ZMAX)")
+src=$work/rgb_${SIZE}_z$ZMAX.tif
+[ -f "$src" ] || "$PY" "$here/../tests/data/gen_raster.py" rgb "$src" --size "$SIZE" \
+  --crs EPSG:3857 --center 950668.45,6002677.99 --res "$RES" >/dev/null ||
+  { echo "bench: cannot generate $src" >&2; exit 1; }
+read -r AX0 AY0 AX1 AY1 <<<"$("$PY" - "$src" <<'EOF'
+import sys
+from osgeo import gdal
+ds = gdal.Open(sys.argv[1])
+gt = ds.GetGeoTransform()
+print("%.3f %.3f %.3f %.3f" % (gt[0], gt[3] + ds.RasterYSize * gt[5], gt[0] + ds.RasterXSize * gt[1], gt[3]))
+EOF
+)"
+# expected.txt: z x y (XYZ rows) of every tile whose interior meets the area.
+"$PY" - "$AX0" "$AY0" "$AX1" "$AY1" "$ZMIN" "$ZMAX" >"$work/expected.txt" <<'EOF'
+import math, sys
+x0, y0, x1, y1 = map(float, sys.argv[1:5])
+M = 20037508.342789244
+for z in range(int(sys.argv[5]), int(sys.argv[6]) + 1):
+    size = 2 * M / 2 ** z
+    for x in range(math.floor((x0 + M) / size), math.ceil((x1 + M) / size)):
+        for y in range(math.floor((M - y1) / size), math.ceil((M - y0) / size)):
+            print(z, x, y)
+EOF
+EXPECTED=$(wc -l <"$work/expected.txt")
+
+bench_machine
+echo "source: $src (${SIZE}x$SIZE RGB, EPSG:3857, $RES m), zooms $ZOOMS, $EXPECTED tiles, $CONN connections"
+
+# ---- servers ----------------------------------------------------------------
+doc=$work/doc
+mkdir -p "$doc"
+servers_start_lighttpd "$doc" || exit 1
+servers_mapfile "$work/ortho.map" "$src" ortho || exit 1
+WMS=$(servers_wms_url "$work/ortho.map")
+
+# The XYZ tree: swath run (convert) when it works, else gdal2tiles.
+if [ ! -f "$doc/xyz/.done_$ZOOMS" ]; then
+  rm -rf "$doc/xyz"
+  cat >"$work/xyz-job.yaml" <<YAML
+process: convert
+inputs: {image: $src}
+grid: {name: WebMercatorQuad}
+zoom: [$ZMIN, $ZMAX]
+output: {path: $doc/xyz, format: PNG}
+YAML
+  if [ -x "$swath" ] && "$swath" run "$work/xyz-job.yaml" --no-progress >"$work/xyz-run.log" 2>&1; then
+    echo "xyz tree: made by swath run"
+  else
+    rm -rf "$doc/xyz"
+    echo "xyz tree: swath run failed ($(tail -n 1 "$work/xyz-run.log" 2>/dev/null)); using gdal2tiles.py"
+    gdal2tiles.py --xyz -q -z "$ZOOMS" -w none --processes="$(nproc)" "$src" "$doc/xyz" >/dev/null 2>&1 ||
+      { echo "bench: gdal2tiles failed" >&2; exit 1; }
+  fi
+  touch "$doc/xyz/.done_$ZOOMS"
+fi
+(cd "$doc/xyz" && find . -name '*.png' | sed -e 's|^\./||' -e 's|\.png$||' | tr '/' ' ' |
+  awk -v a="$ZMIN" -v b="$ZMAX" '$1 >= a && $1 <= b' | sort) >"$work/expected-xyz.txt"
+EXPECTED_XYZ=$(wc -l <"$work/expected-xyz.txt")
+XYZ_PATH=/xyz
+
+# ---- helpers -------------------------------------------------------------------
+# measure_rc CMD...: like lib.sh's measure, but a failing command is a result,
+# not an error: sets WALL CPU RSS_MB RC; stdout+stderr in $work/last.log.
+measure_rc() {
+  local tlog=$work/time.txt
+  /usr/bin/time -f '%e %U %S %M' -o "$tlog" "$@" >"$work/last.log" 2>&1
+  RC=$?
+  local user sys rss_kb
+  read -r WALL user sys rss_kb <"$tlog" 2>/dev/null || { WALL=0 user=0 sys=0 rss_kb=0; }
+  case "$WALL" in [0-9]*) ;; *) WALL=$(tail -n 1 "$tlog" | cut -d' ' -f1) user=0 sys=0 rss_kb=0 ;; esac
+  CPU=$(echo "$user + $sys" | bc)
+  RSS_MB=$((rss_kb / 1024))
+}
+
+# start_faults: a fresh fault proxy in front of lighttpd; sets FSURL.
+start_faults() {
+  cleanup
+  rm -f "$work/fs.ports"
+  local f faults=()
+  if [ -n "${FAULTS:-}" ]; then
+    for f in $FAULTS; do faults+=(--fault "$f"); done
+  else
+    # Transient kinds only: every tile can be had with retries.
+    local s=$FAULT_SHARE
+    faults=(--fault "503=$(echo "$s * 0.3" | bc -l)" --fault "429=$(echo "$s * 0.2" | bc -l)"
+      --fault "reset=$(echo "$s * 0.2" | bc -l)" --fault "truncate=$(echo "$s * 0.2" | bc -l)"
+      --fault "corrupt=$(echo "$s * 0.1" | bc -l)")
+  fi
+  "$PY" "$FS" serve --upstream "$SERVERS_URL" --port-file "$work/fs.ports" --log "$work/fs.log" \
+    --seed "$SEED" --repeat 2 --retry-after 1 --max-seconds 3600 "${faults[@]}" >"$work/fs.out" 2>&1 &
+  FS_PID=$!
+  local i
+  for i in $(seq 200); do [ -s "$work/fs.ports" ] && break; sleep 0.05; done
+  FSURL=http://127.0.0.1:$(cut -d' ' -f2 "$work/fs.ports")
+  : >"$work/fs.log"
+}
+
+# count_tiles KIND DIR EXPECTED_FILE: "present bad" where present counts the
+# expected tiles found in DIR that decode fully, bad those found but corrupt.
+count_tiles() {
+  "$PY" - "$@" <<'EOF'
+import os, sys
+from osgeo import gdal
+gdal.UseExceptions()
+kind, root, exp = sys.argv[1:4]
+want = {tuple(map(int, l.split())) for l in open(exp)}
+found = {}
+for d, _, names in os.walk(root):
+    for n in names:
+        if ".tmp" in n or n.endswith(".empty") or n.endswith(".txt") or n.endswith(".json") \
+                or n.endswith(".yaml") or n.endswith(".xml"):
+            continue
+        p = os.path.join(d, n)
+        parts = os.path.relpath(p, root).split(os.sep)
+        stem = parts[-1].split(".")[0]
+        try:
+            if kind == "mapcache":  # GRID/z/xxx/xxx/xxx/yyy/yyy/yyy.png, y from the bottom
+                z = int(parts[-7])
+                x = int("".join(parts[-6:-3]))
+                y = (1 << z) - 1 - int("".join(parts[-3:-1]) + stem)
+            else:  # .../z/x/y.ext
+                z, x, y = int(parts[-3]), int(parts[-2]), int(stem)
+        except (ValueError, IndexError):
+            continue
+        found[(z, x, y)] = p
+ok = bad = 0
+for t in want:
+    if t in found:
+        try:
+            ds = gdal.Open(found[t])
+            ds.ReadRaster()
+            ok += 1
+        except Exception:
+            bad += 1
+print(ok, bad)
+EOF
+}
+
+ROWS=()
+# row SCENARIO TOOL PRESENT EXPECTED REQUESTS NOTE
+row() {
+  local rate
+  rate=$(echo "scale=1; $3 / ($WALL + 0.001)" | bc)
+  ROWS+=("$(printf '%-10s %-15s %6s/%-6s %5.1f%% %7s %8s %7s %6s %6s %3s  %s' \
+    "$1" "$2" "$3" "$4" "$(echo "100 * $3 / $4" | bc -l)" "$WALL" "$rate" "$CPU" "$RSS_MB" "$5" "$RC" "${6:-}")")
+  eval "RATE_${1//[^a-z]/_}_${2//[^a-z]/_}=$rate"
+  echo "${ROWS[-1]}"
+}
+HEADER=$(printf '%-10s %-15s %13s %6s %7s %8s %7s %6s %6s %3s  %s' \
+  scenario tool tiles/expected '%' wall_s tiles/s cpu_s rss_MB reqs rc note)
+
+SWATH_OK=1
+if [ ! -x "$swath" ]; then
+  SWATH_OK=0
+  SWATH_WHY="no swath binary at $swath"
+else
+  "$swath" prefetch --help >"$work/prefetch-help.txt" 2>&1
+  if grep -qi "unknown command" "$work/prefetch-help.txt"; then
+    SWATH_OK=0
+    SWATH_WHY="swath prefetch is not implemented yet ($(head -n 1 "$work/prefetch-help.txt"))"
+  fi
+fi
+[ "$SWATH_OK" = 1 ] || echo "NOTE: $SWATH_WHY; swath rows are skipped"
+
+# server_requests PATTERN BEFORE: requests seen since BEFORE (lighttpd's log;
+# under faults, the fault proxy's log, which also sees the faulted attempts).
+server_requests() {
+  if [ "${FAULTY:-0}" = 1 ]; then wc -l <"$work/fs.log"; else echo $(($(servers_hits "$1") - $2)); fi
+}
+
+# ---- WMS ----------------------------------------------------------------------------
+run_wms() { # SCENARIO BASEURL
+  local sc=$1 base=$2 wms=${WMS/$SERVERS_URL/$2} before out
+  # (a) mapcache_seed
+  out=$work/$sc-mapcache
+  rm -rf "$out"
+  mkdir -p "$out/cache" "$out/locks"
+  cat >"$out/mapcache.xml" <<EOF
+<mapcache>
+  <source name="wms" type="wms">
+    <getmap><params><FORMAT>image/png</FORMAT><LAYERS>ortho</LAYERS><TRANSPARENT>TRUE</TRANSPARENT></params></getmap>
+    <http><url>$wms</url><connection_timeout>10</connection_timeout><timeout>60</timeout></http>
+  </source>
+  <cache name="disk" type="disk"><base>$out/cache</base></cache>
+  <tileset name="ortho">
+    <source>wms</source><cache>disk</cache><grid>GoogleMapsCompatible</grid><format>PNG</format>
+    <metatile>1 1</metatile><metabuffer>0</metabuffer>
+  </tileset>
+  <service type="wmts" enabled="true"/>
+  <locker type="disk"><directory>$out/locks</directory></locker>
+  <log_level>warn</log_level>
+</mapcache>
+EOF
+  [ "${FAULTY:-0}" = 1 ] && start_faults && wms=${WMS/$SERVERS_URL/$FSURL} &&
+    sed -i "s#<url>[^<]*</url>#<url>$wms</url>#" "$out/mapcache.xml"
+  before=$(servers_hits cgi-bin/mapserv)
+  measure_rc mapcache_seed -c "$out/mapcache.xml" -t ortho -g GoogleMapsCompatible -z "$ZMIN,$ZMAX" \
+    -e "$AX0,$AY0,$AX1,$AY1" -M 1,1 -n "$CONN" -P 100 -q -L "$out/failed.txt"
+  read -r ok bad <<<"$(count_tiles mapcache "$out/cache" "$work/expected.txt")"
+  row "$sc" mapcache_seed "$ok" "$EXPECTED" "$(server_requests cgi-bin/mapserv "$before")" \
+    "$([ "$bad" -gt 0 ] && echo "$bad corrupt tiles cached")"
+
+  # (b) GDAL WMS driver, finest zoom (GDAL retries 429/502/503/504 only when
+  # asked: GDAL_HTTP_MAX_RETRY, default here GDAL_RETRY=3)
+  out=$work/$sc-gdal
+  rm -rf "$out"
+  mkdir -p "$out"
+  [ "${FAULTY:-0}" = 1 ] && start_faults && wms=${WMS/$SERVERS_URL/$FSURL}
+  cat >"$out/wms.xml" <<EOF
+<GDAL_WMS>
+  <Service name="WMS">
+    <Version>1.3.0</Version>
+    <ServerUrl>${wms//&/&amp;}&amp;</ServerUrl>
+    <CRS>EPSG:3857</CRS>
+    <ImageFormat>image/png</ImageFormat>
+    <Layers>ortho</Layers>
+    <Transparent>TRUE</Transparent>
+  </Service>
+  <DataWindow>
+    <UpperLeftX>-20037508.342789244</UpperLeftX><UpperLeftY>20037508.342789244</UpperLeftY>
+    <LowerRightX>20037508.342789244</LowerRightX><LowerRightY>-20037508.342789244</LowerRightY>
+    <TileLevel>$ZMAX</TileLevel><TileCountX>1</TileCountX><TileCountY>1</TileCountY>
+    <YOrigin>top</YOrigin>
+  </DataWindow>
+  <Projection>EPSG:3857</Projection>
+  <BlockSizeX>256</BlockSizeX><BlockSizeY>256</BlockSizeY>
+  <BandsCount>4</BandsCount>
+  <MaxConnections>$CONN</MaxConnections>
+</GDAL_WMS>
+EOF
+  before=$(servers_hits cgi-bin/mapserv)
+  measure_rc gdal_translate -q --config GDAL_HTTP_MAX_RETRY "$GDAL_RETRY" --config GDAL_HTTP_RETRY_DELAY 0.5 \
+    -projwin "$AX0" "$AY1" "$AX1" "$AY0" -co TILED=YES "$out/wms.xml" "$out/out.tif"
+  local exp_top n_top
+  exp_top=$(grep -c "^$ZMAX " "$work/expected.txt")
+  n_top=$exp_top
+  [ "$RC" = 0 ] || n_top=0
+  row "$sc" gdal_translate "$n_top" "$exp_top" "$(server_requests cgi-bin/mapserv "$before")" \
+    "zoom $ZMAX only$([ "$RC" = 0 ] || echo "; failed: $(grep -m1 -i error "$work/last.log" | cut -c1-80)")"
+
+  # (c) swath prefetch
+  if [ "$SWATH_OK" = 1 ]; then
+    out=$work/$sc-swath
+    rm -rf "$out"
+    mkdir -p "$out"
+    [ "${FAULTY:-0}" = 1 ] && start_faults && wms=${WMS/$SERVERS_URL/$FSURL}
+    cat >"$out/job.yaml" <<EOF
+process: convert
+inputs:
+  ortho: {type: wms, url: "$wms", layers: ortho, format: image/png, crs: EPSG:3857, version: 1.3.0, max_connections: $CONN}
+grid: {name: WebMercatorQuad}
+zoom: [$ZMIN, $ZMAX]
+area: {bounds: [$AX0, $AY0, $AX1, $AY1], crs: EPSG:3857}
+output: {path: $out/out, format: PNG}
+cache: {path: $out/cache}
+EOF
+    before=$(servers_hits cgi-bin/mapserv)
+    measure_rc "$swath" prefetch "$out/job.yaml" --no-progress
+    [ "$RC" = 2 ] && grep -q -- "--no-progress" "$work/last.log" &&
+      measure_rc "$swath" prefetch "$out/job.yaml"
+    read -r ok bad <<<"$(count_tiles swath "$out/cache" "$work/expected.txt")"
+    row "$sc" "swath prefetch" "$ok" "$EXPECTED" "$(server_requests cgi-bin/mapserv "$before")" \
+      "$([ "$bad" -gt 0 ] && echo "$bad corrupt; ")$([ "$RC" = 0 ] || tail -n 1 "$work/last.log" | cut -c1-100)"
+  fi
+}
+
+# ---- XYZ ----------------------------------------------------------------------------
+run_xyz() { # SCENARIO
+  local sc=$1 base=$SERVERS_URL before out
+  [ "${FAULTY:-0}" = 1 ] && start_faults && base=$FSURL
+  out=$work/$sc-mapcache
+  rm -rf "$out"
+  mkdir -p "$out/cache" "$out/locks"
+  cat >"$out/mapcache.xml" <<EOF
+<mapcache>
+  <cache name="remote" type="rest"><url>$base$XYZ_PATH/{z}/{x}/{inv_y}.png</url></cache>
+  <cache name="disk" type="disk"><base>$out/cache</base></cache>
+  <tileset name="remote"><cache>remote</cache><grid>GoogleMapsCompatible</grid><format>PNG</format></tileset>
+  <tileset name="local"><cache>disk</cache><grid>GoogleMapsCompatible</grid><format>PNG</format></tileset>
+  <service type="wmts" enabled="true"/>
+  <locker type="disk"><directory>$out/locks</directory></locker>
+  <log_level>warn</log_level>
+</mapcache>
+EOF
+  before=$(servers_hits "$XYZ_PATH/")
+  measure_rc mapcache_seed -c "$out/mapcache.xml" -t remote -x local -m transfer -g GoogleMapsCompatible \
+    -z "$ZMIN,$ZMAX" -e "$AX0,$AY0,$AX1,$AY1" -n "$CONN" -P 100 -q
+  read -r ok bad <<<"$(count_tiles mapcache "$out/cache" "$work/expected-xyz.txt")"
+  row "$sc" mapcache_seed "$ok" "$EXPECTED_XYZ" "$(server_requests "$XYZ_PATH/" "$before")" \
+    "transfer from REST cache (HEAD+GET)$([ "$bad" -gt 0 ] && echo "; $bad corrupt tiles cached")"
+
+  out=$work/$sc-gdal
+  rm -rf "$out"
+  mkdir -p "$out"
+  [ "${FAULTY:-0}" = 1 ] && start_faults && base=$FSURL
+  cat >"$out/tms.xml" <<EOF
+<GDAL_WMS>
+  <Service name="TMS"><ServerUrl>$base$XYZ_PATH/\${z}/\${x}/\${y}.png</ServerUrl></Service>
+  <DataWindow>
+    <UpperLeftX>-20037508.342789244</UpperLeftX><UpperLeftY>20037508.342789244</UpperLeftY>
+    <LowerRightX>20037508.342789244</LowerRightX><LowerRightY>-20037508.342789244</LowerRightY>
+    <TileLevel>$ZMAX</TileLevel><TileCountX>1</TileCountX><TileCountY>1</TileCountY>
+    <YOrigin>top</YOrigin>
+  </DataWindow>
+  <Projection>EPSG:3857</Projection>
+  <BlockSizeX>256</BlockSizeX><BlockSizeY>256</BlockSizeY>
+  <BandsCount>4</BandsCount>
+  <MaxConnections>$CONN</MaxConnections>
+  <ZeroBlockHttpCodes>204,404</ZeroBlockHttpCodes>
+</GDAL_WMS>
+EOF
+  before=$(servers_hits "$XYZ_PATH/")
+  measure_rc gdal_translate -q --config GDAL_HTTP_MAX_RETRY "$GDAL_RETRY" --config GDAL_HTTP_RETRY_DELAY 0.5 \
+    -projwin "$AX0" "$AY1" "$AX1" "$AY0" -co TILED=YES "$out/tms.xml" "$out/out.tif"
+  local exp_top n_top
+  exp_top=$(grep -c "^$ZMAX " "$work/expected-xyz.txt")
+  n_top=$exp_top
+  [ "$RC" = 0 ] || n_top=0
+  row "$sc" gdal_translate "$n_top" "$exp_top" "$(server_requests "$XYZ_PATH/" "$before")" \
+    "zoom $ZMAX only$([ "$RC" = 0 ] || echo "; failed: $(grep -m1 -i error "$work/last.log" | cut -c1-80)")"
+
+  if [ "$SWATH_OK" = 1 ]; then
+    out=$work/$sc-swath
+    rm -rf "$out"
+    mkdir -p "$out"
+    [ "${FAULTY:-0}" = 1 ] && start_faults && base=$FSURL
+    cat >"$out/job.yaml" <<EOF
+process: convert
+inputs:
+  imagery: {type: xyz, url: "$base$XYZ_PATH/{z}/{x}/{y}.png", max_connections: $CONN}
+grid: {name: WebMercatorQuad}
+zoom: [$ZMIN, $ZMAX]
+area: {bounds: [$AX0, $AY0, $AX1, $AY1], crs: EPSG:3857}
+output: {path: $out/out, format: PNG}
+cache: {path: $out/cache}
+EOF
+    before=$(servers_hits "$XYZ_PATH/")
+    measure_rc "$swath" prefetch "$out/job.yaml" --no-progress
+    [ "$RC" = 2 ] && grep -q -- "--no-progress" "$work/last.log" &&
+      measure_rc "$swath" prefetch "$out/job.yaml"
+    read -r ok bad <<<"$(count_tiles swath "$out/cache" "$work/expected-xyz.txt")"
+    row "$sc" "swath prefetch" "$ok" "$EXPECTED_XYZ" "$(server_requests "$XYZ_PATH/" "$before")" \
+      "$([ "$bad" -gt 0 ] && echo "$bad corrupt; ")$([ "$RC" = 0 ] || tail -n 1 "$work/last.log" | cut -c1-100)"
+  fi
+}
+
+echo
+echo "$HEADER"
+FAULTY=0 run_wms wms "$SERVERS_URL"
+FAULTY=0 run_xyz xyz
+if [ "${SKIP_FAULTS:-0}" != 1 ]; then
+  echo "# faults: ${FAULTS:-$FAULT_SHARE of requests, transient kinds (503 30%, 429+Retry-After 20%, reset 20%, truncate 20%, corrupt 10%)}, seed $SEED"
+  FAULTY=1 run_wms wms-faults "$SERVERS_URL"
+  FAULTY=1 run_xyz xyz-faults
+fi
+
+echo
+echo "=== summary ($CONN connections, zooms $ZOOMS; tiles/s = decodable tiles present / wall s)"
+echo "$HEADER"
+printf '%s\n' "${ROWS[@]}"
+if [ "$SWATH_OK" = 1 ]; then
+  for sc in wms xyz wms_faults xyz_faults; do
+    s=$(eval echo "\${RATE_${sc}_swath_prefetch:-}") m=$(eval echo "\${RATE_${sc}_mapcache_seed:-}")
+    [ -n "$s" ] && [ -n "$m" ] && [ "$(echo "$m > 0" | bc)" = 1 ] &&
+      echo "ratio $sc (swath prefetch tiles/s over mapcache_seed tiles/s): $(ratio "$s" "$m")"
+  done
+else
+  echo "ratios: none ($SWATH_WHY)"
+fi
