@@ -128,8 +128,9 @@ measure_rc() {
   /usr/bin/time -f '%e %U %S %M' -o "$tlog" "$@" >"$work/last.log" 2>&1
   RC=$?
   local user sys rss_kb
-  read -r WALL user sys rss_kb <"$tlog" 2>/dev/null || { WALL=0 user=0 sys=0 rss_kb=0; }
-  case "$WALL" in [0-9]*) ;; *) WALL=$(tail -n 1 "$tlog" | cut -d' ' -f1) user=0 sys=0 rss_kb=0 ;; esac
+  # (GNU time puts "Command exited with non-zero status N" first when it fails.)
+  read -r WALL user sys rss_kb <<<"$(tail -n 1 "$tlog" 2>/dev/null)"
+  case "$WALL" in [0-9]*) ;; *) WALL=0 user=0 sys=0 rss_kb=0 ;; esac
   CPU=$(echo "$user + $sys" | bc)
   RSS_MB=$((rss_kb / 1024))
 }
@@ -157,8 +158,11 @@ start_faults() {
   : >"$work/fs.log"
 }
 
-# count_tiles KIND DIR EXPECTED_FILE: "present bad" where present counts the
-# expected tiles found in DIR that decode fully, bad those found but corrupt.
+# count_tiles KIND DIR EXPECTED_FILE: "present bad mpx" where present counts
+# the expected tiles found in DIR that decode fully, bad those found but
+# corrupt, mpx the megapixels of the present ones. For swath, EXPECTED_FILE is
+# not the tile list (its WMS requests are cut on its own request grid): all
+# cached images count.
 count_tiles() {
   "$PY" - "$@" <<'EOF'
 import os, sys
@@ -185,31 +189,47 @@ for d, _, names in os.walk(root):
         except (ValueError, IndexError):
             continue
         found[(z, x, y)] = p
-ok = bad = 0
+ok = bad = px = 0
+if kind == "swath":
+    want = set(found)
 for t in want:
     if t in found:
         try:
             ds = gdal.Open(found[t])
             ds.ReadRaster()
             ok += 1
+            px += ds.RasterXSize * ds.RasterYSize
         except Exception:
             bad += 1
-print(ok, bad)
+print(ok, bad, "%.2f" % (px / 1e6))
 EOF
 }
 
 ROWS=()
-# row SCENARIO TOOL PRESENT EXPECTED REQUESTS NOTE
+# row SCENARIO TOOL PRESENT EXPECTED REQUESTS NOTE (MPX: megapixels present)
 row() {
-  local rate
+  local rate mrate
   rate=$(echo "scale=1; $3 / ($WALL + 0.001)" | bc)
-  ROWS+=("$(printf '%-10s %-15s %6s/%-6s %5.1f%% %7s %8s %7s %6s %6s %3s  %s' \
-    "$1" "$2" "$3" "$4" "$(echo "100 * $3 / $4" | bc -l)" "$WALL" "$rate" "$CPU" "$RSS_MB" "$5" "$RC" "${6:-}")")
+  mrate=$(echo "scale=2; $MPX / ($WALL + 0.001)" | bc)
+  ROWS+=("$(printf '%-10s %-15s %6s/%-6s %5.1f%% %7s %8s %7s %7s %6s %6s %3s  %s' \
+    "$1" "$2" "$3" "$4" "$(echo "100 * $3 / $4" | bc -l)" "$WALL" "$rate" "$mrate" "$CPU" "$RSS_MB" "$5" "$RC" "${6:-}")")
   eval "RATE_${1//[^a-z]/_}_${2//[^a-z]/_}=$rate"
+  eval "MRATE_${1//[^a-z]/_}_${2//[^a-z]/_}=$mrate"
   echo "${ROWS[-1]}"
 }
-HEADER=$(printf '%-10s %-15s %13s %6s %7s %8s %7s %6s %6s %3s  %s' \
-  scenario tool tiles/expected '%' wall_s tiles/s cpu_s rss_MB reqs rc note)
+HEADER=$(printf '%-10s %-15s %13s %6s %7s %8s %7s %7s %6s %6s %3s  %s' \
+  scenario tool tiles/expected '%' wall_s tiles/s Mpx/s cpu_s rss_MB reqs rc note)
+
+# swath_row SCENARIO OUT REQUESTS: swath plans its own requests (WMS: its
+# request grid, e.g. 512x512 GetMaps at the finest resolution only; XYZ: the
+# source tiles the job's finest zoom reads, with a halo), so its "tiles" are
+# the images it cached, out of those cached + listed as failed.
+swath_row() {
+  local failed=0 f=$2/out/.swath/prefetch-failed.txt
+  [ -f "$f" ] && failed=$(grep -c . "$f")
+  row "$1" "swath prefetch" "$ok" "$((ok + failed))" "$3" \
+    "own request plan$([ "$bad" -gt 0 ] && echo "; $bad corrupt")$([ "$RC" = 0 ] || echo "; $(tail -n 1 "$work/last.log" | cut -c1-90)")"
+}
 
 SWATH_OK=1
 if [ ! -x "$swath" ]; then
@@ -258,7 +278,7 @@ EOF
   before=$(servers_hits cgi-bin/mapserv)
   measure_rc mapcache_seed -c "$out/mapcache.xml" -t ortho -g GoogleMapsCompatible -z "$ZMIN,$ZMAX" \
     -e "$AX0,$AY0,$AX1,$AY1" -M 1,1 -n "$CONN" -P 100 -q -L "$out/failed.txt"
-  read -r ok bad <<<"$(count_tiles mapcache "$out/cache" "$work/expected.txt")"
+  read -r ok bad MPX <<<"$(count_tiles mapcache "$out/cache" "$work/expected.txt")"
   row "$sc" mapcache_seed "$ok" "$EXPECTED" "$(server_requests cgi-bin/mapserv "$before")" \
     "$([ "$bad" -gt 0 ] && echo "$bad corrupt tiles cached")"
 
@@ -297,6 +317,7 @@ EOF
   exp_top=$(grep -c "^$ZMAX " "$work/expected.txt")
   n_top=$exp_top
   [ "$RC" = 0 ] || n_top=0
+  MPX=$(echo "$n_top * 65536 / 1000000" | bc -l)
   row "$sc" gdal_translate "$n_top" "$exp_top" "$(server_requests cgi-bin/mapserv "$before")" \
     "zoom $ZMAX only$([ "$RC" = 0 ] || echo "; failed: $(grep -m1 -i error "$work/last.log" | cut -c1-80)")"
 
@@ -320,9 +341,8 @@ EOF
     measure_rc "$swath" prefetch "$out/job.yaml" --no-progress
     [ "$RC" = 2 ] && grep -q -- "--no-progress" "$work/last.log" &&
       measure_rc "$swath" prefetch "$out/job.yaml"
-    read -r ok bad <<<"$(count_tiles swath "$out/cache" "$work/expected.txt")"
-    row "$sc" "swath prefetch" "$ok" "$EXPECTED" "$(server_requests cgi-bin/mapserv "$before")" \
-      "$([ "$bad" -gt 0 ] && echo "$bad corrupt; ")$([ "$RC" = 0 ] || tail -n 1 "$work/last.log" | cut -c1-100)"
+    read -r ok bad MPX <<<"$(count_tiles swath "$out/cache" "$work/expected.txt")"
+    swath_row "$sc" "$out" "$(server_requests cgi-bin/mapserv "$before")"
   fi
 }
 
@@ -347,7 +367,7 @@ EOF
   before=$(servers_hits "$XYZ_PATH/")
   measure_rc mapcache_seed -c "$out/mapcache.xml" -t remote -x local -m transfer -g GoogleMapsCompatible \
     -z "$ZMIN,$ZMAX" -e "$AX0,$AY0,$AX1,$AY1" -n "$CONN" -P 100 -q
-  read -r ok bad <<<"$(count_tiles mapcache "$out/cache" "$work/expected-xyz.txt")"
+  read -r ok bad MPX <<<"$(count_tiles mapcache "$out/cache" "$work/expected-xyz.txt")"
   row "$sc" mapcache_seed "$ok" "$EXPECTED_XYZ" "$(server_requests "$XYZ_PATH/" "$before")" \
     "transfer from REST cache (HEAD+GET)$([ "$bad" -gt 0 ] && echo "; $bad corrupt tiles cached")"
 
@@ -378,6 +398,7 @@ EOF
   exp_top=$(grep -c "^$ZMAX " "$work/expected-xyz.txt")
   n_top=$exp_top
   [ "$RC" = 0 ] || n_top=0
+  MPX=$(echo "$n_top * 65536 / 1000000" | bc -l)
   row "$sc" gdal_translate "$n_top" "$exp_top" "$(server_requests "$XYZ_PATH/" "$before")" \
     "zoom $ZMAX only$([ "$RC" = 0 ] || echo "; failed: $(grep -m1 -i error "$work/last.log" | cut -c1-80)")"
 
@@ -400,9 +421,8 @@ EOF
     measure_rc "$swath" prefetch "$out/job.yaml" --no-progress
     [ "$RC" = 2 ] && grep -q -- "--no-progress" "$work/last.log" &&
       measure_rc "$swath" prefetch "$out/job.yaml"
-    read -r ok bad <<<"$(count_tiles swath "$out/cache" "$work/expected-xyz.txt")"
-    row "$sc" "swath prefetch" "$ok" "$EXPECTED_XYZ" "$(server_requests "$XYZ_PATH/" "$before")" \
-      "$([ "$bad" -gt 0 ] && echo "$bad corrupt; ")$([ "$RC" = 0 ] || tail -n 1 "$work/last.log" | cut -c1-100)"
+    read -r ok bad MPX <<<"$(count_tiles swath "$out/cache" "$work/expected-xyz.txt")"
+    swath_row "$sc" "$out" "$(server_requests "$XYZ_PATH/" "$before")"
   fi
 }
 
@@ -424,7 +444,8 @@ if [ "$SWATH_OK" = 1 ]; then
   for sc in wms xyz wms_faults xyz_faults; do
     s=$(eval echo "\${RATE_${sc}_swath_prefetch:-}") m=$(eval echo "\${RATE_${sc}_mapcache_seed:-}")
     [ -n "$s" ] && [ -n "$m" ] && [ "$(echo "$m > 0" | bc)" = 1 ] &&
-      echo "ratio $sc (swath prefetch tiles/s over mapcache_seed tiles/s): $(ratio "$s" "$m")"
+      echo "ratio $sc (swath prefetch over mapcache_seed): tiles/s $(ratio "$s" "$m")," \
+        "Mpx/s $(ratio "$(eval echo "\${MRATE_${sc}_swath_prefetch}")" "$(eval echo "\${MRATE_${sc}_mapcache_seed}")")"
   done
 else
   echo "ratios: none ($SWATH_WHY)"
