@@ -8,7 +8,10 @@ static _Thread_local char tls_msg[1024];
 static _Thread_local int tls_code;
 
 int swath_error_vset(int code, const char *fmt, va_list ap) {
-  vsnprintf(tls_msg, sizeof tls_msg, fmt, ap);
+  /* Through a copy, so the current message may be an argument (prefixing). */
+  char buf[sizeof tls_msg];
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  memcpy(tls_msg, buf, sizeof buf);
   tls_code = code;
   return code;
 }

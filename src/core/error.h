@@ -23,7 +23,8 @@ enum swath_err {
 };
 
 /* Record the message for the calling thread and return `code`, so that
- * `return swath_error_set(SWATH_EINVAL, "...")` is the idiom. */
+ * `return swath_error_set(SWATH_EINVAL, "...")` is the idiom. An argument
+ * may be swath_error_message() itself, to add context to a message. */
 int swath_error_set(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int swath_error_vset(int code, const char *fmt, va_list ap);

@@ -31,9 +31,14 @@
 /* Most source tiles one read may need: a request that needs more is almost
  * certainly a zoom mistake (a fixed service zoom far finer than the job's). */
 #define MAX_TILES_PER_READ 4096
-/* Margin around a read, in service pixels: the widest resampling kernel
- * (lanczos) reaches 3 pixels out. */
-#define KERNEL_MARGIN 3
+/* Margin around a read, in service pixels: how far the resampling kernel
+ * reaches (lanczos: 3; averaging kernels too, to be safe). */
+static int kernel_margin(const char *resampling) {
+  if (!resampling || !strcmp(resampling, "near") || !strcmp(resampling, "nearest")) return 0;
+  if (!strcmp(resampling, "bilinear")) return 1;
+  if (!strcmp(resampling, "cubic") || !strcmp(resampling, "cubicspline")) return 2;
+  return 3;
+}
 
 const char *const swath__remote_common_keys[] = {
     "type",         "zoom",          "min_zoom",       "max_zoom", "bands",
@@ -275,10 +280,21 @@ int swath__remote_document(const swath_source_spec *spec, swath_fetcher *f, cons
   if (!f)
     return swath_error_set(SWATH_EINVAL, "input %s: offline, and %s is not in the cache", spec->name,
                            url);
-  int rc = swath_fetch_get(f, url, SWATH_FETCH_XML, body, &len);
+  int rc = swath_fetch_get(f, url, SWATH_FETCH_ANY, body, &len); /* parsed and checked by the caller */
   if (rc)
     return swath_error_set(SWATH_EINVAL, "input %s: cannot get %s: %s", spec->name, url,
                            swath_error_message());
+  /* An OGC exception or an HTML page instead of capabilities: say what it says. */
+  swath_fetch_sniffed kind = swath_fetch_sniff(*body, len);
+  if (kind == SWATH_SNIFF_OGC_EXCEPTION || kind == SWATH_SNIFF_HTML) {
+    char text[512] = "";
+    if (kind == SWATH_SNIFF_OGC_EXCEPTION) swath_fetch_exception_text(*body, len, text, sizeof text);
+    free(*body);
+    *body = NULL;
+    return swath_error_set(SWATH_EINVAL, "input %s: %s answered %s%s%s", spec->name, url,
+                           kind == SWATH_SNIFF_HTML ? "an HTML page" : "an exception",
+                           text[0] ? ": " : "", text);
+  }
   if (spec->cache_dir && swath_cache_write(path, *body, len, 0))
     swath_warn("input %s: could not cache %s: %s", spec->name, url, swath_error_message());
   return 0;
@@ -470,7 +486,7 @@ static int plan_read(swath__remote *r, const swath_read_req *req, read_plan *p) 
         break;
       }
   }
-  double m = KERNEL_MARGIN * r->tms.m[z].cell_size;
+  double m = kernel_margin(req->resampling) * r->tms.m[z].cell_size;
   swath_bounds sb = {x0 - m, y0 - m, x1 + m, y1 + m};
   swath_tile_range tr[2];
   int n = swath_grid_tiles_of_bounds(&r->tms, z, sb, tr);

@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# test_remote.sh: remote inputs (xyz, wms, wmts) against real servers on
+# loopback (tests/integration/servers.sh: lighttpd, MapServer, MapCache) and
+# the fault server.
+#
+#  - XYZ: lighttpd serves a tile tree swath produced from a local raster; the
+#    same job over the XYZ source gives the same tiles as over the raster;
+#    `prefetch` then `run` downloads each tile once (server hits counted),
+#    a cold `run` too (fetch stage and compute stage share one download);
+#    {-y} (TMS rows) and {s} (subdomains) templates address the same tiles;
+#  - WMS 1.3.0 (EPSG:3857 and EPSG:4326 with its lat/lon axis order) and
+#    1.1.1 from MapServer over the same raster: tiles match the local job;
+#    requests lie on a fixed grid (a second job over an overlapping area
+#    reuses the cache: no new hits);
+#  - WMTS from MapCache: layer, format and matrix set from the capabilities;
+#  - faults: 10% transient faults of every kind through the fault server in
+#    proxy mode end complete; permanent faults (HTML page, exception with
+#    200) end as listed failures with exit 1, nothing corrupt is cached, and
+#    --retry-failed replays only the list;
+#  - bad input: unreachable host, invalid URL template, WMTS layer or matrix
+#    set absent, WMS without the CRS: one line each, exit 2.
+. "$(dirname "$0")/lib.sh"
+. "$SWATH_SRC/tests/integration/servers.sh"
+require_swath
+
+DOC=$WORK/doc
+mkdir -p "$DOC"
+SRC=$WORK/src.tif
+# 2048 px of 4.777 m (zoom 15 of WebMercatorQuad) over Zurich, on the grid.
+gen_rgb "$SRC" --size 2048 --crs EPSG:3857 --center 950668,6002678 --res 4.777314267823516
+BOUNDS=$(lonlat_bounds "$SRC")
+IFS=, read -r W S E N <<<"$BOUNDS"
+# An area inside the raster, so that edge tiles do not depend on who clips.
+AREA="[$(echo "$W + 0.004" | bc -l), $(echo "$S + 0.003" | bc -l), $(echo "$E - 0.004" | bc -l), $(echo "$N - 0.003" | bc -l)]"
+
+job() { # job FILE OUT INPUT-YAML [ZOOMS] [RESAMPLING]
+  cat >"$1" <<JOB
+process: convert
+inputs:
+  img: $3
+grid: {name: WebMercatorQuad, metatiling: 2}
+zoom: ${4:-[13, 15]}
+area: {bounds: $AREA, crs: EPSG:4326}
+cache: {path: $WORK/cache}
+output: {path: $2, format: PNG, resampling: ${5:-near}, warp_error: 0}
+JOB
+}
+
+# The XYZ tree: zoom 15 from the raster, served as it is.
+job "$WORK/tree.yaml" "$DOC/xyz" "$SRC" "[15, 15]"
+check_run "local raster -> XYZ tree" 0 run "$WORK/tree.yaml" --no-progress
+servers_start_lighttpd "$DOC" || die "lighttpd starts"
+
+# ---- XYZ ----------------------------------------------------------------------
+job "$WORK/local.yaml" "$WORK/out_local" "$SRC"
+check_run "local job" 0 run "$WORK/local.yaml" --no-progress
+XYZ="{type: xyz, url: \"$SERVERS_URL/xyz/{z}/{x}/{y}.png\", zoom: 15, empty_status: [204, 404], max_connections: 4}"
+job "$WORK/xyz.yaml" "$WORK/out_xyz" "$XYZ"
+before=$(servers_hits '/xyz/')
+check_run "xyz: prefetch" 0 prefetch "$WORK/xyz.yaml" --no-progress
+prefetched=$(($(servers_hits '/xyz/') - before))
+check "xyz: prefetch summary" grep -q "prefetch finished.*0 failed" "$WORK/run.err"
+check_run "xyz: run after prefetch" 0 run "$WORK/xyz.yaml" --no-progress
+check_eq "xyz: run after prefetch makes no request" "$prefetched" "$(($(servers_hits '/xyz/') - before))"
+check_run "xyz: second prefetch" 0 prefetch "$WORK/xyz.yaml" --no-progress
+check "xyz: second prefetch finds everything cached" grep -q "0 fetched, $prefetched already cached" "$WORK/run.err"
+
+compare() { # compare NAME DIR_A DIR_B MAX_MEAN_ABS_DIFF: same tile set, pixels close
+  check_py "$1" "$2" "$3" "$4" <<'PY'
+import sys, os, glob
+import numpy as np
+from osgeo import gdal
+a, b, tol = sys.argv[1], sys.argv[2], float(sys.argv[3])
+ta = sorted(os.path.relpath(p, a) for p in glob.glob(a + "/*/*/*.png"))
+tb = sorted(os.path.relpath(p, b) for p in glob.glob(b + "/*/*/*.png"))
+if ta != tb:
+    print("tile sets differ:", len(ta), len(tb), sorted(set(ta) ^ set(tb))[:5]); sys.exit(1)
+worst = 0
+for t in ta:
+    x = gdal.Open(os.path.join(a, t)).ReadAsArray().astype(float)
+    y = gdal.Open(os.path.join(b, t)).ReadAsArray().astype(float)
+    # Compare where both are opaque.
+    m = (x[-1] > 0) & (y[-1] > 0)
+    if m.sum() == 0: continue
+    d = np.abs(x[:3][:, m] - y[:3][:, m]).mean()
+    worst = max(worst, d)
+print(len(ta), "tiles, worst mean |diff|", round(worst, 3))
+sys.exit(0 if worst <= tol and ta else 1)
+PY
+}
+compare "xyz: same tiles as the local job" "$WORK/out_local" "$WORK/out_xyz" 0
+
+rm -rf "$WORK/cache"
+job "$WORK/cold.yaml" "$WORK/out_cold" "$XYZ"
+before=$(servers_hits '/xyz/')
+check_run "xyz: cold run (no prefetch)" 0 run "$WORK/cold.yaml" --no-progress
+check_eq "xyz: a cold run downloads each tile once" "$prefetched" "$(($(servers_hits '/xyz/') - before))"
+check "xyz: run summary shows the fetch stage" grep -q "fetch stage busy" "$WORK/run.err"
+compare "xyz: cold run gives the same tiles" "$WORK/out_local" "$WORK/out_cold" 0
+
+# TMS rows and subdomains: a TMS copy of the tree on hosts a/b (127.0.0.1 only
+# resolves, so the "subdomain" is a path prefix here).
+py "$DOC/xyz" "$DOC/tms" <<'PY'
+import sys, os, glob, shutil
+src, dst = sys.argv[1], sys.argv[2]
+for p in glob.glob(src + "/*/*/*.png"):
+    z, x, y = os.path.relpath(p, src)[:-4].split("/")
+    for sub in "ab":
+        q = os.path.join(dst, sub, z, x, str((1 << int(z)) - 1 - int(y)) + ".png")
+        os.makedirs(os.path.dirname(q), exist_ok=True)
+        shutil.copy(p, q)
+PY
+job "$WORK/tms.yaml" "$WORK/out_tms" "{type: xyz, url: \"$SERVERS_URL/tms/{s}/{z}/{x}/{-y}.png\", subdomains: ab, zoom: 15, empty_status: [404]}"
+check_run "xyz: {-y} and {s} template" 0 run "$WORK/tms.yaml" --no-progress
+compare "xyz: TMS rows give the same tiles" "$WORK/out_local" "$WORK/out_tms" 0
+check "xyz: both subdomains used" test "$(servers_hits '/tms/a/')" -gt 0 -a "$(servers_hits '/tms/b/')" -gt 0
+
+# ---- WMS (MapServer) -------------------------------------------------------------
+servers_mapfile "$WORK/wms.map" "$SRC" ortho NEAREST
+WMS_URL=$(servers_wms_url "$WORK/wms.map")
+wms() { echo "{type: wms, url: \"$WMS_URL\", layers: ortho, format: image/png, $1, block_size: 256, max_connections: 4}"; }
+job "$WORK/wms.yaml" "$WORK/out_wms" "$(wms 'crs: EPSG:3857, version: 1.3.0')"
+before=$(servers_hits 'mapserv')
+check_run "wms 1.3.0 EPSG:3857: prefetch" 0 prefetch "$WORK/wms.yaml" --no-progress
+n_wms=$(($(servers_hits 'mapserv') - before))
+check_run "wms 1.3.0 EPSG:3857: run" 0 run "$WORK/wms.yaml" --no-progress
+check_eq "wms: run after prefetch makes no request" "$n_wms" "$(($(servers_hits 'mapserv') - before))"
+compare "wms 1.3.0 EPSG:3857: same tiles as the local job" "$WORK/out_local" "$WORK/out_wms" 0.5
+check "wms: GetMap requests are blocks of the fixed grid" grep -q "REQUEST=GetMap.*WIDTH=256&HEIGHT=256" "$SERVERS_LOG"
+
+# Another job (other output, zoom 15 only, a smaller area) asks for blocks
+# the first one already has: all cached.
+sed -e "s/zoom: \[13, 15\]/zoom: [15, 15]/" -e "s#out_wms#out_wms2#" "$WORK/wms.yaml" >"$WORK/wms2.yaml"
+before=$(servers_hits 'mapserv')
+check_run "wms: second job, other zooms and area" 0 run "$WORK/wms2.yaml" --no-progress \
+  --bounds "$(echo "$W + 0.01" | bc -l),$(echo "$S + 0.01" | bc -l),$(echo "$E - 0.01" | bc -l),$(echo "$N - 0.01" | bc -l)"
+check_eq "wms: the second job reuses the cached blocks" 0 "$(($(servers_hits 'mapserv') - before))"
+
+job "$WORK/wms4326.yaml" "$WORK/out_wms4326" "$(wms 'crs: EPSG:4326, version: 1.3.0')" "[13, 15]" bilinear
+job "$WORK/local_bl.yaml" "$WORK/out_local_bl" "$SRC" "[13, 15]" bilinear
+check_run "local job, bilinear" 0 run "$WORK/local_bl.yaml" --no-progress
+check_run "wms 1.3.0 EPSG:4326 (lat/lon BBOX)" 0 run "$WORK/wms4326.yaml" --no-progress
+check "wms 1.3.0 EPSG:4326: BBOX in lat,lon order" grep -qE "CRS=EPSG:4326.*BBOX=4[67]\.[0-9]+,[89]\.[0-9]+," "$SERVERS_LOG"
+compare "wms 1.3.0 EPSG:4326: tiles close to the local job" "$WORK/out_local_bl" "$WORK/out_wms4326" 6
+job "$WORK/wms111.yaml" "$WORK/out_wms111" "$(wms 'crs: EPSG:4326, version: 1.1.1')" "[13, 15]" bilinear
+check_run "wms 1.1.1 EPSG:4326 (x,y BBOX)" 0 run "$WORK/wms111.yaml" --no-progress
+check "wms 1.1.1: SRS and lon,lat BBOX" grep -qE "SRS=EPSG:4326.*BBOX=[89]\.[0-9]+,4[67]\.[0-9]+," "$SERVERS_LOG"
+compare "wms 1.1.1: tiles close to the local job" "$WORK/out_local_bl" "$WORK/out_wms111" 6
+
+# ---- WMTS (MapCache over the WMS) ---------------------------------------------
+servers_wmts "$WORK/wms.map" ortho image/png
+job "$WORK/wmts.yaml" "$WORK/out_wmts" "{type: wmts, capabilities: \"$SERVERS_WMTS_CAPS\", layer: ortho, tile_matrix_set: GoogleMapsCompatible, max_connections: 2}"
+check_run "wmts: run" 0 run "$WORK/wmts.yaml" --no-progress
+check "wmts: KVP GetTile requests" grep -q "REQUEST=GetTile.*TILEMATRIXSET=GoogleMapsCompatible" "$SERVERS_LOG"
+compare "wmts: tiles close to the local job" "$WORK/out_local" "$WORK/out_wmts" 0.5
+
+# ---- faults -------------------------------------------------------------------
+FS=$SWATH_SRC/tests/faultserver/faultserver.py
+start_fs() { # start_fs NAME ARGS...
+  local name=$1
+  shift
+  "$PY" "$FS" serve --port-file "$WORK/$name.ports" --log "$WORK/$name.log" --max-seconds 170 \
+    --upstream "$SERVERS_URL" "$@" >"$WORK/$name.out" 2>&1 &
+  track_bg $!
+  local i
+  for i in $(seq 200); do [ -s "$WORK/$name.ports" ] && break; sleep 0.05; done
+  [ -s "$WORK/$name.ports" ] || die "fault server $name starts" "$(cat "$WORK/$name.out")"
+  sed -n 1p "$WORK/$name.ports" | cut -d' ' -f2
+}
+P=$(start_fs flaky --seed 7 --fault 503=0.02 --fault 429=0.02 --fault reset=0.02 --fault truncate=0.02 \
+  --fault corrupt=0.01 --fault stall=0.01 --retry-after 1 --stall-seconds 4)
+rm -rf "$WORK/cache"
+FAULTY="{type: xyz, url: \"http://127.0.0.1:$P/xyz/{z}/{x}/{y}.png\", zoom: 15, empty_status: [404], max_connections: 4, timeout: 2}"
+job "$WORK/flaky.yaml" "$WORK/out_flaky" "$FAULTY"
+check_run "faults 10%: prefetch completes" 0 prefetch "$WORK/flaky.yaml" --no-progress
+check "faults 10%: retries happened" grep -qE "[1-9][0-9]* retries" "$WORK/run.err"
+check_run "faults 10%: run" 0 run "$WORK/flaky.yaml" --no-progress
+compare "faults 10%: same tiles as the local job" "$WORK/out_local" "$WORK/out_flaky" 0
+
+P2=$(start_fs broken --seed 3 --fault html=0.1 --fault exception=0.1)
+rm -rf "$WORK/cache"
+job "$WORK/broken.yaml" "$WORK/out_broken" "{type: xyz, url: \"http://127.0.0.1:$P2/xyz/{z}/{x}/{y}.png\", zoom: 15, empty_status: [404]}"
+check_run "permanent faults: prefetch exits 1" 1 prefetch "$WORK/broken.yaml" --no-progress
+FL=$WORK/out_broken/.swath/prefetch-failed.txt
+check "permanent faults: failures listed with a reason" grep -qE "not an image|exception" "$FL"
+nfail=$(wc -l <"$FL")
+check_py "permanent faults: nothing but valid images in the cache" "$WORK/cache" <<'PY'
+import sys, glob
+from osgeo import gdal
+gdal.UseExceptions()
+n = 0
+for p in glob.glob(sys.argv[1] + "/**/*.png", recursive=True):
+    gdal.Open(p).ReadAsArray(); n += 1
+print(n, "cached tiles decode")
+PY
+check_run "permanent faults: run fails the tasks that need them" 1 run "$WORK/broken.yaml" --no-progress
+# Point the failure list at a healthy server: --retry-failed replays just those.
+sed -i "s#127.0.0.1:$P2/#${SERVERS_URL#http://}/#" "$FL"
+before=$(servers_hits '/xyz/')
+check_run "--retry-failed replays the list" 0 prefetch "$WORK/broken.yaml" --retry-failed --no-progress
+check_eq "--retry-failed requests only the listed tiles" "$nfail" "$(($(servers_hits '/xyz/') - before))"
+check "--retry-failed leaves no failure list" test ! -e "$FL"
+
+# ---- bad input ----------------------------------------------------------------
+bad() { # bad NAME INPUT-YAML PATTERN
+  job "$WORK/bad.yaml" "$WORK/out_bad" "$2"
+  check_run "bad input: $1: exit 2" 2 prefetch "$WORK/bad.yaml" --no-progress
+  check "bad input: $1: one line naming it" test "$(wc -l <"$WORK/run.err")" -eq 1 -a -n "$(grep -E "$3" "$WORK/run.err")"
+}
+DEAD=$(_servers_free_port)
+bad "unreachable host" "{type: xyz, url: \"http://127.0.0.1:$DEAD/{z}/{x}/{y}.png\"}" "cannot reach"
+bad "invalid URL template" "{type: xyz, url: \"$SERVERS_URL/{z}/{x}/{row}.png\"}" "unknown placeholder \{row\}"
+bad "template without {y}" "{type: xyz, url: \"$SERVERS_URL/{z}/{x}.png\"}" "must contain"
+bad "WMTS layer absent" "{type: wmts, capabilities: \"$SERVERS_WMTS_CAPS\", layer: nope, tile_matrix_set: GoogleMapsCompatible}" "no layer 'nope'"
+bad "WMTS matrix set absent" "{type: wmts, capabilities: \"$SERVERS_WMTS_CAPS\", layer: ortho, tile_matrix_set: Nope}" "no tile matrix set 'Nope'"
+bad "WMS without the CRS" "{type: wms, url: \"$WMS_URL\", layers: ortho, crs: EPSG:2056}" "does not offer CRS EPSG:2056"
+bad "WMS layer absent" "{type: wms, url: \"$WMS_URL\", layers: nope}" "no layer 'nope'"
+bad "unknown option" "{type: xyz, url: \"$SERVERS_URL/{z}/{x}/{y}.png\", zoomz: 3}" "unknown key 'zoomz'"
