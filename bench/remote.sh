@@ -330,11 +330,12 @@ EOF
     cat >"$out/job.yaml" <<EOF
 process: convert
 inputs:
-  ortho: {type: wms, url: "$wms", layers: ortho, format: image/png, crs: EPSG:3857, version: 1.3.0, max_connections: $CONN}
+  ortho: {type: wms, url: "$wms", layers: ortho, format: image/png, crs: EPSG:3857, version: 1.3.0, block_size: 256, max_connections: $CONN}
 grid: {name: WebMercatorQuad}
 zoom: [$ZMIN, $ZMAX]
 area: {bounds: [$AX0, $AY0, $AX1, $AY1], crs: EPSG:3857}
-output: {path: $out/out, format: PNG}
+# Every zoom read from the service, in 256 px blocks: the tile set mapcache_seed fetches.
+output: {path: $out/out, format: PNG, overviews: false, resampling: near}
 cache: {path: $out/cache}
 EOF
     before=$(servers_hits cgi-bin/mapserv)
@@ -410,11 +411,12 @@ EOF
     cat >"$out/job.yaml" <<EOF
 process: convert
 inputs:
-  imagery: {type: xyz, url: "$base$XYZ_PATH/{z}/{x}/{y}.png", max_connections: $CONN}
+  imagery: {type: xyz, url: "$base$XYZ_PATH/{z}/{x}/{y}.png", max_connections: $CONN, empty_status: [204, 404]}
 grid: {name: WebMercatorQuad}
 zoom: [$ZMIN, $ZMAX]
 area: {bounds: [$AX0, $AY0, $AX1, $AY1], crs: EPSG:3857}
-output: {path: $out/out, format: PNG}
+# Every zoom read from the service: the tile set mapcache_seed transfers.
+output: {path: $out/out, format: PNG, overviews: false, resampling: near}
 cache: {path: $out/cache}
 EOF
     before=$(servers_hits "$XYZ_PATH/")
