@@ -1088,6 +1088,8 @@ int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts, swath_
     } else {
       swath_progress pg;
       swath_progress_init(&pg, "requests", opts->retry_failed ? 0 : stats->requests, opts->progress);
+      /* Poll often (the end of a short run should not wait), draw 5 times a second. */
+      double drawn = 0;
       for (;;) {
         int fed = pf.done;
         int idle = 1;
@@ -1098,13 +1100,16 @@ int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts, swath_
             swath_fetch_stats_get(rc->fetchers[i], &st);
             if (st.submitted != st.fetched + st.cached + st.empty + st.failed + st.aborted + st.coalesced) idle = 0;
           }
-        swath_progress_show(&pg, prefetch_finished(&w), w.failed + w.aborted);
+        if (swath_now() - drawn >= 0.2) {
+          swath_progress_show(&pg, prefetch_finished(&w), w.failed + w.aborted);
+          drawn = swath_now();
+        }
         if (g_interrupted) {
           for (int i = 0; i < job->ninputs; i++)
             if (rc->fetchers[i]) swath_fetch_cancel(rc->fetchers[i], "interrupted");
         }
         if (fed && idle) break;
-        usleep(200000);
+        usleep(10000);
       }
       pthread_join(th, NULL);
       swath_progress_end(&pg);
