@@ -121,8 +121,9 @@ int swath__rtpack_add(swath__rtpack *p, int64_t id, const double bbox[4], int64_
     if (rc) return rc;
   }
   struct entry *e = &p->buf[p->n++];
+  /* crossing the antimeridian: [west, east + 360], as rtree_put in store.c */
   int cross = bbox[0] > bbox[2];
-  double w = cross ? -180.0 : bbox[0], east = cross ? 180.0 : bbox[2];
+  double w = bbox[0], east = cross ? bbox[2] + 360.0 : bbox[2];
   e->id = id;
   e->c[0] = round_down(w);
   e->c[1] = round_up(east);

@@ -761,16 +761,30 @@ static void from_where(swath_catalog *c, const swath_search *q, int keyset, swat
     swath__sql_text(s, q->ids_json);
     swath__sql_add(s, ")) j CROSS JOIN items i ON i.id = j.v");
   } else if (spatial) {
+    /* Items crossing the antimeridian are indexed over [west, east + 360]
+     * (catalogs built before that: over [-180, 180]), so each part is looked
+     * up as it is and shifted by 360 degrees. The shifted lookup leaves out
+     * what the plain one finds (minx <= east), so one part needs no
+     * de-duplication (UNION ALL streams; UNION would build a temporary
+     * index); the two parts of a query crossing the antimeridian do. */
     swath__sql_add(s, " FROM (");
-    for (int p = 0; p < q->nparts; p++) {
-      swath__sql_add(s, "%sSELECT id FROM items_rtree WHERE minx <= ", p ? " UNION " : "");
-      swath__sql_double(s, q->parts[p][2]);
+    for (int p = 0; p < 2 * q->nparts; p++) {
+      int shifted = p % 2;
+      double shift = shifted ? 360.0 : 0.0;
+      const double *part = q->parts[p / 2];
+      swath__sql_add(s, "%sSELECT id FROM items_rtree WHERE minx <= ",
+                     !p ? "" : q->nparts > 1 ? " UNION " : " UNION ALL ");
+      swath__sql_double(s, part[2] + shift);
+      if (shifted) {
+        swath__sql_add(s, " AND minx > ");
+        swath__sql_double(s, part[2]);
+      }
       swath__sql_add(s, " AND maxx >= ");
-      swath__sql_double(s, q->parts[p][0]);
+      swath__sql_double(s, part[0] + shift);
       swath__sql_add(s, " AND miny <= ");
-      swath__sql_double(s, q->parts[p][3]);
+      swath__sql_double(s, part[3]);
       swath__sql_add(s, " AND maxy >= ");
-      swath__sql_double(s, q->parts[p][1]);
+      swath__sql_double(s, part[1]);
       if (q->has_t0) {
         swath__sql_add(s, " AND t1 >= ");
         swath__sql_double(s, (double)q->t0 / SWATH_DAY_MS);

@@ -20,6 +20,7 @@
 #include "core/log.h"
 
 #include <time.h>
+#include <unistd.h>
 
 struct swath__extent {
   char *id;
@@ -243,13 +244,13 @@ static int step_done(swath_catalog *c, sqlite3_stmt *st, const char *what) {
 }
 
 static int rtree_put(swath_catalog *c, int64_t rid, const swath_scene *s) {
-  /* Crossing the antimeridian: the whole longitude range in the index, the
-   * exact test comes later (see catalog_int.h). */
+  /* Crossing the antimeridian: indexed over [west, east + 360], beyond
+   * 180; searches look there too (see from_where in search.c). */
   int cross = s->bbox[0] > s->bbox[2];
   sqlite3_stmt *st = c->st_rtree_ins;
   sqlite3_bind_int64(st, 1, rid);
-  sqlite3_bind_double(st, 2, cross ? -180.0 : s->bbox[0]);
-  sqlite3_bind_double(st, 3, cross ? 180.0 : s->bbox[2]);
+  sqlite3_bind_double(st, 2, s->bbox[0]);
+  sqlite3_bind_double(st, 3, cross ? s->bbox[2] + 360.0 : s->bbox[2]);
   sqlite3_bind_double(st, 4, s->bbox[1]);
   sqlite3_bind_double(st, 5, s->bbox[3]);
   sqlite3_bind_double(st, 6, (double)s->dt0 / SWATH_DAY_MS);
@@ -354,7 +355,17 @@ int swath__store_bulk_begin(swath_catalog *c) {
   sqlite3_finalize(st);
   if (!off) return 0;
   int rc;
-  if ((rc = swath__exec(c->db, "PRAGMA synchronous = OFF; PRAGMA cache_size = -1048576")) ||
+  /* The index builds at the end sort every row: their sorter spills to
+   * temporary files (temp_store = FILE), not to memory, so memory stays
+   * bounded whatever the input's size, and sorts on one thread per core
+   * (PRAGMA threads counts the helpers besides the calling thread). */
+  char sql[160];
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  snprintf(sql, sizeof sql,
+           "PRAGMA synchronous = OFF; PRAGMA cache_size = -1048576; PRAGMA temp_store = FILE; "
+           "PRAGMA threads = %ld",
+           cores <= 1 ? 0 : cores > 8 ? 7 : cores - 1);
+  if ((rc = swath__exec(c->db, sql)) ||
       (rc = set_state(c, "building")) ||
       (rc = swath__exec(c->db, "DROP INDEX IF EXISTS items_id; DROP INDEX IF EXISTS items_dt")) ||
       (rc = swath__rtpack_new(&c->pack)))
@@ -425,7 +436,8 @@ int swath__store_bulk_end(swath_catalog *c, int64_t *dups) {
   finalize_writes(c); /* the incremental path prepares its own */
   if (!rc)
     rc = swath__exec(c->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
-                            "PRAGMA cache_size = -262144");
+                            "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY; "
+                            "PRAGMA threads = 0");
   return rc;
 }
 

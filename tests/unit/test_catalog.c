@@ -358,6 +358,12 @@ static void test_antimeridian_and_time(void **state) {
   assert_string_equal(s, "");
   s = ids_of(c, "{\"bbox\": [179.95, 0.5, -179.95, 0.6]}", NULL, NULL); /* the gap */
   assert_string_equal(s, "");
+  s = ids_of(c, "{\"bbox\": [179.6, 4, 179.8, 7]}", NULL, NULL); /* west part of CROSS */
+  assert_string_equal(s, "CROSS");
+  s = ids_of(c, "{\"bbox\": [-180, 5.5, -180, 5.5]}", NULL, NULL); /* on the antimeridian */
+  assert_string_equal(s, "CROSS");
+  s = ids_of(c, "{\"bbox\": [-179.4, 4, 179.4, 7]}", NULL, NULL); /* all but CROSS's span */
+  assert_string_equal(s, "");
   /* datetime: instants, days, open ends */
   s = ids_of(c, "{\"datetime\": \"2023-06-02\"}", NULL, NULL);
   assert_string_equal(s, "WEST");
@@ -384,6 +390,38 @@ static void test_antimeridian_and_time(void **state) {
   assert_non_null(strstr(swath_error_message(), "unknown collection"));
   swath_search_free(q);
   json_decref(b);
+  /* CROSS is indexed over [179.5, 180.5], not over every longitude, both
+   * when packed (a new catalog) and when inserted (CROSS2, an update) */
+  FILE *f2 = fopen(path_of("am2.csv"), "w");
+  fputs(HEADER "\n", f2);
+  row(f2, "CROSS2", 3, 5, 170, 5, -170, 6);
+  fclose(f2);
+  ingest(c, "am2.csv", &r);
+  s = ids_of(c, "{\"bbox\": [-175, 5, -175, 5], \"sortby\": [{\"field\": \"id\"}]}", NULL,
+             NULL);
+  assert_string_equal(s, "CROSS2");
+  s = ids_of(c, "{\"bbox\": [179.9, 5, -179.9, 6], \"sortby\": [{\"field\": \"id\"}]}",
+             NULL, NULL);
+  assert_string_equal(s, "CROSS CROSS2");
+  s = ids_of(c, "{\"bbox\": [0, 0, 10, 10]}", NULL, NULL);
+  assert_string_equal(s, "FAR");
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(path_of("am.db"), &db), SQLITE_OK);
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(db,
+                                      "SELECT i.id, r.minx, r.maxx FROM items_rtree r JOIN items i "
+                                      "ON i.rid = r.id WHERE i.id LIKE 'CROSS%' ORDER BY i.id",
+                                      -1, &st, NULL),
+                   SQLITE_OK);
+  double want[2][2] = {{179.5, 180.5}, {170, 190}};
+  for (int k = 0; k < 2; k++) {
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_true(fabs(sqlite3_column_double(st, 1) - want[k][0]) < 1e-4);
+    assert_true(fabs(sqlite3_column_double(st, 2) - want[k][1]) < 1e-4);
+  }
+  assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
   swath_catalog_close(c);
 }
 
