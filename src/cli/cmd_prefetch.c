@@ -51,18 +51,11 @@ int swath_cmd_prefetch(int argc, char **argv) {
     fprintf(stderr, "swath: prefetch: expected one job file (see 'swath prefetch --help')\n");
     return 2;
   }
-  swath_job *job = NULL;
-  int r = swath_job_load(argv[optind], &job);
-  if (!r && zoom) r = swath_job_set_zoom(job, zoom);
-  if (!r && bounds) r = swath_job_set_bounds(job, bounds);
-  if (!r) {
-    swath_prefetch_stats st;
-    r = swath_prefetch(job, &o, &st);
-  }
-  if (job) swath_job_free(job);
-  if (r == SWATH_EINTR) {
-    swath_cli_fail(r);
-    return 130;
-  }
-  return r ? swath_cli_fail(r) : 0;
+  swath_job *job;
+  int st = swath_cli_load_job(argv[optind], zoom, bounds, &job);
+  if (st) return st;
+  swath_prefetch_stats stats;
+  int r = swath_prefetch(job, &o, &stats);
+  swath_job_free(job);
+  return swath_cli_status(r);
 }

@@ -61,19 +61,10 @@ int swath_cmd_run(int argc, char **argv) {
     return 2;
   }
   swath_job *job;
-  int r = swath_job_load(argv[optind], &job);
-  if (!r && zoom) r = swath_job_set_zoom(job, zoom);
-  if (!r && bounds) r = swath_job_set_bounds(job, bounds);
-  if (r) {
-    if (job && r) swath_job_free(job);
-    return swath_cli_fail(r);
-  }
-  swath_run_stats st;
-  r = swath_run(job, &o, &st);
+  int st = swath_cli_load_job(argv[optind], zoom, bounds, &job);
+  if (st) return st;
+  swath_run_stats stats;
+  int r = swath_run(job, &o, &stats);
   swath_job_free(job);
-  if (r == SWATH_EINTR) {
-    swath_cli_fail(r);
-    return 130;
-  }
-  return r ? swath_cli_fail(r) : 0;
+  return swath_cli_status(r);
 }

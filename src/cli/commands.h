@@ -14,5 +14,14 @@ int swath_cmd_serve(int argc, char **argv);
 /* Print "swath: <msg>" for the calling thread's last error and return the
  * exit status that goes with `code`. */
 int swath_cli_fail(int code);
+/* The exit status for a command's result: 0, 130 when interrupted, else as
+ * swath_cli_fail (which prints the message). */
+int swath_cli_status(int code);
+
+struct swath_job;
+/* Load a job file and apply --zoom / --bounds overrides (NULL: none). On
+ * failure prints the error, frees what was loaded and returns the exit
+ * status; 0 with *out set otherwise. */
+int swath_cli_load_job(const char *path, const char *zoom, const char *bounds, struct swath_job **out);
 
 #endif

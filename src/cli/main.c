@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "engine/job.h"
 #include "core/error.h"
 #include "core/log.h"
 
@@ -35,6 +36,28 @@ int swath_cli_fail(int code) {
   const char *msg = swath_error_message();
   fprintf(stderr, "swath: %s\n", msg && *msg ? msg : "unknown error");
   return swath_error_exit_status(code);
+}
+
+int swath_cli_status(int code) {
+  if (code == SWATH_EINTR) {
+    swath_cli_fail(code);
+    return 130;
+  }
+  return code ? swath_cli_fail(code) : 0;
+}
+
+int swath_cli_load_job(const char *path, const char *zoom, const char *bounds, swath_job **out) {
+  swath_job *job = NULL;
+  int r = swath_job_load(path, &job);
+  if (!r && zoom) r = swath_job_set_zoom(job, zoom);
+  if (!r && bounds) r = swath_job_set_bounds(job, bounds);
+  if (r) {
+    if (job) swath_job_free(job);
+    *out = NULL;
+    return swath_cli_fail(r);
+  }
+  *out = job;
+  return 0;
 }
 
 int main(int argc, char **argv) {

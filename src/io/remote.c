@@ -46,6 +46,22 @@ const char *const swath__remote_common_keys[] = {
     "timeout",      "connect_timeout", "max_attempts", "failure_budget", "empty_status",
     "headers",      "user_agent",    NULL};
 
+swath__remote *swath__remote_new(const char *type, size_t ctx_size, void (*free_ctx)(void *),
+                                 int (*url)(const swath__remote *, swath_tile, char *, size_t)) {
+  swath__remote *r = calloc(1, sizeof *r);
+  void *c = calloc(1, ctx_size);
+  if (!r || !c) {
+    free(r);
+    free(c);
+    return NULL;
+  }
+  r->type = type;
+  r->ctx = c;
+  r->free_ctx = free_ctx;
+  r->url = url;
+  return r;
+}
+
 static int in_list(const char *k, const char *const *l) {
   for (; l && *l; l++)
     if (strcmp(*l, k) == 0) return 1;

@@ -56,6 +56,11 @@ struct swath__remote {
   const swath_grid *grid;
 };
 
+/* A zeroed remote state of `type` with a zeroed context of ctx_size bytes
+ * (which free_ctx frees, on close), or NULL if out of memory. */
+swath__remote *swath__remote_new(const char *type, size_t ctx_size, void (*free_ctx)(void *),
+                                 int (*url)(const swath__remote *, swath_tile, char *, size_t));
+
 /* Keys every remote input accepts besides its type's own. */
 extern const char *const swath__remote_common_keys[];
 

@@ -266,17 +266,9 @@ static int wms_open(const swath_source_spec *spec, const swath_grid *g, swath_so
   *out = NULL;
   static const char *const own[] = {"url", "layers", "styles", "format", "crs", "version", "transparent",
                                     "block_size", "grid", "params", "capabilities_max_age", NULL};
-  swath__remote *r = calloc(1, sizeof *r);
-  wms_ctx *c = calloc(1, sizeof *c);
-  if (!r || !c) {
-    free(r);
-    free(c);
-    return SWATH_ENOMEM;
-  }
-  r->ctx = c;
-  r->free_ctx = wms_free;
-  r->type = "wms";
-  r->url = wms_url;
+  swath__remote *r = swath__remote_new("wms", sizeof(wms_ctx), wms_free, wms_url);
+  if (!r) return SWATH_ENOMEM;
+  wms_ctx *c = r->ctx;
   const char *url = NULL, *layers = NULL, *styles, *format, *crs, *version, *grid;
   long block = 512, max_age = 86400;
   int transparent = -1, rc = swath__remote_parse_common(r, spec, own);

@@ -231,17 +231,9 @@ static int wmts_open(const swath_source_spec *spec, const swath_grid *g, swath_s
   *out = NULL;
   static const char *const own[] = {"capabilities", "layer", "style", "format", "tile_matrix_set",
                                     "capabilities_max_age", NULL};
-  swath__remote *r = calloc(1, sizeof *r);
-  wmts_ctx *c = calloc(1, sizeof *c);
-  if (!r || !c) {
-    free(r);
-    free(c);
-    return SWATH_ENOMEM;
-  }
-  r->ctx = c;
-  r->free_ctx = wmts_free;
-  r->type = "wmts";
-  r->url = wmts_url;
+  swath__remote *r = swath__remote_new("wmts", sizeof(wmts_ctx), wmts_free, wmts_url);
+  if (!r) return SWATH_ENOMEM;
+  wmts_ctx *c = r->ctx;
   const char *caps = NULL, *layer = NULL, *style, *format, *tms;
   long max_age = 86400;
   int rc = swath__remote_parse_common(r, spec, own);

@@ -109,17 +109,9 @@ static int xyz_open(const swath_source_spec *spec, const swath_grid *g, swath_so
                     void **out) {
   *out = NULL;
   static const char *const own[] = {"url", "subdomains", "grid", "tile_size", "format", NULL};
-  swath__remote *r = calloc(1, sizeof *r);
-  xyz_ctx *c = calloc(1, sizeof *c);
-  if (!r || !c) {
-    free(r);
-    free(c);
-    return SWATH_ENOMEM;
-  }
-  r->ctx = c;
-  r->free_ctx = xyz_free;
-  r->type = "xyz";
-  r->url = xyz_url;
+  swath__remote *r = swath__remote_new("xyz", sizeof(xyz_ctx), xyz_free, xyz_url);
+  if (!r) return SWATH_ENOMEM;
+  xyz_ctx *c = r->ctx;
   const char *url, *subs, *grid, *format;
   long tile_size = 256;
   int rc = swath__remote_parse_common(r, spec, own);
