@@ -1008,8 +1008,12 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
   page->matched = -1;
   int rc = check_collections(c, q);
   if (rc) return rc;
+  /* The sort sees narrow records (row id, id, collection, sort keys): every
+   * candidate passes through it, so the full rows are read afterwards, by
+   * row id, only for the page (in the same read snapshot: the first
+   * statement is still active). */
   swath__sql s = {0};
-  swath__sql_add(&s, "SELECT " SWATH__ROW_COLS);
+  swath__sql_add(&s, "SELECT i.rid, i.id, i.collection");
   char buf[64];
   for (int k = 0; k < q->nsort; k++)
     swath__sql_add(&s, ", %s", key_expr(&q->sort[k], buf, sizeof buf));
@@ -1017,24 +1021,42 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
   order_by(q, &s);
   swath__sql_add(&s, " LIMIT ");
   swath__sql_int(&s, q->limit + 1);
-  sqlite3_stmt *st;
+  sqlite3_stmt *st, *full = NULL;
   rc = swath__sql_prepare(c->db, &s, &st);
   swath__sql_clear(&s);
   if (rc) return rc;
+  if (!o->ids_only &&
+      sqlite3_prepare_v2(c->db, "SELECT " SWATH__ROW_COLS " FROM items i WHERE i.rid = ?1", -1,
+                         &full, NULL)) {
+    rc = swath__sql_error(c->db, "search");
+    sqlite3_finalize(st);
+    return rc;
+  }
   page->features = json_array();
   int r, n = 0;
   while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-    swath__row row;
-    swath__row_read(st, 0, &row);
     if (n == q->limit) {
       /* one more row exists: the token resumes after the last one kept */
       break;
     }
+    int64_t rid = sqlite3_column_int64(st, 0);
     json_t *item;
     if (o->ids_only) {
-      item = json_pack("{s:s, s:s}", "id", row.id, "collection", row.collection);
-    } else if ((rc = swath__row_item(&row, &item))) {
-      break;
+      item = json_pack("{s:s, s:s}", "id", (const char *)sqlite3_column_text(st, 1), "collection",
+                       (const char *)sqlite3_column_text(st, 2));
+    } else {
+      swath__row row;
+      sqlite3_bind_int64(full, 1, rid);
+      int fr = sqlite3_step(full);
+      if (fr != SQLITE_ROW) {
+        rc = swath__sql_error(c->db, "search");
+        sqlite3_reset(full);
+        break;
+      }
+      swath__row_read(full, 0, &row);
+      rc = swath__row_item(&row, &item);
+      sqlite3_reset(full);
+      if (rc) break;
     }
     json_array_append_new(page->features, item);
     n++;
@@ -1042,7 +1064,7 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
       json_t *t = json_array();
       json_array_append_new(t, json_string(q->sortsig));
       for (int k = 0; k < q->nsort; k++) {
-        int col = SWATH__ROW_NCOLS + k;
+        int col = 3 + k;
         if (q->sort[k].type == 't')
           json_array_append_new(t, json_string((const char *)sqlite3_column_text(st, col)));
         else if (q->sort[k].type == 'd')
@@ -1050,7 +1072,7 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
         else
           json_array_append_new(t, json_real(sqlite3_column_double(st, col)));
       }
-      json_array_append_new(t, json_integer(row.rid));
+      json_array_append_new(t, json_integer(rid));
       char *raw = json_dumps(t, JSON_COMPACT);
       json_decref(t);
       page->next_token = raw ? b64url_encode(raw) : NULL;
@@ -1062,6 +1084,7 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
     free(page->next_token); /* exactly `limit` rows: nothing after them */
     page->next_token = NULL;
   }
+  sqlite3_finalize(full);
   sqlite3_finalize(st);
   page->returned = n;
   if (!rc && o->count_limit >= 0) page->matched = count_matches(c, q, o->count_limit, &rc);
