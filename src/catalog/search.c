@@ -773,7 +773,9 @@ static void from_where(swath_catalog *c, const swath_search *q, int keyset, swat
       double shift = shifted ? 360.0 : 0.0;
       const double *part = q->parts[p / 2];
       swath__sql_add(s, "%sSELECT id FROM items_rtree WHERE minx <= ",
-                     !p ? "" : q->nparts > 1 ? " UNION " : " UNION ALL ");
+                     !p              ? ""
+                     : q->nparts > 1 ? " UNION "
+                                     : " UNION ALL ");
       swath__sql_double(s, part[2] + shift);
       if (shifted) {
         swath__sql_add(s, " AND minx > ");

@@ -364,9 +364,10 @@ int swath__store_bulk_begin(swath_catalog *c) {
   snprintf(sql, sizeof sql,
            "PRAGMA synchronous = OFF; PRAGMA cache_size = -1048576; PRAGMA temp_store = FILE; "
            "PRAGMA threads = %ld",
-           cores <= 1 ? 0 : cores > 8 ? 7 : cores - 1);
-  if ((rc = swath__exec(c->db, sql)) ||
-      (rc = set_state(c, "building")) ||
+           cores <= 1  ? 0
+           : cores > 8 ? 7
+                       : cores - 1);
+  if ((rc = swath__exec(c->db, sql)) || (rc = set_state(c, "building")) ||
       (rc = swath__exec(c->db, "DROP INDEX IF EXISTS items_id; DROP INDEX IF EXISTS items_dt")) ||
       (rc = swath__rtpack_new(&c->pack)))
     return rc;
@@ -425,8 +426,8 @@ int swath__store_bulk_end(swath_catalog *c, int64_t *dups) {
   double t2 = seconds();
   if (!rc) rc = swath__exec(c->db, "BEGIN");
   if (!rc) rc = swath__rtpack_write(c->pack, c->db, "items_rtree", c->max_rid, skip, nskip);
-  swath_debug("bulk build: id index %.1f s, datetime index %.1f s, R*Tree %.1f s", t1 - t0,
-              t2 - t1, seconds() - t2);
+  swath_debug("bulk build: id index %.1f s, datetime index %.1f s, R*Tree %.1f s", t1 - t0, t2 - t1,
+              seconds() - t2);
   if (!rc) rc = set_state(c, "ready");
   if (!rc) rc = swath__exec(c->db, "COMMIT");
   free(skip);

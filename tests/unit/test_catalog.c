@@ -397,11 +397,9 @@ static void test_antimeridian_and_time(void **state) {
   row(f2, "CROSS2", 3, 5, 170, 5, -170, 6);
   fclose(f2);
   ingest(c, "am2.csv", &r);
-  s = ids_of(c, "{\"bbox\": [-175, 5, -175, 5], \"sortby\": [{\"field\": \"id\"}]}", NULL,
-             NULL);
+  s = ids_of(c, "{\"bbox\": [-175, 5, -175, 5], \"sortby\": [{\"field\": \"id\"}]}", NULL, NULL);
   assert_string_equal(s, "CROSS2");
-  s = ids_of(c, "{\"bbox\": [179.9, 5, -179.9, 6], \"sortby\": [{\"field\": \"id\"}]}",
-             NULL, NULL);
+  s = ids_of(c, "{\"bbox\": [179.9, 5, -179.9, 6], \"sortby\": [{\"field\": \"id\"}]}", NULL, NULL);
   assert_string_equal(s, "CROSS CROSS2");
   s = ids_of(c, "{\"bbox\": [0, 0, 10, 10]}", NULL, NULL);
   assert_string_equal(s, "FAR");
@@ -467,6 +465,17 @@ static void test_intersects_exact(void **state) {
   assert_string_equal(ids_of(c, "{\"datetime\": \"2020-06-01\"}", NULL, NULL), "tri");
   assert_string_equal(ids_of(c, "{\"datetime\": \"2019-01-01/2020-01-01\"}", NULL, NULL), "tri");
   assert_string_equal(ids_of(c, "{\"datetime\": \"2020-12-31T00:00:01Z/..\"}", NULL, NULL), "line");
+  /* a single Item document (not a collection); ingested again, it updates */
+  write_file("one.json", "{\"type\": \"Feature\", \"stac_version\": \"1.0.0\", \"id\": \"one\", "
+                         "\"geometry\": {\"type\": \"Point\", \"coordinates\": [40, 40]}, "
+                         "\"properties\": {\"datetime\": \"2022-02-02T00:00:00Z\"}, "
+                         "\"assets\": {}, \"links\": []}");
+  ingest(c, "one.json", &r);
+  assert_int_equal(r.inserted, 1);
+  ingest(c, "one.json", &r);
+  assert_int_equal(r.inserted, 0);
+  assert_int_equal(r.updated, 1);
+  assert_string_equal(ids_of(c, "{\"bbox\": [39, 39, 41, 41]}", NULL, NULL), "one");
   swath_catalog_close(c);
 }
 
