@@ -201,6 +201,15 @@ check_run "--retry-failed replays the list" 0 prefetch "$WORK/broken.yaml" --ret
 check_eq "--retry-failed requests only the listed tiles" "$nfail" "$(($(servers_hits '/xyz/') - before))"
 check "--retry-failed leaves no failure list" test ! -e "$FL"
 
+# A server that answers the check but then only fails: retried, then the run
+# exits 1 with the tasks listed (not 2: the input was fine).
+P3=$(start_fs down --seed 5 --fault down=1.0)
+rm -rf "$WORK/cache"
+job "$WORK/down.yaml" "$WORK/out_down" "{type: xyz, url: \"http://127.0.0.1:$P3/xyz/{z}/{x}/{y}.png\", zoom: 15, max_attempts: 2, empty_status: [404]}"
+check_run "host failing mid-run: exit 1 after retries" 1 run "$WORK/down.yaml" --no-progress
+check "host failing mid-run: tasks listed with the cause" grep -q "503" "$WORK/out_down/.swath/failed.txt"
+check "host failing mid-run: retried" test "$(awk -F'\t' '$4 == 2' "$WORK/down.log" | wc -l)" -gt 0
+
 # ---- bad input ----------------------------------------------------------------
 bad() { # bad NAME INPUT-YAML PATTERN
   job "$WORK/bad.yaml" "$WORK/out_bad" "$2"
