@@ -31,7 +31,8 @@
 # Environment: CONN (8), ZOOMS (12-15), SIZE (8192), FAULT_SHARE (0.10),
 # FAULTS (explicit faultserver --fault list, overrides FAULT_SHARE), SEED (1),
 # GDAL_RETRY (3: GDAL_HTTP_MAX_RETRY for gdal_translate; GDAL's default is 0),
-# BENCH_WORK (bench/work), SKIP_FAULTS=1, KEEP_WORK=1 (keep the servers' folder).
+# BENCH_WORK (bench/work), SKIP_FAULTS=1, SOURCES ("wms xyz": which to run),
+# KEEP_WORK=1 (keep the servers' folder).
 set -uo pipefail
 swath=$(realpath "${1:-build/swath}" 2>/dev/null || echo "${1:-build/swath}")
 here=$(cd "$(dirname "$0")" && pwd)
@@ -96,7 +97,7 @@ servers_mapfile "$work/ortho.map" "$src" ortho || exit 1
 WMS=$(servers_wms_url "$work/ortho.map")
 
 # The XYZ tree: swath run (convert) when it works, else gdal2tiles.
-if [ ! -f "$doc/xyz/.done_$ZOOMS" ]; then
+if [ ! -f "$doc/xyz/.done_${SIZE}_$ZOOMS" ]; then
   rm -rf "$doc/xyz"
   cat >"$work/xyz-job.yaml" <<YAML
 process: convert
@@ -113,7 +114,7 @@ YAML
     gdal2tiles.py --xyz -q -z "$ZOOMS" -w none --processes="$(nproc)" "$src" "$doc/xyz" >/dev/null 2>&1 ||
       { echo "bench: gdal2tiles failed" >&2; exit 1; }
   fi
-  touch "$doc/xyz/.done_$ZOOMS"
+  touch "$doc/xyz/.done_${SIZE}_$ZOOMS"
 fi
 (cd "$doc/xyz" && find . -name '*.png' | sed -e 's|^\./||' -e 's|\.png$||' | tr '/' ' ' |
   awk -v a="$ZMIN" -v b="$ZMAX" '$1 >= a && $1 <= b' | sort) >"$work/expected-xyz.txt"
@@ -430,12 +431,13 @@ EOF
 
 echo
 echo "$HEADER"
-FAULTY=0 run_wms wms "$SERVERS_URL"
-FAULTY=0 run_xyz xyz
+want() { case " ${SOURCES:-wms xyz} " in *" $1 "*) return 0 ;; esac; return 1; }
+want wms && FAULTY=0 run_wms wms "$SERVERS_URL"
+want xyz && FAULTY=0 run_xyz xyz
 if [ "${SKIP_FAULTS:-0}" != 1 ]; then
   echo "# faults: ${FAULTS:-$FAULT_SHARE of requests, transient kinds (503 30%, 429+Retry-After 20%, reset 20%, truncate 20%, corrupt 10%)}, seed $SEED"
-  FAULTY=1 run_wms wms-faults "$SERVERS_URL"
-  FAULTY=1 run_xyz xyz-faults
+  want wms && FAULTY=1 run_wms wms-faults "$SERVERS_URL"
+  want xyz && FAULTY=1 run_xyz xyz-faults
 fi
 
 echo
