@@ -109,19 +109,43 @@ static double shade(const hs *s, double x, double y) {
 /* One output row (interior columns) of the plain single-light Horn shade.
  * Branch-free single precision so that GCC vectorises it: gdaldem itself
  * evaluates 1/sqrt in single precision (rsqrt plus one Newton step), so
- * float keeps us within its rounding. */
+ * float keeps us within its rounding. In two passes over chunks of the row
+ * (shade as floats, then round to bytes): GCC vectorises each pass but not
+ * the float-to-byte narrowing fused into the first. Compiled for AVX2 and
+ * the baseline, picked at run time: 8 lanes instead of 4 where the CPU has
+ * them. */
+__attribute__((target_clones("avx2", "default")))
 static void shade_row_horn(const hs *s, const float *restrict r0, const float *restrict r1, const float *restrict r2,
                            int w, float inv_ew, float inv_ns, unsigned char *restrict o) {
   const float k0 = (float)(254.0 * s->sin_alt), kx = (float)(254.0 * s->sin_az_cos_alt_z);
   const float ky = (float)(254.0 * s->cos_az_cos_alt_z), sq = (float)s->square_z;
-  for (int x = 1; x < w - 1; x++) {
-    float gx = ((r0[x - 1] + 2.0f * r1[x - 1] + r2[x - 1]) - (r0[x + 1] + 2.0f * r1[x + 1] + r2[x + 1])) * inv_ew;
-    float gy = ((r2[x - 1] + 2.0f * r2[x] + r2[x + 1]) - (r0[x - 1] + 2.0f * r0[x] + r0[x + 1])) * inv_ns;
-    float c = (k0 - (gy * ky - gx * kx)) / sqrtf(1.0f + sq * (gx * gx + gy * gy));
-    c = c > 0.0f ? c : 0.0f;
-    c = c < 254.0f ? c : 254.0f;
+  enum { CHUNK = 512 };
+  float c[CHUNK];
+  for (int x0 = 1; x0 < w - 1; x0 += CHUNK) {
+    size_t n = (size_t)(w - 1 - x0 < CHUNK ? w - 1 - x0 : CHUNK);
+    const float *a0 = r0 + x0 - 1, *a1 = r1 + x0 - 1, *a2 = r2 + x0 - 1;
+    for (size_t i = 0; i < n; i++) {
+      float gx = ((a0[i] + 2.0f * a1[i] + a2[i]) - (a0[i + 2] + 2.0f * a1[i + 2] + a2[i + 2])) * inv_ew;
+      float gy = ((a2[i] + 2.0f * a2[i + 1] + a2[i + 2]) - (a0[i] + 2.0f * a0[i + 1] + a0[i + 2])) * inv_ns;
+      float v = (k0 - (gy * ky - gx * kx)) / sqrtf(1.0f + sq * (gx * gx + gy * gy));
+      v = v > 0.0f ? v : 0.0f;
+      c[i] = v < 254.0f ? v : 254.0f;
+    }
+    unsigned char *oo = o + x0;
     /* 1 + c >= 1, so truncating 1.5 + c rounds to nearest like floor(v + 0.5). */
-    o[x] = (unsigned char)(int)(1.5f + c);
+    for (size_t i = 0; i < n; i++) oo[i] = (unsigned char)(int)(1.5f + c[i]);
+  }
+}
+
+/* A pixel is valid when its whole 3x3 window is; masks are 0 or 255, so
+ * `and` clears invalid output pixels without a branch (vectorised). */
+static void mask_row(const unsigned char *restrict m0, int w, unsigned char *restrict om,
+                     unsigned char *restrict orow) {
+  const unsigned char *m1 = m0 + w, *m2 = m1 + w;
+  for (int x = 1; x < w - 1; x++) {
+    unsigned char a = m0[x - 1] & m0[x] & m0[x + 1] & m1[x - 1] & m1[x] & m1[x + 1] & m2[x - 1] & m2[x] & m2[x + 1];
+    om[x] &= a;
+    orow[x] &= om[x];
   }
 }
 
@@ -159,18 +183,12 @@ static int hs_run(const void *state, swath_tile_ctx *ctx) {
         orow[x] = (unsigned char)(v > 255 ? 255 : v < 1 ? 1 : v);
       }
     }
-    /* Mask: a pixel is valid when its whole 3x3 window is. */
     om[0] = om[w - 1] = 0;
     if (!m) {
       memset(om + 1, 255, (size_t)w - 2);
       continue;
     }
-    const unsigned char *m0 = m + (size_t)(y - 1) * w, *m1 = m0 + w, *m2 = m1 + w;
-    for (int x = 1; x < w - 1; x++) {
-      unsigned char a = m0[x - 1] & m0[x] & m0[x + 1] & m1[x - 1] & m1[x] & m1[x + 1] & m2[x - 1] & m2[x] & m2[x + 1];
-      om[x] &= a;
-      if (!om[x]) orow[x] = 0;
-    }
+    mask_row(m + (size_t)(y - 1) * w, w, om, orow);
   }
   return 0;
 }
