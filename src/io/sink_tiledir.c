@@ -192,25 +192,31 @@ static int td_write(void *st, swath_tile tl, const swath_raster *r) {
 
   size_t px = (size_t)r->width * r->height, es = swath_dtype_size(r->dtype);
   int use_alpha = t->cfg.alpha;
-  void *alpha = NULL;
+  void *alpha = NULL, *own_alpha = NULL;
   void *data = r->data;
   void *own = NULL;
-  if (use_alpha) {
-    alpha = calloc(px, es);
+  if (use_alpha && r->mask && r->dtype == SWATH_DT_BYTE) {
+    alpha = r->mask; /* masks are 0 or 255: already the alpha band */
+  } else if (use_alpha) {
+    alpha = own_alpha = malloc(px * es);
     if (!alpha) return swath_error_set(SWATH_ENOMEM, "output: out of memory");
+    /* The two alpha values in the band's type, then copied per pixel. */
     double full = alpha_max(t), zero = 0;
-    for (size_t i = 0; i < px; i++)
-      GDALCopyWords(r->mask && !r->mask[i] ? &zero : &full, GDT_Float64, 0, (char *)alpha + i * es,
-                    (GDALDataType)r->dtype, 0, 1);
+    unsigned char on[16], off[16];
+    GDALCopyWords(&full, GDT_Float64, 0, on, (GDALDataType)r->dtype, 0, 1);
+    GDALCopyWords(&zero, GDT_Float64, 0, off, (GDALDataType)r->dtype, 0, 1);
+    for (size_t i = 0; i < px; i++) memcpy((char *)alpha + i * es, r->mask && !r->mask[i] ? off : on, es);
   } else if (r->mask && (t->cfg.has_nodata || strcmp(t->ext, "jpg") == 0)) {
     /* No alpha: masked pixels get the nodata value (0 for JPEG). */
     own = malloc(px * es * r->bands);
     if (!own) return swath_error_set(SWATH_ENOMEM, "output: out of memory");
     memcpy(own, r->data, px * es * r->bands);
     double nd = t->cfg.has_nodata ? t->cfg.nodata : 0;
+    unsigned char ndv[16];
+    GDALCopyWords(&nd, GDT_Float64, 0, ndv, (GDALDataType)r->dtype, 0, 1);
     for (int b = 0; b < r->bands; b++)
       for (size_t i = 0; i < px; i++)
-        if (!r->mask[i]) GDALCopyWords(&nd, GDT_Float64, 0, (char *)own + (b * px + i) * es, (GDALDataType)r->dtype, 0, 1);
+        if (!r->mask[i]) memcpy((char *)own + (b * px + i) * es, ndv, es);
     data = own;
   }
   GDALDatasetH mem = GDALCreate(t->mem, "", r->width, r->height, 0, (GDALDataType)r->dtype, NULL);
@@ -266,7 +272,7 @@ static int td_write(void *st, swath_tile tl, const swath_raster *r) {
   CPLPopErrorHandler();
   CSLDestroy(opts);
   GDALClose(mem);
-  free(alpha);
+  free(own_alpha);
   free(own);
   if (!ok) {
     unlink(tmp);
