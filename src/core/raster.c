@@ -1,6 +1,7 @@
 /* raster.c: see raster.h. */
 #include "core/raster.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -42,6 +43,20 @@ long swath_raster_count_valid(const swath_raster *r) {
   long n = 0;
   for (size_t i = 0; i < px; i++) n += r->mask[i] != 0;
   return n;
+}
+
+int swath_raster_any_valid(const swath_raster *r) {
+  size_t px = (size_t)r->width * (size_t)r->height, i = 0;
+  if (!r->mask) return px > 0;
+  /* Eight mask bytes at a time: most blocks answer within the first word. */
+  for (; i + 8 <= px; i += 8) {
+    uint64_t w;
+    memcpy(&w, r->mask + i, 8);
+    if (w) return 1;
+  }
+  for (; i < px; i++)
+    if (r->mask[i]) return 1;
+  return 0;
 }
 
 static const char *const dtype_names[] = {"Unknown", "Byte", "UInt16", "Int16", "UInt32",

@@ -11,6 +11,8 @@ int swath_raster_alloc(swath_raster *r, int width, int height, int bands, swath_
 void swath_raster_free(swath_raster *r);
 /* Number of mask pixels that are valid. */
 long swath_raster_count_valid(const swath_raster *r);
+/* 1 if any pixel is valid (stops at the first). */
+int swath_raster_any_valid(const swath_raster *r);
 /* Pointer to the first sample of band b. */
 static inline void *swath_raster_band(const swath_raster *r, int b) {
   return (char *)r->data + (size_t)b * r->width * r->height * swath_dtype_size(r->dtype);

@@ -105,12 +105,6 @@ typedef struct worker {
   int failed_open;
 } worker;
 
-static int count_valid(const unsigned char *mask, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (mask[i]) return 1;
-  return 0;
-}
-
 /* Cut a metatile block into output tiles and write those holding data.
  * Returns the number of tiles written or a negative code. */
 static int write_tiles(run_ctx *rc, swath_tile mt, const swath_raster *block) {
@@ -124,7 +118,7 @@ static int write_tiles(run_ctx *rc, swath_tile mt, const swath_raster *block) {
       swath_raster tile;
       int r = swath_raster_crop(block, x0, y0, tm->tile_width, tm->tile_height, &tile);
       if (r) return r;
-      if (!count_valid(tile.mask, (size_t)tile.width * tile.height)) {
+      if (!swath_raster_any_valid(&tile)) {
         rc->sink->remove_tile(rc->sink_state, t);
         swath_raster_free(&tile);
         continue;
@@ -278,7 +272,7 @@ static int compute_leaf(worker *w, swath_tile mt, swath_raster *block, double *t
   if (!r) r = swath_raster_crop(&out, buf, buf, mw, mh, block);
   swath_raster_free(&out);
   if (!r && rc->out_dtype != rc->info.out_dtype) r = swath_raster_convert(block, rc->out_dtype);
-  if (!r && !count_valid(block->mask, (size_t)mw * mh)) {
+  if (!r && !swath_raster_any_valid(block)) {
     swath_raster_free(block);
     r = SWATH_EEMPTY;
   }
@@ -310,7 +304,7 @@ static int build_overview(run_ctx *rc, swath_plan_node *n, swath_raster *block) 
   }
   *block = n->buf; /* take ownership */
   memset(&n->buf, 0, sizeof n->buf);
-  if (!block->data || !count_valid(block->mask, (size_t)block->width * block->height)) {
+  if (!block->data || !swath_raster_any_valid(block)) {
     swath_raster_free(block);
     return SWATH_EEMPTY;
   }

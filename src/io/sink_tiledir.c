@@ -214,9 +214,15 @@ static int td_write(void *st, swath_tile tl, const swath_raster *r) {
     double nd = t->cfg.has_nodata ? t->cfg.nodata : 0;
     unsigned char ndv[16];
     GDALCopyWords(&nd, GDT_Float64, 0, ndv, (GDALDataType)r->dtype, 0, 1);
-    for (int b = 0; b < r->bands; b++)
-      for (size_t i = 0; i < px; i++)
-        if (!r->mask[i]) memcpy((char *)own + (b * px + i) * es, ndv, es);
+    for (int b = 0; b < r->bands; b++) {
+      if (es == 1) { /* branch-free: vectorised */
+        unsigned char *o = (unsigned char *)own + b * px, v = ndv[0];
+        for (size_t i = 0; i < px; i++) o[i] = r->mask[i] ? o[i] : v;
+      } else {
+        for (size_t i = 0; i < px; i++)
+          if (!r->mask[i]) memcpy((char *)own + (b * px + i) * es, ndv, es);
+      }
+    }
     data = own;
   }
   GDALDatasetH mem = GDALCreate(t->mem, "", r->width, r->height, 0, (GDALDataType)r->dtype, NULL);

@@ -229,7 +229,7 @@ static int gdal_read(void *st, const swath_read_req *req, swath_raster *out) {
   int aligned = 0;
   int rc = read_aligned(s, req, dt, out, &aligned);
   if (rc || !aligned) return rc ? rc : swath__warp(&s->warper, req, dt, out);
-  if (swath_raster_count_valid(out) == 0) {
+  if (!swath_raster_any_valid(out)) {
     swath_raster_free(out);
     return SWATH_EEMPTY;
   }

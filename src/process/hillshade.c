@@ -158,7 +158,7 @@ static int hs_run(const void *state, swath_tile_ctx *ctx) {
   const unsigned char *m = in->mask;
   int w = in->width, h = in->height;
   double inv_ew = 1.0 / ctx->res_x, inv_ns = -1.0 / ctx->res_y;
-  memset(o, 0, (size_t)w * h);
+  /* `out` comes zeroed (swath_raster_alloc); edges and masked pixels stay 0. */
   for (int y = 0; y < h; y++) {
     unsigned char *om = out->mask + (size_t)y * w;
     if (y == 0 || y == h - 1) { /* no full window at the edge: the buffer's job */
