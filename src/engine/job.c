@@ -459,6 +459,19 @@ static void fnv(uint64_t *h, const void *data, size_t n) {
 }
 static void fnv_str(uint64_t *h, const char *s) { fnv(h, s ? s : "", s ? strlen(s) + 1 : 1); }
 
+/* Every scalar of a config subtree, with its keys, in document order. */
+static void fnv_cfg(uint64_t *h, const swath_cfg *c) {
+  if (c->type == SWATH_CFG_SCALAR) {
+    fnv_str(h, c->value);
+    return;
+  }
+  fnv_str(h, c->type == SWATH_CFG_MAP ? "{" : "[");
+  for (size_t k = 0; k < c->n; k++) {
+    if (c->type == SWATH_CFG_MAP) fnv_str(h, c->keys[k]);
+    fnv_cfg(h, c->items[k]);
+  }
+}
+
 void swath_job_key(const swath_job *job, char key[17]) {
   uint64_t h = 1469598103934665603ULL;
   fnv_str(&h, job->process);
@@ -470,11 +483,13 @@ void swath_job_key(const swath_job *job, char key[17]) {
     fnv_str(&h, job->inputs[i].name);
     fnv_str(&h, job->inputs[i].type);
     fnv_str(&h, job->inputs[i].uri);
-    /* A remote input's identity is its configuration. */
+    /* A remote input's identity is its configuration, less the options that
+     * only change how it is fetched (connections, timeouts, ...): tuning
+     * those must not throw finished tiles away. */
     for (size_t k = 0; job->inputs[i].cfg && k < job->inputs[i].cfg->n; k++) {
-      const swath_cfg *kv = job->inputs[i].cfg->items[k];
+      if (!swath_source_option_changes_pixels(job->inputs[i].cfg->keys[k])) continue;
       fnv_str(&h, job->inputs[i].cfg->keys[k]);
-      fnv_str(&h, kv->type == SWATH_CFG_SCALAR ? kv->value : "");
+      fnv_cfg(&h, job->inputs[i].cfg->items[k]);
     }
     struct stat st;
     if (job->inputs[i].uri && stat(job->inputs[i].uri, &st) == 0) {

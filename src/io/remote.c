@@ -68,6 +68,13 @@ static int in_list(const char *k, const char *const *l) {
   return 0;
 }
 
+int swath_source_option_changes_pixels(const char *key) {
+  static const char *const transport[] = {"max_connections", "max_per_host", "rate_limit", "timeout",
+                                          "connect_timeout", "max_attempts", "failure_budget", "headers",
+                                          "user_agent", "offline", "capabilities_max_age", NULL};
+  return !in_list(key, transport);
+}
+
 int swath__remote_string(const swath_source_spec *spec, const char *key, const char *def,
                          const char **out) {
   const swath_cfg *v = spec->cfg ? swath_cfg_get(spec->cfg, key) : NULL;

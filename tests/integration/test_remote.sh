@@ -62,6 +62,10 @@ prefetched=$(($(servers_hits '/xyz/') - before))
 check "xyz: prefetch summary" grep -q "prefetch finished.*0 failed" "$WORK/run.err"
 check_run "xyz: run after prefetch" 0 run "$WORK/xyz.yaml" --no-progress
 check_eq "xyz: run after prefetch makes no request" "$prefetched" "$(($(servers_hits '/xyz/') - before))"
+sed -e 's/max_connections: 4/max_connections: 2, timeout: 30/' "$WORK/xyz.yaml" >"$WORK/xyz_tuned.yaml"
+check_run "xyz: rerun with other connection settings" 0 run "$WORK/xyz_tuned.yaml" --no-progress
+check "xyz: transport options do not invalidate finished tiles" \
+  grep -qE "\(0 done, 0 empty, [1-9][0-9]* already done" "$WORK/run.err"
 check_run "xyz: second prefetch" 0 prefetch "$WORK/xyz.yaml" --no-progress
 check "xyz: second prefetch finds everything cached" grep -q "0 fetched, $prefetched already cached" "$WORK/run.err"
 
