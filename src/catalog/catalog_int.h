@@ -26,6 +26,8 @@
 typedef struct swath__rtpack swath__rtpack;
 #define SWATH_DAY_MS 86400000.0
 
+#define SWATH__STMT_CACHE 16
+
 struct swath_catalog {
   sqlite3 *db;
   char *path;
@@ -40,7 +42,26 @@ struct swath_catalog {
   int bulk;         /* filling a new catalog (see swath__store_bulk_begin) */
   sqlite3_stmt *st_bulk;
   swath__rtpack *pack;
+  /* read statements kept prepared between searches (see swath__stmt_get) */
+  struct swath__stmt_slot {
+    char *sql;
+    int len;
+    int busy;
+    uint64_t used;
+    sqlite3_stmt *st;
+  } stc[SWATH__STMT_CACHE];
+  uint64_t stc_clock;
 };
+
+/* A prepared statement for sql (len bytes), from the connection's cache
+ * when the same text was prepared before and is not in use: searches of
+ * one shape differ only in bound values, so a server thread parses each
+ * shape once. Give it back with swath__stmt_put (reset, bindings cleared,
+ * kept) instead of sqlite3_finalize. */
+int swath__stmt_get(swath_catalog *c, const char *sql, int len, const char *what,
+                    sqlite3_stmt **out);
+void swath__stmt_put(swath_catalog *c, sqlite3_stmt *st);
+void swath__stmt_cache_clear(swath_catalog *c);
 
 /* SQLite failure as SWATH_EIO with the library's message and `what`. */
 int swath__sql_error(sqlite3 *db, const char *what);

@@ -13,6 +13,7 @@
  *     s2:legacy_naming = true. */
 #include <cpl_string.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,7 +229,7 @@ static json_t *bbox_geometry(const double b[4]) {
                    b[0], b[1], -180.0, b[1], b[2], b[1], b[2], b[3], -180.0, b[3], -180.0, b[1]);
 }
 
-static int s2_item(const swath__row *r, json_t **out) {
+static int s2_item_checked(const swath__row *r, json_t **out) {
   char *buf = strdup(r->doc), based[600], t[32];
   const char *f[S2F_COUNT];
   if (!buf) return swath_error_set(SWATH_ENOMEM, "catalog: out of memory");
@@ -290,6 +291,235 @@ static int s2_item(const swath__row *r, json_t **out) {
   return 0;
 }
 
+/* ---- the fast path: ASCII rows ----------------------------------------------
+ *
+ * Sentinel-2 rows are ASCII in practice. For them the Item is built without
+ * json_pack (its format is parsed on every call) and without UTF-8 checks
+ * (every string is ASCII), the hrefs are assembled from a per-item prefix
+ * instead of two snprintf calls per asset, and the values that are the same
+ * in every item (types, titles, roles, gsd, eo:bands, extension list) are
+ * built once and shared by reference: jansson counts references atomically
+ * and dumps shared values from any number of threads. The bytes dumped are
+ * those of s2_item_checked(), which rows with other bytes still take. */
+
+static struct {
+  json_t *feature, *stac_version, *extensions, *polygon, *multipolygon, *constellation, *msi,
+      *jp2, *roles_data, *roles_visual, *gcs_title, *tci_title;
+  json_t *band_title[13], *band_gsd[13], *band_eo[13];
+} K;
+static pthread_once_t k_once = PTHREAD_ONCE_INIT;
+static int k_ok;
+
+static void k_init(void) {
+  K.feature = json_string("Feature");
+  K.stac_version = json_string("1.0.0");
+  K.extensions = json_pack("[s, s]", "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
+                           "https://stac-extensions.github.io/alternate-assets/v1.1.0/schema.json");
+  K.polygon = json_string("Polygon");
+  K.multipolygon = json_string("MultiPolygon");
+  K.constellation = json_string("sentinel-2");
+  K.msi = json_pack("[s]", "msi");
+  K.jp2 = json_string("image/jp2");
+  K.roles_data = json_pack("[s]", "data");
+  K.roles_visual = json_pack("[s]", "visual");
+  K.gcs_title = json_string("Google Cloud Storage");
+  K.tci_title = json_string("True colour image (8-bit, 0 = no data)");
+  int ok = K.feature && K.stac_version && K.extensions && K.polygon && K.multipolygon &&
+           K.constellation && K.msi && K.jp2 && K.roles_data && K.roles_visual && K.gcs_title &&
+           K.tci_title;
+  for (size_t k = 0; k < sizeof S2_BANDS / sizeof *S2_BANDS; k++) {
+    K.band_title[k] = json_string(S2_BANDS[k].title);
+    K.band_gsd[k] = json_real(S2_BANDS[k].gsd);
+    K.band_eo[k] =
+        json_pack("[{s:s, s:s}]", "name", S2_BANDS[k].name, "common_name", S2_BANDS[k].common);
+    ok = ok && K.band_title[k] && K.band_gsd[k] && K.band_eo[k];
+  }
+  k_ok = ok;
+}
+
+#define SET(o, key, v) json_object_setn_new_nocheck((o), (key), sizeof(key) - 1, (v))
+#define SHARED(v) json_incref(v)
+
+static int all_ascii(const char *s) {
+  if (!s) return 1;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    if (*p & 0x80) return 0;
+  return 1;
+}
+
+static json_t *str(const char *s) { return json_stringn_nocheck(s, strlen(s)); }
+
+static json_t *real_array(const double *v, int n) {
+  json_t *a = json_array();
+  for (int k = 0; k < n; k++)
+    json_array_append_new(a, json_real(v[k]));
+  return a;
+}
+
+static json_t *ring(double w, double s, double e, double n) {
+  double pts[5][2] = {{w, s}, {e, s}, {e, n}, {w, n}, {w, s}};
+  json_t *r = json_array();
+  for (int k = 0; k < 5; k++)
+    json_array_append_new(r, real_array(pts[k], 2));
+  json_t *poly = json_array();
+  json_array_append_new(poly, r);
+  return poly;
+}
+
+/* bbox_geometry(), without json_pack */
+static json_t *bbox_geometry_fast(const double b[4]) {
+  json_t *g = json_object();
+  if (b[0] <= b[2]) {
+    SET(g, "type", SHARED(K.polygon));
+    SET(g, "coordinates", ring(b[0], b[1], b[2], b[3]));
+  } else {
+    json_t *c = json_array();
+    json_array_append_new(c, ring(b[0], b[1], 180.0, b[3]));
+    json_array_append_new(c, ring(-180.0, b[1], b[2], b[3]));
+    SET(g, "type", SHARED(K.multipolygon));
+    SET(g, "coordinates", c);
+  }
+  return g;
+}
+
+/* The part of a band's href before the band name: what
+ * swath__s2_band_href() writes, up to and including the last '_'. Returns
+ * its length, or -1 where swath__s2_band_href() fails for every band. */
+static int href_prefix(const char *base_url, const char *granule, const char *product,
+                       const char *mgrs, int https, char *buf, size_t n) {
+  const char *prefix = "", *base = base_url;
+  if (https && strncmp(base_url, "gs://", 5) == 0) {
+    prefix = "https://storage.googleapis.com/";
+    base = base_url + 5;
+  }
+  int w;
+  if (swath__s2_is_legacy(granule)) {
+    const char *suffix = strrchr(granule, '_');
+    int keep = suffix && suffix[1] == 'N' ? (int)(suffix - granule) : (int)strlen(granule);
+    w = snprintf(buf, n, "%s%s/GRANULE/%s/IMG_DATA/%.*s_", prefix, base, granule, keep, granule);
+  } else {
+    const char *t = strchr(product, '_');
+    t = t ? strchr(t + 1, '_') : NULL;
+    if (!t || strlen(t) < 16) return -1;
+    w = snprintf(buf, n, "%s%s/GRANULE/%s/IMG_DATA/T%s_%.15s_", prefix, base, granule, mgrs, t + 1);
+  }
+  return w < 0 || (size_t)w >= n ? -1 : w;
+}
+
+/* prefix + band + ".jp2" as a JSON string, NULL where swath__s2_band_href()
+ * would not fit it in 1024 bytes */
+static json_t *href_json(char *prefix, int plen, const char *band) {
+  size_t bl = strlen(band);
+  if (plen < 0 || (size_t)plen + bl + 4 >= 1024) return NULL;
+  memcpy(prefix + plen, band, bl);
+  memcpy(prefix + plen + bl, ".jp2", 4);
+  return json_stringn_nocheck(prefix, (size_t)plen + bl + 4);
+}
+
+static json_t *s2_asset_fast(char *gsp, int gsl, char *hsp, int hsl, const char *band,
+                             json_t *title, json_t *roles) {
+  json_t *gs = href_json(gsp, gsl, band), *https = href_json(hsp, hsl, band);
+  if (!gs || !https) {
+    json_decref(gs);
+    json_decref(https);
+    return NULL;
+  }
+  json_t *a = json_object();
+  SET(a, "href", https);
+  SET(a, "type", SHARED(K.jp2));
+  SET(a, "title", SHARED(title));
+  SET(a, "roles", SHARED(roles));
+  if (strcmp(json_string_value(gs), json_string_value(https)) != 0) {
+    json_t *alt = json_object(), *g = json_object();
+    SET(g, "title", SHARED(K.gcs_title));
+    SET(g, "href", gs);
+    SET(alt, "gs", g);
+    SET(a, "alternate", alt);
+  } else {
+    json_decref(gs);
+  }
+  return a;
+}
+
+static int s2_item(const swath__row *r, json_t **out) {
+  pthread_once(&k_once, k_init);
+  if (!k_ok || !all_ascii(r->doc) || !all_ascii(r->id) || !all_ascii(r->collection))
+    return s2_item_checked(r, out);
+  char buf[2048], based[600], t[32];
+  const char *f[S2F_COUNT];
+  size_t dl = strlen(r->doc);
+  char *doc = dl < sizeof buf ? buf : malloc(dl + 1);
+  if (!doc) return swath_error_set(SWATH_ENOMEM, "catalog: out of memory");
+  memcpy(doc, r->doc, dl + 1);
+#define DONE(rc_)                                                                                  \
+  do {                                                                                             \
+    if (doc != buf) free(doc);                                                                     \
+    return (rc_);                                                                                  \
+  } while (0)
+  if (swath__s2_unpack(doc, f))
+    DONE(swath_error_set(SWATH_EINTERNAL, "catalog: item '%s' has a damaged record", r->id));
+  const char *base = f[S2F_BASE_URL];
+  if (!*base) {
+    if (swath__s2_default_base(f[S2F_MGRS], f[S2F_PRODUCT], based, sizeof based))
+      DONE(swath_error_set(SWATH_EINTERNAL, "catalog: item '%s' has a bad MGRS tile", r->id));
+    base = based;
+  }
+  int legacy = swath__s2_is_legacy(r->id);
+  char platform[16] = "sentinel-2";
+  if (strlen(f[S2F_PRODUCT]) > 3 && f[S2F_PRODUCT][0] == 'S' && f[S2F_PRODUCT][1] == '2')
+    snprintf(platform, sizeof platform, "sentinel-2%c", f[S2F_PRODUCT][2] | 0x20);
+  swath_time_format(r->dt, t);
+
+  json_t *props = json_object();
+  SET(props, "datetime", str(t));
+  SET(props, "platform", str(platform));
+  SET(props, "constellation", SHARED(K.constellation));
+  SET(props, "instruments", SHARED(K.msi));
+  SET(props, "s2:product_id", str(f[S2F_PRODUCT]));
+  SET(props, "s2:datatake_id", str(f[S2F_DATATAKE]));
+  SET(props, "s2:mgrs_tile", str(f[S2F_MGRS]));
+  SET(props, "s2:legacy_naming", json_boolean(legacy));
+  if (!isnan(r->cloud)) SET(props, "eo:cloud_cover", json_real(r->cloud));
+  if (*f[S2F_SIZE]) SET(props, "s2:total_size", json_integer(atoll(f[S2F_SIZE])));
+  if (*f[S2F_QUALITY]) SET(props, "s2:geometric_quality", str(f[S2F_QUALITY]));
+  if (*f[S2F_GENERATION]) SET(props, "s2:generation_time", str(f[S2F_GENERATION]));
+  SET(props, "s2:base_url", str(base));
+
+  /* hrefs: prefix once, band names appended in place (1024 as in s2_asset) */
+  char gsp[1024 + 16], hsp[1024 + 16];
+  int gsl = href_prefix(base, r->id, f[S2F_PRODUCT], f[S2F_MGRS], 0, gsp, 1024);
+  int hsl = href_prefix(base, r->id, f[S2F_PRODUCT], f[S2F_MGRS], 1, hsp, 1024);
+  json_t *assets = json_object();
+  for (size_t k = 0; k < sizeof S2_BANDS / sizeof *S2_BANDS; k++) {
+    json_t *a = s2_asset_fast(gsp, gsl, hsp, hsl, S2_BANDS[k].name, K.band_title[k], K.roles_data);
+    if (!a) continue;
+    SET(a, "gsd", SHARED(K.band_gsd[k]));
+    SET(a, "eo:bands", SHARED(K.band_eo[k]));
+    json_object_setn_new_nocheck(assets, S2_BANDS[k].name, 3, a);
+  }
+  if (!legacy) {
+    json_t *a = s2_asset_fast(gsp, gsl, hsp, hsl, "TCI", K.tci_title, K.roles_visual);
+    if (a) SET(assets, "TCI", a);
+  }
+  json_t *item = json_object();
+  SET(item, "type", SHARED(K.feature));
+  SET(item, "stac_version", SHARED(K.stac_version));
+  SET(item, "stac_extensions", SHARED(K.extensions));
+  SET(item, "id", str(r->id));
+  SET(item, "collection", str(r->collection));
+  SET(item, "geometry", bbox_geometry_fast(r->bbox));
+  SET(item, "bbox", real_array(r->bbox, 4));
+  SET(item, "properties", props);
+  SET(item, "links", json_array());
+  SET(item, "assets", assets);
+  if (!item || json_object_size(item) != 10)
+    json_decref(item), item = NULL; /* out of memory somewhere */
+  if (!item) DONE(swath_error_set(SWATH_ENOMEM, "catalog: cannot build item '%s'", r->id));
+  *out = item;
+  DONE(0);
+#undef DONE
+}
+
 void swath__row_read(sqlite3_stmt *st, int c, swath__row *r) {
   memset(r, 0, sizeof *r);
   r->rid = sqlite3_column_int64(st, c + 0);
@@ -348,10 +578,46 @@ int swath__row_item(const swath__row *r, json_t **out) {
 
 static char *url_escape(const char *s) { return CPLEscapeString(s, -1, CPLES_URL); }
 
+/* Characters CPLEscapeString(CPLES_URL) keeps as they are (a subset is
+ * enough: anything else goes through it). */
+static int url_plain(const char *s) {
+  for (; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+          *s == '-' || *s == '_' || *s == '.'))
+      return 0;
+  return 1;
+}
+
+static struct {
+  json_t *self, *parent, *collection, *root, *geojson, *json;
+} L;
+static pthread_once_t l_once = PTHREAD_ONCE_INIT;
+static int l_ok;
+
+static void l_init(void) {
+  L.self = json_string("self");
+  L.parent = json_string("parent");
+  L.collection = json_string("collection");
+  L.root = json_string("root");
+  L.geojson = json_string("application/geo+json");
+  L.json = json_string("application/json");
+  l_ok = L.self && L.parent && L.collection && L.root && L.geojson && L.json;
+}
+
+static json_t *link3(json_t *rel, json_t *type, json_t *href) {
+  if (!href) return NULL; /* as json_pack: no link where the href is not UTF-8 */
+  json_t *l = json_object();
+  SET(l, "rel", json_incref(rel));
+  SET(l, "type", json_incref(type));
+  SET(l, "href", href);
+  return l;
+}
+
 void swath_item_add_links(json_t *item, const char *base) {
   const char *id = json_string_value(json_object_get(item, "id"));
   const char *coll = json_string_value(json_object_get(item, "collection"));
   if (!id || !coll) return;
+  pthread_once(&l_once, l_init);
   json_t *old = json_object_get(item, "links"), *links = json_array();
   size_t i;
   json_t *l;
@@ -362,27 +628,26 @@ void swath_item_add_links(json_t *item, const char *base) {
         strcmp(rel, "root"))
       json_array_append(links, l);
   }
-  char *eid = url_escape(id), *ec = url_escape(coll);
+  int pid = url_plain(id), pc = url_plain(coll);
+  char *eid = pid ? (char *)id : url_escape(id), *ec = pc ? (char *)coll : url_escape(coll);
   size_t n = strlen(base) + strlen(eid) + strlen(ec) + 64;
-  char *self = malloc(n), *parent = malloc(n), *root = malloc(n);
-  if (self && parent && root) {
-    snprintf(self, n, "%s/collections/%s/items/%s", base, ec, eid);
-    snprintf(parent, n, "%s/collections/%s", base, ec);
-    snprintf(root, n, "%s/", base);
-    json_array_append_new(links, json_pack("{s:s, s:s, s:s}", "rel", "self", "type",
-                                           "application/geo+json", "href", self));
-    json_array_append_new(links, json_pack("{s:s, s:s, s:s}", "rel", "parent", "type",
-                                           "application/json", "href", parent));
-    json_array_append_new(links, json_pack("{s:s, s:s, s:s}", "rel", "collection", "type",
-                                           "application/json", "href", parent));
-    json_array_append_new(links, json_pack("{s:s, s:s, s:s}", "rel", "root", "type",
-                                           "application/json", "href", root));
+  char stack[1024];
+  char *self = n <= sizeof stack ? stack : malloc(n);
+  if (self && l_ok) {
+    /* the escaped parts are ASCII; a base URL that is not takes the checks */
+    json_t *(*mk)(const char *, size_t) = all_ascii(base) ? json_stringn_nocheck : json_stringn;
+    int w = snprintf(self, n, "%s/collections/%s/items/%s", base, ec, eid);
+    json_array_append_new(links, link3(L.self, L.geojson, mk(self, (size_t)w)));
+    w = snprintf(self, n, "%s/collections/%s", base, ec);
+    json_t *parent = mk(self, (size_t)w);
+    json_array_append_new(links, link3(L.parent, L.json, json_incref(parent)));
+    json_array_append_new(links, link3(L.collection, L.json, parent));
+    w = snprintf(self, n, "%s/", base);
+    json_array_append_new(links, link3(L.root, L.json, mk(self, (size_t)w)));
   }
-  free(self);
-  free(parent);
-  free(root);
-  CPLFree(eid);
-  CPLFree(ec);
+  if (self != stack) free(self);
+  if (!pid) CPLFree(eid);
+  if (!pc) CPLFree(ec);
   json_object_set_new(item, "links", links);
 }
 

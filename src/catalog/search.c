@@ -159,9 +159,7 @@ void swath__sql_clear(swath__sql *q) {
   memset(q, 0, sizeof *q);
 }
 
-int swath__sql_prepare(sqlite3 *db, const swath__sql *q, sqlite3_stmt **out) {
-  *out = NULL;
-  if (q->oom) return swath_error_set(SWATH_ENOMEM, "search: out of memory");
+static void sql_log(const swath__sql *q) {
   if (swath_log_get_level() <= SWATH_LOG_DEBUG) {
     swath_debug("sql: %.*s", (int)q->len, q->s);
     for (int k = 0; k < q->nv; k++)
@@ -169,9 +167,9 @@ int swath__sql_prepare(sqlite3 *db, const swath__sql *q, sqlite3_stmt **out) {
                   q->v[k].type == SQLITE_NULL ? "(pointer) " : "", (long long)q->v[k].i, q->v[k].d,
                   q->v[k].t ? q->v[k].t : "");
   }
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(db, q->s, (int)q->len, &st, NULL) != SQLITE_OK)
-    return swath__sql_error(db, "search");
+}
+
+static void sql_bind(sqlite3_stmt *st, const swath__sql *q) {
   for (int k = 0; k < q->nv; k++) {
     const swath__sqlval *v = &q->v[k];
     if (v->type == SQLITE_INTEGER)
@@ -183,6 +181,30 @@ int swath__sql_prepare(sqlite3 *db, const swath__sql *q, sqlite3_stmt **out) {
     else
       sqlite3_bind_pointer(st, k + 1, v->p, "swath_search", NULL);
   }
+}
+
+int swath__sql_prepare(sqlite3 *db, const swath__sql *q, sqlite3_stmt **out) {
+  *out = NULL;
+  if (q->oom) return swath_error_set(SWATH_ENOMEM, "search: out of memory");
+  sql_log(q);
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(db, q->s, (int)q->len, &st, NULL) != SQLITE_OK)
+    return swath__sql_error(db, "search");
+  sql_bind(st, q);
+  *out = st;
+  return 0;
+}
+
+/* swath__sql_prepare through the connection's statement cache: give the
+ * statement back with swath__stmt_put. */
+static int sql_prepare_cached(swath_catalog *c, const swath__sql *q, sqlite3_stmt **out) {
+  *out = NULL;
+  if (q->oom) return swath_error_set(SWATH_ENOMEM, "search: out of memory");
+  sql_log(q);
+  sqlite3_stmt *st;
+  int rc = swath__stmt_get(c, q->s, (int)q->len, "search", &st);
+  if (rc) return rc;
+  sql_bind(st, q);
   *out = st;
   return 0;
 }
@@ -246,6 +268,17 @@ static void fn_hit(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   if (!meet || (q->is_box && !wkb)) {
     sqlite3_result_int(ctx, meet);
     return;
+  }
+  if (!q->prep) {
+    /* a box query meeting an item that is not a box: GEOS from now on (the
+     * search is used by one thread at a time, as its connection is) */
+    struct swath_search *w = (struct swath_search *)q;
+    if (!w->geom) w->geom = boxes_geom(w->parts, w->nparts);
+    if (!w->geom || !(w->prep = OGRCreatePreparedGeometry(w->geom))) {
+      sqlite3_result_error(ctx,
+                           "search: cannot prepare the geometry (GDAL built without GEOS?)", -1);
+      return;
+    }
   }
   OGRGeometryH g = NULL;
   if (wkb) {
@@ -400,8 +433,7 @@ static int parse_bbox(swath_search *q, const json_t *v) {
   double parts[2][4];
   q->nparts = split_box(b, parts);
   memcpy(q->parts, parts, q->nparts * sizeof parts[0]);
-  q->geom = boxes_geom(parts, q->nparts);
-  q->is_box = 1;
+  q->is_box = 1; /* geom and prep: built by swath_hit() when an item needs them */
   return 0;
 }
 
@@ -640,7 +672,7 @@ int swath_search_parse(const json_t *body, swath_search **out) {
   }
   if (bbox && (rc = parse_bbox(q, bbox))) goto done;
   if (isect && (rc = parse_intersects(q, isect))) goto done;
-  if (q->geom && !(q->prep = OGRCreatePreparedGeometry(q->geom))) {
+  if (q->geom && !q->is_box && !(q->prep = OGRCreatePreparedGeometry(q->geom))) {
     rc = swath_error_set(SWATH_EIO, "search: cannot prepare the geometry (GDAL built without "
                                     "GEOS?)");
     goto done;
@@ -742,13 +774,15 @@ static const char *key_expr(const struct sortkey *k, char *buf, size_t n) {
   return buf;
 }
 
-static int64_t max_span(sqlite3 *db) {
+static int64_t max_span(swath_catalog *c) {
+  static const char sql[] = "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'max_span'";
   sqlite3_stmt *st;
   int64_t v = 0;
-  if (sqlite3_prepare_v2(db, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'max_span'", -1,
-                         &st, NULL) == SQLITE_OK) {
+  if (swath__stmt_get(c, sql, (int)sizeof sql - 1, "search", &st) == 0) {
     if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    swath__stmt_put(c, st);
+  } else {
+    swath_error_clear();
   }
   return v;
 }
@@ -807,7 +841,7 @@ static void from_where(swath_catalog *c, const swath_search *q, int keyset, swat
     swath__sql_add(s, ", i.geom, i.minx, i.miny, i.maxx, i.maxy)");
   }
   if (q->has_t0 || q->has_t1) {
-    int64_t span = (!spatial && !q->ids_json) ? max_span(c->db) : -1;
+    int64_t span = (!spatial && !q->ids_json) ? max_span(c) : -1;
     if (q->has_t0) {
       swath__sql_add(s, " AND i.dt1 >= ");
       swath__sql_int(s, q->t0);
@@ -903,18 +937,16 @@ static void order_by(const swath_search *q, swath__sql *s) {
 
 static int check_collections(swath_catalog *c, const swath_search *q) {
   if (!q->colls_json) return 0;
+  static const char sql[] = "SELECT j.value FROM json_each(?1) j WHERE NOT EXISTS (SELECT 1 FROM "
+                            "collections WHERE id = j.value) LIMIT 1";
   sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(c->db,
-                         "SELECT j.value FROM json_each(?1) j WHERE NOT EXISTS (SELECT 1 FROM "
-                         "collections WHERE id = j.value) LIMIT 1",
-                         -1, &st, NULL))
-    return swath__sql_error(c->db, "search");
+  int rc = swath__stmt_get(c, sql, (int)sizeof sql - 1, "search", &st);
+  if (rc) return rc;
   sqlite3_bind_text(st, 1, q->colls_json, -1, SQLITE_STATIC);
-  int rc = 0;
   if (sqlite3_step(st) == SQLITE_ROW)
     rc = swath_error_set(SWATH_EINVAL, "collections: unknown collection '%s'",
                          sqlite3_column_text(st, 0));
-  sqlite3_finalize(st);
+  swath__stmt_put(c, st);
   return rc;
 }
 
@@ -934,9 +966,9 @@ static int64_t count_matches(swath_catalog *c, const swath_search *q, int64_t ca
     }
     sqlite3_stmt *st;
     int64_t n = -1;
-    if (!(*rc = swath__sql_prepare(c->db, &s, &st))) {
+    if (!(*rc = sql_prepare_cached(c, &s, &st))) {
       if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
-      sqlite3_finalize(st);
+      swath__stmt_put(c, st);
     }
     swath__sql_clear(&s);
     return n;
@@ -950,12 +982,12 @@ static int64_t count_matches(swath_catalog *c, const swath_search *q, int64_t ca
   swath__sql_add(&s, ")");
   sqlite3_stmt *st;
   int64_t n = -1;
-  if (!(*rc = swath__sql_prepare(c->db, &s, &st))) {
+  if (!(*rc = sql_prepare_cached(c, &s, &st))) {
     if (sqlite3_step(st) == SQLITE_ROW)
       n = sqlite3_column_int64(st, 0);
     else
       *rc = swath__sql_error(c->db, "search: counting");
-    sqlite3_finalize(st);
+    swath__stmt_put(c, st);
   }
   swath__sql_clear(&s);
   return cap > 0 && n > cap ? -1 : n;
@@ -973,7 +1005,7 @@ static int color_warnings(swath_catalog *c, const swath_search *q, swath_page *p
                      "group_concat(DISTINCT i.cmethod)");
   from_where(c, q, 0, &s);
   sqlite3_stmt *st;
-  int rc = swath__sql_prepare(c->db, &s, &st);
+  int rc = sql_prepare_cached(c, &s, &st);
   swath__sql_clear(&s);
   if (rc) return rc;
   if (sqlite3_step(st) == SQLITE_ROW) {
@@ -998,7 +1030,7 @@ static int color_warnings(swath_catalog *c, const swath_search *q, swath_page *p
       json_array_append_new(page->warnings, json_string(msg));
     }
   }
-  sqlite3_finalize(st);
+  swath__stmt_put(c, st);
   return 0;
 }
 
@@ -1021,17 +1053,25 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
     swath__sql_add(&s, ", %s", key_expr(&q->sort[k], buf, sizeof buf));
   from_where(c, q, 1, &s);
   order_by(q, &s);
+  /* On a first page the rows after it are counted from the same statement
+   * (its sorter already holds them) instead of running the search again;
+   * only a search on collections alone is counted another way (see
+   * count_matches). */
+  int64_t cap = o->count_limit;
+  int scan_count = cap >= 0 && !q->token &&
+                   (q->nparts || q->has_t0 || q->has_t1 || q->ids_json || q->filter.len);
+  int64_t lim = q->limit + 1;
+  if (scan_count && cap == 0) lim = INT64_MAX; /* (a bound -1 is not "no limit" to a sorter) */
+  if (scan_count && cap >= lim) lim = cap + 1;
   swath__sql_add(&s, " LIMIT ");
-  swath__sql_int(&s, q->limit + 1);
+  swath__sql_int(&s, lim);
   sqlite3_stmt *st, *full = NULL;
-  rc = swath__sql_prepare(c->db, &s, &st);
+  rc = sql_prepare_cached(c, &s, &st);
   swath__sql_clear(&s);
   if (rc) return rc;
-  if (!o->ids_only &&
-      sqlite3_prepare_v2(c->db, "SELECT " SWATH__ROW_COLS " FROM items i WHERE i.rid = ?1", -1,
-                         &full, NULL)) {
-    rc = swath__sql_error(c->db, "search");
-    sqlite3_finalize(st);
+  static const char full_sql[] = "SELECT " SWATH__ROW_COLS " FROM items i WHERE i.rid = ?1";
+  if (!o->ids_only && (rc = swath__stmt_get(c, full_sql, (int)sizeof full_sql - 1, "search", &full))) {
+    swath__stmt_put(c, st);
     return rc;
   }
   page->features = json_array();
@@ -1086,10 +1126,20 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
     free(page->next_token); /* exactly `limit` rows: nothing after them */
     page->next_token = NULL;
   }
-  sqlite3_finalize(full);
-  sqlite3_finalize(st);
+  int64_t counted = n;
+  if (!rc && scan_count && r == SQLITE_ROW) {
+    counted++;
+    while ((cap == 0 || counted <= cap) && (r = sqlite3_step(st)) == SQLITE_ROW)
+      counted++;
+    if (r != SQLITE_ROW && r != SQLITE_DONE) rc = swath__sql_error(c->db, "search: counting");
+  }
+  swath__stmt_put(c, full);
+  swath__stmt_put(c, st);
   page->returned = n;
-  if (!rc && o->count_limit >= 0) page->matched = count_matches(c, q, o->count_limit, &rc);
+  if (!rc && scan_count)
+    page->matched = cap > 0 && counted > cap ? -1 : counted;
+  else if (!rc && o->count_limit >= 0)
+    page->matched = count_matches(c, q, o->count_limit, &rc);
   if (!rc) rc = color_warnings(c, q, page);
   if (rc) swath_page_clear(page);
   return rc;
@@ -1132,15 +1182,14 @@ int swath__search_prepare_all(swath_catalog *c, const swath_search *q, const cha
 /* ---- single items and collections ------------------------------------ */
 
 int swath_catalog_get_item(swath_catalog *c, const char *collection, const char *id, json_t **out) {
+  static const char sql[] =
+      "SELECT " SWATH__ROW_COLS " FROM items i WHERE i.id = ?1 AND i.collection = ?2";
   sqlite3_stmt *st;
   *out = NULL;
-  if (sqlite3_prepare_v2(
-          c->db, "SELECT " SWATH__ROW_COLS " FROM items i WHERE i.id = ?1 AND i.collection = ?2",
-          -1, &st, NULL))
-    return swath__sql_error(c->db, "catalog: item");
+  int rc = swath__stmt_get(c, sql, (int)sizeof sql - 1, "catalog: item", &st);
+  if (rc) return rc;
   sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, collection, -1, SQLITE_STATIC);
-  int rc;
   int r = sqlite3_step(st);
   if (r == SQLITE_ROW) {
     swath__row row;
@@ -1151,7 +1200,7 @@ int swath_catalog_get_item(swath_catalog *c, const char *collection, const char 
   } else {
     rc = swath__sql_error(c->db, "catalog: item");
   }
-  sqlite3_finalize(st);
+  swath__stmt_put(c, st);
   return rc;
 }
 
@@ -1187,17 +1236,17 @@ static json_t *collection_json(sqlite3_stmt *st) {
 static int collections(swath_catalog *c, const char *id, json_t **out) {
   sqlite3_stmt *st;
   *out = NULL;
-  const char *sql = "SELECT id, title, description, minx, miny, maxx, maxy, dt0, dt1, n, doc "
-                    "FROM collections WHERE ?1 IS NULL OR id = ?1 ORDER BY id";
-  if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL))
-    return swath__sql_error(c->db, "catalog: collections");
+  static const char sql[] = "SELECT id, title, description, minx, miny, maxx, maxy, dt0, dt1, n, "
+                            "doc FROM collections WHERE ?1 IS NULL OR id = ?1 ORDER BY id";
+  int rc = swath__stmt_get(c, sql, (int)sizeof sql - 1, "catalog: collections", &st);
+  if (rc) return rc;
   if (id) sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
   json_t *list = json_array();
   int r;
   while ((r = sqlite3_step(st)) == SQLITE_ROW)
     json_array_append_new(list, collection_json(st));
-  int rc = r == SQLITE_DONE ? 0 : swath__sql_error(c->db, "catalog: collections");
-  sqlite3_finalize(st);
+  rc = r == SQLITE_DONE ? 0 : swath__sql_error(c->db, "catalog: collections");
+  swath__stmt_put(c, st);
   if (!rc && id && json_array_size(list) == 0)
     rc = swath_error_set(SWATH_ENOTFOUND, "collection '%s' does not exist", id);
   if (rc) {

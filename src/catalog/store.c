@@ -150,6 +150,7 @@ void swath_catalog_close(swath_catalog *c) {
   if (!c) return;
   if (c->in_txn) swath__store_rollback(c);
   finalize_writes(c);
+  swath__stmt_cache_clear(c);
   swath__rtpack_free(c->pack);
   for (int i = 0; i < c->n_ext; i++)
     free(c->ext[i].id);
@@ -157,6 +158,66 @@ void swath_catalog_close(swath_catalog *c) {
   if (c->db) sqlite3_close(c->db);
   free(c->path);
   free(c);
+}
+
+int swath__stmt_get(swath_catalog *c, const char *sql, int len, const char *what,
+                    sqlite3_stmt **out) {
+  *out = NULL;
+  struct swath__stmt_slot *free_slot = NULL, *lru = NULL;
+  for (int k = 0; k < SWATH__STMT_CACHE; k++) {
+    struct swath__stmt_slot *s = &c->stc[k];
+    if (!s->st) {
+      if (!free_slot) free_slot = s;
+      continue;
+    }
+    if (!s->busy && s->len == len && !memcmp(s->sql, sql, (size_t)len)) {
+      s->busy = 1;
+      s->used = ++c->stc_clock;
+      *out = s->st;
+      return 0;
+    }
+    if (!s->busy && (!lru || s->used < lru->used)) lru = s;
+  }
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v3(c->db, sql, len, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+    return swath__sql_error(c->db, what);
+  struct swath__stmt_slot *s = free_slot ? free_slot : lru;
+  char *copy = s ? malloc((size_t)len + 1) : NULL;
+  if (copy) {
+    if (s->st) {
+      sqlite3_finalize(s->st);
+      free(s->sql);
+    }
+    memcpy(copy, sql, (size_t)len);
+    copy[len] = '\0';
+    s->sql = copy;
+    s->len = len;
+    s->st = st;
+    s->busy = 1;
+    s->used = ++c->stc_clock;
+  }
+  *out = st; /* not cached when every slot is busy: swath__stmt_put finalizes it */
+  return 0;
+}
+
+void swath__stmt_put(swath_catalog *c, sqlite3_stmt *st) {
+  if (!st) return;
+  for (int k = 0; k < SWATH__STMT_CACHE; k++)
+    if (c->stc[k].st == st) {
+      sqlite3_reset(st);
+      sqlite3_clear_bindings(st);
+      c->stc[k].busy = 0;
+      return;
+    }
+  sqlite3_finalize(st);
+}
+
+void swath__stmt_cache_clear(swath_catalog *c) {
+  for (int k = 0; k < SWATH__STMT_CACHE; k++) {
+    if (c->stc[k].st) sqlite3_finalize(c->stc[k].st);
+    free(c->stc[k].sql);
+    memset(&c->stc[k], 0, sizeof c->stc[k]);
+  }
 }
 
 static int prepare_writes(swath_catalog *c) {

@@ -31,6 +31,24 @@ struct swath_http_server {
   int port;
 };
 
+/* Per-connection output buffer (MHD's socket context): JSON bodies are
+ * dumped into it and sent from it without a copy. MHD handles the next
+ * request of a connection only after the previous response is sent, so one
+ * buffer per connection is enough; bodies larger than OUT_KEEP get their
+ * own allocation, freed with the response, so idle keep-alive connections
+ * hold at most OUT_KEEP bytes each. */
+#define OUT_KEEP (1u << 20)
+struct out {
+  char *p;
+  size_t len, cap;
+  int own; /* p is a one-off allocation (MHD frees it), not the connection's */
+  struct conn_buf *cb;
+};
+struct conn_buf {
+  char *p;
+  size_t cap;
+};
+
 /* Per-connection state for one request (MHD's con_cls). */
 struct conn {
   char *body;
@@ -155,30 +173,79 @@ static int clean_host(const char *h) {
   return 1;
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *c, swath_http_response *rs, int head) {
+static int out_append(const char *buf, size_t n, void *data) {
+  struct out *o = data;
+  if (o->len + n <= o->cap) {
+    memcpy(o->p + o->len, buf, n);
+    o->len += n;
+    return 0;
+  }
+  size_t cap = o->cap ? o->cap : 64 << 10;
+  while (cap < o->len + n)
+    cap *= 2;
+  if (!o->own && cap > OUT_KEEP) {
+    /* too large to keep with the connection: a one-off buffer */
+    char *p = malloc(cap);
+    if (!p) return -1;
+    memcpy(p, o->p, o->len);
+    o->p = p;
+    o->own = 1;
+  } else {
+    char *p = realloc(o->p, cap);
+    if (!p) return -1;
+    o->p = p;
+    if (!o->own) o->cb->p = p, o->cb->cap = cap;
+  }
+  o->cap = cap;
+  memcpy(o->p + o->len, buf, n);
+  o->len += n;
+  return 0;
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *c, swath_http_response *rs) {
   char *body = NULL;
   size_t len = 0;
+  enum MHD_ResponseMemoryMode mode = MHD_RESPMEM_MUST_FREE;
   if (rs->raw) {
     body = rs->raw;
     len = rs->raw_len;
     rs->raw = NULL;
   } else {
     if (!rs->json) swath_http_error(rs, 500, "ServerError", "handler produced no response");
-    body = json_dumps(rs->json, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
-    if (!body) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn_buf *cb = ci ? ci->socket_context : NULL;
+    int ok;
+    if (cb) {
+      struct out o = {cb->p, 0, cb->cap, 0, cb};
+      ok = json_dump_callback(rs->json, out_append, &o,
+                              JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) == 0;
+      if (!ok && o.own) free(o.p);
+      if (ok) {
+        body = o.p;
+        len = o.len;
+        mode = o.own ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT;
+      }
+    } else {
+      body = json_dumps(rs->json, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+      ok = body != NULL;
+      if (ok) len = strlen(body);
+    }
+    if (!ok) {
       static const char oom[] = "{\"code\":\"ServerError\",\"description\":\"out of memory\"}";
-      body = strdup(oom);
+      body = (char *)oom;
+      len = sizeof oom - 1;
+      mode = MHD_RESPMEM_PERSISTENT;
       rs->status = 500;
     }
-    len = body ? strlen(body) : 0;
   }
-  struct MHD_Response *r =
-      MHD_create_response_from_buffer(head ? 0 : len, body, MHD_RESPMEM_MUST_FREE);
+  /* HEAD: MHD sends the headers of this response (its Content-Length
+   * included) without the body */
+  struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
   if (!r) {
-    free(body);
+    if (mode == MHD_RESPMEM_MUST_FREE) free(body);
     return MHD_NO;
   }
-  if (head) free(body);
   MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                           rs->content_type ? rs->content_type : "application/json");
   MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
@@ -271,7 +338,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   free(buf);
   if (!rs.status) rs.status = 200;
   swath_debug("http: %s %s -> %d", method, url, rs.status);
-  enum MHD_Result ok = send_response(c, &rs, head);
+  enum MHD_Result ok = send_response(c, &rs);
   json_decref(rs.json);
   free(rs.raw);
   return ok;
@@ -285,6 +352,19 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
   free(st->body);
   free(st);
   *con_cls = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe) {
+  (void)cls, (void)c;
+  if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+    *socket_context = calloc(1, sizeof(struct conn_buf)); /* NULL: json_dumps per response */
+  } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
+    struct conn_buf *cb = *socket_context;
+    free(cb->p);
+    free(cb);
+    *socket_context = NULL;
+  }
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
@@ -337,6 +417,7 @@ int swath_http_start(const swath_http_config *cfg, const swath_http_route *route
                           MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
                           ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads,
                           MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                          MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
                           MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
   freeaddrinfo(ai);
   if (!s->d) {
