@@ -156,9 +156,30 @@ int swath__s2_default_base(const char *mgrs, const char *product, char *buf, siz
   /* 32TMT -> 32/T/MT; Google drops the zone's leading zero (01CCV -> 1/C/CV) */
   if (strlen(mgrs) != 5) return SWATH_EINVAL;
   int zone = (mgrs[0] - '0') * 10 + (mgrs[1] - '0');
-  int w = snprintf(buf, n, "gs://gcp-public-data-sentinel-2/tiles/%d/%c/%.2s/%s.SAFE", zone,
-                   mgrs[2], mgrs + 3, product);
-  return w < 0 || (size_t)w >= n ? SWATH_EINVAL : 0;
+  if (zone < 0 || zone > 99) {
+    int w = snprintf(buf, n, "gs://gcp-public-data-sentinel-2/tiles/%d/%c/%.2s/%s.SAFE", zone,
+                     mgrs[2], mgrs + 3, product);
+    return w < 0 || (size_t)w >= n ? SWATH_EINVAL : 0;
+  }
+  /* the same without snprintf: it ran for every row of an index */
+  static const char pre[] = "gs://gcp-public-data-sentinel-2/tiles/";
+  char mid[16];
+  size_t ml = 0;
+  if (zone >= 10) mid[ml++] = (char)('0' + zone / 10);
+  mid[ml++] = (char)('0' + zone % 10);
+  mid[ml++] = '/';
+  mid[ml++] = mgrs[2];
+  mid[ml++] = '/';
+  mid[ml++] = mgrs[3];
+  mid[ml++] = mgrs[4];
+  mid[ml++] = '/';
+  size_t pl = strlen(product), w = sizeof pre - 1 + ml + pl + 5;
+  if (w >= n) return SWATH_EINVAL;
+  memcpy(buf, pre, sizeof pre - 1);
+  memcpy(buf + sizeof pre - 1, mid, ml);
+  memcpy(buf + sizeof pre - 1 + ml, product, pl);
+  memcpy(buf + sizeof pre - 1 + ml + pl, ".SAFE", 6);
+  return 0;
 }
 
 int swath__s2_band_href(const char *base_url, const char *granule, const char *product,
