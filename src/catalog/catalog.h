@@ -179,10 +179,6 @@ int swath_rgb_stats_compute(const char *const paths[3], const int bands[3], doub
 
 /* ---- item helpers --------------------------------------------------------- */
 
-/* Make the JSON values every item shares (otherwise made on first use):
- * the HTTP server calls it before it starts, as jansson values made during
- * a request are released with the request. */
-void swath_item_shared_init(void);
 /* Add self/parent/collection/root links under `base` (no trailing slash). */
 void swath_item_add_links(json_t *item, const char *base);
 /* A GDAL-openable path for an asset href (gs:// and http(s) through

@@ -26,14 +26,6 @@
 typedef struct swath__rtpack swath__rtpack;
 #define SWATH_DAY_MS 86400000.0
 
-/* Free what json_dumps returned: with the allocator jansson was given (the
- * HTTP server gives it a per-request arena, see server/http.c), not free(). */
-static inline void swath__json_free(void *p) {
-  json_free_t f;
-  json_get_alloc_funcs(NULL, &f);
-  if (p) f(p);
-}
-
 #define SWATH__STMT_CACHE 16
 
 struct swath_catalog {

@@ -634,11 +634,6 @@ static json_t *link3(json_t *rel, json_t *type, json_t *href) {
   return l;
 }
 
-void swath_item_shared_init(void) {
-  pthread_once(&k_once, k_init);
-  pthread_once(&l_once, l_init);
-}
-
 void swath_item_add_links(json_t *item, const char *base) {
   const char *id = json_string_value(json_object_get(item, "id"));
   const char *coll = json_string_value(json_object_get(item, "collection"));

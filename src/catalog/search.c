@@ -444,7 +444,7 @@ static int parse_intersects(swath_search *q, const json_t *v) {
   CPLPushErrorHandler(CPLQuietErrorHandler);
   OGRGeometryH g = text ? OGR_G_CreateGeometryFromJson(text) : NULL;
   CPLPopErrorHandler();
-  swath__json_free(text);
+  free(text);
   const char *type = json_string_value(json_object_get(v, "type"));
   if (!g || OGR_G_IsEmpty(g)) {
     if (g) OGR_G_DestroyGeometry(g);
@@ -749,8 +749,8 @@ void swath_search_free(swath_search *q) {
   json_decref(q->body);
   if (q->prep) OGRDestroyPreparedGeometry(q->prep);
   if (q->geom) OGR_G_DestroyGeometry(q->geom);
-  swath__json_free(q->ids_json);
-  swath__json_free(q->colls_json);
+  free(q->ids_json);
+  free(q->colls_json);
   free(q->collection);
   swath__sql_clear(&q->filter);
   json_decref(q->token);
@@ -1118,7 +1118,7 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
       char *raw = json_dumps(t, JSON_COMPACT);
       json_decref(t);
       page->next_token = raw ? b64url_encode(raw) : NULL;
-      swath__json_free(raw);
+      free(raw);
     }
   }
   if (!rc && r != SQLITE_ROW && r != SQLITE_DONE) rc = swath__sql_error(c->db, "search");

@@ -10,9 +10,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netdb.h>
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,129 +67,6 @@ struct swath_http_request {
   size_t body_len;
   char base[300];
 };
-
-/* ---- per-request allocation arena for jansson -------------------------------
- *
- * A 10-item search page is some 2,500 jansson values built, dumped and freed
- * within one request; malloc and free were an eighth of its instructions.
- * While a request runs, jansson allocates from a bump arena of its thread
- * (json_set_alloc_funcs) and frees into it as no-ops; the arena is rewound
- * when the response has been dumped and its values released. So no jansson
- * value made during a request may outlive it (none does: values meant to
- * live longer, like the catalog's shared constants, are made before the
- * server starts). Pointers outside the arena (values made before, or
- * allocations past ARENA_MAX) go to free() as usual. Off under
- * AddressSanitizer, which should see every allocation. */
-#if defined(__SANITIZE_ADDRESS__)
-#define USE_ARENA 0
-#else
-#define USE_ARENA 1
-#endif
-#define ARENA_CHUNK ((size_t)256 << 10)
-#define ARENA_KEEP ((size_t)2 << 20) /* kept between requests */
-#define ARENA_MAX ((size_t)64 << 20) /* beyond: plain malloc */
-
-struct chunk {
-  struct chunk *next;
-  size_t size, used;
-  char *data;
-};
-struct arena {
-  struct chunk *chunks, *cur; /* chunks in order; cur: the one being filled */
-  size_t total;
-};
-static __thread struct arena *t_arena; /* set while a request runs */
-static pthread_key_t arena_key;
-static int arena_ok;
-static pthread_once_t arena_once = PTHREAD_ONCE_INIT;
-
-static void arena_free_all(void *p) {
-  struct arena *a = p;
-  for (struct chunk *c = a->chunks, *n; c; c = n) {
-    n = c->next;
-    free(c);
-  }
-  free(a);
-}
-
-static void *arena_malloc(size_t size) {
-  struct arena *a = t_arena;
-  if (!a) return malloc(size);
-  size = (size + 15) & ~(size_t)15;
-  for (struct chunk *c = a->cur; c; c = c->next) {
-    if (c->size - c->used >= size) {
-      void *p = c->data + c->used;
-      c->used += size;
-      a->cur = c;
-      return p;
-    }
-  }
-  size_t want = size > ARENA_CHUNK ? size : ARENA_CHUNK;
-  if (a->total + want > ARENA_MAX) return malloc(size);
-  struct chunk *c = malloc(sizeof *c + 15 + want);
-  if (!c) return NULL;
-  c->data = (char *)(((uintptr_t)(c + 1) + 15) & ~(uintptr_t)15);
-  c->size = want;
-  c->used = size;
-  c->next = NULL;
-  struct chunk **tail = &a->chunks;
-  while (*tail)
-    tail = &(*tail)->next;
-  *tail = c;
-  a->cur = c;
-  a->total += want;
-  return c->data;
-}
-
-static void arena_release(void *p) {
-  struct arena *a = t_arena;
-  if (a && p)
-    for (struct chunk *c = a->chunks; c; c = c->next)
-      if ((char *)p >= c->data && (char *)p < c->data + c->size) return;
-  free(p);
-}
-
-static void arena_key_init(void) {
-  arena_ok = pthread_key_create(&arena_key, arena_free_all) == 0;
-  if (arena_ok) json_set_alloc_funcs(arena_malloc, arena_release);
-}
-
-/* Start allocating this thread's jansson values from its arena. */
-static void arena_begin(void) {
-  if (!USE_ARENA || !arena_ok) return;
-  struct arena *a = pthread_getspecific(arena_key);
-  if (!a) {
-    if (!(a = calloc(1, sizeof *a))) return;
-    if (pthread_setspecific(arena_key, a) != 0) {
-      free(a);
-      return;
-    }
-  }
-  a->cur = a->chunks;
-  t_arena = a;
-}
-
-/* Every jansson value of the request is released: rewind. */
-static void arena_end(void) {
-  struct arena *a = t_arena;
-  if (!a) return;
-  t_arena = NULL;
-  size_t kept = 0;
-  struct chunk **pc = &a->chunks;
-  while (*pc) {
-    struct chunk *c = *pc;
-    if (kept + c->size <= ARENA_KEEP) {
-      c->used = 0;
-      kept += c->size;
-      pc = &c->next;
-    } else {
-      *pc = c->next;
-      free(c);
-    }
-  }
-  a->total = kept;
-  a->cur = a->chunks;
-}
 
 /* ---- accessors ------------------------------------------------------------ */
 
@@ -427,14 +302,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     else
       snprintf(rq.base, sizeof rq.base, "http://%s:%d", srv->cfg.host, srv->port);
   }
-  arena_begin();
   swath_http_response rs = {0};
   int head = strcmp(method, "HEAD") == 0;
   char *buf = malloc(strlen(url) + MAX_PARAMS + 1);
-  if (!buf) {
-    arena_end();
-    return MHD_NO;
-  }
+  if (!buf) return MHD_NO;
   if (st->too_big) {
     swath_http_error(&rs, 413, "PayloadTooLarge", "request body is larger than %zu bytes",
                      srv->cfg.max_body);
@@ -470,7 +341,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   enum MHD_Result ok = send_response(c, &rs);
   json_decref(rs.json);
   free(rs.raw);
-  arena_end();
   return ok;
 }
 
@@ -524,7 +394,6 @@ int swath_http_start(const swath_http_config *cfg, const swath_http_route *route
     while (n > 0 && s->base_url[n - 1] == '/')
       s->base_url[--n] = '\0';
   }
-  if (USE_ARENA) pthread_once(&arena_once, arena_key_init);
   if (cfg->port < 0 || cfg->port > 65535) {
     free(s->base_url);
     free(s);

@@ -7,11 +7,7 @@
  * APIs expect. Requests run on MHD's thread pool: handlers must be
  * thread-safe (keep per-thread state behind a pthread key, as stac.c does
  * with its SQLite connections). Bodies are read whole up to max_body bytes
- * (larger: 413). Paths are matched after MHD's percent-decoding.
- *
- * jansson values made while a handler runs come from a per-request arena
- * (see http.c) and must not outlive the request; values that live longer
- * must be made before swath_http_start. */
+ * (larger: 413). Paths are matched after MHD's percent-decoding. */
 #ifndef SWATH_SERVER_HTTP_H
 #define SWATH_SERVER_HTTP_H
 

@@ -402,7 +402,6 @@ int swath_stac_start(const swath_stac_config *cfg, swath_stac_server **out) {
     return swath_error_set(SWATH_EIO, "serve: cannot create thread key");
   }
   s->key_ok = 1;
-  swath_item_shared_init(); /* before requests: see http.h */
   if ((rc = swath_http_start(&cfg->http, ROUTES, s, &s->http))) {
     swath_stac_stop(s);
     return rc;
