@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# run-all.sh SWATH: every engine benchmark, one after the other.
+# run-all.sh SWATH: the engine and remote-imagery benchmarks, one after the
+# other (`make bench`). The scene catalog's benchmark needs a 10M-row index
+# and PostgreSQL and runs on its own: bash bench/catalog/run.sh SWATH.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-for b in pyramid hillshade; do
+for b in pyramid hillshade remote remote-memory; do
   echo "=== $b"
   bash "$here/$b.sh" "${1:-build/swath}"
 done
