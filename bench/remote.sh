@@ -454,3 +454,4 @@ if [ "$SWATH_OK" = 1 ]; then
 else
   echo "ratios: none ($SWATH_WHY)"
 fi
+exit 0
