@@ -1044,8 +1044,10 @@ int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts, swath_
     else if (!(replay = fopen(old, "r")))
       swath_info("%s: no failures to retry", path);
   }
-  if (!r) r = walk_init(&w, rc, area, overviews, NULL, NULL);
-  walk_made = 1;
+  if (!r) {
+    walk_made = 1; /* walk_init leaves it freeable whatever happens */
+    r = walk_init(&w, rc, area, overviews, NULL, NULL);
+  }
   if (!r && !opts->retry_failed) {
     /* First pass: count the distinct requests, for an honest progress bar. */
     w.counting = 1;
