@@ -1,6 +1,6 @@
-/* test_raster.c: raster blocks: crop, type conversion, and 2x downsampling
+/* test_raster.c: raster blocks: crop, type conversion, 2x downsampling
  * (the 8-bit fast path must equal the generic path, and both must equal a
- * direct computation of the masked average). */
+ * direct computation of the masked average), and the valid-pixel checks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -99,10 +99,34 @@ static void crop_and_convert(void **st) {
   assert_int_equal(swath_dtype_parse("Complex"), SWATH_DT_UNKNOWN);
 }
 
+/* any_valid reads the mask a word at a time: a valid pixel anywhere (first
+ * word, inside, the tail after the last whole word) is found; none, not. */
+static void any_valid_everywhere(void **st) {
+  (void)st;
+  swath_raster r;
+  assert_int_equal(swath_raster_alloc(&r, 13, 3, 1, SWATH_DT_BYTE), 0); /* 39 px: 4 words + 7 */
+  size_t px = 39;
+  memset(r.mask, 0, px);
+  assert_false(swath_raster_any_valid(&r));
+  assert_int_equal(swath_raster_count_valid(&r), 0);
+  for (size_t i = 0; i < px; i++) {
+    memset(r.mask, 0, px);
+    r.mask[i] = 255;
+    if (!swath_raster_any_valid(&r)) fail_msg("valid pixel %zu not found", i);
+    assert_int_equal(swath_raster_count_valid(&r), 1);
+  }
+  unsigned char *m = r.mask;
+  r.mask = NULL; /* no mask: every pixel is valid */
+  assert_true(swath_raster_any_valid(&r));
+  r.mask = m;
+  swath_raster_free(&r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(downsample_fast_equals_generic_and_definition),
       cmocka_unit_test(crop_and_convert),
+      cmocka_unit_test(any_valid_everywhere),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
