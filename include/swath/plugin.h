@@ -99,9 +99,10 @@ typedef struct swath_process_info {
 } swath_process_info;
 
 /* One process tile. inputs[i] and out cover the same pixels: the metatile
- * plus `buffer` pixels on each side. The host fills out->mask with the
- * intersection of the inputs' masks before run; the process may clear more
- * pixels. Only the interior (without the buffer) is written. */
+ * plus `buffer` pixels on each side. out->data comes zeroed. The host fills
+ * out->mask with the intersection of the inputs' masks before run; the
+ * process may clear more pixels. Only the interior (without the buffer) is
+ * written. */
 typedef struct swath_tile_ctx {
   int ninputs;
   const swath_input_desc *input_desc;
