@@ -11,7 +11,7 @@
  *     order over its own copy of the plan and submits each leaf's remote
  *     requests (the sources' requests(), the function their read() uses)
  *     to the inputs' fetchers, at most FETCH_AHEAD_TASKS leaves and
- *     FETCH_AHEAD_BYTES of fetched tiles ahead of the compute stage: the
+ *     FETCH_AHEAD_BYTES of downloaded tiles ahead of the compute stage: the
  *     queue between the stages is bounded in bytes, so memory and disk
  *     read-ahead stay flat for any area. A worker whose tiles are not in the
  *     cache yet fetches them itself, through the same fetcher.
@@ -413,9 +413,10 @@ typedef struct walk {
   uint64_t *seen;    /* SEEN_SLOTS hashes of submitted cache paths */
   int counting;      /* only count requests (prefetch's first pass) */
   int prefetch;      /* swath_prefetch: tally outcomes, list failures */
-  int64_t requests;  /* counted or submitted */
-  pthread_mutex_t mu; /* guards the tallies and the failure list below */
-  int64_t fetched, cached, empty, failed, aborted;
+  pthread_mutex_t mu; /* guards what follows */
+  int64_t requests;  /* counted, or submitted (each ends in one callback) */
+  int64_t fetched, cached, empty, failed, aborted; /* callbacks so far, by outcome */
+  int fed;           /* every request has been submitted */
   FILE *failures;
 } walk;
 
@@ -460,17 +461,15 @@ static void on_fetched(const swath_fetch_result *res, void *user) {
     if (res->outcome == SWATH_FETCH_FAILED && w->failed <= 5)
       swath_warn("%s: %s", res->url, res->reason ? res->reason : "failed");
     pthread_mutex_unlock(&w->mu);
-  } else if (res->outcome == SWATH_FETCH_DONE && res->dest) {
-    struct stat st;
+  } else if (res->bytes) {
+    /* Downloaded ahead of the compute stage: counts against the queue's bytes. */
     run_ctx *rc = w->rc;
-    if (stat(res->dest, &st) == 0) {
-      pthread_mutex_lock(&rc->lock);
-      if (tag->seq > rc->compute_seq && tag->seq - rc->compute_seq < FETCH_RING) {
-        rc->ring[tag->seq % FETCH_RING] += st.st_size;
-        rc->ahead_bytes += st.st_size;
-      }
-      pthread_mutex_unlock(&rc->lock);
+    pthread_mutex_lock(&rc->lock);
+    if (tag->seq > rc->compute_seq && tag->seq - rc->compute_seq < FETCH_RING) {
+      rc->ring[tag->seq % FETCH_RING] += (int64_t)res->bytes;
+      rc->ahead_bytes += (int64_t)res->bytes;
     }
+    pthread_mutex_unlock(&rc->lock);
   }
   free(tag);
 }
@@ -484,8 +483,10 @@ static void submit_request(void *ud, const swath_fetch_req *r) {
   uint64_t *slot = &w->seen[h % SEEN_SLOTS];
   if (*slot == h) return;
   *slot = h;
-  w->requests++;
-  if (w->counting) return;
+  if (w->counting) {
+    w->requests++;
+    return;
+  }
   walk_tag *tag = malloc(sizeof *tag);
   if (!tag) {
     ws->rc = swath_error_set(SWATH_ENOMEM, "out of memory");
@@ -495,7 +496,13 @@ static void submit_request(void *ud, const swath_fetch_req *r) {
   swath_fetch_req fr = *r;
   fr.cb = on_fetched;
   fr.user = tag;
-  if ((ws->rc = swath_fetch_submit(w->rc->fetchers[ws->input], &fr))) free(tag);
+  if ((ws->rc = swath_fetch_submit(w->rc->fetchers[ws->input], &fr))) {
+    free(tag);
+    return;
+  }
+  pthread_mutex_lock(&w->mu);
+  w->requests++;
+  pthread_mutex_unlock(&w->mu);
 }
 
 /* Submit (or count) the requests of one leaf for every remote input. */
@@ -964,8 +971,7 @@ out:
 typedef struct prefetch_feed {
   walk *w;
   FILE *replay; /* the previous failure list, or NULL: walk the plan */
-  int rc;
-  volatile int done;
+  int rc;       /* read after the join */
 } prefetch_feed;
 
 /* Replay one line of a failure list: input, URL, path, width, height, kinds. */
@@ -1002,15 +1008,10 @@ static void *prefetch_main(void *arg) {
     snprintf(msg, sizeof msg, "%s", swath_error_message());
     swath_error_set(pf->rc, "%s", msg);
   }
-  pf->done = 1;
-  return NULL;
-}
-
-static int64_t prefetch_finished(walk *w) {
   pthread_mutex_lock(&w->mu);
-  int64_t n = w->fetched + w->cached + w->empty + w->failed + w->aborted;
+  w->fed = 1;
   pthread_mutex_unlock(&w->mu);
-  return n;
+  return NULL;
 }
 
 int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts, swath_prefetch_stats *stats) {
@@ -1077,34 +1078,30 @@ int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts, swath_
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    prefetch_feed pf = {&w, replay, 0, 0};
+    prefetch_feed pf = {&w, replay, 0};
     pthread_t th;
     if (pthread_create(&th, NULL, prefetch_main, &pf)) {
       r = swath_error_set(SWATH_EIO, "cannot start a thread");
     } else {
       swath_progress pg;
       swath_progress_init(&pg, "requests", opts->retry_failed ? 0 : stats->requests, opts->progress);
-      /* Poll often (the end of a short run should not wait), draw 5 times a second. */
+      /* Poll often (the end of a short run should not wait), draw 5 times a
+       * second. Over when everything is submitted and has had its callback. */
       double drawn = 0;
       for (;;) {
-        int fed = pf.done;
-        int idle = 1;
-        if (fed)
-          for (int i = 0; i < job->ninputs; i++) {
-            swath_fetch_stats st;
-            if (!rc->fetchers[i]) continue;
-            swath_fetch_stats_get(rc->fetchers[i], &st);
-            if (st.submitted != st.fetched + st.cached + st.empty + st.failed + st.aborted + st.coalesced) idle = 0;
-          }
-        if (swath_now() - drawn >= 0.2) {
-          swath_progress_show(&pg, prefetch_finished(&w), w.failed + w.aborted);
+        pthread_mutex_lock(&w.mu);
+        int64_t finished = w.fetched + w.cached + w.empty + w.failed + w.aborted;
+        int64_t failed = w.failed + w.aborted;
+        int over = w.fed && finished >= w.requests;
+        pthread_mutex_unlock(&w.mu);
+        if (over || swath_now() - drawn >= 0.2) {
+          swath_progress_show(&pg, finished, failed);
           drawn = swath_now();
         }
-        if (g_interrupted) {
+        if (g_interrupted)
           for (int i = 0; i < job->ninputs; i++)
             if (rc->fetchers[i]) swath_fetch_cancel(rc->fetchers[i], "interrupted");
-        }
-        if (fed && idle) break;
+        if (over) break;
         usleep(10000);
       }
       pthread_join(th, NULL);

@@ -768,6 +768,7 @@ static void finish(swath_fetcher *f, struct job *j, swath_fetch_outcome o, const
       .reason = (o == SWATH_FETCH_FAILED || o == SWATH_FETCH_ABORTED) ? reason : NULL,
       .body = (o == SWATH_FETCH_DONE && !j->dest) ? j->body : NULL,
       .body_len = (o == SWATH_FETCH_DONE && !j->dest) ? j->body_len : 0,
+      .bytes = o == SWATH_FETCH_DONE ? j->body_len : 0,
       .seconds = now_s() - j->t_submit,
   };
   if (o == SWATH_FETCH_FAILED)

@@ -133,6 +133,8 @@ typedef struct swath_fetch_result {
   const char *reason; /* FAILED/ABORTED: one line; else NULL */
   const void *body;   /* DONE with dest NULL: the validated body; else NULL */
   size_t body_len;
+  size_t bytes;       /* DONE after a download: the body's size (at dest or in body);
+                         0 when answered from the cache */
   double seconds; /* submit to completion */
 } swath_fetch_result;
 
