@@ -541,30 +541,36 @@ static int tile_request(swath__remote *r, swath_tile t, char *url, size_t ucap, 
   return 0;
 }
 
+/* Every request of a plan, row by row. */
+static int each_request(swath__remote *r, const read_plan *p, swath_source_request_fn fn, void *ud) {
+  char url[4096], dest[4400];
+  for (int64_t y = p->tr.miny; y <= p->tr.maxy; y++)
+    for (int64_t x = p->tr.minx; x <= p->tr.maxx; x++) {
+      swath_fetch_req fr;
+      int rc = tile_request(r, (swath_tile){p->z, x, y}, url, sizeof url, dest, sizeof dest, &fr);
+      if (rc) return rc;
+      fn(ud, &fr);
+    }
+  return 0;
+}
+
 int swath__remote_requests(void *state, const swath_read_req *req, swath_source_request_fn fn,
                            void *ud) {
   swath__remote *r = state;
   read_plan p;
   int rc = plan_read(r, req, &p);
   if (rc == SWATH_EEMPTY) return 0;
-  if (rc) return rc;
-  char url[4096], dest[4400];
-  for (int64_t y = p.tr.miny; y <= p.tr.maxy; y++)
-    for (int64_t x = p.tr.minx; x <= p.tr.maxx; x++) {
-      swath_fetch_req fr;
-      if ((rc = tile_request(r, (swath_tile){p.z, x, y}, url, sizeof url, dest, sizeof dest, &fr)))
-        return rc;
-      fn(ud, &fr);
-    }
-  return 0;
+  return rc ? rc : each_request(r, &p, fn, ud);
 }
 
 /* ---- read ---- */
 
 typedef struct sync_fetch {
+  swath__remote *r;
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  int pending, failed;
+  int rc;            /* a submit failed, or a tile is missing offline */
+  int pending, total, failed;
   char reason[1024];
 } sync_fetch;
 
@@ -578,42 +584,45 @@ static void sync_cb(const swath_fetch_result *res, void *user) {
   pthread_mutex_unlock(&s->mu);
 }
 
-/* Fetch every tile of the plan that is not in the cache; wait for them. */
+/* swath_source_request_fn: make sure one tile is in the cache. The fetcher
+ * answers from the cache itself when it can; offline, only the cache is
+ * asked. */
+static void fetch_one(void *ud, const swath_fetch_req *req) {
+  sync_fetch *s = ud;
+  if (s->rc) return;
+  s->total++;
+  if (s->r->offline || !s->r->fetcher) {
+    if (swath_cache_lookup(req->dest) == SWATH_CACHE_MISS)
+      s->rc = swath_error_set(SWATH_EIO, "input %s: %s is not in the cache and the input is offline",
+                              s->r->name, req->url);
+    return;
+  }
+  swath_fetch_req fr = *req;
+  fr.cb = sync_cb;
+  fr.user = s;
+  pthread_mutex_lock(&s->mu);
+  s->pending++;
+  pthread_mutex_unlock(&s->mu);
+  if ((s->rc = swath_fetch_submit(s->r->fetcher, &fr))) {
+    pthread_mutex_lock(&s->mu);
+    s->pending--;
+    pthread_mutex_unlock(&s->mu);
+  }
+}
+
+/* Have every tile of the plan in the cache (or known empty); wait for them. */
 static int fetch_missing(swath__remote *r, const read_plan *p) {
-  sync_fetch s = {.pending = 0};
+  sync_fetch s = {.r = r};
   pthread_mutex_init(&s.mu, NULL);
   pthread_cond_init(&s.cv, NULL);
-  char url[4096], dest[4400];
-  int rc = 0, missing = 0;
-  for (int64_t y = p->tr.miny; y <= p->tr.maxy && !rc; y++)
-    for (int64_t x = p->tr.minx; x <= p->tr.maxx && !rc; x++) {
-      swath_fetch_req fr;
-      if ((rc = tile_request(r, (swath_tile){p->z, x, y}, url, sizeof url, dest, sizeof dest, &fr)))
-        break;
-      if (swath_cache_lookup(dest) != SWATH_CACHE_MISS) continue;
-      if (r->offline || !r->fetcher) {
-        rc = swath_error_set(SWATH_EIO, "input %s: %s is not in the cache and the input is offline",
-                             r->name, url);
-        break;
-      }
-      missing++;
-      fr.cb = sync_cb;
-      fr.user = &s;
-      pthread_mutex_lock(&s.mu);
-      s.pending++;
-      pthread_mutex_unlock(&s.mu);
-      if ((rc = swath_fetch_submit(r->fetcher, &fr))) {
-        pthread_mutex_lock(&s.mu);
-        s.pending--;
-        pthread_mutex_unlock(&s.mu);
-      }
-    }
+  int rc = each_request(r, p, fetch_one, &s);
   pthread_mutex_lock(&s.mu);
   while (s.pending > 0) pthread_cond_wait(&s.cv, &s.mu);
   pthread_mutex_unlock(&s.mu);
+  if (!rc) rc = s.rc;
   if (!rc && s.failed)
     rc = swath_error_set(SWATH_EIO, "input %s: %d of %d tile(s) could not be fetched (%s)", r->name,
-                         s.failed, missing, s.reason);
+                         s.failed, s.total, s.reason);
   pthread_mutex_destroy(&s.mu);
   pthread_cond_destroy(&s.cv);
   return rc;
