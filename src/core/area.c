@@ -47,6 +47,29 @@ static OGRSpatialReferenceH srs_from(const char *def) {
   return s;
 }
 
+int swath_bounds_transform(swath_bounds b, const char *from, const char *to, swath_bounds *out) {
+  OGRSpatialReferenceH src = srs_from(from), dst = srs_from(to);
+  OGRCoordinateTransformationH ct = src && dst ? OCTNewCoordinateTransformation(src, dst) : NULL;
+  int rc = SWATH_EINVAL;
+  if (ct) {
+    if (OSRIsGeographic(src) && !OSRIsGeographic(dst)) {
+      b.miny = b.miny < -85.06 ? -85.06 : b.miny;
+      b.maxy = b.maxy > 85.06 ? 85.06 : b.maxy;
+    }
+    double x0, y0, x1, y1;
+    if (b.miny < b.maxy && OCTTransformBounds(ct, b.minx, b.miny, b.maxx, b.maxy, &x0, &y0, &x1, &y1, 21)) {
+      *out = (swath_bounds){x0, y0, x1, y1};
+      rc = 0;
+    }
+    OCTDestroyCoordinateTransformation(ct);
+  }
+  if (src) OSRDestroySpatialReference(src);
+  if (dst) OSRDestroySpatialReference(dst);
+  return rc ? swath_error_set(rc, "bounds %g,%g,%g,%g do not transform from %.60s to %.60s", b.minx, b.miny,
+                              b.maxx, b.maxy, from, to)
+            : 0;
+}
+
 static OGRGeometryH box_polygon(double x0, double y0, double x1, double y1) {
   OGRGeometryH ring = OGR_G_CreateGeometry(wkbLinearRing);
   OGR_G_AddPoint_2D(ring, x0, y0);

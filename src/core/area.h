@@ -41,6 +41,13 @@ void swath_tile_iter_free(swath_tile_iter *it);
 /* Count of tiles the iterator would yield (walks it once). */
 int64_t swath_area_count_tiles(const swath_grid *g, const swath_area *a, int z, int m);
 
+/* Bounds `b` in CRS `from` as bounds in CRS `to` (anything
+ * OSRSetFromUserInput takes: "EPSG:4326", a URN, WKT), x/y (lon/lat) order,
+ * edges densified. When `from` is geographic and `to` is not, latitudes are
+ * first clipped to +-85.06 (Mercator-like projections have no image of the
+ * poles). SWATH_EINVAL if a CRS is unknown or the bounds do not transform. */
+int swath_bounds_transform(swath_bounds b, const char *from, const char *to, swath_bounds *out);
+
 /* Grid CRS -> lon/lat (EPSG:4326, lon first), for GeoJSON output. Holds one
  * OGR coordinate transformation: not thread-safe, one per thread. */
 typedef struct swath_lonlat swath_lonlat;

@@ -618,22 +618,8 @@ static void fetch_totals(const run_ctx *rc, swath_fetch_stats *sum) {
 
 /* Area bounds in lon/lat for the product's metadata. */
 static swath_bounds wgs84_bounds(const swath_grid *g, swath_bounds b) {
-  swath_bounds out = {-180, -90, 180, 90};
-  OGRSpatialReferenceH src = OSRNewSpatialReference(NULL), dst = OSRNewSpatialReference(NULL);
-  OSRSetFromUserInput(src, g->crs);
-  OSRSetFromUserInput(dst, "EPSG:4326");
-  OSRSetAxisMappingStrategy(src, OAMS_TRADITIONAL_GIS_ORDER);
-  OSRSetAxisMappingStrategy(dst, OAMS_TRADITIONAL_GIS_ORDER);
-  OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(src, dst);
-  if (ct) {
-    double x0, y0, x1, y1;
-    if (OCTTransformBounds(ct, b.minx, b.miny, b.maxx, b.maxy, &x0, &y0, &x1, &y1, 21))
-      out = (swath_bounds){x0, y0, x1, y1};
-    OCTDestroyCoordinateTransformation(ct);
-  }
-  OSRDestroySpatialReference(src);
-  OSRDestroySpatialReference(dst);
-  return out;
+  swath_bounds out;
+  return swath_bounds_transform(b, g->crs, "EPSG:4326", &out) ? (swath_bounds){-180, -90, 180, 90} : out;
 }
 
 static int mkdir_p(const char *path) {

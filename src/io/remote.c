@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "core/area.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/raster.h"
@@ -337,38 +338,32 @@ int swath__remote_quad_grid(const char *crs, int block, swath_grid *g) {
   } else if (epsg == 4326 || strcasecmp(crs, "CRS:84") == 0 || strcasecmp(crs, "OGC:CRS84") == 0) {
     rc = swath_grid_builtin("WorldCRS84Quad", block, g);
   } else {
+    /* One block over the CRS's area of use at zoom 0, halving below. */
     double w, s, e, n;
     const char *area = NULL;
+    swath_bounds eb;
     rc = SWATH_EINVAL;
-    if (OSRGetAreaOfUse(srs, &w, &s, &e, &n, &area) && w < e) {
-      OGRSpatialReferenceH ll = OSRNewSpatialReference(NULL);
-      OSRSetFromUserInput(ll, "EPSG:4326");
-      OSRSetAxisMappingStrategy(ll, OAMS_TRADITIONAL_GIS_ORDER);
-      OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
-      OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(ll, srs);
-      double x0, y0, x1, y1;
-      if (ct && OCTTransformBounds(ct, w, s, e, n, &x0, &y0, &x1, &y1, 21) && x0 < x1 && y0 < y1) {
-        memset(g, 0, sizeof *g);
-        snprintf(g->name, sizeof g->name, "quad-%s-%d", code ? code : "crs", block);
-        snprintf(g->crs, sizeof g->crs, "%s", crs);
-        g->is_geographic = OSRIsGeographic(srs);
-        double side = fmax(x1 - x0, y1 - y0);
-        g->extent = (swath_bounds){x0, y1 - side, x0 + side, y1};
-        g->min_zoom = 0;
-        g->max_zoom = 24;
-        for (int z = 0; z <= 24; z++) {
-          swath_tile_matrix *m = &g->m[z];
-          snprintf(m->id, sizeof m->id, "%d", z);
-          m->cell_size = side / block / (double)(1LL << z);
-          m->origin_x = x0;
-          m->origin_y = y1;
-          m->tile_width = m->tile_height = block;
-          m->matrix_width = m->matrix_height = 1LL << z;
-        }
-        rc = 0;
+    if (OSRGetAreaOfUse(srs, &w, &s, &e, &n, &area) && w < e &&
+        !swath_bounds_transform((swath_bounds){w, s, e, n}, "EPSG:4326", crs, &eb) && eb.minx < eb.maxx &&
+        eb.miny < eb.maxy) {
+      memset(g, 0, sizeof *g);
+      snprintf(g->name, sizeof g->name, "quad-%s-%d", code ? code : "crs", block);
+      snprintf(g->crs, sizeof g->crs, "%s", crs);
+      g->is_geographic = OSRIsGeographic(srs);
+      double side = fmax(eb.maxx - eb.minx, eb.maxy - eb.miny);
+      g->extent = (swath_bounds){eb.minx, eb.maxy - side, eb.minx + side, eb.maxy};
+      g->min_zoom = 0;
+      g->max_zoom = 24;
+      for (int z = 0; z <= 24; z++) {
+        swath_tile_matrix *m = &g->m[z];
+        snprintf(m->id, sizeof m->id, "%d", z);
+        m->cell_size = side / block / (double)(1LL << z);
+        m->origin_x = eb.minx;
+        m->origin_y = eb.maxy;
+        m->tile_width = m->tile_height = block;
+        m->matrix_width = m->matrix_height = 1LL << z;
       }
-      if (ct) OCTDestroyCoordinateTransformation(ct);
-      OSRDestroySpatialReference(ll);
+      rc = 0;
     }
     if (rc) swath_error_set(rc, "CRS %s has no known area of use to cut requests on; give a grid", crs);
   }
@@ -395,31 +390,13 @@ static int probe_host(const swath__remote *r, const char *url) {
 
 /* ---- open ---- */
 
-static int footprint_in_grid(const swath__remote *r, const swath_grid *g, swath_bounds *out) {
-  *out = g->extent;
-  swath_bounds ll = r->footprint_lonlat;
-  if (!r->has_footprint) return 0;
-  OGRSpatialReferenceH src = OSRNewSpatialReference(NULL), dst = OSRNewSpatialReference(NULL);
-  OSRSetFromUserInput(src, "EPSG:4326");
-  OSRSetFromUserInput(dst, g->crs);
-  OSRSetAxisMappingStrategy(src, OAMS_TRADITIONAL_GIS_ORDER);
-  OSRSetAxisMappingStrategy(dst, OAMS_TRADITIONAL_GIS_ORDER);
-  if (!OSRIsGeographic(dst)) {
-    if (ll.miny < -85.06) ll.miny = -85.06;
-    if (ll.maxy > 85.06) ll.maxy = 85.06;
-  }
-  OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(src, dst);
-  double x0, y0, x1, y1;
-  if (ct && OCTTransformBounds(ct, ll.minx, ll.miny, ll.maxx, ll.maxy, &x0, &y0, &x1, &y1, 21)) {
-    out->minx = x0 > g->extent.minx ? x0 : g->extent.minx;
-    out->miny = y0 > g->extent.miny ? y0 : g->extent.miny;
-    out->maxx = x1 < g->extent.maxx ? x1 : g->extent.maxx;
-    out->maxy = y1 < g->extent.maxy ? y1 : g->extent.maxy;
-  }
-  if (ct) OCTDestroyCoordinateTransformation(ct);
-  OSRDestroySpatialReference(src);
-  OSRDestroySpatialReference(dst);
-  return 0;
+/* The footprint in the grid CRS, clipped to the grid; the grid if unknown. */
+static swath_bounds footprint_in_grid(const swath__remote *r, const swath_grid *g) {
+  swath_bounds b;
+  if (!r->has_footprint || swath_bounds_transform(r->footprint_lonlat, "EPSG:4326", g->crs, &b))
+    return g->extent;
+  return (swath_bounds){fmax(b.minx, g->extent.minx), fmax(b.miny, g->extent.miny),
+                        fmin(b.maxx, g->extent.maxx), fmin(b.maxy, g->extent.maxy)};
 }
 
 int swath__remote_fetcher(swath__remote *r, const swath_source_spec *spec) {
@@ -472,7 +449,7 @@ int swath__remote_init(swath__remote *r, const swath_source_spec *spec, const sw
   info->bands = r->bands;
   info->dtype = SWATH_DT_BYTE;
   info->has_nodata = 1;
-  footprint_in_grid(r, g, &info->footprint);
+  info->footprint = footprint_in_grid(r, g);
   info->native_res = 0;
   return 0;
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/area.h"
 #include "core/error.h"
 #include "core/raster.h"
 #include "io/source.h"
@@ -54,26 +55,8 @@ static int footprint(gdal_state *s, const char *src_wkt, const swath_grid *g, do
     minx = xs[i] < minx ? xs[i] : minx, maxx = xs[i] > maxx ? xs[i] : maxx;
     miny = ys[i] < miny ? ys[i] : miny, maxy = ys[i] > maxy ? ys[i] : maxy;
   }
-  OGRSpatialReferenceH src = OSRNewSpatialReference(src_wkt), dst = OSRNewSpatialReference(NULL);
-  OSRSetAxisMappingStrategy(src, OAMS_TRADITIONAL_GIS_ORDER);
-  OSRImportFromWkt(dst, &(char *){s->dst_wkt});
-  OSRSetAxisMappingStrategy(dst, OAMS_TRADITIONAL_GIS_ORDER);
-  OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(src, dst);
-  int ok = 0;
-  if (ct && OSRIsGeographic(src) && !OSRIsGeographic(dst)) {
-    /* Projections such as Web Mercator have no image of the poles. */
-    if (miny < -85.06) miny = -85.06;
-    if (maxy > 85.06) maxy = 85.06;
-  }
-  double bx0, by0, bx1, by1;
-  if (ct && miny < maxy && OCTTransformBounds(ct, minx, miny, maxx, maxy, &bx0, &by0, &bx1, &by1, 21)) {
-    s->footprint = (swath_bounds){bx0, by0, bx1, by1};
-    ok = 1;
-  }
-  if (ct) OCTDestroyCoordinateTransformation(ct);
-  OSRDestroySpatialReference(src);
-  OSRDestroySpatialReference(dst);
-  if (!ok) s->footprint = g->extent;
+  if (swath_bounds_transform((swath_bounds){minx, miny, maxx, maxy}, src_wkt, s->dst_wkt, &s->footprint))
+    s->footprint = g->extent;
   /* Clip to the grid: a world raster in a grid of smaller extent. */
   swath_bounds *f = &s->footprint;
   if (f->minx < g->extent.minx) f->minx = g->extent.minx;
