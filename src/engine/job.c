@@ -14,6 +14,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/raster.h"
 #include "io/cache.h"
 #include "io/sink.h"
@@ -449,14 +450,7 @@ void swath_job_free(swath_job *job) {
   free(job);
 }
 
-/* FNV-1a, 64 bit: a stable fingerprint, not a security measure. */
-static void fnv(uint64_t *h, const void *data, size_t n) {
-  const unsigned char *p = data;
-  for (size_t i = 0; i < n; i++) {
-    *h ^= p[i];
-    *h *= 1099511628211ULL;
-  }
-}
+static void fnv(uint64_t *h, const void *data, size_t n) { *h = swath_fnv1a(*h, data, n); }
 static void fnv_str(uint64_t *h, const char *s) { fnv(h, s ? s : "", s ? strlen(s) + 1 : 1); }
 
 /* Every scalar of a config subtree, with its keys, in document order. */
@@ -473,6 +467,8 @@ static void fnv_cfg(uint64_t *h, const swath_cfg *c) {
 }
 
 void swath_job_key(const swath_job *job, char key[17]) {
+  /* Not SWATH_FNV_OFFSET (a digit short of it): keys are stored with the
+   * state, and changing the seed would make every job start over. */
   uint64_t h = 1469598103934665603ULL;
   fnv_str(&h, job->process);
   for (int i = 0; job->params && i < job->params->n; i++) {

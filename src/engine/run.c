@@ -37,6 +37,7 @@
 
 #include "core/area.h"
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "core/raster.h"
@@ -435,12 +436,6 @@ typedef struct walk_submit {
   int rc;
 } walk_submit;
 
-static uint64_t fnv_path(const char *s) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-  return h | 1; /* 0 marks a free slot */
-}
-
 static void on_fetched(const swath_fetch_result *res, void *user) {
   walk_tag *tag = user;
   walk *w = tag->w;
@@ -479,7 +474,7 @@ static void submit_request(void *ud, const swath_fetch_req *r) {
   walk_submit *ws = ud;
   walk *w = ws->w;
   if (ws->rc) return;
-  uint64_t h = fnv_path(r->dest ? r->dest : r->url);
+  uint64_t h = swath_fnv1a_str(r->dest ? r->dest : r->url) | 1; /* 0 marks a free slot */
   uint64_t *slot = &w->seen[h % SEEN_SLOTS];
   if (*slot == h) return;
   *slot = h;

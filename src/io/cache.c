@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/hash.h"
 
 static int put(char *buf, size_t cap, const char *what, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -42,26 +43,17 @@ int swath_cache_default_root(char *buf, size_t cap) {
                                        "XDG_CACHE_HOME or HOME, or give cache.path in the job");
 }
 
-/* FNV-1a, 64 bit. Part of the on-disk format: do not change. */
-static uint64_t fnv(uint64_t h, const void *p, size_t n) {
-  const unsigned char *s = p;
-  for (size_t i = 0; i < n; i++) {
-    h ^= s[i];
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
-
+/* Part of the on-disk format: do not change. */
 static uint64_t fnv_field(uint64_t h, const char *name, const char *value) {
-  h = fnv(h, name, strlen(name) + 1);
+  h = swath_fnv1a(h, name, strlen(name) + 1);
   /* A marker byte keeps NULL apart from "" and stops "ab"+"c" == "a"+"bc". */
-  if (!value) return fnv(h, "\x01", 1);
-  h = fnv(h, "\x02", 1);
-  return fnv(h, value, strlen(value) + 1);
+  if (!value) return swath_fnv1a(h, "\x01", 1);
+  h = swath_fnv1a(h, "\x02", 1);
+  return swath_fnv1a(h, value, strlen(value) + 1);
 }
 
 uint64_t swath_cache_source_hash(const swath_cache_source_id *id) {
-  uint64_t h = 0xcbf29ce484222325ULL;
+  uint64_t h = SWATH_FNV_OFFSET;
   h = fnv_field(h, "type", id->type);
   h = fnv_field(h, "url", id->url);
   h = fnv_field(h, "layer", id->layer);

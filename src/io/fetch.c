@@ -30,6 +30,7 @@
 #include <cpl_vsi.h>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "io/cache.h"
 
@@ -244,9 +245,7 @@ long swath_fetch_backoff_ms(long base_ms, long max_ms, int attempt, uint64_t see
   if (cap > max_ms) cap = max_ms;
   /* Keyed by request and attempt, not by a shared stream: the delays do not
    * depend on the order in which concurrent transfers happen to finish. */
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (const unsigned char *p = (const unsigned char *)(key ? key : ""); *p; p++)
-    h = (h ^ *p) * 0x100000001b3ULL;
+  uint64_t h = swath_fnv1a_str(key ? key : "");
   uint64_t r = splitmix(splitmix(seed ^ h) + (uint64_t)attempt);
   double u = (double)(r >> 11) * (1.0 / 9007199254740992.0); /* [0, 1) */
   long d = (long)floor(u * (double)(cap + 1));
@@ -724,11 +723,7 @@ static void global_init(void) {
   if (GDALGetDriverCount() == 0) GDALAllRegister();
 }
 
-static size_t dest_bucket(const char *dest) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (; *dest; dest++) h = (h ^ (unsigned char)*dest) * 0x100000001b3ULL;
-  return (size_t)(h % PENDING_BUCKETS);
-}
+static size_t dest_bucket(const char *dest) { return (size_t)(swath_fnv1a_str(dest) % PENDING_BUCKETS); }
 
 /* Under mu. */
 static void pending_remove(swath_fetcher *f, struct job *j) {

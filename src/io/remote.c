@@ -24,6 +24,7 @@
 
 #include "core/area.h"
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "core/raster.h"
 #include "io/fetch.h"
@@ -273,18 +274,12 @@ int swath__remote_escape(char *buf, size_t cap, const char *s) {
   return 0;
 }
 
-static uint64_t fnv64(const char *s) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-  return h;
-}
-
 int swath__remote_document(const swath_source_spec *spec, swath_fetcher *f, const char *url,
                            long max_age, char **body) {
   *body = NULL;
   char path[4400];
   snprintf(path, sizeof path, "%s/capabilities/%016llx.xml", spec->cache_dir ? spec->cache_dir : ".",
-           (unsigned long long)fnv64(url));
+           (unsigned long long)swath_fnv1a_str(url));
   struct stat st;
   if (stat(path, &st) == 0 && time(NULL) - st.st_mtime <= max_age) {
     FILE *fp = fopen(path, "rb");
