@@ -87,12 +87,20 @@ int swath__remote_string(const swath_source_spec *spec, const char *key, const c
   return swath_cfg_string(v, what, out);
 }
 
-static int opt_long(const swath_source_spec *spec, const char *key, long lo, long hi, long *out) {
+int swath__remote_long(const swath_source_spec *spec, const char *key, long lo, long hi, long *out) {
   const swath_cfg *v = swath_cfg_get(spec->cfg, key);
   if (!v) return 0;
   char what[128];
   snprintf(what, sizeof what, "inputs.%s.%s", spec->name, key);
   return swath_cfg_int(v, what, lo, hi, out);
+}
+
+int swath__remote_bool(const swath_source_spec *spec, const char *key, int *out) {
+  const swath_cfg *v = swath_cfg_get(spec->cfg, key);
+  if (!v) return 0;
+  char what[128];
+  snprintf(what, sizeof what, "inputs.%s.%s", spec->name, key);
+  return swath_cfg_bool(v, what, out);
 }
 
 static int opt_double(const swath_source_spec *spec, const char *key, double lo, double hi,
@@ -115,41 +123,34 @@ int swath__remote_parse_common(swath__remote *r, const swath_source_spec *spec,
   if (!spec->cfg || spec->cfg->type != SWATH_CFG_MAP)
     return swath_error_set(SWATH_EINVAL, "inputs.%s: a %s input is a mapping with its options",
                            spec->name, spec->type);
-  for (size_t i = 0; i < spec->cfg->n; i++) {
-    const char *k = spec->cfg->keys[i];
-    if (in_list(k, own) || in_list(k, swath__remote_common_keys)) continue;
-    char where[128];
-    snprintf(where, sizeof where, "inputs.%s (%s)", spec->name, spec->type);
-    /* Let the config layer write the message with the full list of keys. */
-    const char *all[64];
-    size_t n = 0;
-    for (const char *const *l = own; *l && n < 40; l++) all[n++] = *l;
-    for (const char *const *l = swath__remote_common_keys; *l && n < 63; l++) all[n++] = *l;
-    all[n] = NULL;
-    return swath_cfg_check_keys(spec->cfg, where, all);
-  }
+  /* The type's keys and the common ones, checked (and any unknown one named,
+   * with the full list) by the config layer. */
+  char where[128];
+  snprintf(where, sizeof where, "inputs.%s (%s)", spec->name, spec->type);
+  const char *all[64];
+  size_t n = 0;
+  for (const char *const *l = own; *l && n < 40; l++) all[n++] = *l;
+  for (const char *const *l = swath__remote_common_keys; *l && n < 63; l++) all[n++] = *l;
+  all[n] = NULL;
+  int rc = swath_cfg_check_keys(spec->cfg, where, all);
+  if (rc) return rc;
   long v;
-  int rc = 0;
   if (swath_cfg_get(spec->cfg, "zoom")) {
-    if ((rc = opt_long(spec, "zoom", 0, SWATH_GRID_MAX_ZOOMS - 1, &v))) return rc;
+    if ((rc = swath__remote_long(spec, "zoom", 0, SWATH_GRID_MAX_ZOOMS - 1, &v))) return rc;
     r->zoom = (int)v;
   }
   v = -1;
-  if ((rc = opt_long(spec, "min_zoom", 0, SWATH_GRID_MAX_ZOOMS - 1, &v))) return rc;
+  if ((rc = swath__remote_long(spec, "min_zoom", 0, SWATH_GRID_MAX_ZOOMS - 1, &v))) return rc;
   if (v >= 0) r->min_zoom = (int)v;
   v = -1;
-  if ((rc = opt_long(spec, "max_zoom", 0, SWATH_GRID_MAX_ZOOMS - 1, &v))) return rc;
+  if ((rc = swath__remote_long(spec, "max_zoom", 0, SWATH_GRID_MAX_ZOOMS - 1, &v))) return rc;
   if (v >= 0) r->max_zoom = (int)v;
   v = r->bands;
-  if ((rc = opt_long(spec, "bands", 1, 4, &v))) return rc;
+  if ((rc = swath__remote_long(spec, "bands", 1, 4, &v))) return rc;
   r->bands = (int)v;
-  const swath_cfg *c = swath_cfg_get(spec->cfg, "offline");
+  if ((rc = swath__remote_bool(spec, "offline", &r->offline))) return rc;
+  const swath_cfg *c = swath_cfg_get(spec->cfg, "bounds");
   if (c) {
-    char what[128];
-    snprintf(what, sizeof what, "inputs.%s.offline", spec->name);
-    if ((rc = swath_cfg_bool(c, what, &r->offline))) return rc;
-  }
-  if ((c = swath_cfg_get(spec->cfg, "bounds"))) {
     double b[4];
     char what[128];
     snprintf(what, sizeof what, "inputs.%s.bounds", spec->name);
@@ -174,11 +175,11 @@ int swath_source_fetcher_new(const swath_source_spec *spec, swath_fetcher **out)
   double d;
   int rc = 0;
   v = fc.max_in_flight;
-  if ((rc = opt_long(spec, "max_connections", 1, 1024, &v))) return rc;
+  if ((rc = swath__remote_long(spec, "max_connections", 1, 1024, &v))) return rc;
   fc.max_in_flight = (int)v;
   fc.max_per_host = fc.max_in_flight;
   v = fc.max_per_host;
-  if ((rc = opt_long(spec, "max_per_host", 1, 1024, &v))) return rc;
+  if ((rc = swath__remote_long(spec, "max_per_host", 1, 1024, &v))) return rc;
   fc.max_per_host = (int)v;
   d = 0;
   if ((rc = opt_double(spec, "rate_limit", 0, 1e6, &d))) return rc;
@@ -191,10 +192,10 @@ int swath_source_fetcher_new(const swath_source_spec *spec, swath_fetcher **out)
   if ((rc = opt_double(spec, "connect_timeout", 0.1, 3600, &d))) return rc;
   fc.connect_timeout_ms = (long)(d * 1000);
   v = fc.max_attempts;
-  if ((rc = opt_long(spec, "max_attempts", 1, 100, &v))) return rc;
+  if ((rc = swath__remote_long(spec, "max_attempts", 1, 100, &v))) return rc;
   fc.max_attempts = (int)v;
   v = fc.failure_budget;
-  if ((rc = opt_long(spec, "failure_budget", 0, 1L << 30, &v))) return rc;
+  if ((rc = swath__remote_long(spec, "failure_budget", 0, 1L << 30, &v))) return rc;
   fc.failure_budget = (int)v;
   const swath_cfg *c = swath_cfg_get(spec->cfg, "empty_status");
   if (c) {

@@ -80,9 +80,12 @@ int swath__remote_fetcher(swath__remote *r, const swath_source_spec *spec);
 int swath__remote_init(swath__remote *r, const swath_source_spec *spec, const swath_grid *g,
                        swath_source_info *info);
 
-/* A string option of the input: *out = value or `def`. */
+/* Options of the input, left as they are when absent; errors name the
+ * input, the key and the line. A string: *out = value or `def`. */
 int swath__remote_string(const swath_source_spec *spec, const char *key, const char *def,
                          const char **out);
+int swath__remote_long(const swath_source_spec *spec, const char *key, long lo, long hi, long *out);
+int swath__remote_bool(const swath_source_spec *spec, const char *key, int *out);
 
 /* A document the source needs at open (GetCapabilities), cached under
  * {cache root}/capabilities/ for `max_age` seconds so that every worker's

@@ -285,21 +285,9 @@ static int wms_open(const swath_source_spec *spec, const swath_grid *g, swath_so
   if (!rc) rc = swath__remote_string(spec, "grid", NULL, &grid);
   if (!rc && strcmp(version, "1.3.0") != 0 && strcmp(version, "1.1.1") != 0)
     rc = swath_error_set(SWATH_EINVAL, "inputs.%s.version: '%s' (expected 1.1.1 or 1.3.0)", spec->name, version);
-  if (!rc && swath_cfg_get(spec->cfg, "block_size")) {
-    char what[128];
-    snprintf(what, sizeof what, "inputs.%s.block_size", spec->name);
-    rc = swath_cfg_int(swath_cfg_get(spec->cfg, "block_size"), what, 64, 4096, &block);
-  }
-  if (!rc && swath_cfg_get(spec->cfg, "capabilities_max_age")) {
-    char what[128];
-    snprintf(what, sizeof what, "inputs.%s.capabilities_max_age", spec->name);
-    rc = swath_cfg_int(swath_cfg_get(spec->cfg, "capabilities_max_age"), what, 0, 1L << 30, &max_age);
-  }
-  if (!rc && swath_cfg_get(spec->cfg, "transparent")) {
-    char what[128];
-    snprintf(what, sizeof what, "inputs.%s.transparent", spec->name);
-    rc = swath_cfg_bool(swath_cfg_get(spec->cfg, "transparent"), what, &transparent);
-  }
+  if (!rc) rc = swath__remote_long(spec, "block_size", 64, 4096, &block);
+  if (!rc) rc = swath__remote_long(spec, "capabilities_max_age", 0, 1L << 30, &max_age);
+  if (!rc) rc = swath__remote_bool(spec, "transparent", &transparent);
   if (!rc && (rc = swath__remote_format(format, &r->kinds, r->ext)))
     rc = swath_error_set(SWATH_EINVAL, "inputs.%s.%s", spec->name, swath_error_message());
   if (!rc) {

@@ -247,11 +247,7 @@ static int wmts_open(const swath_source_spec *spec, const swath_grid *g, swath_s
     rc = swath_error_set(SWATH_EINVAL, "inputs.%s.capabilities: '%s' is not an http(s) URL", spec->name, caps);
   if (!rc) rc = swath__remote_string(spec, "style", NULL, &style);
   if (!rc) rc = swath__remote_string(spec, "format", NULL, &format);
-  if (!rc && swath_cfg_get(spec->cfg, "capabilities_max_age")) {
-    char what[128];
-    snprintf(what, sizeof what, "inputs.%s.capabilities_max_age", spec->name);
-    rc = swath_cfg_int(swath_cfg_get(spec->cfg, "capabilities_max_age"), what, 0, 1L << 30, &max_age);
-  }
+  if (!rc) rc = swath__remote_long(spec, "capabilities_max_age", 0, 1L << 30, &max_age);
   if (!rc && (!(c->layer = strdup(layer)) || !(c->tms_id = strdup(tms)))) rc = SWATH_ENOMEM;
   if (!rc) rc = swath__remote_fetcher(r, spec);
   char *doc = NULL;

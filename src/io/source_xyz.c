@@ -119,11 +119,7 @@ static int xyz_open(const swath_source_spec *spec, const swath_grid *g, swath_so
   if (!rc && !url) rc = swath_error_set(SWATH_EINVAL, "inputs.%s: an xyz input needs 'url'", spec->name);
   if (!rc) rc = swath__remote_string(spec, "subdomains", "abc", &subs);
   if (!rc) rc = swath__remote_string(spec, "grid", "WebMercatorQuad", &grid);
-  if (!rc && swath_cfg_get(spec->cfg, "tile_size")) {
-    char what[128];
-    snprintf(what, sizeof what, "inputs.%s.tile_size", spec->name);
-    rc = swath_cfg_int(swath_cfg_get(spec->cfg, "tile_size"), what, 16, 4096, &tile_size);
-  }
+  if (!rc) rc = swath__remote_long(spec, "tile_size", 16, 4096, &tile_size);
   if (!rc) {
     /* Format: given, else the template's extension, else PNG. */
     const char *dot = strrchr(url, '.');
