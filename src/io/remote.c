@@ -706,13 +706,7 @@ int swath__remote_read(void *state, const swath_read_req *req, swath_raster *out
   if (!rc && !any) rc = SWATH_EEMPTY;
   GDALDatasetH mem = NULL;
   if (!rc) {
-    mem = GDALCreate(GDALGetDriverByName("MEM"), "", mw, mh, 0, GDT_Byte, NULL);
-    for (int b = 0; mem && b <= r->bands; b++) {
-      char opt[64];
-      snprintf(opt, sizeof opt, "DATAPOINTER=%p", (void *)(planes + (size_t)b * plane));
-      char *o[] = {opt, NULL};
-      GDALAddBand(mem, GDT_Byte, o);
-    }
+    mem = swath__mem_dataset(mw, mh, SWATH_DT_BYTE, planes, r->bands + 1, NULL);
     if (!mem) rc = swath_error_set(SWATH_EIO, "input %s: cannot create a mosaic", r->name);
   }
   if (!rc) {

@@ -33,6 +33,7 @@
 #include "core/error.h"
 #include "core/raster.h"
 #include "io/sink.h"
+#include "io/warp.h"
 
 typedef struct tiledir {
   swath_sink_cfg cfg;
@@ -225,13 +226,12 @@ static int td_write(void *st, swath_tile tl, const swath_raster *r) {
     }
     data = own;
   }
-  GDALDatasetH mem = GDALCreate(t->mem, "", r->width, r->height, 0, (GDALDataType)r->dtype, NULL);
-  for (int b = 0; b < r->bands + (use_alpha ? 1 : 0); b++) {
-    char opt[64];
-    void *p = b < r->bands ? (char *)data + (size_t)b * px * es : alpha;
-    snprintf(opt, sizeof opt, "DATAPOINTER=%p", p);
-    char *o[] = {opt, NULL};
-    GDALAddBand(mem, (GDALDataType)r->dtype, o);
+  GDALDatasetH mem = swath__mem_dataset(r->width, r->height, r->dtype, data, r->bands, use_alpha ? alpha : NULL);
+  if (!mem) {
+    free(own_alpha);
+    free(own);
+    return swath_error_set(SWATH_EIO, "output: cannot create a MEM dataset for tile %d/%lld/%lld", tl.z,
+                           (long long)tl.x, (long long)tl.y);
   }
   int nb = r->bands + (use_alpha ? 1 : 0);
   if (use_alpha) GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, nb), GCI_AlphaBand);

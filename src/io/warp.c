@@ -59,6 +59,21 @@ void swath__warper_free(swath__warper *w) {
   memset(w, 0, sizeof *w);
 }
 
+GDALDatasetH swath__mem_dataset(int w, int h, swath_dtype dt, void *planes, int nplanes, void *extra) {
+  GDALDatasetH ds = GDALCreate(GDALGetDriverByName("MEM"), "", w, h, 0, (GDALDataType)dt, NULL);
+  size_t plane = (size_t)w * h * swath_dtype_size(dt);
+  for (int b = 0; ds && b < nplanes + (extra != NULL); b++) {
+    char opt[64];
+    snprintf(opt, sizeof opt, "DATAPOINTER=%p", b < nplanes ? (void *)((char *)planes + b * plane) : extra);
+    char *o[] = {opt, NULL};
+    if (GDALAddBand(ds, (GDALDataType)dt, o) != CE_None) {
+      GDALClose(ds);
+      ds = NULL;
+    }
+  }
+  return ds;
+}
+
 int swath__resample_alg(const char *name) {
   static const struct {
     const char *name;
@@ -83,13 +98,10 @@ int swath__warp(swath__warper *w, const swath_read_req *req, swath_dtype dt, swa
   swath_raster r;
   int rc = swath_raster_alloc(&r, req->width, req->height, w->bands + 1, dt);
   if (rc) return rc;
-  GDALDriverH mem = GDALGetDriverByName("MEM");
-  GDALDatasetH dst = GDALCreate(mem, "", req->width, req->height, 0, (GDALDataType)dt, NULL);
-  for (int b = 0; b <= w->bands; b++) {
-    char opt[64];
-    snprintf(opt, sizeof opt, "DATAPOINTER=%p", (void *)((char *)r.data + (size_t)b * plane));
-    char *o[] = {opt, NULL};
-    GDALAddBand(dst, (GDALDataType)dt, o);
+  GDALDatasetH dst = swath__mem_dataset(req->width, req->height, dt, r.data, w->bands + 1, NULL);
+  if (!dst) {
+    swath_raster_free(&r);
+    return swath_error_set(SWATH_EIO, "cannot create a %dx%d MEM dataset", req->width, req->height);
   }
   double gt[6] = {req->bounds.minx, (req->bounds.maxx - req->bounds.minx) / req->width, 0,
                   req->bounds.maxy, 0, -(req->bounds.maxy - req->bounds.miny) / req->height};

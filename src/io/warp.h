@@ -5,7 +5,8 @@
  * grid CRS and its approximating wrapper. Building the transformer is the
  * expensive part (PROJ set-up), so a source that reads one dataset many
  * times builds it once; each read only swaps the destination geotransform.
- * Not thread-safe: one warper per thread. */
+ * Not thread-safe: one warper per thread. Also here: the MEM dataset over
+ * swath's buffers that every hand-off to GDAL uses. */
 #ifndef SWATH_IO_WARP_H
 #define SWATH_IO_WARP_H
 
@@ -38,6 +39,12 @@ void swath__warper_free(swath__warper *w);
  * SWATH_EEMPTY if no pixel holds data; SWATH_EIO naming the dataset if GDAL
  * reported any error. */
 int swath__warp(swath__warper *w, const swath_read_req *req, swath_dtype dt, swath_raster *out);
+
+/* A MEM dataset over caller-owned samples, no copy: `nplanes` consecutive
+ * planes of w x h samples of `dt` from `planes`, then `extra` as one more
+ * band if not NULL. The memory must outlive the dataset. NULL if GDAL
+ * refuses. */
+GDALDatasetH swath__mem_dataset(int w, int h, swath_dtype dt, void *planes, int nplanes, void *extra);
 
 /* GDAL resampling for a name ("near", "bilinear", ...); bilinear if unknown
  * (names are checked when the job is loaded). */
