@@ -8,18 +8,14 @@
 #   bash bench/catalog/http_compare.sh /tmp/swath_old db /tmp/a
 #   bash bench/catalog/http_compare.sh build/swath db /tmp/b && diff -r /tmp/a /tmp/b
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 swath=$1 db=$2 out=$3
 mkdir -p "$out"
 log=$(mktemp)
 "$swath" serve --catalog "$db" --port "${PORT:-18931}" --threads 2 2>"$log" &
 srv=$!
 trap 'kill $srv 2>/dev/null || true; rm -f "$log"' EXIT
-port=
-for _ in $(seq 1 100); do
-  port=$(sed -n 's/.*on http:\/\/127.0.0.1:\([0-9]*\)\/.*/\1/p' "$log")
-  [ -n "$port" ] && break
-  sleep 0.1
-done
+port=$(wait_port "$log")
 base="http://127.0.0.1:$port"
 n=0
 fetch() { # fetch NAME [curl args...] URL

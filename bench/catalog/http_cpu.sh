@@ -5,31 +5,16 @@
 # requests/s with wrk -t2 -c32 as run.sh measures. CPU per request (from
 # /proc/PID/stat) is the steadier figure on a shared machine.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 swath=$1 db=$2 secs=${3:-10}
 here=$(cd "$(dirname "$0")" && pwd)
 log=$(mktemp)
 lua=$(mktemp --suffix=.lua)
-cat >"$lua" <<'LUA'
-math.randomseed(7)
-request = function()
-  local w = -170 + math.random() * 338
-  local s = -50 + math.random() * 118
-  local y = 2016 + math.random(0, 8)
-  local m = math.random(1, 12)
-  local path = string.format("/search?bbox=%.3f,%.3f,%.3f,%.3f&datetime=%04d-%02d-01/%04d-%02d-28&limit=10",
-    w, s, w + 2, s + 2, y, m, y, m)
-  return wrk.format("GET", path)
-end
-LUA
+search_mix_lua "$lua"
 "$swath" serve --catalog "$db" --port 0 --threads 2 2>"$log" &
 srv=$!
 trap 'kill $srv 2>/dev/null || true; rm -f "$log" "$lua"' EXIT
-port=
-for _ in $(seq 1 100); do
-  port=$(sed -n 's/.*on http:\/\/127.0.0.1:\([0-9]*\)\/.*/\1/p' "$log")
-  [ -n "$port" ] && break
-  sleep 0.1
-done
+port=$(wait_port "$log")
 url="http://127.0.0.1:$port"
 ticks() { awk '{print $14 + $15}' "/proc/$srv/stat"; }
 sys() { awk '{print $15}' "/proc/$srv/stat"; }

@@ -5,18 +5,14 @@
 # over one keep-alive connection. Deterministic, unlike CPU time on a
 # shared machine: use it to compare two builds.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 swath=$1 db=$2 n=${3:-300}
 tmp=$(mktemp -d)
 trap 'kill $srv 2>/dev/null || true; rm -rf "$tmp"' EXIT
 valgrind --tool=callgrind --collect-atstart=no --toggle-collect=on_request \
   --callgrind-out-file="$tmp/cg.out" "$swath" serve --catalog "$db" --port 0 --threads 2 2>"$tmp/log" &
 srv=$!
-port=
-for _ in $(seq 1 300); do
-  port=$(sed -n 's/.*on http:\/\/127.0.0.1:\([0-9]*\)\/.*/\1/p' "$tmp/log")
-  [ -n "$port" ] && break
-  sleep 0.1
-done
+port=$(wait_port "$tmp/log" 300)
 python3 - "$port" "$n" >"$tmp/urls" <<'PY'
 import random, sys
 port, n = sys.argv[1], int(sys.argv[2])

@@ -14,6 +14,7 @@
 # (initdb/pg_ctl via runuser when run as root), on a unix socket, and is
 # stopped at the end. Work files: $BENCH_WORK (default bench/work/catalog).
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 swath=$(realpath "${1:-$root/build/swath}")
@@ -88,25 +89,8 @@ cc -O2 -std=gnu17 -I"$root/src" -o "$work/search_bench" "$here/search_bench.c" "
 # ---- 3. HTTP -------------------------------------------------------------------------------
 "$swath" serve --catalog "$db" --port 0 --threads 2 2>"$work/serve.log" &
 srv=$!
-port=
-for _ in $(seq 1 100); do
-  port=$(sed -n 's/.*on http:\/\/127.0.0.1:\([0-9]*\)\/.*/\1/p' "$work/serve.log")
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-cat >"$work/wrk.lua" <<'LUA'
--- random 2x2 degree boxes and one-month windows, 10-item pages
-math.randomseed(7)
-request = function()
-  local w = -170 + math.random() * 338
-  local s = -50 + math.random() * 118
-  local y = 2016 + math.random(0, 8)
-  local m = math.random(1, 12)
-  local path = string.format("/search?bbox=%.3f,%.3f,%.3f,%.3f&datetime=%04d-%02d-01/%04d-%02d-28&limit=10",
-    w, s, w + 2, s + 2, y, m, y, m)
-  return wrk.format("GET", path)
-end
-LUA
+port=$(wait_port "$work/serve.log")
+search_mix_lua "$work/wrk.lua"
 wrk -t2 -c32 -d5s -s "$work/wrk.lua" "http://127.0.0.1:$port" >/dev/null # warm-up
 wrk -t2 -c32 -d20s --latency -s "$work/wrk.lua" "http://127.0.0.1:$port" | tee "$work/wrk.out"
 wrk -t2 -c32 -d20s --latency "http://127.0.0.1:$port/collections/sentinel-2-l1c/items?limit=10" | tee "$work/wrk_items.out"
