@@ -232,6 +232,53 @@ swath_row() {
     "own request plan$([ "$bad" -gt 0 ] && echo "; $bad corrupt")$([ "$RC" = 0 ] || echo "; $(tail -n 1 "$work/last.log" | cut -c1-90)")"
 }
 
+# gdal_wms OUT SERVICE_XML [EXTRA_XML]: a GDAL_WMS description of the
+# WebMercatorQuad pyramid down to ZMAX, 256 px blocks, CONN connections.
+gdal_wms() {
+  cat >"$1" <<EOF
+<GDAL_WMS>
+  $2
+  <DataWindow>
+    <UpperLeftX>-20037508.342789244</UpperLeftX><UpperLeftY>20037508.342789244</UpperLeftY>
+    <LowerRightX>20037508.342789244</LowerRightX><LowerRightY>-20037508.342789244</LowerRightY>
+    <TileLevel>$ZMAX</TileLevel><TileCountX>1</TileCountX><TileCountY>1</TileCountY>
+    <YOrigin>top</YOrigin>
+  </DataWindow>
+  <Projection>EPSG:3857</Projection>
+  <BlockSizeX>256</BlockSizeX><BlockSizeY>256</BlockSizeY>
+  <BandsCount>4</BandsCount>
+  <MaxConnections>$CONN</MaxConnections>
+  ${3:-}
+</GDAL_WMS>
+EOF
+}
+
+# gdal_row SCENARIO XML EXPECTED_FILE HITS_ERE: gdal_translate of the area at
+# the finest zoom (GDAL retries 429/502/503/504 only when asked:
+# GDAL_HTTP_MAX_RETRY, here GDAL_RETRY=3); its tiles are the finest zoom's.
+gdal_row() {
+  local before exp_top n_top
+  before=$(servers_hits "$4")
+  measure_rc gdal_translate -q --config GDAL_HTTP_MAX_RETRY "$GDAL_RETRY" --config GDAL_HTTP_RETRY_DELAY 0.5 \
+    -projwin "$AX0" "$AY1" "$AX1" "$AY0" -co TILED=YES "$2" "$(dirname "$2")/out.tif"
+  exp_top=$(grep -c "^$ZMAX " "$3")
+  n_top=$exp_top
+  [ "$RC" = 0 ] || n_top=0
+  MPX=$(echo "$n_top * 65536 / 1000000" | bc -l)
+  row "$1" gdal_translate "$n_top" "$exp_top" "$(server_requests "$4" "$before")" \
+    "zoom $ZMAX only$([ "$RC" = 0 ] || echo "; failed: $(grep -m1 -i error "$work/last.log" | cut -c1-80)")"
+}
+
+# swath_prefetch_row SCENARIO OUT EXPECTED_FILE HITS_ERE: swath prefetch of
+# OUT/job.yaml, then its row.
+swath_prefetch_row() {
+  local before
+  before=$(servers_hits "$4")
+  measure_rc "$swath" prefetch "$2/job.yaml" --no-progress
+  read -r ok bad MPX <<<"$(count_tiles swath "$2/cache" "$3")"
+  swath_row "$1" "$2" "$(server_requests "$4" "$before")"
+}
+
 SWATH_OK=1
 if [ ! -x "$swath" ]; then
   SWATH_OK=0
@@ -289,38 +336,9 @@ EOF
   rm -rf "$out"
   mkdir -p "$out"
   [ "${FAULTY:-0}" = 1 ] && start_faults && wms=${WMS/$SERVERS_URL/$FSURL}
-  cat >"$out/wms.xml" <<EOF
-<GDAL_WMS>
-  <Service name="WMS">
-    <Version>1.3.0</Version>
-    <ServerUrl>${wms//&/&amp;}&amp;</ServerUrl>
-    <CRS>EPSG:3857</CRS>
-    <ImageFormat>image/png</ImageFormat>
-    <Layers>ortho</Layers>
-    <Transparent>TRUE</Transparent>
-  </Service>
-  <DataWindow>
-    <UpperLeftX>-20037508.342789244</UpperLeftX><UpperLeftY>20037508.342789244</UpperLeftY>
-    <LowerRightX>20037508.342789244</LowerRightX><LowerRightY>-20037508.342789244</LowerRightY>
-    <TileLevel>$ZMAX</TileLevel><TileCountX>1</TileCountX><TileCountY>1</TileCountY>
-    <YOrigin>top</YOrigin>
-  </DataWindow>
-  <Projection>EPSG:3857</Projection>
-  <BlockSizeX>256</BlockSizeX><BlockSizeY>256</BlockSizeY>
-  <BandsCount>4</BandsCount>
-  <MaxConnections>$CONN</MaxConnections>
-</GDAL_WMS>
-EOF
-  before=$(servers_hits cgi-bin/mapserv)
-  measure_rc gdal_translate -q --config GDAL_HTTP_MAX_RETRY "$GDAL_RETRY" --config GDAL_HTTP_RETRY_DELAY 0.5 \
-    -projwin "$AX0" "$AY1" "$AX1" "$AY0" -co TILED=YES "$out/wms.xml" "$out/out.tif"
-  local exp_top n_top
-  exp_top=$(grep -c "^$ZMAX " "$work/expected.txt")
-  n_top=$exp_top
-  [ "$RC" = 0 ] || n_top=0
-  MPX=$(echo "$n_top * 65536 / 1000000" | bc -l)
-  row "$sc" gdal_translate "$n_top" "$exp_top" "$(server_requests cgi-bin/mapserv "$before")" \
-    "zoom $ZMAX only$([ "$RC" = 0 ] || echo "; failed: $(grep -m1 -i error "$work/last.log" | cut -c1-80)")"
+  gdal_wms "$out/wms.xml" "<Service name=\"WMS\"><Version>1.3.0</Version><ServerUrl>${wms//&/&amp;}&amp;</ServerUrl>
+    <CRS>EPSG:3857</CRS><ImageFormat>image/png</ImageFormat><Layers>ortho</Layers><Transparent>TRUE</Transparent></Service>"
+  gdal_row "$sc" "$out/wms.xml" "$work/expected.txt" cgi-bin/mapserv
 
   # (c) swath prefetch
   if [ "$SWATH_OK" = 1 ]; then
@@ -339,12 +357,7 @@ area: {bounds: [$AX0, $AY0, $AX1, $AY1], crs: EPSG:3857}
 output: {path: $out/out, format: PNG, overviews: false, resampling: near}
 cache: {path: $out/cache}
 EOF
-    before=$(servers_hits cgi-bin/mapserv)
-    measure_rc "$swath" prefetch "$out/job.yaml" --no-progress
-    [ "$RC" = 2 ] && grep -q -- "--no-progress" "$work/last.log" &&
-      measure_rc "$swath" prefetch "$out/job.yaml"
-    read -r ok bad MPX <<<"$(count_tiles swath "$out/cache" "$work/expected.txt")"
-    swath_row "$sc" "$out" "$(server_requests cgi-bin/mapserv "$before")"
+    swath_prefetch_row "$sc" "$out" "$work/expected.txt" cgi-bin/mapserv
   fi
 }
 
@@ -377,32 +390,9 @@ EOF
   rm -rf "$out"
   mkdir -p "$out"
   [ "${FAULTY:-0}" = 1 ] && start_faults && base=$FSURL
-  cat >"$out/tms.xml" <<EOF
-<GDAL_WMS>
-  <Service name="TMS"><ServerUrl>$base$XYZ_PATH/\${z}/\${x}/\${y}.png</ServerUrl></Service>
-  <DataWindow>
-    <UpperLeftX>-20037508.342789244</UpperLeftX><UpperLeftY>20037508.342789244</UpperLeftY>
-    <LowerRightX>20037508.342789244</LowerRightX><LowerRightY>-20037508.342789244</LowerRightY>
-    <TileLevel>$ZMAX</TileLevel><TileCountX>1</TileCountX><TileCountY>1</TileCountY>
-    <YOrigin>top</YOrigin>
-  </DataWindow>
-  <Projection>EPSG:3857</Projection>
-  <BlockSizeX>256</BlockSizeX><BlockSizeY>256</BlockSizeY>
-  <BandsCount>4</BandsCount>
-  <MaxConnections>$CONN</MaxConnections>
-  <ZeroBlockHttpCodes>204,404</ZeroBlockHttpCodes>
-</GDAL_WMS>
-EOF
-  before=$(servers_hits "$XYZ_PATH/")
-  measure_rc gdal_translate -q --config GDAL_HTTP_MAX_RETRY "$GDAL_RETRY" --config GDAL_HTTP_RETRY_DELAY 0.5 \
-    -projwin "$AX0" "$AY1" "$AX1" "$AY0" -co TILED=YES "$out/tms.xml" "$out/out.tif"
-  local exp_top n_top
-  exp_top=$(grep -c "^$ZMAX " "$work/expected-xyz.txt")
-  n_top=$exp_top
-  [ "$RC" = 0 ] || n_top=0
-  MPX=$(echo "$n_top * 65536 / 1000000" | bc -l)
-  row "$sc" gdal_translate "$n_top" "$exp_top" "$(server_requests "$XYZ_PATH/" "$before")" \
-    "zoom $ZMAX only$([ "$RC" = 0 ] || echo "; failed: $(grep -m1 -i error "$work/last.log" | cut -c1-80)")"
+  gdal_wms "$out/tms.xml" "<Service name=\"TMS\"><ServerUrl>$base$XYZ_PATH/\${z}/\${x}/\${y}.png</ServerUrl></Service>" \
+    "<ZeroBlockHttpCodes>204,404</ZeroBlockHttpCodes>"
+  gdal_row "$sc" "$out/tms.xml" "$work/expected-xyz.txt" "$XYZ_PATH/"
 
   if [ "$SWATH_OK" = 1 ]; then
     out=$work/$sc-swath
@@ -420,12 +410,7 @@ area: {bounds: [$AX0, $AY0, $AX1, $AY1], crs: EPSG:3857}
 output: {path: $out/out, format: PNG, overviews: false, resampling: near}
 cache: {path: $out/cache}
 EOF
-    before=$(servers_hits "$XYZ_PATH/")
-    measure_rc "$swath" prefetch "$out/job.yaml" --no-progress
-    [ "$RC" = 2 ] && grep -q -- "--no-progress" "$work/last.log" &&
-      measure_rc "$swath" prefetch "$out/job.yaml"
-    read -r ok bad MPX <<<"$(count_tiles swath "$out/cache" "$work/expected-xyz.txt")"
-    swath_row "$sc" "$out" "$(server_requests "$XYZ_PATH/" "$before")"
+    swath_prefetch_row "$sc" "$out" "$work/expected-xyz.txt" "$XYZ_PATH/"
   fi
 }
 
