@@ -39,7 +39,7 @@ typedef struct tiledir {
   swath_sink_cfg cfg;
   char *path, *format, *compression, *name;
   const char *ext;
-  GDALDriverH drv, mem;
+  GDALDriverH drv;
   char *wkt;
   char tmpdir[4200];
 } tiledir;
@@ -141,8 +141,7 @@ static int td_open(const swath_sink_cfg *cfg, void **out) {
   t->cfg.name = t->name;
   t->ext = ext;
   t->drv = GDALGetDriverByName(cfg->format);
-  t->mem = GDALGetDriverByName("MEM");
-  if (!t->drv || !t->mem) {
+  if (!t->drv || !GDALGetDriverByName("MEM")) { /* MEM: tiles are handed to GDAL through it */
     td_close(t);
     return swath_error_set(SWATH_EINVAL, "output: this GDAL has no %s driver", cfg->format);
   }
