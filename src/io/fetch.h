@@ -270,9 +270,11 @@ size_t swath_fetch_exception_text(const void *body, size_t len, char *buf, size_
  * otherwise the reason is set with swath_error_set and the code says what
  * to do: SWATH_ETRANSIENT (an image that does not decode fully, likely cut
  * short: retry) or SWATH_EINVAL (permanent: HTML page, OGC exception, empty
- * or non-image body, wrong kind or size). Images are decoded completely
- * with GDAL from /vsimem/; GDAL drivers must be registered. `content_type`
- * (may be NULL) only improves the message. */
+ * or non-image body, wrong kind or size). A PNG that swath__png_check
+ * proves good is accepted without decoding; every other image (and a PNG
+ * it does not prove) is decoded completely with GDAL from /vsimem/; GDAL
+ * drivers must be registered. `content_type` (may be NULL) only improves
+ * the message. */
 int swath_fetch_validate(const void *body, size_t len, const char *content_type, unsigned kinds,
                          int expect_width, int expect_height);
 
