@@ -18,6 +18,13 @@
 #                  zoom only, MaxConnections zoom only, MaxConnections CONN
 #   swath prefetch job with a wms input      job with an xyz input
 #
+# The WMS is run as a production WMS would be: mapserv as FastCGI (resident
+# processes, MAPSERV=cgi for one process per GetMap) over a tiled GeoTIFF with
+# overviews. With METATILES="1 4" (the default) the WMS comparison runs twice:
+# 256 px GetMaps for both (mapcache_seed metatile 1x1, swath block_size 256),
+# then 1024 px GetMaps for both (metatile 4x4, block_size 1024): equal
+# requests, so the server does the same work for each tool.
+#
 # and the same again with FAULT_SHARE of the requests answered with
 # transient faults by tests/faultserver/faultserver.py in proxy mode in front
 # of lighttpd (restarted for each tool, so every tool meets the same faults
@@ -25,14 +32,17 @@
 #
 # Printed per run: tiles present (decodable) / expected, server requests,
 # wall s, tiles/s, client CPU s (user+sys of the tool, not the servers),
-# peak RSS MB, exit status; then swath/mapcache_seed ratios. mapserv runs as
-# CGI (one process per GetMap) on the same cores as the clients.
+# peak RSS MB, exit status; then swath/mapcache_seed ratios. The servers run
+# on the same cores as the clients. Tiles are 256 px WebMercatorQuad tiles of
+# the expected list present in the tool's cache and decodable; swath's WMS
+# cache holds request-grid blocks, each counted as the tiles it covers.
 #
 # Environment: CONN (8), ZOOMS (12-15), SIZE (8192), FAULT_SHARE (0.10),
 # FAULTS (explicit faultserver --fault list, overrides FAULT_SHARE), SEED (1),
 # GDAL_RETRY (3: GDAL_HTTP_MAX_RETRY for gdal_translate; GDAL's default is 0),
 # BENCH_WORK (bench/work), SKIP_FAULTS=1, SOURCES ("wms xyz": which to run),
-# KEEP_WORK=1 (keep the servers' folder).
+# METATILES ("1 4"), MAPSERV (fastcgi | cgi), KEEP_WORK=1 (keep the servers'
+# folder).
 set -uo pipefail
 swath=$(realpath "${1:-build/swath}" 2>/dev/null || echo "${1:-build/swath}")
 here=$(cd "$(dirname "$0")" && pwd)
@@ -49,6 +59,13 @@ SIZE=${SIZE:-8192}
 SEED=${SEED:-1}
 FAULT_SHARE=${FAULT_SHARE:-0.10}
 GDAL_RETRY=${GDAL_RETRY:-3}
+METATILES=${METATILES:-1 4}
+MAPSERV=${MAPSERV:-fastcgi}
+case "$MAPSERV" in
+fastcgi) export SERVERS_MAPSERV_FASTCGI=$((2 * $(nproc))) ;;
+cgi) export SERVERS_MAPSERV_FASTCGI=0 ;;
+*) echo "bench: MAPSERV must be fastcgi or cgi, not $MAPSERV" >&2; exit 2 ;;
+esac
 
 FS_PID=
 cleanup() {
@@ -61,10 +78,12 @@ trap 'exit 130' INT TERM
 # ---- source raster, area, expected tiles ------------------------------------
 # Native resolution of the finest zoom; centre not on a tile corner.
 RES=$("$PY" -c "print(2 * 20037508.342789244 / 256 / 2 ** $ZMAX)")
-src=$work/rgb_${SIZE}_z$ZMAX.tif
-[ -f "$src" ] || "$PY" "$here/../tests/data/gen_raster.py" rgb "$src" --size "$SIZE" \
-  --crs EPSG:3857 --center 950668.45,6002677.99 --res "$RES" >/dev/null ||
-  { echo "bench: cannot generate $src" >&2; exit 1; }
+# Tiled, with overviews (2-16), as a WMS source raster is in production.
+src=$work/rgb_${SIZE}_z${ZMAX}_ovr.tif
+[ -f "$src" ] || { "$PY" "$here/../tests/data/gen_raster.py" rgb "$src" --size "$SIZE" \
+  --crs EPSG:3857 --center 950668.45,6002677.99 --res "$RES" >/dev/null &&
+  gdaladdo -q -r average "$src" 2 4 8 16; } ||
+  { rm -f "$src"; echo "bench: cannot generate $src" >&2; exit 1; }
 read -r AX0 AY0 AX1 AY1 <<<"$("$PY" - "$src" <<'EOF'
 import sys
 from osgeo import gdal
@@ -87,7 +106,8 @@ EOF
 EXPECTED=$(wc -l <"$work/expected.txt")
 
 bench_machine
-echo "source: $src (${SIZE}x$SIZE RGB, EPSG:3857, $RES m), zooms $ZOOMS, $EXPECTED tiles, $CONN connections"
+echo "source: $src (${SIZE}x$SIZE RGB, EPSG:3857, $RES m, overviews), zooms $ZOOMS, $EXPECTED tiles, $CONN connections"
+echo "mapserv: $MAPSERV$([ "$MAPSERV" = fastcgi ] && echo " ($SERVERS_MAPSERV_FASTCGI processes)")"
 
 # ---- servers ----------------------------------------------------------------
 doc=$work/doc
@@ -159,17 +179,19 @@ start_faults() {
   : >"$work/fs.log"
 }
 
-# count_tiles KIND DIR EXPECTED_FILE: "present bad mpx" where present counts
-# the expected tiles found in DIR that decode fully, bad those found but
-# corrupt, mpx the megapixels of the present ones. For swath, EXPECTED_FILE is
-# not the tile list (its WMS requests are cut on its own request grid): all
-# cached images count.
+# count_tiles KIND DIR EXPECTED_FILE [BLOCK_TILES]: "present bad mpx" where
+# present counts the expected tiles found in DIR that decode fully, bad the
+# images found but corrupt, mpx the megapixels of the present tiles. For
+# swath, an image at z/x/y of its cache covers the BLOCK_TILES x BLOCK_TILES
+# tiles below it (WMS block_size / 256; 1 for XYZ), at zoom z + log2 of it.
 count_tiles() {
   "$PY" - "$@" <<'EOF'
 import os, sys
 from osgeo import gdal
 gdal.UseExceptions()
 kind, root, exp = sys.argv[1:4]
+m = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+k = m.bit_length() - 1
 want = {tuple(map(int, l.split())) for l in open(exp)}
 found = {}
 for d, _, names in os.walk(root):
@@ -192,21 +214,32 @@ for d, _, names in os.walk(root):
         found[(z, x, y)] = p
 ok = bad = px = 0
 if kind == "swath":
-    want = set(found)
-for t in want:
-    if t in found:
+    covered = set()
+    for (z, x, y), p in found.items():
         try:
-            ds = gdal.Open(found[t])
-            ds.ReadRaster()
-            ok += 1
-            px += ds.RasterXSize * ds.RasterYSize
+            gdal.Open(p).ReadRaster()
         except Exception:
             bad += 1
+            continue
+        covered.update((z + k, x * m + i, y * m + j) for i in range(m) for j in range(m))
+    ok = len(want & covered)
+    px = ok * 65536
+else:
+    for t in want:
+        if t in found:
+            try:
+                ds = gdal.Open(found[t])
+                ds.ReadRaster()
+                ok += 1
+                px += ds.RasterXSize * ds.RasterYSize
+            except Exception:
+                bad += 1
 print(ok, bad, "%.2f" % (px / 1e6))
 EOF
 }
 
 ROWS=()
+SCENARIOS=
 # row SCENARIO TOOL PRESENT EXPECTED REQUESTS NOTE (MPX: megapixels present)
 row() {
   local rate mrate
@@ -214,22 +247,22 @@ row() {
   mrate=$(echo "scale=2; $MPX / ($WALL + 0.001)" | bc)
   ROWS+=("$(printf '%-10s %-15s %6s/%-6s %5.1f%% %7s %8s %7s %7s %6s %6s %3s  %s' \
     "$1" "$2" "$3" "$4" "$(echo "100 * $3 / $4" | bc -l)" "$WALL" "$rate" "$mrate" "$CPU" "$RSS_MB" "$5" "$RC" "${6:-}")")
-  eval "RATE_${1//[^a-z]/_}_${2//[^a-z]/_}=$rate"
-  eval "MRATE_${1//[^a-z]/_}_${2//[^a-z]/_}=$mrate"
+  eval "RATE_${1//[^a-z0-9]/_}_${2//[^a-z]/_}=$rate"
+  eval "MRATE_${1//[^a-z0-9]/_}_${2//[^a-z]/_}=$mrate"
+  case " $SCENARIOS " in *" $1 "*) ;; *) SCENARIOS="$SCENARIOS $1" ;; esac
   echo "${ROWS[-1]}"
 }
 HEADER=$(printf '%-10s %-15s %13s %6s %7s %8s %7s %7s %6s %6s %3s  %s' \
   scenario tool tiles/expected '%' wall_s tiles/s Mpx/s cpu_s rss_MB reqs rc note)
 
-# swath_row SCENARIO OUT REQUESTS: swath plans its own requests (WMS: its
-# request grid, e.g. 512x512 GetMaps at the finest resolution only; XYZ: the
-# source tiles the job's finest zoom reads, with a halo), so its "tiles" are
-# the images it cached, out of those cached + listed as failed.
+# swath_row SCENARIO OUT EXPECTED REQUESTS: swath plans its own requests (WMS:
+# its request grid; XYZ: the source tiles the job's finest zoom reads, with a
+# halo); its tiles are the expected ones its cached images cover.
 swath_row() {
   local failed=0 f=$2/out/.swath/prefetch-failed.txt
   [ -f "$f" ] && failed=$(grep -c . "$f")
-  row "$1" "swath prefetch" "$ok" "$((ok + failed))" "$3" \
-    "own request plan$([ "$bad" -gt 0 ] && echo "; $bad corrupt")$([ "$RC" = 0 ] || echo "; $(tail -n 1 "$work/last.log" | cut -c1-90)")"
+  row "$1" "swath prefetch" "$ok" "$3" "$4" \
+    "own request plan$([ "$failed" -gt 0 ] && echo "; $failed failed")$([ "$bad" -gt 0 ] && echo "; $bad corrupt")$([ "$RC" = 0 ] || echo "; $(tail -n 1 "$work/last.log" | cut -c1-90)")"
 }
 
 # gdal_wms OUT SERVICE_XML [EXTRA_XML]: a GDAL_WMS description of the
@@ -269,14 +302,14 @@ gdal_row() {
     "zoom $ZMAX only$([ "$RC" = 0 ] || echo "; failed: $(grep -m1 -i error "$work/last.log" | cut -c1-80)")"
 }
 
-# swath_prefetch_row SCENARIO OUT EXPECTED_FILE HITS_ERE: swath prefetch of
-# OUT/job.yaml, then its row.
+# swath_prefetch_row SCENARIO OUT EXPECTED_FILE HITS_ERE [BLOCK_TILES]: swath
+# prefetch of OUT/job.yaml, then its row.
 swath_prefetch_row() {
   local before
   before=$(servers_hits "$4")
   measure_rc "$swath" prefetch "$2/job.yaml" --no-progress
-  read -r ok bad MPX <<<"$(count_tiles swath "$2/cache" "$3")"
-  swath_row "$1" "$2" "$(server_requests "$4" "$before")"
+  read -r ok bad MPX <<<"$(count_tiles swath "$2/cache" "$3" "${5:-1}")"
+  swath_row "$1" "$2" "$(wc -l <"$3")" "$(server_requests "$4" "$before")"
 }
 
 SWATH_OK=1
@@ -299,8 +332,8 @@ server_requests() {
 }
 
 # ---- WMS ----------------------------------------------------------------------------
-run_wms() { # SCENARIO BASEURL
-  local sc=$1 base=$2 wms=${WMS/$SERVERS_URL/$2} before out
+run_wms() { # SCENARIO BASEURL [METATILE]
+  local sc=$1 base=$2 wms=${WMS/$SERVERS_URL/$2} meta=${3:-1} before out
   # (a) mapcache_seed
   out=$work/$sc-mapcache
   rm -rf "$out"
@@ -314,7 +347,7 @@ run_wms() { # SCENARIO BASEURL
   <cache name="disk" type="disk"><base>$out/cache</base></cache>
   <tileset name="ortho">
     <source>wms</source><cache>disk</cache><grid>GoogleMapsCompatible</grid><format>PNG</format>
-    <metatile>1 1</metatile><metabuffer>0</metabuffer>
+    <metatile>$meta $meta</metatile><metabuffer>0</metabuffer>
   </tileset>
   <service type="wmts" enabled="true"/>
   <locker type="disk"><directory>$out/locks</directory></locker>
@@ -325,20 +358,22 @@ EOF
     sed -i "s#<url>[^<]*</url>#<url>$wms</url>#" "$out/mapcache.xml"
   before=$(servers_hits cgi-bin/mapserv)
   measure_rc mapcache_seed -c "$out/mapcache.xml" -t ortho -g GoogleMapsCompatible -z "$ZMIN,$ZMAX" \
-    -e "$AX0,$AY0,$AX1,$AY1" -M 1,1 -n "$CONN" -P 100 -q -L "$out/failed.txt"
+    -e "$AX0,$AY0,$AX1,$AY1" -M "$meta,$meta" -n "$CONN" -P 100 -q -L "$out/failed.txt"
   read -r ok bad MPX <<<"$(count_tiles mapcache "$out/cache" "$work/expected.txt")"
   row "$sc" mapcache_seed "$ok" "$EXPECTED" "$(server_requests cgi-bin/mapserv "$before")" \
-    "$([ "$bad" -gt 0 ] && echo "$bad corrupt tiles cached")"
+    "metatile ${meta}x$meta$([ "$bad" -gt 0 ] && echo "; $bad corrupt tiles cached")"
 
-  # (b) GDAL WMS driver, finest zoom (GDAL retries 429/502/503/504 only when
-  # asked: GDAL_HTTP_MAX_RETRY, default here GDAL_RETRY=3)
-  out=$work/$sc-gdal
-  rm -rf "$out"
-  mkdir -p "$out"
-  [ "${FAULTY:-0}" = 1 ] && start_faults && wms=${WMS/$SERVERS_URL/$FSURL}
-  gdal_wms "$out/wms.xml" "<Service name=\"WMS\"><Version>1.3.0</Version><ServerUrl>${wms//&/&amp;}&amp;</ServerUrl>
+  # (b) GDAL WMS driver, finest zoom, 256 px blocks only (GDAL retries
+  # 429/502/503/504 only when asked: GDAL_HTTP_MAX_RETRY, here GDAL_RETRY=3)
+  if [ "$meta" = 1 ]; then
+    out=$work/$sc-gdal
+    rm -rf "$out"
+    mkdir -p "$out"
+    [ "${FAULTY:-0}" = 1 ] && start_faults && wms=${WMS/$SERVERS_URL/$FSURL}
+    gdal_wms "$out/wms.xml" "<Service name=\"WMS\"><Version>1.3.0</Version><ServerUrl>${wms//&/&amp;}&amp;</ServerUrl>
     <CRS>EPSG:3857</CRS><ImageFormat>image/png</ImageFormat><Layers>ortho</Layers><Transparent>TRUE</Transparent></Service>"
-  gdal_row "$sc" "$out/wms.xml" "$work/expected.txt" cgi-bin/mapserv
+    gdal_row "$sc" "$out/wms.xml" "$work/expected.txt" cgi-bin/mapserv
+  fi
 
   # (c) swath prefetch
   if [ "$SWATH_OK" = 1 ]; then
@@ -349,15 +384,15 @@ EOF
     cat >"$out/job.yaml" <<EOF
 process: convert
 inputs:
-  ortho: {type: wms, url: "$wms", layers: ortho, format: image/png, crs: EPSG:3857, version: 1.3.0, block_size: 256, max_connections: $CONN}
+  ortho: {type: wms, url: "$wms", layers: ortho, format: image/png, crs: EPSG:3857, version: 1.3.0, block_size: $((256 * meta)), max_connections: $CONN}
 grid: {name: WebMercatorQuad}
 zoom: [$ZMIN, $ZMAX]
 area: {bounds: [$AX0, $AY0, $AX1, $AY1], crs: EPSG:3857}
-# Every zoom read from the service, in 256 px blocks: the tile set mapcache_seed fetches.
+# Every zoom read from the service, in $((256 * meta)) px blocks: mapcache_seed's requests.
 output: {path: $out/out, format: PNG, overviews: false, resampling: near}
 cache: {path: $out/cache}
 EOF
-    swath_prefetch_row "$sc" "$out" "$work/expected.txt" cgi-bin/mapserv
+    swath_prefetch_row "$sc" "$out" "$work/expected.txt" cgi-bin/mapserv "$meta"
   fi
 }
 
@@ -417,7 +452,10 @@ EOF
 echo
 echo "$HEADER"
 want() { case " ${SOURCES:-wms xyz} " in *" $1 "*) return 0 ;; esac; return 1; }
-want wms && FAULTY=0 run_wms wms "$SERVERS_URL"
+for m in $METATILES; do
+  case "$m" in 1 | 2 | 4 | 8) ;; *) echo "bench: METATILES: $m is not 1, 2, 4 or 8" >&2; exit 2 ;; esac
+  if [ "$m" = 1 ]; then want wms && FAULTY=0 run_wms wms "$SERVERS_URL" 1; else want wms && FAULTY=0 run_wms "wms-m$m" "$SERVERS_URL" "$m"; fi
+done
 want xyz && FAULTY=0 run_xyz xyz
 if [ "${SKIP_FAULTS:-0}" != 1 ]; then
   echo "# faults: ${FAULTS:-$FAULT_SHARE of requests, transient kinds (503 30%, 429+Retry-After 20%, reset 20%, truncate 20%, corrupt 10%)}, seed $SEED"
@@ -430,7 +468,8 @@ echo "=== summary ($CONN connections, zooms $ZOOMS; tiles/s = decodable tiles pr
 echo "$HEADER"
 printf '%s\n' "${ROWS[@]}"
 if [ "$SWATH_OK" = 1 ]; then
-  for sc in wms xyz wms_faults xyz_faults; do
+  for sc in $SCENARIOS; do
+    sc=${sc//[^a-z0-9]/_}
     s=$(eval echo "\${RATE_${sc}_swath_prefetch:-}") m=$(eval echo "\${RATE_${sc}_mapcache_seed:-}")
     [ -n "$s" ] && [ -n "$m" ] && [ "$(echo "$m > 0" | bc)" = 1 ] &&
       echo "ratio $sc (swath prefetch over mapcache_seed): tiles/s $(ratio "$s" "$m")," \

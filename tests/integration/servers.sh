@@ -18,6 +18,10 @@
 #                                    SERVERS_PORT, SERVERS_URL (http://127.0.0.1:PORT),
 #                                    SERVERS_LOG (access log), SERVERS_DIR (config,
 #                                    logs, caches), SERVERS_PID. Stopped on EXIT.
+#                                    With SERVERS_MAPSERV_FASTCGI=N (N > 0), mapserv
+#                                    runs as N resident FastCGI processes instead of
+#                                    a CGI process per request (benchmarks: the way a
+#                                    production WMS runs).
 #   servers_mapfile OUT.map GEOTIFF LAYER [RESAMPLE]
 #                                    write a mapfile serving GEOTIFF as WMS layer LAYER
 #                                    (EPSG:3857, EPSG:4326 and the raster's own CRS;
@@ -80,6 +84,30 @@ _servers_trap() {
   _SERVERS_TRAP_SET=1
 }
 
+# _servers_mapserv_conf DIR: lighttpd lines that route /cgi-bin/mapserv and
+# /cgi-bin/mapcache: both as CGI (a process per request), or mapserv as
+# FastCGI (SERVERS_MAPSERV_FASTCGI=N resident processes, which keep GDAL
+# registered and the mapfile's raster open between requests).
+_servers_mapserv_conf() {
+  local d=$1 n=${SERVERS_MAPSERV_FASTCGI:-0}
+  if [ "$n" = 0 ]; then
+    echo "alias.url = (\"/cgi-bin/mapserv\" => \"$SERVERS_MAPSERV\", \"/cgi-bin/mapcache\" => \"$SERVERS_MAPCACHE\")"
+    return 0
+  fi
+  cat <<EOF
+server.modules += ("mod_fastcgi")
+alias.url = ("/cgi-bin/mapcache" => "$SERVERS_MAPCACHE")
+fastcgi.server = ("/cgi-bin/mapserv" => ((
+  "socket" => "$d/mapserv.sock",
+  "bin-path" => "$SERVERS_MAPSERV",
+  "max-procs" => $n,
+  "check-local" => "disable",
+  "bin-environment" => ("MAPSERVER_CONFIG_FILE" => "$d/mapserver.conf", "GDAL_PAM_ENABLED" => "NO",
+                        "CPL_LOG_ERRORS" => "OFF")
+)))
+EOF
+}
+
 servers_start_lighttpd() {
   local docroot=${1:?servers_start_lighttpd DOCROOT}
   [ -d "$docroot" ] || { _servers_err "no such folder: $docroot"; return 1; }
@@ -122,7 +150,7 @@ mimetype.assign = (".png" => "image/png", ".jpg" => "image/jpeg", ".jpeg" => "im
   ".webp" => "image/webp", ".tif" => "image/tiff", ".tiff" => "image/tiff",
   ".xml" => "application/xml", ".json" => "application/json", ".txt" => "text/plain",
   ".html" => "text/html", "" => "application/octet-stream")
-alias.url = ("/cgi-bin/mapserv" => "$SERVERS_MAPSERV", "/cgi-bin/mapcache" => "$SERVERS_MAPCACHE")
+$(_servers_mapserv_conf "$d")
 \$HTTP["url"] =~ "^/cgi-bin/" {
   cgi.assign = ("" => "")
 }
@@ -160,6 +188,9 @@ EOF
 
 servers_stop() {
   if [ -n "${SERVERS_PID:-}" ]; then
+    # FastCGI mapserv processes outlive lighttpd unless stopped here.
+    local fcgi p
+    fcgi=$(pgrep -P "$SERVERS_PID" -x mapserv 2>/dev/null)
     kill "$SERVERS_PID" 2>/dev/null
     local i
     for i in $(seq 100); do
@@ -168,6 +199,14 @@ servers_stop() {
     done
     kill -9 "$SERVERS_PID" 2>/dev/null
     wait "$SERVERS_PID" 2>/dev/null
+    for p in $fcgi; do kill "$p" 2>/dev/null; done
+    for i in $(seq 40); do
+      p=
+      for p in $fcgi; do kill -0 "$p" 2>/dev/null && break; p=; done
+      [ -z "$p" ] && break
+      sleep 0.05
+    done
+    for p in $fcgi; do kill -9 "$p" 2>/dev/null; done
     SERVERS_PID=
   fi
   if [ "$_SERVERS_OWN_DIR" = 1 ] && [ "${KEEP_WORK:-0}" != 1 ] && [ -n "${SERVERS_DIR:-}" ]; then

@@ -11,6 +11,8 @@
 #  - MapCache (CGI) serves WMTS over that WMS: capabilities, KVP and REST
 #    GetTile, a second GetTile from its cache (no WMS hit), an exception for
 #    an unknown tile matrix set;
+#  - mapserv also runs as FastCGI (SERVERS_MAPSERV_FASTCGI=N) with the same
+#    answers;
 #  - servers stop cleanly on exit, and the caller's EXIT trap still runs.
 # Does not need the swath binary.
 . "$(dirname "$0")/lib.sh"
@@ -195,6 +197,25 @@ PORT=$SERVERS_PORT PID=$SERVERS_PID
 servers_stop
 check "stop: lighttpd process gone" bash -c "! kill -0 $PID 2>/dev/null"
 check "stop: port no longer answers" bash -c "! curl -s -o /dev/null --max-time 2 http://127.0.0.1:$PORT/"
+
+# mapserv as FastCGI (bench/remote.sh's WMS): the same GetMap answer, from
+# resident processes that go away with lighttpd.
+cat >"$WORK/fcgi.sh" <<EOF
+. "$SWATH_SRC/tests/integration/servers.sh"
+SERVERS_MAPSERV_FASTCGI=2 servers_start_lighttpd "$DOC" || exit 9
+WMS=\$(servers_wms_url "$MAP")
+for i in 1 2 3; do
+  curl -s -o "$WORK/fcgi\$i.png" "\${WMS}&SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=ortho&STYLES=&CRS=EPSG:3857&BBOX=$BX0,$BY0,$BX1,$BY1&WIDTH=200&HEIGHT=150&FORMAT=image/png&TRANSPARENT=TRUE"
+done
+pgrep -P "\$SERVERS_PID" -x mapserv -d ' ' >"$WORK/fcgi.pids"
+EOF
+env -u WORK -u SERVERS_DIR bash "$WORK/fcgi.sh"
+check_eq "FastCGI: lighttpd started" 0 "$?"
+check "FastCGI: GetMap equals the CGI answer byte for byte" cmp "$WORK/fcgi1.png" "$WORK/map.png"
+check "FastCGI: a third GetMap too (resident processes reused)" cmp "$WORK/fcgi3.png" "$WORK/map.png"
+check_eq "FastCGI: 2 resident mapserv processes" 2 "$(wc -w <"$WORK/fcgi.pids")"
+check "FastCGI: they are gone once lighttpd stops" bash -c \
+  "sleep 0.5; for p in \$(cat '$WORK/fcgi.pids'); do ! kill -0 \$p 2>/dev/null || exit 1; done"
 
 # A script that has its own EXIT trap and exits with status 3 while the
 # servers run: its trap still runs, its status is kept, lighttpd is gone.
