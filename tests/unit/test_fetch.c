@@ -22,6 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cpl_conv.h>
+#include <cpl_error.h>
 #include <cpl_vsi.h>
 
 #include "core/error.h"
@@ -332,6 +334,69 @@ static void test_validate_images(void **state) {
   free(small);
 }
 
+/* A JPEG is checked through a scaled decode (GDAL's JPEG overviews): its
+ * verdict on damaged streams must be the full decode's. Seeded damage: cut
+ * at a random point, or 8 random bytes overwritten in the entropy-coded
+ * data. */
+static int jpeg_full_decode_ok(const unsigned char *body, size_t len) {
+  VSILFILE *fp = VSIFileFromMemBuffer("/vsimem/test-full.jpg", (GByte *)body, len, FALSE);
+  VSIFCloseL(fp);
+  CPLSetThreadLocalConfigOption("GDAL_ERROR_ON_LIBJPEG_WARNING", "YES");
+  CPLPushErrorHandler(CPLQuietErrorHandler);
+  CPLErrorReset();
+  int ok = 0;
+  GDALDatasetH ds = GDALOpen("/vsimem/test-full.jpg", GA_ReadOnly);
+  if (ds) {
+    int w = GDALGetRasterXSize(ds), h = GDALGetRasterYSize(ds), n = GDALGetRasterCount(ds);
+    unsigned char *px = malloc((size_t)w * h * n);
+    ok = GDALDatasetRasterIO(ds, GF_Read, 0, 0, w, h, px, w, h, GDT_Byte, n, NULL, 0, 0, 0) ==
+             CE_None &&
+         CPLGetLastErrorType() < CE_Failure;
+    free(px);
+    GDALClose(ds);
+  }
+  CPLPopErrorHandler();
+  CPLSetThreadLocalConfigOption("GDAL_ERROR_ON_LIBJPEG_WARNING", NULL);
+  VSIUnlink("/vsimem/test-full.jpg");
+  return ok;
+}
+
+static void test_validate_jpeg_scaled(void **state) {
+  (void)state;
+  size_t len;
+  unsigned char *jpg = encode("JPEG", 512, 512, 3, &len);
+  assert_true(jpeg_full_decode_ok(jpg, len));
+  assert_int_equal(swath_fetch_validate(jpg, len, NULL, SWATH_FETCH_JPEG, 512, 512), 0);
+  unsigned char *bad = malloc(len);
+  unsigned seed = 7;
+  int refused = 0;
+  for (int trial = 0; trial < 60; trial++) {
+    memcpy(bad, jpg, len);
+    size_t n = len;
+    seed = seed * 1103515245u + 12345u;
+    if (trial % 2 == 0) {
+      n = len / 4 + (seed >> 8) % (len - len / 4);
+    } else {
+      size_t at = len / 4 + (seed >> 8) % (len / 2);
+      for (int k = 0; k < 8; k++) {
+        seed = seed * 1103515245u + 12345u;
+        bad[at + (size_t)k] = (unsigned char)(seed >> 16);
+      }
+    }
+    int full = jpeg_full_decode_ok(bad, n);
+    int rc = swath_fetch_validate(bad, n, NULL, SWATH_FETCH_JPEG, 512, 512);
+    if ((rc == 0) != full)
+      fail_msg("trial %d (%s): full decode %s, validation rc %d (%s)", trial,
+               trial % 2 ? "bytes overwritten" : "cut short", full ? "ok" : "fails", rc,
+               rc ? swath_error_message() : "");
+    refused += rc != 0;
+  }
+  /* Every cut fails (30); most overwrites too. */
+  assert_true(refused >= 30);
+  free(bad);
+  free(jpg);
+}
+
 static void test_validate_documents(void **state) {
   (void)state;
   static const char html[] = "<!DOCTYPE html><html><head><title>Maintenance &amp; upgrades"
@@ -629,6 +694,7 @@ int main(void) {
       cmocka_unit_test(test_sniff),
       cmocka_unit_test(test_exception_text),
       cmocka_unit_test(test_validate_images),
+      cmocka_unit_test(test_validate_jpeg_scaled),
       cmocka_unit_test(test_validate_documents),
       cmocka_unit_test(test_cache_root),
       cmocka_unit_test(test_cache_source_names),
