@@ -29,6 +29,7 @@
 #include "core/error.h"
 #include "io/cache.h"
 #include "io/fetch.h"
+#include "gdal_bytes.h"
 
 static char tmpdir[64];
 
@@ -274,23 +275,9 @@ static unsigned char *encode(const char *driver, int w, int h, int bands, size_t
         CE_None);
   }
   free(px);
-  char name[64];
-  snprintf(name, sizeof name, "/vsimem/test-encode-%s", driver);
-  GDALDatasetH out =
-      GDALCreateCopy(GDALGetDriverByName(driver), name, mem, FALSE, NULL, NULL, NULL);
-  assert_non_null(out);
-  GDALClose(out);
+  unsigned char *bytes = gdal_bytes(driver, mem, len);
   GDALClose(mem);
-  vsi_l_offset n = 0;
-  GByte *data = VSIGetMemFileBuffer(name, &n, FALSE);
-  unsigned char *copy = malloc(n);
-  memcpy(copy, data, n);
-  VSIUnlink(name);
-  char aux[80];
-  snprintf(aux, sizeof aux, "%s.aux.xml", name);
-  VSIUnlink(aux);
-  *len = (size_t)n;
-  return copy;
+  return bytes;
 }
 
 static void test_validate_images(void **state) {

@@ -28,6 +28,7 @@
 #include <cpl_vsi.h>
 
 #include "io/png_check.h"
+#include "gdal_bytes.h"
 
 static int setup(void **state) {
   (void)state;
@@ -96,19 +97,9 @@ static unsigned char *gdal_png(int w, int h, int bands, GDALDataType type, int p
     GDALSetRasterColorTable(GDALGetRasterBand(mem, 1), ct);
     GDALDestroyColorTable(ct);
   }
-  const char *name = "/vsimem/test-png-check-gdal.png";
-  GDALDatasetH out = GDALCreateCopy(GDALGetDriverByName("PNG"), name, mem, FALSE, NULL, NULL, NULL);
-  assert_non_null(out);
-  GDALClose(out);
+  unsigned char *bytes = gdal_bytes("PNG", mem, len);
   GDALClose(mem);
-  vsi_l_offset n = 0;
-  GByte *data = VSIGetMemFileBuffer(name, &n, FALSE);
-  unsigned char *copy = malloc(n);
-  memcpy(copy, data, n);
-  VSIUnlink(name);
-  VSIUnlink("/vsimem/test-png-check-gdal.png.aux.xml");
-  *len = (size_t)n;
-  return copy;
+  return bytes;
 }
 
 static void test_gdal_written(void **state) {
