@@ -27,6 +27,7 @@
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
+#include <cpl_minixml.h>
 #include <cpl_vsi.h>
 
 #include "core/error.h"
@@ -332,8 +333,16 @@ static void root_element(const unsigned char *p, const unsigned char *end, char 
         const unsigned char *q = skip_ws(p + 9, end);
         if (ieq_prefix(q, end, "html")) *doctype_html = 1;
       }
-      const unsigned char *q = memchr(p, '>', (size_t)(end - p));
-      if (!q) return;
+      /* <!DOCTYPE root SYSTEM "..." [ <!ELEMENT ...> ]>: an internal
+       * subset (WMS 1.1.1 capabilities have one) ends at "]>". */
+      const unsigned char *q = p + 2;
+      while (q < end && *q != '>' && *q != '[')
+        q++;
+      if (q < end && *q == '[') {
+        q = find(q, end, "]");
+        q = q ? memchr(q, '>', (size_t)(end - q)) : NULL;
+      }
+      if (!q || q >= end) return;
       p = q + 1;
     } else {
       p++;
@@ -698,6 +707,29 @@ out:
   return rc;
 }
 
+/* A document swath will parse (capabilities) must be whole: a body cut
+ * short behind a 200 is usually well-formed up to the cut, and once cached it
+ * would fail to parse on every run until it expires. GDAL's XML parser says
+ * whether it is complete; one that is not is retried like a cut image. */
+static int xml_complete(const void *body, size_t len) {
+  const char *b = body;
+  if (len >= 3 && memcmp(b, "\xef\xbb\xbf", 3) == 0) b += 3, len -= 3; /* byte order mark */
+  char *text = malloc(len + 1);
+  if (!text) return swath_error_set(SWATH_ENOMEM, "out of memory checking a %zu byte document", len);
+  memcpy(text, b, len);
+  text[len] = '\0';
+  struct gdal_errors errs = {0};
+  CPLPushErrorHandlerEx(capture_errors, &errs);
+  CPLXMLNode *root = CPLParseXMLString(text);
+  CPLPopErrorHandler();
+  free(text);
+  if (!root)
+    return swath_error_set(SWATH_ETRANSIENT, "XML document does not parse (cut short?): %s",
+                           errs.count ? errs.first : "no root element");
+  CPLDestroyXMLNode(root);
+  return 0;
+}
+
 int swath_fetch_validate(const void *body, size_t len, const char *content_type, unsigned kinds,
                          int expect_width, int expect_height) {
   if (kinds == 0) kinds = SWATH_FETCH_IMAGE;
@@ -712,7 +744,8 @@ int swath_fetch_validate(const void *body, size_t len, const char *content_type,
     return swath_error_set(SWATH_EINVAL, "empty body (%zu bytes of white space)", len);
   case SWATH_SNIFF_HTML:
     html_title(body, len, text, sizeof text);
-    return swath_error_set(SWATH_EINVAL, "not an image: HTML page (%s)%s%s%s", ct,
+    return swath_error_set(SWATH_EINVAL, "not %s: HTML page (%s)%s%s%s",
+                           kinds & SWATH_FETCH_IMAGE ? "an image" : "XML", ct,
                            text[0] ? " titled \"" : "", text, text[0] ? "\"" : "");
   case SWATH_SNIFF_OGC_EXCEPTION: {
     int wms = find(body, (const unsigned char *)body + (len > 65536 ? 65536 : len),
@@ -722,7 +755,7 @@ int swath_fetch_validate(const void *body, size_t len, const char *content_type,
     return swath_error_set(SWATH_EINVAL, "%s exception: %s", wms ? "WMS" : "OGC", text);
   }
   case SWATH_SNIFF_XML:
-    if (kinds & SWATH_FETCH_XML) return 0;
+    if (kinds & SWATH_FETCH_XML) return xml_complete(body, len);
     excerpt(body, len, text, sizeof text);
     return swath_error_set(SWATH_EINVAL, "not an image: XML document (%s) \"%s\"", ct, text);
   case SWATH_SNIFF_OTHER:

@@ -67,8 +67,9 @@ enum {
   SWATH_FETCH_WEBP = 1u << 2,
   SWATH_FETCH_GTIFF = 1u << 3,
   SWATH_FETCH_IMAGE = 0xfu, /* any of the four above */
-  /* An XML document that is neither HTML nor an OGC exception (for
-   * GetCapabilities); not decoded further. */
+  /* A whole XML document that is neither HTML nor an OGC exception (for
+   * GetCapabilities); one that does not parse is a transient failure (cut
+   * short), retried. */
   SWATH_FETCH_XML = 1u << 4,
   /* Anything non-empty; no validation (use for documents swath parses
    * itself and checks there). */

@@ -288,11 +288,15 @@ int swath__remote_document(const swath_source_spec *spec, swath_fetcher *f, cons
       char *b = malloc((size_t)st.st_size + 1);
       size_t n = b ? fread(b, 1, (size_t)st.st_size, fp) : 0;
       fclose(fp);
-      if (b && n == (size_t)st.st_size) {
+      /* (A document cut short by an older swath, which cached any body,
+       * is fetched again.) */
+      if (b && n == (size_t)st.st_size &&
+          swath_fetch_validate(b, n, NULL, SWATH_FETCH_XML, 0, 0) == 0) {
         b[n] = 0;
         *body = b;
         return 0;
       }
+      swath_error_clear();
       free(b);
     }
   }
@@ -300,21 +304,12 @@ int swath__remote_document(const swath_source_spec *spec, swath_fetcher *f, cons
   if (!f)
     return swath_error_set(SWATH_EINVAL, "input %s: offline, and %s is not in the cache", spec->name,
                            url);
-  int rc = swath_fetch_get(f, url, SWATH_FETCH_ANY, body, &len); /* parsed and checked by the caller */
+  /* A whole XML document, not an HTML page or an OGC exception (those say
+   * why in the message); a cut-short one is retried, never cached. */
+  int rc = swath_fetch_get(f, url, SWATH_FETCH_XML, body, &len);
   if (rc)
     return swath_error_set(SWATH_EINVAL, "input %s: cannot get %s: %s", spec->name, url,
                            swath_error_message());
-  /* An OGC exception or an HTML page instead of capabilities: say what it says. */
-  swath_fetch_sniffed kind = swath_fetch_sniff(*body, len);
-  if (kind == SWATH_SNIFF_OGC_EXCEPTION || kind == SWATH_SNIFF_HTML) {
-    char text[512] = "";
-    if (kind == SWATH_SNIFF_OGC_EXCEPTION) swath_fetch_exception_text(*body, len, text, sizeof text);
-    free(*body);
-    *body = NULL;
-    return swath_error_set(SWATH_EINVAL, "input %s: %s answered %s%s%s", spec->name, url,
-                           kind == SWATH_SNIFF_HTML ? "an HTML page" : "an exception",
-                           text[0] ? ": " : "", text);
-  }
   if (spec->cache_dir && swath_cache_write(path, *body, len, 0))
     swath_warn("input %s: could not cache %s: %s", spec->name, url, swath_error_message());
   return 0;

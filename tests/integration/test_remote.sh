@@ -12,11 +12,13 @@
 #    1.1.1 from MapServer over the same raster: tiles match the local job;
 #    requests lie on a fixed grid (a second job over an overlapping area
 #    reuses the cache: no new hits);
+#  - WMS in image/jpeg: close to the local job (lossy);
 #  - WMTS from MapCache: layer, format and matrix set from the capabilities;
 #  - faults: 10% transient faults of every kind through the fault server in
-#    proxy mode end complete; permanent faults (HTML page, exception with
-#    200) end as listed failures with exit 1, nothing corrupt is cached, and
-#    --retry-failed replays only the list;
+#    proxy mode end complete; cut-short JPEG and capabilities bodies from
+#    the WMS are retried, never cached; permanent faults (HTML page,
+#    exception with 200) end as listed failures with exit 1, nothing corrupt
+#    is cached, and --retry-failed replays only the list;
 #  - bad input: unreachable host, invalid URL template, WMTS layer or matrix
 #    set absent, WMS without the CRS: one line each, exit 2.
 . "$(dirname "$0")/lib.sh"
@@ -69,15 +71,17 @@ check "xyz: transport options do not invalidate finished tiles" \
 check_run "xyz: second prefetch" 0 prefetch "$WORK/xyz.yaml" --no-progress
 check "xyz: second prefetch finds everything cached" grep -q "0 fetched, $prefetched already cached" "$WORK/run.err"
 
-compare() { # compare NAME DIR_A DIR_B MAX_MEAN_ABS_DIFF: same tile set, pixels close
-  check_py "$1" "$2" "$3" "$4" <<'PY'
+# compare NAME DIR_A DIR_B MAX_MEAN_ABS_DIFF [subset]: same tile set (with
+# "subset": every tile of A is in B, which may have more), pixels close.
+compare() {
+  check_py "$1" "$2" "$3" "$4" "${5:-same}" <<'PY'
 import sys, os, glob
 import numpy as np
 from osgeo import gdal
-a, b, tol = sys.argv[1], sys.argv[2], float(sys.argv[3])
+a, b, tol, mode = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
 ta = sorted(os.path.relpath(p, a) for p in glob.glob(a + "/*/*/*.png"))
 tb = sorted(os.path.relpath(p, b) for p in glob.glob(b + "/*/*/*.png"))
-if ta != tb:
+if (mode == "subset" and not set(ta) <= set(tb)) or (mode != "subset" and ta != tb):
     print("tile sets differ:", len(ta), len(tb), sorted(set(ta) ^ set(tb))[:5]); sys.exit(1)
 worst = 0
 for t in ta:
@@ -151,6 +155,18 @@ check_run "wms 1.1.1 EPSG:4326 (x,y BBOX)" 0 run "$WORK/wms111.yaml" --no-progre
 check "wms 1.1.1: SRS and lon,lat BBOX" grep -qE "SRS=EPSG:4326.*BBOX=[89]\.[0-9]+,4[67]\.[0-9]+," "$SERVERS_LOG"
 compare "wms 1.1.1: tiles close to the local job" "$WORK/out_local_bl" "$WORK/out_wms111" 6
 
+# JPEG, the usual format of orthophoto services (validated through a scaled
+# decode): lossy, so close to the local job, not equal; and opaque, so the
+# WMS's background fills what lies outside the raster: tiles there are
+# written too (the local job's are a subset).
+WMS_JPG="{type: wms, url: \"$WMS_URL\", layers: ortho, format: image/jpeg, crs: EPSG:3857, version: 1.3.0, block_size: 512, max_connections: 4}"
+job "$WORK/wmsjpg.yaml" "$WORK/out_wmsjpg" "$WMS_JPG"
+check_run "wms image/jpeg: run" 0 run "$WORK/wmsjpg.yaml" --no-progress
+check "wms image/jpeg: GetMap asks for JPEG" grep -qE "REQUEST=GetMap.*FORMAT=image(/|%2F)jpeg" "$SERVERS_LOG"
+check "wms image/jpeg: the cache holds JPEG bodies" \
+  test -n "$(find "$WORK/cache" -name '*.jpg' -size +1k | head -n 1)"
+compare "wms image/jpeg: tiles close to the local job" "$WORK/out_local" "$WORK/out_wmsjpg" 6 subset
+
 # ---- WMTS (MapCache over the WMS) ---------------------------------------------
 servers_wmts "$WORK/wms.map" ortho image/png
 job "$WORK/wmts.yaml" "$WORK/out_wmts" "{type: wmts, capabilities: \"$SERVERS_WMTS_CAPS\", layer: ortho, tile_matrix_set: GoogleMapsCompatible, max_connections: 2}"
@@ -180,6 +196,32 @@ check_run "faults 10%: prefetch completes" 0 prefetch "$WORK/flaky.yaml" --no-pr
 check "faults 10%: retries happened" grep -qE "[1-9][0-9]* retries" "$WORK/run.err"
 check_run "faults 10%: run" 0 run "$WORK/flaky.yaml" --no-progress
 compare "faults 10%: same tiles as the local job" "$WORK/out_local" "$WORK/out_flaky" 0
+
+# Every first answer cut short (sent whole as far as HTTP can tell: a 200
+# with the Content-Length of the half sent), the capabilities included:
+# refused (JPEG through the scaled decode, XML by parsing), retried, never
+# cached.
+P4=$(start_fs cutjpg --seed 11 --fault corrupt=1.0 --repeat 1)
+rm -rf "$WORK/cache"
+job "$WORK/cutjpg.yaml" "$WORK/out_cutjpg" "${WMS_JPG/$SERVERS_URL/http://127.0.0.1:$P4}"
+check_run "cut bodies, JPEG WMS: run completes" 0 run "$WORK/cutjpg.yaml" --no-progress
+check_eq "cut bodies, JPEG WMS: each cut answer retried once, then whole" \
+  "$(awk -F'\t' '$4 == 1 && $5 == "corrupt"' "$WORK/cutjpg.log" | wc -l) 0" \
+  "$(awk -F'\t' '$4 == 2 && $5 == "ok"' "$WORK/cutjpg.log" | wc -l) $(awk -F'\t' '$4 > 2' "$WORK/cutjpg.log" | wc -l)"
+check_eq "cut bodies, JPEG WMS: the cut capabilities were retried" "1 corrupt
+2 ok" "$(awk -F'\t' '$3 ~ /GetCapabilities/ {print $4, $5}' "$WORK/cutjpg.log")"
+check_py "cut bodies, JPEG WMS: every cached JPEG decodes in full" "$WORK/cache" <<'PY'
+import sys, glob
+from osgeo import gdal
+gdal.UseExceptions()
+gdal.SetConfigOption("GDAL_ERROR_ON_LIBJPEG_WARNING", "YES")
+n = 0
+for p in glob.glob(sys.argv[1] + "/**/*.jpg", recursive=True):
+    gdal.Open(p).ReadAsArray(); n += 1
+print(n, "cached JPEGs decode")
+sys.exit(0 if n else 1)
+PY
+compare "cut bodies, JPEG WMS: same tiles as without faults" "$WORK/out_wmsjpg" "$WORK/out_cutjpg" 0
 
 P2=$(start_fs broken --seed 3 --fault html=0.1 --fault exception=0.1)
 rm -rf "$WORK/cache"

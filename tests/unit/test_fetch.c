@@ -417,6 +417,31 @@ static void test_validate_documents(void **state) {
   static const char caps[] = "<?xml version=\"1.0\"?><Capabilities/>";
   assert_int_equal(swath_fetch_validate(caps, sizeof caps - 1, NULL, SWATH_FETCH_XML, 0, 0), 0);
   assert_int_equal(swath_fetch_validate(caps, sizeof caps - 1, NULL, 0, 0, 0), SWATH_EINVAL);
+  /* A document cut short is transient (retried, never cached); an HTML page
+   * where XML is wanted says so. */
+  static const char caps_long[] = "<?xml version=\"1.0\"?><Capabilities version=\"1.3.0\">"
+                                  "<Service><Name>WMS</Name></Service></Capabilities>";
+  for (size_t cut = 30; cut < sizeof caps_long - 1; cut += 7)
+    assert_int_equal(swath_fetch_validate(caps_long, cut, NULL, SWATH_FETCH_XML, 0, 0),
+                     SWATH_ETRANSIENT);
+  assert_non_null(strstr(swath_error_message(), "XML document does not parse (cut short?)"));
+  assert_int_equal(
+      swath_fetch_validate(caps_long, sizeof caps_long - 1, NULL, SWATH_FETCH_XML, 0, 0), 0);
+  /* WMS 1.1.1 capabilities: a DOCTYPE with an internal subset. */
+  static const char caps111[] =
+      "<?xml version='1.0' encoding=\"UTF-8\" standalone=\"no\" ?>\n<!DOCTYPE WMT_MS_Capabilities "
+      "SYSTEM \"http://schemas.opengis.net/wms/1.1.1/WMS_MS_Capabilities.dtd\"\n [\n <!ELEMENT "
+      "VendorSpecificCapabilities EMPTY>\n ]>  <!-- end of DOCTYPE declaration -->\n"
+      "<WMT_MS_Capabilities version=\"1.1.1\"><Service/></WMT_MS_Capabilities>";
+  assert_int_equal(swath_fetch_sniff(caps111, sizeof caps111 - 1), SWATH_SNIFF_XML);
+  assert_int_equal(swath_fetch_validate(caps111, sizeof caps111 - 1, NULL, SWATH_FETCH_XML, 0, 0),
+                   0);
+  static const char bom_caps[] = "\xef\xbb\xbf<Capabilities/>";
+  assert_int_equal(swath_fetch_validate(bom_caps, sizeof bom_caps - 1, NULL, SWATH_FETCH_XML, 0, 0),
+                   0);
+  assert_int_equal(swath_fetch_validate(html, sizeof html - 1, "text/html", SWATH_FETCH_XML, 0, 0),
+                   SWATH_EINVAL);
+  assert_true(strncmp(swath_error_message(), "not XML: HTML page", 18) == 0);
   assert_int_equal(swath_fetch_validate(html, sizeof html - 1, NULL, SWATH_FETCH_ANY, 0, 0), 0);
 }
 
