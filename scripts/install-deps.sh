@@ -10,7 +10,7 @@ PKGS=(
   libcurl4-openssl-dev libsqlite3-dev sqlite3 libyaml-dev libjansson-dev
   libmicrohttpd-dev libpq-dev libcmocka-dev libmuparser-dev libdeflate-dev
   postgresql postgresql-15-postgis-3
-  lighttpd cgi-mapserver mapcache-tools mapcache-cgi
+  lighttpd lighttpd-mod-openssl openssl cgi-mapserver mapcache-tools mapcache-cgi
   wrk hyperfine time bc
 )
 

@@ -92,6 +92,7 @@ struct host {
 struct swath_fetcher {
   swath_fetch_config cfg;
   char *user_agent;
+  char *ca_file; /* NULL: the system's CA certificates */
   struct curl_slist *headers;
   CURLM *multi;
   pthread_t loop_thread;
@@ -1003,6 +1004,7 @@ static void start_transfer(swath_fetcher *f, struct job *j, double t) {
   curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
   curl_easy_setopt(e, CURLOPT_USERAGENT, f->user_agent);
+  if (f->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, f->ca_file);
   if (f->headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, f->headers);
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* every encoding libcurl decodes */
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
@@ -1382,6 +1384,7 @@ int swath_fetch_new(const swath_fetch_config *cfg, swath_fetcher **out) {
   f->cfg = *cfg;
   if (f->cfg.rate_burst < 1) f->cfg.rate_burst = 1;
   f->cfg.user_agent = NULL;
+  f->cfg.ca_file = NULL;
   f->cfg.headers = NULL;
   f->t0 = now_s();
   pthread_mutex_init(&f->mu, NULL);
@@ -1390,6 +1393,10 @@ int swath_fetch_new(const swath_fetch_config *cfg, swath_fetcher **out) {
   pthread_cond_init(&f->work, NULL);
 
   f->user_agent = strdup(cfg->user_agent ? cfg->user_agent : "swath/" SWATH_VERSION);
+  if (cfg->ca_file && !(f->ca_file = strdup(cfg->ca_file))) {
+    rc = swath_error_set(SWATH_ENOMEM, "fetch: out of memory");
+    goto fail;
+  }
   f->active = calloc((size_t)cfg->max_in_flight, sizeof *f->active);
   f->pool = calloc((size_t)cfg->max_in_flight, sizeof *f->pool);
   f->fin_threads = calloc((size_t)cfg->finishers, sizeof *f->fin_threads);
@@ -1435,6 +1442,7 @@ fail:
   if (f->multi) curl_multi_cleanup(f->multi);
   curl_slist_free_all(f->headers);
   free(f->user_agent);
+  free(f->ca_file);
   free(f->active);
   free(f->pool);
   free(f->fin_threads);
@@ -1577,6 +1585,7 @@ void swath_fetch_free(swath_fetcher *f) {
   }
   curl_slist_free_all(f->headers);
   free(f->user_agent);
+  free(f->ca_file);
   free(f->active);
   free(f->pool);
   free(f->fin_threads);

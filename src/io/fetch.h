@@ -100,6 +100,8 @@ typedef struct swath_fetch_config {
   int pause_host_on_retry_after;           /* a Retry-After pauses the whole host (1) */
   uint64_t seed;                           /* jitter PRNG seed (0x5eed) */
   const char *user_agent;                  /* NULL: "swath/" SWATH_VERSION; copied */
+  const char *ca_file;                     /* PEM CA certificates to trust instead of the
+                                              system's (a private CA); NULL; copied */
   const char *const *headers;              /* NULL-terminated "Name: value" lines; copied */
   int empty_status[SWATH_FETCH_MAX_EMPTY]; /* statuses meaning "no data";
                                               0-terminated ({204}) */

@@ -13,6 +13,7 @@
 #include <cpl_conv.h>
 #include <cpl_string.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <gdal.h>
 #include <math.h>
 #include <pthread.h>
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/area.h"
 #include "core/error.h"
@@ -46,7 +48,7 @@ const char *const swath__remote_common_keys[] = {
     "type",         "zoom",          "min_zoom",       "max_zoom", "bands",
     "bounds",       "offline",       "max_connections", "max_per_host", "rate_limit",
     "timeout",      "connect_timeout", "max_attempts", "failure_budget", "empty_status",
-    "headers",      "user_agent",    NULL};
+    "headers",      "user_agent",    "ca_file",         NULL};
 
 swath__remote *swath__remote_new(const char *type, size_t ctx_size, void (*free_ctx)(void *),
                                  int (*url)(const swath__remote *, swath_tile, char *, size_t)) {
@@ -73,7 +75,8 @@ static int in_list(const char *k, const char *const *l) {
 int swath_source_option_changes_pixels(const char *key) {
   static const char *const transport[] = {"max_connections", "max_per_host", "rate_limit", "timeout",
                                           "connect_timeout", "max_attempts", "failure_budget", "headers",
-                                          "user_agent", "offline", "capabilities_max_age", NULL};
+                                          "user_agent", "ca_file", "offline", "capabilities_max_age",
+                                          NULL};
   return !in_list(key, transport);
 }
 
@@ -213,6 +216,12 @@ int swath_source_fetcher_new(const swath_source_spec *spec, swath_fetcher **out)
   const char *ua = NULL;
   if ((rc = swath__remote_string(spec, "user_agent", NULL, &ua))) return rc;
   fc.user_agent = ua;
+  const char *ca = NULL;
+  if ((rc = swath__remote_string(spec, "ca_file", NULL, &ca))) return rc;
+  if (ca && access(ca, R_OK) != 0)
+    return swath_error_set(SWATH_EINVAL, "inputs.%s.ca_file: cannot read %s: %s", spec->name, ca,
+                           strerror(errno));
+  fc.ca_file = ca;
   c = swath_cfg_get(spec->cfg, "headers");
   char **lines = NULL;
   if (c) {
@@ -362,8 +371,9 @@ int swath__remote_quad_grid(const char *crs, int block, swath_grid *g) {
   return rc;
 }
 
-/* Can the host of `url` be reached? One TCP (and TLS) connect, no request. */
-static int probe_host(const swath__remote *r, const char *url) {
+/* Can the host of `url` be reached? One TCP (and TLS) connect, no request;
+ * `ca_file` as the fetcher's (NULL: the system's CA certificates). */
+static int probe_host(const swath__remote *r, const char *url, const char *ca_file) {
   CURL *c = curl_easy_init();
   if (!c) return 0;
   char err[CURL_ERROR_SIZE] = "";
@@ -372,6 +382,7 @@ static int probe_host(const swath__remote *r, const char *url) {
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  if (ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
   CURLcode cc = curl_easy_perform(c);
   curl_easy_cleanup(c);
   if (cc == CURLE_OK) return 0;
@@ -433,8 +444,10 @@ int swath__remote_init(swath__remote *r, const swath_source_spec *spec, const sw
   if (r->check && !r->offline) {
     char url[4096];
     swath_tile t = {r->tms.min_zoom, 0, 0};
-    if ((rc = r->url(r, t, url, sizeof url))) return rc;
-    if ((rc = probe_host(r, url))) return rc;
+    const char *ca = NULL;
+    if ((rc = r->url(r, t, url, sizeof url)) ||
+        (rc = swath__remote_string(spec, "ca_file", NULL, &ca)) || (rc = probe_host(r, url, ca)))
+      return rc;
   }
   memset(info, 0, sizeof *info);
   info->bands = r->bands;

@@ -21,7 +21,11 @@
 #                                    With SERVERS_MAPSERV_FASTCGI=N (N > 0), mapserv
 #                                    runs as N resident FastCGI processes instead of
 #                                    a CGI process per request (benchmarks: the way a
-#                                    production WMS runs).
+#                                    production WMS runs). With SERVERS_TLS=1 it
+#                                    serves HTTPS (HTTP/2 offered by ALPN) with a
+#                                    self-signed certificate for 127.0.0.1 made for
+#                                    the run; SERVERS_URL is https://..., and
+#                                    SERVERS_CA the certificate to trust (PEM).
 #   servers_mapfile OUT.map GEOTIFF LAYER [RESAMPLE]
 #                                    write a mapfile serving GEOTIFF as WMS layer LAYER
 #                                    (EPSG:3857, EPSG:4326 and the raster's own CRS;
@@ -88,6 +92,32 @@ _servers_trap() {
 # /cgi-bin/mapcache: both as CGI (a process per request), or mapserv as
 # FastCGI (SERVERS_MAPSERV_FASTCGI=N resident processes, which keep GDAL
 # registered and the mapfile's raster open between requests).
+# _servers_tls_cert DIR: with SERVERS_TLS=1, a self-signed certificate for
+# 127.0.0.1 (made once per DIR with openssl); exports SERVERS_CA.
+_servers_tls_cert() {
+  local d=$1
+  [ "${SERVERS_TLS:-0}" = 1 ] || return 0
+  if [ ! -s "$d/server.pem" ]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+      -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+      -keyout "$d/key.pem" -out "$d/cert.pem" >/dev/null 2>&1 ||
+      { _servers_err "openssl could not make a certificate"; return 1; }
+    cat "$d/cert.pem" "$d/key.pem" >"$d/server.pem"
+  fi
+  SERVERS_CA=$d/cert.pem
+  export SERVERS_CA
+}
+
+# _servers_tls_conf DIR: lighttpd lines for HTTPS when SERVERS_TLS=1.
+_servers_tls_conf() {
+  [ "${SERVERS_TLS:-0}" = 1 ] || return 0
+  cat <<EOF
+server.modules += ("mod_openssl")
+ssl.engine = "enable"
+ssl.pemfile = "$1/server.pem"
+EOF
+}
+
 _servers_mapserv_conf() {
   local d=$1 n=${SERVERS_MAPSERV_FASTCGI:-0}
   if [ "$n" = 0 ]; then
@@ -118,6 +148,7 @@ servers_start_lighttpd() {
   _servers_trap
   local d=$SERVERS_DIR
   mkdir -p "$d/mapcache-cache" "$d/mapcache-locks"
+  _servers_tls_cert "$d" || return 1
   # mapcache.xml must exist for MapCache to answer at all; servers_wmts fills it.
   [ -f "$d/mapcache.xml" ] || echo '<mapcache><service type="wmts" enabled="true"/></mapcache>' >"$d/mapcache.xml"
   cat >"$d/mapserver.conf" <<EOF
@@ -151,6 +182,7 @@ mimetype.assign = (".png" => "image/png", ".jpg" => "image/jpeg", ".jpeg" => "im
   ".xml" => "application/xml", ".json" => "application/json", ".txt" => "text/plain",
   ".html" => "text/html", "" => "application/octet-stream")
 $(_servers_mapserv_conf "$d")
+$(_servers_tls_conf "$d")
 \$HTTP["url"] =~ "^/cgi-bin/" {
   cgi.assign = ("" => "")
 }
@@ -169,7 +201,7 @@ EOF
       if ! kill -0 "$SERVERS_PID" 2>/dev/null; then break; fi
       if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
         SERVERS_PORT=$port
-        SERVERS_URL=http://127.0.0.1:$port
+        SERVERS_URL=http$([ "${SERVERS_TLS:-0}" = 1 ] && echo s)://127.0.0.1:$port
         SERVERS_LOG=$d/access.log
         export SERVERS_PORT SERVERS_URL SERVERS_LOG SERVERS_PID
         return 0

@@ -19,6 +19,9 @@
 #    the WMS are retried, never cached; permanent faults (HTML page,
 #    exception with 200) end as listed failures with exit 1, nothing corrupt
 #    is cached, and --retry-failed replays only the list;
+#  - HTTPS with a certificate trusted through ca_file: HTTP/2 negotiated,
+#    requests multiplexed over at most max_connections connections; without
+#    ca_file the certificate is refused (exit 2);
 #  - bad input: unreachable host, invalid URL template, WMTS layer or matrix
 #    set absent, WMS without the CRS: one line each, exit 2.
 . "$(dirname "$0")/lib.sh"
@@ -255,6 +258,42 @@ job "$WORK/down.yaml" "$WORK/out_down" "{type: xyz, url: \"http://127.0.0.1:$P3/
 check_run "host failing mid-run: exit 1 after retries" 1 run "$WORK/down.yaml" --no-progress
 check "host failing mid-run: tasks listed with the cause" grep -q "503" "$WORK/out_down/.swath/failed.txt"
 check "host failing mid-run: retried" test "$(awk -F'\t' '$4 == 2' "$WORK/down.log" | wc -l)" -gt 0
+
+# ---- HTTPS, HTTP/2 -------------------------------------------------------------
+# The same tree over HTTPS from a second lighttpd (a certificate made for the
+# run, trusted through ca_file): HTTP/2 is negotiated and the requests share
+# a few multiplexed connections (lighttpd logs one "PRI * HTTP/2.0" line per
+# HTTP/2 connection).
+cat >"$WORK/tls.sh" <<EOF
+. "$SWATH_SRC/tests/integration/servers.sh"
+SERVERS_TLS=1 servers_start_lighttpd "$DOC" || exit 9
+echo "\$SERVERS_URL \$SERVERS_CA \$SERVERS_LOG" >"$WORK/tls.info"
+while [ -e "$WORK/tls.run" ]; do sleep 0.1; done
+EOF
+touch "$WORK/tls.run"
+env -u WORK -u SERVERS_DIR bash "$WORK/tls.sh" &
+TLS_PID=$!
+track_bg $TLS_PID
+for i in $(seq 100); do [ -s "$WORK/tls.info" ] && break; sleep 0.05; done
+read -r TLS_URL TLS_CA TLS_LOG <"$WORK/tls.info" || die "HTTPS lighttpd starts"
+rm -rf "$WORK/cache"
+TLS_XYZ="{type: xyz, url: \"$TLS_URL/xyz/{z}/{x}/{y}.png\", zoom: 15, empty_status: [404], max_connections: 4, ca_file: $TLS_CA}"
+job "$WORK/tls.yaml" "$WORK/out_tls" "$TLS_XYZ"
+check_run "https: prefetch with ca_file" 0 prefetch "$WORK/tls.yaml" --no-progress
+check_run "https: run" 0 run "$WORK/tls.yaml" --no-progress
+compare "https: same tiles as the local job" "$WORK/out_local" "$WORK/out_tls" 0
+sleep 0.5
+n_h2=$(grep -c '"GET /xyz/.* HTTP/2.0"' "$TLS_LOG")
+n_conn=$(grep -c '"PRI \* HTTP/2.0"' "$TLS_LOG")
+check_eq "https: every tile request over HTTP/2" "$n_h2" "$(grep -c '"GET /xyz/' "$TLS_LOG")"
+check "https: $n_h2 requests over $n_conn connections (at most 4)" \
+  test "$n_h2" -gt 20 -a "$n_conn" -ge 1 -a "$n_conn" -le 4
+job "$WORK/tls_noca.yaml" "$WORK/out_tls_noca" "${TLS_XYZ/, ca_file: $TLS_CA/}"
+check_run "https: without ca_file the certificate is refused (exit 2)" 2 prefetch "$WORK/tls_noca.yaml" --no-progress
+check "https: one line naming the certificate problem" \
+  test "$(wc -l <"$WORK/run.err")" -eq 1 -a -n "$(grep -i "certificate" "$WORK/run.err")"
+rm -f "$WORK/tls.run"
+wait "$TLS_PID" 2>/dev/null
 
 # ---- bad input ----------------------------------------------------------------
 bad() { # bad NAME INPUT-YAML PATTERN
