@@ -44,11 +44,16 @@ static int kernel_margin(const char *resampling) {
   return 3;
 }
 
-const char *const swath__remote_common_keys[] = {
-    "type",         "zoom",          "min_zoom",       "max_zoom", "bands",
-    "bounds",       "offline",       "max_connections", "max_per_host", "rate_limit",
-    "timeout",      "connect_timeout", "max_attempts", "failure_budget", "empty_status",
-    "headers",      "user_agent",    "ca_file",         NULL};
+/* Options of every remote input that only change how tiles are fetched, not
+ * which pixels come back: they are left out of a job's key. */
+static const char *const transport_keys[] = {
+    "max_connections", "max_per_host",   "rate_limit", "timeout", "connect_timeout",
+    "max_attempts",    "failure_budget", "headers",    "user_agent", "ca_file",
+    "offline",         NULL};
+
+/* The other options of every remote input (their own come on top). */
+static const char *const common_keys[] = {"type",   "zoom",   "min_zoom",     "max_zoom",
+                                          "bands",  "bounds", "empty_status", NULL};
 
 swath__remote *swath__remote_new(const char *type, size_t ctx_size, void (*free_ctx)(void *),
                                  int (*url)(const swath__remote *, swath_tile, char *, size_t)) {
@@ -73,11 +78,8 @@ static int in_list(const char *k, const char *const *l) {
 }
 
 int swath_source_option_changes_pixels(const char *key) {
-  static const char *const transport[] = {"max_connections", "max_per_host", "rate_limit", "timeout",
-                                          "connect_timeout", "max_attempts", "failure_budget", "headers",
-                                          "user_agent", "ca_file", "offline", "capabilities_max_age",
-                                          NULL};
-  return !in_list(key, transport);
+  /* (capabilities_max_age: WMS and WMTS only, and transport too) */
+  return !in_list(key, transport_keys) && strcmp(key, "capabilities_max_age") != 0;
 }
 
 int swath__remote_string(const swath_source_spec *spec, const char *key, const char *def,
@@ -133,7 +135,8 @@ int swath__remote_parse_common(swath__remote *r, const swath_source_spec *spec,
   const char *all[64];
   size_t n = 0;
   for (const char *const *l = own; *l && n < 40; l++) all[n++] = *l;
-  for (const char *const *l = swath__remote_common_keys; *l && n < 63; l++) all[n++] = *l;
+  for (const char *const *l = common_keys; *l && n < 63; l++) all[n++] = *l;
+  for (const char *const *l = transport_keys; *l && n < 63; l++) all[n++] = *l;
   all[n] = NULL;
   int rc = swath_cfg_check_keys(spec->cfg, where, all);
   if (rc) return rc;

@@ -61,9 +61,6 @@ struct swath__remote {
 swath__remote *swath__remote_new(const char *type, size_t ctx_size, void (*free_ctx)(void *),
                                  int (*url)(const swath__remote *, swath_tile, char *, size_t));
 
-/* Keys every remote input accepts besides its type's own. */
-extern const char *const swath__remote_common_keys[];
-
 /* Check the input's keys against the type's `own` keys plus the common
  * ones, and read the common ones into r (zoom, min_zoom, max_zoom, bands,
  * bounds, offline). Sets r->zoom = -1 when no zoom is given. */

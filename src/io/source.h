@@ -69,13 +69,14 @@ extern const swath_source_vtable swath_source_wmts;
 extern const swath_source_vtable swath_source_wms;
 
 /* 0 for input options that only change how data is fetched (connections,
- * rate, timeouts, attempts, failure budget, headers, user agent, offline,
- * capabilities age), 1 for every other (they may change the pixels). */
+ * rate, timeouts, attempts, failure budget, headers, user agent, CA file,
+ * offline, capabilities age), 1 for every other (they may change the
+ * pixels). */
 int swath_source_option_changes_pixels(const char *key);
 
 /* A fetcher configured from a remote input's options (max_connections,
  * rate_limit, timeouts, max_attempts, failure_budget, empty_status, headers,
- * user_agent), so every thread's handle of that input shares one set of
+ * user_agent, ca_file), so every thread's handle of that input shares one set of
  * connection caps. *out NULL for sources that fetch nothing. */
 int swath_source_fetcher_new(const swath_source_spec *spec, swath_fetcher **out);
 
