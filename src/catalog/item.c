@@ -182,8 +182,11 @@ int swath__s2_default_base(const char *mgrs, const char *product, char *buf, siz
   return 0;
 }
 
-int swath__s2_band_href(const char *base_url, const char *granule, const char *product,
-                        const char *mgrs, const char *band, int https, char *buf, size_t n) {
+/* The part of a band's href before the band name, up to and including the
+ * last '_': its length, or -1 if the names do not fit the convention or
+ * `n` bytes. */
+static int href_prefix(const char *base_url, const char *granule, const char *product,
+                       const char *mgrs, int https, char *buf, size_t n) {
   const char *prefix = "", *base = base_url;
   if (https && strncmp(base_url, "gs://", 5) == 0) {
     prefix = "https://storage.googleapis.com/";
@@ -193,17 +196,31 @@ int swath__s2_band_href(const char *base_url, const char *granule, const char *p
   if (swath__s2_is_legacy(granule)) {
     const char *suffix = strrchr(granule, '_'); /* _N02.04 */
     int keep = suffix && suffix[1] == 'N' ? (int)(suffix - granule) : (int)strlen(granule);
-    w = snprintf(buf, n, "%s%s/GRANULE/%s/IMG_DATA/%.*s_%s.jp2", prefix, base, granule, keep,
-                 granule, band);
+    w = snprintf(buf, n, "%s%s/GRANULE/%s/IMG_DATA/%.*s_", prefix, base, granule, keep, granule);
   } else {
     /* S2A_MSIL1C_20230615T102031_...: the datatake start is field 3 */
     const char *t = strchr(product, '_');
     t = t ? strchr(t + 1, '_') : NULL;
-    if (!t || strlen(t) < 16) return SWATH_EINVAL;
-    w = snprintf(buf, n, "%s%s/GRANULE/%s/IMG_DATA/T%s_%.15s_%s.jp2", prefix, base, granule, mgrs,
-                 t + 1, band);
+    if (!t || strlen(t) < 16) return -1;
+    w = snprintf(buf, n, "%s%s/GRANULE/%s/IMG_DATA/T%s_%.15s_", prefix, base, granule, mgrs, t + 1);
   }
-  return w < 0 || (size_t)w >= n ? SWATH_EINVAL : w;
+  return w < 0 || (size_t)w >= n ? -1 : w;
+}
+
+/* prefix (plen bytes of buf) + band + ".jp2", in place: the total length,
+ * or -1 if it does not fit `n` bytes with its NUL. */
+static int href_finish(char *buf, int plen, size_t n, const char *band) {
+  size_t bl = strlen(band);
+  if (plen < 0 || (size_t)plen + bl + 5 > n) return -1;
+  memcpy(buf + plen, band, bl);
+  memcpy(buf + plen + bl, ".jp2", 5);
+  return plen + (int)bl + 4;
+}
+
+int swath__s2_band_href(const char *base_url, const char *granule, const char *product,
+                        const char *mgrs, const char *band, int https, char *buf, size_t n) {
+  int w = href_finish(buf, href_prefix(base_url, granule, product, mgrs, https, buf, n), n, band);
+  return w < 0 ? SWATH_EINVAL : w;
 }
 
 static const struct {
@@ -225,103 +242,18 @@ static const struct {
     {"B12", "swir22", "Band 12 (SWIR 2.2)", 20},
 };
 
-static json_t *s2_asset(const char *base, const char *granule, const char *product,
-                        const char *mgrs, const char *band, const char *title, const char *role) {
-  char gs[1024], https[1024];
-  if (swath__s2_band_href(base, granule, product, mgrs, band, 0, gs, sizeof gs) < 0 ||
-      swath__s2_band_href(base, granule, product, mgrs, band, 1, https, sizeof https) < 0)
-    return NULL;
-  json_t *a = json_pack("{s:s, s:s, s:s, s:[s]}", "href", https, "type", "image/jp2", "title",
-                        title, "roles", role);
-  if (a && strcmp(gs, https) != 0)
-    json_object_set_new(
-        a, "alternate",
-        json_pack("{s:{s:s, s:s}}", "gs", "title", "Google Cloud Storage", "href", gs));
-  return a;
-}
-
-static json_t *bbox_geometry(const double b[4]) {
-  if (b[0] <= b[2])
-    return json_pack("{s:s, s:[[[ff][ff][ff][ff][ff]]]}", "type", "Polygon", "coordinates", b[0],
-                     b[1], b[2], b[1], b[2], b[3], b[0], b[3], b[0], b[1]);
-  /* crossing the antimeridian: split at 180 as RFC 7946 asks */
-  return json_pack("{s:s, s:[[[[ff][ff][ff][ff][ff]]], [[[ff][ff][ff][ff][ff]]]]}", "type",
-                   "MultiPolygon", "coordinates", b[0], b[1], 180.0, b[1], 180.0, b[3], b[0], b[3],
-                   b[0], b[1], -180.0, b[1], b[2], b[1], b[2], b[3], -180.0, b[3], -180.0, b[1]);
-}
-
-static int s2_item_checked(const swath__row *r, json_t **out) {
-  char *buf = strdup(r->doc), based[600], t[32];
-  const char *f[S2F_COUNT];
-  if (!buf) return swath_error_set(SWATH_ENOMEM, "catalog: out of memory");
-  if (swath__s2_unpack(buf, f)) {
-    free(buf);
-    return swath_error_set(SWATH_EINTERNAL, "catalog: item '%s' has a damaged record", r->id);
-  }
-  const char *base = f[S2F_BASE_URL];
-  if (!*base) {
-    if (swath__s2_default_base(f[S2F_MGRS], f[S2F_PRODUCT], based, sizeof based)) {
-      free(buf);
-      return swath_error_set(SWATH_EINTERNAL, "catalog: item '%s' has a bad MGRS tile", r->id);
-    }
-    base = based;
-  }
-  int legacy = swath__s2_is_legacy(r->id);
-  char platform[16] = "sentinel-2";
-  if (strlen(f[S2F_PRODUCT]) > 3 && f[S2F_PRODUCT][0] == 'S' && f[S2F_PRODUCT][1] == '2')
-    snprintf(platform, sizeof platform, "sentinel-2%c", f[S2F_PRODUCT][2] | 0x20);
-  swath_time_format(r->dt, t);
-  json_t *props = json_pack("{s:s, s:s, s:s, s:[s], s:s, s:s, s:s, s:b}", "datetime", t, "platform",
-                            platform, "constellation", "sentinel-2", "instruments", "msi",
-                            "s2:product_id", f[S2F_PRODUCT], "s2:datatake_id", f[S2F_DATATAKE],
-                            "s2:mgrs_tile", f[S2F_MGRS], "s2:legacy_naming", legacy);
-  if (!isnan(r->cloud)) json_object_set_new(props, "eo:cloud_cover", json_real(r->cloud));
-  if (*f[S2F_SIZE]) json_object_set_new(props, "s2:total_size", json_integer(atoll(f[S2F_SIZE])));
-  if (*f[S2F_QUALITY])
-    json_object_set_new(props, "s2:geometric_quality", json_string(f[S2F_QUALITY]));
-  if (*f[S2F_GENERATION])
-    json_object_set_new(props, "s2:generation_time", json_string(f[S2F_GENERATION]));
-  json_object_set_new(props, "s2:base_url", json_string(base));
-
-  json_t *assets = json_object();
-  for (size_t k = 0; k < sizeof S2_BANDS / sizeof *S2_BANDS; k++) {
-    json_t *a = s2_asset(base, r->id, f[S2F_PRODUCT], f[S2F_MGRS], S2_BANDS[k].name,
-                         S2_BANDS[k].title, "data");
-    if (!a) continue;
-    json_object_set_new(a, "gsd", json_real(S2_BANDS[k].gsd));
-    json_object_set_new(
-        a, "eo:bands",
-        json_pack("[{s:s, s:s}]", "name", S2_BANDS[k].name, "common_name", S2_BANDS[k].common));
-    json_object_set_new(assets, S2_BANDS[k].name, a);
-  }
-  if (!legacy) {
-    json_t *a = s2_asset(base, r->id, f[S2F_PRODUCT], f[S2F_MGRS], "TCI",
-                         "True colour image (8-bit, 0 = no data)", "visual");
-    if (a) json_object_set_new(assets, "TCI", a);
-  }
-  json_t *item = json_pack("{s:s, s:s, s:[s, s], s:s, s:s, s:o, s:[ffff], s:o, s:[], s:o}", "type",
-                           "Feature", "stac_version", "1.0.0", "stac_extensions",
-                           "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
-                           "https://stac-extensions.github.io/alternate-assets/v1.1.0/schema.json",
-                           "id", r->id, "collection", r->collection, "geometry",
-                           bbox_geometry(r->bbox), "bbox", r->bbox[0], r->bbox[1], r->bbox[2],
-                           r->bbox[3], "properties", props, "links", "assets", assets);
-  free(buf);
-  if (!item) return swath_error_set(SWATH_ENOMEM, "catalog: cannot build item '%s'", r->id);
-  *out = item;
-  return 0;
-}
-
-/* ---- the fast path: ASCII rows ----------------------------------------------
+/* ---- building the Item ----------------------------------------------------
  *
- * Sentinel-2 rows are ASCII in practice. For them the Item is built without
- * json_pack (its format is parsed on every call) and without UTF-8 checks
- * (every string is ASCII), the hrefs are assembled from a per-item prefix
- * instead of two snprintf calls per asset, and the values that are the same
- * in every item (types, titles, roles, gsd, eo:bands, extension list) are
- * built once and shared by reference: jansson counts references atomically
- * and dumps shared values from any number of threads. The bytes dumped are
- * those of s2_item_checked(), which rows with other bytes still take. */
+ * One Item per row of every page, so this is a hot path of the STAC API.
+ * The Item is built without json_pack (its format is parsed on every call);
+ * rows that are ASCII throughout (all of them in practice) skip jansson's
+ * UTF-8 checks; the hrefs are assembled from one prefix per form instead of
+ * two snprintf calls per asset; and the values that are the same in every
+ * item (types, titles, roles, gsd, eo:bands, extension list) are built once
+ * and shared by reference: jansson counts references atomically and dumps
+ * shared values from any number of threads. A row with text that is not
+ * UTF-8 loses the optional values and assets holding it, and fails where
+ * the text is required (id, collection, product, datatake, MGRS tile). */
 
 static struct {
   json_t *feature, *stac_version, *extensions, *polygon, *multipolygon, *constellation, *msi,
@@ -368,7 +300,9 @@ static int all_ascii(const char *s) {
   return 1;
 }
 
-static json_t *str(const char *s) { return json_stringn_nocheck(s, strlen(s)); }
+/* JSON strings of one row: unchecked where the row is ASCII, else checked
+ * (NULL for text that is not UTF-8). */
+typedef json_t *(*mkstr_fn)(const char *, size_t);
 
 static json_t *real_array(const double *v, int n) {
   json_t *a = json_array();
@@ -387,8 +321,9 @@ static json_t *ring(double w, double s, double e, double n) {
   return poly;
 }
 
-/* bbox_geometry(), without json_pack */
-static json_t *bbox_geometry_fast(const double b[4]) {
+/* A Polygon, or across the antimeridian a MultiPolygon split at 180 as
+ * RFC 7946 asks. */
+static json_t *bbox_geometry(const double b[4]) {
   json_t *g = json_object();
   if (b[0] <= b[2]) {
     SET(g, "type", SHARED(K.polygon));
@@ -403,43 +338,12 @@ static json_t *bbox_geometry_fast(const double b[4]) {
   return g;
 }
 
-/* The part of a band's href before the band name: what
- * swath__s2_band_href() writes, up to and including the last '_'. Returns
- * its length, or -1 where swath__s2_band_href() fails for every band. */
-static int href_prefix(const char *base_url, const char *granule, const char *product,
-                       const char *mgrs, int https, char *buf, size_t n) {
-  const char *prefix = "", *base = base_url;
-  if (https && strncmp(base_url, "gs://", 5) == 0) {
-    prefix = "https://storage.googleapis.com/";
-    base = base_url + 5;
-  }
-  int w;
-  if (swath__s2_is_legacy(granule)) {
-    const char *suffix = strrchr(granule, '_');
-    int keep = suffix && suffix[1] == 'N' ? (int)(suffix - granule) : (int)strlen(granule);
-    w = snprintf(buf, n, "%s%s/GRANULE/%s/IMG_DATA/%.*s_", prefix, base, granule, keep, granule);
-  } else {
-    const char *t = strchr(product, '_');
-    t = t ? strchr(t + 1, '_') : NULL;
-    if (!t || strlen(t) < 16) return -1;
-    w = snprintf(buf, n, "%s%s/GRANULE/%s/IMG_DATA/T%s_%.15s_", prefix, base, granule, mgrs, t + 1);
-  }
-  return w < 0 || (size_t)w >= n ? -1 : w;
-}
-
-/* prefix + band + ".jp2" as a JSON string, NULL where swath__s2_band_href()
- * would not fit it in 1024 bytes */
-static json_t *href_json(char *prefix, int plen, const char *band) {
-  size_t bl = strlen(band);
-  if (plen < 0 || (size_t)plen + bl + 4 >= 1024) return NULL;
-  memcpy(prefix + plen, band, bl);
-  memcpy(prefix + plen + bl, ".jp2", 4);
-  return json_stringn_nocheck(prefix, (size_t)plen + bl + 4);
-}
-
-static json_t *s2_asset_fast(char *gsp, int gsl, char *hsp, int hsl, const char *band,
-                             json_t *title, json_t *roles) {
-  json_t *gs = href_json(gsp, gsl, band), *https = href_json(hsp, hsl, band);
+/* An asset with its https href and, where it differs, the gs:// one as an
+ * alternate; NULL where an href cannot be made (the asset is left out). */
+static json_t *s2_asset(mkstr_fn mk, char *gsp, int gsl, char *hsp, int hsl, const char *band,
+                        json_t *title, json_t *roles) {
+  int gn = href_finish(gsp, gsl, 1024, band), hn = href_finish(hsp, hsl, 1024, band);
+  json_t *gs = gn < 0 ? NULL : mk(gsp, (size_t)gn), *https = hn < 0 ? NULL : mk(hsp, (size_t)hn);
   if (!gs || !https) {
     json_decref(gs);
     json_decref(https);
@@ -464,8 +368,10 @@ static json_t *s2_asset_fast(char *gsp, int gsl, char *hsp, int hsl, const char 
 
 static int s2_item(const swath__row *r, json_t **out) {
   pthread_once(&k_once, k_init);
-  if (!k_ok || !all_ascii(r->doc) || !all_ascii(r->id) || !all_ascii(r->collection))
-    return s2_item_checked(r, out);
+  if (!k_ok) return swath_error_set(SWATH_ENOMEM, "catalog: out of memory");
+  mkstr_fn mk = all_ascii(r->doc) && all_ascii(r->id) && all_ascii(r->collection)
+                    ? json_stringn_nocheck
+                    : json_stringn;
   char buf[2048], based[600], t[32];
   const char *f[S2F_COUNT];
   size_t dl = strlen(r->doc);
@@ -477,6 +383,7 @@ static int s2_item(const swath__row *r, json_t **out) {
     if (doc != buf) free(doc);                                                                     \
     return (rc_);                                                                                  \
   } while (0)
+#define STR(s_) mk((s_), strlen(s_))
   if (swath__s2_unpack(doc, f))
     DONE(swath_error_set(SWATH_EINTERNAL, "catalog: item '%s' has a damaged record", r->id));
   const char *base = f[S2F_BASE_URL];
@@ -491,44 +398,53 @@ static int s2_item(const swath__row *r, json_t **out) {
     snprintf(platform, sizeof platform, "sentinel-2%c", f[S2F_PRODUCT][2] | 0x20);
   swath_time_format(r->dt, t);
 
+  /* Required text first: a row without it has no Item. */
+  json_t *id = STR(r->id), *coll = STR(r->collection), *product = STR(f[S2F_PRODUCT]),
+         *datatake = STR(f[S2F_DATATAKE]), *mgrs = STR(f[S2F_MGRS]);
+  if (!id || !coll || !product || !datatake || !mgrs) {
+    json_decref(id), json_decref(coll), json_decref(product), json_decref(datatake);
+    json_decref(mgrs);
+    DONE(swath_error_set(SWATH_EINTERNAL, "catalog: item '%s' has text that is not UTF-8", r->id));
+  }
   json_t *props = json_object();
-  SET(props, "datetime", str(t));
-  SET(props, "platform", str(platform));
+  SET(props, "datetime", json_stringn_nocheck(t, strlen(t)));
+  SET(props, "platform", json_stringn_nocheck(platform, strlen(platform)));
   SET(props, "constellation", SHARED(K.constellation));
   SET(props, "instruments", SHARED(K.msi));
-  SET(props, "s2:product_id", str(f[S2F_PRODUCT]));
-  SET(props, "s2:datatake_id", str(f[S2F_DATATAKE]));
-  SET(props, "s2:mgrs_tile", str(f[S2F_MGRS]));
+  SET(props, "s2:product_id", product);
+  SET(props, "s2:datatake_id", datatake);
+  SET(props, "s2:mgrs_tile", mgrs);
   SET(props, "s2:legacy_naming", json_boolean(legacy));
+  /* optional: left out where missing (or not UTF-8) */
   if (!isnan(r->cloud)) SET(props, "eo:cloud_cover", json_real(r->cloud));
   if (*f[S2F_SIZE]) SET(props, "s2:total_size", json_integer(atoll(f[S2F_SIZE])));
-  if (*f[S2F_QUALITY]) SET(props, "s2:geometric_quality", str(f[S2F_QUALITY]));
-  if (*f[S2F_GENERATION]) SET(props, "s2:generation_time", str(f[S2F_GENERATION]));
-  SET(props, "s2:base_url", str(base));
+  if (*f[S2F_QUALITY]) SET(props, "s2:geometric_quality", STR(f[S2F_QUALITY]));
+  if (*f[S2F_GENERATION]) SET(props, "s2:generation_time", STR(f[S2F_GENERATION]));
+  SET(props, "s2:base_url", STR(base));
 
-  /* hrefs: prefix once, band names appended in place (1024 as in s2_asset) */
-  char gsp[1024 + 16], hsp[1024 + 16];
-  int gsl = href_prefix(base, r->id, f[S2F_PRODUCT], f[S2F_MGRS], 0, gsp, 1024);
-  int hsl = href_prefix(base, r->id, f[S2F_PRODUCT], f[S2F_MGRS], 1, hsp, 1024);
+  /* hrefs: each prefix once, band names appended in place */
+  char gsp[1024], hsp[1024];
+  int gsl = href_prefix(base, r->id, f[S2F_PRODUCT], f[S2F_MGRS], 0, gsp, sizeof gsp);
+  int hsl = href_prefix(base, r->id, f[S2F_PRODUCT], f[S2F_MGRS], 1, hsp, sizeof hsp);
   json_t *assets = json_object();
   for (size_t k = 0; k < sizeof S2_BANDS / sizeof *S2_BANDS; k++) {
-    json_t *a = s2_asset_fast(gsp, gsl, hsp, hsl, S2_BANDS[k].name, K.band_title[k], K.roles_data);
+    json_t *a = s2_asset(mk, gsp, gsl, hsp, hsl, S2_BANDS[k].name, K.band_title[k], K.roles_data);
     if (!a) continue;
     SET(a, "gsd", SHARED(K.band_gsd[k]));
     SET(a, "eo:bands", SHARED(K.band_eo[k]));
     json_object_setn_new_nocheck(assets, S2_BANDS[k].name, 3, a);
   }
   if (!legacy) {
-    json_t *a = s2_asset_fast(gsp, gsl, hsp, hsl, "TCI", K.tci_title, K.roles_visual);
+    json_t *a = s2_asset(mk, gsp, gsl, hsp, hsl, "TCI", K.tci_title, K.roles_visual);
     if (a) SET(assets, "TCI", a);
   }
   json_t *item = json_object();
   SET(item, "type", SHARED(K.feature));
   SET(item, "stac_version", SHARED(K.stac_version));
   SET(item, "stac_extensions", SHARED(K.extensions));
-  SET(item, "id", str(r->id));
-  SET(item, "collection", str(r->collection));
-  SET(item, "geometry", bbox_geometry_fast(r->bbox));
+  SET(item, "id", id);
+  SET(item, "collection", coll);
+  SET(item, "geometry", bbox_geometry(r->bbox));
   SET(item, "bbox", real_array(r->bbox, 4));
   SET(item, "properties", props);
   SET(item, "links", json_array());
@@ -538,6 +454,7 @@ static int s2_item(const swath__row *r, json_t **out) {
   if (!item) DONE(swath_error_set(SWATH_ENOMEM, "catalog: cannot build item '%s'", r->id));
   *out = item;
   DONE(0);
+#undef STR
 #undef DONE
 }
 
