@@ -335,6 +335,46 @@ static void test_ingest_csv(void **state) {
                    SWATH_EINVAL);
 }
 
+/* Items of rows whose text is not ASCII: UTF-8 text is kept (hrefs
+ * included); text that is not UTF-8 drops the optional value and the assets
+ * built from it, and fails the item where the text is required. */
+static void test_s2_item_text(void **state) {
+  (void)state;
+  static const char prod[] = "S2A_MSIL1C_20230602T102031_N0509_R065_T32TMT_20230615T140000";
+  FILE *f = fopen(path_of("t.csv"), "wb");
+  fputs(HEADER "\n", f);
+  fprintf(f, "U1,%s,GS2A_x,32TMT,2023-06-02T10:25:59Z,1,2,PASSED,,41,40,10,11,"
+             "gs://b\xc3\xbc" "cket/t.SAFE\n", prod);
+  fprintf(f, "U2,%s,GS2A_x,32TMT,2023-06-02T10:25:59Z,1,2,PASSED,,41,40,10,11,"
+             "gs://bad\xff/t.SAFE\n", prod);
+  fprintf(f, "U3,%s,GS2A_\xff,32TMT,2023-06-02T10:25:59Z,1,2,PASSED,,41,40,10,11,gs://b/t.SAFE\n",
+          prod);
+  fclose(f);
+  swath_catalog *c = open_new("t.db");
+  swath_ingest_report r;
+  ingest(c, "t.csv", &r);
+  assert_int_equal(r.inserted, 3);
+  json_t *item;
+  assert_int_equal(swath_catalog_get_item(c, "sentinel-2-l1c", "U1", &item), 0);
+  json_t *p = json_object_get(item, "properties"), *a = json_object_get(item, "assets");
+  assert_string_equal(json_string_value(json_object_get(p, "s2:base_url")),
+                      "gs://b\xc3\xbc" "cket/t.SAFE");
+  assert_int_equal(json_object_size(a), 14);
+  assert_string_equal(json_string_value(json_object_get(json_object_get(a, "B04"), "href")),
+                      "https://storage.googleapis.com/b\xc3\xbc" "cket/t.SAFE/GRANULE/U1/IMG_DATA/"
+                      "T32TMT_20230602T102031_B04.jp2");
+  json_decref(item);
+  assert_int_equal(swath_catalog_get_item(c, "sentinel-2-l1c", "U2", &item), 0);
+  p = json_object_get(item, "properties");
+  assert_null(json_object_get(p, "s2:base_url"));
+  assert_int_equal(json_object_size(json_object_get(item, "assets")), 0);
+  assert_string_equal(json_string_value(json_object_get(p, "s2:mgrs_tile")), "32TMT");
+  json_decref(item);
+  assert_int_not_equal(swath_catalog_get_item(c, "sentinel-2-l1c", "U3", &item), 0);
+  assert_non_null(strstr(swath_error_message(), "'U3' has text that is not UTF-8"));
+  swath_catalog_close(c);
+}
+
 static void test_antimeridian_and_time(void **state) {
   (void)state;
   FILE *f = fopen(path_of("am.csv"), "w");
@@ -735,6 +775,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_time),
       cmocka_unit_test(test_s2_names),
+      cmocka_unit_test(test_s2_item_text),
       cmocka_unit_test(test_parse_errors),
       cmocka_unit_test(test_ingest_csv),
       cmocka_unit_test(test_antimeridian_and_time),
