@@ -302,6 +302,22 @@ gdal_row() {
     "zoom $ZMAX only$([ "$RC" = 0 ] || echo "; failed: $(grep -m1 -i error "$work/last.log" | cut -c1-80)")"
 }
 
+# swath_job OUT INPUT: OUT/job.yaml over the area at every zoom with one input
+# (every zoom read from the service, no overviews: the tile set the other
+# tools fetch), cache in OUT/cache.
+swath_job() {
+  cat >"$1/job.yaml" <<EOF
+process: convert
+inputs:
+  img: $2
+grid: {name: WebMercatorQuad}
+zoom: [$ZMIN, $ZMAX]
+area: {bounds: [$AX0, $AY0, $AX1, $AY1], crs: EPSG:3857}
+output: {path: $1/out, format: PNG, overviews: false, resampling: near}
+cache: {path: $1/cache}
+EOF
+}
+
 # swath_prefetch_row SCENARIO OUT EXPECTED_FILE HITS_ERE [BLOCK_TILES]: swath
 # prefetch of OUT/job.yaml, then its row.
 swath_prefetch_row() {
@@ -381,17 +397,7 @@ EOF
     rm -rf "$out"
     mkdir -p "$out"
     [ "${FAULTY:-0}" = 1 ] && start_faults && wms=${WMS/$SERVERS_URL/$FSURL}
-    cat >"$out/job.yaml" <<EOF
-process: convert
-inputs:
-  ortho: {type: wms, url: "$wms", layers: ortho, format: image/png, crs: EPSG:3857, version: 1.3.0, block_size: $((256 * meta)), max_connections: $CONN}
-grid: {name: WebMercatorQuad}
-zoom: [$ZMIN, $ZMAX]
-area: {bounds: [$AX0, $AY0, $AX1, $AY1], crs: EPSG:3857}
-# Every zoom read from the service, in $((256 * meta)) px blocks: mapcache_seed's requests.
-output: {path: $out/out, format: PNG, overviews: false, resampling: near}
-cache: {path: $out/cache}
-EOF
+    swath_job "$out" "{type: wms, url: \"$wms\", layers: ortho, format: image/png, crs: EPSG:3857, version: 1.3.0, block_size: $((256 * meta)), max_connections: $CONN}"
     swath_prefetch_row "$sc" "$out" "$work/expected.txt" cgi-bin/mapserv "$meta"
   fi
 }
@@ -434,17 +440,7 @@ EOF
     rm -rf "$out"
     mkdir -p "$out"
     [ "${FAULTY:-0}" = 1 ] && start_faults && base=$FSURL
-    cat >"$out/job.yaml" <<EOF
-process: convert
-inputs:
-  imagery: {type: xyz, url: "$base$XYZ_PATH/{z}/{x}/{y}.png", max_connections: $CONN, empty_status: [204, 404]}
-grid: {name: WebMercatorQuad}
-zoom: [$ZMIN, $ZMAX]
-area: {bounds: [$AX0, $AY0, $AX1, $AY1], crs: EPSG:3857}
-# Every zoom read from the service: the tile set mapcache_seed transfers.
-output: {path: $out/out, format: PNG, overviews: false, resampling: near}
-cache: {path: $out/cache}
-EOF
+    swath_job "$out" "{type: xyz, url: \"$base$XYZ_PATH/{z}/{x}/{y}.png\", max_connections: $CONN, empty_status: [204, 404]}"
     swath_prefetch_row "$sc" "$out" "$work/expected-xyz.txt" "$XYZ_PATH/"
   fi
 }
