@@ -1,8 +1,10 @@
 /* sink_tiledir.c: tiles as files, {path}/{z}/{x}/{y}.{ext}, through GDAL's
- * drivers (GTiff, PNG, JPEG, WEBP).
+ * drivers (GTiff, PNG, JPEG, WEBP), except 8-bit PNGs, which swath's own
+ * encoder writes (io/png_write.h: GDAL's PNG driver was the slowest step).
  *
  * A tile is encoded from a MEM dataset that wraps the caller's buffers (no
- * copy of the pixels) into a temp file, then renamed into place: readers and
+ * copy of the pixels), or from the buffers directly for PNG, into a temp
+ * file, then renamed into place: readers and
  * resumed runs never see a partial tile. Temp files live in
  * {path}/.swath/tmp/{pid}/ (same file system, so rename is atomic); a process
  * killed mid-write leaves its folder behind, and the next process to open
@@ -32,6 +34,7 @@
 
 #include "core/error.h"
 #include "core/raster.h"
+#include "io/png_write.h"
 #include "io/sink.h"
 #include "io/warp.h"
 
@@ -182,6 +185,86 @@ static double alpha_max(const tiledir *t) {
   return t->cfg.dtype == SWATH_DT_UINT16 && strcmp(t->ext, "png") == 0 ? 65535 : 255;
 }
 
+/* A PNG of 8-bit samples (the common tile) through swath's encoder (see
+ * io/png_write.h): `planes` are the bands, then the alpha plane if any. */
+static int write_png8(const tiledir *t, const char *tmp, const swath_raster *r, void *data, void *alpha) {
+  size_t px = (size_t)r->width * r->height;
+  const unsigned char *planes[4];
+  int n = 0;
+  for (int b = 0; b < r->bands; b++) planes[n++] = (const unsigned char *)data + b * px;
+  if (alpha) planes[n++] = alpha;
+  unsigned char *png;
+  size_t len;
+  int rc = swath_png_encode(r->width, r->height, n, planes, t->compression ? atoi(t->compression) : 6,
+                            &png, &len);
+  if (rc) return rc;
+  FILE *f = fopen(tmp, "wb");
+  int ok = f && fwrite(png, 1, len, f) == len;
+  if (f) ok &= fclose(f) == 0;
+  free(png);
+  if (!ok) return swath_error_set(SWATH_EIO, "output: cannot write '%s': %s", tmp, strerror(errno));
+  return 0;
+}
+
+/* Any other tile through GDAL's driver, from a MEM dataset over `data` (and
+ * `alpha`, if any, as the last band). */
+static int write_gdal(const tiledir *t, swath_tile tl, const char *tmp, const swath_raster *r, void *data,
+                      void *alpha) {
+  GDALDatasetH mem = swath__mem_dataset(r->width, r->height, r->dtype, data, r->bands, alpha);
+  if (!mem)
+    return swath_error_set(SWATH_EIO, "output: cannot create a MEM dataset for tile %d/%lld/%lld", tl.z,
+                           (long long)tl.x, (long long)tl.y);
+  int nb = r->bands + (alpha ? 1 : 0);
+  if (alpha) GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, nb), GCI_AlphaBand);
+  if (r->bands >= 3 && strcmp(t->ext, "tif") == 0) {
+    GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, 1), GCI_RedBand);
+    GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, 2), GCI_GreenBand);
+    GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, 3), GCI_BlueBand);
+  }
+  char **opts = NULL;
+  if (strcmp(t->ext, "tif") == 0) {
+    swath_bounds b = swath_grid_tile_bounds(t->cfg.grid, tl);
+    double gt[6] = {b.minx, (b.maxx - b.minx) / r->width, 0, b.maxy, 0, -(b.maxy - b.miny) / r->height};
+    GDALSetGeoTransform(mem, gt);
+    if (t->wkt) GDALSetProjection(mem, t->wkt);
+    if (t->cfg.has_nodata)
+      for (int b2 = 1; b2 <= r->bands; b2++) GDALSetRasterNoDataValue(GDALGetRasterBand(mem, b2), t->cfg.nodata);
+    const char *comp = t->compression ? t->compression : "DEFLATE";
+    opts = CSLSetNameValue(opts, "COMPRESS", comp);
+    if (strcasecmp(comp, "DEFLATE") == 0 || strcasecmp(comp, "LZW") == 0 || strcasecmp(comp, "ZSTD") == 0)
+      opts = CSLSetNameValue(opts, "PREDICTOR", (r->dtype == SWATH_DT_FLOAT32 || r->dtype == SWATH_DT_FLOAT64) ? "3" : "2");
+    if (r->width % 16 == 0 && r->height % 16 == 0) {
+      char bs[16];
+      snprintf(bs, sizeof bs, "%d", r->width);
+      opts = CSLSetNameValue(opts, "TILED", "YES");
+      opts = CSLSetNameValue(opts, "BLOCKXSIZE", bs);
+      snprintf(bs, sizeof bs, "%d", r->height);
+      opts = CSLSetNameValue(opts, "BLOCKYSIZE", bs);
+    }
+    if (alpha) opts = CSLSetNameValue(opts, "ALPHA", "YES");
+  } else if (strcmp(t->ext, "png") == 0 && t->compression) {
+    opts = CSLSetNameValue(opts, "ZLEVEL", t->compression);
+  } else if (t->cfg.quality > 0) {
+    char q[16];
+    snprintf(q, sizeof q, "%d", t->cfg.quality);
+    if (strcmp(t->ext, "webp") == 0 && t->cfg.quality == 100) opts = CSLSetNameValue(opts, "LOSSLESS", "YES");
+    else opts = CSLSetNameValue(opts, "QUALITY", q);
+  }
+  CPLErrorReset();
+  CPLPushErrorHandler(CPLQuietErrorHandler);
+  GDALDatasetH out = GDALCreateCopy(t->drv, tmp, mem, FALSE, opts, NULL, NULL);
+  int ok = out != NULL;
+  if (out) GDALClose(out);
+  ok &= CPLGetLastErrorType() < CE_Failure;
+  CPLPopErrorHandler();
+  CSLDestroy(opts);
+  GDALClose(mem);
+  if (!ok)
+    return swath_error_set(SWATH_EIO, "output: writing tile %d/%lld/%lld failed: %s", tl.z, (long long)tl.x,
+                           (long long)tl.y, CPLGetLastErrorMsg());
+  return 0;
+}
+
 static int td_write(void *st, swath_tile tl, const swath_raster *r) {
   tiledir *t = st;
   char dir[4096], file[4200], tmp[4500];
@@ -225,64 +308,16 @@ static int td_write(void *st, swath_tile tl, const swath_raster *r) {
     }
     data = own;
   }
-  GDALDatasetH mem = swath__mem_dataset(r->width, r->height, r->dtype, data, r->bands, use_alpha ? alpha : NULL);
-  if (!mem) {
-    free(own_alpha);
-    free(own);
-    return swath_error_set(SWATH_EIO, "output: cannot create a MEM dataset for tile %d/%lld/%lld", tl.z,
-                           (long long)tl.x, (long long)tl.y);
-  }
-  int nb = r->bands + (use_alpha ? 1 : 0);
-  if (use_alpha) GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, nb), GCI_AlphaBand);
-  if (r->bands >= 3 && strcmp(t->ext, "tif") == 0) {
-    GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, 1), GCI_RedBand);
-    GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, 2), GCI_GreenBand);
-    GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, 3), GCI_BlueBand);
-  }
-  char **opts = NULL;
-  if (strcmp(t->ext, "tif") == 0) {
-    swath_bounds b = swath_grid_tile_bounds(t->cfg.grid, tl);
-    double gt[6] = {b.minx, (b.maxx - b.minx) / r->width, 0, b.maxy, 0, -(b.maxy - b.miny) / r->height};
-    GDALSetGeoTransform(mem, gt);
-    if (t->wkt) GDALSetProjection(mem, t->wkt);
-    if (t->cfg.has_nodata)
-      for (int b2 = 1; b2 <= r->bands; b2++) GDALSetRasterNoDataValue(GDALGetRasterBand(mem, b2), t->cfg.nodata);
-    const char *comp = t->compression ? t->compression : "DEFLATE";
-    opts = CSLSetNameValue(opts, "COMPRESS", comp);
-    if (strcasecmp(comp, "DEFLATE") == 0 || strcasecmp(comp, "LZW") == 0 || strcasecmp(comp, "ZSTD") == 0)
-      opts = CSLSetNameValue(opts, "PREDICTOR", (r->dtype == SWATH_DT_FLOAT32 || r->dtype == SWATH_DT_FLOAT64) ? "3" : "2");
-    if (r->width % 16 == 0 && r->height % 16 == 0) {
-      char bs[16];
-      snprintf(bs, sizeof bs, "%d", r->width);
-      opts = CSLSetNameValue(opts, "TILED", "YES");
-      opts = CSLSetNameValue(opts, "BLOCKXSIZE", bs);
-      snprintf(bs, sizeof bs, "%d", r->height);
-      opts = CSLSetNameValue(opts, "BLOCKYSIZE", bs);
-    }
-    if (use_alpha) opts = CSLSetNameValue(opts, "ALPHA", "YES");
-  } else if (strcmp(t->ext, "png") == 0 && t->compression) {
-    opts = CSLSetNameValue(opts, "ZLEVEL", t->compression);
-  } else if (t->cfg.quality > 0) {
-    char q[16];
-    snprintf(q, sizeof q, "%d", t->cfg.quality);
-    if (strcmp(t->ext, "webp") == 0 && t->cfg.quality == 100) opts = CSLSetNameValue(opts, "LOSSLESS", "YES");
-    else opts = CSLSetNameValue(opts, "QUALITY", q);
-  }
-  CPLErrorReset();
-  CPLPushErrorHandler(CPLQuietErrorHandler);
-  GDALDatasetH out = GDALCreateCopy(t->drv, tmp, mem, FALSE, opts, NULL, NULL);
-  int ok = out != NULL;
-  if (out) GDALClose(out);
-  ok &= CPLGetLastErrorType() < CE_Failure;
-  CPLPopErrorHandler();
-  CSLDestroy(opts);
-  GDALClose(mem);
+  int rc;
+  if (strcmp(t->ext, "png") == 0 && r->dtype == SWATH_DT_BYTE && r->bands + use_alpha <= 4)
+    rc = write_png8(t, tmp, r, data, use_alpha ? alpha : NULL);
+  else
+    rc = write_gdal(t, tl, tmp, r, data, use_alpha ? alpha : NULL);
   free(own_alpha);
   free(own);
-  if (!ok) {
+  if (rc) {
     unlink(tmp);
-    return swath_error_set(SWATH_EIO, "output: writing tile %d/%lld/%lld failed: %s", tl.z, (long long)tl.x,
-                           (long long)tl.y, CPLGetLastErrorMsg());
+    return rc;
   }
   if (rename(tmp, file)) {
     int e = errno;

@@ -1,0 +1,214 @@
+/* png_write.c: filter rows, deflate them with libdeflate, frame them with
+ * libpng (see png_write.h for why). */
+#include "io/png_write.h"
+
+#include <libdeflate.h>
+#include <png.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+
+/* ---- one compressor per thread and level -------------------------------- */
+
+/* A libdeflate compressor holds its hash tables (hundreds of KB): made once
+ * per thread, again only when the level changes, freed at thread exit. */
+struct zctx {
+  int level;
+  struct libdeflate_compressor *c;
+};
+
+static pthread_key_t zkey;
+static pthread_once_t zonce = PTHREAD_ONCE_INIT;
+
+static void zctx_free(void *p) {
+  struct zctx *z = p;
+  libdeflate_free_compressor(z->c);
+  free(z);
+}
+
+static void zkey_make(void) { pthread_key_create(&zkey, zctx_free); }
+
+static struct libdeflate_compressor *compressor(int level) {
+  pthread_once(&zonce, zkey_make);
+  struct zctx *z = pthread_getspecific(zkey);
+  if (z && z->level == level) return z->c;
+  if (!z) {
+    if (!(z = calloc(1, sizeof *z))) return NULL;
+    if (pthread_setspecific(zkey, z)) {
+      free(z);
+      return NULL;
+    }
+  }
+  libdeflate_free_compressor(z->c);
+  z->c = libdeflate_alloc_compressor(level);
+  z->level = z->c ? level : 0;
+  return z->c;
+}
+
+/* ---- row filters ------------------------------------------------------ */
+
+/* Cost of a filtered row: the sum of its bytes taken as signed magnitudes.
+ * (The loops below are written one filter at a time over restrict pointers
+ * so that GCC vectorises them.) */
+static uint32_t cost(const unsigned char *restrict f, size_t n) {
+  uint32_t s = 0;
+  for (size_t i = 0; i < n; i++)
+    s += (uint32_t)abs((int)(signed char)f[i]);
+  return s;
+}
+
+/* Filter `cur` (n bytes, bpp bytes per pixel) against `prev` (zeros for the
+ * first row) with each of the five filters into cand[0..4], and return the
+ * type whose output costs least. */
+static int filter_row(const unsigned char *restrict cur, const unsigned char *restrict prev, size_t n,
+                      int bpp, unsigned char *restrict none, unsigned char *restrict sub,
+                      unsigned char *restrict up, unsigned char *restrict avg,
+                      unsigned char *restrict pth) {
+  memcpy(none, cur, n);
+  for (int i = 0; i < bpp; i++) {
+    sub[i] = cur[i];
+    avg[i] = (unsigned char)(cur[i] - (prev[i] >> 1));
+    pth[i] = (unsigned char)(cur[i] - prev[i]); /* Paeth(0, b, 0) = b */
+  }
+  for (size_t i = bpp; i < n; i++)
+    sub[i] = (unsigned char)(cur[i] - cur[i - bpp]);
+  for (size_t i = 0; i < n; i++)
+    up[i] = (unsigned char)(cur[i] - prev[i]);
+  for (size_t i = bpp; i < n; i++)
+    avg[i] = (unsigned char)(cur[i] - ((cur[i - bpp] + prev[i]) >> 1));
+  for (size_t i = bpp; i < n; i++) {
+    /* Paeth: whichever of left a, up b, up-left c is nearest a + b - c */
+    int16_t a = cur[i - bpp], b = prev[i], c = prev[i - bpp];
+    int16_t pa = (int16_t)abs(b - c), pb = (int16_t)abs(a - c), pc = (int16_t)abs(a + b - 2 * c);
+    int16_t pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+    pth[i] = (unsigned char)(cur[i] - pred);
+  }
+  const unsigned char *cand[5] = {none, sub, up, avg, pth};
+  int best = 0;
+  uint32_t best_cost = cost(none, n);
+  for (int f = 1; f < 5; f++) {
+    uint32_t c = cost(cand[f], n);
+    if (c < best_cost) {
+      best_cost = c;
+      best = f;
+    }
+  }
+  return best;
+}
+
+/* ---- the container ---------------------------------------------------- */
+
+struct membuf {
+  unsigned char *p;
+  size_t len, cap;
+  char msg[200];
+};
+
+static void mem_write(png_structp png, png_bytep data, size_t n) {
+  struct membuf *m = png_get_io_ptr(png);
+  if (m->len + n > m->cap) png_error(png, "PNG larger than its computed size");
+  memcpy(m->p + m->len, data, n);
+  m->len += n;
+}
+
+static void mem_flush(png_structp png) { (void)png; }
+
+static void on_error(png_structp png, png_const_charp msg) {
+  struct membuf *m = png_get_error_ptr(png);
+  snprintf(m->msg, sizeof m->msg, "%s", msg);
+  png_longjmp(png, 1);
+}
+
+static void on_warning(png_structp png, png_const_charp msg) {
+  (void)png;
+  (void)msg;
+}
+
+/* Signature, IHDR, one IDAT holding z, IEND, into m (sized exactly). */
+static int frame(struct membuf *m, int w, int h, int channels, const unsigned char *z, size_t zlen) {
+  static const int color_type[] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
+                                   PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, m, on_error, on_warning);
+  png_infop info = png ? png_create_info_struct(png) : NULL;
+  if (!info) {
+    png_destroy_write_struct(&png, NULL);
+    return swath_error_set(SWATH_ENOMEM, "PNG: out of memory");
+  }
+  if (setjmp(png_jmpbuf(png))) {
+    png_destroy_write_struct(&png, &info);
+    return swath_error_set(SWATH_EIO, "PNG: %s", m->msg);
+  }
+  png_set_write_fn(png, m, mem_write, mem_flush);
+  png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, color_type[channels],
+               PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_write_info(png, info);
+  png_write_chunk(png, (png_const_bytep) "IDAT", z, zlen);
+  png_write_chunk(png, (png_const_bytep) "IEND", NULL, 0);
+  /* (not png_write_end: libpng would look for IDATs it compressed itself) */
+  png_destroy_write_struct(&png, &info);
+  return 0;
+}
+
+int swath_png_encode(int w, int h, int channels, const unsigned char *const *planes, int level,
+                     unsigned char **out, size_t *out_len) {
+  *out = NULL;
+  *out_len = 0;
+  if (w <= 0 || h <= 0 || channels < 1 || channels > 4 || level < 1 || level > 12 ||
+      (size_t)w * channels > ((size_t)1 << 24))
+    return swath_error_set(SWATH_EINTERNAL, "PNG: cannot encode %dx%d with %d channels at level %d",
+                           w, h, channels, level);
+  struct libdeflate_compressor *zc = compressor(level);
+  if (!zc) return swath_error_set(SWATH_ENOMEM, "PNG: out of memory");
+
+  size_t n = (size_t)w * channels, row = n + 1, raw_len = row * (size_t)h;
+  unsigned char *raw = malloc(raw_len), *work = malloc(7 * n);
+  size_t zcap = libdeflate_zlib_compress_bound(zc, raw_len);
+  unsigned char *z = malloc(zcap);
+  struct membuf m = {0};
+  int rc = 0;
+  if (!raw || !work || !z) {
+    rc = swath_error_set(SWATH_ENOMEM, "PNG: out of memory");
+    goto done;
+  }
+  unsigned char *prev = work, *cur = work + n, *cand[5];
+  for (int f = 0; f < 5; f++) cand[f] = work + (2 + f) * n;
+  memset(prev, 0, n);
+  for (int y = 0; y < h; y++) {
+    size_t at = (size_t)y * w;
+    for (int c = 0; c < channels; c++) {
+      const unsigned char *src = planes[c] + at;
+      for (int x = 0; x < w; x++) cur[(size_t)x * channels + c] = src[x];
+    }
+    int f = filter_row(cur, prev, n, channels, cand[0], cand[1], cand[2], cand[3], cand[4]);
+    raw[(size_t)y * row] = (unsigned char)f;
+    memcpy(raw + (size_t)y * row + 1, cand[f], n);
+    unsigned char *t = prev;
+    prev = cur;
+    cur = t;
+  }
+  size_t zlen = libdeflate_zlib_compress(zc, raw, raw_len, z, zcap);
+  if (!zlen) {
+    rc = swath_error_set(SWATH_EINTERNAL, "PNG: deflate output exceeded its bound");
+    goto done;
+  }
+  m.cap = 8 + 25 + 12 + zlen + 12; /* signature, IHDR, IDAT, IEND */
+  if (!(m.p = malloc(m.cap))) {
+    rc = swath_error_set(SWATH_ENOMEM, "PNG: out of memory");
+    goto done;
+  }
+  if ((rc = frame(&m, w, h, channels, z, zlen))) {
+    free(m.p);
+    goto done;
+  }
+  *out = m.p;
+  *out_len = m.len;
+done:
+  free(raw);
+  free(work);
+  free(z);
+  return rc;
+}
