@@ -9,6 +9,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=${BENCH_WORK:-$here/work}/pyramid
 mkdir -p "$work"
 size=${SIZE:-8192}
+# gdal2tiles' default resampling; RESAMPLING=bilinear (swath's default) etc.
+# runs both tools with another one.
+resampling=${RESAMPLING:-average}
 src="$work/rgb_$size.tif"
 # 1 m pixels in UTM 32N near Zurich: zoom 17 (about 0.8 m at 47 N) is the native level.
 [ -f "$src" ] || /usr/bin/python3 "$here/../tests/data/gen_raster.py" rgb "$src" --size "$size" --res 1
@@ -18,7 +21,7 @@ process: convert
 inputs: {image: $src}
 grid: {name: WebMercatorQuad, metatiling: 4}
 zoom: [12, 17]
-output: {path: $work/swath, format: PNG, resampling: average}
+output: {path: $work/swath, format: PNG, resampling: $resampling}
 YAML
 
 bench_machine
@@ -28,7 +31,7 @@ s_wall=$WALL s_cpu=$CPU s_rss=$RSS_MB
 s_tiles=$(find "$work/swath" -name '*.png' | wc -l)
 s_mb=$(find "$work/swath" -name '*.png' -printf '%s\n' | awk '{s += $1} END {printf "%.1f", s / 1e6}')
 
-measure gdal2tiles.py --xyz --processes=2 -z 12-17 -r average -w none "$src" "$work/g2t"
+measure gdal2tiles.py --xyz --processes=2 -z 12-17 -r "$resampling" -w none "$src" "$work/g2t"
 g_wall=$WALL g_cpu=$CPU g_rss=$RSS_MB
 g_tiles=$(find "$work/g2t" -name '*.png' | wc -l)
 g_mb=$(find "$work/g2t" -name '*.png' -printf '%s\n' | awk '{s += $1} END {printf "%.1f", s / 1e6}')

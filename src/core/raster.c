@@ -136,14 +136,35 @@ static inline void set_px(void *p, swath_dtype t, size_t i, double v) {
   }
 }
 
+/* Are the n bytes of m all non-zero? */
+static int all_set(const unsigned char *m, size_t n) { return memchr(m, 0, n) == NULL; }
+
 /* The common case (8-bit imagery, even sizes): integer arithmetic, no
- * per-pixel type dispatch. Same results as the generic path. */
+ * per-pixel type dispatch, and rows whose four-pixel groups are all valid
+ * (most of them) in a loop GCC vectorises. Same results as the generic
+ * path: the mean rounded half up, as floor(v + 0.5). */
 static int downsample2_byte(const swath_raster *src, swath_raster *dst, int dx, int dy, int ow, int oh, int average) {
   if (src->dtype != SWATH_DT_BYTE || (src->width & 1) || (src->height & 1) || !src->mask) return 0;
   size_t splane = (size_t)src->width * src->height, dplane = (size_t)dst->width * dst->height;
   for (int y = 0; y < oh; y++) {
     const unsigned char *m0 = src->mask + (size_t)(2 * y) * src->width, *m1 = m0 + src->width;
     unsigned char *dm = dst->mask + (size_t)(dy + y) * dst->width + dx;
+    int full = all_set(m0, (size_t)2 * ow) && all_set(m1, (size_t)2 * ow);
+    if (full) {
+      memset(dm, 255, (size_t)ow);
+      for (int band = 0; band < src->bands; band++) {
+        const unsigned char *restrict s0 =
+            (const unsigned char *)src->data + band * splane + (size_t)(2 * y) * src->width;
+        const unsigned char *restrict s1 = s0 + src->width;
+        unsigned char *restrict o = (unsigned char *)dst->data + band * dplane + (size_t)(dy + y) * dst->width + dx;
+        if (average)
+          for (int x = 0; x < ow; x++)
+            o[x] = (unsigned char)((s0[2 * x] + s0[2 * x + 1] + s1[2 * x] + s1[2 * x + 1] + 2) >> 2);
+        else
+          for (int x = 0; x < ow; x++) o[x] = s0[2 * x];
+      }
+      continue;
+    }
     for (int x = 0; x < ow; x++) {
       int a = m0[2 * x] != 0, b = m0[2 * x + 1] != 0, c = m1[2 * x] != 0, d = m1[2 * x + 1] != 0;
       int nv = a + b + c + d;
