@@ -14,6 +14,7 @@
 #include "catalog/catalog.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/json_out.h"
 
 #define MAX_REPORTED 20
 
@@ -356,6 +357,11 @@ static void print_line(json_t *item) {
     printf("\t-\t-\t-\t-\n");
 }
 
+static int to_stdout(const char *text, size_t n, void *unused) {
+  (void)unused;
+  return fwrite(text, 1, n, stdout) == n ? 0 : -1;
+}
+
 static int cmd_search(int argc, char **argv) {
   static const struct option opts[] = {SELECTION_OPTIONS,
                                        {"sortby", required_argument, NULL, O_SORT},
@@ -438,7 +444,7 @@ static int cmd_search(int argc, char **argv) {
                                                "token", page.next_token));
       }
       json_t *fc = swath_page_collection(&page, links);
-      json_dumpf(fc, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+      swath_json_write(fc, 15, to_stdout, NULL); /* the server's bytes */
       printf("\n");
       json_decref(fc);
     } else {

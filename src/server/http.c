@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "core/error.h"
+#include "core/json_out.h"
 #include "core/log.h"
 
 #define MAX_PARAMS 8
@@ -215,21 +216,14 @@ static enum MHD_Result send_response(struct MHD_Connection *c, swath_http_respon
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     struct conn_buf *cb = ci ? ci->socket_context : NULL;
-    int ok;
-    if (cb) {
-      struct out o = {cb->p, 0, cb->cap, 0, cb};
-      ok = json_dump_callback(rs->json, out_append, &o,
-                              JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) == 0;
-      if (!ok && o.own) free(o.p);
-      if (ok) {
-        body = o.p;
-        len = o.len;
-        mode = o.own ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT;
-      }
-    } else {
-      body = json_dumps(rs->json, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
-      ok = body != NULL;
-      if (ok) len = strlen(body);
+    /* the connection's buffer, or (no socket context) a one-off buffer */
+    struct out o = cb ? (struct out){cb->p, 0, cb->cap, 0, cb} : (struct out){NULL, 0, 0, 1, NULL};
+    int ok = swath_json_write(rs->json, 15, out_append, &o) == 0;
+    if (!ok && o.own) free(o.p);
+    if (ok) {
+      body = o.p;
+      len = o.len;
+      mode = o.own ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT;
     }
     if (!ok) {
       static const char oom[] = "{\"code\":\"ServerError\",\"description\":\"out of memory\"}";
@@ -358,7 +352,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
                           enum MHD_ConnectionNotificationCode toe) {
   (void)cls, (void)c;
   if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-    *socket_context = calloc(1, sizeof(struct conn_buf)); /* NULL: json_dumps per response */
+    *socket_context = calloc(1, sizeof(struct conn_buf)); /* NULL: a buffer per response */
   } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
     struct conn_buf *cb = *socket_context;
     free(cb->p);

@@ -1,0 +1,152 @@
+/* json_out.c: a walk over jansson values that drives yajl's generator (see
+ * json_out.h for why, and for the bytes it writes). */
+#include "core/json_out.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_gen.h>
+
+/* Deeper than yajl's generator keeps state for (YAJL_MAX_DEPTH, 128): such
+ * values take jansson's dumper. */
+#define MAX_DEPTH 120
+#define TOO_DEEP (-2)
+
+/* The text of reals met during one write, by value address: items share
+ * their constant values (band wavelengths, ...) by reference, so a page
+ * prints each of those once instead of once per item. */
+#define REAL_SLOTS 64
+struct walk {
+  yajl_gen g;
+  int precision;
+  struct {
+    const json_t *v;
+    int n;
+    char text[40];
+  } real[REAL_SLOTS];
+};
+
+/* A real as jansson writes it: "%.*g", then ".0" if that reads as an
+ * integer, and the exponent without '+' or leading zeros (1e+20 -> 1e20). */
+static int real_text(double x, int precision, char *buf, size_t size) {
+  int n = snprintf(buf, size, "%.*g", precision, x);
+  if (n < 0 || (size_t)n + 3 >= size) return -1;
+  if (!strchr(buf, '.') && !strchr(buf, 'e')) {
+    memcpy(buf + n, ".0", 3);
+    n += 2;
+  }
+  char *e = strchr(buf, 'e');
+  if (e) {
+    char *start = e + 1, *end = start + 1;
+    if (*start == '-') start++;
+    while (*end == '0') end++;
+    if (end != start) {
+      memmove(start, end, (size_t)(buf + n + 1 - end)); /* with the NUL */
+      n -= (int)(end - start);
+    }
+  }
+  return n;
+}
+
+static int put(struct walk *w, const json_t *v, int depth) {
+  yajl_gen g = w->g;
+  char num[64];
+  int n;
+  switch (json_typeof(v)) {
+  case JSON_OBJECT: {
+    if (depth > MAX_DEPTH) return TOO_DEEP;
+    if (yajl_gen_map_open(g) != yajl_gen_status_ok) return -1;
+    const char *key;
+    json_t *x;
+    json_object_foreach((json_t *)v, key, x) {
+      size_t klen = json_object_iter_key_len(json_object_key_to_iter(key));
+      if (yajl_gen_string(g, (const unsigned char *)key, klen) != yajl_gen_status_ok) return -1;
+      int rc = put(w, x, depth + 1);
+      if (rc) return rc;
+    }
+    return yajl_gen_map_close(g) == yajl_gen_status_ok ? 0 : -1;
+  }
+  case JSON_ARRAY: {
+    if (depth > MAX_DEPTH) return TOO_DEEP;
+    if (yajl_gen_array_open(g) != yajl_gen_status_ok) return -1;
+    size_t i;
+    json_t *x;
+    json_array_foreach(v, i, x) {
+      int rc = put(w, x, depth + 1);
+      if (rc) return rc;
+    }
+    return yajl_gen_array_close(g) == yajl_gen_status_ok ? 0 : -1;
+  }
+  case JSON_STRING:
+    return yajl_gen_string(g, (const unsigned char *)json_string_value(v), json_string_length(v)) ==
+                   yajl_gen_status_ok
+               ? 0
+               : -1;
+  case JSON_INTEGER:
+    n = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    return yajl_gen_number(g, num, (size_t)n) == yajl_gen_status_ok ? 0 : -1;
+  case JSON_REAL: {
+    unsigned slot = (unsigned)(((uintptr_t)v >> 4) % REAL_SLOTS);
+    if (w->real[slot].v != v) {
+      n = real_text(json_real_value(v), w->precision, w->real[slot].text, sizeof w->real[slot].text);
+      if (n <= 0) return -1;
+      w->real[slot].v = v;
+      w->real[slot].n = n;
+    }
+    return yajl_gen_number(g, w->real[slot].text, (size_t)w->real[slot].n) == yajl_gen_status_ok ? 0 : -1;
+  }
+  case JSON_TRUE:
+  case JSON_FALSE:
+    return yajl_gen_bool(g, json_is_true(v)) == yajl_gen_status_ok ? 0 : -1;
+  case JSON_NULL:
+    return yajl_gen_null(g) == yajl_gen_status_ok ? 0 : -1;
+  }
+  return -1;
+}
+
+/* One generator per thread, kept between calls so that its output buffer
+ * (about 100 KB for a page of items) is not grown and freed per response;
+ * one grown past KEEP_MAX is freed after use. */
+#define KEEP_MAX ((size_t)1 << 20)
+static pthread_key_t gen_key;
+static pthread_once_t gen_once = PTHREAD_ONCE_INIT;
+
+static void gen_free(void *g) { yajl_gen_free(g); }
+static void gen_key_make(void) { pthread_key_create(&gen_key, gen_free); }
+
+int swath_json_write(const json_t *v, int precision, json_dump_callback_t cb, void *data) {
+  if (precision < 1 || precision > 17) precision = 17;
+  if (!v) return -1;
+  pthread_once(&gen_once, gen_key_make);
+  yajl_gen g = pthread_getspecific(gen_key);
+  if (!g && (g = yajl_gen_alloc(NULL)) && pthread_setspecific(gen_key, g)) {
+    yajl_gen_free(g);
+    g = NULL;
+  }
+  struct walk *w = g ? malloc(sizeof *w) : NULL;
+  if (!w) return -1;
+  memset(w->real, 0, sizeof w->real);
+  w->precision = precision;
+  w->g = g;
+  /* yajl writes into its own buffer (a memcpy per token), handed over in
+   * one call at the end: so a value found too deep half-way has given
+   * nothing to cb yet and can go to jansson whole. */
+  int rc = put(w, v, 1);
+  free(w);
+  const unsigned char *text = NULL;
+  size_t len = 0;
+  if (rc == 0)
+    rc = yajl_gen_get_buf(g, &text, &len) == yajl_gen_status_ok && cb((const char *)text, len, data) == 0 ? 0 : -1;
+  if (len > KEEP_MAX) {
+    pthread_setspecific(gen_key, NULL);
+    yajl_gen_free(g);
+  } else {
+    yajl_gen_reset(g, NULL);
+    yajl_gen_clear(g);
+  }
+  if (rc == TOO_DEEP)
+    return json_dump_callback(v, cb, data, JSON_COMPACT | JSON_REAL_PRECISION(precision));
+  return rc;
+}
