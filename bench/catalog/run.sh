@@ -83,18 +83,9 @@ echo "postgres load: COPY $(echo "$t1 - $t0" | bc)s, table $(echo "$t2 - $t1" | 
 
 # ---- 2. search latency --------------------------------------------------------------------
 cc -O2 -std=gnu17 -I"$root/src" -o "$work/search_bench" "$here/search_bench.c" "$build/libswathlib.a" \
-  $(pkg-config --cflags --libs gdal libcurl sqlite3 yaml-0.1 jansson libmicrohttpd libpq muparser) -lpthread -lm -ldl
+  $(pkg-config --cflags --libs gdal libcurl sqlite3 yaml-0.1 jansson libmicrohttpd libpq muparser libdeflate libpng yajl) -lpthread -lm -ldl
 "$work/search_bench" "$db" "$conn" "${QUERIES:-200}" | tee "$work/search.out"
 
 # ---- 3. HTTP -------------------------------------------------------------------------------
-"$swath" serve --catalog "$db" --port 0 --threads 2 2>"$work/serve.log" &
-srv=$!
-port=$(wait_port "$work/serve.log")
-search_mix_lua "$work/wrk.lua"
-wrk -t2 -c32 -d5s -s "$work/wrk.lua" "http://127.0.0.1:$port" >/dev/null # warm-up
-wrk -t2 -c32 -d20s --latency -s "$work/wrk.lua" "http://127.0.0.1:$port" | tee "$work/wrk.out"
-wrk -t2 -c32 -d20s --latency "http://127.0.0.1:$port/collections/sentinel-2-l1c/items?limit=10" | tee "$work/wrk_items.out"
-kill "$srv"
-wait "$srv" 2>/dev/null || true
-srv=
+WRK_OUT="$work" bash "$here/http_wrk.sh" "$swath" "$db"
 echo "== done; results in $work"
