@@ -201,7 +201,13 @@ EOF
       if ! kill -0 "$SERVERS_PID" 2>/dev/null; then break; fi
       if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
         SERVERS_PORT=$port
-        SERVERS_URL=http$([ "${SERVERS_TLS:-0}" = 1 ] && echo s)://127.0.0.1:$port
+        # (an if, not $(... && echo s): an assignment takes the status of its
+        # command substitution, which would stop callers under set -e)
+        if [ "${SERVERS_TLS:-0}" = 1 ]; then
+          SERVERS_URL=https://127.0.0.1:$port
+        else
+          SERVERS_URL=http://127.0.0.1:$port
+        fi
         SERVERS_LOG=$d/access.log
         export SERVERS_PORT SERVERS_URL SERVERS_LOG SERVERS_PID
         return 0
