@@ -304,34 +304,42 @@ static int all_ascii(const char *s) {
  * (NULL for text that is not UTF-8). */
 typedef json_t *(*mkstr_fn)(const char *, size_t);
 
-static json_t *real_array(const double *v, int n) {
-  json_t *a = json_array();
-  for (int k = 0; k < n; k++)
-    json_array_append_new(a, json_real(v[k]));
-  return a;
+/* [a, b], both shared by reference */
+static json_t *pair(json_t *a, json_t *b) {
+  json_t *p = json_array();
+  json_array_append(p, a);
+  json_array_append(p, b);
+  return p;
 }
 
-static json_t *ring(double w, double s, double e, double n) {
-  double pts[5][2] = {{w, s}, {e, s}, {e, n}, {w, n}, {w, s}};
+static json_t *ring(json_t *w, json_t *s, json_t *e, json_t *n) {
   json_t *r = json_array();
-  for (int k = 0; k < 5; k++)
-    json_array_append_new(r, real_array(pts[k], 2));
+  json_array_append_new(r, pair(w, s));
+  json_array_append_new(r, pair(e, s));
+  json_array_append_new(r, pair(e, n));
+  json_array_append_new(r, pair(w, n));
+  json_array_append_new(r, pair(w, s));
   json_t *poly = json_array();
   json_array_append_new(poly, r);
   return poly;
 }
 
 /* A Polygon, or across the antimeridian a MultiPolygon split at 180 as
- * RFC 7946 asks. */
-static json_t *bbox_geometry(const double b[4]) {
+ * RFC 7946 asks, over the item's bounds b = [west, south, east, north]
+ * (values the bbox shares too: a ring names each of them two or three
+ * times, and each value is then printed once per response, see
+ * core/json_out.c). */
+static json_t *bbox_geometry(json_t *const b[4]) {
   json_t *g = json_object();
-  if (b[0] <= b[2]) {
+  if (json_real_value(b[0]) <= json_real_value(b[2])) {
     SET(g, "type", SHARED(K.polygon));
     SET(g, "coordinates", ring(b[0], b[1], b[2], b[3]));
   } else {
-    json_t *c = json_array();
-    json_array_append_new(c, ring(b[0], b[1], 180.0, b[3]));
-    json_array_append_new(c, ring(-180.0, b[1], b[2], b[3]));
+    json_t *c = json_array(), *east = json_real(180.0), *west = json_real(-180.0);
+    json_array_append_new(c, ring(b[0], b[1], east, b[3]));
+    json_array_append_new(c, ring(west, b[1], b[2], b[3]));
+    json_decref(east);
+    json_decref(west);
     SET(g, "type", SHARED(K.multipolygon));
     SET(g, "coordinates", c);
   }
@@ -444,8 +452,12 @@ static int s2_item(const swath__row *r, json_t **out) {
   SET(item, "stac_extensions", SHARED(K.extensions));
   SET(item, "id", id);
   SET(item, "collection", coll);
-  SET(item, "geometry", bbox_geometry(r->bbox));
-  SET(item, "bbox", real_array(r->bbox, 4));
+  json_t *bounds[4];
+  for (int k = 0; k < 4; k++) bounds[k] = json_real(r->bbox[k]);
+  SET(item, "geometry", bbox_geometry(bounds));
+  json_t *bbox = json_array();
+  for (int k = 0; k < 4; k++) json_array_append_new(bbox, bounds[k]);
+  SET(item, "bbox", bbox);
   SET(item, "properties", props);
   SET(item, "links", json_array());
   SET(item, "assets", assets);
