@@ -30,32 +30,12 @@
 #include "io/png_check.h"
 #include "gdal_bytes.h"
 
-static int setup(void **state) {
-  (void)state;
-  GDALAllRegister();
-  CPLPushErrorHandler(CPLQuietErrorHandler);
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  CPLPopErrorHandler();
-  GDALDestroyDriverManager();
-  return 0;
-}
-
 /* ---- the oracle: GDAL opens it and reads every pixel without an error ---- */
 
 static int gdal_decodes(const unsigned char *body, size_t len, int *w, int *h) {
-  static int serial;
   char name[64];
-  snprintf(name, sizeof name, "/vsimem/test-png-check-%d.png", serial++);
-  VSILFILE *fp = VSIFileFromMemBuffer(name, (GByte *)body, (vsi_l_offset)len, FALSE);
-  assert_non_null(fp);
-  VSIFCloseL(fp);
   CPLErrorReset();
-  const char *drivers[] = {"PNG", NULL};
-  GDALDatasetH ds = GDALOpenEx(name, GDAL_OF_RASTER, drivers, NULL, NULL);
+  GDALDatasetH ds = gdal_open_bytes(body, len, "PNG", name);
   int ok = 0;
   if (ds) {
     int xs = GDALGetRasterXSize(ds), ys = GDALGetRasterYSize(ds), n = GDALGetRasterCount(ds);
@@ -66,9 +46,8 @@ static int gdal_decodes(const unsigned char *body, size_t len, int *w, int *h) {
     free(buf);
     if (w) *w = xs;
     if (h) *h = ys;
-    GDALClose(ds);
   }
-  VSIUnlink(name);
+  gdal_close_bytes(ds, name);
   return ok;
 }
 
@@ -351,5 +330,5 @@ int main(void) {
       cmocka_unit_test(test_hand_built),
       cmocka_unit_test(test_corrupt_stream_valid_crc),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, gdal_quiet_setup, gdal_quiet_teardown);
 }

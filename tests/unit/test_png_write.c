@@ -33,20 +33,6 @@
 #include "io/png_write.h"
 #include "gdal_bytes.h"
 
-static int setup(void **state) {
-  (void)state;
-  GDALAllRegister();
-  CPLPushErrorHandler(CPLQuietErrorHandler);
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  CPLPopErrorHandler();
-  GDALDestroyDriverManager();
-  return 0;
-}
-
 /* ---- images --------------------------------------------------------- */
 
 enum pattern { NOISE, GRADIENT, FLAT, MIXED, N_PATTERNS };
@@ -83,14 +69,8 @@ static void fill(unsigned char *p, int w, int h, enum pattern pat, int c) {
 /* Decode `png` with GDAL and compare every pixel with the planes. */
 static void assert_decodes_to(const unsigned char *png, size_t len, int w, int h, int channels,
                               const unsigned char *const *planes) {
-  static int serial;
   char name[64];
-  snprintf(name, sizeof name, "/vsimem/test-png-write-%d.png", serial++);
-  VSILFILE *fp = VSIFileFromMemBuffer(name, (GByte *)png, (vsi_l_offset)len, FALSE);
-  assert_non_null(fp);
-  VSIFCloseL(fp);
-  const char *drivers[] = {"PNG", NULL};
-  GDALDatasetH ds = GDALOpenEx(name, GDAL_OF_RASTER, drivers, NULL, NULL);
+  GDALDatasetH ds = gdal_open_bytes(png, len, "PNG", name);
   assert_non_null(ds);
   assert_int_equal(GDALGetRasterXSize(ds), w);
   assert_int_equal(GDALGetRasterYSize(ds), h);
@@ -105,8 +85,7 @@ static void assert_decodes_to(const unsigned char *png, size_t len, int w, int h
     assert_memory_equal(got, planes[c], (size_t)w * h);
   }
   free(got);
-  GDALClose(ds);
-  VSIUnlink(name);
+  gdal_close_bytes(ds, name);
   assert_true(swath__png_check(png, len, w, h));
 }
 
@@ -212,5 +191,5 @@ int main(void) {
       cmocka_unit_test(test_size_near_gdal),
       cmocka_unit_test(test_bad_arguments),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, gdal_quiet_setup, gdal_quiet_teardown);
 }
