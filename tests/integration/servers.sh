@@ -224,6 +224,18 @@ EOF
   return 1
 }
 
+# servers_alive PID: the process runs. One that has exited but is not
+# reaped yet (a zombie: lighttpd's FastCGI children are reparented to PID 1
+# when lighttpd goes, and PID 1 may reap them late) counts as gone.
+servers_alive() {
+  local st
+  st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  case $st in
+  "" | Z*) return 1 ;;
+  esac
+  return 0
+}
+
 servers_stop() {
   if [ -n "${SERVERS_PID:-}" ]; then
     # FastCGI mapserv processes outlive lighttpd unless stopped here.
@@ -240,7 +252,7 @@ servers_stop() {
     for p in $fcgi; do kill "$p" 2>/dev/null; done
     for i in $(seq 40); do
       p=
-      for p in $fcgi; do kill -0 "$p" 2>/dev/null && break; p=; done
+      for p in $fcgi; do servers_alive "$p" && break; p=; done
       [ -z "$p" ] && break
       sleep 0.05
     done
