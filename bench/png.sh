@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # png.sh SWATH: swath's PNG encoder against GDAL's PNG driver on the same
-# 256x256 RGBA tiles (bench/png_encode.c), at the same deflate level. Tiles
+# 256x256 RGBA tiles (bench/png_encode.c), each at its default deflate level
+# (GDAL 6, swath 7; GDAL_LEVEL and SWATH_LEVEL change them). Tiles
 # are cut from the pyramid benchmark's generated RGB raster (smooth synthetic
 # imagery) or from RASTER=path (any raster with 3 bands). Prints ms per tile,
-# bytes, and both ratios. Environment: TILES (300), LEVEL (6), BENCH_WORK.
+# bytes, and both ratios. Environment: TILES (300), BENCH_WORK.
 set -euo pipefail
 swath=$(realpath "${1:-build/swath}")
 build=$(dirname "$swath")
@@ -21,4 +22,4 @@ fi
 cc -O2 -std=gnu17 -I"$root/src" -o "$work/png_encode" "$here/png_encode.c" "$build/libswathlib.a" \
   $(pkg-config --cflags --libs gdal jansson libdeflate libpng) -lpthread -lm
 bench_machine
-"$work/png_encode" "$raster" "${TILES:-300}" "${LEVEL:-6}"
+"$work/png_encode" "$raster" "${TILES:-300}" "${GDAL_LEVEL:-6}" "${SWATH_LEVEL:-7}"

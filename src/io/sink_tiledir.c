@@ -195,7 +195,7 @@ static int write_png8(const tiledir *t, const char *tmp, const swath_raster *r, 
   if (alpha) planes[n++] = alpha;
   unsigned char *png;
   size_t len;
-  int rc = swath_png_encode(r->width, r->height, n, planes, t->compression ? atoi(t->compression) : 6,
+  int rc = swath_png_encode(r->width, r->height, n, planes, t->compression ? atoi(t->compression) : SWATH_PNG_DEFAULT_LEVEL,
                             &png, &len);
   if (rc) return rc;
   FILE *f = fopen(tmp, "wb");
