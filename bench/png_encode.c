@@ -49,8 +49,8 @@ int main(int argc, char **argv) {
     int k = i * stride, tx = k % cols, ty = k / cols;
     unsigned char *t = px + (size_t)i * 4 * plane;
     int bands[3] = {1, 2, 3};
-    if (GDALDatasetRasterIO(src, GF_Read, tx * T, ty * T, T, T, t, T, T, GDT_Byte, 3, bands, 0, 0, 0) !=
-        CE_None)
+    if (GDALDatasetRasterIO(src, GF_Read, tx * T, ty * T, T, T, t, T, T, GDT_Byte, 3, bands, 0, 0,
+                            0) != CE_None)
       return 1;
     memset(t + 3 * plane, 255, plane);
   }
@@ -92,7 +92,8 @@ int main(int argc, char **argv) {
   t0 = now_ms();
   for (int i = 0; i < ntiles; i++) {
     const unsigned char *planes[4];
-    for (int b = 0; b < 4; b++) planes[b] = px + ((size_t)i * 4 + b) * plane;
+    for (int b = 0; b < 4; b++)
+      planes[b] = px + ((size_t)i * 4 + b) * plane;
     if (swath_png_encode(T, T, 4, planes, slevel, &enc[i], &len[i])) return 1;
     swath_bytes += len[i];
   }
@@ -104,8 +105,9 @@ int main(int argc, char **argv) {
     VSILFILE *fp = VSIFileFromMemBuffer("/vsimem/png_check.png", enc[i], len[i], FALSE);
     VSIFCloseL(fp);
     GDALDatasetH d = GDALOpen("/vsimem/png_check.png", GA_ReadOnly);
-    int ok = d && GDALDatasetRasterIO(d, GF_Read, 0, 0, T, T, back, T, T, GDT_Byte, 4, NULL, 0, 0, 0) ==
-                      CE_None &&
+    int ok = d &&
+             GDALDatasetRasterIO(d, GF_Read, 0, 0, T, T, back, T, T, GDT_Byte, 4, NULL, 0, 0, 0) ==
+                 CE_None &&
              memcmp(back, px + (size_t)i * 4 * plane, 4 * plane) == 0;
     if (d) GDALClose(d);
     VSIUnlink("/vsimem/png_check.png");

@@ -41,7 +41,8 @@ static int real_text(double x, int precision, char *buf, size_t size) {
   if (e) {
     char *start = e + 1, *end = start + 1;
     if (*start == '-') start++;
-    while (*end == '0') end++;
+    while (*end == '0')
+      end++;
     if (end != start) {
       memmove(start, end, (size_t)(buf + n + 1 - end)); /* with the NUL */
       n -= (int)(end - start);
@@ -90,12 +91,15 @@ static int put(struct walk *w, const json_t *v, int depth) {
   case JSON_REAL: {
     unsigned slot = (unsigned)(((uintptr_t)v >> 4) % REAL_SLOTS);
     if (w->real[slot].v != v) {
-      n = real_text(json_real_value(v), w->precision, w->real[slot].text, sizeof w->real[slot].text);
+      n = real_text(json_real_value(v), w->precision, w->real[slot].text,
+                    sizeof w->real[slot].text);
       if (n <= 0) return -1;
       w->real[slot].v = v;
       w->real[slot].n = n;
     }
-    return yajl_gen_number(g, w->real[slot].text, (size_t)w->real[slot].n) == yajl_gen_status_ok ? 0 : -1;
+    return yajl_gen_number(g, w->real[slot].text, (size_t)w->real[slot].n) == yajl_gen_status_ok
+               ? 0
+               : -1;
   }
   case JSON_TRUE:
   case JSON_FALSE:
@@ -138,7 +142,10 @@ int swath_json_write(const json_t *v, int precision, json_dump_callback_t cb, vo
   const unsigned char *text = NULL;
   size_t len = 0;
   if (rc == 0)
-    rc = yajl_gen_get_buf(g, &text, &len) == yajl_gen_status_ok && cb((const char *)text, len, data) == 0 ? 0 : -1;
+    rc = yajl_gen_get_buf(g, &text, &len) == yajl_gen_status_ok &&
+                 cb((const char *)text, len, data) == 0
+             ? 0
+             : -1;
   if (len > KEEP_MAX) {
     pthread_setspecific(gen_key, NULL);
     yajl_gen_free(g);

@@ -64,8 +64,8 @@ static uint32_t cost(const unsigned char *restrict f, size_t n) {
 /* Filter `cur` (n bytes, bpp bytes per pixel) against `prev` (zeros for the
  * first row) with each of the five filters into cand[0..4], and return the
  * type whose output costs least. */
-static int filter_row(const unsigned char *restrict cur, const unsigned char *restrict prev, size_t n,
-                      int bpp, unsigned char *restrict none, unsigned char *restrict sub,
+static int filter_row(const unsigned char *restrict cur, const unsigned char *restrict prev,
+                      size_t n, int bpp, unsigned char *restrict none, unsigned char *restrict sub,
                       unsigned char *restrict up, unsigned char *restrict avg,
                       unsigned char *restrict pth) {
   memcpy(none, cur, n);
@@ -129,7 +129,8 @@ static void on_warning(png_structp png, png_const_charp msg) {
 }
 
 /* Signature, IHDR, one IDAT holding z, IEND, into m (sized exactly). */
-static int frame(struct membuf *m, int w, int h, int channels, const unsigned char *z, size_t zlen) {
+static int frame(struct membuf *m, int w, int h, int channels, const unsigned char *z,
+                 size_t zlen) {
   static const int color_type[] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
                                    PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, m, on_error, on_warning);
@@ -175,13 +176,15 @@ int swath_png_encode(int w, int h, int channels, const unsigned char *const *pla
     goto done;
   }
   unsigned char *prev = work, *cur = work + n, *cand[5];
-  for (int f = 0; f < 5; f++) cand[f] = work + (2 + f) * n;
+  for (int f = 0; f < 5; f++)
+    cand[f] = work + (2 + f) * n;
   memset(prev, 0, n);
   for (int y = 0; y < h; y++) {
     size_t at = (size_t)y * w;
     for (int c = 0; c < channels; c++) {
       const unsigned char *src = planes[c] + at;
-      for (int x = 0; x < w; x++) cur[(size_t)x * channels + c] = src[x];
+      for (int x = 0; x < w; x++)
+        cur[(size_t)x * channels + c] = src[x];
     }
     int f = filter_row(cur, prev, n, channels, cand[0], cand[1], cand[2], cand[3], cand[4]);
     raw[(size_t)y * row] = (unsigned char)f;

@@ -195,14 +195,15 @@ static int write_png8(const tiledir *t, const char *tmp, const swath_raster *r, 
   if (alpha) planes[n++] = alpha;
   unsigned char *png;
   size_t len;
-  int rc = swath_png_encode(r->width, r->height, n, planes, t->compression ? atoi(t->compression) : SWATH_PNG_DEFAULT_LEVEL,
-                            &png, &len);
+  int level = t->compression ? atoi(t->compression) : SWATH_PNG_DEFAULT_LEVEL;
+  int rc = swath_png_encode(r->width, r->height, n, planes, level, &png, &len);
   if (rc) return rc;
   FILE *f = fopen(tmp, "wb");
   int ok = f && fwrite(png, 1, len, f) == len;
-  if (f) ok &= fclose(f) == 0;
+  int e = errno;
+  if (f && fclose(f) != 0 && ok) ok = 0, e = errno;
   free(png);
-  if (!ok) return swath_error_set(SWATH_EIO, "output: cannot write '%s': %s", tmp, strerror(errno));
+  if (!ok) return swath_error_set(SWATH_EIO, "output: cannot write '%s': %s", tmp, strerror(e));
   return 0;
 }
 

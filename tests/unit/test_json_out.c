@@ -74,16 +74,37 @@ static void test_chosen_values(void **state) {
   json_object_set_new(o, "obj", json_object());
   json_object_set_new(o, "arr", json_array());
   json_t *reals = json_array();
-  double rs[] = {0.0, -0.0, 1.0, -1.0, 0.1, 1.5, 10.4381, 54.281584, 97.085, 1e20, 1e21, 1.5e-7, -2.5e-300,
-                 1.7976931348623157e308, 4.9e-324, 123456789012345678.0, 3.14159265358979, 1e15, 1e16, 1e17};
-  for (size_t i = 0; i < sizeof rs / sizeof *rs; i++) json_array_append_new(reals, json_real(rs[i]));
+  double rs[] = {0.0,
+                 -0.0,
+                 1.0,
+                 -1.0,
+                 0.1,
+                 1.5,
+                 10.4381,
+                 54.281584,
+                 97.085,
+                 1e20,
+                 1e21,
+                 1.5e-7,
+                 -2.5e-300,
+                 1.7976931348623157e308,
+                 4.9e-324,
+                 123456789012345678.0,
+                 3.14159265358979,
+                 1e15,
+                 1e16,
+                 1e17};
+  for (size_t i = 0; i < sizeof rs / sizeof *rs; i++)
+    json_array_append_new(reals, json_real(rs[i]));
   json_object_set_new(o, "reals", reals);
   json_t *ints = json_array();
   json_int_t is[] = {0, 1, -1, 42, 2147483648LL, INT64_MAX, INT64_MIN};
-  for (size_t i = 0; i < sizeof is / sizeof *is; i++) json_array_append_new(ints, json_integer(is[i]));
+  for (size_t i = 0; i < sizeof is / sizeof *is; i++)
+    json_array_append_new(ints, json_integer(is[i]));
   json_object_set_new(o, "ints", ints);
   json_object_set_new(o, "nested", json_pack("{s:[{s:[[],{}]},null,true,1,2.5]}", "a", "b"));
-  for (int p = 1; p <= 17; p++) assert_same(o, p);
+  for (int p = 1; p <= 17; p++)
+    assert_same(o, p);
   json_decref(o);
   /* top-level arrays too */
   json_t *a = json_pack("[s,i,f,b,n,[],{}]", "x", 1, 0.5, 1);
@@ -99,7 +120,8 @@ static void test_control_characters(void **state) {
     char *want = json_dumps(o, JSON_COMPACT), *got = ours(o, 17);
     /* equal once \u escapes are compared without regard to case */
     assert_int_equal(strlen(got), strlen(want));
-    for (size_t i = 0; want[i]; i++) assert_int_equal(tolower((unsigned char)got[i]), tolower((unsigned char)want[i]));
+    for (size_t i = 0; want[i]; i++)
+      assert_int_equal(tolower((unsigned char)got[i]), tolower((unsigned char)want[i]));
     free(want);
     free(got);
     json_decref(o);
@@ -115,30 +137,37 @@ static uint32_t rnd(void) {
 }
 
 static json_t *random_string(void) {
-  static const char *const parts[] = {"a", "Z", "0", " ", "\"", "\\", "/", "\n", "\t", "é", "€", "𝄞", "{", "}", ":", ","};
+  static const char *const parts[] = {"a",  "Z", "0", " ", "\"", "\\", "/", "\n",
+                                      "\t", "é", "€", "𝄞", "{",  "}",  ":", ","};
   char s[64] = "";
   int n = (int)(rnd() % 8);
-  for (int i = 0; i < n; i++) strcat(s, parts[rnd() % (sizeof parts / sizeof *parts)]);
+  for (int i = 0; i < n; i++)
+    strcat(s, parts[rnd() % (sizeof parts / sizeof *parts)]);
   return json_string(s);
 }
 
 static json_t *random_value(int depth) {
   int kind = (int)(rnd() % (depth > 5 ? 6 : 8));
   switch (kind) {
-  case 0: return json_null();
-  case 1: return json_boolean(rnd() & 1);
-  case 2: return json_integer((json_int_t)rnd() * (rnd() & 1 ? 1 : -1) * (json_int_t)(rnd() % 100000));
+  case 0:
+    return json_null();
+  case 1:
+    return json_boolean(rnd() & 1);
+  case 2:
+    return json_integer((json_int_t)rnd() * (rnd() & 1 ? 1 : -1) * (json_int_t)(rnd() % 100000));
   case 3: {
     double m = (double)rnd() / (1 << 24) - 0.5;
     int e = (int)(rnd() % 80) - 40;
     return json_real(m * pow(10, e));
   }
   case 4:
-  case 5: return random_string();
+  case 5:
+    return random_string();
   case 6: {
     json_t *a = json_array();
     int n = (int)(rnd() % 5);
-    for (int i = 0; i < n; i++) json_array_append_new(a, random_value(depth + 1));
+    for (int i = 0; i < n; i++)
+      json_array_append_new(a, random_value(depth + 1));
     return a;
   }
   default: {
@@ -169,8 +198,10 @@ static void test_deep_nesting(void **state) {
   json_t *root = json_array(), *cur = root;
   for (int i = 0; i < 300; i++) {
     json_t *next = i % 2 ? json_array() : json_object();
-    if (json_is_array(cur)) json_array_append_new(cur, next);
-    else json_object_set_new(cur, "k", next);
+    if (json_is_array(cur))
+      json_array_append_new(cur, next);
+    else
+      json_object_set_new(cur, "k", next);
     cur = next;
   }
   assert_same(root, 17);
@@ -195,8 +226,8 @@ static void test_callback_failure(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_chosen_values),  cmocka_unit_test(test_control_characters),
-      cmocka_unit_test(test_random_trees),   cmocka_unit_test(test_deep_nesting),
+      cmocka_unit_test(test_chosen_values),    cmocka_unit_test(test_control_characters),
+      cmocka_unit_test(test_random_trees),     cmocka_unit_test(test_deep_nesting),
       cmocka_unit_test(test_callback_failure),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

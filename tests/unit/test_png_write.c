@@ -29,9 +29,9 @@
 #include <cpl_vsi.h>
 
 #include "core/error.h"
+#include "gdal_bytes.h"
 #include "io/png_check.h"
 #include "io/png_write.h"
-#include "gdal_bytes.h"
 
 /* ---- images --------------------------------------------------------- */
 
@@ -49,15 +49,29 @@ static void fill(unsigned char *p, int w, int h, enum pattern pat, int c) {
     for (int x = 0; x < w; x++) {
       unsigned char v;
       switch (pat) {
-      case NOISE: v = rnd(); break;
-      case GRADIENT: v = (unsigned char)(x * 3 + y * (c + 1)); break;
-      case FLAT: v = (unsigned char)(40 * c + 7); break;
+      case NOISE:
+        v = rnd();
+        break;
+      case GRADIENT:
+        v = (unsigned char)(x * 3 + y * (c + 1));
+        break;
+      case FLAT:
+        v = (unsigned char)(40 * c + 7);
+        break;
       default: /* bands of rows: flat, vertical stripes, noise, smooth */
         switch ((y / 5) % 4) {
-        case 0: v = (unsigned char)(c * 50); break;
-        case 1: v = (unsigned char)((x % 7) * 30 + c); break;
-        case 2: v = rnd(); break;
-        default: v = (unsigned char)(x + 2 * y + c); break;
+        case 0:
+          v = (unsigned char)(c * 50);
+          break;
+        case 1:
+          v = (unsigned char)((x % 7) * 30 + c);
+          break;
+        case 2:
+          v = rnd();
+          break;
+        default:
+          v = (unsigned char)(x + 2 * y + c);
+          break;
         }
       }
       p[(size_t)y * w + x] = v;
@@ -76,12 +90,13 @@ static void assert_decodes_to(const unsigned char *png, size_t len, int w, int h
   assert_int_equal(GDALGetRasterYSize(ds), h);
   assert_int_equal(GDALGetRasterCount(ds), channels);
   if (channels == 2 || channels == 4)
-    assert_int_equal(GDALGetRasterColorInterpretation(GDALGetRasterBand(ds, channels)), GCI_AlphaBand);
+    assert_int_equal(GDALGetRasterColorInterpretation(GDALGetRasterBand(ds, channels)),
+                     GCI_AlphaBand);
   unsigned char *got = malloc((size_t)w * h);
   for (int c = 0; c < channels; c++) {
-    assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, c + 1), GF_Read, 0, 0, w, h, got, w, h, GDT_Byte,
-                                  0, 0),
-                     CE_None);
+    assert_int_equal(
+        GDALRasterIO(GDALGetRasterBand(ds, c + 1), GF_Read, 0, 0, w, h, got, w, h, GDT_Byte, 0, 0),
+        CE_None);
     assert_memory_equal(got, planes[c], (size_t)w * h);
   }
   free(got);
@@ -99,7 +114,8 @@ static void count_filters(const unsigned char *png, size_t len, int w, int h, in
   size_t row = (size_t)w * channels + 1, raw_len = row * h;
   unsigned char *raw = malloc(raw_len);
   struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
-  assert_int_equal(libdeflate_zlib_decompress(d, idat + 8, n, raw, raw_len, NULL), LIBDEFLATE_SUCCESS);
+  assert_int_equal(libdeflate_zlib_decompress(d, idat + 8, n, raw, raw_len, NULL),
+                   LIBDEFLATE_SUCCESS);
   libdeflate_free_decompressor(d);
   for (int y = 0; y < h; y++) {
     assert_true(raw[(size_t)y * row] < 5);
@@ -110,7 +126,8 @@ static void count_filters(const unsigned char *png, size_t len, int w, int h, in
 
 static void test_round_trip(void **state) {
   (void)state;
-  static const int sizes[][2] = {{1, 1}, {1, 7}, {7, 1}, {3, 5}, {64, 64}, {256, 256}, {257, 19}, {300, 41}};
+  static const int sizes[][2] = {{1, 1},   {1, 7},     {7, 1},    {3, 5},
+                                 {64, 64}, {256, 256}, {257, 19}, {300, 41}};
   static const int levels[] = {1, 6, 12};
   int seen[5] = {0};
   for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++)
@@ -152,8 +169,8 @@ static void test_size_near_gdal(void **state) {
   }
   GDALDatasetH mem = GDALCreate(GDALGetDriverByName("MEM"), "", w, h, 4, GDT_Byte, NULL);
   for (int c = 0; c < 4; c++)
-    assert_int_equal(GDALRasterIO(GDALGetRasterBand(mem, c + 1), GF_Write, 0, 0, w, h, (void *)planes[c], w,
-                                  h, GDT_Byte, 0, 0),
+    assert_int_equal(GDALRasterIO(GDALGetRasterBand(mem, c + 1), GF_Write, 0, 0, w, h,
+                                  (void *)planes[c], w, h, GDT_Byte, 0, 0),
                      CE_None);
   GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, 4), GCI_AlphaBand);
   size_t glen;
@@ -175,10 +192,12 @@ static void test_bad_arguments(void **state) {
   const unsigned char *planes[4] = {px, px + 1, px + 2, px + 3};
   unsigned char *png = (unsigned char *)"untouched";
   size_t len = 99;
-  static const int bad[][4] = {{0, 1, 1, 6}, {1, 0, 1, 6}, {1, 1, 0, 6}, {1, 1, 5, 6}, {1, 1, 1, 0}, {1, 1, 1, 13}};
+  static const int bad[][4] = {{0, 1, 1, 6}, {1, 0, 1, 6}, {1, 1, 0, 6},
+                               {1, 1, 5, 6}, {1, 1, 1, 0}, {1, 1, 1, 13}};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     swath_error_clear();
-    assert_true(swath_png_encode(bad[i][0], bad[i][1], bad[i][2], planes, bad[i][3], &png, &len) < 0);
+    assert_true(swath_png_encode(bad[i][0], bad[i][1], bad[i][2], planes, bad[i][3], &png, &len) <
+                0);
     assert_null(png);
     assert_int_equal(len, 0);
     assert_non_null(strstr(swath_error_message(), "PNG"));
