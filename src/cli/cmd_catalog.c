@@ -444,9 +444,14 @@ static int cmd_search(int argc, char **argv) {
                                                "token", page.next_token));
       }
       json_t *fc = swath_page_collection(&page, links);
-      swath_json_write(fc, 15, to_stdout, NULL); /* the server's bytes */
-      printf("\n");
+      int wr = swath_json_write(fc, 15, to_stdout, NULL); /* the server's bytes */
       json_decref(fc);
+      if (wr) {
+        rc = swath_error_set(SWATH_EIO, "catalog search: cannot write to standard output");
+        swath_page_clear(&page);
+        break;
+      }
+      printf("\n");
     } else {
       json_array_foreach(page.features, i, item) print_line(item);
     }
@@ -471,7 +476,8 @@ static int cmd_search(int argc, char **argv) {
   swath_search_free(q);
   json_decref(body);
   swath_catalog_close(cat);
-  if (!rc && fflush(stdout) != 0) rc = swath_error_set(SWATH_EIO, "catalog search: write error");
+  if (!rc && (fflush(stdout) != 0 || ferror(stdout)))
+    rc = swath_error_set(SWATH_EIO, "catalog search: write error");
   return rc ? swath_cli_fail(rc) : 0;
 }
 
