@@ -397,6 +397,12 @@ static int set_state(swath_catalog *c, const char *state) {
   return swath__exec(c->db, sql);
 }
 
+/* SQLite cache of a bulk build (KiB, negative as PRAGMA cache_size takes
+ * it): large while rows stream in and the R*Tree is written, smaller for
+ * the index sorts (see swath__store_bulk_end). */
+#define BULK_CACHE "-1048576"
+#define SORT_CACHE "-65536"
+
 int swath__store_bulk_begin(swath_catalog *c) {
   if (c->readonly || c->bulk) return 0;
   sqlite3_stmt *st;
@@ -423,7 +429,7 @@ int swath__store_bulk_begin(swath_catalog *c) {
   char sql[160];
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   snprintf(sql, sizeof sql,
-           "PRAGMA synchronous = OFF; PRAGMA cache_size = -1048576; PRAGMA temp_store = FILE; "
+           "PRAGMA synchronous = OFF; PRAGMA cache_size = " BULK_CACHE "; PRAGMA temp_store = FILE; "
            "PRAGMA threads = %ld",
            cores <= 1  ? 0
            : cores > 8 ? 7
@@ -454,7 +460,7 @@ int swath__store_bulk_end(swath_catalog *c, int64_t *dups) {
    * scan. With 64 MB runs it does (10M rows, three alternating pairs: id
    * index 16.3-16.9 s -> 12.5-13.4 s, peak RSS 4.0 -> 2.9 GB). The R*Tree
    * writes get the large cache back. */
-  if (!rc) rc = swath__exec(c->db, "PRAGMA cache_size = -65536");
+  if (!rc) rc = swath__exec(c->db, "PRAGMA cache_size = " SORT_CACHE);
   int64_t *skip = NULL;
   size_t nskip = 0;
   if (!rc && swath__exec(c->db, "CREATE UNIQUE INDEX items_id ON items(id, collection)") != 0) {
@@ -492,7 +498,7 @@ int swath__store_bulk_end(swath_catalog *c, int64_t *dups) {
   }
   double t1 = seconds();
   if (!rc) rc = swath__exec(c->db, "CREATE INDEX items_dt ON items(dt)");
-  if (!rc) rc = swath__exec(c->db, "PRAGMA cache_size = -1048576");
+  if (!rc) rc = swath__exec(c->db, "PRAGMA cache_size = " BULK_CACHE);
   double t2 = seconds();
   if (!rc) rc = swath__exec(c->db, "BEGIN");
   if (!rc) rc = swath__rtpack_write(c->pack, c->db, "items_rtree", c->max_rid, skip, nskip);
