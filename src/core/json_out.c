@@ -5,7 +5,6 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_gen.h>
 
@@ -129,16 +128,12 @@ int swath_json_write(const json_t *v, int precision, json_dump_callback_t cb, vo
     yajl_gen_free(g);
     g = NULL;
   }
-  struct walk *w = g ? malloc(sizeof *w) : NULL;
-  if (!w) return -1;
-  memset(w->real, 0, sizeof w->real);
-  w->precision = precision;
-  w->g = g;
+  if (!g) return -1;
+  struct walk w = {.g = g, .precision = precision}; /* (3 KB: fine on a stack) */
   /* yajl writes into its own buffer (a memcpy per token), handed over in
    * one call at the end: so a value found too deep half-way has given
    * nothing to cb yet and can go to jansson whole. */
-  int rc = put(w, v, 1);
-  free(w);
+  int rc = put(&w, v, 1);
   const unsigned char *text = NULL;
   size_t len = 0;
   if (rc == 0)
