@@ -326,13 +326,12 @@ static void test_validate_images(void **state) {
  * at a random point, or 8 random bytes overwritten in the entropy-coded
  * data. */
 static int jpeg_full_decode_ok(const unsigned char *body, size_t len) {
-  VSILFILE *fp = VSIFileFromMemBuffer("/vsimem/test-full.jpg", (GByte *)body, len, FALSE);
-  VSIFCloseL(fp);
   CPLSetThreadLocalConfigOption("GDAL_ERROR_ON_LIBJPEG_WARNING", "YES");
   CPLPushErrorHandler(CPLQuietErrorHandler);
   CPLErrorReset();
   int ok = 0;
-  GDALDatasetH ds = GDALOpen("/vsimem/test-full.jpg", GA_ReadOnly);
+  char name[64];
+  GDALDatasetH ds = gdal_open_bytes(body, len, "JPEG", name);
   if (ds) {
     int w = GDALGetRasterXSize(ds), h = GDALGetRasterYSize(ds), n = GDALGetRasterCount(ds);
     unsigned char *px = malloc((size_t)w * h * n);
@@ -340,11 +339,10 @@ static int jpeg_full_decode_ok(const unsigned char *body, size_t len) {
              CE_None &&
          CPLGetLastErrorType() < CE_Failure;
     free(px);
-    GDALClose(ds);
   }
+  gdal_close_bytes(ds, name);
   CPLPopErrorHandler();
   CPLSetThreadLocalConfigOption("GDAL_ERROR_ON_LIBJPEG_WARNING", NULL);
-  VSIUnlink("/vsimem/test-full.jpg");
   return ok;
 }
 
