@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "catalog/catalog.h"
@@ -621,6 +622,131 @@ static void test_paging_and_filters(void **state) {
   swath_catalog_close(c);
 }
 
+/* Run a search body with a count limit (< 0: no numberMatched, which lets
+ * a datetime-sorted spatial search walk datetime in slices); the ids go to
+ * out, space-separated. Returns the number of items. */
+static int page_ids(swath_catalog *c, const char *body, int64_t count_limit, char *out, size_t n,
+                    char **token) {
+  json_t *b = json_loads(body, 0, NULL);
+  assert_non_null(b);
+  swath_search *q;
+  if (swath_search_parse(b, &q)) fail_msg("parse %s: %s", body, swath_error_message());
+  json_decref(b);
+  swath_page p;
+  swath_search_opts o = {count_limit, 1};
+  if (swath_search_run(c, q, &o, &p)) fail_msg("run %s: %s", body, swath_error_message());
+  swath_search_free(q);
+  size_t i, len = strlen(out);
+  json_t *f;
+  json_array_foreach(p.features, i, f) {
+    len += (size_t)snprintf(out + len, n - len, "%s%s", len ? " " : "",
+                            json_string_value(json_object_get(f, "id")));
+    assert_true(len < n);
+  }
+  *token = p.next_token ? strdup(p.next_token) : NULL;
+  int got = p.returned;
+  swath_page_clear(&p);
+  return got;
+}
+
+/* Spatial searches sorted on datetime walk datetime in slices when no
+ * count is asked for (search.c, run_sliced): pages of every size, both
+ * directions, with and without datetime filters, return exactly what one
+ * sorted statement returns (the path taken when numberMatched is counted),
+ * with no empty last page. The rows make the walk grow through empty
+ * slices (a box whose items are all old), meet ties (items sensed at the
+ * same instant) and items whose time span covers years. */
+static void test_sliced_paging(void **state) {
+  (void)state;
+  FILE *f = fopen(path_of("sl.csv"), "w");
+  fputs(HEADER "\n", f);
+  for (int i = 0; i < 400; i++) {
+    char g[32], t[40];
+    snprintf(g, sizeof g, "S%03d", i);
+    /* A (x 0..1): 2016-2024, every third pair at the same instant; B (x 10..11): 2016 only */
+    int old = i % 8 == 0;
+    long day = old ? (i * 7) % 300 : (i / 2 * 2 * 7919L) % 3200;
+    time_t sec = 1451606400 + day * 86400 + (i % 3 ? i * 61 : 0);
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%S.000000Z", &tm);
+    double x = old ? 10 + (i % 5) * 0.1 : (i % 9) * 0.1;
+    fprintf(f,
+            "%s,S2A_MSIL1C_20230601T102031_N0509_R065_T32TMT_20230615T140000,GS2A_x,32TMT,%s,123,"
+            "%d,PASSED,2023-06-15T14:00:00.000000Z,1,0,%g,%g,"
+            "gs://b/tiles/32/T/MT/S2A_MSIL1C_20230601T102031_N0509_R065_T32TMT_20230615T140000.SAFE\n",
+            g, t, i % 100, x, x + 1);
+  }
+  fclose(f);
+  write_file("span.json",
+             "{\"type\": \"FeatureCollection\", \"features\": ["
+             "{\"type\": \"Feature\", \"id\": \"LONG1\", \"bbox\": [0.2, 0.2, 0.3, 0.3], "
+             "\"geometry\": {\"type\": \"Polygon\", \"coordinates\": [[[0.2, 0.2], [0.3, 0.2], "
+             "[0.3, 0.3], [0.2, 0.3], [0.2, 0.2]]]}, \"properties\": {\"datetime\": "
+             "\"2019-01-01T00:00:00Z\", \"start_datetime\": \"2016-01-01T00:00:00Z\", "
+             "\"end_datetime\": \"2024-01-01T00:00:00Z\"}},"
+             "{\"type\": \"Feature\", \"id\": \"LONG2\", \"bbox\": [10.2, 0.2, 10.3, 0.3], "
+             "\"geometry\": {\"type\": \"Polygon\", \"coordinates\": [[[10.2, 0.2], [10.3, 0.2], "
+             "[10.3, 0.3], [10.2, 0.3], [10.2, 0.2]]]}, \"properties\": {\"datetime\": null, "
+             "\"start_datetime\": \"2015-06-01T00:00:00Z\", \"end_datetime\": "
+             "\"2024-06-01T00:00:00Z\"}}]}");
+  swath_catalog *c = open_new("sl.db");
+  swath_ingest_report r;
+  ingest(c, "sl.csv", &r);
+  ingest(c, "span.json", &r);
+  static const char *const where[] = {
+      "\"bbox\": [0, 0, 0.5, 1]",                    /* A only */
+      "\"bbox\": [10, 0, 12, 1]",                    /* B only: all old */
+      "\"bbox\": [-1, -1, 12, 2]",                   /* both */
+      "\"bbox\": [0, 0, 12, 1], \"datetime\": \"2016-03-01T00:00:00Z/2016-09-30T00:00:00Z\"",
+      "\"bbox\": [0, 0, 12, 1], \"datetime\": \"../2018-01-01T00:00:00Z\"",
+      "\"bbox\": [0, 0, 12, 1], \"datetime\": \"2022-01-01T00:00:00Z/..\"",
+      "\"bbox\": [0, 0, 12, 1], \"filter\": {\"op\": \"<\", \"args\": [{\"property\": "
+      "\"eo:cloud_cover\"}, 20]}",
+      NULL};
+  static const char *const sorts[] = {
+      "[{\"field\": \"datetime\", \"direction\": \"desc\"}]",
+      "[{\"field\": \"datetime\"}]",
+      "[{\"field\": \"datetime\", \"direction\": \"desc\"}, {\"field\": \"id\"}]",
+      NULL};
+  static char all[16384], got[16384];
+  int walked = 0;
+  for (int w = 0; where[w]; w++)
+    for (int s = 0; sorts[s]; s++) {
+      char body[1024], *token = NULL;
+      all[0] = '\0';
+      snprintf(body, sizeof body, "{%s, \"sortby\": %s, \"limit\": 1000}", where[w], sorts[s]);
+      int total = page_ids(c, body, 0, all, sizeof all, &token); /* one sorted statement */
+      assert_null(token);
+      assert_true(total > 0);
+      for (int limit = 1; limit <= 1000; limit = limit < 7 ? limit + 3 : limit * 7) {
+        int pages = 0;
+        got[0] = '\0';
+        do {
+          char *prev = token;
+          if (prev)
+            snprintf(body, sizeof body, "{%s, \"sortby\": %s, \"limit\": %d, \"token\": \"%s\"}",
+                     where[w], sorts[s], limit, prev);
+          else
+            snprintf(body, sizeof body, "{%s, \"sortby\": %s, \"limit\": %d}", where[w], sorts[s],
+                     limit);
+          free(prev);
+          assert_true(page_ids(c, body, -1, got, sizeof got, &token) > 0);
+          pages++;
+        } while (token && pages < 500);
+        if (strcmp(got, all)) fail_msg("%s, limit %d:\n got %s\nwant %s", body, limit, got, all);
+        assert_int_equal(pages, (total + limit - 1) / limit);
+        walked++;
+      }
+    }
+  assert_int_equal(walked, 7 * 3 * 5);
+  /* the cases above include both long-span items and same-instant ties */
+  char one[256] = "", *token;
+  page_ids(c, "{\"bbox\": [10, 0, 12, 1], \"ids\": [\"LONG2\"]}", -1, one, sizeof one, &token);
+  assert_string_equal(one, "LONG2");
+  swath_catalog_close(c);
+}
+
 /* The packed R*Tree (new catalog) and the one SQLite grows row by row
  * answer the same spatial queries, and rtreecheck() accepts both. */
 static void test_rtree_pack(void **state) {
@@ -781,6 +907,7 @@ int main(void) {
       cmocka_unit_test(test_antimeridian_and_time),
       cmocka_unit_test(test_intersects_exact),
       cmocka_unit_test(test_paging_and_filters),
+      cmocka_unit_test(test_sliced_paging),
       cmocka_unit_test(test_rtree_pack),
       cmocka_unit_test(test_rgb_stats),
   };
