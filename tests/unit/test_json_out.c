@@ -71,6 +71,25 @@ static void test_chosen_values(void **state) {
   json_object_set_new(o, "", json_false());
   json_object_setn_new(o, "nul\0key", 7, json_null());
   json_object_set_new(o, "nul in value", json_stringn("a\0b", 3));
+  json_object_set_new(o, "edges", json_string("\x1f \x20 \x7f ! # [ ] ~"));
+  /* clean strings go out whole up to a length, escaped by yajl beyond it;
+   * an escape at the end of a long string is still found */
+  static const size_t lens[] = {2045, 2046, 2047, 5000};
+  for (int k = 0; k < 4; k++) {
+    char key[16], *t = malloc(lens[k] + 1);
+    memset(t, 'h', lens[k]);
+    t[lens[k]] = '\0';
+    snprintf(key, sizeof key, "long%zu", lens[k]);
+    json_object_set_new(o, key, json_string(t));
+    t[lens[k] - 1] = '"';
+    snprintf(key, sizeof key, "quote%zu", lens[k]);
+    json_object_set_new(o, key, json_string(t));
+    t[lens[k] - 1] = '\n';
+    t[3] = 'h';
+    snprintf(key, sizeof key, "nl%zu", lens[k]);
+    json_object_set_new(o, key, json_string(t));
+    free(t);
+  }
   json_object_set_new(o, "obj", json_object());
   json_object_set_new(o, "arr", json_array());
   json_t *reals = json_array();
