@@ -25,6 +25,7 @@ static void usage(FILE *f) {
       "                            [--rgb-bands R,G,B]\n"
       "       swath catalog search --catalog DB [SELECTION] [--sortby [-]FIELD,...]\n"
       "                            [--limit N] [--token T] [--all] [--json]\n"
+      "                            [--count-limit N|none]\n"
       "       swath catalog stats  --catalog DB [SELECTION]\n"
       "                            [--exact | --sample-step N | --overview [--overview-size N]]\n"
       "                            [--threads N] [--force]\n"
@@ -42,19 +43,11 @@ static void usage(FILE *f) {
       "ingest reads a Sentinel-2 index CSV (plain or .gz), STAC items (Item, ItemCollection\n"
       "or NDJSON) or a folder of rasters, and updates scenes that are already there.\n"
       "search prints id, collection, datetime, cloud cover and colour per line (--json: the\n"
-      "STAC ItemCollection); --all follows next pages to the end.\n"
+      "STAC ItemCollection); --all follows next pages to the end. numberMatched is counted\n"
+      "up to --count-limit matches (default 100000; 0: always; none: never, which makes a\n"
+      "first page over a large area as cheap as the page itself).\n"
       "stats computes mean red, green, blue and brightness (default --exact) and caches them;\n"
       "sort on them with --sortby -color:red.\n");
-}
-
-static int parse_long(const char *s, const char *what, long lo, long hi, long *v) {
-  char *end;
-  long n = strtol(s, &end, 10);
-  if (end == s || *end || n < lo || n > hi)
-    return swath_error_set(SWATH_EINVAL, "%s: expected a whole number in %ld-%ld, got '%s'", what,
-                           lo, hi, s);
-  *v = n;
-  return 0;
 }
 
 static char *read_text(const char *path, const char *what) {
@@ -397,7 +390,7 @@ static int cmd_search(int argc, char **argv) {
       all = 1;
       break;
     case O_COUNT_LIMIT:
-      rc = parse_long(optarg, "--count-limit", 0, 1L << 40, &count_limit);
+      rc = swath_cli_count_limit(optarg, &count_limit);
       break;
     case 'h':
       usage(stdout);
@@ -427,7 +420,7 @@ static int cmd_search(int argc, char **argv) {
   swath_search *q = NULL;
   rc = swath_catalog_open(s.db, SWATH_CATALOG_READONLY, &cat);
   swath_search_opts o = {count_limit, 0};
-  int64_t total = 0;
+  int64_t total = 0, matched = -1;
   while (!rc) {
     swath_page page;
     if ((rc = swath_search_parse(body, &q)) || (rc = swath_search_run(cat, q, &o, &page))) break;
@@ -456,12 +449,21 @@ static int cmd_search(int argc, char **argv) {
       json_array_foreach(page.features, i, item) print_line(item);
     }
     total += page.returned;
-    if (page.matched >= 0 && (!all || !page.next_token))
-      fprintf(stderr, "swath: %lld matched, %lld returned\n", (long long)page.matched,
-              (long long)total);
-    else if (!all || !page.next_token)
-      fprintf(stderr, "swath: more than %ld matched, %lld returned\n", count_limit,
-              (long long)total);
+    /* --all: counted with the first page (which has the same matches), not
+     * again with each next one */
+    if (total == page.returned) matched = page.matched;
+    o.count_limit = -1;
+    if (!all || !page.next_token) { /* the summary, once */
+      if (matched >= 0)
+        fprintf(stderr, "swath: %lld matched, %lld returned\n", (long long)matched,
+                (long long)total);
+      else if (count_limit >= 0)
+        fprintf(stderr, "swath: more than %ld matched, %lld returned\n", count_limit,
+                (long long)total);
+      else
+        fprintf(stderr, "swath: %lld returned (not counted: --count-limit none)\n",
+                (long long)total);
+    }
     if (page.next_token && !all && !json_out)
       fprintf(stderr, "swath: next page: --token %s\n", page.next_token);
     if (!all || !page.next_token) {
@@ -514,7 +516,7 @@ static int cmd_stats(int argc, char **argv) {
       methods++;
       break;
     case O_STEP:
-      rc = parse_long(optarg, "--sample-step", 1, 100000, &v);
+      rc = swath_cli_long(optarg, "--sample-step", 1, 100000, &v);
       o.method = v > 1 ? SWATH_STATS_STEP : SWATH_STATS_EXACT;
       o.step = (int)v;
       methods++;
@@ -524,11 +526,11 @@ static int cmd_stats(int argc, char **argv) {
       methods++;
       break;
     case O_OVERVIEW_SIZE:
-      rc = parse_long(optarg, "--overview-size", 16, 65536, &v);
+      rc = swath_cli_long(optarg, "--overview-size", 16, 65536, &v);
       o.overview = (int)v;
       break;
     case O_THREADS:
-      rc = parse_long(optarg, "--threads", 1, 64, &nth);
+      rc = swath_cli_long(optarg, "--threads", 1, 64, &nth);
       break;
     case O_FORCE:
       o.force = 1;

@@ -13,7 +13,7 @@
 
 static void usage(FILE *f) {
   fprintf(f, "usage: swath serve --catalog DB [--port 8080] [--host 127.0.0.1] [--threads N]\n"
-             "                   [--base-url URL] [--count-limit N]\n"
+             "                   [--base-url URL] [--count-limit N|none]\n"
              "\n"
              "Serve the STAC API (landing page, /conformance, /collections, items, /search)\n"
              "over a catalog built with 'swath catalog ingest'. Runs until interrupted.\n"
@@ -24,17 +24,8 @@ static void usage(FILE *f) {
              "  --base-url     prefix for links (default http://<Host header>)\n"
              "  --count-limit  count numberMatched up to N matches and omit it beyond, so\n"
              "                 no request counts millions of rows (default 10000; 0: always\n"
-             "                 count; searches on collections alone are always counted)\n");
-}
-
-static int parse_long(const char *s, const char *what, long lo, long hi, long *v) {
-  char *end;
-  long n = strtol(s, &end, 10);
-  if (end == s || *end || n < lo || n > hi)
-    return swath_error_set(SWATH_EINVAL, "%s: expected a whole number in %ld-%ld, got '%s'", what,
-                           lo, hi, s);
-  *v = n;
-  return 0;
+             "                 count; none: never; searches on collections alone are always\n"
+             "                 counted)\n");
 }
 
 int swath_cmd_serve(int argc, char **argv) {
@@ -58,19 +49,19 @@ int swath_cmd_serve(int argc, char **argv) {
       cfg.catalog = optarg;
       break;
     case 'p':
-      if (!(rc = parse_long(optarg, "--port", 0, 65535, &v))) cfg.http.port = (int)v;
+      if (!(rc = swath_cli_long(optarg, "--port", 0, 65535, &v))) cfg.http.port = (int)v;
       break;
     case 'H':
       cfg.http.host = optarg;
       break;
     case 't':
-      if (!(rc = parse_long(optarg, "--threads", 1, 256, &v))) cfg.http.threads = (int)v;
+      if (!(rc = swath_cli_long(optarg, "--threads", 1, 256, &v))) cfg.http.threads = (int)v;
       break;
     case 'b':
       cfg.http.base_url = optarg;
       break;
     case 'n':
-      if (!(rc = parse_long(optarg, "--count-limit", 0, 1L << 40, &v))) cfg.count_limit = v;
+      if (!(rc = swath_cli_count_limit(optarg, &v))) cfg.count_limit = v;
       break;
     case 'h':
       usage(stdout);

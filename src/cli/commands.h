@@ -18,6 +18,13 @@ int swath_cli_fail(int code);
  * swath_cli_fail (which prints the message). */
 int swath_cli_status(int code);
 
+/* Parse a whole number in [lo, hi] for option `what` (error set: 0 or
+ * SWATH_EINVAL). */
+int swath_cli_long(const char *s, const char *what, long lo, long hi, long *v);
+/* --count-limit: a whole number (0: count always), or "none" (-1: never
+ * count, numberMatched left out). */
+int swath_cli_count_limit(const char *s, long *v);
+
 struct swath_job;
 /* Load a job file and apply --zoom / --bounds overrides (NULL: none). On
  * failure prints the error, frees what was loaded and returns the exit

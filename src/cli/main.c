@@ -43,6 +43,29 @@ int swath_cli_fail(int code) {
   return swath_error_exit_status(code);
 }
 
+int swath_cli_long(const char *s, const char *what, long lo, long hi, long *v) {
+  char *end;
+  long n = strtol(s, &end, 10);
+  if (end == s || *end || n < lo || n > hi)
+    return swath_error_set(SWATH_EINVAL, "%s: expected a whole number in %ld-%ld, got '%s'", what,
+                           lo, hi, s);
+  *v = n;
+  return 0;
+}
+
+int swath_cli_count_limit(const char *s, long *v) {
+  if (!strcmp(s, "none")) {
+    *v = -1;
+    return 0;
+  }
+  int rc = swath_cli_long(s, "--count-limit", 0, 1L << 40, v);
+  if (rc)
+    rc = swath_error_set(SWATH_EINVAL,
+                         "--count-limit: expected a whole number in 0-%ld or 'none', got '%s'",
+                         1L << 40, s);
+  return rc;
+}
+
 int swath_cli_status(int code) {
   if (code == SWATH_EINTR) {
     swath_cli_fail(code);

@@ -82,6 +82,26 @@ for q in "--bbox 0,40,20,60" "--bbox 170,-60,-170,80 --datetime 2020-01-01/.." \
 done
 check "bulk-built and incrementally-built catalogs answer identically" "[ $same -eq 1 ]"
 
+# --count-limit none: pages found by walking datetime in slices, not counted;
+# the same items as the counted (one sorted statement) path
+same=1
+for q in "--bbox 0,40,20,60" "--bbox 170,-60,-170,80 --datetime 2020-01-01/.." \
+  "--bbox -10,-10,10,10 --sortby datetime" "--bbox -60,-60,60,60 --datetime 2018-01-01/2018-02-01"; do
+  # shellcheck disable=SC2086
+  a=$("$SWATH" -q catalog search --catalog "$cat" $q --all --limit 37 2>/dev/null)
+  # shellcheck disable=SC2086
+  b=$("$SWATH" -q catalog search --catalog "$cat" $q --all --limit 37 --count-limit none 2>"$work/none.err")
+  { [ "$a" = "$b" ] && [ -n "$a" ] && grep -q "not counted" "$work/none.err"; } || same=0
+done
+check "--count-limit none: the same items, in the same order, not counted" "[ $same -eq 1 ]"
+"$SWATH" -q catalog search --catalog "$cat" --bbox 0,40,20,60 --json --count-limit none 2>/dev/null \
+  >"$work/none.json"
+check "--count-limit none --json: numberReturned, no numberMatched" \
+  "$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(not (d[\"numberReturned\"] == 10 and \"numberMatched\" not in d))' '$work/none.json'"
+"$SWATH" -q catalog search --catalog "$cat" --count-limit some 2>"$work/cl.err"
+rc=$?
+check "--count-limit some: exit 2, one line" "[ $rc -eq 2 ] && [ \$(wc -l <'$work/cl.err') -eq 1 ]"
+
 # STAC items with non-rectangular footprints, as NDJSON (one bad line)
 $PY - "$work/tri.ndjson" <<'EOF'
 import json, sys
