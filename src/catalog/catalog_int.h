@@ -8,6 +8,8 @@
  *         red, green, blue, bright, cmethod, cpixels, csource)
  *   items_rtree(id = rid, minx, maxx, miny, maxy, t0, t1)  t in days
  *   collections(id, title, description, doc, minx, miny, maxx, maxy, dt0, dt1)
+ *   meta(key, value): schema, state, max_span, footprints = 'boxes' while
+ *         every item's footprint is its bbox (geom NULL)
  * An item's rid never changes once assigned (re-ingest updates the row), so
  * it is the final tie-breaker of every sort and part of every paging token.
  * Rows whose bbox crosses the antimeridian (minx > maxx) are stored in the
@@ -39,6 +41,7 @@ struct swath_catalog {
   struct swath__extent *ext; /* per collection: what this transaction added */
   int n_ext;
   int64_t max_span; /* longest dt1 - dt0 put in this transaction */
+  int not_boxes;    /* an item whose footprint is not its bbox was put */
   int bulk;         /* filling a new catalog (see swath__store_bulk_begin) */
   sqlite3_stmt *st_bulk;
   swath__rtpack *pack;

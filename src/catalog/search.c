@@ -1008,6 +1008,190 @@ static int64_t count_matches(swath_catalog *c, const swath_search *q, int64_t ca
   return cap > 0 && n > cap ? -1 : n;
 }
 
+/* ---- counting from the R*Tree ------------------------------------------------ */
+
+/* How far a value SQLite stored in the R*Tree may lie from the double it was
+ * given: it rounds outwards to float32 (when a plain cast rounds the wrong
+ * way, by multiplying by 1 -+ 2^-23, see rtreeValueDown in SQLite's rtree.c;
+ * rtree_pack.c takes the next float), so under 2.4e-7 of the value. */
+static double f32_slack(double v) { return fabs(v) * 5e-7 + 1e-30; }
+
+/* 1 / 0 when a box-footprint item certainly meets / misses part p, from its
+ * R*Tree entry e (minx, maxx, miny, maxy as stored: rounded outwards, maxx
+ * beyond 180 for an item across the antimeridian); -1 when the rounding
+ * leaves it open. The same test as swath_hit on the exact values. */
+static int entry_meets(const double e[4], const double p[4]) {
+  double x0 = e[0], x1 = e[1], y0 = e[2], y1 = e[3], sx0 = f32_slack(x0), sx1 = f32_slack(x1);
+  /* the exact south is in [y0, y0 + slack], the exact north in [y1 - slack, y1] */
+  if (y0 > p[3] || y1 < p[1]) return 0;
+  int y_sure = y0 + f32_slack(y0) <= p[3] && y1 - f32_slack(y1) >= p[1];
+  /* an exact maxx of 180 can be either kind of item: the row says */
+  if (x1 >= 180 && x1 - sx1 <= 180) return -1;
+  int sure, miss;
+  if (x1 < 180) { /* [west, east] */
+    miss = x0 > p[2] || x1 < p[0];
+    sure = x0 + sx0 <= p[2] && x1 - sx1 >= p[0];
+  } else { /* across: [west, 180] and [-180, east], east = maxx - 360 */
+    miss = x0 > p[2] && x1 - 360 < p[0];
+    sure = x0 + sx0 <= p[2] || x1 - sx1 - 360 >= p[0];
+  }
+  if (miss) return 0;
+  return sure && y_sure ? 1 : -1;
+}
+
+/* The same for the datetime filter, on the entry's t0, t1 (days). */
+static int entry_in_time(const swath_search *q, double t0, double t1) {
+  int open = 0;
+  if (q->has_t0) { /* dt1 >= q->t0 */
+    double t = (double)q->t0 / SWATH_DAY_MS;
+    if (t1 < t) return 0;
+    if (t1 - f32_slack(t1) < t) open = 1;
+  }
+  if (q->has_t1) { /* dt0 <= q->t1 */
+    double t = (double)q->t1 / SWATH_DAY_MS;
+    if (t0 > t) return 0;
+    if (t0 + f32_slack(t0) > t) open = 1;
+  }
+  return open ? -1 : 1;
+}
+
+/* Whether the count can come from the R*Tree alone: a search on boxes and
+ * datetime only, in a catalog whose items all have their bbox as footprint
+ * (store.c keeps the 'footprints' mark only while that holds). */
+static int rtree_countable(swath_catalog *c, const swath_search *q) {
+  if (!q->nparts || !q->is_box || q->ids_json || q->colls_json || q->collection || q->filter.len)
+    return 0;
+  static const char sql[] = "SELECT 1 FROM meta WHERE key = 'footprints' AND value = 'boxes'";
+  sqlite3_stmt *st;
+  if (swath__stmt_get(c, sql, (int)sizeof sql - 1, "search", &st)) {
+    swath_error_clear();
+    return 0;
+  }
+  int yes = sqlite3_step(st) == SQLITE_ROW;
+  swath__stmt_put(c, st);
+  return yes;
+}
+
+static int cmp_rid(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* numberMatched from the R*Tree's entries (see rtree_countable): about
+ * 0.1 us an entry instead of a row lookup in the items table (5 us) each.
+ * The entries hold float32 bounds rounded outwards, so an entry within
+ * rounding of the query's edges is settled by its row and swath_hit, as
+ * the search itself would; so are entries of catalogs built before
+ * antimeridian items were indexed beyond 180 (the test leaves them open).
+ * A search of several parts (across the antimeridian) may meet an entry
+ * twice: its ids are then de-duplicated. Returns the count (-1: more than
+ * cap, cap > 0); *rc set on error. */
+static int64_t count_by_rtree(swath_catalog *c, const swath_search *q, int64_t cap, int *rc) {
+  swath__sql s = {0};
+  /* the parts' lookups, as from_where writes them, each with its part */
+  for (int p = 0; p < 2 * q->nparts; p++) {
+    int shifted = p % 2;
+    double shift = shifted ? 360.0 : 0.0;
+    const double *part = q->parts[p / 2];
+    swath__sql_add(&s, "%sSELECT id, minx, maxx, miny, maxy, t0, t1, %d FROM items_rtree WHERE "
+                       "minx <= ",
+                   p ? " UNION ALL " : "", p / 2);
+    swath__sql_double(&s, part[2] + shift);
+    if (shifted) {
+      swath__sql_add(&s, " AND minx > ");
+      swath__sql_double(&s, part[2]);
+    }
+    swath__sql_add(&s, " AND maxx >= ");
+    swath__sql_double(&s, part[0] + shift);
+    swath__sql_add(&s, " AND miny <= ");
+    swath__sql_double(&s, part[3]);
+    swath__sql_add(&s, " AND maxy >= ");
+    swath__sql_double(&s, part[1]);
+    if (q->has_t0) {
+      swath__sql_add(&s, " AND t1 >= ");
+      swath__sql_double(&s, (double)q->t0 / SWATH_DAY_MS);
+    }
+    if (q->has_t1) {
+      swath__sql_add(&s, " AND t0 <= ");
+      swath__sql_double(&s, (double)q->t1 / SWATH_DAY_MS);
+    }
+  }
+  sqlite3_stmt *st, *row = NULL;
+  *rc = sql_prepare_cached(c, &s, &st);
+  swath__sql_clear(&s);
+  if (*rc) return -1;
+  /* the exact test of an open entry: its row, as the search tests it */
+  swath__sql_add(&s, "SELECT 1 FROM items i WHERE i.rid = ");
+  swath__sql_int(&s, 0);
+  swath__sql_add(&s, " AND swath_hit(");
+  swath__sql_ptr(&s, (void *)q);
+  swath__sql_add(&s, ", i.geom, i.minx, i.miny, i.maxx, i.maxy)");
+  if (q->has_t0) {
+    swath__sql_add(&s, " AND i.dt1 >= ");
+    swath__sql_int(&s, q->t0);
+  }
+  if (q->has_t1) {
+    swath__sql_add(&s, " AND i.dt0 <= ");
+    swath__sql_int(&s, q->t1);
+  }
+  if ((*rc = sql_prepare_cached(c, &s, &row))) {
+    swath__sql_clear(&s);
+    swath__stmt_put(c, st);
+    return -1;
+  }
+  swath__sql_clear(&s);
+  int64_t n = 0, *ids = NULL;
+  size_t nids = 0, cap_ids = 0;
+  int r, many = q->nparts > 1;
+  while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    double e[4];
+    for (int k = 0; k < 4; k++)
+      e[k] = sqlite3_column_double(st, 1 + k);
+    int hit = entry_meets(e, q->parts[sqlite3_column_int(st, 7)]);
+    if (hit) {
+      int t = entry_in_time(q, sqlite3_column_double(st, 5), sqlite3_column_double(st, 6));
+      hit = !t ? 0 : hit < 0 || t < 0 ? -1 : 1;
+    }
+    int64_t id = sqlite3_column_int64(st, 0);
+    if (hit < 0) { /* settled by the row */
+      sqlite3_bind_int64(row, 1, id);
+      int rr = sqlite3_step(row);
+      sqlite3_reset(row);
+      if (rr != SQLITE_ROW && rr != SQLITE_DONE) {
+        *rc = swath__sql_error(c->db, "search: counting");
+        break;
+      }
+      hit = rr == SQLITE_ROW;
+    }
+    if (!hit) continue;
+    if (!many) {
+      if (++n > cap && cap > 0) break;
+      continue;
+    }
+    if (nids == cap_ids) {
+      size_t nc = cap_ids ? 2 * cap_ids : 4096;
+      int64_t *ni = realloc(ids, nc * sizeof *ni);
+      if (!ni) {
+        *rc = swath_error_set(SWATH_ENOMEM, "search: out of memory");
+        break;
+      }
+      ids = ni, cap_ids = nc;
+    }
+    ids[nids++] = id;
+  }
+  if (!*rc && r != SQLITE_ROW && r != SQLITE_DONE) *rc = swath__sql_error(c->db, "search: counting");
+  swath__stmt_put(c, row);
+  swath__stmt_put(c, st);
+  if (many && !*rc) {
+    qsort(ids, nids, sizeof *ids, cmp_rid);
+    for (size_t k = 0; k < nids; k++)
+      n += !k || ids[k] != ids[k - 1];
+  }
+  free(ids);
+  if (*rc) return -1;
+  return cap > 0 && n > cap ? -1 : n;
+}
+
 /* When ranking by colour: say if the values being compared were computed
  * in different ways, or are missing for some items. */
 static int color_warnings(swath_catalog *c, const swath_search *q, swath_page *page) {
@@ -1219,7 +1403,11 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
   int64_t cap = o->count_limit;
   int scan_count = cap >= 0 && !q->token &&
                    (q->nparts || q->has_t0 || q->has_t1 || q->ids_json || q->filter.len);
-  int sliced = !scan_count && q->nparts && !q->ids_json && !strcmp(q->sort[0].col, "i.dt");
+  int sliceable = q->nparts && !q->ids_json && !strcmp(q->sort[0].col, "i.dt");
+  /* a count the R*Tree gives lets the page come from datetime slices */
+  int rtree_count = cap >= 0 && rtree_countable(c, q);
+  if (rtree_count && sliceable) scan_count = 0;
+  int sliced = !scan_count && sliceable;
   struct pager pg = {c, q, o, NULL, page, 0, 0};
   static const char full_sql[] = "SELECT " SWATH__ROW_COLS " FROM items i WHERE i.rid = ?1";
   if (!o->ids_only && (rc = swath__stmt_get(c, full_sql, (int)sizeof full_sql - 1, "search", &pg.full)))
@@ -1258,8 +1446,8 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
   page->returned = pg.n;
   if (!rc && scan_count)
     page->matched = cap > 0 && counted > cap ? -1 : counted;
-  else if (!rc && o->count_limit >= 0)
-    page->matched = count_matches(c, q, o->count_limit, &rc);
+  else if (!rc && cap >= 0)
+    page->matched = rtree_count ? count_by_rtree(c, q, cap, &rc) : count_matches(c, q, cap, &rc);
   if (!rc) rc = color_warnings(c, q, page);
   if (rc) swath_page_clear(page);
   return rc;

@@ -43,6 +43,9 @@ static const char *const SCHEMA[] = {
     "CREATE VIRTUAL TABLE IF NOT EXISTS items_rtree USING rtree(id, minx, maxx, miny, maxy, t0, "
     "t1)",
     "INSERT OR IGNORE INTO meta VALUES('schema', '" SWATH_CATALOG_SCHEMA "')",
+    /* every item's footprint is its bbox, until one is not (swath__store_
+     * commit drops the mark; search.c then counts from rows) */
+    "INSERT OR IGNORE INTO meta VALUES('footprints', 'boxes')",
     NULL};
 
 static void finalize_writes(swath_catalog *c);
@@ -384,6 +387,7 @@ int swath__store_put(swath_catalog *c, const swath_scene *s, int *updated) {
   if (s->dt1 > e->dt1) e->dt1 = s->dt1;
   e->added += !upd;
   if (s->dt1 - s->dt0 > c->max_span) c->max_span = s->dt1 - s->dt0;
+  if (s->wkb) c->not_boxes = 1;
   if (updated) *updated = upd;
   if (++c->in_txn > SWATH_STORE_BATCH) return swath__store_commit(c);
   return 0;
@@ -564,6 +568,7 @@ int swath__store_commit(swath_catalog *c) {
     rc = swath__exec(c->db, sql);
   }
   c->max_span = 0;
+  if (!rc && c->not_boxes) rc = swath__exec(c->db, "DELETE FROM meta WHERE key = 'footprints'");
   if (rc || (rc = swath__exec(c->db, "COMMIT"))) {
     swath__store_rollback(c);
     return rc;

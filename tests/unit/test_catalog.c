@@ -747,6 +747,164 @@ static void test_sliced_paging(void **state) {
   swath_catalog_close(c);
 }
 
+/* numberMatched of a box or datetime search: the same whether it comes
+ * from the R*Tree's entries (a catalog whose footprints are all boxes,
+ * search.c count_by_rtree) or from the rows (the same catalog without that
+ * mark). The items and queries sit on each other's edges, where the
+ * R*Tree's float32 bounds cannot decide, across and on the antimeridian,
+ * and on datetime edges to the millisecond. */
+static int64_t matched_of(swath_catalog *c, const char *body, int64_t cap) {
+  json_t *b = json_loads(body, 0, NULL);
+  assert_non_null(b);
+  swath_search *q;
+  if (swath_search_parse(b, &q)) fail_msg("parse %s: %s", body, swath_error_message());
+  json_decref(b);
+  swath_page p;
+  swath_search_opts o = {cap, 1};
+  if (swath_search_run(c, q, &o, &p)) fail_msg("run %s: %s", body, swath_error_message());
+  swath_search_free(q);
+  int64_t m = p.matched;
+  swath_page_clear(&p);
+  return m;
+}
+
+static void test_rtree_count(void **state) {
+  (void)state;
+  enum { ITEMS = 400, QUERIES = 600 };
+  static double box[ITEMS][4];
+  static int64_t when[ITEMS];
+  uint32_t seed = 12345;
+#define RND() (seed = seed * 1664525u + 1013904223u, (double)(seed >> 8) / 16777216.0)
+  FILE *f = fopen(path_of("rc.csv"), "w");
+  fputs(HEADER "\n", f);
+  for (int i = 0; i < ITEMS; i++) {
+    double w = -180 + 360 * RND(), s = -60 + 100 * RND(), e = w + 0.05 + 3 * RND();
+    if (i % 10 == 0) w = 179 + RND(), e = -180 + 2 * RND(); /* across the antimeridian */
+    if (i % 37 == 0) e = 180;                                 /* on it, from the west */
+    if (i % 41 == 0) w = 178.5, e = -180;                     /* across, ending on it */
+    if (i % 43 == 0) w = -180;                                /* on it, from the east */
+    if (e > 180) e -= 360;
+    box[i][0] = w, box[i][1] = s, box[i][2] = e, box[i][3] = s + 0.01 + 2 * RND();
+    when[i] = 1577836800000LL + (int64_t)(RND() * 1.5e11); /* 2020 .. 2024, in ms */
+    time_t sec = (time_t)(when[i] / 1000);
+    struct tm tm;
+    char t[40];
+    gmtime_r(&sec, &tm);
+    strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%S", &tm);
+    fprintf(f,
+            "R%03d,S2A_MSIL1C_20230601T102031_N0509_R065_T32TMT_20230615T140000,GS2A_x,32TMT,"
+            "%s.%03dZ,1,5,PASSED,2023-06-15T14:00:00.000000Z,%.9f,%.9f,%.9f,%.9f,"
+            "gs://b/tiles/32/T/MT/S2A_MSIL1C_20230601T102031_N0509_R065_T32TMT_20230615T140000.SAFE\n",
+            i, t, (int)(when[i] % 1000), box[i][3], box[i][1], box[i][0], box[i][2]);
+    /* what the catalog stores: the decimals as written */
+    char v[4][32];
+    for (int k = 0; k < 4; k++)
+      snprintf(v[k], sizeof v[k], "%.9f", box[i][k]), box[i][k] = atof(v[k]);
+  }
+  fclose(f);
+  swath_catalog *c = open_new("rc.db");
+  swath_ingest_report r;
+  ingest(c, "rc.csv", &r);
+  swath_catalog_close(c);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(path_of("rc.db"), &db), SQLITE_OK);
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'footprints'", -1,
+                                      &st, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(st, 0), "boxes");
+  sqlite3_finalize(st);
+
+  static char bodies[QUERIES][320];
+  static int64_t fast[QUERIES], fast_cap[QUERIES];
+  for (int k = 0; k < QUERIES; k++) {
+    int j = (int)(RND() * ITEMS);
+    if (k % 12 == 7) j = 37 * (int)(RND() * (ITEMS / 37)); /* an item ending on 180 */
+    if (k % 12 == 11) j = 10 * (int)(RND() * (ITEMS / 10)); /* one across the antimeridian */
+    const double *b = box[j];
+    double w, s, e, n, tiny = (k / 6 % 3 - 1) * 1e-9; /* on an item's edge, or a hair off */
+    switch (k % 6) {
+    case 0: /* ending where an item starts, west-east or south-north */
+      if (k / 18 % 2)
+        w = b[0] - 1, e = b[0] + tiny, s = b[1] - 0.5, n = b[3] + 0.5;
+      else
+        w = b[0] - 0.5, e = b[2] + 0.5, s = b[1] - 1, n = b[1] + tiny;
+      break;
+    case 1: /* starting where an item ends */
+      if (k / 18 % 2)
+        w = b[2] + tiny, e = b[2] + 1, s = b[1] - 0.5, n = b[3] + 0.5;
+      else
+        w = b[0] - 0.5, e = b[2] + 0.5, s = b[3] + tiny, n = b[3] + 1;
+      break;
+    case 2: /* across the antimeridian */
+      w = 170 + 10 * RND(), e = -180 + 10 * RND(), s = -60 + 100 * RND(), n = s + 5;
+      break;
+    case 3: /* a point on an item's corner */
+      w = e = b[0] + tiny, s = n = b[1] + tiny;
+      break;
+    case 4: /* touching the item at a corner */
+      w = b[2] + tiny, e = b[2] + 1, s = b[3] + tiny, n = b[3] + 1;
+      break;
+    default:
+      w = -180 + 350 * RND(), e = w + 20 * RND(), s = -60 + 90 * RND(), n = s + 20 * RND();
+    }
+    if (k % 12 == 7) /* from -180 over that item's latitudes: not its east end */
+      w = -180, e = -179, s = b[1], n = b[3];
+    if (k % 12 == 11) { /* on its west or east edge, a hair in or out */
+      double t = (k / 12 % 3 - 1) * 1e-9;
+      s = b[1] - 0.5, n = b[3] + 0.5;
+      if (k / 36 % 2)
+        w = b[0] - 1, e = b[0] + t;
+      else
+        w = b[2] + t, e = b[2] + 1;
+    }
+    if (k % 4 == 1) { /* around the item (for the datetime edges below) */
+      w = b[0] - 0.5, e = b[2] + 0.5, s = b[1] - 0.5, n = b[3] + 0.5;
+      if (w < -180) w += 360;
+      if (e > 180) e -= 360;
+    }
+    if (w < -180) w = -180;
+    if (e > 180) e = 180;
+    if (w > 180) w = 180;
+    if (e < -180) e = -180;
+    if (s < -90) s = -90;
+    if (n > 90) n = 90;
+    int len = snprintf(bodies[k], sizeof bodies[k], "{\"bbox\": [%.12f, %.12f, %.12f, %.12f]", w,
+                       s, e, n);
+    if (k % 4 == 1) { /* from or to the item's instant, or 1 ms off it */
+      int v = k / 4 % 4, open_end = v < 2;
+      int64_t t = when[j] + (v == 0 ? 1 : v == 2 ? -1 : 0);
+      char a[32];
+      swath_time_format(t, a);
+      len += snprintf(bodies[k] + len, sizeof bodies[k] - len, ", \"datetime\": \"%s%s%s\"",
+                      open_end ? "" : "../", a, open_end ? "/.." : "");
+    }
+    snprintf(bodies[k] + len, sizeof bodies[k] - len, "}");
+  }
+  assert_int_equal(swath_catalog_open(path_of("rc.db"), SWATH_CATALOG_READONLY, &c), 0);
+  int64_t total = 0;
+  for (int k = 0; k < QUERIES; k++) {
+    fast[k] = matched_of(c, bodies[k], 0);
+    fast_cap[k] = matched_of(c, bodies[k], 3);
+    total += fast[k];
+  }
+  swath_catalog_close(c);
+  assert_true(total > QUERIES); /* the queries do meet items */
+  assert_int_equal(sqlite3_exec(db, "DELETE FROM meta WHERE key = 'footprints'", NULL, NULL, NULL),
+                   SQLITE_OK);
+  sqlite3_close(db);
+  assert_int_equal(swath_catalog_open(path_of("rc.db"), SWATH_CATALOG_READONLY, &c), 0);
+  for (int k = 0; k < QUERIES; k++) {
+    int64_t slow = matched_of(c, bodies[k], 0);
+    if (slow != fast[k]) fail_msg("%s: %lld from the R*Tree, %lld from the rows", bodies[k],
+                                  (long long)fast[k], (long long)slow);
+    assert_int_equal(matched_of(c, bodies[k], 3), fast_cap[k]);
+  }
+  swath_catalog_close(c);
+#undef RND
+}
+
 /* The packed R*Tree (new catalog) and the one SQLite grows row by row
  * answer the same spatial queries, and rtreecheck() accepts both. */
 static void test_rtree_pack(void **state) {
@@ -908,6 +1066,7 @@ int main(void) {
       cmocka_unit_test(test_intersects_exact),
       cmocka_unit_test(test_paging_and_filters),
       cmocka_unit_test(test_sliced_paging),
+      cmocka_unit_test(test_rtree_count),
       cmocka_unit_test(test_rtree_pack),
       cmocka_unit_test(test_rgb_stats),
   };
