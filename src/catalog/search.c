@@ -28,6 +28,7 @@
 
 #define MAX_PARTS 16
 #define MAX_SORT 4
+#define NARROW_MS (62 * 86400000LL) /* a datetime filter this short is not sliced */
 #define NULL_HIGH "1e308"
 #define NULL_LOW "-1e308"
 
@@ -1403,7 +1404,12 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
   int64_t cap = o->count_limit;
   int scan_count = cap >= 0 && !q->token &&
                    (q->nparts || q->has_t0 || q->has_t1 || q->ids_json || q->filter.len);
-  int sliceable = q->nparts && !q->ids_json && !strcmp(q->sort[0].col, "i.dt");
+  /* A datetime filter of a few weeks already confines the R*Tree's hits to
+   * a few per footprint: then one statement (page and count in one pass)
+   * costs less than slices and a count of their own (about 10% fewer
+   * instructions per request for a 2x2 degree box and a month). */
+  int narrow = q->has_t0 && q->has_t1 && q->t1 - q->t0 <= NARROW_MS;
+  int sliceable = q->nparts && !q->ids_json && !narrow && !strcmp(q->sort[0].col, "i.dt");
   /* a count the R*Tree gives lets the page come from datetime slices */
   int rtree_count = cap >= 0 && rtree_countable(c, q);
   if (rtree_count && sliceable) scan_count = 0;
