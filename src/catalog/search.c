@@ -788,6 +788,39 @@ static int64_t max_span(swath_catalog *c) {
   return v;
 }
 
+/* The R*Tree conditions of lookup k of q's parts (k / 2: the part; odd k:
+ * shifted by 360 degrees, see from_where), and of a datetime slice. */
+static void rtree_where(const swath_search *q, int k, const int64_t *slice, swath__sql *s) {
+  double shift = k % 2 ? 360.0 : 0.0;
+  const double *part = q->parts[k / 2];
+  swath__sql_add(s, "minx <= ");
+  swath__sql_double(s, part[2] + shift);
+  if (k % 2) {
+    swath__sql_add(s, " AND minx > ");
+    swath__sql_double(s, part[2]);
+  }
+  swath__sql_add(s, " AND maxx >= ");
+  swath__sql_double(s, part[0] + shift);
+  swath__sql_add(s, " AND miny <= ");
+  swath__sql_double(s, part[3]);
+  swath__sql_add(s, " AND maxy >= ");
+  swath__sql_double(s, part[1]);
+  if (q->has_t0) {
+    swath__sql_add(s, " AND t1 >= ");
+    swath__sql_double(s, (double)q->t0 / SWATH_DAY_MS);
+  }
+  if (q->has_t1) {
+    swath__sql_add(s, " AND t0 <= ");
+    swath__sql_double(s, (double)q->t1 / SWATH_DAY_MS);
+  }
+  if (slice) { /* dt0 <= dt <= dt1: the entry's time range meets the slice */
+    swath__sql_add(s, " AND t1 >= ");
+    swath__sql_double(s, (double)slice[0] / SWATH_DAY_MS);
+    swath__sql_add(s, " AND t0 <= ");
+    swath__sql_double(s, (double)slice[1] / SWATH_DAY_MS);
+  }
+}
+
 /* " FROM ... WHERE ..." for q; with the keyset condition when paging, and
  * only items with slice[0] <= dt <= slice[1] when slice is given (see
  * run_sliced). */
@@ -807,38 +840,11 @@ static void from_where(swath_catalog *c, const swath_search *q, int keyset, cons
      * index); the two parts of a query crossing the antimeridian do. */
     swath__sql_add(s, " FROM (");
     for (int p = 0; p < 2 * q->nparts; p++) {
-      int shifted = p % 2;
-      double shift = shifted ? 360.0 : 0.0;
-      const double *part = q->parts[p / 2];
-      swath__sql_add(s, "%sSELECT id FROM items_rtree WHERE minx <= ",
+      swath__sql_add(s, "%sSELECT id FROM items_rtree WHERE ",
                      !p              ? ""
                      : q->nparts > 1 ? " UNION "
                                      : " UNION ALL ");
-      swath__sql_double(s, part[2] + shift);
-      if (shifted) {
-        swath__sql_add(s, " AND minx > ");
-        swath__sql_double(s, part[2]);
-      }
-      swath__sql_add(s, " AND maxx >= ");
-      swath__sql_double(s, part[0] + shift);
-      swath__sql_add(s, " AND miny <= ");
-      swath__sql_double(s, part[3]);
-      swath__sql_add(s, " AND maxy >= ");
-      swath__sql_double(s, part[1]);
-      if (q->has_t0) {
-        swath__sql_add(s, " AND t1 >= ");
-        swath__sql_double(s, (double)q->t0 / SWATH_DAY_MS);
-      }
-      if (q->has_t1) {
-        swath__sql_add(s, " AND t0 <= ");
-        swath__sql_double(s, (double)q->t1 / SWATH_DAY_MS);
-      }
-      if (slice) { /* dt0 <= dt <= dt1: the entry's time range meets the slice */
-        swath__sql_add(s, " AND t1 >= ");
-        swath__sql_double(s, (double)slice[0] / SWATH_DAY_MS);
-        swath__sql_add(s, " AND t0 <= ");
-        swath__sql_double(s, (double)slice[1] / SWATH_DAY_MS);
-      }
+      rtree_where(q, p, slice, s);
     }
     swath__sql_add(s, ") r CROSS JOIN items i ON i.rid = r.id");
   } else {
@@ -1091,31 +1097,9 @@ static int64_t count_by_rtree(swath_catalog *c, const swath_search *q, int64_t c
   swath__sql s = {0};
   /* the parts' lookups, as from_where writes them, each with its part */
   for (int p = 0; p < 2 * q->nparts; p++) {
-    int shifted = p % 2;
-    double shift = shifted ? 360.0 : 0.0;
-    const double *part = q->parts[p / 2];
-    swath__sql_add(&s, "%sSELECT id, minx, maxx, miny, maxy, t0, t1, %d FROM items_rtree WHERE "
-                       "minx <= ",
+    swath__sql_add(&s, "%sSELECT id, minx, maxx, miny, maxy, t0, t1, %d FROM items_rtree WHERE ",
                    p ? " UNION ALL " : "", p / 2);
-    swath__sql_double(&s, part[2] + shift);
-    if (shifted) {
-      swath__sql_add(&s, " AND minx > ");
-      swath__sql_double(&s, part[2]);
-    }
-    swath__sql_add(&s, " AND maxx >= ");
-    swath__sql_double(&s, part[0] + shift);
-    swath__sql_add(&s, " AND miny <= ");
-    swath__sql_double(&s, part[3]);
-    swath__sql_add(&s, " AND maxy >= ");
-    swath__sql_double(&s, part[1]);
-    if (q->has_t0) {
-      swath__sql_add(&s, " AND t1 >= ");
-      swath__sql_double(&s, (double)q->t0 / SWATH_DAY_MS);
-    }
-    if (q->has_t1) {
-      swath__sql_add(&s, " AND t0 <= ");
-      swath__sql_double(&s, (double)q->t1 / SWATH_DAY_MS);
-    }
+    rtree_where(q, p, NULL, &s);
   }
   sqlite3_stmt *st, *row = NULL;
   *rc = sql_prepare_cached(c, &s, &st);
@@ -1193,6 +1177,56 @@ static int64_t count_by_rtree(swath_catalog *c, const swath_search *q, int64_t c
   return cap > 0 && n > cap ? -1 : n;
 }
 
+/* A rough guess of the matches of a spatial search: each collection's items
+ * spread evenly over its extent, times the share of it the query's parts
+ * cover (no R*Tree work: it decides whether that work is worth doing). */
+static double area_guess(swath_catalog *c, const swath_search *q) {
+  static const char sql[] = "SELECT n, minx, miny, maxx, maxy FROM collections WHERE n > 0";
+  sqlite3_stmt *st;
+  if (swath__stmt_get(c, sql, (int)sizeof sql - 1, "search", &st)) {
+    swath_error_clear();
+    return INFINITY;
+  }
+  double guess = 0;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    double e[4];
+    for (int k = 0; k < 4; k++)
+      e[k] = sqlite3_column_double(st, 1 + k);
+    double area = fmax(e[2] - e[0], 1e-6) * fmax(e[3] - e[1], 1e-6), cover = 0;
+    for (int p = 0; p < q->nparts; p++) {
+      const double *b = q->parts[p];
+      cover += fmax(0, fmin(b[2], e[2]) - fmax(b[0], e[0])) *
+               fmax(0, fmin(b[3], e[3]) - fmax(b[1], e[1]));
+    }
+    guess += (double)sqlite3_column_int64(st, 0) * cover / area;
+  }
+  swath__stmt_put(c, st);
+  return guess;
+}
+
+/* The R*Tree entries the search's lookups meet: at least its matches (rows
+ * are tested afterwards), counted at about 0.1 us an entry. */
+static int64_t rtree_candidates(swath_catalog *c, const swath_search *q, int *rc) {
+  swath__sql s = {0};
+  swath__sql_add(&s, "SELECT 0");
+  for (int p = 0; p < 2 * q->nparts; p++) {
+    swath__sql_add(&s, " + (SELECT count(*) FROM items_rtree WHERE ");
+    rtree_where(q, p, NULL, &s);
+    swath__sql_add(&s, ")");
+  }
+  sqlite3_stmt *st;
+  int64_t n = -1;
+  if (!(*rc = sql_prepare_cached(c, &s, &st))) {
+    if (sqlite3_step(st) == SQLITE_ROW)
+      n = sqlite3_column_int64(st, 0);
+    else
+      *rc = swath__sql_error(c->db, "search: counting");
+    swath__stmt_put(c, st);
+  }
+  swath__sql_clear(&s);
+  return n;
+}
+
 /* When ranking by colour: say if the values being compared were computed
  * in different ways, or are missing for some items. */
 static int color_warnings(swath_catalog *c, const swath_search *q, swath_page *page) {
@@ -1241,8 +1275,9 @@ struct pager {
   const swath_search_opts *o;
   sqlite3_stmt *full; /* a full row by rid, unless ids only */
   swath_page *page;
-  int n;    /* items on the page */
-  int more; /* a row after the page's last exists */
+  int n;      /* items on the page */
+  int more;   /* a row after the page's last exists */
+  double est; /* matches expected over the search's datetime range (run_sliced) */
 };
 
 /* The SELECT of a page: narrow records (row id, id, collection, sort keys).
@@ -1346,12 +1381,14 @@ static int run_sliced(struct pager *pg) {
   int64_t lo = sqlite3_column_int64(st, 0), hi = sqlite3_column_int64(st, 1);
   swath__stmt_put(c, st);
   if (empty) return 0;
-  /* matches per millisecond are guessed over the whole catalog at first, so
-   * a narrow datetime filter takes one or two slices */
   double width = floor(((double)hi - (double)lo) / 128) + 1, walked = 0;
   int64_t span = (q->has_t0 || q->has_t1) ? max_span(c) : 0;
   if (q->has_t0 && q->t0 - span > lo) lo = q->t0 - span;
   if (q->has_t1 && q->t1 + span < hi) hi = q->t1 + span;
+  /* the first slice: sized for the page from the matches expected over the
+   * range (spread evenly), else 1/128 of the catalog's range */
+  if (pg->est > 0)
+    width = fmax(1, ceil(((double)hi - (double)lo + 1) * (q->limit + 1) / pg->est * 1.5));
   int desc = q->sort[0].desc;
   if (q->token) { /* keyset: the first key is the last page's datetime */
     int64_t last = json_integer_value(json_array_get(q->token, 1));
@@ -1359,8 +1396,8 @@ static int run_sliced(struct pager *pg) {
     if (!desc && last > lo) lo = last;
   }
   if (lo > hi) return 0;
-  /* a narrow range (a datetime filter of a few weeks) in one go: each slice
-   * descends the R*Tree again */
+  /* a range that few slices would cover goes in one: each slice descends
+   * the R*Tree again */
   if ((double)hi - (double)lo + 1 <= 4 * width) width = (double)hi - (double)lo + 1;
   int64_t found = 0;
   int64_t edge = desc ? hi : lo; /* where the next slice starts */
@@ -1410,11 +1447,31 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
    * instructions per request for a 2x2 degree box and a month). */
   int narrow = q->has_t0 && q->has_t1 && q->t1 - q->t0 <= NARROW_MS;
   int sliceable = q->nparts && !q->ids_json && !narrow && !strcmp(q->sort[0].col, "i.dt");
-  /* a count the R*Tree gives lets the page come from datetime slices */
-  int rtree_count = cap >= 0 && rtree_countable(c, q);
-  if (rtree_count && sliceable) scan_count = 0;
-  int sliced = !scan_count && sliceable;
-  struct pager pg = {c, q, o, NULL, page, 0, 0};
+  /* A count the R*Tree gives is taken first, and lets the page come from
+   * datetime slices. Slices pay when the page is a small part of what the
+   * search meets: so the R*Tree's count (or, without one, how many entries
+   * its lookups meet) decides, and sizes the first slice. Counting in the
+   * R*Tree costs about as much as the search's own descent, so a search
+   * the collections' extents say is small skips all that. */
+  int rtree_count = cap >= 0 && rtree_countable(c, q), sliced = 0;
+  int64_t known = -2; /* numberMatched, when counted before the page */
+  struct pager pg = {c, q, o, NULL, page, 0, 0, 0};
+  /* (the guess is low where items cluster, as Sentinel-2 granules do on
+   * land: hence the margin) */
+  if (sliceable && (rtree_count || !scan_count) &&
+      area_guess(c, q) * 4 > 2 * ((double)q->limit + 1)) {
+    int64_t est;
+    if (rtree_count) {
+      known = count_by_rtree(c, q, cap, &rc);
+      est = known < 0 ? INT64_MAX : known;
+      scan_count = 0;
+    } else {
+      est = rtree_candidates(c, q, &rc);
+    }
+    if (rc) return rc;
+    sliced = est > 2 * ((int64_t)q->limit + 1);
+    pg.est = est < INT64_MAX ? (double)est : 0;
+  }
   static const char full_sql[] = "SELECT " SWATH__ROW_COLS " FROM items i WHERE i.rid = ?1";
   if (!o->ids_only && (rc = swath__stmt_get(c, full_sql, (int)sizeof full_sql - 1, "search", &pg.full)))
     return rc;
@@ -1450,7 +1507,9 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
     page->next_token = NULL;
   }
   page->returned = pg.n;
-  if (!rc && scan_count)
+  if (!rc && known != -2)
+    page->matched = known;
+  else if (!rc && scan_count)
     page->matched = cap > 0 && counted > cap ? -1 : counted;
   else if (!rc && cap >= 0)
     page->matched = rtree_count ? count_by_rtree(c, q, cap, &rc) : count_matches(c, q, cap, &rc);
