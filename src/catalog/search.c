@@ -1085,11 +1085,10 @@ static int cmp_rid(const void *a, const void *b) {
 }
 
 /* numberMatched from the R*Tree's entries (see rtree_countable): about
- * 0.1 us an entry instead of a row lookup in the items table (5 us) each.
- * The entries hold float32 bounds rounded outwards, so an entry within
- * rounding of the query's edges is settled by its row and swath_hit, as
- * the search itself would; so are entries of catalogs built before
- * antimeridian items were indexed beyond 180 (the test leaves them open).
+ * 0.2 us an entry (a search's entries sit in a few leaves) instead of a
+ * row lookup in the items table (5 us) each. The entries hold float32
+ * bounds rounded outwards, so an entry within rounding of the query's
+ * edges is settled by its row and swath_hit, as the search itself would.
  * A search of several parts (across the antimeridian) may meet an entry
  * twice: its ids are then de-duplicated. Returns the count (-1: more than
  * cap, cap > 0); *rc set on error. */
@@ -1205,7 +1204,7 @@ static double area_guess(swath_catalog *c, const swath_search *q) {
 }
 
 /* The R*Tree entries the search's lookups meet: at least its matches (rows
- * are tested afterwards), counted at about 0.1 us an entry. */
+ * are tested afterwards), counted without reading rows. */
 static int64_t rtree_candidates(swath_catalog *c, const swath_search *q, int *rc) {
   swath__sql s = {0};
   swath__sql_add(&s, "SELECT 0");
