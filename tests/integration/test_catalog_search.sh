@@ -20,9 +20,10 @@ SWATH_SRC=${SWATH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 SWATH=${SWATH:-$SWATH_SRC/build/swath}
 PY=python3
 work=$(mktemp -d "${TMPDIR:-/tmp}/swath-catalog-search.XXXXXX")
-srv=
+srv= srv2=
 cleanup() {
   if [ -n "$srv" ]; then kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; fi
+  if [ -n "$srv2" ]; then kill "$srv2" 2>/dev/null; wait "$srv2" 2>/dev/null; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -280,6 +281,23 @@ check "concurrent ingest succeeded (incremental, WAL)" "[ $ingrc -eq 0 ] && grep
 check "$reads searches during the ingest, none failed" "[ $errors -eq 0 ]"
 n=$(curl -s "$base/search?collections=more&limit=1" | $PY -c 'import json,sys; print(json.load(sys.stdin)["numberMatched"])')
 check "the server sees the newly ingested items without restarting" "[ '$n' = 30000 ]"
+
+# serve --count-limit none: pages without numberMatched, the same items
+"$SWATH" serve --catalog "$work/incr.db" --port 0 --threads 1 --count-limit none \
+  2>"$work/serve_none.log" &
+srv2=$!
+port2=
+for _ in $(seq 1 100); do
+  port2=$(sed -n 's/.*on http:\/\/127.0.0.1:\([0-9]*\)\/.*/\1/p' "$work/serve_none.log")
+  [ -n "$port2" ] && break
+  sleep 0.1
+done
+curl -s "http://127.0.0.1:$port2/search?bbox=0,40,20,60&limit=5" >"$work/none_page.json"
+kill "$srv2" 2>/dev/null
+wait "$srv2" 2>/dev/null
+want=$("$SWATH" -q catalog search --catalog "$work/incr.db" --bbox 0,40,20,60 --limit 5 2>/dev/null | cut -f1 | tr '\n' ' ')
+got=$($PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert "numberMatched" not in d and d["numberReturned"] == 5; print(" ".join(f["id"] for f in d["features"]), end=" ")' "$work/none_page.json" 2>/dev/null)
+check "serve --count-limit none: no numberMatched, the CLI's items" "[ -n '$port2' ] && [ '$got' = '$want' ]"
 
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ] && [ $passed -gt 0 ]
