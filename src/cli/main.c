@@ -2,6 +2,7 @@
  * do lives in the library. Start-up registers GDAL drivers once and, where
  * the binary is linked with tcmalloc, tells it how to treat freed memory. */
 #include <gdal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,10 @@ int swath_cli_load_job(const char *path, const char *zoom, const char *bounds, s
 }
 
 int main(int argc, char **argv) {
+  /* SQLite's allocation statistics take a global mutex on every malloc and
+   * free (bulk catalog builds make tens of millions); swath never reads
+   * them. Before any connection is opened, as sqlite3_config requires. */
+  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   int i = 1;
   for (; i < argc && argv[i][0] == '-'; i++) {
     if (strcmp(argv[i], "-v") == 0) swath_log_set_level(SWATH_LOG_DEBUG);
