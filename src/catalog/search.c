@@ -972,6 +972,22 @@ static int check_collections(swath_catalog *c, const swath_search *q) {
   return rc;
 }
 
+/* The one integer a counting statement s yields (then cleared); -1 with
+ * *rc set on error. */
+static int64_t sql_count(swath_catalog *c, swath__sql *s, int *rc) {
+  sqlite3_stmt *st;
+  int64_t n = -1;
+  if (!(*rc = sql_prepare_cached(c, s, &st))) {
+    if (sqlite3_step(st) == SQLITE_ROW)
+      n = sqlite3_column_int64(st, 0);
+    else
+      *rc = swath__sql_error(c->db, "search: counting");
+    swath__stmt_put(c, st);
+  }
+  swath__sql_clear(s);
+  return n;
+}
+
 static int64_t count_matches(swath_catalog *c, const swath_search *q, int64_t cap, int *rc) {
   swath__sql s = {0};
   if (!q->nparts && !q->has_t0 && !q->has_t1 && !q->ids_json && !q->filter.len) {
@@ -1002,16 +1018,7 @@ static int64_t count_matches(swath_catalog *c, const swath_search *q, int64_t ca
     swath__sql_int(&s, cap + 1);
   }
   swath__sql_add(&s, ")");
-  sqlite3_stmt *st;
-  int64_t n = -1;
-  if (!(*rc = sql_prepare_cached(c, &s, &st))) {
-    if (sqlite3_step(st) == SQLITE_ROW)
-      n = sqlite3_column_int64(st, 0);
-    else
-      *rc = swath__sql_error(c->db, "search: counting");
-    swath__stmt_put(c, st);
-  }
-  swath__sql_clear(&s);
+  int64_t n = sql_count(c, &s, rc);
   return cap > 0 && n > cap ? -1 : n;
 }
 
@@ -1213,17 +1220,7 @@ static int64_t rtree_candidates(swath_catalog *c, const swath_search *q, int *rc
     rtree_where(q, p, NULL, &s);
     swath__sql_add(&s, ")");
   }
-  sqlite3_stmt *st;
-  int64_t n = -1;
-  if (!(*rc = sql_prepare_cached(c, &s, &st))) {
-    if (sqlite3_step(st) == SQLITE_ROW)
-      n = sqlite3_column_int64(st, 0);
-    else
-      *rc = swath__sql_error(c->db, "search: counting");
-    swath__stmt_put(c, st);
-  }
-  swath__sql_clear(&s);
-  return n;
+  return sql_count(c, &s, rc);
 }
 
 /* When ranking by colour: say if the values being compared were computed

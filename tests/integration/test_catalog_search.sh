@@ -132,15 +132,21 @@ out=$("$SWATH" -q catalog search --catalog "$tri" --collections tri --bbox 7,7,9
 check "bbox is tested against the footprint too" "[ -z \"$out\" ]"
 
 # ---- server -------------------------------------------------------------------
+# serve_port LOG: the port a `swath serve --port 0` writing to LOG listens
+# on, once it says so (empty after 10 s)
+serve_port() {
+  local p=
+  for _ in $(seq 1 100); do
+    p=$(sed -n 's/.*on http:\/\/127.0.0.1:\([0-9]*\)\/.*/\1/p' "$1")
+    [ -n "$p" ] && break
+    sleep 0.1
+  done
+  echo "$p"
+}
 # --count-limit 0: the oracle checks numberMatched on every page, however large
 "$SWATH" serve --catalog "$cat" --port 0 --threads 2 --count-limit 0 2>"$work/serve.log" &
 srv=$!
-port=
-for _ in $(seq 1 100); do
-  port=$(sed -n 's/.*on http:\/\/127.0.0.1:\([0-9]*\)\/.*/\1/p' "$work/serve.log")
-  [ -n "$port" ] && break
-  sleep 0.1
-done
+port=$(serve_port "$work/serve.log")
 [ -n "$port" ] || { bad "server started"; cat "$work/serve.log"; exit 1; }
 ok "server started on port $port"
 base="http://127.0.0.1:$port"
@@ -286,12 +292,7 @@ check "the server sees the newly ingested items without restarting" "[ '$n' = 30
 "$SWATH" serve --catalog "$work/incr.db" --port 0 --threads 1 --count-limit none \
   2>"$work/serve_none.log" &
 srv2=$!
-port2=
-for _ in $(seq 1 100); do
-  port2=$(sed -n 's/.*on http:\/\/127.0.0.1:\([0-9]*\)\/.*/\1/p' "$work/serve_none.log")
-  [ -n "$port2" ] && break
-  sleep 0.1
-done
+port2=$(serve_port "$work/serve_none.log")
 curl -s "http://127.0.0.1:$port2/search?bbox=0,40,20,60&limit=5" >"$work/none_page.json"
 kill "$srv2" 2>/dev/null
 wait "$srv2" 2>/dev/null

@@ -87,20 +87,24 @@ static void ingest(swath_catalog *c, const char *file, swath_ingest_report *r) {
   assert_int_equal(swath_catalog_ingest(c, path_of(file), NULL, r), 0);
 }
 
-/* Run a search body (JSON text); returns the ids joined by spaces. */
-static char *ids_of(swath_catalog *c, const char *body, int64_t *matched, char **token) {
-  json_error_t err;
-  json_t *b = json_loads(body, 0, &err);
-  assert_non_null(b);
+/* Run a search body (JSON text) for ids only, counting numberMatched up to
+ * count_limit (< 0: not at all), into p. */
+static void run_body(swath_catalog *c, const char *body, int64_t count_limit, swath_page *p) {
+  json_t *b = json_loads(body, 0, NULL);
+  if (!b) fail_msg("not JSON: %s", body);
   swath_search *q;
   int rc = swath_search_parse(b, &q);
   json_decref(b);
   if (rc) fail_msg("parse %s: %s", body, swath_error_message());
-  swath_page p;
-  swath_search_opts o = {0, 1};
-  rc = swath_search_run(c, q, &o, &p);
-  if (rc) fail_msg("run %s: %s", body, swath_error_message());
+  swath_search_opts o = {count_limit, 1};
+  if (swath_search_run(c, q, &o, p)) fail_msg("run %s: %s", body, swath_error_message());
   swath_search_free(q);
+}
+
+/* Run a search body (JSON text); returns the ids joined by spaces. */
+static char *ids_of(swath_catalog *c, const char *body, int64_t *matched, char **token) {
+  swath_page p;
+  run_body(c, body, 0, &p);
   static char buf[65536];
   buf[0] = '\0';
   size_t i;
@@ -627,15 +631,8 @@ static void test_paging_and_filters(void **state) {
  * out, space-separated. Returns the number of items. */
 static int page_ids(swath_catalog *c, const char *body, int64_t count_limit, char *out, size_t n,
                     char **token) {
-  json_t *b = json_loads(body, 0, NULL);
-  assert_non_null(b);
-  swath_search *q;
-  if (swath_search_parse(b, &q)) fail_msg("parse %s: %s", body, swath_error_message());
-  json_decref(b);
   swath_page p;
-  swath_search_opts o = {count_limit, 1};
-  if (swath_search_run(c, q, &o, &p)) fail_msg("run %s: %s", body, swath_error_message());
-  swath_search_free(q);
+  run_body(c, body, count_limit, &p);
   size_t i, len = strlen(out);
   json_t *f;
   json_array_foreach(p.features, i, f) {
@@ -754,15 +751,8 @@ static void test_sliced_paging(void **state) {
  * R*Tree's float32 bounds cannot decide, across and on the antimeridian,
  * and on datetime edges to the millisecond. */
 static int64_t matched_of(swath_catalog *c, const char *body, int64_t cap) {
-  json_t *b = json_loads(body, 0, NULL);
-  assert_non_null(b);
-  swath_search *q;
-  if (swath_search_parse(b, &q)) fail_msg("parse %s: %s", body, swath_error_message());
-  json_decref(b);
   swath_page p;
-  swath_search_opts o = {cap, 1};
-  if (swath_search_run(c, q, &o, &p)) fail_msg("run %s: %s", body, swath_error_message());
-  swath_search_free(q);
+  run_body(c, body, cap, &p);
   int64_t m = p.matched;
   swath_page_clear(&p);
   return m;
