@@ -1271,9 +1271,10 @@ struct pager {
   const swath_search_opts *o;
   sqlite3_stmt *full; /* a full row by rid, unless ids only */
   swath_page *page;
-  int n;      /* items on the page */
-  int more;   /* a row after the page's last exists */
-  double est; /* matches expected over the search's datetime range (run_sliced) */
+  int n;        /* items on the page */
+  int more;     /* a row after the page's last exists */
+  double est;   /* matches expected over the search's datetime range (run_sliced) */
+  json_t *coll; /* ids only: the last collection's string, shared */
 };
 
 /* The SELECT of a page: narrow records (row id, id, collection, sort keys).
@@ -1306,8 +1307,22 @@ static int take_rows(struct pager *pg, sqlite3_stmt *st, int *last) {
     int64_t rid = sqlite3_column_int64(st, 0);
     json_t *item;
     if (pg->o->ids_only) {
-      item = json_pack("{s:s, s:s}", "id", (const char *)sqlite3_column_text(st, 1), "collection",
-                       (const char *)sqlite3_column_text(st, 2));
+      /* (json_pack parsed its format for each of thousands of ids; the
+       * collection's string is shared between the page's items) */
+      const char *coll = (const char *)sqlite3_column_text(st, 2);
+      if (!pg->coll || strcmp(json_string_value(pg->coll), coll)) {
+        json_decref(pg->coll);
+        pg->coll = json_stringn(coll, (size_t)sqlite3_column_bytes(st, 2));
+      }
+      json_t *id = json_stringn((const char *)sqlite3_column_text(st, 1),
+                                (size_t)sqlite3_column_bytes(st, 1));
+      item = id && pg->coll ? json_object() : NULL;
+      if (!item || json_object_set_new_nocheck(item, "id", id) ||
+          json_object_set_nocheck(item, "collection", pg->coll)) {
+        json_decref(item);
+        rc = swath_error_set(SWATH_EINTERNAL, "search: an id or collection is not UTF-8 text");
+        break;
+      }
     } else {
       swath__row row;
       sqlite3_bind_int64(pg->full, 1, rid);
@@ -1451,7 +1466,7 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
    * the collections' extents say is small skips all that. */
   int rtree_count = cap >= 0 && rtree_countable(c, q), sliced = 0;
   int64_t known = -2; /* numberMatched, when counted before the page */
-  struct pager pg = {c, q, o, NULL, page, 0, 0, 0};
+  struct pager pg = {c, q, o, NULL, page, 0, 0, 0, NULL};
   /* (the guess is low where items cluster, as Sentinel-2 granules do on
    * land: hence the margin) */
   if (sliceable && (rtree_count || !scan_count) &&
@@ -1498,6 +1513,7 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
     }
   }
   swath__stmt_put(c, pg.full);
+  json_decref(pg.coll);
   if (!rc && !pg.more) { /* exactly `limit` rows or fewer: nothing after them */
     free(page->next_token);
     page->next_token = NULL;
