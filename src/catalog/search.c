@@ -1294,9 +1294,8 @@ static void page_select(swath_catalog *c, const swath_search *q, const int64_t *
 }
 
 /* Steps st, appending its rows to the page until the page is full; a row
- * beyond that sets pg->more and leaves st on it. *last: the last step's
- * result. */
-static int take_rows(struct pager *pg, sqlite3_stmt *st, int *last) {
+ * beyond that sets pg->more and leaves st on it. */
+static int take_rows(struct pager *pg, sqlite3_stmt *st) {
   const swath_search *q = pg->q;
   int r, rc = 0;
   while ((r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1316,11 +1315,18 @@ static int take_rows(struct pager *pg, sqlite3_stmt *st, int *last) {
       }
       json_t *id = json_stringn((const char *)sqlite3_column_text(st, 1),
                                 (size_t)sqlite3_column_bytes(st, 1));
-      item = id && pg->coll ? json_object() : NULL;
+      if (!id || !pg->coll) {
+        json_decref(id);
+        rc = swath_error_set(SWATH_EINTERNAL, "search: an id or collection is not UTF-8 text");
+        break;
+      }
+      /* (json_object_set_new takes id even when it fails) */
+      item = json_object();
       if (!item || json_object_set_new_nocheck(item, "id", id) ||
           json_object_set_nocheck(item, "collection", pg->coll)) {
+        if (!item) json_decref(id);
         json_decref(item);
-        rc = swath_error_set(SWATH_EINTERNAL, "search: an id or collection is not UTF-8 text");
+        rc = swath_error_set(SWATH_ENOMEM, "search: out of memory");
         break;
       }
     } else {
@@ -1358,7 +1364,6 @@ static int take_rows(struct pager *pg, sqlite3_stmt *st, int *last) {
     }
   }
   if (!rc && r != SQLITE_ROW && r != SQLITE_DONE) rc = swath__sql_error(pg->c->db, "search");
-  *last = r;
   return rc;
 }
 
@@ -1373,10 +1378,11 @@ static int take_rows(struct pager *pg, sqlite3_stmt *st, int *last) {
  * dimension prunes the other entries before any row is read); slices
  * partition datetime, so their sorted rows follow each other in the sorted
  * result, and the walk stops once the page and one row more are found.
- * The first slice is 1/128 of the catalog's datetime range; each next one
- * is sized from the matches per millisecond seen so far, and is at least
- * twice as wide, so a page costs about the rows it returns plus a few
- * R*Tree descents. (Widths are doubles: a range may span the int64 axis.)
+ * The first slice is sized for the page from pg->est, the matches expected
+ * over the range (else 1/128 of the catalog's datetime range); each next
+ * one from the matches per millisecond seen so far, at least twice as
+ * wide, so a page costs about the rows it returns plus a few R*Tree
+ * descents. (Widths are doubles: a range may span the int64 axis.)
  *
  * The range is the catalog's (two seeks in items_dt), narrowed by the
  * datetime filter (widened by the longest item span, as dt may lie anywhere
@@ -1420,12 +1426,12 @@ static int run_sliced(struct pager *pg) {
     else
       slice[0] = edge, slice[1] = w >= (double)hi - (double)edge + 1 ? hi : edge + (int64_t)w - 1;
     swath__sql s = {0};
-    int before = pg->n, r;
+    int before = pg->n;
     page_select(c, q, slice, q->limit + 1 - pg->n, &s);
     rc = sql_prepare_cached(c, &s, &st);
     swath__sql_clear(&s);
     if (rc) return rc;
-    rc = take_rows(pg, st, &r);
+    rc = take_rows(pg, st);
     swath__stmt_put(c, st);
     if (rc || pg->more) return rc;
     found += pg->n - before;
@@ -1500,10 +1506,10 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
     rc = sql_prepare_cached(c, &s, &st);
     swath__sql_clear(&s);
     if (!rc) {
-      int r;
-      rc = take_rows(&pg, st, &r);
+      rc = take_rows(&pg, st);
       counted = pg.n;
-      if (!rc && scan_count && pg.more) {
+      if (!rc && scan_count && pg.more) { /* st is on the row after the page */
+        int r = SQLITE_ROW;
         counted++;
         while ((cap == 0 || counted <= cap) && (r = sqlite3_step(st)) == SQLITE_ROW)
           counted++;

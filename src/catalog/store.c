@@ -569,6 +569,7 @@ int swath__store_commit(swath_catalog *c) {
   }
   c->max_span = 0;
   if (!rc && c->not_boxes) rc = swath__exec(c->db, "DELETE FROM meta WHERE key = 'footprints'");
+  c->not_boxes = 0;
   if (rc || (rc = swath__exec(c->db, "COMMIT"))) {
     swath__store_rollback(c);
     return rc;
