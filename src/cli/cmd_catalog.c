@@ -451,7 +451,7 @@ static int cmd_search(int argc, char **argv) {
     total += page.returned;
     /* --all: counted with the first page (which has the same matches), not
      * again with each next one */
-    if (total == page.returned) matched = page.matched;
+    if (o.count_limit >= 0) matched = page.matched;
     o.count_limit = -1;
     if (!all || !page.next_token) { /* the summary, once */
       if (matched >= 0)
