@@ -106,7 +106,9 @@ int swath_search_set_collection(swath_search *q, const char *collection);
 const json_t *swath_search_body(const swath_search *q);
 
 typedef struct swath_page {
-  json_t *features; /* array of STAC Items (without links) */
+  json_t *features; /* array of STAC Items (without links); NULL with ids_only */
+  char *ids;        /* ids_only: "collection\0id\0" for each item, in order */
+  size_t ids_len;   /* bytes in ids */
   int64_t matched;  /* numberMatched; -1 when over the count limit */
   int returned;     /* numberReturned */
   char *next_token; /* token of the next page, NULL on the last page */
@@ -115,7 +117,7 @@ typedef struct swath_page {
 
 typedef struct swath_search_opts {
   int64_t count_limit; /* count matches up to this many (0: no limit, < 0: never) */
-  int ids_only;        /* features hold only {"id", "collection"} */
+  int ids_only;        /* the page holds ids, not features (swath_page.ids) */
 } swath_search_opts;
 
 /* Run a search. Unknown collections are SWATH_EINVAL (HTTP 400). */

@@ -6,7 +6,14 @@
  *   items(rid INTEGER PRIMARY KEY, id, collection, kind, dt, dt0, dt1, cloud,
  *         minx, miny, maxx, maxy, geom WKB|NULL, doc, csrc,
  *         red, green, blue, bright, cmethod, cpixels, csource)
- *   items_rtree(id = rid, minx, maxx, miny, maxy, t0, t1)  t in days
+ *   items_rtree(k, minx, maxx, miny, maxy, t0, t1, +rid, +dt, +item,
+ *         +collection): one entry per items row, t in days. k numbers the
+ *         entry itself: a bulk build numbers entries in leaf order
+ *         (rtree_pack.c), later inserts take the next free number. The
+ *         auxiliary columns repeat the row's rid, dt, id and collection, so
+ *         that a search on boxes and datetime reads no items row (search.c
+ *         reads them from the shadow table items_rtree_rowid, as a0..a3,
+ *         where one area's entries lie together).
  *   collections(id, title, description, doc, minx, miny, maxx, maxy, dt0, dt1)
  *   meta(key, value): schema, state, max_span, footprints = 'boxes' while
  *         every item's footprint is its bbox (geom NULL)
@@ -23,7 +30,7 @@
 
 #include "catalog/catalog.h"
 
-#define SWATH_CATALOG_SCHEMA "1"
+#define SWATH_CATALOG_SCHEMA "2"
 
 typedef struct swath__rtpack swath__rtpack;
 #define SWATH_DAY_MS 86400000.0
@@ -35,7 +42,7 @@ struct swath_catalog {
   char *path;
   int readonly;
   /* write path, prepared lazily by the first put */
-  sqlite3_stmt *st_find, *st_insert, *st_update, *st_rtree_ins, *st_rtree_del;
+  sqlite3_stmt *st_find, *st_insert, *st_update, *st_rtree_ins, *st_rtree_find, *st_rtree_del;
   int64_t max_rid;           /* rids are assigned as max_rid + 1 */
   int64_t in_txn;            /* puts since BEGIN */
   struct swath__extent *ext; /* per collection: what this transaction added */
@@ -94,11 +101,12 @@ int swath__store_bulk_begin(swath_catalog *c);
 int swath__store_bulk_end(swath_catalog *c, int64_t *dups);
 
 int swath__rtpack_new(swath__rtpack **out);
-int swath__rtpack_add(swath__rtpack *p, int64_t id, const double bbox[4], int64_t t0, int64_t t1);
-/* Replace the contents of R*Tree `table` by the packed entries; ids are at
- * most max_id; sorted `skip` ids are left out. */
-int swath__rtpack_write(swath__rtpack *p, sqlite3 *db, const char *table, int64_t max_id,
-                        const int64_t *skip, size_t nskip);
+/* Queue the entry of scene s, stored as row `rid`. */
+int swath__rtpack_add(swath__rtpack *p, int64_t rid, const swath_scene *s);
+/* Replace the contents of R*Tree `table` (items_rtree's layout) by the
+ * packed entries; the entries of the sorted rids in `skip` are left out. */
+int swath__rtpack_write(swath__rtpack *p, sqlite3 *db, const char *table, const int64_t *skip,
+                        size_t nskip);
 void swath__rtpack_free(swath__rtpack *p);
 int swath__cmp_i64(const void *a, const void *b);
 

@@ -13,13 +13,23 @@
  * R-Tree Tables" comment in SQLite's rtree.c): %_node(nodeno, data) where
  * data is [depth (root only), cell count] as big-endian 16-bit integers then
  * cells of a big-endian 64-bit id and big-endian float32 coordinates;
- * %_rowid(rowid, nodeno) for every entry; %_parent(nodeno, parentnode) for
- * every node but the root. Coordinates are rounded outwards to float32 as
- * SQLite itself does, so the tree never misses an entry. The result is an
- * ordinary R*Tree: later inserts and deletes use SQLite's own code, and
- * rtreecheck() accepts it (tests check that). */
+ * %_rowid(rowid, nodeno, a0, a1, ...) for every entry, the a's being the
+ * auxiliary columns; %_parent(nodeno, parentnode) for every node but the
+ * root. Coordinates are rounded outwards to float32 as SQLite itself does,
+ * so the tree never misses an entry. The result is an ordinary R*Tree:
+ * later inserts and deletes use SQLite's own code, and rtreecheck() accepts
+ * it (tests check that).
+ *
+ * Entry ids (k) are numbered in leaf order, and each entry's %_rowid row
+ * carries the item's rid, datetime, id and collection (catalog_int.h): the
+ * rows of one area's entries then sit together in %_rowid, so a search
+ * reads them from a few pages instead of one items page each (search.c).
+ * For that the sort carries each entry's rid and datetime, its collection
+ * as a number (a catalog has few), and its id as an offset into a text log
+ * (a temporary file, mapped when the entries are written). */
 #include <math.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +37,15 @@
 #include "catalog/catalog_int.h"
 #include "core/error.h"
 
-#define RUN (1 << 20) /* entries per in-memory run: 40 MB */
+#define RUN (1 << 20) /* entries per in-memory run: 64 MB */
 #define NCOORD 6
 
 struct entry {
   uint64_t key;
-  int64_t id;
+  int64_t id; /* the item's rid */
+  int64_t dt;
+  uint64_t text;   /* offset of the item's id (NUL-terminated) in the text log */
+  uint32_t coll;   /* index in colls */
   float c[NCOORD]; /* minx, maxx, miny, maxy, t0, t1 */
 };
 
@@ -43,6 +56,10 @@ struct swath__rtpack {
   size_t *run_len;
   int nruns;
   int64_t total;
+  FILE *text; /* the text log */
+  uint64_t text_len;
+  char **colls;
+  uint32_t ncolls, last_coll;
 };
 
 static float round_down(double d) {
@@ -81,7 +98,8 @@ int swath__cmp_i64(const void *a, const void *b) {
 
 int swath__rtpack_new(swath__rtpack **out) {
   swath__rtpack *p = calloc(1, sizeof *p);
-  if (!p || !(p->buf = malloc(RUN * sizeof *p->buf))) {
+  if (!p || !(p->buf = malloc(RUN * sizeof *p->buf)) || !(p->text = tmpfile())) {
+    if (p) free(p->buf);
     free(p);
     return swath_error_set(SWATH_ENOMEM, "catalog: out of memory for the R*Tree build");
   }
@@ -115,12 +133,44 @@ static int spill(swath__rtpack *p) {
   return 0;
 }
 
-int swath__rtpack_add(swath__rtpack *p, int64_t id, const double bbox[4], int64_t t0, int64_t t1) {
+/* The number of collection `coll`, added to the list if new. */
+static int coll_index(swath__rtpack *p, const char *coll, uint32_t *out) {
+  if (p->ncolls && !strcmp(p->colls[p->last_coll], coll)) {
+    *out = p->last_coll;
+    return 0;
+  }
+  uint32_t k = 0;
+  while (k < p->ncolls && strcmp(p->colls[k], coll))
+    k++;
+  if (k == p->ncolls) {
+    char **n = realloc(p->colls, (p->ncolls + 1) * sizeof *n);
+    if (n) p->colls = n;
+    if (!n || !(p->colls[k] = strdup(coll)))
+      return swath_error_set(SWATH_ENOMEM, "catalog: out of memory for the R*Tree build");
+    p->ncolls++;
+  }
+  *out = p->last_coll = k;
+  return 0;
+}
+
+int swath__rtpack_add(swath__rtpack *p, int64_t id, const swath_scene *s) {
   if (p->n == RUN) {
     int rc = spill(p);
     if (rc) return rc;
   }
-  struct entry *e = &p->buf[p->n++];
+  const double *bbox = s->bbox;
+  int64_t t0 = s->dt0, t1 = s->dt1;
+  struct entry *e = &p->buf[p->n];
+  int rc = coll_index(p, s->collection, &e->coll);
+  if (rc) return rc;
+  size_t len = strlen(s->id) + 1;
+  if (fwrite(s->id, 1, len, p->text) != len)
+    return swath_error_set(SWATH_EIO, "catalog: cannot write item ids to a temporary file for the "
+                                      "R*Tree build (TMPDIR full?)");
+  e->text = p->text_len;
+  p->text_len += len;
+  e->dt = s->dt;
+  p->n++;
   /* crossing the antimeridian: [west, east + 360], as rtree_put in store.c */
   int cross = bbox[0] > bbox[2];
   double w = bbox[0], east = cross ? bbox[2] + 360.0 : bbox[2];
@@ -146,6 +196,10 @@ void swath__rtpack_free(swath__rtpack *p) {
   if (!p) return;
   for (int k = 0; k < p->nruns; k++)
     fclose(p->runs[k]);
+  if (p->text) fclose(p->text);
+  for (uint32_t k = 0; k < p->ncolls; k++)
+    free(p->colls[k]);
+  free(p->colls);
   free(p->runs);
   free(p->run_len);
   free(p->buf);
@@ -178,10 +232,12 @@ static int cursor_next(struct cursor *c) {
 
 struct writer {
   sqlite3 *db;
-  sqlite3_stmt *node, *parent;
+  sqlite3_stmt *node, *parent, *rowid;
   int node_size, max_cells;
   int64_t next_node;
   unsigned char *blob;
+  const swath__rtpack *p;
+  const char *text; /* the text log, mapped */
 };
 
 static void put16(unsigned char *p, unsigned v) {
@@ -256,12 +312,61 @@ static int build_level(struct writer *w, int64_t **ids, float (**c)[NCOORD], siz
   return 0;
 }
 
-int swath__rtpack_write(swath__rtpack *p, sqlite3 *db, const char *table, int64_t max_id,
-                        const int64_t *skip, size_t nskip) {
-  struct writer w = {db, NULL, NULL, 0, 0, 2, NULL};
+/* A leaf: its node, then the %_rowid rows of its entries (ids k0, k0 + 1, ...). */
+static int write_leaf(struct writer *w, int64_t nodeno, int64_t k0, const struct entry *e,
+                      int n) {
+  int64_t ids[64] = {0};
+  float c[64][NCOORD];
+  for (int i = 0; i < n; i++) {
+    ids[i] = k0 + i;
+    memcpy(c[i], e[i].c, sizeof c[i]);
+  }
+  int rc = write_node(w, nodeno, 0, ids, c, n);
+  for (int i = 0; i < n && !rc; i++) {
+    sqlite3_stmt *st = w->rowid;
+    sqlite3_bind_int64(st, 1, k0 + i);
+    sqlite3_bind_int64(st, 2, nodeno);
+    sqlite3_bind_int64(st, 3, e[i].id);
+    sqlite3_bind_int64(st, 4, e[i].dt);
+    sqlite3_bind_text(st, 5, w->text + e[i].text, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, w->p->colls[e[i].coll], -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) rc = swath__sql_error(w->db, "catalog: R*Tree");
+    sqlite3_reset(st);
+  }
+  return rc;
+}
+
+/* Appends node `nodeno` with bounds from c (n entries) to the level being
+ * built (ids/c/n/cap, grown as needed). */
+static int add_child(int64_t **ids, float (**c)[NCOORD], size_t *n, size_t *cap, int64_t nodeno,
+                     const struct entry *e, int ne) {
+  if (*n == *cap) {
+    size_t nc = *cap ? 2 * *cap : 1024;
+    int64_t *ni = realloc(*ids, nc * sizeof *ni);
+    if (ni) *ids = ni;
+    float(*ncs)[NCOORD] = ni ? realloc(*c, nc * sizeof *ncs) : NULL;
+    if (!ni || !ncs) return swath_error_set(SWATH_ENOMEM, "catalog: out of memory");
+    *c = ncs;
+    *cap = nc;
+  }
+  (*ids)[*n] = nodeno;
+  for (int i = 0; i < ne; i++)
+    grow((*c)[*n], e[i].c, i == 0);
+  (*n)++;
+  return 0;
+}
+
+int swath__rtpack_write(swath__rtpack *p, sqlite3 *db, const char *table, const int64_t *skip,
+                        size_t nskip) {
+  struct writer w = {db, NULL, NULL, NULL, 0, 0, 2, NULL, p, NULL};
   char sql[256];
   int rc = 0;
   sqlite3_stmt *st;
+  int64_t *ids = NULL; /* the level being built: node numbers and bounds */
+  float(*c)[NCOORD] = NULL;
+  size_t n = 0, cap = 0;
+  struct cursor *cur = NULL;
+  int ncur = 0;
   snprintf(sql, sizeof sql, "SELECT length(data) FROM \"%s_node\" WHERE nodeno = 1", table);
   if (sqlite3_prepare_v2(db, sql, -1, &st, NULL)) return swath__sql_error(db, "catalog: R*Tree");
   if (sqlite3_step(st) == SQLITE_ROW) w.node_size = sqlite3_column_int(st, 0);
@@ -275,22 +380,28 @@ int swath__rtpack_write(swath__rtpack *p, sqlite3 *db, const char *table, int64_
            "\"%s_parent\"",
            table, table, table);
   if ((rc = swath__exec(db, sql))) return rc;
+  if (fflush(p->text))
+    return swath_error_set(SWATH_EIO, "catalog: cannot write item ids to a temporary file for the "
+                                      "R*Tree build (TMPDIR full?)");
+  void *map = MAP_FAILED;
+  if (p->text_len && (map = mmap(NULL, (size_t)p->text_len, PROT_READ, MAP_PRIVATE,
+                                 fileno(p->text), 0)) == MAP_FAILED)
+    return swath_error_set(SWATH_EIO, "catalog: cannot map the R*Tree build's temporary file");
+  w.text = map == MAP_FAILED ? NULL : map;
   snprintf(sql, sizeof sql, "INSERT INTO \"%s_node\" VALUES(?1, ?2)", table);
-  if (sqlite3_prepare_v2(db, sql, -1, &w.node, NULL)) return swath__sql_error(db, "catalog");
-  if (!(w.blob = malloc((size_t)w.node_size))) {
-    sqlite3_finalize(w.node);
-    return swath_error_set(SWATH_ENOMEM, "catalog: out of memory");
+  if (sqlite3_prepare_v2(db, sql, -1, &w.node, NULL)) {
+    rc = swath__sql_error(db, "catalog");
+    goto done;
   }
-  /* Which leaf holds each id, written to %_rowid in id order at the end
-   * (ids are the dense rids 1..max_id of a new catalog). */
-  uint32_t *leaf_of = calloc((size_t)max_id + 1, sizeof *leaf_of);
-  int64_t *ids = NULL;
-  float(*c)[NCOORD] = NULL;
-  size_t n = 0, cap = 0;
-  struct cursor *cur = NULL;
-  int ncur = 0;
-  if (!leaf_of) {
-    rc = swath_error_set(SWATH_ENOMEM, "catalog: out of memory for the R*Tree build");
+  snprintf(sql, sizeof sql,
+           "INSERT INTO \"%s_rowid\"(rowid, nodeno, a0, a1, a2, a3) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+           table);
+  if (sqlite3_prepare_v2(db, sql, -1, &w.rowid, NULL)) {
+    rc = swath__sql_error(db, "catalog");
+    goto done;
+  }
+  if (!(w.blob = malloc((size_t)w.node_size))) {
+    rc = swath_error_set(SWATH_ENOMEM, "catalog: out of memory");
     goto done;
   }
   /* the entries still in memory are one more sorted run */
@@ -312,10 +423,11 @@ int swath__rtpack_write(swath__rtpack *p, sqlite3 *db, const char *table, int64_
     if (r <= 0) cur[k].left = 0, cur[k].mem_n = 0, cur[k].e.key = UINT64_MAX, cur[k].e.id = -1;
   }
 
-  /* Merge; fill leaves as entries come; keep one leaf's worth buffered. */
-  int64_t lids[64];
-  float lc[64][NCOORD];
+  /* Merge; fill leaves as entries come; keep one leaf's worth buffered.
+   * Entry ids are numbered from 1 in this order. */
+  struct entry leaf[64];
   int ln = 0;
+  int64_t k0 = 1; /* the id of leaf[0] */
   int leaf_level_only = p->total <= w.max_cells;
   for (;;) {
     int best = -1;
@@ -326,32 +438,16 @@ int swath__rtpack_write(swath__rtpack *p, sqlite3 *db, const char *table, int64_
     int r = cursor_next(&cur[best]);
     if (r < 0) rc = swath_error_set(SWATH_EIO, "catalog: reading an R*Tree sort run failed");
     if (r <= 0) cur[best].e.id = -1;
-    /* ids deleted as duplicates after they were queued */
+    /* rows deleted as duplicates after they were queued */
     if (nskip && bsearch(&e.id, skip, nskip, sizeof *skip, swath__cmp_i64)) continue;
-    lids[ln] = e.id;
-    memcpy(lc[ln], e.c, sizeof e.c);
-    ln++;
+    leaf[ln++] = e;
     if (ln == w.max_cells) {
       if (leaf_level_only) break; /* cannot happen: total <= max_cells */
       int64_t nodeno = w.next_node++;
-      if ((rc = write_node(&w, nodeno, 0, lids, lc, ln))) break;
-      if (n == cap) {
-        cap = cap ? 2 * cap : 1024;
-        int64_t *ni = realloc(ids, cap * sizeof *ni);
-        float(*nc)[NCOORD] = realloc(c, cap * sizeof *nc);
-        if (ni) ids = ni;
-        if (nc) c = nc;
-        if (!ni || !nc) {
-          rc = swath_error_set(SWATH_ENOMEM, "catalog: out of memory");
-          break;
-        }
-      }
-      ids[n] = nodeno;
-      for (int i = 0; i < ln; i++) {
-        grow(c[n], lc[i], i == 0);
-        if (lids[i] >= 0 && lids[i] <= max_id) leaf_of[lids[i]] = (uint32_t)nodeno;
-      }
-      n++;
+      if ((rc = write_leaf(&w, nodeno, k0, leaf, ln)) ||
+          (rc = add_child(&ids, &c, &n, &cap, nodeno, leaf, ln)))
+        break;
+      k0 += ln;
       ln = 0;
     }
   }
@@ -359,28 +455,13 @@ int swath__rtpack_write(swath__rtpack *p, sqlite3 *db, const char *table, int64_
   int depth = 0;
   if (n == 0) {
     /* everything fits in the root, which is then a leaf */
-    if ((rc = write_node(&w, 1, 0, lids, lc, ln))) goto done;
-    for (int i = 0; i < ln; i++)
-      if (lids[i] <= max_id) leaf_of[lids[i]] = 1;
+    if ((rc = write_leaf(&w, 1, k0, leaf, ln))) goto done;
   } else {
     if (ln) {
       int64_t nodeno = w.next_node++;
-      if ((rc = write_node(&w, nodeno, 0, lids, lc, ln))) goto done;
-      if (n == cap) {
-        cap++;
-        ids = realloc(ids, cap * sizeof *ids);
-        c = realloc(c, cap * sizeof *c);
-        if (!ids || !c) {
-          rc = swath_error_set(SWATH_ENOMEM, "catalog: out of memory");
-          goto done;
-        }
-      }
-      ids[n] = nodeno;
-      for (int i = 0; i < ln; i++) {
-        grow(c[n], lc[i], i == 0);
-        if (lids[i] <= max_id) leaf_of[lids[i]] = (uint32_t)nodeno;
-      }
-      n++;
+      if ((rc = write_leaf(&w, nodeno, k0, leaf, ln)) ||
+          (rc = add_child(&ids, &c, &n, &cap, nodeno, leaf, ln)))
+        goto done;
     }
     /* parents: record each level's children as we go up */
     snprintf(sql, sizeof sql, "INSERT INTO \"%s_parent\" VALUES(?1, ?2)", table);
@@ -419,26 +500,13 @@ int swath__rtpack_write(swath__rtpack *p, sqlite3 *db, const char *table, int64_
       if (sqlite3_step(w.parent) != SQLITE_DONE) rc = swath__sql_error(db, "catalog: R*Tree");
       sqlite3_reset(w.parent);
     }
-    if (rc) goto done;
   }
-  snprintf(sql, sizeof sql, "INSERT INTO \"%s_rowid\"(rowid, nodeno) VALUES(?1, ?2)", table);
-  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL)) {
-    rc = swath__sql_error(db, "catalog");
-    goto done;
-  }
-  for (int64_t id = 1; id <= max_id && !rc; id++) {
-    if (!leaf_of[id]) continue;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, leaf_of[id]);
-    if (sqlite3_step(st) != SQLITE_DONE) rc = swath__sql_error(db, "catalog: R*Tree");
-    sqlite3_reset(st);
-  }
-  sqlite3_finalize(st);
 done:
   sqlite3_finalize(w.node);
   sqlite3_finalize(w.parent);
+  sqlite3_finalize(w.rowid);
+  if (map != MAP_FAILED) munmap(map, (size_t)p->text_len);
   free(w.blob);
-  free(leaf_of);
   free(ids);
   free(c);
   free(cur);

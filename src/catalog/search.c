@@ -291,8 +291,11 @@ static void fn_hit(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   if (g) OGR_G_DestroyGeometry(g);
 }
 
+static void fn_entry(sqlite3_context *ctx, int argc, sqlite3_value **argv); /* (below) */
+
 int swath__search_register(sqlite3 *db) {
-  if (sqlite3_create_function(db, "swath_hit", 6, SQLITE_UTF8, NULL, fn_hit, NULL, NULL))
+  if (sqlite3_create_function(db, "swath_hit", 6, SQLITE_UTF8, NULL, fn_hit, NULL, NULL) ||
+      sqlite3_create_function(db, "swath_entry", 7, SQLITE_UTF8, NULL, fn_entry, NULL, NULL))
     return swath__sql_error(db, "catalog: registering functions");
   return 0;
 }
@@ -821,11 +824,30 @@ static void rtree_where(const swath_search *q, int k, const int64_t *slice, swat
   }
 }
 
+/* The exact test of items row `a` (an alias) of a spatial search: its
+ * footprint, and its time range against the datetime filter. */
+static void row_test(const swath_search *q, const char *a, swath__sql *s) {
+  swath__sql_add(s, "swath_hit(");
+  swath__sql_ptr(s, (void *)q);
+  swath__sql_add(s, ", %s.geom, %s.minx, %s.miny, %s.maxx, %s.maxy)", a, a, a, a, a);
+  if (q->has_t0) {
+    swath__sql_add(s, " AND %s.dt1 >= ", a);
+    swath__sql_int(s, q->t0);
+  }
+  if (q->has_t1) {
+    swath__sql_add(s, " AND %s.dt0 <= ", a);
+    swath__sql_int(s, q->t1);
+  }
+}
+
 /* " FROM ... WHERE ..." for q; with the keyset condition when paging, and
  * only items with slice[0] <= dt <= slice[1] when slice is given (see
- * run_sliced). */
-static void from_where(swath_catalog *c, const swath_search *q, int keyset, const int64_t *slice,
-                       swath__sql *s) {
+ * run_sliced). With `narrow` (a search rtree_narrow allows), `i` is not the
+ * items table but the R*Tree entries' copies of rid, dt, id and collection
+ * (catalog_int.h): the entries of one area lie together there, where their
+ * items rows are scattered over the table. */
+static void from_where(swath_catalog *c, const swath_search *q, int narrow, int keyset,
+                       const int64_t *slice, swath__sql *s) {
   int spatial = q->nparts > 0;
   if (q->ids_json) {
     swath__sql_add(s, " FROM (SELECT DISTINCT value AS v FROM json_each(");
@@ -838,15 +860,28 @@ static void from_where(swath_catalog *c, const swath_search *q, int keyset, cons
      * what the plain one finds (minx <= east), so one part needs no
      * de-duplication (UNION ALL streams; UNION would build a temporary
      * index); the two parts of a query crossing the antimeridian do. */
-    swath__sql_add(s, " FROM (");
+    swath__sql_add(s, narrow ? " FROM (SELECT x.a0 AS rid, x.a1 AS dt, x.a2 AS id, x.a3 AS "
+                               "collection FROM ("
+                             : " FROM (");
     for (int p = 0; p < 2 * q->nparts; p++) {
-      swath__sql_add(s, "%sSELECT id FROM items_rtree WHERE ",
+      swath__sql_add(s, "%sSELECT k%s FROM items_rtree WHERE ",
                      !p              ? ""
                      : q->nparts > 1 ? " UNION "
-                                     : " UNION ALL ");
+                                     : " UNION ALL ",
+                     narrow ? ", minx, maxx, miny, maxy, t0, t1" : "");
       rtree_where(q, p, slice, s);
     }
-    swath__sql_add(s, ") r CROSS JOIN items i ON i.rid = r.id");
+    swath__sql_add(s, ") r CROSS JOIN items_rtree_rowid x ON x.rowid = r.k");
+    if (narrow) {
+      /* the entry decides, unless its rounded bounds leave it open */
+      swath__sql_add(s, " WHERE coalesce(nullif(swath_entry(");
+      swath__sql_ptr(s, (void *)q);
+      swath__sql_add(s, ", r.minx, r.maxx, r.miny, r.maxy, r.t0, r.t1), -1), (SELECT ");
+      row_test(q, "e", s);
+      swath__sql_add(s, " FROM items e WHERE e.rid = x.a0))) i");
+    } else {
+      swath__sql_add(s, " CROSS JOIN items i ON i.rid = x.a0");
+    }
   } else {
     swath__sql_add(s, " FROM items i");
   }
@@ -858,12 +893,12 @@ static void from_where(swath_catalog *c, const swath_search *q, int keyset, cons
     swath__sql_int(s, slice[1]);
   }
   if (spatial) {
-    swath__sql_add(s, " AND swath_hit(");
-    swath__sql_ptr(s, (void *)q);
-    swath__sql_add(s, ", i.geom, i.minx, i.miny, i.maxx, i.maxy)");
-  }
-  if (q->has_t0 || q->has_t1) {
-    int64_t span = (!spatial && !q->ids_json) ? max_span(c) : -1;
+    if (!narrow) {
+      swath__sql_add(s, " AND ");
+      row_test(q, "i", s);
+    }
+  } else if (q->has_t0 || q->has_t1) {
+    int64_t span = !q->ids_json ? max_span(c) : -1;
     if (q->has_t0) {
       swath__sql_add(s, " AND i.dt1 >= ");
       swath__sql_int(s, q->t0);
@@ -988,7 +1023,8 @@ static int64_t sql_count(swath_catalog *c, swath__sql *s, int *rc) {
   return n;
 }
 
-static int64_t count_matches(swath_catalog *c, const swath_search *q, int64_t cap, int *rc) {
+static int64_t count_matches(swath_catalog *c, const swath_search *q, int narrow, int64_t cap,
+                             int *rc) {
   swath__sql s = {0};
   if (!q->nparts && !q->has_t0 && !q->has_t1 && !q->ids_json && !q->filter.len) {
     /* only collections constrain the search: their item counts are kept */
@@ -1012,7 +1048,7 @@ static int64_t count_matches(swath_catalog *c, const swath_search *q, int64_t ca
     return n;
   }
   swath__sql_add(&s, "SELECT count(*) FROM (SELECT 1");
-  from_where(c, q, 0, NULL, &s);
+  from_where(c, q, narrow, 0, NULL, &s);
   if (cap > 0) {
     swath__sql_add(&s, " LIMIT ");
     swath__sql_int(&s, cap + 1);
@@ -1069,12 +1105,38 @@ static int entry_in_time(const swath_search *q, double t0, double t1) {
   return open ? -1 : 1;
 }
 
-/* Whether the count can come from the R*Tree alone: a search on boxes and
- * datetime only, in a catalog whose items all have their bbox as footprint
- * (store.c keeps the 'footprints' mark only while that holds). */
-static int rtree_countable(swath_catalog *c, const swath_search *q) {
-  if (!q->nparts || !q->is_box || q->ids_json || q->colls_json || q->collection || q->filter.len)
-    return 0;
+/* 1 / 0 when the item of R*Tree entry e (minx, maxx, miny, maxy, t0, t1)
+ * certainly matches / misses q's parts and datetime filter; -1 when only
+ * its row can tell. For a catalog of box footprints (boxes_only). */
+static int entry_test(const swath_search *q, const double e[6]) {
+  int hit = 0;
+  for (int p = 0; p < q->nparts && hit < 1; p++) {
+    int m = entry_meets(e, q->parts[p]);
+    if (m) hit = m;
+  }
+  if (!hit) return 0;
+  int t = entry_in_time(q, e[4], e[5]);
+  return !t ? 0 : hit < 0 || t < 0 ? -1 : 1;
+}
+
+/* swath_entry(search, minx, maxx, miny, maxy, t0, t1): entry_test in SQL. */
+static void fn_entry(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  (void)argc;
+  const struct swath_search *q = sqlite3_value_pointer(argv[0], "swath_search");
+  if (!q) {
+    sqlite3_result_error(ctx, "swath_entry: no search bound", -1);
+    return;
+  }
+  double e[6];
+  for (int k = 0; k < 6; k++)
+    e[k] = sqlite3_value_double(argv[1 + k]);
+  sqlite3_result_int(ctx, entry_test(q, e));
+}
+
+/* Whether every item's footprint is its bbox (store.c keeps the
+ * 'footprints' mark only while that holds): then a box search's hits are
+ * decided by R*Tree entries, but for the few their rounding leaves open. */
+static int boxes_only(swath_catalog *c) {
   static const char sql[] = "SELECT 1 FROM meta WHERE key = 'footprints' AND value = 'boxes'";
   sqlite3_stmt *st;
   if (swath__stmt_get(c, sql, (int)sizeof sql - 1, "search", &st)) {
@@ -1084,6 +1146,25 @@ static int rtree_countable(swath_catalog *c, const swath_search *q) {
   int yes = sqlite3_step(st) == SQLITE_ROW;
   swath__stmt_put(c, st);
   return yes;
+}
+
+/* Whether the count can come from the R*Tree alone: a search on boxes and
+ * datetime only, in a catalog of box footprints. */
+static int rtree_countable(swath_catalog *c, const swath_search *q) {
+  return q->nparts && q->is_box && !q->ids_json && !q->colls_json && !q->collection &&
+         !q->filter.len && boxes_only(c);
+}
+
+/* Whether from_where may read the R*Tree's copies (rid, dt, id, collection)
+ * instead of items rows: a search on boxes, datetime and collections,
+ * sorted on those columns, in a catalog of box footprints. */
+static int rtree_narrow(swath_catalog *c, const swath_search *q) {
+  if (!q->nparts || !q->is_box || q->ids_json || q->filter.len) return 0;
+  for (int k = 0; k < q->nsort; k++)
+    if (strcmp(q->sort[k].col, "i.dt") && strcmp(q->sort[k].col, "i.id") &&
+        strcmp(q->sort[k].col, "i.collection"))
+      return 0;
+  return boxes_only(c);
 }
 
 static int cmp_rid(const void *a, const void *b) {
@@ -1103,8 +1184,8 @@ static int64_t count_by_rtree(swath_catalog *c, const swath_search *q, int64_t c
   swath__sql s = {0};
   /* the parts' lookups, as from_where writes them, each with its part */
   for (int p = 0; p < 2 * q->nparts; p++) {
-    swath__sql_add(&s, "%sSELECT id, minx, maxx, miny, maxy, t0, t1, %d FROM items_rtree WHERE ",
-                   p ? " UNION ALL " : "", p / 2);
+    swath__sql_add(&s, "%sSELECT k, minx, maxx, miny, maxy, t0, t1 FROM items_rtree WHERE ",
+                   p ? " UNION ALL " : "");
     rtree_where(q, p, NULL, &s);
   }
   sqlite3_stmt *st, *row = NULL;
@@ -1112,19 +1193,11 @@ static int64_t count_by_rtree(swath_catalog *c, const swath_search *q, int64_t c
   swath__sql_clear(&s);
   if (*rc) return -1;
   /* the exact test of an open entry: its row, as the search tests it */
-  swath__sql_add(&s, "SELECT 1 FROM items i WHERE i.rid = ");
+  swath__sql_add(&s, "SELECT 1 FROM items_rtree_rowid x CROSS JOIN items i ON i.rid = x.a0 WHERE "
+                     "x.rowid = ");
   swath__sql_int(&s, 0);
-  swath__sql_add(&s, " AND swath_hit(");
-  swath__sql_ptr(&s, (void *)q);
-  swath__sql_add(&s, ", i.geom, i.minx, i.miny, i.maxx, i.maxy)");
-  if (q->has_t0) {
-    swath__sql_add(&s, " AND i.dt1 >= ");
-    swath__sql_int(&s, q->t0);
-  }
-  if (q->has_t1) {
-    swath__sql_add(&s, " AND i.dt0 <= ");
-    swath__sql_int(&s, q->t1);
-  }
+  swath__sql_add(&s, " AND ");
+  row_test(q, "i", &s);
   if ((*rc = sql_prepare_cached(c, &s, &row))) {
     swath__sql_clear(&s);
     swath__stmt_put(c, st);
@@ -1135,14 +1208,10 @@ static int64_t count_by_rtree(swath_catalog *c, const swath_search *q, int64_t c
   size_t nids = 0, cap_ids = 0;
   int r, many = q->nparts > 1;
   while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-    double e[4];
-    for (int k = 0; k < 4; k++)
+    double e[6];
+    for (int k = 0; k < 6; k++)
       e[k] = sqlite3_column_double(st, 1 + k);
-    int hit = entry_meets(e, q->parts[sqlite3_column_int(st, 7)]);
-    if (hit) {
-      int t = entry_in_time(q, sqlite3_column_double(st, 5), sqlite3_column_double(st, 6));
-      hit = !t ? 0 : hit < 0 || t < 0 ? -1 : 1;
-    }
+    int hit = entry_test(q, e);
     int64_t id = sqlite3_column_int64(st, 0);
     if (hit < 0) { /* settled by the row */
       sqlite3_bind_int64(row, 1, id);
@@ -1210,16 +1279,18 @@ static double area_guess(swath_catalog *c, const swath_search *q) {
   return guess;
 }
 
-/* The R*Tree entries the search's lookups meet: at least its matches (rows
- * are tested afterwards), counted without reading rows. */
-static int64_t rtree_candidates(swath_catalog *c, const swath_search *q, int *rc) {
+/* The R*Tree entries the search's lookups meet, up to cap: at least its
+ * matches (rows are tested afterwards), counted without reading rows. */
+static int64_t rtree_candidates(swath_catalog *c, const swath_search *q, int64_t cap, int *rc) {
   swath__sql s = {0};
-  swath__sql_add(&s, "SELECT 0");
+  swath__sql_add(&s, "SELECT count(*) FROM (");
   for (int p = 0; p < 2 * q->nparts; p++) {
-    swath__sql_add(&s, " + (SELECT count(*) FROM items_rtree WHERE ");
+    swath__sql_add(&s, "%sSELECT 1 FROM items_rtree WHERE ", p ? " UNION ALL " : "");
     rtree_where(q, p, NULL, &s);
-    swath__sql_add(&s, ")");
   }
+  swath__sql_add(&s, " LIMIT ");
+  swath__sql_int(&s, cap);
+  swath__sql_add(&s, ")");
   return sql_count(c, &s, rc);
 }
 
@@ -1233,7 +1304,7 @@ static int color_warnings(swath_catalog *c, const swath_search *q, swath_page *p
   swath__sql s = {0};
   swath__sql_add(&s, "SELECT count(*), count(i.red), count(DISTINCT i.cmethod), "
                      "group_concat(DISTINCT i.cmethod)");
-  from_where(c, q, 0, NULL, &s);
+  from_where(c, q, 0, 0, NULL, &s);
   sqlite3_stmt *st;
   int rc = sql_prepare_cached(c, &s, &st);
   swath__sql_clear(&s);
@@ -1274,21 +1345,26 @@ struct pager {
   int n;        /* items on the page */
   int more;     /* a row after the page's last exists */
   double est;   /* matches expected over the search's datetime range (run_sliced) */
-  json_t *coll; /* ids only: the last collection's string, shared */
+  size_t ids_cap; /* ids only: page->ids' allocated size */
+  int narrow;     /* from_where's: see rtree_narrow */
 };
 
 /* The SELECT of a page: narrow records (row id, id, collection, sort keys).
  * Every candidate passes through the sort, so the full rows are read
  * afterwards, by row id, only for the page (in the same read snapshot: the
- * page's statement is still active). */
-static void page_select(swath_catalog *c, const swath_search *q, const int64_t *slice,
-                        int64_t lim, swath__sql *s) {
+ * page's statement is still active). With a LIMIT (lim >= 0), SQLite keeps
+ * the best lim rows in a B-tree as they come; without, it sorts them all
+ * in its sorter, which costs a fifth as much per row: better when most
+ * rows are wanted anyway. */
+static void page_select(struct pager *pg, const int64_t *slice, int64_t lim, swath__sql *s) {
+  const swath_search *q = pg->q;
   swath__sql_add(s, "SELECT i.rid, i.id, i.collection");
   char buf[64];
   for (int k = 0; k < q->nsort; k++)
     swath__sql_add(s, ", %s", key_expr(&q->sort[k], buf, sizeof buf));
-  from_where(c, q, 1, slice, s);
+  from_where(pg->c, q, pg->narrow, 1, slice, s);
   order_by(q, s);
+  if (lim < 0) return;
   swath__sql_add(s, " LIMIT ");
   swath__sql_int(s, lim);
 }
@@ -1304,32 +1380,31 @@ static int take_rows(struct pager *pg, sqlite3_stmt *st) {
       break;
     }
     int64_t rid = sqlite3_column_int64(st, 0);
-    json_t *item;
     if (pg->o->ids_only) {
-      /* (json_pack parsed its format for each of thousands of ids; the
-       * collection's string is shared between the page's items) */
+      /* (a JSON object per id cost more than the search: six allocations
+       * made and freed each) */
       const char *coll = (const char *)sqlite3_column_text(st, 2);
-      if (!pg->coll || strcmp(json_string_value(pg->coll), coll)) {
-        json_decref(pg->coll);
-        pg->coll = json_stringn(coll, (size_t)sqlite3_column_bytes(st, 2));
-      }
-      json_t *id = json_stringn((const char *)sqlite3_column_text(st, 1),
-                                (size_t)sqlite3_column_bytes(st, 1));
-      if (!id || !pg->coll) {
-        json_decref(id);
-        rc = swath_error_set(SWATH_EINTERNAL, "search: an id or collection is not UTF-8 text");
-        break;
-      }
-      /* (json_object_set_new takes id even when it fails) */
-      item = json_object();
-      if (!item || json_object_set_new_nocheck(item, "id", id) ||
-          json_object_set_nocheck(item, "collection", pg->coll)) {
-        if (!item) json_decref(id);
-        json_decref(item);
+      const char *id = (const char *)sqlite3_column_text(st, 1);
+      size_t nc = (size_t)sqlite3_column_bytes(st, 2), ni = (size_t)sqlite3_column_bytes(st, 1);
+      swath_page *pp = pg->page;
+      if (!coll || !id) {
         rc = swath_error_set(SWATH_ENOMEM, "search: out of memory");
         break;
       }
+      if (pp->ids_len + nc + ni + 2 > pg->ids_cap) {
+        size_t cap = 2 * (pp->ids_len + nc + ni + 2) + 4096;
+        char *b = realloc(pp->ids, cap);
+        if (!b) {
+          rc = swath_error_set(SWATH_ENOMEM, "search: out of memory");
+          break;
+        }
+        pp->ids = b, pg->ids_cap = cap;
+      }
+      memcpy(pp->ids + pp->ids_len, coll, nc + 1);
+      memcpy(pp->ids + pp->ids_len + nc + 1, id, ni + 1);
+      pp->ids_len += nc + ni + 2;
     } else {
+      json_t *item;
       swath__row row;
       sqlite3_bind_int64(pg->full, 1, rid);
       if (sqlite3_step(pg->full) != SQLITE_ROW) {
@@ -1341,8 +1416,8 @@ static int take_rows(struct pager *pg, sqlite3_stmt *st) {
       rc = swath__row_item(&row, &item);
       sqlite3_reset(pg->full);
       if (rc) break;
+      json_array_append_new(pg->page->features, item);
     }
-    json_array_append_new(pg->page->features, item);
     if (++pg->n == q->limit) {
       json_t *t = json_array();
       json_array_append_new(t, json_string(q->sortsig));
@@ -1427,7 +1502,7 @@ static int run_sliced(struct pager *pg) {
       slice[0] = edge, slice[1] = w >= (double)hi - (double)edge + 1 ? hi : edge + (int64_t)w - 1;
     swath__sql s = {0};
     int before = pg->n;
-    page_select(c, q, slice, q->limit + 1 - pg->n, &s);
+    page_select(pg, slice, -1, &s); /* (a slice holds about what is wanted) */
     rc = sql_prepare_cached(c, &s, &st);
     swath__sql_clear(&s);
     if (rc) return rc;
@@ -1462,46 +1537,57 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
    * a few per footprint: then one statement (page and count in one pass)
    * costs less than slices and a count of their own (about 10% fewer
    * instructions per request for a 2x2 degree box and a month). */
-  int narrow = q->has_t0 && q->has_t1 && q->t1 - q->t0 <= NARROW_MS;
-  int sliceable = q->nparts && !q->ids_json && !narrow && !strcmp(q->sort[0].col, "i.dt");
+  int short_window = q->has_t0 && q->has_t1 && q->t1 - q->t0 <= NARROW_MS;
+  int sliceable =
+      q->nparts && !q->ids_json && !short_window && !strcmp(q->sort[0].col, "i.dt");
   /* A count the R*Tree gives is taken first, and lets the page come from
    * datetime slices. Slices pay when the page is a small part of what the
-   * search meets: so the R*Tree's count (or, without one, how many entries
-   * its lookups meet) decides, and sizes the first slice. Counting in the
-   * R*Tree costs about as much as the search's own descent, so a search
-   * the collections' extents say is small skips all that. */
+   * search meets: so the R*Tree's count (or, without one, whether its
+   * lookups meet more than two pages' worth of entries) decides. The
+   * count, else the collections' extents, sizes the first slice. Counting
+   * in the R*Tree costs about as much as the search's own descent, so a
+   * search the extents say is small skips all that. */
   int rtree_count = cap >= 0 && rtree_countable(c, q), sliced = 0;
+  int few = 0; /* known or guessed to match at most two pages' worth */
   int64_t known = -2; /* numberMatched, when counted before the page */
-  struct pager pg = {c, q, o, NULL, page, 0, 0, 0, NULL};
-  /* (the guess is low where items cluster, as Sentinel-2 granules do on
-   * land: hence the margin) */
-  if (sliceable && (rtree_count || !scan_count) &&
-      area_guess(c, q) * 4 > 2 * ((double)q->limit + 1)) {
-    int64_t est;
-    if (rtree_count) {
-      known = count_by_rtree(c, q, cap, &rc);
-      est = known < 0 ? INT64_MAX : known;
-      scan_count = 0;
-    } else {
-      est = rtree_candidates(c, q, &rc);
+  struct pager pg = {c, q, o, NULL, page, 0, 0, 0, 0, rtree_narrow(c, q)};
+  if (sliceable && (rtree_count || !scan_count)) {
+    int64_t two = 2 * ((int64_t)q->limit + 1);
+    double guess = area_guess(c, q);
+    /* (the guess is low where items cluster, as Sentinel-2 granules do on
+     * land: hence the margin) */
+    if (guess * 4 > (double)two) {
+      int64_t est;
+      if (rtree_count) {
+        known = count_by_rtree(c, q, cap, &rc);
+        est = known < 0 ? INT64_MAX : known;
+        scan_count = 0;
+      } else {
+        est = rtree_candidates(c, q, two + 1, &rc);
+        if (est > two) est = (int64_t)fmin(fmax(guess, (double)est), 1e18);
+      }
+      if (rc) return rc;
+      sliced = est > two;
+      pg.est = est < INT64_MAX ? (double)est : 0;
     }
-    if (rc) return rc;
-    sliced = est > 2 * ((int64_t)q->limit + 1);
-    pg.est = est < INT64_MAX ? (double)est : 0;
+    few = !sliced;
   }
   static const char full_sql[] = "SELECT " SWATH__ROW_COLS " FROM items i WHERE i.rid = ?1";
   if (!o->ids_only && (rc = swath__stmt_get(c, full_sql, (int)sizeof full_sql - 1, "search", &pg.full)))
     return rc;
-  page->features = json_array();
+  if (!o->ids_only) page->features = json_array();
   int64_t counted = 0;
   if (sliced) {
     rc = run_sliced(&pg);
   } else {
     int64_t lim = q->limit + 1;
-    if (scan_count && cap == 0) lim = INT64_MAX; /* (a bound -1 is not "no limit" to a sorter) */
-    if (scan_count && cap >= lim) lim = cap + 1;
+    /* no LIMIT (page_select) when every row is counted, or few match */
+    if ((scan_count && cap == 0) || few)
+      lim = -1;
+    else if (scan_count && cap >= lim)
+      lim = cap + 1;
     swath__sql s = {0};
-    page_select(c, q, NULL, lim, &s);
+    page_select(&pg, NULL, lim, &s);
     sqlite3_stmt *st;
     rc = sql_prepare_cached(c, &s, &st);
     swath__sql_clear(&s);
@@ -1519,7 +1605,6 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
     }
   }
   swath__stmt_put(c, pg.full);
-  json_decref(pg.coll);
   if (!rc && !pg.more) { /* exactly `limit` rows or fewer: nothing after them */
     free(page->next_token);
     page->next_token = NULL;
@@ -1530,7 +1615,7 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
   else if (!rc && scan_count)
     page->matched = cap > 0 && counted > cap ? -1 : counted;
   else if (!rc && cap >= 0)
-    page->matched = rtree_count ? count_by_rtree(c, q, cap, &rc) : count_matches(c, q, cap, &rc);
+    page->matched = rtree_count ? count_by_rtree(c, q, cap, &rc) : count_matches(c, q, pg.narrow, cap, &rc);
   if (!rc) rc = color_warnings(c, q, page);
   if (rc) swath_page_clear(page);
   return rc;
@@ -1538,6 +1623,7 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
 
 void swath_page_clear(swath_page *p) {
   json_decref(p->features);
+  free(p->ids);
   json_decref(p->warnings);
   free(p->next_token);
   memset(p, 0, sizeof *p);
@@ -1563,7 +1649,7 @@ int swath__search_prepare_all(swath_catalog *c, const swath_search *q, const cha
   if (rc) return rc;
   swath__sql s = {0};
   swath__sql_add(&s, "SELECT %s", cols);
-  from_where(c, q, 0, NULL, &s);
+  from_where(c, q, 0, 0, NULL, &s);
   swath__sql_add(&s, " ORDER BY i.rid");
   rc = swath__sql_prepare(c->db, &s, out);
   swath__sql_clear(&s);

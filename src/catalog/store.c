@@ -4,8 +4,9 @@
  * Invariants: the file is in WAL mode, so readers (other processes, the HTTP
  * server's per-thread connections) see the last committed state while one
  * writer ingests. Writes happen in transactions of SWATH_STORE_BATCH puts
- * with prepared statements; every items row has exactly one items_rtree row
- * with the same id (= rid), written in the same transaction. Collection
+ * with prepared statements; every items row has exactly one items_rtree
+ * entry, whose auxiliary columns repeat the row's rid, dt, id and collection
+ * (catalog_int.h), written in the same transaction. Collection
  * extents only ever widen: they cover every item ever put (an extent is a
  * promise of "nothing outside", not a tight box). */
 #include <errno.h>
@@ -40,8 +41,8 @@ static const char *const SCHEMA[] = {
     "red REAL, green REAL, blue REAL, bright REAL, cmethod TEXT, cpixels INTEGER, csource TEXT)",
     "CREATE UNIQUE INDEX IF NOT EXISTS items_id ON items(id, collection)",
     "CREATE INDEX IF NOT EXISTS items_dt ON items(dt)",
-    "CREATE VIRTUAL TABLE IF NOT EXISTS items_rtree USING rtree(id, minx, maxx, miny, maxy, t0, "
-    "t1)",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS items_rtree USING rtree(k, minx, maxx, miny, maxy, t0, "
+    "t1, +rid, +dt, +item, +collection)",
     "INSERT OR IGNORE INTO meta VALUES('schema', '" SWATH_CATALOG_SCHEMA "')",
     /* every item's footprint is its bbox, until one is not (swath__store_
      * commit drops the mark; search.c then counts from rows) */
@@ -78,7 +79,9 @@ static int check_schema(swath_catalog *c) {
     rc = swath_error_set(SWATH_EINVAL, "catalog '%s': not a swath catalog (no schema version)",
                          c->path);
   else if (strcmp((const char *)sqlite3_column_text(st, 0), SWATH_CATALOG_SCHEMA) != 0)
-    rc = swath_error_set(SWATH_EINVAL, "catalog '%s': schema version %s, this swath reads %s",
+    rc = swath_error_set(SWATH_EINVAL,
+                         "catalog '%s': schema version %s, this swath reads %s (ingest the "
+                         "sources again into a new catalog)",
                          c->path, sqlite3_column_text(st, 0), SWATH_CATALOG_SCHEMA);
   sqlite3_finalize(st);
   if (rc) return rc;
@@ -225,7 +228,7 @@ void swath__stmt_cache_clear(swath_catalog *c) {
 
 static int prepare_writes(swath_catalog *c) {
   static const char *const sql[] = {
-      "SELECT rid, minx, miny, maxx, maxy, dt0, dt1, csrc FROM items WHERE id = ?1 AND "
+      "SELECT rid, minx, miny, maxx, maxy, dt0, dt1, csrc, dt FROM items WHERE id = ?1 AND "
       "collection = ?2",
       "INSERT INTO items(id, collection, kind, dt, dt0, dt1, cloud, minx, miny, maxx, maxy, geom, "
       "doc, csrc, rid) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
@@ -236,11 +239,16 @@ static int prepare_writes(swath_catalog *c) {
       "csrc = ?14, red = iif(?16, NULL, red), green = iif(?16, NULL, green), blue = iif(?16, "
       "NULL, blue), bright = iif(?16, NULL, bright), cmethod = iif(?16, NULL, cmethod), "
       "cpixels = iif(?16, NULL, cpixels), csource = iif(?16, NULL, csource) WHERE rid = ?15",
-      "INSERT INTO items_rtree VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-      "DELETE FROM items_rtree WHERE id = ?1"};
-  sqlite3_stmt **st[] = {&c->st_find, &c->st_insert, &c->st_update, &c->st_rtree_ins,
-                         &c->st_rtree_del};
-  for (int k = 0; k < 5; k++)
+      "INSERT INTO items_rtree VALUES(NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?1, ?8, ?9, ?10)",
+      /* an item's entry, found from the box and times it was stored with
+       * (stored rounded outwards, so they contain these) */
+      "SELECT r.k FROM items_rtree r CROSS JOIN items_rtree_rowid x ON x.rowid = r.k WHERE "
+      "r.minx <= ?2 AND r.maxx >= ?3 AND r.miny <= ?4 AND r.maxy >= ?5 AND r.t0 <= ?6 AND "
+      "r.t1 >= ?7 AND x.a0 = ?1",
+      "DELETE FROM items_rtree WHERE k = ?1"};
+  sqlite3_stmt **st[] = {&c->st_find,      &c->st_insert,     &c->st_update,
+                         &c->st_rtree_ins, &c->st_rtree_find, &c->st_rtree_del};
+  for (int k = 0; k < 6; k++)
     if (sqlite3_prepare_v3(c->db, sql[k], -1, SQLITE_PREPARE_PERSISTENT, st[k], NULL))
       return swath__sql_error(c->db, "catalog: preparing writes");
   sqlite3_stmt *q;
@@ -252,9 +260,9 @@ static int prepare_writes(swath_catalog *c) {
 }
 
 static void finalize_writes(swath_catalog *c) {
-  sqlite3_stmt **st[] = {&c->st_find, &c->st_insert, &c->st_update, &c->st_rtree_ins,
-                         &c->st_rtree_del};
-  for (int k = 0; k < 5; k++) {
+  sqlite3_stmt **st[] = {&c->st_find,      &c->st_insert,     &c->st_update,
+                         &c->st_rtree_ins, &c->st_rtree_find, &c->st_rtree_del};
+  for (int k = 0; k < 6; k++) {
     sqlite3_finalize(*st[k]);
     *st[k] = NULL;
   }
@@ -307,19 +315,44 @@ static int step_done(swath_catalog *c, sqlite3_stmt *st, const char *what) {
   return r == SQLITE_DONE ? 0 : swath__sql_error(c->db, what);
 }
 
-static int rtree_put(swath_catalog *c, int64_t rid, const swath_scene *s) {
-  /* Crossing the antimeridian: indexed over [west, east + 360], beyond
-   * 180; searches look there too (see from_where in search.c). */
-  int cross = s->bbox[0] > s->bbox[2];
-  sqlite3_stmt *st = c->st_rtree_ins;
+/* Binds ?1 = rid and ?2..?7 = the R*Tree bounds of bbox and dt0..dt1.
+ * Crossing the antimeridian: indexed over [west, east + 360], beyond 180;
+ * searches look there too (see from_where in search.c). */
+static void bind_entry(sqlite3_stmt *st, int64_t rid, const double bbox[4], int64_t dt0,
+                       int64_t dt1) {
+  int cross = bbox[0] > bbox[2];
   sqlite3_bind_int64(st, 1, rid);
-  sqlite3_bind_double(st, 2, s->bbox[0]);
-  sqlite3_bind_double(st, 3, cross ? s->bbox[2] + 360.0 : s->bbox[2]);
-  sqlite3_bind_double(st, 4, s->bbox[1]);
-  sqlite3_bind_double(st, 5, s->bbox[3]);
-  sqlite3_bind_double(st, 6, (double)s->dt0 / SWATH_DAY_MS);
-  sqlite3_bind_double(st, 7, (double)s->dt1 / SWATH_DAY_MS);
+  sqlite3_bind_double(st, 2, bbox[0]);
+  sqlite3_bind_double(st, 3, cross ? bbox[2] + 360.0 : bbox[2]);
+  sqlite3_bind_double(st, 4, bbox[1]);
+  sqlite3_bind_double(st, 5, bbox[3]);
+  sqlite3_bind_double(st, 6, (double)dt0 / SWATH_DAY_MS);
+  sqlite3_bind_double(st, 7, (double)dt1 / SWATH_DAY_MS);
+}
+
+static int rtree_put(swath_catalog *c, int64_t rid, const swath_scene *s) {
+  sqlite3_stmt *st = c->st_rtree_ins;
+  bind_entry(st, rid, s->bbox, s->dt0, s->dt1);
+  sqlite3_bind_int64(st, 8, s->dt);
+  sqlite3_bind_text(st, 9, s->id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 10, s->collection, -1, SQLITE_STATIC);
   return step_done(c, st, "catalog: writing the R*Tree");
+}
+
+/* Removes the entry of row rid, stored with bbox and dt0..dt1. */
+static int rtree_delete(swath_catalog *c, int64_t rid, const double bbox[4], int64_t dt0,
+                        int64_t dt1) {
+  sqlite3_stmt *f = c->st_rtree_find;
+  bind_entry(f, rid, bbox, dt0, dt1);
+  int r = sqlite3_step(f);
+  int64_t k = sqlite3_column_int64(f, 0);
+  sqlite3_reset(f);
+  if (r == SQLITE_DONE)
+    return swath_error_set(SWATH_EINTERNAL, "catalog '%s': item row %lld has no R*Tree entry",
+                           c->path, (long long)rid);
+  if (r != SQLITE_ROW) return swath__sql_error(c->db, "catalog: updating the R*Tree");
+  sqlite3_bind_int64(c->st_rtree_del, 1, k);
+  return step_done(c, c->st_rtree_del, "catalog: updating the R*Tree");
 }
 
 int swath__store_put(swath_catalog *c, const swath_scene *s, int *updated) {
@@ -337,7 +370,7 @@ int swath__store_put(swath_catalog *c, const swath_scene *s, int *updated) {
     bind_scene(c->st_insert, s);
     sqlite3_bind_int64(c->st_insert, 15, rid);
     if ((rc = step_done(c, c->st_insert, "catalog: storing a scene"))) return rc;
-    if ((rc = swath__rtpack_add(c->pack, rid, s->bbox, s->dt0, s->dt1))) return rc;
+    if ((rc = swath__rtpack_add(c->pack, rid, s))) return rc;
   } else {
     sqlite3_stmt *f = c->st_find;
     sqlite3_bind_text(f, 1, s->id, -1, SQLITE_STATIC);
@@ -346,10 +379,14 @@ int swath__store_put(swath_catalog *c, const swath_scene *s, int *updated) {
     if (r == SQLITE_ROW) {
       upd = 1;
       int64_t rid = sqlite3_column_int64(f, 0);
-      int moved =
-          sqlite3_column_double(f, 1) != s->bbox[0] || sqlite3_column_double(f, 2) != s->bbox[1] ||
-          sqlite3_column_double(f, 3) != s->bbox[2] || sqlite3_column_double(f, 4) != s->bbox[3] ||
-          sqlite3_column_int64(f, 5) != s->dt0 || sqlite3_column_int64(f, 6) != s->dt1;
+      double was[4];
+      for (int k = 0; k < 4; k++)
+        was[k] = sqlite3_column_double(f, 1 + k);
+      int64_t was0 = sqlite3_column_int64(f, 5), was1 = sqlite3_column_int64(f, 6);
+      /* (the R*Tree entry holds dt too) */
+      int moved = was[0] != s->bbox[0] || was[1] != s->bbox[1] || was[2] != s->bbox[2] ||
+                  was[3] != s->bbox[3] || was0 != s->dt0 || was1 != s->dt1 ||
+                  sqlite3_column_int64(f, 8) != s->dt;
       const char *old = (const char *)sqlite3_column_text(f, 7);
       int forget =
           (old == NULL) != (s->color_src == NULL) || (old && strcmp(old, s->color_src) != 0);
@@ -358,12 +395,8 @@ int swath__store_put(swath_catalog *c, const swath_scene *s, int *updated) {
       sqlite3_bind_int64(c->st_update, 15, rid);
       sqlite3_bind_int(c->st_update, 16, forget);
       if ((rc = step_done(c, c->st_update, "catalog: updating a scene"))) return rc;
-      if (moved) {
-        sqlite3_bind_int64(c->st_rtree_del, 1, rid);
-        if ((rc = step_done(c, c->st_rtree_del, "catalog: updating the R*Tree")) ||
-            (rc = rtree_put(c, rid, s)))
-          return rc;
-      }
+      if (moved && ((rc = rtree_delete(c, rid, was, was0, was1)) || (rc = rtree_put(c, rid, s))))
+        return rc;
     } else {
       sqlite3_reset(f);
       if (r != SQLITE_DONE) return swath__sql_error(c->db, "catalog: looking up a scene");
@@ -505,7 +538,7 @@ int swath__store_bulk_end(swath_catalog *c, int64_t *dups) {
   if (!rc) rc = swath__exec(c->db, "PRAGMA cache_size = " BULK_CACHE);
   double t2 = seconds();
   if (!rc) rc = swath__exec(c->db, "BEGIN");
-  if (!rc) rc = swath__rtpack_write(c->pack, c->db, "items_rtree", c->max_rid, skip, nskip);
+  if (!rc) rc = swath__rtpack_write(c->pack, c->db, "items_rtree", skip, nskip);
   swath_debug("bulk build: id index %.1f s, datetime index %.1f s, R*Tree %.1f s", t1 - t0, t2 - t1,
               seconds() - t2);
   if (!rc) rc = set_state(c, "ready");

@@ -101,17 +101,32 @@ static void run_body(swath_catalog *c, const char *body, int64_t count_limit, sw
   swath_search_free(q);
 }
 
+/* The next id of an ids-only page (*at: its offset in p->ids), or NULL
+ * after the last; checks that the page holds as many as it says. */
+static const char *page_next_id(const swath_page *p, size_t *at, int *count) {
+  if (*at >= p->ids_len) {
+    assert_int_equal(*count, p->returned);
+    return NULL;
+  }
+  const char *coll = p->ids + *at;
+  assert_true(*coll); /* every item has its collection */
+  const char *id = coll + strlen(coll) + 1;
+  *at = (size_t)(id + strlen(id) + 1 - p->ids);
+  ++*count;
+  return id;
+}
+
 /* Run a search body (JSON text); returns the ids joined by spaces. */
 static char *ids_of(swath_catalog *c, const char *body, int64_t *matched, char **token) {
   swath_page p;
   run_body(c, body, 0, &p);
   static char buf[65536];
   buf[0] = '\0';
-  size_t i;
-  json_t *f;
-  json_array_foreach(p.features, i, f) {
-    if (i) strcat(buf, " ");
-    strcat(buf, json_string_value(json_object_get(f, "id")));
+  size_t at = 0;
+  int count = 0;
+  for (const char *id; (id = page_next_id(&p, &at, &count));) {
+    if (count > 1) strcat(buf, " ");
+    strcat(buf, id);
   }
   if (matched) *matched = p.matched;
   if (token) *token = p.next_token ? strdup(p.next_token) : NULL;
@@ -453,7 +468,7 @@ static void test_antimeridian_and_time(void **state) {
   sqlite3_stmt *st;
   assert_int_equal(sqlite3_prepare_v2(db,
                                       "SELECT i.id, r.minx, r.maxx FROM items_rtree r JOIN items i "
-                                      "ON i.rid = r.id WHERE i.id LIKE 'CROSS%' ORDER BY i.id",
+                                      "ON i.rid = r.rid WHERE i.id LIKE 'CROSS%' ORDER BY i.id",
                                       -1, &st, NULL),
                    SQLITE_OK);
   double want[2][2] = {{179.5, 180.5}, {170, 190}};
@@ -633,11 +648,10 @@ static int page_ids(swath_catalog *c, const char *body, int64_t count_limit, cha
                     char **token) {
   swath_page p;
   run_body(c, body, count_limit, &p);
-  size_t i, len = strlen(out);
-  json_t *f;
-  json_array_foreach(p.features, i, f) {
-    len += (size_t)snprintf(out + len, n - len, "%s%s", len ? " " : "",
-                            json_string_value(json_object_get(f, "id")));
+  size_t at = 0, len = strlen(out);
+  int count = 0;
+  for (const char *id; (id = page_next_id(&p, &at, &count));) {
+    len += (size_t)snprintf(out + len, n - len, "%s%s", len ? " " : "", id);
     assert_true(len < n);
   }
   *token = p.next_token ? strdup(p.next_token) : NULL;
@@ -947,6 +961,68 @@ static void test_rtree_pack(void **state) {
   swath_catalog_close(b);
 }
 
+/* Every R*Tree entry repeats its row's rid, dt, id and collection (search.c
+ * reads those instead of the row): after a bulk build, inserts, and updates
+ * that move an item or change only its datetime. */
+static void test_rtree_copies(void **state) {
+  (void)state;
+  FILE *f = fopen(path_of("cp.csv"), "w");
+  fputs(HEADER "\n", f);
+  for (int i = 0; i < 300; i++) {
+    char g[32];
+    snprintf(g, sizeof g, "C%04d", i);
+    row(f, g, 1 + i % 28, i % 100, i % 50, i % 40, i % 50 + 1, i % 40 + 1);
+  }
+  fclose(f);
+  f = fopen(path_of("cp2.csv"), "w");
+  fputs(HEADER "\n", f);
+  row(f, "C0007", 3, 5, 100, 10, 101, 11); /* moved */
+  row(f, "C0008", 9, 5, 8, 8, 9, 9);       /* another day */
+  row(f, "C9999", 9, 5, 170, 5, -170, 6);  /* new, across the antimeridian */
+  fclose(f);
+  static const char *const json[] = {
+      "{\"type\": \"Feature\", \"id\": \"S\", \"bbox\": [1, 1, 2, 2], \"geometry\": {\"type\": "
+      "\"Point\", \"coordinates\": [1.5, 1.5]}, \"properties\": {\"datetime\": "
+      "\"2019-01-01T00:00:00Z\", \"start_datetime\": \"2016-01-01T00:00:00Z\", "
+      "\"end_datetime\": \"2024-01-01T00:00:00Z\"}}",
+      /* the same item: only its datetime changed */
+      "{\"type\": \"Feature\", \"id\": \"S\", \"bbox\": [1, 1, 2, 2], \"geometry\": {\"type\": "
+      "\"Point\", \"coordinates\": [1.5, 1.5]}, \"properties\": {\"datetime\": "
+      "\"2021-05-01T00:00:00Z\", \"start_datetime\": \"2016-01-01T00:00:00Z\", "
+      "\"end_datetime\": \"2024-01-01T00:00:00Z\"}}"};
+  swath_catalog *c = open_new("copies.db");
+  swath_ingest_report r;
+  ingest(c, "cp.csv", &r);
+  ingest(c, "cp2.csv", &r);
+  assert_int_equal(r.updated, 2);
+  for (int k = 0; k < 2; k++) {
+    write_file("cp.json", json[k]);
+    ingest(c, "cp.json", &r);
+  }
+  assert_int_equal(r.updated, 1);
+  swath_catalog_close(c);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(path_of("copies.db"), &db), SQLITE_OK);
+  sqlite3_stmt *st;
+  assert_int_equal(
+      sqlite3_prepare_v2(db,
+                         "SELECT rtreecheck('items_rtree'), (SELECT count(*) FROM items), (SELECT "
+                         "count(*) FROM items_rtree), (SELECT count(*) FROM items_rtree_rowid x "
+                         "JOIN items i ON i.rid = x.a0 AND i.dt = x.a1 AND i.id = x.a2 AND "
+                         "i.collection = x.a3), (SELECT x.a1 FROM items_rtree_rowid x JOIN items i "
+                         "ON i.rid = x.a0 WHERE i.id = 'S')",
+                         -1, &st, NULL),
+      SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+  assert_int_equal(sqlite3_column_int(st, 1), 302);
+  assert_int_equal(sqlite3_column_int(st, 2), 302);
+  assert_int_equal(sqlite3_column_int(st, 3), 302);
+  assert_int_equal(sqlite3_column_int64(st, 4), 1619827200000LL); /* 2021-05-01 */
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
 static void test_rgb_stats(void **state) {
   (void)state;
   const char *tif = path_of("rgb.tif");
@@ -1058,6 +1134,7 @@ int main(void) {
       cmocka_unit_test(test_sliced_paging),
       cmocka_unit_test(test_rtree_count),
       cmocka_unit_test(test_rtree_pack),
+      cmocka_unit_test(test_rtree_copies),
       cmocka_unit_test(test_rgb_stats),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
