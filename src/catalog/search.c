@@ -10,7 +10,11 @@
  * items), then exact tests in SQL: swath_hit() tests footprints exactly (a
  * box against a box, or GEOS prepared-geometry intersects when the query or
  * the item is not a box), datetime intervals, collections, the filter.
- * Paging is keyset paging: the token holds the sort key values and the rid
+ * In a catalog whose footprints are all boxes, a search on boxes, datetime
+ * and collections skips the rows: the R*Tree entries decide (swath_entry()
+ * on their float32 bounds, the row only when rounding leaves it open) and
+ * carry the id, collection and datetime a page is sorted and built from
+ * (rtree_narrow). Paging is keyset paging: the token holds the sort key values and the rid
  * of the last item returned, so each page starts strictly after it: no
  * duplicates or gaps however the table grows in between (an item changed
  * between pages may move, as with any live index). */
