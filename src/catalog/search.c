@@ -1349,8 +1349,10 @@ struct pager {
   int n;        /* items on the page */
   int more;     /* a row after the page's last exists */
   double est;   /* matches expected over the search's datetime range (run_sliced) */
+  int est_exact; /* est is a count, not a guess */
   size_t ids_cap; /* ids only: page->ids' allocated size */
   int narrow;     /* from_where's: see rtree_narrow */
+  int csort;      /* narrow and sorted on datetime alone: see take_sorted */
 };
 
 /* The SELECT of a page: narrow records (row id, id, collection, sort keys).
@@ -1367,14 +1369,67 @@ static void page_select(struct pager *pg, const int64_t *slice, int64_t lim, swa
   for (int k = 0; k < q->nsort; k++)
     swath__sql_add(s, ", %s", key_expr(&q->sort[k], buf, sizeof buf));
   from_where(pg->c, q, pg->narrow, 1, slice, s);
+  if (lim < 0 && pg->csort) return; /* take_sorted sorts */
   order_by(q, s);
   if (lim < 0) return;
   swath__sql_add(s, " LIMIT ");
   swath__sql_int(s, lim);
 }
 
-/* Steps st, appending its rows to the page until the page is full; a row
- * beyond that sets pg->more and leaves st on it. */
+/* Appends the item of row rid (its id and collection) to the page; when
+ * that fills the page, the next token holds `keys` (the row's sort values,
+ * a JSON array: stolen) and rid. */
+static int put_row(struct pager *pg, int64_t rid, const char *id, size_t nid, const char *coll,
+                   size_t ncoll, json_t *keys) {
+  int rc = 0;
+  if (pg->o->ids_only) {
+    /* (a JSON object per id cost more than the search: six allocations
+     * made and freed each) */
+    swath_page *pp = pg->page;
+    if (!coll || !id) {
+      rc = swath_error_set(SWATH_ENOMEM, "search: out of memory");
+    } else if (pp->ids_len + ncoll + nid + 2 > pg->ids_cap) {
+      size_t cap = 2 * (pp->ids_len + ncoll + nid + 2) + 4096;
+      char *b = realloc(pp->ids, cap);
+      if (b)
+        pp->ids = b, pg->ids_cap = cap;
+      else
+        rc = swath_error_set(SWATH_ENOMEM, "search: out of memory");
+    }
+    if (!rc) {
+      memcpy(pp->ids + pp->ids_len, coll, ncoll + 1);
+      memcpy(pp->ids + pp->ids_len + ncoll + 1, id, nid + 1);
+      pp->ids_len += ncoll + nid + 2;
+    }
+  } else {
+    json_t *item;
+    swath__row row;
+    sqlite3_bind_int64(pg->full, 1, rid);
+    if (sqlite3_step(pg->full) != SQLITE_ROW) {
+      rc = swath__sql_error(pg->c->db, "search");
+    } else {
+      swath__row_read(pg->full, 0, &row);
+      if (!(rc = swath__row_item(&row, &item))) json_array_append_new(pg->page->features, item);
+    }
+    sqlite3_reset(pg->full);
+  }
+  if (!rc && ++pg->n == pg->q->limit) {
+    json_t *t = json_array();
+    json_array_append_new(t, json_string(pg->q->sortsig));
+    json_array_extend(t, keys);
+    json_array_append_new(t, json_integer(rid));
+    char *raw = json_dumps(t, JSON_COMPACT);
+    json_decref(t);
+    free(pg->page->next_token);
+    pg->page->next_token = raw ? b64url_encode(raw) : NULL;
+    free(raw);
+  }
+  json_decref(keys);
+  return rc;
+}
+
+/* Steps st (a page_select), appending its rows to the page until the page
+ * is full; a row beyond that sets pg->more and leaves st on it. */
 static int take_rows(struct pager *pg, sqlite3_stmt *st) {
   const swath_search *q = pg->q;
   int r, rc = 0;
@@ -1383,66 +1438,94 @@ static int take_rows(struct pager *pg, sqlite3_stmt *st) {
       pg->more = 1; /* the token resumes after the last row kept */
       break;
     }
-    int64_t rid = sqlite3_column_int64(st, 0);
-    if (pg->o->ids_only) {
-      /* (a JSON object per id cost more than the search: six allocations
-       * made and freed each) */
-      const char *coll = (const char *)sqlite3_column_text(st, 2);
-      const char *id = (const char *)sqlite3_column_text(st, 1);
-      size_t nc = (size_t)sqlite3_column_bytes(st, 2), ni = (size_t)sqlite3_column_bytes(st, 1);
-      swath_page *pp = pg->page;
-      if (!coll || !id) {
-        rc = swath_error_set(SWATH_ENOMEM, "search: out of memory");
-        break;
-      }
-      if (pp->ids_len + nc + ni + 2 > pg->ids_cap) {
-        size_t cap = 2 * (pp->ids_len + nc + ni + 2) + 4096;
-        char *b = realloc(pp->ids, cap);
-        if (!b) {
-          rc = swath_error_set(SWATH_ENOMEM, "search: out of memory");
-          break;
-        }
-        pp->ids = b, pg->ids_cap = cap;
-      }
-      memcpy(pp->ids + pp->ids_len, coll, nc + 1);
-      memcpy(pp->ids + pp->ids_len + nc + 1, id, ni + 1);
-      pp->ids_len += nc + ni + 2;
-    } else {
-      json_t *item;
-      swath__row row;
-      sqlite3_bind_int64(pg->full, 1, rid);
-      if (sqlite3_step(pg->full) != SQLITE_ROW) {
-        rc = swath__sql_error(pg->c->db, "search");
-        sqlite3_reset(pg->full);
-        break;
-      }
-      swath__row_read(pg->full, 0, &row);
-      rc = swath__row_item(&row, &item);
-      sqlite3_reset(pg->full);
-      if (rc) break;
-      json_array_append_new(pg->page->features, item);
-    }
-    if (++pg->n == q->limit) {
-      json_t *t = json_array();
-      json_array_append_new(t, json_string(q->sortsig));
+    json_t *keys = NULL;
+    if (pg->n + 1 == q->limit) {
+      keys = json_array();
       for (int k = 0; k < q->nsort; k++) {
         int col = 3 + k;
         if (q->sort[k].type == 't')
-          json_array_append_new(t, json_string((const char *)sqlite3_column_text(st, col)));
+          json_array_append_new(keys, json_string((const char *)sqlite3_column_text(st, col)));
         else if (q->sort[k].type == 'd')
-          json_array_append_new(t, json_integer(sqlite3_column_int64(st, col)));
+          json_array_append_new(keys, json_integer(sqlite3_column_int64(st, col)));
         else
-          json_array_append_new(t, json_real(sqlite3_column_double(st, col)));
+          json_array_append_new(keys, json_real(sqlite3_column_double(st, col)));
       }
-      json_array_append_new(t, json_integer(rid));
-      char *raw = json_dumps(t, JSON_COMPACT);
-      json_decref(t);
-      free(pg->page->next_token);
-      pg->page->next_token = raw ? b64url_encode(raw) : NULL;
-      free(raw);
     }
+    rc = put_row(pg, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+                 (size_t)sqlite3_column_bytes(st, 1), (const char *)sqlite3_column_text(st, 2),
+                 (size_t)sqlite3_column_bytes(st, 2), keys);
+    if (rc) break;
   }
   if (!rc && r != SQLITE_ROW && r != SQLITE_DONE) rc = swath__sql_error(pg->c->db, "search");
+  return rc;
+}
+
+/* A row of take_sorted: its sort key, and its id and collection in text. */
+struct srow {
+  int64_t dt, rid;
+  size_t at; /* id at text + at, then the collection */
+  uint32_t nid, ncoll;
+};
+
+static int cmp_srow_asc(const void *a, const void *b) {
+  const struct srow *x = a, *y = b;
+  if (x->dt != y->dt) return x->dt < y->dt ? -1 : 1;
+  return x->rid < y->rid ? -1 : x->rid > y->rid;
+}
+
+static int cmp_srow_desc(const void *a, const void *b) { return cmp_srow_asc(b, a); }
+
+/* take_rows for a statement that reads the R*Tree's copies (pg->narrow),
+ * sorted on datetime alone and not by SQL (pg->csort): its rows (a slice,
+ * or all of few matches) are sorted here on (dt, rid), which costs a
+ * fraction of SQLite's sorter (records built, merged, decoded again).
+ * *total: the rows st gave. */
+static int take_sorted(struct pager *pg, sqlite3_stmt *st, int64_t *total) {
+  struct srow *rows = NULL;
+  char *text = NULL;
+  size_t n = 0, cap = 0, len = 0, tcap = 0;
+  int r, rc = 0;
+  while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *id = (const char *)sqlite3_column_text(st, 1);
+    size_t nid = (size_t)sqlite3_column_bytes(st, 1);
+    const char *coll = (const char *)sqlite3_column_text(st, 2);
+    size_t ncoll = (size_t)sqlite3_column_bytes(st, 2);
+    if (n == cap || len + nid + ncoll + 2 > tcap) {
+      size_t nc = n == cap ? 2 * cap + 1024 : cap, nt = 2 * (len + nid + ncoll + 2) + 65536;
+      struct srow *a = realloc(rows, nc * sizeof *a);
+      if (a) rows = a, cap = nc;
+      char *b = a ? realloc(text, nt) : NULL;
+      if (b) text = b, tcap = nt;
+      if (!a || !b || !id || !coll) {
+        rc = swath_error_set(SWATH_ENOMEM, "search: out of memory");
+        break;
+      }
+    }
+    rows[n] = (struct srow){sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 0), len,
+                            (uint32_t)nid, (uint32_t)ncoll};
+    memcpy(text + len, id, nid + 1);
+    memcpy(text + len + nid + 1, coll, ncoll + 1);
+    len += nid + ncoll + 2;
+    n++;
+  }
+  if (!rc && r != SQLITE_DONE) rc = swath__sql_error(pg->c->db, "search");
+  if (!rc) qsort(rows, n, sizeof *rows, pg->q->sort[0].desc ? cmp_srow_desc : cmp_srow_asc);
+  for (size_t k = 0; k < n && !rc; k++) {
+    if (pg->n == pg->q->limit) {
+      pg->more = 1;
+      break;
+    }
+    json_t *keys = NULL;
+    if (pg->n + 1 == pg->q->limit) {
+      keys = json_array();
+      json_array_append_new(keys, json_integer(rows[k].dt));
+    }
+    const char *id = text + rows[k].at;
+    rc = put_row(pg, rows[k].rid, id, rows[k].nid, id + rows[k].nid + 1, rows[k].ncoll, keys);
+  }
+  *total = (int64_t)n;
+  free(rows);
+  free(text);
   return rc;
 }
 
@@ -1482,9 +1565,14 @@ static int run_sliced(struct pager *pg) {
   if (q->has_t0 && q->t0 - span > lo) lo = q->t0 - span;
   if (q->has_t1 && q->t1 + span < hi) hi = q->t1 + span;
   /* the first slice: sized for the page from the matches expected over the
-   * range (spread evenly), else 1/128 of the catalog's range */
+   * range (spread evenly), else 1/128 of the catalog's range. A little
+   * wider than that when the count is exact; when it is a guess from the
+   * extents, a little narrower: rows beyond the page cost about what a
+   * second slice's descent does, and that one is sized from the density
+   * the first saw. */
   if (pg->est > 0)
-    width = fmax(1, ceil(((double)hi - (double)lo + 1) * (q->limit + 1) / pg->est * 1.5));
+    width = fmax(1, ceil(((double)hi - (double)lo + 1) * (q->limit + 1) / pg->est *
+                         (pg->est_exact ? 1.15 : 0.8)));
   int desc = q->sort[0].desc;
   if (q->token) { /* keyset: the first key is the last page's datetime */
     int64_t last = json_integer_value(json_array_get(q->token, 1));
@@ -1510,15 +1598,17 @@ static int run_sliced(struct pager *pg) {
     rc = sql_prepare_cached(c, &s, &st);
     swath__sql_clear(&s);
     if (rc) return rc;
-    rc = take_rows(pg, st);
+    int64_t all;
+    rc = pg->csort ? take_sorted(pg, st, &all) : take_rows(pg, st);
     swath__stmt_put(c, st);
     if (rc || pg->more) return rc;
     found += pg->n - before;
     walked += (double)slice[1] - (double)slice[0] + 1;
     if (desc ? slice[0] == lo : slice[1] == hi) return 0;
     edge = desc ? slice[0] - 1 : slice[1] + 1;
-    double need = q->limit + 1 - pg->n;
-    width = found ? fmax(2 * width, ceil(need * walked / (double)found * 1.25)) : 4 * width;
+    /* from the density seen; at least twice as wide while few rows tell it */
+    double need = q->limit + 1 - pg->n, fit = ceil(need * walked / (double)found * 1.2);
+    width = found >= 100 ? fit : found ? fmax(2 * width, fit) : 4 * width;
   }
 }
 
@@ -1554,7 +1644,8 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
   int rtree_count = cap >= 0 && rtree_countable(c, q), sliced = 0;
   int few = 0; /* known or guessed to match at most two pages' worth */
   int64_t known = -2; /* numberMatched, when counted before the page */
-  struct pager pg = {c, q, o, NULL, page, 0, 0, 0, 0, rtree_narrow(c, q)};
+  struct pager pg = {c, q, o, NULL, page, 0, 0, 0, 0, 0, rtree_narrow(c, q), 0};
+  pg.csort = pg.narrow && q->nsort == 1 && !strcmp(q->sort[0].col, "i.dt");
   if (sliceable && (rtree_count || !scan_count)) {
     int64_t two = 2 * ((int64_t)q->limit + 1);
     double guess = area_guess(c, q);
@@ -1573,6 +1664,7 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
       if (rc) return rc;
       sliced = est > two;
       pg.est = est < INT64_MAX ? (double)est : 0;
+      pg.est_exact = rtree_count;
     }
     few = !sliced;
   }
@@ -1595,7 +1687,10 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
     sqlite3_stmt *st;
     rc = sql_prepare_cached(c, &s, &st);
     swath__sql_clear(&s);
-    if (!rc) {
+    if (!rc && lim < 0 && pg.csort) {
+      rc = take_sorted(&pg, st, &counted); /* (reads every row: they count) */
+      swath__stmt_put(c, st);
+    } else if (!rc) {
       rc = take_rows(&pg, st);
       counted = pg.n;
       if (!rc && scan_count && pg.more) { /* st is on the row after the page */

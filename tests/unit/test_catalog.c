@@ -758,18 +758,41 @@ static void test_sliced_paging(void **state) {
   swath_catalog_close(c);
 }
 
-/* numberMatched of a box or datetime search: the same whether it comes
- * from the R*Tree's entries (a catalog whose footprints are all boxes,
- * search.c count_by_rtree) or from the rows (the same catalog without that
- * mark). The items and queries sit on each other's edges, where the
- * R*Tree's float32 bounds cannot decide, across and on the antimeridian,
- * and on datetime edges to the millisecond. */
+/* numberMatched and the items of a box or datetime search: the same whether
+ * they come from the R*Tree's entries and their copies of id, collection
+ * and datetime (a catalog whose footprints are all boxes, search.c
+ * count_by_rtree and rtree_narrow) or from the rows (the same catalog
+ * without that mark). The items and queries sit on each other's edges,
+ * where the R*Tree's float32 bounds cannot decide, across and on the
+ * antimeridian, and on datetime edges to the millisecond; some items share
+ * an instant, so their order is the row id's. */
 static int64_t matched_of(swath_catalog *c, const char *body, int64_t cap) {
   swath_page p;
   run_body(c, body, cap, &p);
   int64_t m = p.matched;
   swath_page_clear(&p);
   return m;
+}
+
+/* The ids of every match of `body` (a JSON object's text), in either
+ * datetime order, as one page (counted: count_limit 0) or as pages of 7
+ * through their tokens (not counted: the datetime slices). */
+static char *all_ids(swath_catalog *c, const char *body, int asc, int paged) {
+  char b[1024], *token = NULL;
+  static char out[65536];
+  out[0] = '\0';
+  int pages = 0;
+  do {
+    char *prev = token;
+    snprintf(b, sizeof b, "%.*s, \"limit\": %d%s%s%s}", (int)strlen(body) - 1, body,
+             paged ? 7 : 10000, asc ? ", \"sortby\": [{\"field\": \"datetime\"}]" : "",
+             prev ? ", \"token\": \"" : "", prev ? prev : "");
+    if (prev) b[strlen(b) - 1] = '\0', strcat(b, "\"}");
+    free(prev);
+    page_ids(c, b, paged ? -1 : 0, out, sizeof out, &token);
+  } while (token && ++pages < 1000);
+  assert_null(token);
+  return strdup(out);
 }
 
 static void test_rtree_count(void **state) {
@@ -790,6 +813,10 @@ static void test_rtree_count(void **state) {
     if (e > 180) e -= 360;
     box[i][0] = w, box[i][1] = s, box[i][2] = e, box[i][3] = s + 0.01 + 2 * RND();
     when[i] = 1577836800000LL + (int64_t)(RND() * 1.5e11); /* 2020 .. 2024, in ms */
+    if (i % 7 == 3) { /* the same instant and place as the item before */
+      when[i] = when[i - 1];
+      memcpy(box[i], box[i - 1], sizeof box[i]);
+    }
     time_t sec = (time_t)(when[i] / 1000);
     struct tm tm;
     char t[40];
@@ -820,7 +847,7 @@ static void test_rtree_count(void **state) {
   assert_string_equal((const char *)sqlite3_column_text(st, 0), "boxes");
   sqlite3_finalize(st);
 
-  static char bodies[QUERIES][320];
+  static char bodies[QUERIES][320], *fast_ids[QUERIES];
   static int64_t fast[QUERIES], fast_cap[QUERIES];
   for (int k = 0; k < QUERIES; k++) {
     int j = (int)(RND() * ITEMS);
@@ -891,6 +918,12 @@ static void test_rtree_count(void **state) {
   for (int k = 0; k < QUERIES; k++) {
     fast[k] = matched_of(c, bodies[k], 0);
     fast_cap[k] = matched_of(c, bodies[k], 3);
+    fast_ids[k] = all_ids(c, bodies[k], k % 2, 0);
+    if (k % 5 == 0) { /* the same, a page at a time */
+      char *paged = all_ids(c, bodies[k], k % 2, 1);
+      assert_string_equal(paged, fast_ids[k]);
+      free(paged);
+    }
     total += fast[k];
   }
   swath_catalog_close(c);
@@ -904,6 +937,12 @@ static void test_rtree_count(void **state) {
     if (slow != fast[k]) fail_msg("%s: %lld from the R*Tree, %lld from the rows", bodies[k],
                                   (long long)fast[k], (long long)slow);
     assert_int_equal(matched_of(c, bodies[k], 3), fast_cap[k]);
+    char *ids = all_ids(c, bodies[k], k % 2, 0);
+    if (strcmp(ids, fast_ids[k]))
+      fail_msg("%s (%s): from the R*Tree\n  %s\nfrom the rows\n  %s", bodies[k],
+               k % 2 ? "oldest first" : "newest first", fast_ids[k], ids);
+    free(ids);
+    free(fast_ids[k]);
   }
   swath_catalog_close(c);
 #undef RND
