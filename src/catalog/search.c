@@ -252,15 +252,20 @@ static OGRGeometryH boxes_geom(double b[][4], int n) {
   return m;
 }
 
+/* The search a SQL function of ours was given as its first argument (a
+ * pointer bound by swath__sql_ptr), or NULL with the function's error set. */
+static const struct swath_search *bound_search(sqlite3_context *ctx, sqlite3_value **argv) {
+  const struct swath_search *q = sqlite3_value_pointer(argv[0], "swath_search");
+  if (!q) sqlite3_result_error(ctx, "swath: SQL function called without a search bound", -1);
+  return q;
+}
+
 /* swath_hit(search, geom, minx, miny, maxx, maxy): 1 if the item's footprint
  * meets the query's. */
 static void fn_hit(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   (void)argc;
-  const struct swath_search *q = sqlite3_value_pointer(argv[0], "swath_search");
-  if (!q) {
-    sqlite3_result_error(ctx, "swath_hit: no search bound", -1);
-    return;
-  }
+  const struct swath_search *q = bound_search(ctx, argv);
+  if (!q) return;
   double b[4], items[2][4];
   for (int k = 0; k < 4; k++)
     b[k] = sqlite3_value_double(argv[2 + k]);
@@ -1126,11 +1131,8 @@ static int entry_test(const swath_search *q, const double e[6]) {
 /* swath_entry(search, minx, maxx, miny, maxy, t0, t1): entry_test in SQL. */
 static void fn_entry(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   (void)argc;
-  const struct swath_search *q = sqlite3_value_pointer(argv[0], "swath_search");
-  if (!q) {
-    sqlite3_result_error(ctx, "swath_entry: no search bound", -1);
-    return;
-  }
+  const struct swath_search *q = bound_search(ctx, argv);
+  if (!q) return;
   double e[6];
   for (int k = 0; k < 6; k++)
     e[k] = sqlite3_value_double(argv[1 + k]);
