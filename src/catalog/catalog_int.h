@@ -264,5 +264,10 @@ int swath__search_prepare_all(swath_catalog *c, const swath_search *q, const cha
                               sqlite3_stmt **out);
 /* Register the catalog's SQL functions on a connection. */
 int swath__search_register(sqlite3 *db);
+/* numberMatched of a search on boxes and datetime counted from the R*Tree's
+ * entries alone, as swath_search_run does for large ones in a catalog of
+ * box footprints (-1: more than cap, cap > 0; *rc set on error). Tests
+ * compare it with the rows' count. */
+int64_t swath__search_count_rtree(swath_catalog *c, const swath_search *q, int64_t cap, int *rc);
 
 #endif
