@@ -1303,7 +1303,7 @@ static int64_t count_by_rtree(swath_catalog *c, const swath_search *q, int64_t c
   if (!*rc && r != SQLITE_ROW && r != SQLITE_DONE) *rc = swath__sql_error(c->db, "search: counting");
   swath__stmt_put(c, row);
   swath__stmt_put(c, st);
-  if (many && !*rc) {
+  if (many && !*rc && nids) {
     qsort(ids, nids, sizeof *ids, cmp_rid);
     for (size_t k = 0; k < nids; k++)
       n += !k || ids[k] != ids[k - 1];
@@ -1577,7 +1577,7 @@ static int take_sorted(struct pager *pg, sqlite3_stmt *st, int64_t *total) {
     n++;
   }
   if (!rc && r != SQLITE_DONE) rc = swath__sql_error(pg->c->db, "search");
-  if (!rc) qsort(rows, n, sizeof *rows, pg->q->sort[0].desc ? cmp_srow_desc : cmp_srow_asc);
+  if (!rc && n) qsort(rows, n, sizeof *rows, pg->q->sort[0].desc ? cmp_srow_desc : cmp_srow_asc);
   for (size_t k = 0; k < n && !rc; k++) {
     if (pg->n == pg->q->limit) {
       pg->more = 1;
