@@ -8,7 +8,7 @@ PKGS=(
   build-essential cmake pkg-config
   libgdal-dev gdal-bin python3-gdal python3-numpy libproj-dev
   libcurl4-openssl-dev libsqlite3-dev sqlite3 libyaml-dev libjansson-dev
-  libmicrohttpd-dev libpq-dev libcmocka-dev libmuparser-dev libdeflate-dev libpng-dev libyajl-dev libgoogle-perftools-dev
+  libmicrohttpd-dev libpq-dev libcmocka-dev libmuparser-dev libdeflate-dev libisal-dev libpng-dev libyajl-dev libgoogle-perftools-dev
   postgresql postgresql-15-postgis-3
   lighttpd lighttpd-mod-openssl openssl cgi-mapserver mapcache-tools mapcache-cgi
   wrk hyperfine time bc

@@ -83,7 +83,7 @@ echo "postgres load: COPY $(echo "$t1 - $t0" | bc)s, table $(echo "$t2 - $t1" | 
 
 # ---- 2. search latency --------------------------------------------------------------------
 cc -O2 -std=gnu17 -I"$root/src" -o "$work/search_bench" "$here/search_bench.c" "$build/libswathlib.a" \
-  $(pkg-config --cflags --libs gdal libcurl sqlite3 yaml-0.1 jansson libmicrohttpd libpq muparser libdeflate libpng yajl) -lpthread -lm -ldl
+  $(pkg-config --cflags --libs gdal libcurl sqlite3 yaml-0.1 jansson libmicrohttpd libpq muparser libdeflate libpng yajl libisal) -lpthread -lm -ldl
 "$work/search_bench" "$db" "$conn" "${QUERIES:-200}" | tee "$work/search.out"
 
 # ---- 3. HTTP -------------------------------------------------------------------------------

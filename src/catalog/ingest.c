@@ -6,10 +6,19 @@
  * fixed buffer that only grows for a single over-long line). Malformed
  * records are counted and reported with their line number, never fatal; a
  * failure that stops the ingest still commits the records before it (a
- * re-ingest updates them in place, so nothing is duplicated). */
+ * re-ingest updates them in place, so nothing is duplicated).
+ *
+ * Gzip input (a Sentinel-2 index is 1.2 GB of it for 10M rows) is inflated
+ * here with ISA-L, not by GDAL's /vsigzip/ (zlib): zlib's inflate was a
+ * third of the CPU of a bulk ingest's row phase, whose two threads both
+ * run flat out; ISA-L's is several times faster. The compressed bytes
+ * still come through VSI (a local file or /vsicurl/), every member of a
+ * multi-member file is read, each member's CRC is checked, and a stream
+ * that ends early is an error. */
 #define _GNU_SOURCE /* struct stat64 behind GDAL's VSIStatBufL */
 #include <cpl_conv.h>
 #include <cpl_vsi.h>
+#include <isa-l/igzip_lib.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +36,9 @@ struct swath__lines {
   size_t cap, start, end; /* unread bytes are buf[start..end) */
   int eof;
   int64_t lineno;
+  struct inflate_state *gz; /* gzip input: inflated here (NULL: plain) */
+  unsigned char *in;        /* compressed bytes read, CHUNK of them */
+  int in_eof;
 };
 
 char *swath__vsi_path(const char *path) {
@@ -55,13 +67,71 @@ int swath__lines_open(const char *path, swath__lines **out) {
     return swath_error_set(SWATH_ENOMEM, "ingest: out of memory");
   }
   l->cap = CHUNK;
-  if (!(l->f = VSIFOpenL(path, "rb"))) {
-    free(l->buf);
-    free(l);
-    return swath_error_set(SWATH_EINVAL, "ingest: cannot open '%s'", path);
+  int gz = strncmp(path, "/vsigzip/", 9) == 0;
+  if (gz && (!(l->gz = malloc(sizeof *l->gz)) || !(l->in = malloc(CHUNK)))) {
+    swath__lines_close(l);
+    return swath_error_set(SWATH_ENOMEM, "ingest: out of memory");
+  }
+  if (!(l->f = VSIFOpenL(gz ? path + 9 : path, "rb"))) {
+    swath__lines_close(l);
+    return swath_error_set(SWATH_EINVAL, "ingest: cannot open '%s'", gz ? path + 9 : path);
+  }
+  if (gz) {
+    isal_inflate_init(l->gz);
+    l->gz->crc_flag = ISAL_GZIP; /* header parsed, CRC and length checked */
   }
   *out = l;
   return 0;
+}
+
+/* Up to n bytes of text into dst: read, or inflated from the gzip members.
+ * Returns how many (0 at the end), or -1 with the error set. */
+static long read_text(swath__lines *l, char *dst, size_t n) {
+  if (!l->gz) {
+    size_t got = VSIFReadL(dst, 1, n, l->f);
+    /* VSIFEofL is set at a clean end; a short read without it is an
+     * error (a failed download) */
+    if (got == 0 && !VSIFEofL(l->f))
+      return swath_error_set(SWATH_EIO, "ingest: read error after line %lld",
+                             (long long)l->lineno);
+    return (long)got;
+  }
+  struct inflate_state *s = l->gz;
+  if (n > (size_t)1 << 30) n = (size_t)1 << 30; /* (ISA-L counts in 32 bits) */
+  s->next_out = (uint8_t *)dst;
+  s->avail_out = (uint32_t)n;
+  while (s->avail_out == n) {
+    if (!s->avail_in && !l->in_eof) {
+      size_t got = VSIFReadL(l->in, 1, CHUNK, l->f);
+      if (got == 0 && !VSIFEofL(l->f))
+        return swath_error_set(SWATH_EIO, "ingest: read error after line %lld",
+                               (long long)l->lineno);
+      l->in_eof = got == 0;
+      s->next_in = l->in;
+      s->avail_in = (uint32_t)got;
+    }
+    if (s->block_state == ISAL_BLOCK_FINISH) { /* a member ended */
+      if (!s->avail_in) return 0;              /* and the file */
+      uint8_t *in = s->next_in;                /* another member follows */
+      uint32_t avail = s->avail_in;
+      isal_inflate_reset(s);
+      s->crc_flag = ISAL_GZIP;
+      s->next_in = in, s->avail_in = avail;
+      s->next_out = (uint8_t *)dst, s->avail_out = (uint32_t)n;
+    }
+    int r = isal_inflate(s);
+    if (r < 0)
+      return swath_error_set(SWATH_EINVAL,
+                             "ingest: the gzip stream is corrupt after line %lld (%s)",
+                             (long long)l->lineno,
+                             r == ISAL_INCORRECT_CHECKSUM ? "checksum mismatch"
+                             : r == ISAL_INVALID_WRAPPER  ? "not a gzip header"
+                                                          : "invalid deflate data");
+    if (s->avail_out == n && !s->avail_in && l->in_eof && s->block_state != ISAL_BLOCK_FINISH)
+      return swath_error_set(SWATH_EIO, "ingest: the gzip stream ends early, after line %lld",
+                             (long long)l->lineno);
+  }
+  return (long)(n - s->avail_out);
 }
 
 int swath__lines_next(swath__lines *l, char **line, size_t *len) {
@@ -93,16 +163,10 @@ int swath__lines_next(swath__lines *l, char **line, size_t *len) {
       l->buf = nb;
       l->cap *= 2;
     }
-    size_t got = VSIFReadL(l->buf + l->end, 1, l->cap - l->end, l->f);
-    if (got == 0) {
-      /* VSIFEofL is set at a clean end; a short read without it is an
-       * error (a truncated gzip stream, a failed download) */
-      if (!VSIFEofL(l->f))
-        return swath_error_set(SWATH_EIO, "ingest: read error after line %lld",
-                               (long long)l->lineno);
-      l->eof = 1;
-    }
-    l->end += got;
+    long got = read_text(l, l->buf + l->end, l->cap - l->end);
+    if (got < 0) return (int)got;
+    if (got == 0) l->eof = 1;
+    l->end += (size_t)got;
   }
 }
 
@@ -112,6 +176,8 @@ void swath__lines_close(swath__lines *l) {
   if (!l) return;
   if (l->f) VSIFCloseL(l->f);
   free(l->buf);
+  free(l->gz);
+  free(l->in);
   free(l);
 }
 
