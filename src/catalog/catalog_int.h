@@ -20,8 +20,7 @@
  * An item's rid never changes once assigned (re-ingest updates the row), so
  * it is the final tie-breaker of every sort and part of every paging token.
  * Rows whose bbox crosses the antimeridian (minx > maxx) are stored in the
- * R*Tree over [minx, maxx + 360] (searches also look 360 degrees east;
- * catalogs built before that hold [-180, 180], which stays correct); the
+ * R*Tree over [minx, maxx + 360] (searches also look 360 degrees east); the
  * exact test happens afterwards. */
 #ifndef SWATH_CATALOG_INT_H
 #define SWATH_CATALOG_INT_H

@@ -85,7 +85,7 @@ int swath__lines_open(const char *path, swath__lines **out) {
 }
 
 /* Up to n bytes of text into dst: read, or inflated from the gzip members.
- * Returns how many (0 at the end), or -1 with the error set. */
+ * Returns how many (0 at the end), or the (negative) code of the error set. */
 static long read_text(swath__lines *l, char *dst, size_t n) {
   if (!l->gz) {
     size_t got = VSIFReadL(dst, 1, n, l->f);

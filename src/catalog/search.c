@@ -14,10 +14,11 @@
  * and collections skips the rows: the R*Tree entries decide (swath_entry()
  * on their float32 bounds, the row only when rounding leaves it open) and
  * carry the id, collection and datetime a page is sorted and built from
- * (rtree_narrow). Paging is keyset paging: the token holds the sort key values and the rid
- * of the last item returned, so each page starts strictly after it: no
- * duplicates or gaps however the table grows in between (an item changed
- * between pages may move, as with any live index). */
+ * (rtree_narrow). Paging is keyset paging: the token holds the sort key
+ * values and the rid of the last item returned, so each page starts
+ * strictly after it: no duplicates or gaps however the table grows in
+ * between (an item changed between pages may move, as with any live
+ * index). */
 #include <cpl_string.h>
 #include <math.h>
 #include <ogr_api.h>
@@ -863,12 +864,12 @@ static void from_where(swath_catalog *c, const swath_search *q, int narrow, int 
     swath__sql_text(s, q->ids_json);
     swath__sql_add(s, ")) j CROSS JOIN items i ON i.id = j.v");
   } else if (spatial) {
-    /* Items crossing the antimeridian are indexed over [west, east + 360]
-     * (catalogs built before that: over [-180, 180]), so each part is looked
-     * up as it is and shifted by 360 degrees. The shifted lookup leaves out
-     * what the plain one finds (minx <= east), so one part needs no
-     * de-duplication (UNION ALL streams; UNION would build a temporary
-     * index); the two parts of a query crossing the antimeridian do. */
+    /* Items crossing the antimeridian are indexed over [west, east + 360],
+     * so each part is looked up as it is and shifted by 360 degrees. The
+     * shifted lookup leaves out what the plain one finds (minx <= east), so
+     * one part needs no de-duplication (UNION ALL streams; UNION would
+     * build a temporary index); the two parts of a query crossing the
+     * antimeridian do. */
     swath__sql_add(s, narrow ? " FROM (SELECT x.a0 AS rid, x.a1 AS dt, x.a2 AS id, x.a3 AS "
                                "collection FROM ("
                              : " FROM (");
@@ -1047,14 +1048,7 @@ static int64_t count_matches(swath_catalog *c, const swath_search *q, int narrow
       swath__sql_add(&s, " AND id = ");
       swath__sql_text(&s, q->collection);
     }
-    sqlite3_stmt *st;
-    int64_t n = -1;
-    if (!(*rc = sql_prepare_cached(c, &s, &st))) {
-      if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
-      swath__stmt_put(c, st);
-    }
-    swath__sql_clear(&s);
-    return n;
+    return sql_count(c, &s, rc);
   }
   swath__sql_add(&s, "SELECT count(*) FROM (SELECT 1");
   from_where(c, q, narrow, 0, NULL, &s);
@@ -1173,12 +1167,14 @@ static int rtree_narrow(swath_catalog *c, const swath_search *q) {
   return boxes_only(c);
 }
 
-static int cmp_rid(const void *a, const void *b) {
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return x < y ? -1 : x > y;
-}
-
 static int64_t rtree_candidates(swath_catalog *c, const swath_search *q, int64_t cap, int *rc);
+
+/* "<sep>SELECT" of the entries lookup p (rtree_where) meets, with their
+ * bounds (as entry_test takes them, after k). */
+static void entry_lookup(const swath_search *q, int p, const char *sep, swath__sql *s) {
+  swath__sql_add(s, "%sSELECT k, minx, maxx, miny, maxy, t0, t1 FROM items_rtree WHERE ", sep);
+  rtree_where(q, p, NULL, s);
+}
 
 /* A margin beyond f32_slack of any value within it of v. */
 static double strip_width(double v) { return (fabs(v) + 1) * 1e-6; }
@@ -1215,9 +1211,7 @@ static void fringe_lookups(const swath_search *q, int p, swath__sql *s) {
     cond[n] = "t0 >= ", edge[n++] = t - strip_width(t);
   }
   for (int k = 0; k < n; k++) {
-    swath__sql_add(s, "%sSELECT k, minx, maxx, miny, maxy, t0, t1 FROM items_rtree WHERE ",
-                   s->len ? " UNION " : "");
-    rtree_where(q, p, NULL, s);
+    entry_lookup(q, p, s->len ? " UNION " : "", s);
     swath__sql_add(s, " AND %s", cond[k]);
     swath__sql_double(s, edge[k]);
   }
@@ -1232,20 +1226,17 @@ static void fringe_lookups(const swath_search *q, int p, swath__sql *s) {
  * 20,000 entries of a 10x10 degree box read with their bounds and tested
  * were 7 ms. A search of several parts (across the antimeridian) may meet
  * an entry twice: it tests every entry, and de-duplicates their ids.
- * Returns the count (-1: more than cap, cap > 0); *rc set on error. */
+ * Needs q->nparts >= 1. Returns the count (-1: more than cap, cap > 0);
+ * *rc set on error. */
 static int64_t count_by_rtree(swath_catalog *c, const swath_search *q, int64_t cap, int *rc) {
   swath__sql s = {0};
-  int fringe = q->nparts == 1;
+  int fringe = q->nparts == 1; /* else several parts */
   if (fringe) {
     for (int p = 0; p < 2; p++)
       fringe_lookups(q, p, &s);
   } else {
-    /* the parts' lookups, as from_where writes them */
-    for (int p = 0; p < 2 * q->nparts; p++) {
-      swath__sql_add(&s, "%sSELECT k, minx, maxx, miny, maxy, t0, t1 FROM items_rtree WHERE ",
-                     p ? " UNION ALL " : "");
-      rtree_where(q, p, NULL, &s);
-    }
+    for (int p = 0; p < 2 * q->nparts; p++) /* the parts' lookups, as from_where writes them */
+      entry_lookup(q, p, p ? " UNION ALL " : "", &s);
   }
   sqlite3_stmt *st, *row = NULL;
   *rc = sql_prepare_cached(c, &s, &st);
@@ -1265,7 +1256,7 @@ static int64_t count_by_rtree(swath_catalog *c, const swath_search *q, int64_t c
   swath__sql_clear(&s);
   int64_t n = 0, *ids = NULL, misses = 0, seen = 0;
   size_t nids = 0, cap_ids = 0;
-  int r, many = q->nparts > 1;
+  int r;
   while ((r = sqlite3_step(st)) == SQLITE_ROW) {
     seen++;
     double e[6];
@@ -1285,10 +1276,6 @@ static int64_t count_by_rtree(swath_catalog *c, const swath_search *q, int64_t c
     }
     misses += !hit;
     if (!hit || fringe) continue;
-    if (!many) {
-      if (++n > cap && cap > 0) break;
-      continue;
-    }
     if (nids == cap_ids) {
       size_t nc = cap_ids ? 2 * cap_ids : 4096;
       int64_t *ni = realloc(ids, nc * sizeof *ni);
@@ -1303,8 +1290,8 @@ static int64_t count_by_rtree(swath_catalog *c, const swath_search *q, int64_t c
   if (!*rc && r != SQLITE_ROW && r != SQLITE_DONE) *rc = swath__sql_error(c->db, "search: counting");
   swath__stmt_put(c, row);
   swath__stmt_put(c, st);
-  if (many && !*rc && nids) {
-    qsort(ids, nids, sizeof *ids, cmp_rid);
+  if (!fringe && !*rc && nids) {
+    qsort(ids, nids, sizeof *ids, swath__cmp_i64);
     for (size_t k = 0; k < nids; k++)
       n += !k || ids[k] != ids[k - 1];
   }
@@ -1558,22 +1545,25 @@ static int take_sorted(struct pager *pg, sqlite3_stmt *st, int64_t *total) {
     size_t nid = (size_t)sqlite3_column_bytes(st, 1);
     const char *coll = (const char *)sqlite3_column_text(st, 2);
     size_t ncoll = (size_t)sqlite3_column_bytes(st, 2);
-    if (n == cap || len + nid + ncoll + 2 > tcap) {
-      size_t nc = n == cap ? 2 * cap + 1024 : cap, nt = 2 * (len + nid + ncoll + 2) + 65536;
-      struct srow *a = realloc(rows, nc * sizeof *a);
-      if (a) rows = a, cap = nc;
-      char *b = a ? realloc(text, nt) : NULL;
-      if (b) text = b, tcap = nt;
-      if (!a || !b || !id || !coll) {
-        rc = swath_error_set(SWATH_ENOMEM, "search: out of memory");
-        break;
-      }
+    size_t need = len + nid + ncoll + 2;
+    int ok = id && coll; /* (no text: SQLite ran out of memory) */
+    if (ok && n == cap) {
+      struct srow *a = realloc(rows, (2 * cap + 1024) * sizeof *a);
+      if ((ok = a != NULL)) rows = a, cap = 2 * cap + 1024;
+    }
+    if (ok && need > tcap) {
+      char *t = realloc(text, 2 * need + 65536);
+      if ((ok = t != NULL)) text = t, tcap = 2 * need + 65536;
+    }
+    if (!ok) {
+      rc = swath_error_set(SWATH_ENOMEM, "search: out of memory");
+      break;
     }
     rows[n] = (struct srow){sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 0), len,
                             (uint32_t)nid, (uint32_t)ncoll};
     memcpy(text + len, id, nid + 1);
     memcpy(text + len + nid + 1, coll, ncoll + 1);
-    len += nid + ncoll + 2;
+    len = need;
     n++;
   }
   if (!rc && r != SQLITE_DONE) rc = swath__sql_error(pg->c->db, "search");
