@@ -88,15 +88,21 @@ static void ingest(swath_catalog *c, const char *file, swath_ingest_report *r) {
   assert_int_equal(swath_catalog_ingest(c, path_of(file), NULL, r), 0);
 }
 
-/* Run a search body (JSON text) for ids only, counting numberMatched up to
- * count_limit (< 0: not at all), into p. */
-static void run_body(swath_catalog *c, const char *body, int64_t count_limit, swath_page *p) {
+/* A search body (JSON text), parsed. */
+static swath_search *parsed(const char *body) {
   json_t *b = json_loads(body, 0, NULL);
   if (!b) fail_msg("not JSON: %s", body);
   swath_search *q;
   int rc = swath_search_parse(b, &q);
   json_decref(b);
   if (rc) fail_msg("parse %s: %s", body, swath_error_message());
+  return q;
+}
+
+/* Run a search body (JSON text) for ids only, counting numberMatched up to
+ * count_limit (< 0: not at all), into p. */
+static void run_body(swath_catalog *c, const char *body, int64_t count_limit, swath_page *p) {
+  swath_search *q = parsed(body);
   swath_search_opts o = {count_limit, 1};
   if (swath_search_run(c, q, &o, p)) fail_msg("run %s: %s", body, swath_error_message());
   swath_search_free(q);
@@ -759,14 +765,7 @@ static void test_sliced_paging(void **state) {
   swath_catalog_close(c);
 }
 
-/* numberMatched and the items of a box or datetime search: the same whether
- * they come from the R*Tree's entries and their copies of id, collection
- * and datetime (a catalog whose footprints are all boxes, search.c
- * count_by_rtree and rtree_narrow) or from the rows (the same catalog
- * without that mark). The items and queries sit on each other's edges,
- * where the R*Tree's float32 bounds cannot decide, across and on the
- * antimeridian, and on datetime edges to the millisecond; some items share
- * an instant, so their order is the row id's. */
+/* numberMatched of a search body. */
 static int64_t matched_of(swath_catalog *c, const char *body, int64_t cap) {
   swath_page p;
   run_body(c, body, cap, &p);
@@ -778,10 +777,7 @@ static int64_t matched_of(swath_catalog *c, const char *body, int64_t cap) {
 /* The same count from the R*Tree's entries alone (which swath_search_run
  * takes only for searches too large for these tests). */
 static int64_t rtree_count_of(swath_catalog *c, const char *body, int64_t cap) {
-  json_t *b = json_loads(body, 0, NULL);
-  swath_search *q;
-  assert_int_equal(swath_search_parse(b, &q), 0);
-  json_decref(b);
+  swath_search *q = parsed(body);
   int rc;
   int64_t m = swath__search_count_rtree(c, q, cap, &rc);
   if (rc) fail_msg("%s: %s", body, swath_error_message());
@@ -799,10 +795,9 @@ static char *all_ids(swath_catalog *c, const char *body, int asc, int paged) {
   int pages = 0;
   do {
     char *prev = token;
-    snprintf(b, sizeof b, "%.*s, \"limit\": %d%s%s%s}", (int)strlen(body) - 1, body,
+    snprintf(b, sizeof b, "%.*s, \"limit\": %d%s%s%s%s}", (int)strlen(body) - 1, body,
              paged ? 7 : 10000, asc ? ", \"sortby\": [{\"field\": \"datetime\"}]" : "",
-             prev ? ", \"token\": \"" : "", prev ? prev : "");
-    if (prev) b[strlen(b) - 1] = '\0', strcat(b, "\"}");
+             prev ? ", \"token\": \"" : "", prev ? prev : "", prev ? "\"" : "");
     free(prev);
     page_ids(c, b, paged ? -1 : 0, out, sizeof out, &token);
   } while (token && ++pages < 1000);
@@ -810,6 +805,14 @@ static char *all_ids(swath_catalog *c, const char *body, int asc, int paged) {
   return strdup(out);
 }
 
+/* numberMatched and the items of a box or datetime search: the same whether
+ * they come from the R*Tree's entries and their copies of id, collection
+ * and datetime (a catalog whose footprints are all boxes, search.c
+ * count_by_rtree and rtree_narrow) or from the rows (the same catalog
+ * without that mark). The items and queries sit on each other's edges,
+ * where the R*Tree's float32 bounds cannot decide, across and on the
+ * antimeridian, and on datetime edges to the millisecond; some items share
+ * an instant, so their order is the row id's. */
 static void test_rtree_count(void **state) {
   (void)state;
   enum { ITEMS = 400, QUERIES = 600 };

@@ -85,7 +85,6 @@ static void test_chosen_values(void **state) {
     snprintf(key, sizeof key, "quote%zu", lens[k]);
     json_object_set_new(o, key, json_string(t));
     t[lens[k] - 1] = '\n';
-    t[3] = 'h';
     snprintf(key, sizeof key, "nl%zu", lens[k]);
     json_object_set_new(o, key, json_string(t));
     free(t);
