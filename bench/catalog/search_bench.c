@@ -65,7 +65,7 @@ static int swath_query(swath_catalog *c, const struct query *q, int count, int *
   int rc = swath_search_parse(b, &s);
   json_decref(b);
   if (rc) return rc;
-  swath_search_opts o = {count ? 0 : -1, 1};
+  swath_search_opts o = {count ? 0 : -1, 1, NULL};
   swath_page p;
   rc = swath_search_run(c, s, &o, &p);
   swath_search_free(s);

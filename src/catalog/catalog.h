@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/json_out.h"
+
 typedef struct swath_catalog swath_catalog;
 
 #define SWATH_CATALOG_READONLY 0x1 /* no writes; fails if the file is missing */
@@ -106,7 +108,9 @@ int swath_search_set_collection(swath_search *q, const char *collection);
 const json_t *swath_search_body(const swath_search *q);
 
 typedef struct swath_page {
-  json_t *features; /* array of STAC Items (without links); NULL with ids_only */
+  char *features;   /* the STAC Items as a JSON array ("[{...},...]", compact,
+                       reals with SWATH_JSON_DIGITS digits); NULL with ids_only */
+  size_t features_len;
   char *ids;        /* ids_only: "collection\0id\0" for each item, in order */
   size_t ids_len;   /* bytes in ids */
   int64_t matched;  /* numberMatched; -1 when over the count limit */
@@ -118,16 +122,19 @@ typedef struct swath_page {
 typedef struct swath_search_opts {
   int64_t count_limit; /* count matches up to this many (0: no limit, < 0: never) */
   int ids_only;        /* the page holds ids, not features (swath_page.ids) */
+  const char *links_base; /* give each item this server's links under this URL
+                             (no trailing slash); NULL: no links */
 } swath_search_opts;
 
 /* Run a search. Unknown collections are SWATH_EINVAL (HTTP 400). */
 int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search_opts *o,
                      swath_page *page);
 void swath_page_clear(swath_page *p);
-/* The ItemCollection of a page (type, features, numberMatched when known,
- * numberReturned, the given links, warnings as "swath:warnings"). Moves the
- * page's features and warnings into it; steals `links` (may be NULL). */
-json_t *swath_page_collection(swath_page *p, json_t *links);
+/* The ItemCollection of a page (type, features, numberReturned,
+ * numberMatched when known, the given links (may be NULL), warnings as
+ * "swath:warnings") as compact JSON text appended to out. SWATH_ENOMEM if
+ * it could not be written. */
+int swath_page_write(const swath_page *p, const json_t *links, swath_jtext *out);
 
 /* One item by collection and id: SWATH_ENOTFOUND if absent. */
 int swath_catalog_get_item(swath_catalog *c, const char *collection, const char *id, json_t **out);

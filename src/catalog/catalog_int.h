@@ -132,7 +132,11 @@ typedef struct swath__row {
   "i.maxy, i.geom, i.doc, i.red, i.green, i.blue, i.bright, i.cmethod, i.cpixels, i.csource"
 #define SWATH__ROW_NCOLS 21
 void swath__row_read(sqlite3_stmt *st, int col0, swath__row *r);
-/* The STAC Item for a row (new reference), without links. */
+/* The STAC Item for a row as compact JSON text appended to t (reals with
+ * t->precision digits), with this server's links under links_base (NULL:
+ * none). On failure nothing is appended (or t->failed is set). */
+int swath__item_write(const swath__row *r, const char *links_base, swath_jtext *t);
+/* The same Item as a tree (new reference), without links. */
 int swath__row_item(const swath__row *r, json_t **out);
 
 /* Sentinel-2 index fields packed into items.doc, tab-separated in this

@@ -20,6 +20,7 @@
 
 #include "catalog/catalog_int.h"
 #include "core/error.h"
+#include "core/json_out.h"
 
 /* ---- time ------------------------------------------------------------- */
 
@@ -242,56 +243,69 @@ static const struct {
     {"B12", "swir22", "Band 12 (SWIR 2.2)", 20},
 };
 
-/* ---- building the Item ----------------------------------------------------
+/* ---- writing the Item ------------------------------------------------------
  *
- * One Item per row of every page, so this is a hot path of the STAC API.
- * The Item is built without json_pack (its format is parsed on every call);
- * rows that are ASCII throughout (all of them in practice) skip jansson's
- * UTF-8 checks; the hrefs are assembled from one prefix per form instead of
- * two snprintf calls per asset; and the values that are the same in every
- * item (types, titles, roles, gsd, eo:bands, extension list) are built once
- * and shared by reference: jansson counts references atomically and dumps
- * shared values from any number of threads. A row with text that is not
- * UTF-8 loses the optional values and assets holding it, and fails where
- * the text is required (id, collection, product, datatake, MGRS tile). */
+ * One Item per row of every page: the hot path of the STAC API. A
+ * Sentinel-2 Item is written as text (core/json_out.h's swath_jtext), not
+ * built as a jansson tree, walked by swath_json_write and freed (a 10-item
+ * /search page: 4.2 M instructions in the request handler then, 1.4 M now,
+ * bench/catalog/http_instr.sh):
+ *   - the parts that are the same in every Item (types, titles, roles, gsd,
+ *     eo:bands, the extension list) are literals or fragments made once;
+ *   - each form of href (gs://, https://) is one prefix, escaped once, with
+ *     the band name appended;
+ *   - each of the four bounds is formatted once, though the geometry names
+ *     each two or three times.
+ * Other Items are stored STAC documents: parsed, given their colour and
+ * links, and written through swath_json_write. swath__row_item (a tree, for
+ * the single-item route and the colour statistics) parses the same text,
+ * so an Item reads the same however it is asked for.
+ *
+ * A row with text that is not UTF-8 loses the optional values and assets
+ * holding it, and fails where the text is required (id, collection,
+ * product, datatake, MGRS tile). */
 
+#define NBANDS (sizeof S2_BANDS / sizeof *S2_BANDS)
+#define TCI NBANDS /* F's slot of the TCI */
+
+/* Fragments after an asset's href: its type, title and roles ("pre"), and
+ * after the alternate href, the rest of the object ("post"). */
 static struct {
-  json_t *feature, *stac_version, *extensions, *polygon, *multipolygon, *constellation, *msi,
-      *jp2, *roles_data, *roles_visual, *gcs_title, *tci_title;
-  json_t *band_title[13], *band_gsd[13], *band_eo[13];
-} K;
-static pthread_once_t k_once = PTHREAD_ONCE_INIT;
-static int k_ok;
+  swath_jtext pre[NBANDS + 1], post[NBANDS + 1];
+} F;
+static pthread_once_t f_once = PTHREAD_ONCE_INIT;
+static int f_ok;
 
-static void k_init(void) {
-  K.feature = json_string("Feature");
-  K.stac_version = json_string("1.0.0");
-  K.extensions = json_pack("[s, s]", "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
-                           "https://stac-extensions.github.io/alternate-assets/v1.1.0/schema.json");
-  K.polygon = json_string("Polygon");
-  K.multipolygon = json_string("MultiPolygon");
-  K.constellation = json_string("sentinel-2");
-  K.msi = json_pack("[s]", "msi");
-  K.jp2 = json_string("image/jp2");
-  K.roles_data = json_pack("[s]", "data");
-  K.roles_visual = json_pack("[s]", "visual");
-  K.gcs_title = json_string("Google Cloud Storage");
-  K.tci_title = json_string("True colour image (8-bit, 0 = no data)");
-  int ok = K.feature && K.stac_version && K.extensions && K.polygon && K.multipolygon &&
-           K.constellation && K.msi && K.jp2 && K.roles_data && K.roles_visual && K.gcs_title &&
-           K.tci_title;
-  for (size_t k = 0; k < sizeof S2_BANDS / sizeof *S2_BANDS; k++) {
-    K.band_title[k] = json_string(S2_BANDS[k].title);
-    K.band_gsd[k] = json_real(S2_BANDS[k].gsd);
-    K.band_eo[k] =
-        json_pack("[{s:s, s:s}]", "name", S2_BANDS[k].name, "common_name", S2_BANDS[k].common);
-    ok = ok && K.band_title[k] && K.band_gsd[k] && K.band_eo[k];
-  }
-  k_ok = ok;
+static void fragment_pre(swath_jtext *t, const char *title, const char *role) {
+  swath_jtext_lit(t, ",\"type\":\"image/jp2\",\"title\":");
+  swath_jtext_str(t, title, strlen(title));
+  swath_jtext_lit(t, ",\"roles\":[");
+  swath_jtext_str(t, role, strlen(role));
+  swath_jtext_lit(t, "]");
 }
 
-#define SET(o, key, v) json_object_setn_new_nocheck((o), (key), sizeof(key) - 1, (v))
-#define SHARED(v) json_incref(v)
+static void f_init(void) {
+  int ok = 1;
+  for (size_t k = 0; k <= NBANDS; k++) {
+    swath_jtext *pre = &F.pre[k], *post = &F.post[k];
+    pre->precision = post->precision = 17; /* (gsd: 10.0, 20.0, 60.0 at any precision) */
+    if (k == TCI) {
+      fragment_pre(pre, "True colour image (8-bit, 0 = no data)", "visual");
+      swath_jtext_lit(post, "}");
+    } else {
+      fragment_pre(pre, S2_BANDS[k].title, "data");
+      swath_jtext_lit(post, ",\"gsd\":");
+      swath_jtext_real(post, S2_BANDS[k].gsd);
+      swath_jtext_lit(post, ",\"eo:bands\":[{\"name\":");
+      swath_jtext_str(post, S2_BANDS[k].name, strlen(S2_BANDS[k].name));
+      swath_jtext_lit(post, ",\"common_name\":");
+      swath_jtext_str(post, S2_BANDS[k].common, strlen(S2_BANDS[k].common));
+      swath_jtext_lit(post, "}]}");
+    }
+    ok = ok && !pre->failed && !post->failed;
+  }
+  f_ok = ok;
+}
 
 static int all_ascii(const char *s) {
   if (!s) return 1;
@@ -300,87 +314,168 @@ static int all_ascii(const char *s) {
   return 1;
 }
 
-/* JSON strings of one row: unchecked where the row is ASCII, else checked
- * (NULL for text that is not UTF-8). */
-typedef json_t *(*mkstr_fn)(const char *, size_t);
-
-/* [a, b], both shared by reference */
-static json_t *pair(json_t *a, json_t *b) {
-  json_t *p = json_array();
-  json_array_append(p, a);
-  json_array_append(p, b);
-  return p;
+/* Whether text (not known to be ASCII) is UTF-8, as jansson decides. */
+static int utf8(const char *s, size_t n) {
+  json_t *j = json_stringn(s, n);
+  json_decref(j);
+  return j != NULL;
 }
 
-static json_t *ring(json_t *w, json_t *s, json_t *e, json_t *n) {
-  json_t *r = json_array();
-  json_array_append_new(r, pair(w, s));
-  json_array_append_new(r, pair(e, s));
-  json_array_append_new(r, pair(e, n));
-  json_array_append_new(r, pair(w, n));
-  json_array_append_new(r, pair(w, s));
-  json_t *poly = json_array();
-  json_array_append_new(poly, r);
-  return poly;
+/* A row's text: `ascii` when the whole row is, else each piece is checked */
+struct s2_out {
+  swath_jtext *t;
+  int ascii;
+};
+
+static int text_ok(const struct s2_out *o, const char *s, size_t n) {
+  return o->ascii || utf8(s, n);
 }
 
-/* A Polygon, or across the antimeridian a MultiPolygon split at 180 as
- * RFC 7946 asks, over the item's bounds b = [west, south, east, north]
- * (values the bbox shares too: a ring names each of them two or three
- * times, and each value is then printed once per response, see
- * core/json_out.c). */
-static json_t *bbox_geometry(json_t *const b[4]) {
-  json_t *g = json_object();
-  if (json_real_value(b[0]) <= json_real_value(b[2])) {
-    SET(g, "type", SHARED(K.polygon));
-    SET(g, "coordinates", ring(b[0], b[1], b[2], b[3]));
+/* ,"key":"value" -- or nothing where the value is not UTF-8 */
+static void opt_str(struct s2_out *o, const char *key_frag, size_t kn, const char *v) {
+  size_t n = strlen(v);
+  if (!text_ok(o, v, n)) return;
+  swath_jtext_raw(o->t, key_frag, kn);
+  swath_jtext_str(o->t, v, n);
+}
+#define OPT_STR(o, frag, v) opt_str((o), (frag), sizeof(frag) - 1, (v))
+
+/* The two forms of a granule's band hrefs: prefixes (see href_prefix),
+ * with whether each goes into JSON as it is */
+struct hrefs {
+  char gs[1024], https[1024];
+  int gsl, httpsl;
+  int gs_plain, https_plain;
+};
+
+/* The https form from the gs one, as href_prefix would make it: gs://
+ * becomes the bucket's https address; any other base is the same in both. */
+static void https_prefix(struct hrefs *h) {
+  static const char gs[] = "gs://", https[] = "https://storage.googleapis.com/";
+  h->httpsl = -1;
+  h->https_plain = h->gs_plain;
+  if (h->gsl < 0) return;
+  size_t skip = 0, add = 0;
+  if (!strncmp(h->gs, gs, sizeof gs - 1)) skip = sizeof gs - 1, add = sizeof https - 1;
+  size_t n = (size_t)h->gsl - skip + add;
+  if (n >= sizeof h->https) return;
+  memcpy(h->https, https, add);
+  memcpy(h->https + add, h->gs + skip, (size_t)h->gsl - skip);
+  h->httpsl = (int)n;
+}
+
+/* One href: "prefix<band>.jp2" (buf holds it, n bytes, from href_finish) */
+static void href_write(swath_jtext *t, const char *buf, int n, int plain) {
+  if (plain) { /* the band name and ".jp2" need no escapes either */
+    swath_jtext_lit(t, "\"");
+    swath_jtext_raw(t, buf, (size_t)n);
+    swath_jtext_lit(t, "\"");
   } else {
-    json_t *c = json_array(), *east = json_real(180.0), *west = json_real(-180.0);
-    json_array_append_new(c, ring(b[0], b[1], east, b[3]));
-    json_array_append_new(c, ring(west, b[1], b[2], b[3]));
-    json_decref(east);
-    json_decref(west);
-    SET(g, "type", SHARED(K.multipolygon));
-    SET(g, "coordinates", c);
+    swath_jtext_str(t, buf, (size_t)n);
   }
-  return g;
 }
 
-/* An asset with its https href and, where it differs, the gs:// one as an
- * alternate; NULL where an href cannot be made (the asset is left out). */
-static json_t *s2_asset(mkstr_fn mk, char *gsp, int gsl, char *hsp, int hsl, const char *band,
-                        json_t *title, json_t *roles) {
-  int gn = href_finish(gsp, gsl, 1024, band), hn = href_finish(hsp, hsl, 1024, band);
-  json_t *gs = gn < 0 ? NULL : mk(gsp, (size_t)gn), *https = hn < 0 ? NULL : mk(hsp, (size_t)hn);
-  if (!gs || !https) {
-    json_decref(gs);
-    json_decref(https);
-    return NULL;
+/* One asset: "name":{"href":...,...}, with the gs:// href as an alternate
+ * where the two differ; nothing where an href cannot be made. `*first`:
+ * no comma before it. */
+static void s2_asset(struct s2_out *o, size_t slot, const char *band, struct hrefs *h,
+                     int *first) {
+  int gn = href_finish(h->gs, h->gsl, sizeof h->gs, band);
+  int hn = href_finish(h->https, h->httpsl, sizeof h->https, band);
+  if (gn < 0 || hn < 0 || !text_ok(o, h->gs, (size_t)gn) || !text_ok(o, h->https, (size_t)hn))
+    return;
+  swath_jtext *t = o->t;
+  if (!*first) swath_jtext_lit(t, ",");
+  *first = 0;
+  swath_jtext_str(t, band, strlen(band));
+  swath_jtext_lit(t, ":{\"href\":");
+  href_write(t, h->https, hn, h->https_plain);
+  swath_jtext_raw(t, F.pre[slot].p, F.pre[slot].len);
+  if (gn != hn || memcmp(h->gs, h->https, (size_t)gn)) {
+    swath_jtext_lit(t, ",\"alternate\":{\"gs\":{\"title\":\"Google Cloud Storage\",\"href\":");
+    href_write(t, h->gs, gn, h->gs_plain);
+    swath_jtext_lit(t, "}}");
   }
-  json_t *a = json_object();
-  SET(a, "href", https);
-  SET(a, "type", SHARED(K.jp2));
-  SET(a, "title", SHARED(title));
-  SET(a, "roles", SHARED(roles));
-  if (strcmp(json_string_value(gs), json_string_value(https)) != 0) {
-    json_t *alt = json_object(), *g = json_object();
-    SET(g, "title", SHARED(K.gcs_title));
-    SET(g, "href", gs);
-    SET(alt, "gs", g);
-    SET(a, "alternate", alt);
+  swath_jtext_raw(t, F.post[slot].p, F.post[slot].len);
+}
+
+/* [x,y] of two formatted numbers */
+static void point(swath_jtext *t, const swath_jtext *x, const swath_jtext *y) {
+  swath_jtext_lit(t, "[");
+  swath_jtext_raw(t, x->p, x->len);
+  swath_jtext_lit(t, ",");
+  swath_jtext_raw(t, y->p, y->len);
+  swath_jtext_lit(t, "]");
+}
+
+static void ring(swath_jtext *t, const swath_jtext *w, const swath_jtext *s, const swath_jtext *e,
+                 const swath_jtext *n) {
+  swath_jtext_lit(t, "[[");
+  point(t, w, s), swath_jtext_lit(t, ","), point(t, e, s), swath_jtext_lit(t, ",");
+  point(t, e, n), swath_jtext_lit(t, ","), point(t, w, n), swath_jtext_lit(t, ",");
+  point(t, w, s);
+  swath_jtext_lit(t, "]]");
+}
+
+/* "geometry":...,"bbox":[...] over the item's bounds [west, south, east,
+ * north]: a Polygon, or across the antimeridian a MultiPolygon split at 180
+ * as RFC 7946 asks. */
+static void s2_geometry(swath_jtext *t, const double b[4]) {
+  swath_jtext num[6] = {{0}};
+  char space[6][40]; /* (a real's text is at most 36 bytes: never grown) */
+  for (int k = 0; k < 6; k++) { /* w s e n, then 180 and -180 */
+    num[k] = (swath_jtext){.p = space[k], .cap = sizeof space[k], .precision = t->precision};
+    swath_jtext_real(&num[k], k < 4 ? b[k] : k == 4 ? 180.0 : -180.0);
+  }
+  if (num[0].failed || num[1].failed || num[2].failed || num[3].failed) {
+    t->failed = 1;
+    return;
+  }
+  if (b[0] <= b[2]) {
+    swath_jtext_lit(t, "\"geometry\":{\"type\":\"Polygon\",\"coordinates\":");
+    ring(t, &num[0], &num[1], &num[2], &num[3]);
   } else {
-    json_decref(gs);
+    swath_jtext_lit(t, "\"geometry\":{\"type\":\"MultiPolygon\",\"coordinates\":[");
+    ring(t, &num[0], &num[1], &num[4], &num[3]);
+    swath_jtext_lit(t, ",");
+    ring(t, &num[5], &num[1], &num[2], &num[3]);
+    swath_jtext_lit(t, "]");
   }
-  return a;
+  swath_jtext_lit(t, "},\"bbox\":[");
+  for (int k = 0; k < 4; k++) {
+    if (k) swath_jtext_lit(t, ",");
+    swath_jtext_raw(t, num[k].p, num[k].len);
+  }
+  swath_jtext_lit(t, "]");
 }
 
-static int s2_item(const swath__row *r, json_t **out) {
-  pthread_once(&k_once, k_init);
-  if (!k_ok) return swath_error_set(SWATH_ENOMEM, "catalog: out of memory");
-  mkstr_fn mk = all_ascii(r->doc) && all_ascii(r->id) && all_ascii(r->collection)
-                    ? json_stringn_nocheck
-                    : json_stringn;
-  char buf[2048], based[600], t[32];
+/* "color:red":...,"color:pixels":...: the cached colour statistics (the
+ * keys and values of an object, without its braces) */
+static void colour_write(swath_jtext *t, const swath__row *r) {
+  static const char *const key[] = {"\"color:red\":", ",\"color:green\":", ",\"color:blue\":",
+                                    ",\"color:brightness\":"};
+  for (int k = 0; k < 4; k++) {
+    swath_jtext_raw(t, key[k], strlen(key[k]));
+    swath_jtext_real(t, k < 3 ? r->rgb[k] : r->bright);
+  }
+  const char *m = r->cmethod ? r->cmethod : "";
+  struct s2_out o = {t, all_ascii(m) && all_ascii(r->csource)};
+  OPT_STR(&o, ",\"color:method\":", m);
+  swath_jtext_lit(t, ",\"color:pixels\":");
+  swath_jtext_int(t, (long long)r->cpixels);
+  if (r->csource) OPT_STR(&o, ",\"color:source\":", r->csource);
+}
+
+/* The links this server gives an item (self, parent, collection, root), as
+ * JSON objects separated by commas; nothing where the base URL is not
+ * UTF-8. The id and collection are URL-escaped in the hrefs. */
+static void links_write(swath_jtext *t, const char *base, const char *coll, const char *id);
+
+static int s2_write(const swath__row *r, const char *links_base, swath_jtext *t) {
+  pthread_once(&f_once, f_init);
+  if (!f_ok) return swath_error_set(SWATH_ENOMEM, "catalog: out of memory");
+  struct s2_out o = {t, all_ascii(r->doc) && all_ascii(r->id) && all_ascii(r->collection)};
+  char buf[2048], based[600], tm[32];
   const char *f[S2F_COUNT];
   size_t dl = strlen(r->doc);
   char *doc = dl < sizeof buf ? buf : malloc(dl + 1);
@@ -391,7 +486,6 @@ static int s2_item(const swath__row *r, json_t **out) {
     if (doc != buf) free(doc);                                                                     \
     return (rc_);                                                                                  \
   } while (0)
-#define STR(s_) mk((s_), strlen(s_))
   if (swath__s2_unpack(doc, f))
     DONE(swath_error_set(SWATH_EINTERNAL, "catalog: item '%s' has a damaged record", r->id));
   const char *base = f[S2F_BASE_URL];
@@ -400,73 +494,72 @@ static int s2_item(const swath__row *r, json_t **out) {
       DONE(swath_error_set(SWATH_EINTERNAL, "catalog: item '%s' has a bad MGRS tile", r->id));
     base = based;
   }
+  /* required text first: a row without it has no Item */
+  const char *req[] = {r->id, r->collection, f[S2F_PRODUCT], f[S2F_DATATAKE], f[S2F_MGRS]};
+  for (size_t k = 0; k < sizeof req / sizeof *req; k++)
+    if (!text_ok(&o, req[k], strlen(req[k])))
+      DONE(swath_error_set(SWATH_EINTERNAL, "catalog: item '%s' has text that is not UTF-8",
+                           r->id));
   int legacy = swath__s2_is_legacy(r->id);
   char platform[16] = "sentinel-2";
   if (strlen(f[S2F_PRODUCT]) > 3 && f[S2F_PRODUCT][0] == 'S' && f[S2F_PRODUCT][1] == '2')
     snprintf(platform, sizeof platform, "sentinel-2%c", f[S2F_PRODUCT][2] | 0x20);
-  swath_time_format(r->dt, t);
+  swath_time_format(r->dt, tm);
 
-  /* Required text first: a row without it has no Item. */
-  json_t *id = STR(r->id), *coll = STR(r->collection), *product = STR(f[S2F_PRODUCT]),
-         *datatake = STR(f[S2F_DATATAKE]), *mgrs = STR(f[S2F_MGRS]);
-  if (!id || !coll || !product || !datatake || !mgrs) {
-    json_decref(id), json_decref(coll), json_decref(product), json_decref(datatake);
-    json_decref(mgrs);
-    DONE(swath_error_set(SWATH_EINTERNAL, "catalog: item '%s' has text that is not UTF-8", r->id));
-  }
-  json_t *props = json_object();
-  SET(props, "datetime", json_stringn_nocheck(t, strlen(t)));
-  SET(props, "platform", json_stringn_nocheck(platform, strlen(platform)));
-  SET(props, "constellation", SHARED(K.constellation));
-  SET(props, "instruments", SHARED(K.msi));
-  SET(props, "s2:product_id", product);
-  SET(props, "s2:datatake_id", datatake);
-  SET(props, "s2:mgrs_tile", mgrs);
-  SET(props, "s2:legacy_naming", json_boolean(legacy));
+  swath_jtext_lit(t, "{\"type\":\"Feature\",\"stac_version\":\"1.0.0\",\"stac_extensions\":["
+                     "\"https://stac-extensions.github.io/eo/v1.1.0/schema.json\","
+                     "\"https://stac-extensions.github.io/alternate-assets/v1.1.0/schema.json\"],"
+                     "\"id\":");
+  swath_jtext_str(t, r->id, strlen(r->id));
+  swath_jtext_lit(t, ",\"collection\":");
+  swath_jtext_str(t, r->collection, strlen(r->collection));
+  swath_jtext_lit(t, ",");
+  s2_geometry(t, r->bbox);
+
+  swath_jtext_lit(t, ",\"properties\":{\"datetime\":");
+  swath_jtext_str(t, tm, strlen(tm));
+  swath_jtext_lit(t, ",\"platform\":");
+  swath_jtext_str(t, platform, strlen(platform));
+  swath_jtext_lit(t, ",\"constellation\":\"sentinel-2\",\"instruments\":[\"msi\"]");
+  OPT_STR(&o, ",\"s2:product_id\":", f[S2F_PRODUCT]);
+  OPT_STR(&o, ",\"s2:datatake_id\":", f[S2F_DATATAKE]);
+  OPT_STR(&o, ",\"s2:mgrs_tile\":", f[S2F_MGRS]);
+  if (legacy)
+    swath_jtext_lit(t, ",\"s2:legacy_naming\":true");
+  else
+    swath_jtext_lit(t, ",\"s2:legacy_naming\":false");
   /* optional: left out where missing (or not UTF-8) */
-  if (!isnan(r->cloud)) SET(props, "eo:cloud_cover", json_real(r->cloud));
-  if (*f[S2F_SIZE]) SET(props, "s2:total_size", json_integer(atoll(f[S2F_SIZE])));
-  if (*f[S2F_QUALITY]) SET(props, "s2:geometric_quality", STR(f[S2F_QUALITY]));
-  if (*f[S2F_GENERATION]) SET(props, "s2:generation_time", STR(f[S2F_GENERATION]));
-  SET(props, "s2:base_url", STR(base));
+  if (!isnan(r->cloud)) {
+    swath_jtext_lit(t, ",\"eo:cloud_cover\":");
+    swath_jtext_real(t, r->cloud);
+  }
+  if (*f[S2F_SIZE]) {
+    swath_jtext_lit(t, ",\"s2:total_size\":");
+    swath_jtext_int(t, atoll(f[S2F_SIZE]));
+  }
+  if (*f[S2F_QUALITY]) OPT_STR(&o, ",\"s2:geometric_quality\":", f[S2F_QUALITY]);
+  if (*f[S2F_GENERATION]) OPT_STR(&o, ",\"s2:generation_time\":", f[S2F_GENERATION]);
+  OPT_STR(&o, ",\"s2:base_url\":", base);
+  if (r->has_color) {
+    swath_jtext_lit(t, ",");
+    colour_write(t, r);
+  }
 
+  swath_jtext_lit(t, "},\"links\":[");
+  if (links_base) links_write(t, links_base, r->collection, r->id);
+  swath_jtext_lit(t, "],\"assets\":{");
   /* hrefs: each prefix once, band names appended in place */
-  char gsp[1024], hsp[1024];
-  int gsl = href_prefix(base, r->id, f[S2F_PRODUCT], f[S2F_MGRS], 0, gsp, sizeof gsp);
-  int hsl = href_prefix(base, r->id, f[S2F_PRODUCT], f[S2F_MGRS], 1, hsp, sizeof hsp);
-  json_t *assets = json_object();
-  for (size_t k = 0; k < sizeof S2_BANDS / sizeof *S2_BANDS; k++) {
-    json_t *a = s2_asset(mk, gsp, gsl, hsp, hsl, S2_BANDS[k].name, K.band_title[k], K.roles_data);
-    if (!a) continue;
-    SET(a, "gsd", SHARED(K.band_gsd[k]));
-    SET(a, "eo:bands", SHARED(K.band_eo[k]));
-    json_object_setn_new_nocheck(assets, S2_BANDS[k].name, 3, a);
-  }
-  if (!legacy) {
-    json_t *a = s2_asset(mk, gsp, gsl, hsp, hsl, "TCI", K.tci_title, K.roles_visual);
-    if (a) SET(assets, "TCI", a);
-  }
-  json_t *item = json_object();
-  SET(item, "type", SHARED(K.feature));
-  SET(item, "stac_version", SHARED(K.stac_version));
-  SET(item, "stac_extensions", SHARED(K.extensions));
-  SET(item, "id", id);
-  SET(item, "collection", coll);
-  json_t *bounds[4];
-  for (int k = 0; k < 4; k++) bounds[k] = json_real(r->bbox[k]);
-  SET(item, "geometry", bbox_geometry(bounds));
-  json_t *bbox = json_array();
-  for (int k = 0; k < 4; k++) json_array_append_new(bbox, bounds[k]);
-  SET(item, "bbox", bbox);
-  SET(item, "properties", props);
-  SET(item, "links", json_array());
-  SET(item, "assets", assets);
-  if (!item || json_object_size(item) != 10)
-    json_decref(item), item = NULL; /* out of memory somewhere */
-  if (!item) DONE(swath_error_set(SWATH_ENOMEM, "catalog: cannot build item '%s'", r->id));
-  *out = item;
+  struct hrefs h;
+  h.gsl = href_prefix(base, r->id, f[S2F_PRODUCT], f[S2F_MGRS], 0, h.gs, sizeof h.gs);
+  h.gs_plain = h.gsl >= 0 && swath_json_plain(h.gs, (size_t)h.gsl);
+  https_prefix(&h);
+  int first = 1;
+  for (size_t k = 0; k < NBANDS; k++)
+    s2_asset(&o, k, S2_BANDS[k].name, &h, &first);
+  if (!legacy) s2_asset(&o, TCI, "TCI", &h, &first);
+  swath_jtext_lit(t, "}}");
+  if (t->failed) DONE(swath_error_set(SWATH_ENOMEM, "catalog: cannot write item '%s'", r->id));
   DONE(0);
-#undef STR
 #undef DONE
 }
 
@@ -494,34 +587,67 @@ void swath__row_read(sqlite3_stmt *st, int c, swath__row *r) {
   r->csource = (const char *)sqlite3_column_text(st, c + 20);
 }
 
-int swath__row_item(const swath__row *r, json_t **out) {
-  json_t *item = NULL;
-  if (r->kind == SWATH_SCENE_S2) {
-    int rc = s2_item(r, &item);
-    if (rc) return rc;
-  } else {
-    json_error_t err;
-    item = json_loads(r->doc, 0, &err);
-    if (!json_is_object(item)) {
-      json_decref(item);
-      return swath_error_set(SWATH_EINTERNAL, "catalog: item '%s' has a damaged document: %s",
-                             r->id, err.text);
-    }
+/* Parse text made here ("{" or "[" ... included): NULL if out of memory. */
+static json_t *parse_own(const swath_jtext *t) {
+  return t->failed ? NULL : json_loadb(t->p, t->len, 0, NULL);
+}
+
+/* A stored STAC document with its cached colour statistics merged into its
+ * properties (new keys at the end, existing ones replaced in place). */
+static int doc_item(const swath__row *r, json_t **out) {
+  json_error_t err;
+  json_t *item = json_loads(r->doc, 0, &err);
+  if (!json_is_object(item)) {
+    json_decref(item);
+    return swath_error_set(SWATH_EINTERNAL, "catalog: item '%s' has a damaged document: %s",
+                           r->id, err.text);
   }
-  if (r->has_color) {
-    json_t *props = json_object_get(item, "properties");
-    if (json_is_object(props)) {
-      json_object_set_new(props, "color:red", json_real(r->rgb[0]));
-      json_object_set_new(props, "color:green", json_real(r->rgb[1]));
-      json_object_set_new(props, "color:blue", json_real(r->rgb[2]));
-      json_object_set_new(props, "color:brightness", json_real(r->bright));
-      json_object_set_new(props, "color:method", json_string(r->cmethod ? r->cmethod : ""));
-      json_object_set_new(props, "color:pixels", json_integer(r->cpixels));
-      if (r->csource) json_object_set_new(props, "color:source", json_string(r->csource));
+  json_t *props = json_object_get(item, "properties");
+  if (r->has_color && json_is_object(props)) {
+    swath_jtext t = {.precision = 17};
+    swath_jtext_lit(&t, "{");
+    colour_write(&t, r);
+    swath_jtext_lit(&t, "}");
+    json_t *c = parse_own(&t);
+    swath_jtext_clear(&t);
+    if (!c) {
+      json_decref(item);
+      return swath_error_set(SWATH_ENOMEM, "catalog: out of memory");
     }
+    json_object_update(props, c);
+    json_decref(c);
   }
   *out = item;
   return 0;
+}
+
+int swath__item_write(const swath__row *r, const char *links_base, swath_jtext *t) {
+  size_t at = t->len;
+  int rc;
+  if (r->kind == SWATH_SCENE_S2) {
+    rc = s2_write(r, links_base, t);
+  } else {
+    json_t *item;
+    if (!(rc = doc_item(r, &item))) {
+      if (links_base) swath_item_add_links(item, links_base);
+      swath_jtext_value(t, item);
+      json_decref(item);
+      if (t->failed) rc = swath_error_set(SWATH_ENOMEM, "catalog: cannot write item '%s'", r->id);
+    }
+  }
+  if (rc && !t->failed) t->len = at; /* nothing of a failed item */
+  return rc;
+}
+
+int swath__row_item(const swath__row *r, json_t **out) {
+  if (r->kind != SWATH_SCENE_S2) return doc_item(r, out);
+  swath_jtext t = {.precision = 17}; /* (every digit: the tree is read, not printed) */
+  int rc = s2_write(r, NULL, &t);
+  json_t *item = rc ? NULL : parse_own(&t);
+  swath_jtext_clear(&t);
+  if (!rc && !item) rc = swath_error_set(SWATH_ENOMEM, "catalog: cannot build item '%s'", r->id);
+  *out = item;
+  return rc;
 }
 
 /* ---- links and hrefs ---------------------------------------------------- */
@@ -538,36 +664,51 @@ static int url_plain(const char *s) {
   return 1;
 }
 
-static struct {
-  json_t *self, *parent, *collection, *root, *geojson, *json;
-} L;
-static pthread_once_t l_once = PTHREAD_ONCE_INIT;
-static int l_ok;
-
-static void l_init(void) {
-  L.self = json_string("self");
-  L.parent = json_string("parent");
-  L.collection = json_string("collection");
-  L.root = json_string("root");
-  L.geojson = json_string("application/geo+json");
-  L.json = json_string("application/json");
-  l_ok = L.self && L.parent && L.collection && L.root && L.geojson && L.json;
+static void link_write(swath_jtext *t, const char *rel_type, size_t rn, const char *href,
+                       size_t hn) {
+  swath_jtext_raw(t, rel_type, rn);
+  swath_jtext_lit(t, ",\"href\":");
+  swath_jtext_str(t, href, hn);
+  swath_jtext_lit(t, "}");
 }
+#define LINK(t, frag, href, n) link_write((t), (frag), sizeof(frag) - 1, (href), (n))
 
-static json_t *link3(json_t *rel, json_t *type, json_t *href) {
-  if (!href) return NULL; /* as json_pack: no link where the href is not UTF-8 */
-  json_t *l = json_object();
-  SET(l, "rel", json_incref(rel));
-  SET(l, "type", json_incref(type));
-  SET(l, "href", href);
-  return l;
+static void links_write(swath_jtext *t, const char *base, const char *coll, const char *id) {
+  size_t bl = strlen(base);
+  if (!all_ascii(base) && !utf8(base, bl)) return;
+  int pid = url_plain(id), pc = url_plain(coll);
+  char *eid = pid ? (char *)id : url_escape(id), *ec = pc ? (char *)coll : url_escape(coll);
+  /* self is <base>/collections/<coll>/items/<id>; parent and collection
+   * are its first part, root is <base>/ */
+  static const char cs[] = "/collections/", is[] = "/items/";
+  size_t cl = strlen(ec), il = strlen(eid), n = bl + sizeof cs + cl + sizeof is + il;
+  char stack[1024];
+  char *href = n <= sizeof stack ? stack : malloc(n);
+  if (href && eid && ec) {
+    size_t at = 0;
+    memcpy(href, base, bl), at += bl;
+    memcpy(href + at, cs, sizeof cs - 1), at += sizeof cs - 1;
+    memcpy(href + at, ec, cl), at += cl;
+    size_t parent = at;
+    memcpy(href + at, is, sizeof is - 1), at += sizeof is - 1;
+    memcpy(href + at, eid, il), at += il;
+    LINK(t, "{\"rel\":\"self\",\"type\":\"application/geo+json\"", href, at);
+    LINK(t, ",{\"rel\":\"parent\",\"type\":\"application/json\"", href, parent);
+    LINK(t, ",{\"rel\":\"collection\",\"type\":\"application/json\"", href, parent);
+    href[bl] = '/';
+    LINK(t, ",{\"rel\":\"root\",\"type\":\"application/json\"", href, bl + 1);
+  } else {
+    t->failed = 1;
+  }
+  if (href != stack) free(href);
+  if (!pid) CPLFree(eid);
+  if (!pc) CPLFree(ec);
 }
 
 void swath_item_add_links(json_t *item, const char *base) {
   const char *id = json_string_value(json_object_get(item, "id"));
   const char *coll = json_string_value(json_object_get(item, "collection"));
   if (!id || !coll) return;
-  pthread_once(&l_once, l_init);
   json_t *old = json_object_get(item, "links"), *links = json_array();
   size_t i;
   json_t *l;
@@ -578,26 +719,14 @@ void swath_item_add_links(json_t *item, const char *base) {
         strcmp(rel, "root"))
       json_array_append(links, l);
   }
-  int pid = url_plain(id), pc = url_plain(coll);
-  char *eid = pid ? (char *)id : url_escape(id), *ec = pc ? (char *)coll : url_escape(coll);
-  size_t n = strlen(base) + strlen(eid) + strlen(ec) + 64;
-  char stack[1024];
-  char *self = n <= sizeof stack ? stack : malloc(n);
-  if (self && l_ok) {
-    /* the escaped parts are ASCII; a base URL that is not takes the checks */
-    json_t *(*mk)(const char *, size_t) = all_ascii(base) ? json_stringn_nocheck : json_stringn;
-    int w = snprintf(self, n, "%s/collections/%s/items/%s", base, ec, eid);
-    json_array_append_new(links, link3(L.self, L.geojson, mk(self, (size_t)w)));
-    w = snprintf(self, n, "%s/collections/%s", base, ec);
-    json_t *parent = mk(self, (size_t)w);
-    json_array_append_new(links, link3(L.parent, L.json, json_incref(parent)));
-    json_array_append_new(links, link3(L.collection, L.json, parent));
-    w = snprintf(self, n, "%s/", base);
-    json_array_append_new(links, link3(L.root, L.json, mk(self, (size_t)w)));
-  }
-  if (self != stack) free(self);
-  if (!pid) CPLFree(eid);
-  if (!pc) CPLFree(ec);
+  swath_jtext t = {.precision = 17};
+  swath_jtext_lit(&t, "[");
+  links_write(&t, base, coll, id);
+  swath_jtext_lit(&t, "]");
+  json_t *own = parse_own(&t); /* (the same links as on a page of items) */
+  swath_jtext_clear(&t);
+  json_array_extend(links, own);
+  json_decref(own);
   json_object_set_new(item, "links", links);
 }
 

@@ -1408,6 +1408,7 @@ struct pager {
   size_t ids_cap; /* ids only: page->ids' allocated size */
   int narrow;     /* from_where's: see rtree_narrow */
   int csort;      /* narrow and sorted on datetime alone: see take_sorted */
+  swath_jtext items; /* unless ids only: the page's items so far, "[" first */
 };
 
 /* The SELECT of a page: narrow records (row id, id, collection, sort keys).
@@ -1457,14 +1458,14 @@ static int put_row(struct pager *pg, int64_t rid, const char *id, size_t nid, co
       pp->ids_len += ncoll + nid + 2;
     }
   } else {
-    json_t *item;
     swath__row row;
     sqlite3_bind_int64(pg->full, 1, rid);
     if (sqlite3_step(pg->full) != SQLITE_ROW) {
       rc = swath__sql_error(pg->c->db, "search");
     } else {
       swath__row_read(pg->full, 0, &row);
-      if (!(rc = swath__row_item(&row, &item))) json_array_append_new(pg->page->features, item);
+      if (pg->n) swath_jtext_lit(&pg->items, ",");
+      rc = swath__item_write(&row, pg->o->links_base, &pg->items);
     }
     sqlite3_reset(pg->full);
   }
@@ -1672,7 +1673,7 @@ static int run_sliced(struct pager *pg) {
 
 int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search_opts *o,
                      swath_page *page) {
-  static const swath_search_opts defaults = {100000, 0};
+  static const swath_search_opts defaults = {100000, 0, NULL};
   if (!o) o = &defaults;
   memset(page, 0, sizeof *page);
   page->matched = -1;
@@ -1702,7 +1703,7 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
   int rtree_count = cap >= 0 && rtree_countable(c, q), sliced = 0;
   int few = 0; /* known or guessed to match at most two pages' worth */
   int64_t known = -2; /* numberMatched, when counted before the page */
-  struct pager pg = {c, q, o, NULL, page, 0, 0, 0, 0, 0, rtree_narrow(c, q), 0};
+  struct pager pg = {c, q, o, NULL, page, 0, 0, 0, 0, 0, rtree_narrow(c, q), 0, {0}};
   pg.csort = pg.narrow && q->nsort == 1 && !strcmp(q->sort[0].col, "i.dt");
   if (sliceable && (rtree_count || !scan_count)) {
     int64_t two = 2 * ((int64_t)q->limit + 1);
@@ -1729,7 +1730,12 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
   static const char full_sql[] = "SELECT " SWATH__ROW_COLS " FROM items i WHERE i.rid = ?1";
   if (!o->ids_only && (rc = swath__stmt_get(c, full_sql, (int)sizeof full_sql - 1, "search", &pg.full)))
     return rc;
-  if (!o->ids_only) page->features = json_array();
+  pg.items.precision = SWATH_JSON_DIGITS;
+  if (!o->ids_only) {
+    /* (a Sentinel-2 item is about 10 KB) */
+    swath_jtext_reserve(&pg.items, (size_t)(q->limit < 100 ? q->limit : 100) * 12000);
+    swath_jtext_lit(&pg.items, "[");
+  }
   int64_t counted = 0;
   if (sliced) {
     rc = run_sliced(&pg);
@@ -1762,6 +1768,12 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
     }
   }
   swath__stmt_put(c, pg.full);
+  if (!o->ids_only) {
+    swath_jtext_lit(&pg.items, "]");
+    if (!rc && pg.items.failed) rc = swath_error_set(SWATH_ENOMEM, "search: out of memory");
+    page->features = pg.items.p;
+    page->features_len = pg.items.len;
+  }
   if (!rc && !pg.more) { /* exactly `limit` rows or fewer: nothing after them */
     free(page->next_token);
     page->next_token = NULL;
@@ -1779,7 +1791,7 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
 }
 
 void swath_page_clear(swath_page *p) {
-  json_decref(p->features);
+  free(p->features);
   free(p->ids);
   json_decref(p->warnings);
   free(p->next_token);
@@ -1787,17 +1799,30 @@ void swath_page_clear(swath_page *p) {
   p->matched = -1;
 }
 
-json_t *swath_page_collection(swath_page *p, json_t *links) {
-  json_t *fc = json_pack("{s:s, s:o, s:i}", "type", "FeatureCollection", "features",
-                         p->features ? p->features : json_array(), "numberReturned", p->returned);
-  p->features = NULL;
-  if (p->matched >= 0) json_object_set_new(fc, "numberMatched", json_integer(p->matched));
-  json_object_set_new(fc, "links", links ? links : json_array());
-  if (p->warnings) {
-    json_object_set_new(fc, "swath:warnings", p->warnings);
-    p->warnings = NULL;
+int swath_page_write(const swath_page *p, const json_t *links, swath_jtext *out) {
+  swath_jtext_reserve(out, p->features_len + 4096);
+  swath_jtext_lit(out, "{\"type\":\"FeatureCollection\",\"features\":");
+  if (p->features)
+    swath_jtext_raw(out, p->features, p->features_len);
+  else
+    swath_jtext_lit(out, "[]");
+  swath_jtext_lit(out, ",\"numberReturned\":");
+  swath_jtext_int(out, p->returned);
+  if (p->matched >= 0) {
+    swath_jtext_lit(out, ",\"numberMatched\":");
+    swath_jtext_int(out, (long long)p->matched);
   }
-  return fc;
+  swath_jtext_lit(out, ",\"links\":");
+  if (links)
+    swath_jtext_value(out, links);
+  else
+    swath_jtext_lit(out, "[]");
+  if (p->warnings) {
+    swath_jtext_lit(out, ",\"swath:warnings\":");
+    swath_jtext_value(out, p->warnings);
+  }
+  swath_jtext_lit(out, "}");
+  return out->failed ? swath_error_set(SWATH_ENOMEM, "search: out of memory") : 0;
 }
 
 int swath__search_prepare_all(swath_catalog *c, const swath_search *q, const char *cols,

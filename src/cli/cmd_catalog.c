@@ -350,11 +350,6 @@ static void print_line(json_t *item) {
     printf("\t-\t-\t-\t-\n");
 }
 
-static int to_stdout(const char *text, size_t n, void *unused) {
-  (void)unused;
-  return fwrite(text, 1, n, stdout) == n ? 0 : -1;
-}
-
 static int cmd_search(int argc, char **argv) {
   static const struct option opts[] = {SELECTION_OPTIONS,
                                        {"sortby", required_argument, NULL, O_SORT},
@@ -419,7 +414,7 @@ static int cmd_search(int argc, char **argv) {
   swath_catalog *cat = NULL;
   swath_search *q = NULL;
   rc = swath_catalog_open(s.db, SWATH_CATALOG_READONLY, &cat);
-  swath_search_opts o = {count_limit, 0};
+  swath_search_opts o = {count_limit, 0, NULL};
   int64_t total = 0, matched = -1;
   while (!rc) {
     swath_page page;
@@ -436,17 +431,25 @@ static int cmd_search(int argc, char **argv) {
         json_array_append_new(links, json_pack("{s:s, s:s, s:s}", "rel", "next", "href", href,
                                                "token", page.next_token));
       }
-      json_t *fc = swath_page_collection(&page, links);
-      int wr = swath_json_write(fc, 15, to_stdout, NULL); /* the server's bytes */
-      json_decref(fc);
-      if (wr) {
+      swath_jtext t = {.precision = SWATH_JSON_DIGITS}; /* the server's bytes */
+      rc = swath_page_write(&page, links, &t);
+      json_decref(links);
+      if (!rc && (fwrite(t.p, 1, t.len, stdout) != t.len || putchar('\n') == EOF))
         rc = swath_error_set(SWATH_EIO, "catalog search: cannot write to standard output");
+      swath_jtext_clear(&t);
+      if (rc) {
         swath_page_clear(&page);
         break;
       }
-      printf("\n");
     } else {
-      json_array_foreach(page.features, i, item) print_line(item);
+      json_t *items = json_loadb(page.features, page.features_len, 0, NULL);
+      json_array_foreach(items, i, item) print_line(item);
+      json_decref(items);
+      if (!items) {
+        rc = swath_error_set(SWATH_ENOMEM, "catalog search: out of memory");
+        swath_page_clear(&page);
+        break;
+      }
     }
     total += page.returned;
     /* --all: counted with the first page (which has the same matches), not

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_gen.h>
 
@@ -175,4 +176,87 @@ int swath_json_write(const json_t *v, int precision, json_dump_callback_t cb, vo
   if (rc == TOO_DEEP)
     return json_dump_callback(v, cb, data, JSON_COMPACT | JSON_REAL_PRECISION(precision));
   return rc;
+}
+
+/* ---- swath_jtext ------------------------------------------------------- */
+
+static int jtext_room(swath_jtext *t, size_t n) {
+  if (t->failed) return 0;
+  if (t->len + n <= t->cap) return 1;
+  size_t cap = t->cap ? t->cap : 4096;
+  while (cap < t->len + n)
+    cap *= 2;
+  char *p = realloc(t->p, cap);
+  if (!p) {
+    t->failed = 1;
+    return 0;
+  }
+  t->p = p;
+  t->cap = cap;
+  return 1;
+}
+
+void swath_jtext_reserve(swath_jtext *t, size_t n) { jtext_room(t, n); }
+
+void swath_jtext_raw(swath_jtext *t, const char *s, size_t n) {
+  if (!jtext_room(t, n)) return;
+  memcpy(t->p + t->len, s, n);
+  t->len += n;
+}
+
+int swath_json_plain(const char *s, size_t n) { return clean((const unsigned char *)s, n); }
+
+void swath_jtext_str(swath_jtext *t, const char *s, size_t n) {
+  if (clean((const unsigned char *)s, n)) {
+    if (!jtext_room(t, n + 2)) return;
+    char *o = t->p + t->len;
+    o[0] = '"';
+    memcpy(o + 1, s, n);
+    o[n + 1] = '"';
+    t->len += n + 2;
+    return;
+  }
+  /* rare: let yajl escape it, as swath_json_write would */
+  yajl_gen g = yajl_gen_alloc(NULL);
+  const unsigned char *text;
+  size_t len;
+  if (g && yajl_gen_string(g, (const unsigned char *)s, n) == yajl_gen_status_ok &&
+      yajl_gen_get_buf(g, &text, &len) == yajl_gen_status_ok)
+    swath_jtext_raw(t, (const char *)text, len);
+  else
+    t->failed = 1;
+  if (g) yajl_gen_free(g);
+}
+
+void swath_jtext_real(swath_jtext *t, double v) {
+  char buf[40];
+  int precision = t->precision < 1 || t->precision > 17 ? 17 : t->precision;
+  int n = real_text(v, precision, buf, sizeof buf);
+  if (n <= 0)
+    t->failed = 1;
+  else
+    swath_jtext_raw(t, buf, (size_t)n);
+}
+
+void swath_jtext_int(swath_jtext *t, long long v) {
+  char buf[32];
+  int n = snprintf(buf, sizeof buf, "%lld", v);
+  swath_jtext_raw(t, buf, (size_t)n);
+}
+
+static int jtext_append(const char *buf, size_t n, void *data) {
+  swath_jtext *t = data;
+  swath_jtext_raw(t, buf, n);
+  return t->failed ? -1 : 0;
+}
+
+void swath_jtext_value(swath_jtext *t, const json_t *v) {
+  if (!t->failed && swath_json_write(v, t->precision, jtext_append, t)) t->failed = 1;
+}
+
+void swath_jtext_clear(swath_jtext *t) {
+  free(t->p);
+  int precision = t->precision;
+  memset(t, 0, sizeof *t);
+  t->precision = precision;
 }

@@ -18,6 +18,12 @@
 #define SWATH_CORE_JSON_OUT_H
 
 #include <jansson.h>
+#include <stddef.h>
+
+/* Significant digits of reals in everything swath writes as compact JSON
+ * (HTTP responses, catalog output): one figure, so the CLI prints the
+ * server's bytes. */
+#define SWATH_JSON_DIGITS 15
 
 /* Write `v` compactly through `cb` (jansson's callback type: return 0 to go
  * on), reals with `precision` significant digits (1-17, as jansson's
@@ -25,5 +31,40 @@
  * nothing is reported through the error module: callers answer with their
  * own message. Thread-safe. */
 int swath_json_write(const json_t *v, int precision, json_dump_callback_t cb, void *data);
+
+/* ---- JSON text assembled piece by piece -----------------------------------
+ *
+ * For writers of one known shape that is written often (a catalog item: a
+ * page of them is most of the STAC server's work). Building a jansson tree
+ * only to walk it again cost three times the writing itself; here constant
+ * fragments go in verbatim and each value is formatted as swath_json_write
+ * formats it, so the text is byte for byte what the tree would have given.
+ *
+ * The caller owns the order of keys and the commas. Out of memory is
+ * sticky: `failed` is set, later calls do nothing, and the caller checks it
+ * once at the end. */
+typedef struct swath_jtext {
+  char *p;       /* the text so far (no NUL); malloc'd, owned */
+  size_t len, cap;
+  int precision; /* significant digits of reals (1-17; 0 means 17) */
+  int failed;    /* out of memory at some point: the text is incomplete */
+} swath_jtext;
+
+/* Make room for n more bytes at once (saves growing it step by step). */
+void swath_jtext_reserve(swath_jtext *t, size_t n);
+/* Bytes as they are (a fragment of JSON text). */
+void swath_jtext_raw(swath_jtext *t, const char *s, size_t n);
+#define swath_jtext_lit(t, lit) swath_jtext_raw((t), (lit), sizeof(lit) - 1)
+/* Whether a string goes into JSON text as it is, between quotes (nothing in
+ * it to escape). */
+int swath_json_plain(const char *s, size_t n);
+/* A string value, quoted and escaped as yajl escapes it. */
+void swath_jtext_str(swath_jtext *t, const char *s, size_t n);
+void swath_jtext_real(swath_jtext *t, double v);
+void swath_jtext_int(swath_jtext *t, long long v);
+/* A jansson value, through swath_json_write. */
+void swath_jtext_value(swath_jtext *t, const json_t *v);
+/* Free the text; the struct is then empty (precision kept). */
+void swath_jtext_clear(swath_jtext *t);
 
 #endif

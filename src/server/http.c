@@ -97,8 +97,19 @@ const char *swath_http_base_url(const swath_http_request *rq) { return rq->base;
 /* ---- responses ----------------------------------------------------------- */
 
 void swath_http_json(swath_http_response *rs, int status, json_t *body) {
+  free(rs->raw);
+  rs->raw = NULL;
   json_decref(rs->json);
   rs->json = body;
+  rs->status = status;
+}
+
+void swath_http_bytes(swath_http_response *rs, int status, char *body, size_t len) {
+  json_decref(rs->json);
+  rs->json = NULL;
+  free(rs->raw);
+  rs->raw = body;
+  rs->raw_len = len;
   rs->status = status;
 }
 
@@ -218,7 +229,7 @@ static enum MHD_Result send_response(struct MHD_Connection *c, swath_http_respon
     struct conn_buf *cb = ci ? ci->socket_context : NULL;
     /* the connection's buffer, or (no socket context) a one-off buffer */
     struct out o = cb ? (struct out){cb->p, 0, cb->cap, 0, cb} : (struct out){NULL, 0, 0, 1, NULL};
-    int ok = swath_json_write(rs->json, 15, out_append, &o) == 0;
+    int ok = swath_json_write(rs->json, SWATH_JSON_DIGITS, out_append, &o) == 0;
     if (!ok && o.own) free(o.p);
     if (ok) {
       body = o.p;

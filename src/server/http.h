@@ -67,6 +67,8 @@ const char *swath_http_base_url(const swath_http_request *rq);
 /* ---- response helpers ---------------------------------------------------- */
 /* Set a JSON body (stolen) and status. */
 void swath_http_json(swath_http_response *rs, int status, json_t *body);
+/* Set a body of bytes (stolen, malloc'd) and status. */
+void swath_http_bytes(swath_http_response *rs, int status, char *body, size_t len);
 /* An OGC-style JSON error: {"code": code, "description": <message>}. */
 void swath_http_error(swath_http_response *rs, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -287,26 +287,31 @@ static void run_search(struct swath_stac_server *s, const swath_http_request *rq
   json_decref(body);
   if (!rc && collection) rc = swath_search_set_collection(q, collection);
   if (!rc) rc = catalog(s, &c);
-  swath_search_opts o = {s->count_limit, 0};
+  const char *base = swath_http_base_url(rq);
+  swath_search_opts o = {s->count_limit, 0, base};
   if (!rc) rc = swath_search_run(c, q, &o, &page);
   if (rc) {
     swath_search_free(q);
     swath_http_fail(rs, rc);
     return;
   }
-  const char *base = swath_http_base_url(rq);
-  size_t i;
-  json_t *item;
-  json_array_foreach(page.features, i, item) swath_item_add_links(item, base);
   json_t *links = json_array();
   json_array_append_new(links, mklink("root", "application/json", base, "/"));
   if (page.next_token)
     json_array_append_new(links,
                           post ? next_post(rq, q, page.next_token) : next_get(rq, page.next_token));
   swath_search_free(q);
-  rs->content_type = GEOJSON;
-  swath_http_json(rs, 200, swath_page_collection(&page, links));
+  swath_jtext t = {.precision = SWATH_JSON_DIGITS};
+  rc = swath_page_write(&page, links, &t);
+  json_decref(links);
   swath_page_clear(&page);
+  if (rc) {
+    swath_jtext_clear(&t);
+    swath_http_fail(rs, rc);
+    return;
+  }
+  rs->content_type = GEOJSON;
+  swath_http_bytes(rs, 200, t.p, t.len);
 }
 
 /* GET arguments -> search body; "f" (output format) is JSON only. */

@@ -103,7 +103,7 @@ static swath_search *parsed(const char *body) {
  * count_limit (< 0: not at all), into p. */
 static void run_body(swath_catalog *c, const char *body, int64_t count_limit, swath_page *p) {
   swath_search *q = parsed(body);
-  swath_search_opts o = {count_limit, 1};
+  swath_search_opts o = {count_limit, 1, NULL};
   if (swath_search_run(c, q, &o, p)) fail_msg("run %s: %s", body, swath_error_message());
   swath_search_free(q);
 }
@@ -402,6 +402,89 @@ static void test_s2_item_text(void **state) {
   swath_catalog_close(c);
 }
 
+/* The bytes of a page of Sentinel-2 items, against tests/data/s2_page.json:
+ * the page the STAC server gave for these two rows before items were
+ * written as text (when they were jansson trees dumped by swath_json_write).
+ * One row is new-style, across the antimeridian, with a quote and a
+ * backslash in a field, Google's default base URL and cached colour; one is
+ * old-style ("OPER", no TCI) with a base URL of its own (so no gs://
+ * alternates); one has a gs:// base URL that needs escaping in every href.
+ * Each item from the single-item route, with its links, must be the same
+ * text as on the page. */
+static void test_item_text_golden(void **state) {
+  (void)state;
+  static const char r1[] = "L1C_T01KAB_A031000_20230602T223001",
+                    r2[] = "S2A_OPER_MSI_L1C_TL_SGS__20151001T101010_A001000_T32TMT_N02.04",
+                    r3[] = "L1C_T32TMT_A031001_20230603T103001";
+  FILE *f = fopen(path_of("g.csv"), "wb");
+  fprintf(f, HEADER "\n%s,S2B_MSIL1C_20230602T222539_N0509_R029_T01KAB_20230603T000101,"
+             "GS2B_20230602T222539_031000_N05.09,01KAB,2023-06-02T22:30:01.5Z,,12.5,Q\"\\x,"
+             "2023-06-03T00:01:01Z,-17.1,-18.1,179.5,-179.2,\n", r1);
+  fprintf(f, "%s,S2A_OPER_PRD_MSIL1C_PDMC_20151001T101010_R065_V20151001T101010_20151001T101010,"
+             "GS2A_20151001T101010_001000_N02.04,32TMT,2015-10-01T10:10:10Z,123456789,,PASSED,,"
+             "46.1,45.1,8.9,10.3,https://example.com/s/x.SAFE\n", r2);
+  fprintf(f, "%s,S2A_MSIL1C_20230603T102531_N0509_R108_T32TMT_20230603T120101,"
+             "GS2A_20230603T102531_031001_N05.09,32TMT,2023-06-03T10:30:01Z,5,0,PASSED,,46.1,45.1,"
+             "8.9,10.3,\"gs://buck\"\"et\\x/S2A.SAFE\"\n", r3);
+  fclose(f);
+  swath_catalog *c = open_new("g.db");
+  swath_ingest_report r;
+  ingest(c, "g.csv", &r);
+  assert_int_equal(r.inserted, 3);
+  swath_catalog_close(c);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(path_of("g.db"), &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db,
+                                "UPDATE items SET red = 12.25, green = 1e-7, blue = 1234567.891234, "
+                                "bright = 0.1, cmethod = 'exact', cpixels = 1000, csource = 'tci' "
+                                "WHERE id LIKE 'L1C_T01%'",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  sqlite3_close(db);
+  assert_int_equal(swath_catalog_open(path_of("g.db"), SWATH_CATALOG_READONLY, &c), 0);
+
+  char body[512];
+  snprintf(body, sizeof body,
+           "{\"ids\": [\"%s\", \"%s\", \"%s\"], "
+           "\"sortby\": [{\"field\": \"datetime\", \"direction\": \"desc\"}]}",
+           r1, r2, r3);
+  swath_search *q = parsed(body);
+  swath_search_opts o = {100000, 0, "http://h:1"};
+  swath_page p;
+  assert_int_equal(swath_search_run(c, q, &o, &p), 0);
+  swath_search_free(q);
+  json_t *links = json_pack("[{s:s, s:s, s:s}]", "rel", "root", "type", "application/json", "href",
+                            "http://h:1/");
+  swath_jtext t = {.precision = SWATH_JSON_DIGITS};
+  assert_int_equal(swath_page_write(&p, links, &t), 0);
+  json_decref(links);
+  swath_page_clear(&p);
+  FILE *g = fopen("tests/data/s2_page.json", "rb");
+  assert_non_null(g);
+  static char want[65536];
+  size_t n = fread(want, 1, sizeof want - 1, g);
+  fclose(g);
+  want[n] = '\0';
+  assert_int_equal(t.len, n);
+  assert_memory_equal(t.p, want, n);
+  swath_jtext_clear(&t);
+
+  const char *ids[] = {r1, r2, r3};
+  for (int k = 0; k < 3; k++) {
+    json_t *item;
+    assert_int_equal(swath_catalog_get_item(c, "sentinel-2-l1c", ids[k], &item), 0);
+    swath_item_add_links(item, "http://h:1");
+    swath_jtext_value(&t, item);
+    json_decref(item);
+    swath_jtext_lit(&t, "\0");
+    assert_false(t.failed);
+    assert_non_null(strstr(want, t.p));
+    assert_true(strlen(t.p) > 5000); /* (a whole item, not a part of one) */
+    swath_jtext_clear(&t);
+  }
+  swath_catalog_close(c);
+}
+
 static void test_antimeridian_and_time(void **state) {
   (void)state;
   FILE *f = fopen(path_of("am.csv"), "w");
@@ -596,7 +679,7 @@ static void test_paging_and_filters(void **state) {
                           "eo:cloud_cover", 0);
     swath_search *q;
     swath_page p;
-    swath_search_opts o = {100, 1};
+    swath_search_opts o = {100, 1, NULL};
     assert_int_equal(swath_search_parse(b, &q), 0);
     assert_int_equal(swath_search_run(c, q, &o, &p), 0);
     assert_int_equal(p.matched, -1);
@@ -1251,6 +1334,7 @@ int main(void) {
       cmocka_unit_test(test_time),
       cmocka_unit_test(test_s2_names),
       cmocka_unit_test(test_s2_item_text),
+      cmocka_unit_test(test_item_text_golden),
       cmocka_unit_test(test_parse_errors),
       cmocka_unit_test(test_ingest_csv),
       cmocka_unit_test(test_antimeridian_and_time),

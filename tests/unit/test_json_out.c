@@ -8,7 +8,9 @@
  *     escaped with lower-case hex (the documented difference);
  *   - a value nested deeper than yajl allows is still written (by jansson);
  *   - a failing callback makes the call fail; the text is handed over in
- *     one call, whole. */
+ *     one call, whole;
+ *   - swath_jtext: the same random trees, written piece by piece with its
+ *     functions, give swath_json_write's bytes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -242,11 +244,79 @@ static void test_callback_failure(void **state) {
   json_decref(o);
 }
 
+/* ---- swath_jtext ------------------------------------------------------- */
+
+static void jtext_put(swath_jtext *t, const json_t *v) {
+  const char *key;
+  json_t *x;
+  size_t i;
+  int first = 1;
+  switch (json_typeof(v)) {
+  case JSON_OBJECT:
+    swath_jtext_lit(t, "{");
+    json_object_foreach((json_t *)v, key, x) {
+      if (!first) swath_jtext_lit(t, ",");
+      first = 0;
+      swath_jtext_str(t, key, strlen(key));
+      swath_jtext_lit(t, ":");
+      jtext_put(t, x);
+    }
+    swath_jtext_lit(t, "}");
+    break;
+  case JSON_ARRAY:
+    swath_jtext_lit(t, "[");
+    json_array_foreach(v, i, x) {
+      if (i) swath_jtext_lit(t, ",");
+      jtext_put(t, x);
+    }
+    swath_jtext_lit(t, "]");
+    break;
+  case JSON_STRING:
+    swath_jtext_str(t, json_string_value(v), json_string_length(v));
+    break;
+  case JSON_INTEGER:
+    swath_jtext_int(t, json_integer_value(v));
+    break;
+  case JSON_REAL:
+    swath_jtext_real(t, json_real_value(v));
+    break;
+  default: /* true, false, null: a value written whole */
+    swath_jtext_value(t, v);
+  }
+}
+
+static void test_jtext(void **state) {
+  (void)state;
+  seed = 11;
+  for (int i = 0; i < 3000; i++) {
+    json_t *o = json_object();
+    json_object_set_new(o, "v", random_value(0));
+    int precision = i % 3 ? 15 : 17;
+    swath_jtext t = {.precision = precision};
+    if (i % 2) swath_jtext_reserve(&t, 100000);
+    jtext_put(&t, o);
+    char *want = ours(o, precision);
+    assert_false(t.failed);
+    assert_int_equal(t.len, strlen(want));
+    assert_memory_equal(t.p, want, t.len);
+    free(want);
+    swath_jtext_clear(&t);
+    assert_null(t.p);
+    assert_int_equal(t.len, 0);
+    assert_int_equal(t.precision, precision);
+    json_decref(o);
+  }
+  assert_true(swath_json_plain("gs://bucket/a b/\xc3\xa9.jp2", 21));
+  assert_false(swath_json_plain("a\"b", 3));
+  assert_false(swath_json_plain("a\\b", 3));
+  assert_false(swath_json_plain("a\nb", 3));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_chosen_values),    cmocka_unit_test(test_control_characters),
       cmocka_unit_test(test_random_trees),     cmocka_unit_test(test_deep_nesting),
-      cmocka_unit_test(test_callback_failure),
+      cmocka_unit_test(test_callback_failure), cmocka_unit_test(test_jtext),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
