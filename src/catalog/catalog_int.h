@@ -102,6 +102,9 @@ int swath__store_bulk_end(swath_catalog *c, int64_t *dups);
 int swath__rtpack_new(swath__rtpack **out);
 /* Queue the entry of scene s, stored as row `rid`. */
 int swath__rtpack_add(swath__rtpack *p, int64_t rid, const swath_scene *s);
+/* No more entries: start sorting the last ones in the background (call it
+ * before other long work, such as the index builds). */
+int swath__rtpack_flush(swath__rtpack *p);
 /* Replace the contents of R*Tree `table` (items_rtree's layout) by the
  * packed entries; the entries of the sorted rids in `skip` are left out. */
 int swath__rtpack_write(swath__rtpack *p, sqlite3 *db, const char *table, const int64_t *skip,
