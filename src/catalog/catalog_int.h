@@ -49,7 +49,7 @@ struct swath_catalog {
   int64_t max_span; /* longest dt1 - dt0 put in this transaction */
   int not_boxes;    /* an item whose footprint is not its bbox was put */
   int bulk;         /* filling a new catalog (see swath__store_bulk_begin) */
-  sqlite3_stmt *st_bulk;
+  sqlite3_stmt *st_bulk; /* a bulk build's INSERT of several rows */
   swath__rtpack *pack;
   /* read statements kept prepared between searches (see swath__stmt_get) */
   struct swath__stmt_slot {
@@ -81,6 +81,11 @@ int swath__exec(sqlite3 *db, const char *sql);
  * committed every SWATH_STORE_BATCH puts). *updated = 1 if it existed. */
 #define SWATH_STORE_BATCH 200000
 int swath__store_put(swath_catalog *c, const swath_scene *s, int *updated);
+/* Put n scenes, as many rows per statement as a bulk build allows.
+ * *stored: how many were put before any failure, *updated: of which
+ * updates. */
+int swath__store_put_many(swath_catalog *c, const swath_scene *s, int n, int *stored,
+                          int *updated);
 /* Commit what is pending and fold the extent seen into `collections`. */
 int swath__store_commit(swath_catalog *c);
 void swath__store_rollback(swath_catalog *c);

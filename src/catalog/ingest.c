@@ -346,16 +346,11 @@ static int pipeline(swath_catalog *c, const swath_ingest_vtable *fmt, const char
   int rc = 0;
   struct batch *b;
   while ((b = pop(&p))) {
-    for (int i = 0; i < b->n && !rc; i++) {
-      int updated = 0;
-      rc = swath__store_put(c, &b->sc[i], &updated);
-      if (rc) break;
-      r->read++;
-      if (updated)
-        r->updated++;
-      else
-        r->inserted++;
-    }
+    int stored = 0, updated = 0;
+    rc = swath__store_put_many(c, b->sc, b->n, &stored, &updated);
+    r->read += stored;
+    r->updated += updated;
+    r->inserted += stored - updated;
     batch_free(b);
     if (rc) {
       pthread_mutex_lock(&p.mu);

@@ -265,9 +265,9 @@ static int prepare_writes(swath_catalog *c) {
 }
 
 static void finalize_writes(swath_catalog *c) {
-  sqlite3_stmt **st[] = {&c->st_find,      &c->st_insert,     &c->st_update,
-                         &c->st_rtree_ins, &c->st_rtree_find, &c->st_rtree_del};
-  for (int k = 0; k < 6; k++) {
+  sqlite3_stmt **st[] = {&c->st_find,       &c->st_insert,     &c->st_update, &c->st_rtree_ins,
+                         &c->st_rtree_find, &c->st_rtree_del, &c->st_bulk};
+  for (int k = 0; k < 7; k++) {
     sqlite3_finalize(*st[k]);
     *st[k] = NULL;
   }
@@ -290,28 +290,30 @@ static struct swath__extent *extent_for(swath_catalog *c, const char *id) {
   return e;
 }
 
-static void bind_scene(sqlite3_stmt *st, const swath_scene *s) {
-  sqlite3_bind_text(st, 1, s->id, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 2, s->collection, -1, SQLITE_STATIC);
-  sqlite3_bind_int(st, 3, s->kind);
-  sqlite3_bind_int64(st, 4, s->dt);
-  sqlite3_bind_int64(st, 5, s->dt0);
-  sqlite3_bind_int64(st, 6, s->dt1);
+/* Binds scene s to ?(o+1)..?(o+14): the columns of st_insert and st_update
+ * (o = 0), or of one row of st_bulk. */
+static void bind_scene(sqlite3_stmt *st, int o, const swath_scene *s) {
+  sqlite3_bind_text(st, o + 1, s->id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, o + 2, s->collection, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, o + 3, s->kind);
+  sqlite3_bind_int64(st, o + 4, s->dt);
+  sqlite3_bind_int64(st, o + 5, s->dt0);
+  sqlite3_bind_int64(st, o + 6, s->dt1);
   if (isnan(s->cloud))
-    sqlite3_bind_null(st, 7);
+    sqlite3_bind_null(st, o + 7);
   else
-    sqlite3_bind_double(st, 7, s->cloud);
+    sqlite3_bind_double(st, o + 7, s->cloud);
   for (int k = 0; k < 4; k++)
-    sqlite3_bind_double(st, 8 + k, s->bbox[k]);
+    sqlite3_bind_double(st, o + 8 + k, s->bbox[k]);
   if (s->wkb)
-    sqlite3_bind_blob(st, 12, s->wkb, (int)s->wkb_len, SQLITE_STATIC);
+    sqlite3_bind_blob(st, o + 12, s->wkb, (int)s->wkb_len, SQLITE_STATIC);
   else
-    sqlite3_bind_null(st, 12);
-  sqlite3_bind_text(st, 13, s->doc, -1, SQLITE_STATIC);
+    sqlite3_bind_null(st, o + 12);
+  sqlite3_bind_text(st, o + 13, s->doc, -1, SQLITE_STATIC);
   if (s->color_src)
-    sqlite3_bind_text(st, 14, s->color_src, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, o + 14, s->color_src, -1, SQLITE_STATIC);
   else
-    sqlite3_bind_null(st, 14);
+    sqlite3_bind_null(st, o + 14);
 }
 
 static int step_done(swath_catalog *c, sqlite3_stmt *st, const char *what) {
@@ -360,7 +362,8 @@ static int rtree_delete(swath_catalog *c, int64_t rid, const double bbox[4], int
   return step_done(c, c->st_rtree_del, "catalog: updating the R*Tree");
 }
 
-int swath__store_put(swath_catalog *c, const swath_scene *s, int *updated) {
+/* Before a put: the statements prepared, a transaction open. */
+static int put_begin(swath_catalog *c) {
   int rc;
   if (c->readonly) return swath_error_set(SWATH_EINVAL, "catalog '%s' is open read-only", c->path);
   if (!c->st_find && (rc = prepare_writes(c))) return rc;
@@ -368,11 +371,42 @@ int swath__store_put(swath_catalog *c, const swath_scene *s, int *updated) {
     if ((rc = swath__exec(c->db, c->bulk ? "BEGIN" : "BEGIN IMMEDIATE"))) return rc;
     c->in_txn = 1;
   }
+  return 0;
+}
+
+/* After a put of s (upd: an update): the extents and marks the
+ * transaction commits. (The caller commits every SWATH_STORE_BATCH puts,
+ * between statements.) */
+static int put_end(swath_catalog *c, const swath_scene *s, int upd) {
+  int cross = s->bbox[0] > s->bbox[2];
+  struct swath__extent *e = extent_for(c, s->collection);
+  if (!e) return swath_error_set(SWATH_ENOMEM, "catalog: out of memory");
+  double w = cross ? -180.0 : s->bbox[0], east = cross ? 180.0 : s->bbox[2];
+  if (w < e->bbox[0]) e->bbox[0] = w;
+  if (s->bbox[1] < e->bbox[1]) e->bbox[1] = s->bbox[1];
+  if (east > e->bbox[2]) e->bbox[2] = east;
+  if (s->bbox[3] > e->bbox[3]) e->bbox[3] = s->bbox[3];
+  if (s->dt0 < e->dt0) e->dt0 = s->dt0;
+  if (s->dt1 > e->dt1) e->dt1 = s->dt1;
+  e->added += !upd;
+  if (s->dt1 - s->dt0 > c->max_span) c->max_span = s->dt1 - s->dt0;
+  if (s->wkb) c->not_boxes = 1;
+  c->in_txn++;
+  return 0;
+}
+
+static int put_commit_due(swath_catalog *c) {
+  return c->in_txn > SWATH_STORE_BATCH ? swath__store_commit(c) : 0;
+}
+
+int swath__store_put(swath_catalog *c, const swath_scene *s, int *updated) {
+  int rc = put_begin(c);
+  if (rc) return rc;
   int upd = 0;
   if (c->bulk) {
     /* no lookup: duplicates are resolved when the unique index is built */
     int64_t rid = ++c->max_rid;
-    bind_scene(c->st_insert, s);
+    bind_scene(c->st_insert, 0, s);
     sqlite3_bind_int64(c->st_insert, 15, rid);
     if ((rc = step_done(c, c->st_insert, "catalog: storing a scene"))) return rc;
     if ((rc = swath__rtpack_add(c->pack, rid, s))) return rc;
@@ -396,7 +430,7 @@ int swath__store_put(swath_catalog *c, const swath_scene *s, int *updated) {
       int forget =
           (old == NULL) != (s->color_src == NULL) || (old && strcmp(old, s->color_src) != 0);
       sqlite3_reset(f);
-      bind_scene(c->st_update, s);
+      bind_scene(c->st_update, 0, s);
       sqlite3_bind_int64(c->st_update, 15, rid);
       sqlite3_bind_int(c->st_update, 16, forget);
       if ((rc = step_done(c, c->st_update, "catalog: updating a scene"))) return rc;
@@ -406,28 +440,62 @@ int swath__store_put(swath_catalog *c, const swath_scene *s, int *updated) {
       sqlite3_reset(f);
       if (r != SQLITE_DONE) return swath__sql_error(c->db, "catalog: looking up a scene");
       int64_t rid = ++c->max_rid;
-      bind_scene(c->st_insert, s);
+      bind_scene(c->st_insert, 0, s);
       sqlite3_bind_int64(c->st_insert, 15, rid);
       if ((rc = step_done(c, c->st_insert, "catalog: storing a scene")) ||
           (rc = rtree_put(c, rid, s)))
         return rc;
     }
   }
-  int cross = s->bbox[0] > s->bbox[2];
-  struct swath__extent *e = extent_for(c, s->collection);
-  if (!e) return swath_error_set(SWATH_ENOMEM, "catalog: out of memory");
-  double w = cross ? -180.0 : s->bbox[0], east = cross ? 180.0 : s->bbox[2];
-  if (w < e->bbox[0]) e->bbox[0] = w;
-  if (s->bbox[1] < e->bbox[1]) e->bbox[1] = s->bbox[1];
-  if (east > e->bbox[2]) e->bbox[2] = east;
-  if (s->bbox[3] > e->bbox[3]) e->bbox[3] = s->bbox[3];
-  if (s->dt0 < e->dt0) e->dt0 = s->dt0;
-  if (s->dt1 > e->dt1) e->dt1 = s->dt1;
-  e->added += !upd;
-  if (s->dt1 - s->dt0 > c->max_span) c->max_span = s->dt1 - s->dt0;
-  if (s->wkb) c->not_boxes = 1;
   if (updated) *updated = upd;
-  if (++c->in_txn > SWATH_STORE_BATCH) return swath__store_commit(c);
+  if ((rc = put_end(c, s, upd))) return rc;
+  return put_commit_due(c);
+}
+
+/* Rows per INSERT in a bulk build: a statement per row cost about a third
+ * more of the writer thread, which bounds a bulk ingest's row phase. */
+#define BULK_ROWS 16
+
+int swath__store_put_many(swath_catalog *c, const swath_scene *s, int n, int *stored,
+                          int *updated) {
+  *stored = *updated = 0;
+  int i = 0, rc = 0;
+  if (c->bulk && n >= BULK_ROWS) {
+    if ((rc = put_begin(c))) return rc;
+    if (!c->st_bulk) {
+      char *sql = sqlite3_mprintf("INSERT INTO items(id, collection, kind, dt, dt0, dt1, cloud, "
+                                  "minx, miny, maxx, maxy, geom, doc, csrc, rid) VALUES");
+      for (int j = 0; sql && j < BULK_ROWS; j++)
+        sql = sqlite3_mprintf("%z%s(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", sql,
+                              j ? ", " : "");
+      int bad = !sql || sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->st_bulk,
+                                           NULL);
+      sqlite3_free(sql);
+      if (bad) return swath__sql_error(c->db, "catalog: preparing writes");
+    }
+    /* no lookup: duplicates are resolved when the unique index is built */
+    for (; i + BULK_ROWS <= n; i += BULK_ROWS) {
+      if ((rc = put_begin(c))) return rc;
+      for (int j = 0; j < BULK_ROWS; j++) {
+        bind_scene(c->st_bulk, 15 * j, &s[i + j]);
+        sqlite3_bind_int64(c->st_bulk, 15 * j + 15, c->max_rid + 1 + j);
+      }
+      if ((rc = step_done(c, c->st_bulk, "catalog: storing scenes"))) return rc;
+      for (int j = 0; j < BULK_ROWS; j++) {
+        int64_t rid = ++c->max_rid;
+        (*stored)++;
+        if ((rc = swath__rtpack_add(c->pack, rid, &s[i + j])) || (rc = put_end(c, &s[i + j], 0)))
+          return rc;
+      }
+      if ((rc = put_commit_due(c))) return rc;
+    }
+  }
+  for (; i < n; i++) {
+    int upd = 0;
+    if ((rc = swath__store_put(c, &s[i], &upd))) return rc;
+    (*stored)++;
+    *updated += upd;
+  }
   return 0;
 }
 
