@@ -50,6 +50,9 @@ struct swath_catalog {
   int not_boxes;    /* an item whose footprint is not its bbox was put */
   int bulk;         /* filling a new catalog (see swath__store_bulk_begin) */
   sqlite3_stmt *st_bulk; /* a bulk build's INSERT of several rows */
+  int64_t commit_every;  /* puts per write transaction (SWATH_STORE_BATCH) */
+  size_t pack_run;       /* R*Tree pack: entries per sort run (0: default) */
+  /* (tests make the last two small, to cross their boundaries) */
   swath__rtpack *pack;
   /* read statements kept prepared between searches (see swath__stmt_get) */
   struct swath__stmt_slot {
@@ -104,7 +107,8 @@ int swath__store_bulk_begin(swath_catalog *c);
  * earlier (collection, id) and replaced it. */
 int swath__store_bulk_end(swath_catalog *c, int64_t *dups);
 
-int swath__rtpack_new(swath__rtpack **out);
+/* run: entries per sort run (0: the default, 1M) */
+int swath__rtpack_new(size_t run, swath__rtpack **out);
 /* Queue the entry of scene s, stored as row `rid`. */
 int swath__rtpack_add(swath__rtpack *p, int64_t rid, const swath_scene *s);
 /* No more entries: start sorting the last ones in the background (call it

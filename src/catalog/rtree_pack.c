@@ -45,7 +45,7 @@
 #include "catalog/catalog_int.h"
 #include "core/error.h"
 
-#define RUN (1 << 20) /* entries per in-memory run: 64 MB */
+#define RUN (1 << 20) /* entries per in-memory run by default: 64 MB */
 #define NCOORD 6
 
 struct entry {
@@ -66,6 +66,7 @@ struct job {
 };
 
 struct swath__rtpack {
+  size_t run;          /* entries per run */
   struct entry *buf;   /* the run filling */
   struct entry *spare; /* the other buffer: the helper's job, or idle */
   size_t n;
@@ -118,9 +119,10 @@ int swath__cmp_i64(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-int swath__rtpack_new(swath__rtpack **out) {
+int swath__rtpack_new(size_t run, swath__rtpack **out) {
   swath__rtpack *p = calloc(1, sizeof *p);
-  if (!p || !(p->buf = malloc(RUN * sizeof *p->buf)) || !(p->text = tmpfile())) {
+  if (p) p->run = run ? run : RUN;
+  if (!p || !(p->buf = malloc(p->run * sizeof *p->buf)) || !(p->text = tmpfile())) {
     if (p) free(p->buf);
     free(p);
     return swath_error_set(SWATH_ENOMEM, "catalog: out of memory for the R*Tree build");
@@ -173,7 +175,7 @@ static int spill(swath__rtpack *p) {
   if (!p->n) return 0;
   int rc = spill_wait(p); /* (the spare buffer is free once it returns) */
   if (rc) return rc;
-  if (!p->spare && !(p->spare = malloc(RUN * sizeof *p->spare)))
+  if (!p->spare && !(p->spare = malloc(p->run * sizeof *p->spare)))
     return swath_error_set(SWATH_ENOMEM, "catalog: out of memory for the R*Tree build");
   p->job = (struct job){p->buf, p->n, NULL};
   p->buf = p->spare;
@@ -211,7 +213,7 @@ static int coll_index(swath__rtpack *p, const char *coll, uint32_t *out) {
 }
 
 int swath__rtpack_add(swath__rtpack *p, int64_t id, const swath_scene *s) {
-  if (p->n == RUN) {
+  if (p->n == p->run) {
     int rc = spill(p);
     if (rc) return rc;
   }

@@ -115,6 +115,7 @@ int swath_catalog_open(const char *path, int flags, swath_catalog **out) {
     return swath_error_set(SWATH_ENOMEM, "catalog: out of memory");
   }
   c->readonly = (flags & SWATH_CATALOG_READONLY) != 0;
+  c->commit_every = SWATH_STORE_BATCH;
   /* NOMUTEX: a connection belongs to one thread at a time (see catalog.h). */
   int oflags = SQLITE_OPEN_NOMUTEX |
                (c->readonly ? SQLITE_OPEN_READONLY
@@ -375,7 +376,7 @@ static int put_begin(swath_catalog *c) {
 }
 
 /* After a put of s (upd: an update): the extents and marks the
- * transaction commits. (The caller commits every SWATH_STORE_BATCH puts,
+ * transaction commits. (The caller commits every c->commit_every puts,
  * between statements.) */
 static int put_end(swath_catalog *c, const swath_scene *s, int upd) {
   int cross = s->bbox[0] > s->bbox[2];
@@ -396,7 +397,7 @@ static int put_end(swath_catalog *c, const swath_scene *s, int upd) {
 }
 
 static int put_commit_due(swath_catalog *c) {
-  return c->in_txn > SWATH_STORE_BATCH ? swath__store_commit(c) : 0;
+  return c->in_txn > c->commit_every ? swath__store_commit(c) : 0;
 }
 
 int swath__store_put(swath_catalog *c, const swath_scene *s, int *updated) {
@@ -546,7 +547,7 @@ int swath__store_bulk_begin(swath_catalog *c) {
                        : cores - 1);
   if ((rc = swath__exec(c->db, sql)) || (rc = set_state(c, "building")) ||
       (rc = swath__exec(c->db, "DROP INDEX IF EXISTS items_id; DROP INDEX IF EXISTS items_dt")) ||
-      (rc = swath__rtpack_new(&c->pack)))
+      (rc = swath__rtpack_new(c->pack_run, &c->pack)))
     return rc;
   c->bulk = 1;
   return 1;
