@@ -232,12 +232,16 @@ void swath__stmt_cache_clear(swath_catalog *c) {
   }
 }
 
+/* The columns an INSERT of a scene binds, in bind_scene's order, then rid. */
+#define INSERT_COLS                                                                                \
+  "id, collection, kind, dt, dt0, dt1, cloud, minx, miny, maxx, maxy, geom, doc, csrc, rid"
+
 static int prepare_writes(swath_catalog *c) {
   static const char *const sql[] = {
       "SELECT rid, minx, miny, maxx, maxy, dt0, dt1, csrc, dt FROM items WHERE id = ?1 AND "
       "collection = ?2",
-      "INSERT INTO items(id, collection, kind, dt, dt0, dt1, cloud, minx, miny, maxx, maxy, geom, "
-      "doc, csrc, rid) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+      "INSERT INTO items(" INSERT_COLS
+      ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
       /* colour statistics survive a re-ingest unless what they were read
        * from changed (?16) */
       "UPDATE items SET id = ?1, collection = ?2, kind = ?3, dt = ?4, dt0 = ?5, dt1 = ?6, "
@@ -453,8 +457,9 @@ int swath__store_put(swath_catalog *c, const swath_scene *s, int *updated) {
   return put_commit_due(c);
 }
 
-/* Rows per INSERT in a bulk build: a statement per row cost about a third
- * more of the writer thread, which bounds a bulk ingest's row phase. */
+/* Rows per INSERT in a bulk build. The writer thread bounds a bulk
+ * ingest's row phase; with a statement per row that phase took 22.0-24.2 s
+ * for 10M rows, with 16 rows per statement 21.4-22.2 s (docs/PERFORMANCE.md). */
 #define BULK_ROWS 16
 
 int swath__store_put_many(swath_catalog *c, const swath_scene *s, int n, int *stored,
@@ -464,8 +469,7 @@ int swath__store_put_many(swath_catalog *c, const swath_scene *s, int n, int *st
   if (c->bulk && n >= BULK_ROWS) {
     if ((rc = put_begin(c))) return rc;
     if (!c->st_bulk) {
-      char *sql = sqlite3_mprintf("INSERT INTO items(id, collection, kind, dt, dt0, dt1, cloud, "
-                                  "minx, miny, maxx, maxy, geom, doc, csrc, rid) VALUES");
+      char *sql = sqlite3_mprintf("INSERT INTO items(" INSERT_COLS ") VALUES");
       for (int j = 0; sql && j < BULK_ROWS; j++)
         sql = sqlite3_mprintf("%z%s(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", sql,
                               j ? ", " : "");
