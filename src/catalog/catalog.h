@@ -108,8 +108,8 @@ int swath_search_set_collection(swath_search *q, const char *collection);
 const json_t *swath_search_body(const swath_search *q);
 
 typedef struct swath_page {
-  char *features;   /* the STAC Items as a JSON array ("[{...},...]", compact,
-                       reals with SWATH_JSON_DIGITS digits); NULL with ids_only */
+  char *features; /* the STAC Items as a JSON array ("[{...},...]", compact,
+                     reals with SWATH_JSON_DIGITS digits); NULL with ids_only */
   size_t features_len;
   char *ids;        /* ids_only: "collection\0id\0" for each item, in order */
   size_t ids_len;   /* bytes in ids */

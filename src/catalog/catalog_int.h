@@ -87,8 +87,7 @@ int swath__store_put(swath_catalog *c, const swath_scene *s, int *updated);
 /* Put n scenes, as many rows per statement as a bulk build allows.
  * *stored: how many were put before any failure, *updated: of which
  * updates. */
-int swath__store_put_many(swath_catalog *c, const swath_scene *s, int n, int *stored,
-                          int *updated);
+int swath__store_put_many(swath_catalog *c, const swath_scene *s, int n, int *stored, int *updated);
 /* Commit what is pending and fold the extent seen into `collections`. */
 int swath__store_commit(swath_catalog *c);
 void swath__store_rollback(swath_catalog *c);

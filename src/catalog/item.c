@@ -270,9 +270,7 @@ static const struct {
 
 /* Fragments after an asset's href: its type, title and roles ("pre"), and
  * after the alternate href, the rest of the object ("post"). */
-static struct {
-  swath_jtext pre[NBANDS + 1], post[NBANDS + 1];
-} F;
+static struct { swath_jtext pre[NBANDS + 1], post[NBANDS + 1]; } F;
 static pthread_once_t f_once = PTHREAD_ONCE_INIT;
 static int f_ok;
 
@@ -378,8 +376,7 @@ static void href_write(swath_jtext *t, const char *buf, int n, int plain) {
 /* One asset: "name":{"href":...,...}, with the gs:// href as an alternate
  * where the two differ; nothing where an href cannot be made. `*first`:
  * no comma before it. */
-static void s2_asset(struct s2_out *o, size_t slot, const char *band, struct hrefs *h,
-                     int *first) {
+static void s2_asset(struct s2_out *o, size_t slot, const char *band, struct hrefs *h, int *first) {
   int gn = href_finish(h->gs, h->gsl, sizeof h->gs, band);
   int hn = href_finish(h->https, h->httpsl, sizeof h->https, band);
   if (gn < 0 || hn < 0 || !text_ok(o, h->gs, (size_t)gn) || !text_ok(o, h->https, (size_t)hn))
@@ -422,7 +419,7 @@ static void ring(swath_jtext *t, const swath_jtext *w, const swath_jtext *s, con
  * as RFC 7946 asks. */
 static void s2_geometry(swath_jtext *t, const double b[4]) {
   swath_jtext num[6] = {{0}};
-  char space[6][40]; /* (a real's text is at most 36 bytes: never grown) */
+  char space[6][40];            /* (a real's text is at most 36 bytes: never grown) */
   for (int k = 0; k < 6; k++) { /* w s e n, then 180 and -180 */
     num[k] = (swath_jtext){.p = space[k], .cap = sizeof space[k], .precision = t->precision};
     swath_jtext_real(&num[k], k < 4 ? b[k] : k == 4 ? 180.0 : -180.0);
@@ -452,8 +449,8 @@ static void s2_geometry(swath_jtext *t, const double b[4]) {
 /* "color:red":...,"color:pixels":...: the cached colour statistics (the
  * keys and values of an object, without its braces) */
 static void colour_write(swath_jtext *t, const swath__row *r) {
-  static const char *const key[] = {"\"color:red\":", ",\"color:green\":", ",\"color:blue\":",
-                                    ",\"color:brightness\":"};
+  static const char *const key[] = {
+      "\"color:red\":", ",\"color:green\":", ",\"color:blue\":", ",\"color:brightness\":"};
   for (int k = 0; k < 4; k++) {
     swath_jtext_raw(t, key[k], strlen(key[k]));
     swath_jtext_real(t, k < 3 ? r->rgb[k] : r->bright);
@@ -498,8 +495,8 @@ static int s2_write(const swath__row *r, const char *links_base, swath_jtext *t)
   const char *req[] = {r->id, r->collection, f[S2F_PRODUCT], f[S2F_DATATAKE], f[S2F_MGRS]};
   for (size_t k = 0; k < sizeof req / sizeof *req; k++)
     if (!text_ok(&o, req[k], strlen(req[k])))
-      DONE(swath_error_set(SWATH_EINTERNAL, "catalog: item '%s' has text that is not UTF-8",
-                           r->id));
+      DONE(
+          swath_error_set(SWATH_EINTERNAL, "catalog: item '%s' has text that is not UTF-8", r->id));
   int legacy = swath__s2_is_legacy(r->id);
   char platform[16] = "sentinel-2";
   if (strlen(f[S2F_PRODUCT]) > 3 && f[S2F_PRODUCT][0] == 'S' && f[S2F_PRODUCT][1] == '2')
@@ -599,8 +596,8 @@ static int doc_item(const swath__row *r, json_t **out) {
   json_t *item = json_loads(r->doc, 0, &err);
   if (!json_is_object(item)) {
     json_decref(item);
-    return swath_error_set(SWATH_EINTERNAL, "catalog: item '%s' has a damaged document: %s",
-                           r->id, err.text);
+    return swath_error_set(SWATH_EINTERNAL, "catalog: item '%s' has a damaged document: %s", r->id,
+                           err.text);
   }
   json_t *props = json_object_get(item, "properties");
   if (r->has_color && json_is_object(props)) {

@@ -37,10 +37,10 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
-#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "catalog/catalog_int.h"
 #include "core/error.h"

@@ -270,7 +270,7 @@ static int prepare_writes(swath_catalog *c) {
 }
 
 static void finalize_writes(swath_catalog *c) {
-  sqlite3_stmt **st[] = {&c->st_find,       &c->st_insert,     &c->st_update, &c->st_rtree_ins,
+  sqlite3_stmt **st[] = {&c->st_find,       &c->st_insert,    &c->st_update, &c->st_rtree_ins,
                          &c->st_rtree_find, &c->st_rtree_del, &c->st_bulk};
   for (int k = 0; k < 7; k++) {
     sqlite3_finalize(*st[k]);
@@ -473,8 +473,8 @@ int swath__store_put_many(swath_catalog *c, const swath_scene *s, int n, int *st
       for (int j = 0; sql && j < BULK_ROWS; j++)
         sql = sqlite3_mprintf("%z%s(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", sql,
                               j ? ", " : "");
-      int bad = !sql || sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->st_bulk,
-                                           NULL);
+      int bad =
+          !sql || sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->st_bulk, NULL);
       sqlite3_free(sql);
       if (bad) return swath__sql_error(c->db, "catalog: preparing writes");
     }

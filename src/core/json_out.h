@@ -44,7 +44,7 @@ int swath_json_write(const json_t *v, int precision, json_dump_callback_t cb, vo
  * sticky: `failed` is set, later calls do nothing, and the caller checks it
  * once at the end. */
 typedef struct swath_jtext {
-  char *p;       /* the text so far (no NUL); malloc'd, owned */
+  char *p; /* the text so far (no NUL); malloc'd, owned */
   size_t len, cap;
   int precision; /* significant digits of reals (1-17; 0 means 17) */
   int failed;    /* out of memory at some point: the text is incomplete */

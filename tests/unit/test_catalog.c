@@ -417,15 +417,21 @@ static void test_item_text_golden(void **state) {
                     r2[] = "S2A_OPER_MSI_L1C_TL_SGS__20151001T101010_A001000_T32TMT_N02.04",
                     r3[] = "L1C_T32TMT_A031001_20230603T103001";
   FILE *f = fopen(path_of("g.csv"), "wb");
-  fprintf(f, HEADER "\n%s,S2B_MSIL1C_20230602T222539_N0509_R029_T01KAB_20230603T000101,"
-             "GS2B_20230602T222539_031000_N05.09,01KAB,2023-06-02T22:30:01.5Z,,12.5,Q\"\\x,"
-             "2023-06-03T00:01:01Z,-17.1,-18.1,179.5,-179.2,\n", r1);
-  fprintf(f, "%s,S2A_OPER_PRD_MSIL1C_PDMC_20151001T101010_R065_V20151001T101010_20151001T101010,"
-             "GS2A_20151001T101010_001000_N02.04,32TMT,2015-10-01T10:10:10Z,123456789,,PASSED,,"
-             "46.1,45.1,8.9,10.3,https://example.com/s/x.SAFE\n", r2);
-  fprintf(f, "%s,S2A_MSIL1C_20230603T102531_N0509_R108_T32TMT_20230603T120101,"
-             "GS2A_20230603T102531_031001_N05.09,32TMT,2023-06-03T10:30:01Z,5,0,PASSED,,46.1,45.1,"
-             "8.9,10.3,\"gs://buck\"\"et\\x/S2A.SAFE\"\n", r3);
+  fprintf(f,
+          HEADER "\n%s,S2B_MSIL1C_20230602T222539_N0509_R029_T01KAB_20230603T000101,"
+                 "GS2B_20230602T222539_031000_N05.09,01KAB,2023-06-02T22:30:01.5Z,,12.5,Q\"\\x,"
+                 "2023-06-03T00:01:01Z,-17.1,-18.1,179.5,-179.2,\n",
+          r1);
+  fprintf(f,
+          "%s,S2A_OPER_PRD_MSIL1C_PDMC_20151001T101010_R065_V20151001T101010_20151001T101010,"
+          "GS2A_20151001T101010_001000_N02.04,32TMT,2015-10-01T10:10:10Z,123456789,,PASSED,,"
+          "46.1,45.1,8.9,10.3,https://example.com/s/x.SAFE\n",
+          r2);
+  fprintf(f,
+          "%s,S2A_MSIL1C_20230603T102531_N0509_R108_T32TMT_20230603T120101,"
+          "GS2A_20230603T102531_031001_N05.09,32TMT,2023-06-03T10:30:01Z,5,0,PASSED,,46.1,45.1,"
+          "8.9,10.3,\"gs://buck\"\"et\\x/S2A.SAFE\"\n",
+          r3);
   fclose(f);
   swath_catalog *c = open_new("g.db");
   swath_ingest_report r;
@@ -434,12 +440,13 @@ static void test_item_text_golden(void **state) {
   swath_catalog_close(c);
   sqlite3 *db;
   assert_int_equal(sqlite3_open(path_of("g.db"), &db), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(db,
-                                "UPDATE items SET red = 12.25, green = 1e-7, blue = 1234567.891234, "
-                                "bright = 0.1, cmethod = 'exact', cpixels = 1000, csource = 'tci' "
-                                "WHERE id LIKE 'L1C_T01%'",
-                                NULL, NULL, NULL),
-                   SQLITE_OK);
+  assert_int_equal(
+      sqlite3_exec(db,
+                   "UPDATE items SET red = 12.25, green = 1e-7, blue = 1234567.891234, "
+                   "bright = 0.1, cmethod = 'exact', cpixels = 1000, csource = 'tci' "
+                   "WHERE id LIKE 'L1C_T01%'",
+                   NULL, NULL, NULL),
+      SQLITE_OK);
   sqlite3_close(db);
   assert_int_equal(swath_catalog_open(path_of("g.db"), SWATH_CATALOG_READONLY, &c), 0);
 
