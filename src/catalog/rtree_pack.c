@@ -49,7 +49,8 @@
 #define NCOORD 6
 
 struct entry {
-  uint64_t key;
+  uint64_t key; /* Hilbert index << 32 | day; until the run is sorted, the grid
+                   cell instead: x << 48 | y << 32 | day (see keys_finish) */
   int64_t id; /* the item's rid */
   int64_t dt;
   uint64_t text;   /* offset of the item's id (NUL-terminated) in the text log */
@@ -137,8 +138,19 @@ static int cmp_entry(const void *a, const void *b) {
   return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* The Hilbert index of each entry's cell, computed where the run is
+ * sorted: on the helper thread, not on the ingest's writer thread, where
+ * it was most of swath__rtpack_add. */
+static void keys_finish(struct entry *e, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    uint32_t hx = (uint32_t)(e[i].key >> 48), hy = (uint32_t)(e[i].key >> 32) & 0xffffu;
+    e[i].key = ((uint64_t)hilbert(hx, hy) << 32) | (e[i].key & 0xffffffffu);
+  }
+}
+
 static void *spill_job(void *arg) {
   struct job *j = arg;
+  keys_finish(j->buf, j->n);
   qsort(j->buf, j->n, sizeof *j->buf, cmp_entry);
   FILE *f = tmpfile();
   if (f && (fwrite(j->buf, sizeof *j->buf, j->n, f) != j->n || fflush(f) != 0)) {
@@ -247,7 +259,7 @@ int swath__rtpack_add(swath__rtpack *p, int64_t id, const swath_scene *s) {
   /* then by day, so the leaves of one footprint cover short time spans */
   int64_t day = t0 / 86400000 + (1LL << 31);
   uint32_t d = day < 0 ? 0 : day > 0xffffffffLL ? 0xffffffffu : (uint32_t)day;
-  e->key = ((uint64_t)hilbert(hx, hy) << 32) | d;
+  e->key = ((uint64_t)hx << 48) | ((uint64_t)hy << 32) | d; /* (keys_finish) */
   p->total++;
   return 0;
 }
@@ -484,6 +496,7 @@ int swath__rtpack_write(swath__rtpack *p, sqlite3 *db, const char *table, const 
   if ((rc = spill_wait(p))) goto done;
   /* the entries still in memory (none after swath__rtpack_flush) are one
    * more sorted run */
+  keys_finish(p->buf, p->n);
   qsort(p->buf, p->n, sizeof *p->buf, cmp_entry);
   ncur = p->nruns + 1;
   if (!(cur = calloc((size_t)ncur, sizeof *cur))) {
