@@ -238,8 +238,8 @@ void swath__stmt_cache_clear(swath_catalog *c) {
 
 static int prepare_writes(swath_catalog *c) {
   static const char *const sql[] = {
-      "SELECT rid, minx, miny, maxx, maxy, dt0, dt1, csrc, dt FROM items WHERE id = ?1 AND "
-      "collection = ?2",
+      "SELECT rid, minx, miny, maxx, maxy, dt0, dt1, csrc, dt, kind, cloud, doc, geom FROM items "
+      "WHERE id = ?1 AND collection = ?2",
       "INSERT INTO items(" INSERT_COLS
       ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
       /* colour statistics survive a re-ingest unless what they were read
@@ -404,6 +404,22 @@ static int put_commit_due(swath_catalog *c) {
   return c->in_txn > c->commit_every ? swath__store_commit(c) : 0;
 }
 
+/* Whether st_find's row (kind, cloud, doc, geom from column 9) holds what
+ * an update with scene s would write there (the caller compares the
+ * bounds, times and colour source). */
+static int same_content(sqlite3_stmt *f, const swath_scene *s) {
+  if (sqlite3_column_int(f, 9) != s->kind) return 0;
+  int null_cloud = sqlite3_column_type(f, 10) == SQLITE_NULL;
+  if (null_cloud != (isnan(s->cloud) != 0)) return 0;
+  if (!null_cloud && sqlite3_column_double(f, 10) != s->cloud) return 0;
+  const char *doc = (const char *)sqlite3_column_text(f, 11);
+  if (!doc || !s->doc || strcmp(doc, s->doc) != 0) return 0;
+  const void *g = sqlite3_column_blob(f, 12);
+  int gn = sqlite3_column_bytes(f, 12);
+  if ((g == NULL) != (s->wkb == NULL)) return 0;
+  return !g || ((size_t)gn == s->wkb_len && memcmp(g, s->wkb, s->wkb_len) == 0);
+}
+
 int swath__store_put(swath_catalog *c, const swath_scene *s, int *updated) {
   int rc = put_begin(c);
   if (rc) return rc;
@@ -434,7 +450,13 @@ int swath__store_put(swath_catalog *c, const swath_scene *s, int *updated) {
       const char *old = (const char *)sqlite3_column_text(f, 7);
       int forget =
           (old == NULL) != (s->color_src == NULL) || (old && strcmp(old, s->color_src) != 0);
+      int same = !moved && !forget && same_content(f, s);
       sqlite3_reset(f);
+      if (same) { /* a re-ingest of an unchanged row writes nothing */
+        if (updated) *updated = upd;
+        if ((rc = put_end(c, s, upd))) return rc;
+        return put_commit_due(c);
+      }
       bind_scene(c->st_update, 0, s);
       sqlite3_bind_int64(c->st_update, 15, rid);
       sqlite3_bind_int(c->st_update, 16, forget);

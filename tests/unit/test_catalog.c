@@ -350,6 +350,25 @@ static void test_ingest_csv(void **state) {
   int64_t m;
   ids_of(c, "{}", &m, NULL);
   assert_int_equal(m, 2);
+  /* re-ingest with changes (the cloud cover of one, a field of the stored
+   * record of the other): both rewritten (unchanged rows are skipped) */
+  f = fopen(path_of("b.csv"), "wb");
+  fputs(HEADER "\n", f);
+  row(f, "G1", 1, 11, 10, 40, 11, 41);
+  fputs("G2,S2A_MSIL1C_20230602T102031_N0509_R065_T32TMT_20230615T140000,D,32TMT,"
+        "2023-06-02T10:25:59.024000Z,,20.5,FAILED,2023-06-15T14:00:00Z,41,40,10,11,\"gs://x,y\"\n",
+        f);
+  fclose(f);
+  assert_int_equal(swath_catalog_ingest(c, path_of("b.csv"), &o, &r), 0);
+  assert_int_equal(r.updated, 2);
+  assert_int_equal(swath_catalog_get_item(c, "sentinel-2-l1c", "G1", &item), 0);
+  p = json_object_get(item, "properties");
+  assert_true(json_number_value(json_object_get(p, "eo:cloud_cover")) == 11.0);
+  json_decref(item);
+  assert_int_equal(swath_catalog_get_item(c, "sentinel-2-l1c", "G2", &item), 0);
+  p = json_object_get(item, "properties");
+  assert_string_equal(json_string_value(json_object_get(p, "s2:geometric_quality")), "FAILED");
+  json_decref(item);
   swath_catalog_close(c);
   /* a half-built catalog (interrupted bulk build) is refused with a clear line */
   sqlite3 *db;
