@@ -88,6 +88,15 @@ static void ingest(swath_catalog *c, const char *file, swath_ingest_report *r) {
   assert_int_equal(swath_catalog_ingest(c, path_of(file), NULL, r), 0);
 }
 
+/* A new catalog `db` with the rows of `file`, all `n` of them new. */
+static swath_catalog *ingest_new(const char *file, const char *db, int64_t n) {
+  swath_catalog *c = open_new(db);
+  swath_ingest_report r;
+  ingest(c, file, &r);
+  assert_int_equal(r.inserted, n);
+  return c;
+}
+
 /* A search body (JSON text), parsed. */
 static swath_search *parsed(const char *body) {
   json_t *b = json_loads(body, 0, NULL);
@@ -396,10 +405,7 @@ static void test_s2_item_text(void **state) {
   fprintf(f, "U3,%s,GS2A_\xff,32TMT,2023-06-02T10:25:59Z,1,2,PASSED,,41,40,10,11,gs://b/t.SAFE\n",
           prod);
   fclose(f);
-  swath_catalog *c = open_new("t.db");
-  swath_ingest_report r;
-  ingest(c, "t.csv", &r);
-  assert_int_equal(r.inserted, 3);
+  swath_catalog *c = ingest_new("t.csv", "t.db", 3);
   json_t *item;
   assert_int_equal(swath_catalog_get_item(c, "sentinel-2-l1c", "U1", &item), 0);
   json_t *p = json_object_get(item, "properties"), *a = json_object_get(item, "assets");
@@ -452,10 +458,7 @@ static void test_item_text_golden(void **state) {
           "8.9,10.3,\"gs://buck\"\"et\\x/S2A.SAFE\"\n",
           r3);
   fclose(f);
-  swath_catalog *c = open_new("g.db");
-  swath_ingest_report r;
-  ingest(c, "g.csv", &r);
-  assert_int_equal(r.inserted, 3);
+  swath_catalog *c = ingest_new("g.csv", "g.db", 3);
   swath_catalog_close(c);
   sqlite3 *db;
   assert_int_equal(sqlite3_open(path_of("g.db"), &db), SQLITE_OK);
