@@ -420,59 +420,68 @@ static int same_content(sqlite3_stmt *f, const swath_scene *s) {
   return !g || ((size_t)gn == s->wkb_len && memcmp(g, s->wkb, s->wkb_len) == 0);
 }
 
+/* A bulk build's insert of the n scenes at s with statement st (n rows of
+ * INSERT_COLS), their entries queued for the R*Tree pack. No lookup:
+ * duplicates are resolved when the unique index is built. */
+static int bulk_insert(swath_catalog *c, sqlite3_stmt *st, const swath_scene *s, int n) {
+  for (int j = 0; j < n; j++) {
+    bind_scene(st, 15 * j, &s[j]);
+    sqlite3_bind_int64(st, 15 * j + 15, c->max_rid + 1 + j);
+  }
+  int rc = step_done(c, st, "catalog: storing scenes");
+  for (int j = 0; j < n && !rc; j++) {
+    int64_t rid = ++c->max_rid;
+    if (!(rc = swath__rtpack_add(c->pack, rid, &s[j]))) rc = put_end(c, &s[j], 0);
+  }
+  return rc;
+}
+
 int swath__store_put(swath_catalog *c, const swath_scene *s, int *updated) {
   int rc = put_begin(c);
   if (rc) return rc;
-  int upd = 0;
+  if (updated) *updated = 0;
   if (c->bulk) {
-    /* no lookup: duplicates are resolved when the unique index is built */
-    int64_t rid = ++c->max_rid;
-    bind_scene(c->st_insert, 0, s);
-    sqlite3_bind_int64(c->st_insert, 15, rid);
-    if ((rc = step_done(c, c->st_insert, "catalog: storing a scene"))) return rc;
-    if ((rc = swath__rtpack_add(c->pack, rid, s))) return rc;
-  } else {
-    sqlite3_stmt *f = c->st_find;
-    sqlite3_bind_text(f, 1, s->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(f, 2, s->collection, -1, SQLITE_STATIC);
-    int r = sqlite3_step(f);
-    if (r == SQLITE_ROW) {
-      upd = 1;
-      int64_t rid = sqlite3_column_int64(f, 0);
-      double was[4];
-      for (int k = 0; k < 4; k++)
-        was[k] = sqlite3_column_double(f, 1 + k);
-      int64_t was0 = sqlite3_column_int64(f, 5), was1 = sqlite3_column_int64(f, 6);
-      /* (the R*Tree entry holds dt too) */
-      int moved = was[0] != s->bbox[0] || was[1] != s->bbox[1] || was[2] != s->bbox[2] ||
-                  was[3] != s->bbox[3] || was0 != s->dt0 || was1 != s->dt1 ||
-                  sqlite3_column_int64(f, 8) != s->dt;
-      const char *old = (const char *)sqlite3_column_text(f, 7);
-      int forget =
-          (old == NULL) != (s->color_src == NULL) || (old && strcmp(old, s->color_src) != 0);
-      int same = !moved && !forget && same_content(f, s);
-      sqlite3_reset(f);
-      if (same) { /* a re-ingest of an unchanged row writes nothing */
-        if (updated) *updated = upd;
-        if ((rc = put_end(c, s, upd))) return rc;
-        return put_commit_due(c);
-      }
+    if ((rc = bulk_insert(c, c->st_insert, s, 1))) return rc;
+    return put_commit_due(c);
+  }
+  int upd = 0;
+  sqlite3_stmt *f = c->st_find;
+  sqlite3_bind_text(f, 1, s->id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(f, 2, s->collection, -1, SQLITE_STATIC);
+  int r = sqlite3_step(f);
+  if (r == SQLITE_ROW) {
+    upd = 1;
+    int64_t rid = sqlite3_column_int64(f, 0);
+    double was[4];
+    for (int k = 0; k < 4; k++)
+      was[k] = sqlite3_column_double(f, 1 + k);
+    int64_t was0 = sqlite3_column_int64(f, 5), was1 = sqlite3_column_int64(f, 6);
+    /* (the R*Tree entry holds dt too) */
+    int moved = was[0] != s->bbox[0] || was[1] != s->bbox[1] || was[2] != s->bbox[2] ||
+                was[3] != s->bbox[3] || was0 != s->dt0 || was1 != s->dt1 ||
+                sqlite3_column_int64(f, 8) != s->dt;
+    const char *old = (const char *)sqlite3_column_text(f, 7);
+    int forget = (old == NULL) != (s->color_src == NULL) || (old && strcmp(old, s->color_src) != 0);
+    /* (a re-ingest of an unchanged row writes nothing) */
+    int same = !moved && !forget && same_content(f, s);
+    sqlite3_reset(f);
+    if (!same) {
       bind_scene(c->st_update, 0, s);
       sqlite3_bind_int64(c->st_update, 15, rid);
       sqlite3_bind_int(c->st_update, 16, forget);
       if ((rc = step_done(c, c->st_update, "catalog: updating a scene"))) return rc;
       if (moved && ((rc = rtree_delete(c, rid, was, was0, was1)) || (rc = rtree_put(c, rid, s))))
         return rc;
-    } else {
-      sqlite3_reset(f);
-      if (r != SQLITE_DONE) return swath__sql_error(c->db, "catalog: looking up a scene");
-      int64_t rid = ++c->max_rid;
-      bind_scene(c->st_insert, 0, s);
-      sqlite3_bind_int64(c->st_insert, 15, rid);
-      if ((rc = step_done(c, c->st_insert, "catalog: storing a scene")) ||
-          (rc = rtree_put(c, rid, s)))
-        return rc;
     }
+  } else {
+    sqlite3_reset(f);
+    if (r != SQLITE_DONE) return swath__sql_error(c->db, "catalog: looking up a scene");
+    int64_t rid = ++c->max_rid;
+    bind_scene(c->st_insert, 0, s);
+    sqlite3_bind_int64(c->st_insert, 15, rid);
+    if ((rc = step_done(c, c->st_insert, "catalog: storing a scene")) ||
+        (rc = rtree_put(c, rid, s)))
+      return rc;
   }
   if (updated) *updated = upd;
   if ((rc = put_end(c, s, upd))) return rc;
@@ -489,7 +498,6 @@ int swath__store_put_many(swath_catalog *c, const swath_scene *s, int n, int *st
   *stored = *updated = 0;
   int i = 0, rc = 0;
   if (c->bulk && n >= BULK_ROWS) {
-    if ((rc = put_begin(c))) return rc;
     if (!c->st_bulk) {
       char *sql = sqlite3_mprintf("INSERT INTO items(" INSERT_COLS ") VALUES");
       for (int j = 0; sql && j < BULK_ROWS; j++)
@@ -500,20 +508,9 @@ int swath__store_put_many(swath_catalog *c, const swath_scene *s, int n, int *st
       sqlite3_free(sql);
       if (bad) return swath__sql_error(c->db, "catalog: preparing writes");
     }
-    /* no lookup: duplicates are resolved when the unique index is built */
     for (; i + BULK_ROWS <= n; i += BULK_ROWS) {
-      if ((rc = put_begin(c))) return rc;
-      for (int j = 0; j < BULK_ROWS; j++) {
-        bind_scene(c->st_bulk, 15 * j, &s[i + j]);
-        sqlite3_bind_int64(c->st_bulk, 15 * j + 15, c->max_rid + 1 + j);
-      }
-      if ((rc = step_done(c, c->st_bulk, "catalog: storing scenes"))) return rc;
-      for (int j = 0; j < BULK_ROWS; j++) {
-        int64_t rid = ++c->max_rid;
-        (*stored)++;
-        if ((rc = swath__rtpack_add(c->pack, rid, &s[i + j])) || (rc = put_end(c, &s[i + j], 0)))
-          return rc;
-      }
+      if ((rc = put_begin(c)) || (rc = bulk_insert(c, c->st_bulk, &s[i], BULK_ROWS))) return rc;
+      *stored += BULK_ROWS;
       if ((rc = put_commit_due(c))) return rc;
     }
   }
