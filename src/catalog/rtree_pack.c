@@ -290,16 +290,9 @@ struct cursor {
   FILE *f;
   size_t left;
   struct entry e;
-  struct entry *mem; /* the last run may stay in memory */
-  size_t mem_i, mem_n;
 };
 
 static int cursor_next(struct cursor *c) {
-  if (c->mem) {
-    if (c->mem_i == c->mem_n) return 0;
-    c->e = c->mem[c->mem_i++];
-    return 1;
-  }
   if (!c->left) return 0;
   if (fread(&c->e, sizeof c->e, 1, c->f) != 1) return -1;
   c->left--;
@@ -493,26 +486,19 @@ int swath__rtpack_write(swath__rtpack *p, sqlite3 *db, const char *table, const 
     rc = swath_error_set(SWATH_ENOMEM, "catalog: out of memory");
     goto done;
   }
-  if ((rc = spill_wait(p))) goto done;
-  /* the entries still in memory (none after swath__rtpack_flush) are one
-   * more sorted run */
-  keys_finish(p->buf, p->n);
-  qsort(p->buf, p->n, sizeof *p->buf, cmp_entry);
-  ncur = p->nruns + 1;
-  if (!(cur = calloc((size_t)ncur, sizeof *cur))) {
+  /* every entry into a sorted run (swath__rtpack_flush started the last) */
+  if ((rc = spill(p)) || (rc = spill_wait(p))) goto done;
+  ncur = p->nruns;
+  if (ncur && !(cur = calloc((size_t)ncur, sizeof *cur))) {
     rc = swath_error_set(SWATH_ENOMEM, "catalog: out of memory");
     goto done;
   }
-  for (int k = 0; k < p->nruns; k++) {
+  for (int k = 0; k < ncur; k++) {
     cur[k].f = p->runs[k];
     cur[k].left = p->run_len[k];
-  }
-  cur[p->nruns].mem = p->buf;
-  cur[p->nruns].mem_n = p->n;
-  for (int k = 0; k < ncur; k++) {
     int r = cursor_next(&cur[k]);
     if (r < 0) rc = swath_error_set(SWATH_EIO, "catalog: reading an R*Tree sort run failed");
-    if (r <= 0) cur[k].left = 0, cur[k].mem_n = 0, cur[k].e.key = UINT64_MAX, cur[k].e.id = -1;
+    if (r <= 0) cur[k].left = 0, cur[k].e.key = UINT64_MAX, cur[k].e.id = -1;
   }
 
   /* Merge; fill leaves as entries come; keep one leaf's worth buffered.
