@@ -396,17 +396,23 @@ static void s2_asset(struct s2_out *o, size_t slot, const char *band, struct hre
   swath_jtext_raw(t, F.post[slot].p, F.post[slot].len);
 }
 
+/* A number's JSON text (swath_json_real) */
+struct num {
+  char s[SWATH_JSON_REAL_MAX];
+  int n;
+};
+
 /* [x,y] of two formatted numbers */
-static void point(swath_jtext *t, const swath_jtext *x, const swath_jtext *y) {
+static void point(swath_jtext *t, const struct num *x, const struct num *y) {
   swath_jtext_lit(t, "[");
-  swath_jtext_raw(t, x->p, x->len);
+  swath_jtext_raw(t, x->s, (size_t)x->n);
   swath_jtext_lit(t, ",");
-  swath_jtext_raw(t, y->p, y->len);
+  swath_jtext_raw(t, y->s, (size_t)y->n);
   swath_jtext_lit(t, "]");
 }
 
-static void ring(swath_jtext *t, const swath_jtext *w, const swath_jtext *s, const swath_jtext *e,
-                 const swath_jtext *n) {
+static void ring(swath_jtext *t, const struct num *w, const struct num *s, const struct num *e,
+                 const struct num *n) {
   swath_jtext_lit(t, "[[");
   point(t, w, s), swath_jtext_lit(t, ","), point(t, e, s), swath_jtext_lit(t, ",");
   point(t, e, n), swath_jtext_lit(t, ","), point(t, w, n), swath_jtext_lit(t, ",");
@@ -418,15 +424,13 @@ static void ring(swath_jtext *t, const swath_jtext *w, const swath_jtext *s, con
  * north]: a Polygon, or across the antimeridian a MultiPolygon split at 180
  * as RFC 7946 asks. */
 static void s2_geometry(swath_jtext *t, const double b[4]) {
-  swath_jtext num[6] = {{0}};
-  char space[6][40];            /* (a real's text is at most 36 bytes: never grown) */
+  struct num num[6];
   for (int k = 0; k < 6; k++) { /* w s e n, then 180 and -180 */
-    num[k] = (swath_jtext){.p = space[k], .cap = sizeof space[k], .precision = t->precision};
-    swath_jtext_real(&num[k], k < 4 ? b[k] : k == 4 ? 180.0 : -180.0);
-  }
-  if (num[0].failed || num[1].failed || num[2].failed || num[3].failed) {
-    t->failed = 1;
-    return;
+    num[k].n = swath_json_real(k < 4 ? b[k] : k == 4 ? 180.0 : -180.0, t->precision, num[k].s);
+    if (num[k].n < 0) {
+      t->failed = 1;
+      return;
+    }
   }
   if (b[0] <= b[2]) {
     swath_jtext_lit(t, "\"geometry\":{\"type\":\"Polygon\",\"coordinates\":");
@@ -441,7 +445,7 @@ static void s2_geometry(swath_jtext *t, const double b[4]) {
   swath_jtext_lit(t, "},\"bbox\":[");
   for (int k = 0; k < 4; k++) {
     if (k) swath_jtext_lit(t, ",");
-    swath_jtext_raw(t, num[k].p, num[k].len);
+    swath_jtext_raw(t, num[k].s, (size_t)num[k].n);
   }
   swath_jtext_lit(t, "]");
 }

@@ -228,11 +228,16 @@ void swath_jtext_str(swath_jtext *t, const char *s, size_t n) {
   if (g) yajl_gen_free(g);
 }
 
+int swath_json_real(double v, int precision, char *buf) {
+  if (precision < 1 || precision > 17) precision = 17;
+  int n = real_text(v, precision, buf, SWATH_JSON_REAL_MAX);
+  return n > 0 ? n : -1;
+}
+
 void swath_jtext_real(swath_jtext *t, double v) {
-  char buf[40];
-  int precision = t->precision < 1 || t->precision > 17 ? 17 : t->precision;
-  int n = real_text(v, precision, buf, sizeof buf);
-  if (n <= 0)
+  char buf[SWATH_JSON_REAL_MAX];
+  int n = swath_json_real(v, t->precision, buf);
+  if (n < 0)
     t->failed = 1;
   else
     swath_jtext_raw(t, buf, (size_t)n);
