@@ -10,8 +10,9 @@
  *
  * Gzip input (a Sentinel-2 index is 1.2 GB of it for 10M rows) is inflated
  * here with ISA-L, not by GDAL's /vsigzip/ (zlib): zlib's inflate was a
- * third of the CPU of a bulk ingest's row phase, whose two threads both
- * run flat out; ISA-L's is several times faster. The compressed bytes
+ * third of the CPU of a bulk ingest's row phase; ISA-L's is several times
+ * faster (since then the writer thread, not this reader, bounds that
+ * phase: see rtree_pack.c and store.c's bulk inserts). The compressed bytes
  * still come through VSI (a local file or /vsicurl/), every member of a
  * multi-member file is read, each member's CRC is checked, and a stream
  * that ends early is an error. */
@@ -84,28 +85,28 @@ int swath__lines_open(const char *path, swath__lines **out) {
   return 0;
 }
 
+/* Up to n bytes of the file into dst: how many (0 at its end), or the
+ * (negative) code of the error set. VSIFEofL is set at a clean end; a
+ * short read without it is an error (a failed download). */
+static long read_raw(swath__lines *l, void *dst, size_t n) {
+  size_t got = VSIFReadL(dst, 1, n, l->f);
+  if (got == 0 && !VSIFEofL(l->f))
+    return swath_error_set(SWATH_EIO, "ingest: read error after line %lld", (long long)l->lineno);
+  return (long)got;
+}
+
 /* Up to n bytes of text into dst: read, or inflated from the gzip members.
  * Returns how many (0 at the end), or the (negative) code of the error set. */
 static long read_text(swath__lines *l, char *dst, size_t n) {
-  if (!l->gz) {
-    size_t got = VSIFReadL(dst, 1, n, l->f);
-    /* VSIFEofL is set at a clean end; a short read without it is an
-     * error (a failed download) */
-    if (got == 0 && !VSIFEofL(l->f))
-      return swath_error_set(SWATH_EIO, "ingest: read error after line %lld",
-                             (long long)l->lineno);
-    return (long)got;
-  }
+  if (!l->gz) return read_raw(l, dst, n);
   struct inflate_state *s = l->gz;
   if (n > (size_t)1 << 30) n = (size_t)1 << 30; /* (ISA-L counts in 32 bits) */
   s->next_out = (uint8_t *)dst;
   s->avail_out = (uint32_t)n;
   while (s->avail_out == n) {
     if (!s->avail_in && !l->in_eof) {
-      size_t got = VSIFReadL(l->in, 1, CHUNK, l->f);
-      if (got == 0 && !VSIFEofL(l->f))
-        return swath_error_set(SWATH_EIO, "ingest: read error after line %lld",
-                               (long long)l->lineno);
+      long got = read_raw(l, l->in, CHUNK);
+      if (got < 0) return got;
       l->in_eof = got == 0;
       s->next_in = l->in;
       s->avail_in = (uint32_t)got;
