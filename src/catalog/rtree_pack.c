@@ -33,7 +33,9 @@
  * thread, which bounds a bulk ingest's row phase (the reader thread, which
  * inflates and parses, is half idle since ISA-L): sorting a run there cost
  * it 0.35 s per million rows. The last run is sorted the same way while the
- * indexes are built (swath__rtpack_flush). */
+ * indexes are built (swath__rtpack_flush). When the tree is written, the
+ * runs are merged on a helper thread too, and the writer thread only
+ * formats nodes and feeds SQLite (see "merge"). */
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -286,6 +288,13 @@ void swath__rtpack_free(swath__rtpack *p) {
 
 /* ---- merge ------------------------------------------------------------------ */
 
+/* The k-way merge of the runs runs on a helper thread, which hands the
+ * entries in leaf order to the writer in chunks of whole leaves through a
+ * small ring: picking the smallest head and reading the runs was a quarter
+ * of the R*Tree phase on the writer thread, the one that feeds SQLite. */
+#define NCHUNK 4         /* chunks in the ring */
+#define CHUNK_LEAVES 256 /* leaves per chunk (fewer if a run holds fewer) */
+
 struct cursor {
   FILE *f;
   size_t left;
@@ -297,6 +306,138 @@ static int cursor_next(struct cursor *c) {
   if (fread(&c->e, sizeof c->e, 1, c->f) != 1) return -1;
   c->left--;
   return 1;
+}
+
+struct chunk {
+  struct entry *e;
+  size_t n;
+  int last; /* nothing follows this chunk */
+};
+
+struct merge {
+  struct cursor *cur; /* a run each; e.id < 0 once it is exhausted */
+  int ncur;
+  const int64_t *skip; /* rids deleted as duplicates (sorted) */
+  size_t nskip;
+  struct entry next; /* one entry looked ahead, so that a chunk knows it is the last */
+  int have_next;
+  int failed; /* a run could not be read (set by the filling thread) */
+  size_t cap; /* entries per chunk: CHUNK_LEAVES whole leaves */
+  struct chunk ring[NCHUNK];
+  unsigned filled, taken; /* chunks filled and taken so far */
+  int stop;               /* the writer gave up: the helper ends */
+  int threaded;           /* else the writer fills ring[0] itself */
+  pthread_t helper;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+};
+
+/* The next entry in merged order that was not deleted; 0 at the end. */
+static int merge_pull(struct merge *m, struct entry *out) {
+  for (;;) {
+    int best = -1;
+    for (int k = 0; k < m->ncur; k++)
+      if (m->cur[k].e.id >= 0 && (best < 0 || cmp_entry(&m->cur[k].e, &m->cur[best].e) < 0))
+        best = k;
+    if (best < 0 || m->failed) return 0;
+    *out = m->cur[best].e;
+    int r = cursor_next(&m->cur[best]);
+    if (r < 0) m->failed = 1;
+    if (r <= 0) m->cur[best].e.id = -1;
+    if (!m->nskip || !bsearch(&out->id, m->skip, m->nskip, sizeof *m->skip, swath__cmp_i64))
+      return 1;
+  }
+}
+
+static void fill(struct merge *m, struct chunk *ch) {
+  ch->n = 0;
+  while (m->have_next && ch->n < m->cap) {
+    ch->e[ch->n++] = m->next;
+    m->have_next = merge_pull(m, &m->next);
+  }
+  ch->last = !m->have_next;
+}
+
+static void *merge_main(void *arg) {
+  struct merge *m = arg;
+  pthread_mutex_lock(&m->mu);
+  for (;;) {
+    while (!m->stop && m->filled - m->taken == NCHUNK)
+      pthread_cond_wait(&m->cv, &m->mu);
+    if (m->stop) break;
+    struct chunk *ch = &m->ring[m->filled % NCHUNK];
+    pthread_mutex_unlock(&m->mu);
+    fill(m, ch);
+    pthread_mutex_lock(&m->mu);
+    m->filled++;
+    pthread_cond_broadcast(&m->cv);
+    if (ch->last) break;
+  }
+  pthread_mutex_unlock(&m->mu);
+  return NULL;
+}
+
+/* Opens a cursor on each run and starts the helper (without a thread, the
+ * writer fills one chunk at a time itself). */
+static int merge_start(struct merge *m, swath__rtpack *p, size_t cap, const int64_t *skip,
+                       size_t nskip) {
+  *m = (struct merge){.ncur = p->nruns, .skip = skip, .nskip = nskip, .cap = cap};
+  pthread_mutex_init(&m->mu, NULL);
+  pthread_cond_init(&m->cv, NULL);
+  if (m->ncur && !(m->cur = calloc((size_t)m->ncur, sizeof *m->cur)))
+    return swath_error_set(SWATH_ENOMEM, "catalog: out of memory");
+  for (int k = 0; k < m->ncur; k++) {
+    m->cur[k].f = p->runs[k];
+    m->cur[k].left = p->run_len[k];
+    int r = cursor_next(&m->cur[k]);
+    if (r < 0) m->failed = 1;
+    if (r <= 0) m->cur[k].e.id = -1;
+  }
+  m->have_next = merge_pull(m, &m->next);
+  for (int k = 0; k < NCHUNK; k++)
+    if (!(m->ring[k].e = malloc(cap * sizeof *m->ring[k].e)))
+      return swath_error_set(SWATH_ENOMEM, "catalog: out of memory for the R*Tree build");
+  m->threaded = pthread_create(&m->helper, NULL, merge_main, m) == 0;
+  return 0;
+}
+
+/* The next chunk in merged order; merge_release hands it back. */
+static struct chunk *merge_take(struct merge *m) {
+  if (!m->threaded) {
+    fill(m, &m->ring[0]);
+    return &m->ring[0];
+  }
+  pthread_mutex_lock(&m->mu);
+  while (m->filled == m->taken)
+    pthread_cond_wait(&m->cv, &m->mu);
+  struct chunk *ch = &m->ring[m->taken % NCHUNK];
+  pthread_mutex_unlock(&m->mu);
+  return ch;
+}
+
+static void merge_release(struct merge *m) {
+  if (!m->threaded) return;
+  pthread_mutex_lock(&m->mu);
+  m->taken++;
+  pthread_cond_broadcast(&m->cv);
+  pthread_mutex_unlock(&m->mu);
+}
+
+/* Stops and joins the helper (done or not) and frees the chunks. */
+static void merge_end(struct merge *m) {
+  if (m->threaded) {
+    pthread_mutex_lock(&m->mu);
+    m->stop = 1;
+    pthread_cond_broadcast(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+    pthread_join(m->helper, NULL);
+    m->threaded = 0;
+  }
+  pthread_mutex_destroy(&m->mu);
+  pthread_cond_destroy(&m->cv);
+  for (int k = 0; k < NCHUNK; k++)
+    free(m->ring[k].e);
+  free(m->cur);
 }
 
 /* ---- writing nodes ------------------------------------------------------------- */
@@ -441,8 +582,8 @@ int swath__rtpack_write(swath__rtpack *p, sqlite3 *db, const char *table, const 
   int64_t *ids = NULL; /* the level being built: node numbers and bounds */
   float(*c)[NCOORD] = NULL;
   size_t n = 0, cap = 0;
-  struct cursor *cur = NULL;
-  int ncur = 0;
+  struct merge m;
+  int merging = 0; /* m was started */
   snprintf(sql, sizeof sql, "SELECT length(data) FROM \"%s_node\" WHERE nodeno = 1", table);
   if (sqlite3_prepare_v2(db, sql, -1, &st, NULL)) return swath__sql_error(db, "catalog: R*Tree");
   if (sqlite3_step(st) == SQLITE_ROW) w.node_size = sqlite3_column_int(st, 0);
@@ -488,50 +629,42 @@ int swath__rtpack_write(swath__rtpack *p, sqlite3 *db, const char *table, const 
   }
   /* every entry into a sorted run (swath__rtpack_flush started the last) */
   if ((rc = spill(p)) || (rc = spill_wait(p))) goto done;
-  ncur = p->nruns;
-  if (ncur && !(cur = calloc((size_t)ncur, sizeof *cur))) {
-    rc = swath_error_set(SWATH_ENOMEM, "catalog: out of memory");
-    goto done;
-  }
-  for (int k = 0; k < ncur; k++) {
-    cur[k].f = p->runs[k];
-    cur[k].left = p->run_len[k];
-    int r = cursor_next(&cur[k]);
-    if (r < 0) rc = swath_error_set(SWATH_EIO, "catalog: reading an R*Tree sort run failed");
-    if (r <= 0) cur[k].left = 0, cur[k].e.key = UINT64_MAX, cur[k].e.id = -1;
-  }
+  size_t mc = (size_t)w.max_cells;
+  merging = 1;
+  size_t leaves = p->run / mc; /* (no more per chunk than a run holds: tests set small runs) */
+  leaves = leaves < 1 ? 1 : leaves > CHUNK_LEAVES ? CHUNK_LEAVES : leaves;
+  if ((rc = merge_start(&m, p, mc * leaves, skip, nskip))) goto done;
 
-  /* Merge; fill leaves as entries come; keep one leaf's worth buffered.
-   * Entry ids are numbered from 1 in this order. */
+  /* Leaves filled in merged order: chunks hold whole leaves, and the last
+   * leaf, which may be the root, is kept back. Entry ids are numbered from
+   * 1 in this order. */
   struct entry leaf[64];
   int ln = 0;
-  int64_t k0 = 1; /* the id of leaf[0] */
-  int leaf_level_only = p->total <= w.max_cells;
-  for (;;) {
-    int best = -1;
-    for (int k = 0; k < ncur; k++)
-      if (cur[k].e.id >= 0 && (best < 0 || cmp_entry(&cur[k].e, &cur[best].e) < 0)) best = k;
-    if (best < 0 || rc) break;
-    struct entry e = cur[best].e;
-    int r = cursor_next(&cur[best]);
-    if (r < 0) rc = swath_error_set(SWATH_EIO, "catalog: reading an R*Tree sort run failed");
-    if (r <= 0) cur[best].e.id = -1;
-    /* rows deleted as duplicates after they were queued */
-    if (nskip && bsearch(&e.id, skip, nskip, sizeof *skip, swath__cmp_i64)) continue;
-    /* the leaf's ids are read from all over the id log when it is written:
-     * start fetching them now (a cache miss each, 1 s over 10M entries) */
-    if (w.text) __builtin_prefetch(w.text + e.text);
-    leaf[ln++] = e;
-    if (ln == w.max_cells) {
-      if (leaf_level_only) break; /* cannot happen: total <= max_cells */
-      int64_t nodeno = w.next_node++;
-      if ((rc = write_leaf(&w, nodeno, k0, leaf, ln)) ||
-          (rc = add_child(&ids, &c, &n, &cap, nodeno, leaf, ln)))
+  int64_t k0 = 1; /* the id of the next leaf's first entry */
+  for (int last = 0; !last && !rc;) {
+    struct chunk *ch = merge_take(&m);
+    last = ch->last;
+    for (size_t off = 0; off < ch->n && !rc; off += mc) {
+      size_t cnt = ch->n - off < mc ? ch->n - off : mc;
+      const struct entry *e = ch->e + off;
+      if (last && off + cnt == ch->n) {
+        memcpy(leaf, e, cnt * sizeof *e);
+        ln = (int)cnt;
         break;
-      k0 += ln;
-      ln = 0;
+      }
+      /* the next leaf's ids lie all over the id log: start fetching them
+       * (a cache miss each, 1 s over 10M entries) */
+      for (size_t i = off + mc; w.text && i < off + 2 * mc && i < ch->n; i++)
+        __builtin_prefetch(w.text + ch->e[i].text);
+      int64_t nodeno = w.next_node++;
+      if (!(rc = write_leaf(&w, nodeno, k0, e, (int)cnt)))
+        rc = add_child(&ids, &c, &n, &cap, nodeno, e, (int)cnt);
+      k0 += (int64_t)cnt;
     }
+    merge_release(&m);
   }
+  if (!rc && m.failed)
+    rc = swath_error_set(SWATH_EIO, "catalog: reading an R*Tree sort run failed");
   if (rc) goto done;
   int depth = 0;
   if (n == 0) {
@@ -591,6 +724,6 @@ done:
   free(w.blob);
   free(ids);
   free(c);
-  free(cur);
+  if (merging) merge_end(&m);
   return rc;
 }
