@@ -532,10 +532,13 @@ static int set_state(swath_catalog *c, const char *state) {
 }
 
 /* SQLite cache of a bulk build (KiB, negative as PRAGMA cache_size takes
- * it): large while rows stream in and the R*Tree is written, smaller for
- * the index sorts (see swath__store_bulk_end). */
-#define BULK_CACHE "-1048576"
-#define SORT_CACHE "-65536"
+ * it). Every write of a bulk build appends (rows in rid order, the R*Tree's
+ * tables in their key order), so a large cache only holds pages back until
+ * the next commit; it is also the size of the index sorts' runs (see
+ * swath__store_bulk_end). 64 MB instead of 1 GB for the rows and the
+ * R*Tree made 10M-row ingests 4-5 s faster (three alternating rounds,
+ * docs/PERFORMANCE.md) and the peak RSS 1.1 GB smaller. */
+#define BULK_CACHE "-65536"
 
 int swath__store_bulk_begin(swath_catalog *c) {
   if (c->readonly || c->bulk) return 0;
@@ -592,9 +595,8 @@ int swath__store_bulk_end(swath_catalog *c, int64_t *dups) {
    * table scan goes on. With the row phase's 1 GB cache the id index of 10M
    * rows was a 512 MB run and a small one: the sort hardly overlapped the
    * scan. With 64 MB runs it does (10M rows, three alternating pairs: id
-   * index 16.3-16.9 s -> 12.5-13.4 s, peak RSS 4.0 -> 2.9 GB). The R*Tree
-   * writes get the large cache back. */
-  if (!rc) rc = swath__exec(c->db, "PRAGMA cache_size = " SORT_CACHE);
+   * index 16.3-16.9 s -> 12.5-13.4 s, peak RSS 4.0 -> 2.9 GB); since then
+   * the whole bulk build has that cache (BULK_CACHE). */
   /* the R*Tree's last run sorts on the other core while the indexes build */
   if (!rc) rc = swath__rtpack_flush(c->pack);
   int64_t *skip = NULL;
@@ -634,7 +636,6 @@ int swath__store_bulk_end(swath_catalog *c, int64_t *dups) {
   }
   double t1 = seconds();
   if (!rc) rc = swath__exec(c->db, "CREATE INDEX items_dt ON items(dt)");
-  if (!rc) rc = swath__exec(c->db, "PRAGMA cache_size = " BULK_CACHE);
   double t2 = seconds();
   if (!rc) rc = swath__exec(c->db, "BEGIN");
   if (!rc) rc = swath__rtpack_write(c->pack, c->db, "items_rtree", skip, nskip);
