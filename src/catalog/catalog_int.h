@@ -108,7 +108,7 @@ int swath__store_bulk_end(swath_catalog *c, int64_t *dups);
 
 /* run: entries per sort run (0: the default, 1M) */
 int swath__rtpack_new(size_t run, swath__rtpack **out);
-/* Queue the entry of scene s, stored as row `rid`. */
+/* Queue the entry of scene s, stored as row `rid` (greater than the last). */
 int swath__rtpack_add(swath__rtpack *p, int64_t rid, const swath_scene *s);
 /* No more entries: start sorting the last ones in the background (call it
  * before other long work, such as the index builds). */

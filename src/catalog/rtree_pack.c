@@ -62,16 +62,24 @@ struct entry {
 };
 
 /* A run being sorted and written to a temporary file by the helper. */
+/* A key and where its entry is, for the radix sort (see write_sorted). */
+struct pair {
+  uint64_t key;
+  uint64_t i;
+};
+
 struct job {
   struct entry *buf;
   size_t n;
-  FILE *f; /* the run, once written (NULL if that failed) */
+  struct pair *pairs; /* 2 n of them: the sort's two buffers */
+  FILE *f;            /* the run, once written (NULL if that failed) */
 };
 
 struct swath__rtpack {
   size_t run;          /* entries per run */
   struct entry *buf;   /* the run filling */
   struct entry *spare; /* the other buffer: the helper's job, or idle */
+  struct pair *pairs;  /* the helper's sort buffers (2 run of them) */
   size_t n;
   struct job job;
   pthread_t helper;
@@ -81,6 +89,7 @@ struct swath__rtpack {
   size_t *run_len;
   int nruns;
   int64_t total;
+  int64_t last_id; /* entries come in increasing rid order */
   FILE *text; /* the text log */
   uint64_t text_len;
   char **colls;
@@ -150,12 +159,52 @@ static void keys_finish(struct entry *e, size_t n) {
   }
 }
 
+/* Writes the n entries of e to f in cmp_entry's order. A run comes in rid
+ * order (swath__rtpack_add sees to it), so a stable sort by key alone gives
+ * that order: a least significant digit radix sort of (key, index) pairs,
+ * a byte a pass, skipping the bytes all keys share (the day's high bytes),
+ * then the entries gathered in that order. qsort took 0.33 s of the
+ * helper's CPU a 1M-entry run (comparisons through a pointer, 64-byte
+ * moves), 3.3 s of a 10M-row ingest's row phase, whose two cores are
+ * busy. */
+static int write_sorted(const struct entry *e, size_t n, struct pair *a, FILE *f) {
+  struct pair *b = a + n;
+  for (size_t i = 0; i < n; i++)
+    a[i] = (struct pair){e[i].key, i};
+  size_t count[8][256];
+  memset(count, 0, sizeof count);
+  for (size_t i = 0; i < n; i++)
+    for (int d = 0; d < 8; d++)
+      count[d][(a[i].key >> (8 * d)) & 0xff]++;
+  for (int d = 0; d < 8 && n; d++) {
+    if (count[d][(a[0].key >> (8 * d)) & 0xff] == n) continue; /* one value: nothing to do */
+    size_t pos[256], sum = 0;
+    for (size_t v = 0; v < 256; v++) {
+      pos[v] = sum;
+      sum += count[d][v];
+    }
+    for (size_t i = 0; i < n; i++)
+      b[pos[(a[i].key >> (8 * d)) & 0xff]++] = a[i];
+    struct pair *t = a;
+    a = b;
+    b = t;
+  }
+  struct entry out[1024];
+  for (size_t i = 0; i < n;) {
+    size_t k = n - i < 1024 ? n - i : 1024;
+    for (size_t j = 0; j < k; j++)
+      out[j] = e[a[i + j].i];
+    if (fwrite(out, sizeof *out, k, f) != k) return -1;
+    i += k;
+  }
+  return 0;
+}
+
 static void *spill_job(void *arg) {
   struct job *j = arg;
   keys_finish(j->buf, j->n);
-  qsort(j->buf, j->n, sizeof *j->buf, cmp_entry);
   FILE *f = tmpfile();
-  if (f && (fwrite(j->buf, sizeof *j->buf, j->n, f) != j->n || fflush(f) != 0)) {
+  if (f && (write_sorted(j->buf, j->n, j->pairs, f) != 0 || fflush(f) != 0)) {
     fclose(f);
     f = NULL;
   }
@@ -189,9 +238,10 @@ static int spill(swath__rtpack *p) {
   if (!p->n) return 0;
   int rc = spill_wait(p); /* (the spare buffer is free once it returns) */
   if (rc) return rc;
-  if (!p->spare && !(p->spare = malloc(p->run * sizeof *p->spare)))
+  if ((!p->spare && !(p->spare = malloc(p->run * sizeof *p->spare))) ||
+      (!p->pairs && !(p->pairs = malloc(2 * p->run * sizeof *p->pairs))))
     return swath_error_set(SWATH_ENOMEM, "catalog: out of memory for the R*Tree build");
-  p->job = (struct job){p->buf, p->n, NULL};
+  p->job = (struct job){p->buf, p->n, p->pairs, NULL};
   p->buf = p->spare;
   p->spare = p->job.buf;
   p->n = 0;
@@ -227,6 +277,9 @@ static int coll_index(swath__rtpack *p, const char *coll, uint32_t *out) {
 }
 
 int swath__rtpack_add(swath__rtpack *p, int64_t id, const swath_scene *s) {
+  if (id <= p->last_id) /* (write_sorted relies on it) */
+    return swath_error_set(SWATH_EINTERNAL, "catalog: R*Tree entries out of rid order");
+  p->last_id = id;
   if (p->n == p->run) {
     int rc = spill(p);
     if (rc) return rc;
@@ -283,6 +336,7 @@ void swath__rtpack_free(swath__rtpack *p) {
   free(p->run_len);
   free(p->buf);
   free(p->spare);
+  free(p->pairs);
   free(p);
 }
 
