@@ -49,6 +49,7 @@ struct swath_catalog {
   int64_t max_span; /* longest dt1 - dt0 put in this transaction */
   int not_boxes;    /* an item whose footprint is not its bbox was put */
   int bulk;         /* filling a new catalog (see swath__store_bulk_begin) */
+  double bulk_t0;   /* when it began (seconds, CLOCK_MONOTONIC) */
   sqlite3_stmt *st_bulk; /* a bulk build's INSERT of several rows */
   int64_t commit_every;  /* puts per write transaction (SWATH_STORE_BATCH) */
   size_t pack_run;       /* R*Tree pack: entries per sort run (0: default) */

@@ -540,6 +540,12 @@ static int set_state(swath_catalog *c, const char *state) {
  * docs/PERFORMANCE.md) and the peak RSS 1.1 GB smaller. */
 #define BULK_CACHE "-65536"
 
+static double seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
 int swath__store_bulk_begin(swath_catalog *c) {
   if (c->readonly || c->bulk) return 0;
   sqlite3_stmt *st;
@@ -576,13 +582,8 @@ int swath__store_bulk_begin(swath_catalog *c) {
       (rc = swath__rtpack_new(c->pack_run, &c->pack)))
     return rc;
   c->bulk = 1;
+  c->bulk_t0 = seconds();
   return 1;
-}
-
-static double seconds(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + t.tv_nsec / 1e9;
 }
 
 int swath__store_bulk_end(swath_catalog *c, int64_t *dups) {
@@ -639,8 +640,8 @@ int swath__store_bulk_end(swath_catalog *c, int64_t *dups) {
   double t2 = seconds();
   if (!rc) rc = swath__exec(c->db, "BEGIN");
   if (!rc) rc = swath__rtpack_write(c->pack, c->db, "items_rtree", skip, nskip);
-  swath_debug("bulk build: id index %.1f s, datetime index %.1f s, R*Tree %.1f s", t1 - t0, t2 - t1,
-              seconds() - t2);
+  swath_debug("bulk build: rows %.1f s, id index %.1f s, datetime index %.1f s, R*Tree %.1f s",
+              t0 - c->bulk_t0, t1 - t0, t2 - t1, seconds() - t2);
   if (!rc) rc = set_state(c, "ready");
   if (!rc) rc = swath__exec(c->db, "COMMIT");
   free(skip);
