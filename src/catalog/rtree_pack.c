@@ -30,8 +30,7 @@
  *
  * Each full run is sorted and written by a helper thread while the next
  * one fills (two buffers). The entries come from the ingest's writer
- * thread, which bounds a bulk ingest's row phase (the reader thread, which
- * inflates and parses, is half idle since ISA-L): sorting a run there cost
+ * thread, which bounds a bulk ingest's row phase: sorting a run there cost
  * it 0.35 s per million rows. The last run is sorted the same way while the
  * indexes are built (swath__rtpack_flush). When the tree is written, the
  * runs are merged on a helper thread too, and the writer thread only
@@ -61,13 +60,13 @@ struct entry {
   float c[NCOORD]; /* minx, maxx, miny, maxy, t0, t1 */
 };
 
-/* A run being sorted and written to a temporary file by the helper. */
 /* A key and where its entry is, for the radix sort (see write_sorted). */
 struct pair {
   uint64_t key;
   uint64_t i;
 };
 
+/* A run being sorted and written to a temporary file by the helper. */
 struct job {
   struct entry *buf;
   size_t n;
@@ -88,7 +87,6 @@ struct swath__rtpack {
   FILE **runs;
   size_t *run_len;
   int nruns;
-  int64_t total;
   int64_t last_id; /* entries come in increasing rid order */
   FILE *text; /* the text log */
   uint64_t text_len;
@@ -315,7 +313,6 @@ int swath__rtpack_add(swath__rtpack *p, int64_t id, const swath_scene *s) {
   int64_t day = t0 / 86400000 + (1LL << 31);
   uint32_t d = day < 0 ? 0 : day > 0xffffffffLL ? 0xffffffffu : (uint32_t)day;
   e->key = ((uint64_t)hx << 48) | ((uint64_t)hy << 32) | d; /* (keys_finish) */
-  p->total++;
   return 0;
 }
 
