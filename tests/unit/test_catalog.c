@@ -382,6 +382,11 @@ static void test_ingest_csv(void **state) {
   /* a half-built catalog (interrupted bulk build) is refused with a clear line */
   sqlite3 *db;
   assert_int_equal(sqlite3_open(path_of("a.db"), &db), SQLITE_OK);
+  sqlite3_stmt *st; /* a new catalog has 16 KB pages (store.c) */
+  assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(st, 0), 16384);
+  sqlite3_finalize(st);
   sqlite3_exec(db, "UPDATE meta SET value = 'building' WHERE key = 'state'", NULL, NULL, NULL);
   sqlite3_close(db);
   assert_int_equal(swath_catalog_open(path_of("a.db"), SWATH_CATALOG_READONLY, &c), SWATH_EINVAL);
