@@ -431,13 +431,20 @@ static int same_content(sqlite3_stmt *f, const swath_scene *s) {
 
 /* A bulk build's insert of the n scenes at s with statement st (n rows of
  * INSERT_COLS), their entries queued for the R*Tree pack. No lookup:
- * duplicates are resolved when the unique index is built. */
+ * duplicates are resolved when the unique index is built. The rid is left
+ * NULL, so SQLite appends with the next rowid, max_rid + 1 in a table that
+ * only grows (checked); a given rid costs a seek per row to check that it
+ * is free, 5% of the writer thread, which bounds the row phase. */
 static int bulk_insert(swath_catalog *c, sqlite3_stmt *st, const swath_scene *s, int n) {
   for (int j = 0; j < n; j++) {
     bind_scene(st, 15 * j, &s[j]);
-    sqlite3_bind_int64(st, 15 * j + 15, c->max_rid + 1 + j);
+    sqlite3_bind_null(st, 15 * j + 15);
   }
   int rc = step_done(c, st, "catalog: storing scenes");
+  if (!rc && sqlite3_last_insert_rowid(c->db) != c->max_rid + n)
+    rc = swath_error_set(SWATH_EINTERNAL, "catalog: bulk rows got rids %lld.., expected %lld..",
+                         (long long)(sqlite3_last_insert_rowid(c->db) - n + 1),
+                         (long long)c->max_rid + 1);
   for (int j = 0; j < n && !rc; j++) {
     int64_t rid = ++c->max_rid;
     if (!(rc = swath__rtpack_add(c->pack, rid, &s[j]))) rc = put_end(c, &s[j], 0);
