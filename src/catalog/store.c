@@ -550,8 +550,8 @@ static int set_state(swath_catalog *c, const char *state) {
 /* SQLite cache of a bulk build (KiB, negative as PRAGMA cache_size takes
  * it). Every write of a bulk build appends (rows in rid order, the R*Tree's
  * tables in their key order), so a large cache only holds pages back until
- * the next commit; it is also the size of the index sorts' runs (see
- * swath__store_bulk_end). 64 MB instead of 1 GB for the rows and the
+ * the next commit. (The index builds take smaller caches, for smaller
+ * sort runs: see swath__store_bulk_end.) 64 MB instead of 1 GB for the rows and the
  * R*Tree made 10M-row ingests 4-5 s faster (three alternating rounds,
  * docs/PERFORMANCE.md) and the peak RSS 1.1 GB smaller. */
 #define BULK_CACHE "-65536"
@@ -608,16 +608,21 @@ int swath__store_bulk_end(swath_catalog *c, int64_t *dups) {
   double t0 = seconds();
   int rc = swath__store_commit(c);
   /* SQLite's sorter cuts an index's keys into sorted runs of cache_size
-   * bytes each (at most 512 MB), which its helper thread sorts while the
-   * table scan goes on. With the row phase's 1 GB cache the id index of 10M
-   * rows was a 512 MB run and a small one: the sort hardly overlapped the
-   * scan. With 64 MB runs it does (10M rows, three alternating pairs: id
-   * index 16.3-16.9 s -> 12.5-13.4 s, peak RSS 4.0 -> 2.9 GB); since then
-   * the whole bulk build has that cache (BULK_CACHE). */
+   * bytes each (at most 512 MB, at least 250 pages), which its helper
+   * thread sorts while the table scan goes on, then merges them. With the
+   * row phase's 1 GB cache the id index of 10M rows was a 512 MB run and a
+   * small one: the sort hardly overlapped the scan. 64 MB runs did (three
+   * alternating pairs: id index 16.3-16.9 s -> 12.5-13.4 s, peak RSS 4.0
+   * -> 2.9 GB), and smaller ones, sorted within the CPU's caches, do better
+   * still: in the sqlite3 shell on a 10M-row catalog, the id index took
+   * 6.4-7.1 s with 4-8 MB runs, 7.3-7.9 with 16 MB, 8.4-8.7 with 64 MB; the
+   * datetime index (12-byte keys) 4.7-5.6 s with 16-32 MB, 5.3-5.9 with 8,
+   * 5.5-6.0 with 64 (docs/PERFORMANCE.md, "Index sort runs"). */
   /* the R*Tree's last run sorts on the other core while the indexes build */
   if (!rc) rc = swath__rtpack_flush(c->pack);
   int64_t *skip = NULL;
   size_t nskip = 0;
+  if (!rc) rc = swath__exec(c->db, "PRAGMA cache_size = -8192");
   if (!rc && swath__exec(c->db, "CREATE UNIQUE INDEX items_id ON items(id, collection)") != 0) {
     /* The input repeated some (collection, id): the last one wins, as a
      * re-ingest would have it. */
@@ -652,7 +657,9 @@ int swath__store_bulk_end(swath_catalog *c, int64_t *dups) {
     *dups = (int64_t)nskip;
   }
   double t1 = seconds();
+  if (!rc) rc = swath__exec(c->db, "PRAGMA cache_size = -16384");
   if (!rc) rc = swath__exec(c->db, "CREATE INDEX items_dt ON items(dt)");
+  if (!rc) rc = swath__exec(c->db, "PRAGMA cache_size = " BULK_CACHE);
   double t2 = seconds();
   if (!rc) rc = swath__exec(c->db, "BEGIN");
   if (!rc) rc = swath__rtpack_write(c->pack, c->db, "items_rtree", skip, nskip);
