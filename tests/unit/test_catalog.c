@@ -1238,6 +1238,58 @@ static void test_rtree_copies(void **state) {
   sqlite3_close(db);
 }
 
+/* A new catalog's input that repeats a (collection, id): the bulk build
+ * keeps the last row, as a re-ingest would, and counts the others as
+ * updates; the R*Tree holds no entry of a row that was dropped, and the
+ * collection's count is of the rows kept. */
+static void test_bulk_duplicates(void **state) {
+  (void)state;
+  FILE *f = fopen(path_of("dup.csv"), "w");
+  fputs(HEADER "\n", f);
+  row(f, "D1", 1, 5, 10, 40, 11, 41);
+  row(f, "D2", 2, 6, 20, 20, 21, 21);
+  row(f, "D1", 3, 50, 30, 30, 31, 31); /* moved, cloudier: this one wins */
+  row(f, "D3", 4, 7, 20, 20, 21, 21);
+  row(f, "D2", 2, 6, 20, 20, 21, 21); /* the same again */
+  fclose(f);
+  swath_catalog *c = open_new("dup.db");
+  swath_ingest_report r;
+  ingest(c, "dup.csv", &r);
+  assert_int_equal(r.inserted, 3);
+  assert_int_equal(r.updated, 2);
+  assert_string_equal(ids_of(c, "{\"bbox\": [9.5, 39.5, 11.5, 41.5]}", NULL, NULL), "");
+  assert_string_equal(ids_of(c, "{\"bbox\": [29.5, 29.5, 31.5, 31.5]}", NULL, NULL), "D1");
+  int64_t m;
+  assert_string_equal(
+      ids_of(c, "{\"bbox\": [19.5, 19.5, 21.5, 21.5], \"sortby\": [{\"field\": \"id\"}]}", &m,
+             NULL),
+      "D2 D3");
+  assert_int_equal(m, 2);
+  json_t *item;
+  assert_int_equal(swath_catalog_get_item(c, "sentinel-2-l1c", "D1", &item), 0);
+  assert_true(json_number_value(json_object_get(json_object_get(item, "properties"),
+                                                "eo:cloud_cover")) == 50.0);
+  json_decref(item);
+  swath_catalog_close(c);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(path_of("dup.db"), &db), SQLITE_OK);
+  sqlite3_stmt *st;
+  assert_int_equal(
+      sqlite3_prepare_v2(db,
+                         "SELECT rtreecheck('items_rtree'), (SELECT count(*) FROM items), (SELECT "
+                         "count(*) FROM items_rtree), (SELECT count(*) FROM items_rtree_rowid x "
+                         "JOIN items i ON i.rid = x.a0 AND i.id = x.a2), (SELECT n FROM "
+                         "collections)",
+                         -1, &st, NULL),
+      SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+  for (int k = 1; k <= 4; k++)
+    assert_int_equal(sqlite3_column_int(st, k), 3);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
 /* Gzip input is inflated by the line reader (ingest.c, ISA-L): members of a
  * multi-member file are all read; a stream cut short or corrupted fails
  * the ingest with a message, never passes as a shorter file. */
@@ -1413,6 +1465,7 @@ int main(void) {
       cmocka_unit_test(test_rtree_count),
       cmocka_unit_test(test_rtree_pack),
       cmocka_unit_test(test_rtree_copies),
+      cmocka_unit_test(test_bulk_duplicates),
       cmocka_unit_test(test_gzip_input),
       cmocka_unit_test(test_rgb_stats),
   };
