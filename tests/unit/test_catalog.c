@@ -1267,8 +1267,8 @@ static void test_bulk_duplicates(void **state) {
   assert_int_equal(m, 2);
   json_t *item;
   assert_int_equal(swath_catalog_get_item(c, "sentinel-2-l1c", "D1", &item), 0);
-  assert_true(json_number_value(json_object_get(json_object_get(item, "properties"),
-                                                "eo:cloud_cover")) == 50.0);
+  assert_true(json_number_value(
+                  json_object_get(json_object_get(item, "properties"), "eo:cloud_cover")) == 50.0);
   json_decref(item);
   swath_catalog_close(c);
   sqlite3 *db;
