@@ -97,6 +97,20 @@ static swath_catalog *ingest_new(const char *file, const char *db, int64_t n) {
   return c;
 }
 
+/* The one row of `sql` on catalog file `name`, opened with SQLite: its
+ * first n columns as integers in v. */
+static void sql_row(const char *name, const char *sql, int64_t *v, int n) {
+  sqlite3 *db;
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_open(path_of(name), &db), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  for (int k = 0; k < n; k++)
+    v[k] = sqlite3_column_int64(st, k);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
 /* A search body (JSON text), parsed. */
 static swath_search *parsed(const char *body) {
   json_t *b = json_loads(body, 0, NULL);
@@ -1216,26 +1230,18 @@ static void test_rtree_copies(void **state) {
   }
   assert_int_equal(r.updated, 1);
   swath_catalog_close(c);
-  sqlite3 *db;
-  assert_int_equal(sqlite3_open(path_of("copies.db"), &db), SQLITE_OK);
-  sqlite3_stmt *st;
-  assert_int_equal(
-      sqlite3_prepare_v2(db,
-                         "SELECT rtreecheck('items_rtree'), (SELECT count(*) FROM items), (SELECT "
-                         "count(*) FROM items_rtree), (SELECT count(*) FROM items_rtree_rowid x "
-                         "JOIN items i ON i.rid = x.a0 AND i.dt = x.a1 AND i.id = x.a2 AND "
-                         "i.collection = x.a3), (SELECT x.a1 FROM items_rtree_rowid x JOIN items i "
-                         "ON i.rid = x.a0 WHERE i.id = 'S')",
-                         -1, &st, NULL),
-      SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
-  assert_int_equal(sqlite3_column_int(st, 1), 302);
-  assert_int_equal(sqlite3_column_int(st, 2), 302);
-  assert_int_equal(sqlite3_column_int(st, 3), 302);
-  assert_int_equal(sqlite3_column_int64(st, 4), 1619827200000LL); /* 2021-05-01 */
-  sqlite3_finalize(st);
-  sqlite3_close(db);
+  int64_t v[5];
+  sql_row("copies.db",
+          "SELECT rtreecheck('items_rtree') = 'ok', (SELECT count(*) FROM items), (SELECT "
+          "count(*) FROM items_rtree), (SELECT count(*) FROM items_rtree_rowid x JOIN items i ON "
+          "i.rid = x.a0 AND i.dt = x.a1 AND i.id = x.a2 AND i.collection = x.a3), (SELECT x.a1 "
+          "FROM items_rtree_rowid x JOIN items i ON i.rid = x.a0 WHERE i.id = 'S')",
+          v, 5);
+  assert_int_equal(v[0], 1);
+  assert_int_equal(v[1], 302);
+  assert_int_equal(v[2], 302);
+  assert_int_equal(v[3], 302);
+  assert_int_equal(v[4], 1619827200000LL); /* 2021-05-01 */
 }
 
 /* A new catalog's input that repeats a (collection, id): the bulk build
@@ -1271,23 +1277,15 @@ static void test_bulk_duplicates(void **state) {
                   json_object_get(json_object_get(item, "properties"), "eo:cloud_cover")) == 50.0);
   json_decref(item);
   swath_catalog_close(c);
-  sqlite3 *db;
-  assert_int_equal(sqlite3_open(path_of("dup.db"), &db), SQLITE_OK);
-  sqlite3_stmt *st;
-  assert_int_equal(
-      sqlite3_prepare_v2(db,
-                         "SELECT rtreecheck('items_rtree'), (SELECT count(*) FROM items), (SELECT "
-                         "count(*) FROM items_rtree), (SELECT count(*) FROM items_rtree_rowid x "
-                         "JOIN items i ON i.rid = x.a0 AND i.id = x.a2), (SELECT n FROM "
-                         "collections)",
-                         -1, &st, NULL),
-      SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+  int64_t v[5];
+  sql_row("dup.db",
+          "SELECT rtreecheck('items_rtree') = 'ok', (SELECT count(*) FROM items), (SELECT "
+          "count(*) FROM items_rtree), (SELECT count(*) FROM items_rtree_rowid x JOIN items i ON "
+          "i.rid = x.a0 AND i.id = x.a2), (SELECT n FROM collections)",
+          v, 5);
+  assert_int_equal(v[0], 1);
   for (int k = 1; k <= 4; k++)
-    assert_int_equal(sqlite3_column_int(st, k), 3);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
+    assert_int_equal(v[k], 3);
 }
 
 /* Gzip input is inflated by the line reader (ingest.c, ISA-L): members of a
