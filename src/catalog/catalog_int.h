@@ -42,7 +42,7 @@ struct swath_catalog {
   int readonly;
   /* write path, prepared lazily by the first put */
   sqlite3_stmt *st_find, *st_insert, *st_update, *st_rtree_ins, *st_rtree_find, *st_rtree_del;
-  int64_t max_rid;           /* rids are assigned as max_rid + 1 */
+  int64_t bulk_rid;          /* the last rid a bulk build inserted */
   int64_t in_txn;            /* puts since BEGIN */
   struct swath__extent *ext; /* per collection: what this transaction added */
   int n_ext;

@@ -241,16 +241,19 @@ void swath__stmt_cache_clear(swath_catalog *c) {
   }
 }
 
-/* The columns an INSERT of a scene binds, in bind_scene's order, then rid. */
+/* The columns an INSERT of a scene binds, in bind_scene's order. The rid is
+ * not among them: SQLite appends the row with the next one, max + 1, where
+ * a given rid costs a seek per row to check that it is free (about 9% of a
+ * bulk build's writer thread, which bounds its row phase). */
 #define INSERT_COLS                                                                                \
-  "id, collection, kind, dt, dt0, dt1, cloud, minx, miny, maxx, maxy, geom, doc, csrc, rid"
+  "id, collection, kind, dt, dt0, dt1, cloud, minx, miny, maxx, maxy, geom, doc, csrc"
 
 static int prepare_writes(swath_catalog *c) {
   static const char *const sql[] = {
       "SELECT rid, minx, miny, maxx, maxy, dt0, dt1, csrc, dt, kind, cloud, doc, geom FROM items "
       "WHERE id = ?1 AND collection = ?2",
       "INSERT INTO items(" INSERT_COLS
-      ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+      ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
       /* colour statistics survive a re-ingest unless what they were read
        * from changed (?16) */
       "UPDATE items SET id = ?1, collection = ?2, kind = ?3, dt = ?4, dt0 = ?5, dt1 = ?6, "
@@ -270,11 +273,6 @@ static int prepare_writes(swath_catalog *c) {
   for (int k = 0; k < 6; k++)
     if (sqlite3_prepare_v3(c->db, sql[k], -1, SQLITE_PREPARE_PERSISTENT, st[k], NULL))
       return swath__sql_error(c->db, "catalog: preparing writes");
-  sqlite3_stmt *q;
-  if (sqlite3_prepare_v2(c->db, "SELECT coalesce(max(rid), 0) FROM items", -1, &q, NULL))
-    return swath__sql_error(c->db, "catalog");
-  c->max_rid = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-  sqlite3_finalize(q);
   return 0;
 }
 
@@ -431,22 +429,18 @@ static int same_content(sqlite3_stmt *f, const swath_scene *s) {
 
 /* A bulk build's insert of the n scenes at s with statement st (n rows of
  * INSERT_COLS), their entries queued for the R*Tree pack. No lookup:
- * duplicates are resolved when the unique index is built. The rid is left
- * NULL, so SQLite appends with the next rowid, max_rid + 1 in a table that
- * only grows (checked); a given rid costs a seek per row to check that it
- * is free, 5% of the writer thread, which bounds the row phase. */
+ * duplicates are resolved when the unique index is built. The table only
+ * grows, so the rows get rids bulk_rid + 1 .. bulk_rid + n (checked). */
 static int bulk_insert(swath_catalog *c, sqlite3_stmt *st, const swath_scene *s, int n) {
-  for (int j = 0; j < n; j++) {
-    bind_scene(st, 15 * j, &s[j]);
-    sqlite3_bind_null(st, 15 * j + 15);
-  }
+  for (int j = 0; j < n; j++)
+    bind_scene(st, 14 * j, &s[j]);
   int rc = step_done(c, st, "catalog: storing scenes");
-  if (!rc && sqlite3_last_insert_rowid(c->db) != c->max_rid + n)
+  if (!rc && sqlite3_last_insert_rowid(c->db) != c->bulk_rid + n)
     rc = swath_error_set(SWATH_EINTERNAL, "catalog: bulk rows got rids %lld.., expected %lld..",
                          (long long)(sqlite3_last_insert_rowid(c->db) - n + 1),
-                         (long long)c->max_rid + 1);
+                         (long long)c->bulk_rid + 1);
   for (int j = 0; j < n && !rc; j++) {
-    int64_t rid = ++c->max_rid;
+    int64_t rid = ++c->bulk_rid;
     if (!(rc = swath__rtpack_add(c->pack, rid, &s[j]))) rc = put_end(c, &s[j], 0);
   }
   return rc;
@@ -492,11 +486,9 @@ int swath__store_put(swath_catalog *c, const swath_scene *s, int *updated) {
   } else {
     sqlite3_reset(f);
     if (r != SQLITE_DONE) return swath__sql_error(c->db, "catalog: looking up a scene");
-    int64_t rid = ++c->max_rid;
     bind_scene(c->st_insert, 0, s);
-    sqlite3_bind_int64(c->st_insert, 15, rid);
     if ((rc = step_done(c, c->st_insert, "catalog: storing a scene")) ||
-        (rc = rtree_put(c, rid, s)))
+        (rc = rtree_put(c, sqlite3_last_insert_rowid(c->db), s)))
       return rc;
   }
   if (updated) *updated = upd;
@@ -517,8 +509,7 @@ int swath__store_put_many(swath_catalog *c, const swath_scene *s, int n, int *st
     if (!c->st_bulk) {
       char *sql = sqlite3_mprintf("INSERT INTO items(" INSERT_COLS ") VALUES");
       for (int j = 0; sql && j < BULK_ROWS; j++)
-        sql = sqlite3_mprintf("%z%s(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", sql,
-                              j ? ", " : "");
+        sql = sqlite3_mprintf("%z%s(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", sql, j ? ", " : "");
       int bad =
           !sql || sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->st_bulk, NULL);
       sqlite3_free(sql);
@@ -550,11 +541,23 @@ static int set_state(swath_catalog *c, const char *state) {
 /* SQLite cache of a bulk build (KiB, negative as PRAGMA cache_size takes
  * it). Every write of a bulk build appends (rows in rid order, the R*Tree's
  * tables in their key order), so a large cache only holds pages back until
- * the next commit. (The index builds take smaller caches, for smaller
- * sort runs: see swath__store_bulk_end.) 64 MB instead of 1 GB for the rows and the
- * R*Tree made 10M-row ingests 4-5 s faster (three alternating rounds,
- * docs/PERFORMANCE.md) and the peak RSS 1.1 GB smaller. */
+ * the next commit: 64 MB instead of 1 GB for the rows and the R*Tree made
+ * 10M-row ingests 4-5 s faster (three alternating rounds,
+ * docs/PERFORMANCE.md) and the peak RSS 1.1 GB smaller.
+ *
+ * The index builds take smaller caches. SQLite's sorter cuts an index's
+ * keys into sorted runs of cache_size bytes (at most 512 MB, at least 250
+ * pages), which its helper thread sorts while the table scan goes on, then
+ * merges. With 1 GB the id index of 10M rows was a 512 MB run and a small
+ * one: the sort hardly overlapped the scan. 64 MB runs did (id index
+ * 16.3-16.9 s -> 12.5-13.4 s), and runs that sort within the CPU's caches
+ * do better still: in the sqlite3 shell on a 10M-row catalog the id index
+ * took 6.4-7.1 s with 4-8 MB runs, 7.3-7.9 with 16 MB, 8.4-8.7 with 64 MB;
+ * the datetime index (12-byte keys) 4.7-5.6 s with 16-32 MB, 5.3-5.9 with
+ * 8, 5.5-6.0 with 64 (docs/PERFORMANCE.md, "Small index sort runs"). */
 #define BULK_CACHE "-65536"
+#define ID_SORT_CACHE "-8192"
+#define DT_SORT_CACHE "-16384"
 
 static double seconds(void) {
   struct timespec t;
@@ -598,6 +601,7 @@ int swath__store_bulk_begin(swath_catalog *c) {
       (rc = swath__rtpack_new(c->pack_run, &c->pack)))
     return rc;
   c->bulk = 1;
+  c->bulk_rid = 0; /* (the table is empty) */
   c->bulk_t0 = seconds();
   return 1;
 }
@@ -607,22 +611,11 @@ int swath__store_bulk_end(swath_catalog *c, int64_t *dups) {
   if (!c->bulk) return 0;
   double t0 = seconds();
   int rc = swath__store_commit(c);
-  /* SQLite's sorter cuts an index's keys into sorted runs of cache_size
-   * bytes each (at most 512 MB, at least 250 pages), which its helper
-   * thread sorts while the table scan goes on, then merges them. With the
-   * row phase's 1 GB cache the id index of 10M rows was a 512 MB run and a
-   * small one: the sort hardly overlapped the scan. 64 MB runs did (three
-   * alternating pairs: id index 16.3-16.9 s -> 12.5-13.4 s, peak RSS 4.0
-   * -> 2.9 GB), and smaller ones, sorted within the CPU's caches, do better
-   * still: in the sqlite3 shell on a 10M-row catalog, the id index took
-   * 6.4-7.1 s with 4-8 MB runs, 7.3-7.9 with 16 MB, 8.4-8.7 with 64 MB; the
-   * datetime index (12-byte keys) 4.7-5.6 s with 16-32 MB, 5.3-5.9 with 8,
-   * 5.5-6.0 with 64 (docs/PERFORMANCE.md, "Index sort runs"). */
   /* the R*Tree's last run sorts on the other core while the indexes build */
   if (!rc) rc = swath__rtpack_flush(c->pack);
   int64_t *skip = NULL;
   size_t nskip = 0;
-  if (!rc) rc = swath__exec(c->db, "PRAGMA cache_size = -8192");
+  if (!rc) rc = swath__exec(c->db, "PRAGMA cache_size = " ID_SORT_CACHE);
   if (!rc && swath__exec(c->db, "CREATE UNIQUE INDEX items_id ON items(id, collection)") != 0) {
     /* The input repeated some (collection, id): the last one wins, as a
      * re-ingest would have it. */
@@ -657,7 +650,7 @@ int swath__store_bulk_end(swath_catalog *c, int64_t *dups) {
     *dups = (int64_t)nskip;
   }
   double t1 = seconds();
-  if (!rc) rc = swath__exec(c->db, "PRAGMA cache_size = -16384");
+  if (!rc) rc = swath__exec(c->db, "PRAGMA cache_size = " DT_SORT_CACHE);
   if (!rc) rc = swath__exec(c->db, "CREATE INDEX items_dt ON items(dt)");
   if (!rc) rc = swath__exec(c->db, "PRAGMA cache_size = " BULK_CACHE);
   double t2 = seconds();
@@ -742,5 +735,4 @@ void swath__store_rollback(swath_catalog *c) {
   for (int i = 0; i < c->n_ext; i++)
     free(c->ext[i].id);
   c->n_ext = 0;
-  if (!c->bulk) finalize_writes(c); /* re-read max_rid on the next put */
 }
