@@ -414,6 +414,8 @@ swath_area *swath_area_clone(const swath_area *a) {
 
 swath_bounds swath_area_bounds(const swath_area *a) { return a->bbox; }
 
+void *swath__area_geometry(const swath_area *a) { return a->geom; }
+
 /* The test behind every query. `scratch` is a polygon from box_polygon that
  * is overwritten; contains=1 asks whether the box lies inside the area. */
 static int box_test(const swath_area *a, OGRGeometryH scratch, swath_bounds b, int contains) {

@@ -60,4 +60,18 @@ void swath_lonlat_free(swath_lonlat *t);
  * of points (at most SWATH_LONLAT_RING_MAX) or a negative code. */
 int swath_lonlat_ring(swath_lonlat *t, swath_bounds b, double *xy);
 
+/* An area's extent in lon/lat (EPSG:4326, lon first), for metadata. */
+typedef struct swath_lonlat_extent {
+  int n;               /* boxes: 1, or 2 when the extent crosses the antimeridian */
+  swath_bounds box[2]; /* with 2: box[0] lies west of the antimeridian (up to 180), box[1]
+                          east of it (from -180); the bbox is box[0].minx .. box[1].maxx */
+  double lon, lat;     /* a point inside the area, not merely inside its bbox */
+} swath_lonlat_extent;
+/* The smallest lon/lat extent of the area's polygons, split at the
+ * antimeridian when it crosses it, whatever the grid CRS. A grid CRS without
+ * a lon/lat image gives the whole world. */
+int swath_area_lonlat_extent(const swath_grid *g, const swath_area *a, swath_lonlat_extent *out);
+/* The area's OGR geometry (OGRGeometryH, grid CRS), for core/area_*.c only. */
+void *swath__area_geometry(const swath_area *a);
+
 #endif

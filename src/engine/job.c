@@ -352,6 +352,13 @@ static int parse_output(swath_job *job, const swath_cfg *c, const char *dir) {
                              job->overview_resampling);
   }
   if ((v = swath_cfg_get(c, "nodata"))) {
+    /* Their alpha band already marks missing pixels; a value under it would be invisible. */
+    if (strcmp(job->format, "PNG") == 0 || strcmp(job->format, "WEBP") == 0)
+      return swath_cfg_error(
+          v,
+          "output.nodata: %s tiles mark pixels without data by their alpha band; "
+          "nodata is for GTiff and JPEG (remove it, or use one of those)",
+          job->format);
     if ((rc = swath_cfg_double(v, "output.nodata", &job->nodata))) return rc;
     job->has_nodata = 1;
   }

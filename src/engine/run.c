@@ -611,12 +611,6 @@ static void fetch_totals(const run_ctx *rc, swath_fetch_stats *sum) {
   }
 }
 
-/* Area bounds in lon/lat for the product's metadata. */
-static swath_bounds wgs84_bounds(const swath_grid *g, swath_bounds b) {
-  swath_bounds out;
-  return swath_bounds_transform(b, g->crs, "EPSG:4326", &out) ? (swath_bounds){-180, -90, 180, 90} : out;
-}
-
 static int mkdir_p(const char *path) {
   char tmp[4096];
   snprintf(tmp, sizeof tmp, "%s", path);
@@ -782,6 +776,13 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
                rc->g->name, job->min_zoom, job->max_zoom);
     overviews = 0;
   }
+  swath_lonlat_extent lonlat;
+  if ((r = swath_area_lonlat_extent(rc->g, area, &lonlat))) goto out;
+  /* The input's colour table still names the output's values when the
+   * process kept the input's categorical flag and its single band. */
+  const swath_source_info *in0 = &rc->src_info[0];
+  int palette =
+      rc->info.categorical && in0->palette_n > 0 && in0->bands == 1 && rc->sink_bands == 1;
   swath_sink_cfg sc = {
       .path = job->out_path,
       .format = job->format,
@@ -796,8 +797,10 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
       .min_zoom = job->min_zoom,
       .max_zoom = job->max_zoom,
       .name = job->process,
-      .bounds_wgs84 = wgs84_bounds(rc->g, swath_area_bounds(area)),
+      .lonlat = lonlat,
       .bounds = swath_area_bounds(area),
+      .palette = palette ? (const unsigned char(*)[4])in0->palette : NULL,
+      .palette_n = palette ? in0->palette_n : 0,
   };
   if ((r = rc->sink->open(&sc, &rc->sink_state))) goto out;
 

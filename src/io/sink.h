@@ -7,6 +7,7 @@
 #ifndef SWATH_IO_SINK_H
 #define SWATH_IO_SINK_H
 
+#include "core/area.h"
 #include "core/grid.h"
 #include "swath/plugin.h"
 
@@ -22,9 +23,13 @@ typedef struct swath_sink_cfg {
   int quality;             /* JPEG/WEBP quality, 0 = driver default */
   const swath_grid *grid;
   int min_zoom, max_zoom;
-  const char *name;        /* product name for TileJSON/STAC */
-  swath_bounds bounds_wgs84; /* area bounds in lon/lat for the metadata */
-  swath_bounds bounds;       /* area bounds in the grid CRS (tile limits in stac.json) */
+  const char *name;           /* product name for TileJSON/STAC */
+  swath_lonlat_extent lonlat; /* the area in lon/lat for the metadata (split at the antimeridian) */
+  swath_bounds bounds;        /* area bounds in the grid CRS (tile limits in stac.json) */
+  /* The input's colour table (RGBA entries) for 1-band categorical output:
+   * GTiff tiles of Byte or UInt16 keep it; other outputs warn at open. */
+  const unsigned char (*palette)[4];
+  int palette_n;
 } swath_sink_cfg;
 
 typedef struct swath_sink_vtable {

@@ -10,17 +10,18 @@
  * killed mid-write leaves its folder behind, and the next process to open
  * the sink removes the folders of processes that are no longer alive. The alpha
  * band is made from the mask (full = the type's maximum for PNG, 255
- * otherwise). GTiff tiles carry their geotransform and CRS, so each opens
- * georeferenced on its own. finish() writes the metadata that makes the
- * folder a product: job.yaml, tilejson.json, tms.json and stac.json (a STAC
- * item with the tiled-assets extension that GDAL's STACTA driver opens). */
+ * otherwise) and is always the last band; it is the only band labelled
+ * Alpha (3 data bands are Red, Green, Blue; other counts Gray then
+ * Undefined; a kept colour table makes band 1 Palette). GTiff tiles carry
+ * their geotransform and CRS, so each opens georeferenced on its own.
+ * finish() writes the metadata that makes the folder a product
+ * (io/tiledir_meta.c). */
 #include <cpl_conv.h>
 #include <dirent.h>
 #include <signal.h>
 #include <cpl_string.h>
 #include <errno.h>
 #include <gdal.h>
-#include <jansson.h>
 #include <math.h>
 #include <ogr_srs_api.h>
 #include <pthread.h>
@@ -29,13 +30,14 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "core/raster.h"
 #include "io/png_write.h"
 #include "io/sink.h"
+#include "io/tiledir_meta.h"
 #include "io/warp.h"
 
 typedef struct tiledir {
@@ -44,6 +46,7 @@ typedef struct tiledir {
   const char *ext;
   GDALDriverH drv;
   char *wkt;
+  GDALColorTableH palette; /* band 1's colour table in GTiff tiles, or NULL */
   char tmpdir[4200];
 } tiledir;
 
@@ -105,7 +108,30 @@ static void td_close(void *st) {
   free(t->compression);
   free(t->name);
   CPLFree(t->wkt);
+  if (t->palette) GDALDestroyColorTable(t->palette);
   free(t);
+}
+
+/* The input's colour table, where the tiles can hold it: TIFF colour maps
+ * are for Byte and UInt16 bands. Elsewhere the tiles hold the class indexes
+ * as they are, which the warning says. */
+static void keep_palette(tiledir *t, const swath_sink_cfg *cfg) {
+  t->cfg.palette = NULL, t->cfg.palette_n = 0;
+  if (!cfg->palette || cfg->palette_n <= 0 || cfg->bands != 1) return;
+  if (strcmp(t->ext, "tif") != 0 ||
+      (cfg->dtype != SWATH_DT_BYTE && cfg->dtype != SWATH_DT_UINT16)) {
+    swath_warn("output: the input's colour table is not kept: %s tiles hold the class indexes as "
+               "%s values (GTiff keeps it for Byte and UInt16; or expand the input first: "
+               "gdal_translate -expand rgba)",
+               t->format, strcmp(t->ext, "tif") == 0 ? swath_dtype_name(cfg->dtype) : "grey");
+    return;
+  }
+  t->palette = GDALCreateColorTable(GPI_RGB);
+  for (int i = 0; i < cfg->palette_n; i++) {
+    const unsigned char *p = cfg->palette[i];
+    GDALColorEntry e = {p[0], p[1], p[2], p[3]};
+    GDALSetColorEntry(t->palette, i, &e);
+  }
 }
 
 static int td_open(const swath_sink_cfg *cfg, void **out) {
@@ -172,6 +198,7 @@ static int td_open(const swath_sink_cfg *cfg, void **out) {
   OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
   if (OSRSetFromUserInput(srs, cfg->grid->crs) == OGRERR_NONE) OSRExportToWkt(srs, &t->wkt);
   OSRDestroySpatialReference(srs);
+  keep_palette(t, cfg);
   *out = t;
   return 0;
 }
@@ -215,12 +242,18 @@ static int write_gdal(const tiledir *t, swath_tile tl, const char *tmp, const sw
   if (!mem)
     return swath_error_set(SWATH_EIO, "output: cannot create a MEM dataset for tile %d/%lld/%lld", tl.z,
                            (long long)tl.x, (long long)tl.y);
-  int nb = r->bands + (alpha ? 1 : 0);
-  if (alpha) GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, nb), GCI_AlphaBand);
-  if (r->bands >= 3 && strcmp(t->ext, "tif") == 0) {
+  /* GDAL's drivers take each band's interpretation from the MEM bands; GTiff
+   * makes the Alpha band an unassociated-alpha extra sample. */
+  if (alpha) GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, r->bands + 1), GCI_AlphaBand);
+  if (r->bands == 3) {
     GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, 1), GCI_RedBand);
     GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, 2), GCI_GreenBand);
     GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, 3), GCI_BlueBand);
+  } else if (t->palette) {
+    GDALSetRasterColorTable(GDALGetRasterBand(mem, 1), t->palette);
+    GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, 1), GCI_PaletteIndex);
+  } else {
+    GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, 1), GCI_GrayIndex);
   }
   char **opts = NULL;
   if (strcmp(t->ext, "tif") == 0) {
@@ -242,7 +275,6 @@ static int write_gdal(const tiledir *t, swath_tile tl, const char *tmp, const sw
       snprintf(bs, sizeof bs, "%d", r->height);
       opts = CSLSetNameValue(opts, "BLOCKYSIZE", bs);
     }
-    if (alpha) opts = CSLSetNameValue(opts, "ALPHA", "YES");
   } else if (strcmp(t->ext, "png") == 0 && t->compression) {
     opts = CSLSetNameValue(opts, "ZLEVEL", t->compression);
   } else if (t->cfg.quality > 0) {
@@ -370,134 +402,10 @@ static int td_remove(void *st, swath_tile tl) {
   return 0;
 }
 
-/* Write `text` to {path}/{name} through a temp file and rename. */
-static int write_file(const tiledir *t, const char *name, const char *text) {
-  char file[4200], tmp[4300];
-  snprintf(file, sizeof file, "%s/%s", t->path, name);
-  snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%d", t->path, name, (int)getpid());
-  FILE *f = fopen(tmp, "w");
-  if (!f) return swath_error_set(SWATH_EIO, "output: cannot write '%s': %s", tmp, strerror(errno));
-  size_t n = strlen(text);
-  int ok = fwrite(text, 1, n, f) == n;
-  ok &= fclose(f) == 0;
-  if (!ok || rename(tmp, file)) {
-    unlink(tmp);
-    return swath_error_set(SWATH_EIO, "output: cannot write '%s'", file);
-  }
-  return 0;
-}
-
-static int write_json(const tiledir *t, const char *name, json_t *j) {
-  char *s = json_dumps(j, JSON_INDENT(2));
-  json_decref(j);
-  if (!s) return swath_error_set(SWATH_ENOMEM, "output: out of memory");
-  int r = write_file(t, name, s);
-  free(s);
-  return r;
-}
-
-static const char *stac_dtype(swath_dtype d) {
-  static const char *names[] = {"", "uint8", "uint16", "int16", "uint32", "int32", "float32", "float64"};
-  return d >= SWATH_DT_BYTE && d <= SWATH_DT_FLOAT64 ? names[d] : "uint8";
-}
-
-/* The grid as an OGC TileMatrixSet 1.0 JSON object, the form GDAL 3.6's
- * STACTA driver parses (TMS 2.0 JSON is written separately as tms.json). */
-static json_t *tms1(const tiledir *t) {
-  const swath_grid *g = t->cfg.grid;
-  OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
-  OSRSetFromUserInput(srs, g->crs);
-  const char *auth = OSRGetAuthorityName(srs, NULL), *code = OSRGetAuthorityCode(srs, NULL);
-  char crs[256];
-  if (strcasecmp(g->crs, "OGC:CRS84") == 0) snprintf(crs, sizeof crs, "http://www.opengis.net/def/crs/OGC/1.3/CRS84");
-  else if (auth && code) snprintf(crs, sizeof crs, "http://www.opengis.net/def/crs/%s/0/%s", auth, code);
-  else snprintf(crs, sizeof crs, "%s", g->crs);
-  int latlon = strcasecmp(g->crs, "OGC:CRS84") != 0 && (OSREPSGTreatsAsLatLong(srs) || OSREPSGTreatsAsNorthingEasting(srs));
-  double mpu = g->is_geographic ? 6378137.0 * 2 * M_PI / 360.0 : OSRGetLinearUnits(srs, NULL);
-  OSRDestroySpatialReference(srs);
-  json_t *mats = json_array();
-  for (int z = t->cfg.min_zoom; z <= t->cfg.max_zoom; z++) {
-    const swath_tile_matrix *m = &g->m[z];
-    char id[16];
-    snprintf(id, sizeof id, "%d", z);
-    json_t *corner = latlon ? json_pack("[f,f]", m->origin_y, m->origin_x) : json_pack("[f,f]", m->origin_x, m->origin_y);
-    json_array_append_new(mats, json_pack("{s:s,s:s,s:f,s:o,s:i,s:i,s:I,s:I}", "type", "TileMatrixType", "identifier", id,
-                                          "scaleDenominator", m->cell_size * mpu / 0.00028, "topLeftCorner", corner,
-                                          "tileWidth", m->tile_width, "tileHeight", m->tile_height, "matrixWidth",
-                                          (json_int_t)m->matrix_width, "matrixHeight", (json_int_t)m->matrix_height));
-  }
-  return json_pack("{s:s,s:s,s:s,s:o}", "type", "TileMatrixSetType", "identifier", g->name, "supportedCRS", crs,
-                   "tileMatrix", mats);
-}
-
 static int td_finish(void *st, const char *job_yaml) {
   tiledir *t = st;
-  const swath_sink_cfg *c = &t->cfg;
-  const swath_bounds *b = &c->bounds_wgs84;
-  int r = job_yaml ? write_file(t, "job.yaml", job_yaml) : 0;
-  if (r) return r;
-
-  char tmpl[64];
-  snprintf(tmpl, sizeof tmpl, "{z}/{x}/{y}.%s", t->ext);
-  int cz = c->min_zoom + (c->max_zoom - c->min_zoom) / 2;
-  json_t *tj = json_pack("{s:s,s:s,s:[s],s:i,s:i,s:[f,f,f,f],s:[f,f,i],s:s}", "tilejson", "3.0.0", "name", t->name,
-                         "tiles", tmpl, "minzoom", c->min_zoom, "maxzoom", c->max_zoom, "bounds", b->minx, b->miny,
-                         b->maxx, b->maxy, "center", (b->minx + b->maxx) / 2, (b->miny + b->maxy) / 2, cz, "scheme",
-                         "xyz");
-  if ((r = write_json(t, "tilejson.json", tj))) return r;
-
-  char *tms = swath_grid_to_tms_json(c->grid);
-  if (tms) {
-    r = write_file(t, "tms.json", tms);
-    free(tms);
-    if (r) return r;
-  }
-
-  /* Tile limits per zoom, so readers know where tiles exist. */
-  json_t *limits = json_object();
-  for (int z = c->min_zoom; z <= c->max_zoom; z++) {
-    swath_tile_range tr[2];
-    int n = swath_grid_tiles_of_bounds(c->grid, z, c->bounds, tr);
-    if (n <= 0) continue;
-    int64_t x0 = tr[0].minx, x1 = tr[0].maxx, y0 = tr[0].miny, y1 = tr[0].maxy;
-    for (int i = 1; i < n; i++) {
-      x0 = tr[i].minx < x0 ? tr[i].minx : x0, x1 = tr[i].maxx > x1 ? tr[i].maxx : x1;
-      y0 = tr[i].miny < y0 ? tr[i].miny : y0, y1 = tr[i].maxy > y1 ? tr[i].maxy : y1;
-    }
-    char id[16];
-    snprintf(id, sizeof id, "%d", z);
-    json_object_set_new(limits, id, json_pack("{s:I,s:I,s:I,s:I}", "min_tile_col", (json_int_t)x0, "max_tile_col",
-                                              (json_int_t)x1, "min_tile_row", (json_int_t)y0, "max_tile_row", (json_int_t)y1));
-  }
-  json_t *rbands = json_array();
-  for (int i = 0; i < c->bands + (c->alpha ? 1 : 0); i++) {
-    json_t *band = json_pack("{s:s}", "data_type", stac_dtype(c->dtype));
-    if (c->has_nodata && i < c->bands) json_object_set_new(band, "nodata", json_real(c->nodata));
-    json_array_append_new(rbands, band);
-  }
-  char href[64], media[64];
-  snprintf(href, sizeof href, "./{TileMatrix}/{TileCol}/{TileRow}.%s", t->ext);
-  snprintf(media, sizeof media, "%s", strcmp(t->ext, "tif") == 0 ? "image/tiff; application=geotiff"
-                                      : strcmp(t->ext, "png") == 0 ? "image/png"
-                                      : strcmp(t->ext, "jpg") == 0 ? "image/jpeg"
-                                                                   : "image/webp");
-  char now[32];
-  time_t tt = time(NULL);
-  strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", gmtime(&tt));
-  json_t *tmsets = json_object();
-  json_object_set_new(tmsets, c->grid->name, tms1(t));
-  json_t *links = json_object();
-  json_object_set_new(links, c->grid->name, json_pack("{s:s,s:o}", "url", "./tms.json", "limits", limits));
-  json_t *geom = json_pack("{s:s,s:[[[f,f],[f,f],[f,f],[f,f],[f,f]]]}", "type", "Polygon", "coordinates", b->minx,
-                           b->miny, b->maxx, b->miny, b->maxx, b->maxy, b->minx, b->maxy, b->minx, b->miny);
-  json_t *item = json_pack(
-      "{s:s,s:s,s:[s],s:s,s:o,s:[f,f,f,f],s:{s:s,s:o,s:o},s:[],s:{},s:{s:{s:s,s:s,s:s,s:o}}}", "type", "Feature",
-      "stac_version", "1.0.0", "stac_extensions", "https://stac-extensions.github.io/tiled-assets/v1.0.0/schema.json",
-      "id", t->name, "geometry", geom, "bbox", b->minx, b->miny, b->maxx, b->maxy, "properties", "datetime", now,
-      "tiles:tile_matrix_sets", tmsets, "tiles:tile_matrix_links", links, "links", "assets", "asset_templates", "tiles",
-      "href", href, "type", media, "title", "swath tiles", "raster:bands", rbands);
-  if (!item) return swath_error_set(SWATH_EINTERNAL, "output: cannot build stac.json");
-  return write_json(t, "stac.json", item);
+  int r = job_yaml ? swath__tiledir_write_file(&t->cfg, "job.yaml", job_yaml) : 0;
+  return r ? r : swath__tiledir_write_meta(&t->cfg, t->ext);
 }
 
 const swath_sink_vtable swath_sink_tiledir = {

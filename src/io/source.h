@@ -11,6 +11,8 @@
 #include "io/fetch.h"
 #include "swath/plugin.h"
 
+#define SWATH_PALETTE_MAX 256 /* colour table entries a source hands on (Byte's range) */
+
 /* What a source is, as known after opening it. */
 typedef struct swath_source_info {
   int bands;              /* data bands, alpha excluded */
@@ -18,8 +20,11 @@ typedef struct swath_source_info {
   int has_nodata;         /* the source marks missing data (nodata or alpha) */
   double nodata;          /* nodata value, if has_nodata and no alpha */
   int categorical;        /* paletted / thematic: nearest overviews */
+  int palette_n;          /* entries of palette, or 0 */
   swath_bounds footprint; /* in the grid CRS; minx > maxx never */
   double native_res;      /* approximate pixel size in grid CRS units */
+  /* Band 1's colour table (RGBA), when it has at most SWATH_PALETTE_MAX entries. */
+  unsigned char palette[SWATH_PALETTE_MAX][4];
 } swath_source_info;
 
 /* A target pixel grid: `width` x `height` pixels over `bounds` in `crs`. */

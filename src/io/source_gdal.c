@@ -18,6 +18,7 @@
 
 #include "core/area.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "core/raster.h"
 #include "io/source.h"
 #include "io/warp.h"
@@ -66,6 +67,27 @@ static int footprint(gdal_state *s, const char *src_wkt, const swath_grid *g, do
   double area_frac = ((f->maxx - f->minx) * (f->maxy - f->miny)) / ((double)w * h);
   *res = area_frac > 0 ? sqrt(area_frac) : 0;
   return 0;
+}
+
+/* Band 1's colour table, for outputs that keep it. */
+static void palette_of(GDALRasterBandH b1, const swath_source_spec *spec, swath_source_info *info) {
+  GDALColorTableH ct = GDALGetRasterColorTable(b1);
+  int n = ct ? GDALGetColorEntryCount(ct) : 0;
+  if (n > SWATH_PALETTE_MAX) {
+    if (spec->check) /* once per run: the engine's first open */
+      swath_warn(
+          "input '%s': its colour table has %d entries, more than %d: tiles will not carry it",
+          spec->uri, n, SWATH_PALETTE_MAX);
+    return;
+  }
+  for (int i = 0; i < n; i++) {
+    GDALColorEntry e;
+    GDALGetColorEntryAsRGB(ct, i, &e);
+    unsigned char *p = info->palette[i];
+    p[0] = (unsigned char)e.c1, p[1] = (unsigned char)e.c2, p[2] = (unsigned char)e.c3,
+    p[3] = (unsigned char)e.c4;
+  }
+  info->palette_n = n;
 }
 
 static int gdal_open(const swath_source_spec *spec, const swath_grid *g, swath_source_info *info, void **out) {
@@ -135,6 +157,7 @@ static int gdal_open(const swath_source_spec *spec, const swath_grid *g, swath_s
   info->has_nodata = s->has_nodata || s->alpha_band;
   info->nodata = s->nodata;
   info->categorical = GDALGetRasterColorTable(b1) != NULL;
+  palette_of(b1, spec, info);
   info->footprint = s->footprint;
   info->native_res = res;
   *out = s;

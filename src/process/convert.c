@@ -85,6 +85,7 @@ static int cv_init(const swath_host *host, const swath_params *p, const swath_in
       return host->error(SWATH_PLUGIN_EINVAL, "process convert: scale '%s' must be \"min,max\" with min < max", sc);
     }
     s->stretch = 1;
+    info->categorical = 0; /* stretched values are no longer the input's classes */
     s->dmin = type_min(s->out);
     s->dmax = type_max(s->out);
   }

@@ -417,6 +417,76 @@ static void test_lonlat_ring(void **state) {
   swath_lonlat_free(ll);
 }
 
+/* The lon/lat extent written into TileJSON and STAC: one box, or two that
+ * meet at the antimeridian, and a point inside the area. */
+static void check_extent(const swath_grid *g, swath_area *a, int n, const double want[2][4],
+                         double eps) {
+  swath_lonlat_extent e;
+  assert_int_equal(swath_area_lonlat_extent(g, a, &e), 0);
+  assert_int_equal(e.n, n);
+  int inside = 0;
+  for (int i = 0; i < n; i++) {
+    NEAR(e.box[i].minx, want[i][0], eps);
+    NEAR(e.box[i].miny, want[i][1], eps);
+    NEAR(e.box[i].maxx, want[i][2], eps);
+    NEAR(e.box[i].maxy, want[i][3], eps);
+    inside |= e.lon > want[i][0] && e.lon < want[i][2] && e.lat > want[i][1] && e.lat < want[i][3];
+  }
+  if (!inside) fail_msg("point %.9g,%.9g is not inside the extent's boxes", e.lon, e.lat);
+  swath_area_free(a);
+}
+
+static void test_lonlat_extent(void **state) {
+  (void)state;
+  swath_grid g;
+  swath_area *a;
+  const double cross[2][4] = {{179, -10, 180, 10}, {-180, -10, -179, 10}};
+  assert_int_equal(swath_grid_builtin("WorldCRS84Quad", 0, &g), 0);
+  assert_int_equal(swath_area_from_bounds(&g, (swath_bounds){179, -10, -179, 10}, "EPSG:4326", &a),
+                   0);
+  check_extent(&g, a, 2, cross, 1e-9);
+  const double plain[2][4] = {{10, 40, 20, 50}};
+  assert_int_equal(swath_area_from_bounds(&g, (swath_bounds){10, 40, 20, 50}, "EPSG:4326", &a), 0);
+  check_extent(&g, a, 1, plain, 1e-9);
+  /* Two islands either side of the antimeridian, none touching it. */
+  const double islands[2][4] = {{170, -20, 175, -15}, {-175, -18, -170, -16}};
+  assert_int_equal(swath_area_from_wkt(&g,
+                                       "MULTIPOLYGON(((170 -20,175 -20,175 -15,170 -15,170 -20)),"
+                                       "((-175 -18,-170 -18,-170 -16,-175 -16,-175 -18)))",
+                                       "EPSG:4326", &a),
+                   0);
+  check_extent(&g, a, 2, islands, 1e-9);
+  /* Two islands either side of Greenwich: one box, the point on an island
+   * (the box's middle is sea). */
+  const double apart[2][4] = {{-10, 0, 10, 5}};
+  assert_int_equal(swath_area_from_wkt(&g,
+                                       "MULTIPOLYGON(((-10 0,-5 0,-5 5,-10 5,-10 0)),"
+                                       "((5 0,10 0,10 5,5 5,5 0)))",
+                                       "EPSG:4326", &a),
+                   0);
+  swath_lonlat_extent e;
+  assert_int_equal(swath_area_lonlat_extent(&g, a, &e), 0);
+  assert_true(fabs(e.lon) > 5 && fabs(e.lon) < 10);
+  check_extent(&g, a, 1, apart, 1e-9);
+
+  assert_int_equal(swath_grid_builtin("WebMercatorQuad", 0, &g), 0);
+  assert_int_equal(swath_area_from_bounds(&g, (swath_bounds){179, -10, -179, 10}, "EPSG:4326", &a),
+                   0);
+  check_extent(&g, a, 2, cross, 1e-6);
+  /* A grid that does not wrap: UTM zone 60 holds the area as one polygon
+   * across 180 degrees. */
+  const char *utm60 = write_tmp(
+      "utm60.json",
+      "{\"id\": \"UTM60\", \"crs\": \"http://www.opengis.net/def/crs/EPSG/0/32660\", "
+      "\"tileMatrices\": "
+      "[{\"id\": \"0\", \"cellSize\": 1024, \"pointOfOrigin\": [0, 9437184], \"tileWidth\": 256, "
+      "\"tileHeight\": 256, \"matrixWidth\": 8, \"matrixHeight\": 36}]}");
+  assert_int_equal(swath_grid_load(utm60, 0, &g), 0);
+  assert_int_equal(swath_area_from_bounds(&g, (swath_bounds){178, 1, -178, 5}, "EPSG:4326", &a), 0);
+  const double utm[2][4] = {{178, 1, 180, 5}, {-180, 1, -178, 5}};
+  check_extent(&g, a, 2, utm, 0.05); /* the box of the polygon's UTM envelope: a little wider */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_l_shape_tile_aligned),
@@ -427,6 +497,7 @@ int main(void) {
       cmocka_unit_test(test_utm_grid_area),
       cmocka_unit_test(test_clip_clone),
       cmocka_unit_test(test_lonlat_ring),
+      cmocka_unit_test(test_lonlat_extent),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

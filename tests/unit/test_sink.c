@@ -50,7 +50,7 @@ static swath_sink_cfg cfg(const char *sub, const char *format, swath_dtype dt, i
   swath_sink_cfg c = {.path = path, .format = format, .dtype = dt, .bands = bands, .alpha = 1, .grid = &grid,
                       .min_zoom = 14, .max_zoom = 14, .name = "test"};
   c.bounds = swath_grid_tile_bounds(&grid, t);
-  c.bounds_wgs84 = (swath_bounds){8.52, 47.36, 8.54, 47.38};
+  c.lonlat = (swath_lonlat_extent){1, {{8.52, 47.36, 8.54, 47.38}}, 8.53, 47.37};
   return c;
 }
 

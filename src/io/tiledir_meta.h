@@ -1,0 +1,14 @@
+/* tiledir_meta.h: the files that make a tile directory a product (internal
+ * to sink_tiledir.c): job.yaml, tilejson.json, tms.json and stac.json. */
+#ifndef SWATH_IO_TILEDIR_META_H
+#define SWATH_IO_TILEDIR_META_H
+
+#include "io/sink.h"
+
+/* Write `text` to {c->path}/{name} through a temp file and a rename. */
+int swath__tiledir_write_file(const swath_sink_cfg *c, const char *name, const char *text);
+/* Write tilejson.json, tms.json and stac.json for the tiles of `c`, whose
+ * file extension is `ext`. */
+int swath__tiledir_write_meta(const swath_sink_cfg *c, const char *ext);
+
+#endif
