@@ -90,7 +90,9 @@ typedef struct swath_fetch_config {
   double rate_per_host;                    /* new requests per second per host; 0 = no limit (0) */
   double rate_burst;                       /* token bucket size; <1 means 1 (1) */
   long connect_timeout_ms;                 /* TCP+TLS connect (10000) */
-  long timeout_ms;                         /* one attempt, start to last byte (60000) */
+  long timeout_ms;                         /* one request, from its first byte sent (not from
+                                              waiting for a connection) to the last byte
+                                              received (60000) */
   long stall_timeout_ms;                   /* no byte received for this long aborts (30000) */
   int max_attempts;                        /* attempts per request, first included (5) */
   int failure_budget;                      /* FAILED requests before the rest are ABORTED;
