@@ -1640,6 +1640,16 @@ int swath_fetch_submit(swath_fetcher *f, const swath_fetch_req *req) {
         job_free(j);
         return fl ? 0 : swath_error_set(SWATH_ENOMEM, "fetch: out of memory");
       }
+    /* A request for it may have finished since the lookup above: it wrote
+     * the cache before it left `pending`, so look again (under mu, so that
+     * it cannot slip between) rather than download the tile twice. */
+    swath_cache_state s = swath_cache_lookup(j->dest);
+    if (s != SWATH_CACHE_MISS) {
+      pthread_mutex_unlock(&f->mu);
+      job_free(j);
+      answer_cached(f, req, s);
+      return 0;
+    }
     j->pnext = f->pending[b];
     f->pending[b] = j;
   }
