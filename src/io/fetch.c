@@ -33,6 +33,7 @@
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/log.h"
+#include "core/secret.h"
 #include "io/cache.h"
 #include "io/png_check.h"
 
@@ -866,7 +867,12 @@ static void finish(swath_fetcher *f, struct job *j, swath_fetch_outcome o, const
     break;
   case SWATH_FETCH_FAILED:
     f->st.failed++;
-    snprintf(f->last_failure, sizeof f->last_failure, "%s: %s", j->url, reason ? reason : "");
+    {
+      /* It becomes the reason of every request the budget aborts. */
+      char text[sizeof f->last_failure];
+      snprintf(text, sizeof text, "%s: %s", j->url, reason ? reason : "");
+      swath_redact(text, f->last_failure, sizeof f->last_failure);
+    }
     if (f->cfg.failure_budget > 0 && f->st.failed >= (uint64_t)f->cfg.failure_budget &&
         !f->aborting) {
       f->aborting = 1;

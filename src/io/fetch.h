@@ -104,7 +104,10 @@ typedef struct swath_fetch_config {
   const char *user_agent;                  /* NULL: "swath/" SWATH_VERSION; copied */
   const char *ca_file;                     /* PEM CA certificates to trust instead of the
                                               system's (a private CA); NULL; copied */
-  const char *const *headers;              /* NULL-terminated "Name: value" lines; copied */
+  const char *const *headers;              /* NULL-terminated "Name: value" lines; copied.
+                                              Sent to the origin of each request's URL
+                                              only, never to another one a redirect
+                                              names (redirects are followed here) */
   int empty_status[SWATH_FETCH_MAX_EMPTY]; /* statuses meaning "no data";
                                               0-terminated ({204}) */
   int queue_limit;                         /* outstanding requests before submit blocks (1024) */

@@ -27,6 +27,12 @@ answer "head".)
 been sent (counted before the last byte goes out, so a client can never see
 its transfer end while the server still counts it).
 
+Redirects: with --redirect BASE, a GET of /go/REST is answered "302 Found",
+Location: BASE/REST (BASE "self": this server), before any fault; with
+--header-log F, every GET appends "target <TAB> headers" to F (the request
+headers other than Host, User-Agent, Accept and Accept-Encoding, as
+"Name: value" joined by " | "): what reached which server.
+
 TLS: with --tls-cert and --tls-key the server speaks HTTPS (HTTP/1.1 only,
 offered by ALPN), and --tls-delay-ms holds each new connection that long
 before its TLS handshake: a slow connection set-up, to tell connect time
@@ -46,7 +52,7 @@ kept alive, one per serving thread.
   faultserver.py serve (--root DIR | --upstream URL) --port-file F --log L [--bind ADDR]... \
       [--seed S] [--fault KIND=SHARE]... [--repeat N] [--retry-after S] \
       [--stall-seconds S] [--delay-ms MS] [--max-seconds S] \
-      [--tls-cert PEM --tls-key PEM [--tls-delay-ms MS]]
+      [--tls-cert PEM --tls-key PEM [--tls-delay-ms MS]] [--redirect BASE] [--header-log F]
   faultserver.py plan [--seed S] [--fault KIND=SHARE]... [--repeat N] < targets
   faultserver.py make-tiles --out DIR --count N [--zoom Z] [--formats png,jpeg]
 """
@@ -201,6 +207,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         st = self.server.state
         host = self.server.server_address[0]
+        if st.args.header_log:
+            skip = {"host", "user-agent", "accept", "accept-encoding"}
+            seen = " | ".join("%s: %s" % (k, v) for k, v in self.headers.items()
+                              if k.lower() not in skip)
+            with st.lock:
+                with open(st.args.header_log, "a") as f:
+                    f.write("%s\t%s\n" % (self.path, seen))
+        if st.args.redirect and self.path.startswith("/go/"):
+            base = st.args.redirect
+            if base == "self":
+                base = "http://%s:%d" % self.server.server_address[:2]
+            self.send_response(302)
+            self.send_header("Location", base.rstrip("/") + self.path[3:])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         answer, variant = st.begin(host, self.path, self.headers.get("User-Agent", ""))
         self.counted = True
         try:
@@ -465,6 +487,9 @@ def main():
     s.add_argument("--stall-seconds", type=float, default=5.0)
     s.add_argument("--delay-ms", type=float, default=0.0)
     s.add_argument("--max-seconds", type=float, default=120.0)
+    s.add_argument("--redirect", metavar="BASE",
+                   help="answer GET /go/REST with 302 to BASE/REST (BASE 'self': this server)")
+    s.add_argument("--header-log", metavar="F", help="append each GET's target and headers to F")
     s.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
     s.add_argument("--tls-key", help="the certificate's private key (PEM)")
     s.add_argument("--tls-delay-ms", type=float, default=0.0,
