@@ -1,8 +1,12 @@
-/* error.c: thread-local last-error message; see error.h for the convention. */
+/* error.c: thread-local last-error message; see error.h for the convention.
+ * Messages reach stderr, failure lists and the state store, so they are
+ * stored with their secrets redacted (core/secret.h). */
 #include "core/error.h"
 
 #include <stdio.h>
 #include <string.h>
+
+#include "core/secret.h"
 
 static _Thread_local char tls_msg[1024];
 static _Thread_local int tls_code;
@@ -11,7 +15,7 @@ int swath_error_vset(int code, const char *fmt, va_list ap) {
   /* Through a copy, so the current message may be an argument (prefixing). */
   char buf[sizeof tls_msg];
   vsnprintf(buf, sizeof buf, fmt, ap);
-  memcpy(tls_msg, buf, sizeof buf);
+  swath_redact(buf, tls_msg, sizeof tls_msg);
   tls_code = code;
   return code;
 }

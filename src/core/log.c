@@ -1,4 +1,6 @@
-/* log.c: see log.h. One formatted buffer per call, one write(2) per line. */
+/* log.c: see log.h. One formatted buffer per call, one write(2) per line,
+ * with secrets redacted (core/secret.h): a log line is written, so it never
+ * holds an API key. */
 #include "core/log.h"
 
 #include <stdarg.h>
@@ -6,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "core/secret.h"
 
 static enum swath_log_level g_level = SWATH_LOG_INFO; /* set at start-up only */
 
@@ -22,7 +26,11 @@ void swath_log(enum swath_log_level level, const char *fmt, ...) {
   n += vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
   va_end(ap);
   if (n > (int)sizeof buf - 2) n = (int)sizeof buf - 2;
-  buf[n++] = '\n';
-  ssize_t w = write(STDERR_FILENO, buf, (size_t)n);
+  buf[n] = '\0';
+  char line[sizeof buf + 64];
+  size_t m = swath_redact(buf, line, sizeof line - 1);
+  if (m > sizeof line - 2) m = sizeof line - 2;
+  line[m++] = '\n';
+  ssize_t w = write(STDERR_FILENO, line, m);
   (void)w;
 }

@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/raster.h"
+#include "core/secret.h"
 #include "io/cache.h"
 #include "io/sink.h"
 #include "io/source.h"
@@ -460,16 +461,22 @@ void swath_job_free(swath_job *job) {
 static void fnv(uint64_t *h, const void *data, size_t n) { *h = swath_fnv1a(*h, data, n); }
 static void fnv_str(uint64_t *h, const char *s) { fnv(h, s ? s : "", s ? strlen(s) + 1 : 1); }
 
-/* Every scalar of a config subtree, with its keys, in document order. */
-static void fnv_cfg(uint64_t *h, const swath_cfg *c) {
+/* Every scalar of a config subtree, with its keys, in document order, and
+ * with its secrets redacted (core/secret.h): a rotated API key is the same
+ * job. A scalar without secrets is hashed as it is. `secret`: the scalar is
+ * the value of a key that names a secret parameter. */
+static void fnv_cfg(uint64_t *h, const swath_cfg *c, int secret) {
   if (c->type == SWATH_CFG_SCALAR) {
-    fnv_str(h, c->value);
+    char *v = secret ? NULL : swath_redact_dup(c->value);
+    fnv_str(h, secret || (c->value && !v) ? SWATH_REDACTED : v);
+    free(v);
     return;
   }
   fnv_str(h, c->type == SWATH_CFG_MAP ? "{" : "[");
   for (size_t k = 0; k < c->n; k++) {
     if (c->type == SWATH_CFG_MAP) fnv_str(h, c->keys[k]);
-    fnv_cfg(h, c->items[k]);
+    fnv_cfg(h, c->items[k],
+            c->type == SWATH_CFG_MAP && swath_secret_param(c->keys[k], strlen(c->keys[k])));
   }
 }
 
@@ -485,14 +492,16 @@ void swath_job_key(const swath_job *job, char key[17]) {
   for (int i = 0; i < job->ninputs; i++) {
     fnv_str(&h, job->inputs[i].name);
     fnv_str(&h, job->inputs[i].type);
-    fnv_str(&h, job->inputs[i].uri);
+    char *uri = swath_redact_dup(job->inputs[i].uri); /* (a signed /vsicurl/ URL) */
+    fnv_str(&h, uri ? uri : job->inputs[i].uri ? SWATH_REDACTED : NULL);
+    free(uri);
     /* A remote input's identity is its configuration, less the options that
      * only change how it is fetched (connections, timeouts, ...): tuning
      * those must not throw finished tiles away. */
     for (size_t k = 0; job->inputs[i].cfg && k < job->inputs[i].cfg->n; k++) {
       if (!swath_source_option_changes_pixels(job->inputs[i].cfg->keys[k])) continue;
       fnv_str(&h, job->inputs[i].cfg->keys[k]);
-      fnv_cfg(&h, job->inputs[i].cfg->items[k]);
+      fnv_cfg(&h, job->inputs[i].cfg->items[k], 0);
     }
     struct stat st;
     if (job->inputs[i].uri && stat(job->inputs[i].uri, &st) == 0) {

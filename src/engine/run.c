@@ -41,6 +41,7 @@
 #include "core/log.h"
 #include "core/progress.h"
 #include "core/raster.h"
+#include "core/secret.h"
 #include "engine/plan.h"
 #include "engine/store.h"
 #include "io/fetch.h"
@@ -315,6 +316,9 @@ static int build_overview(run_ctx *rc, swath_plan_node *n, swath_raster *block) 
 static void record_failure(run_ctx *rc, swath_tile mt, const char *msg) {
   /* Under rc->lock. */
   rc->failed++;
+  char text[1024];
+  swath_redact(msg, text, sizeof text); /* (error messages are already) */
+  msg = text;
   rc->store->mark(rc->store_state, mt, SWATH_TASK_FAILED, msg);
   if (rc->failures) {
     fprintf(rc->failures, "%d/%lld/%lld\t%s\n", mt.z, (long long)mt.x, (long long)mt.y, msg);
@@ -448,9 +452,12 @@ static void on_fetched(const swath_fetch_result *res, void *user) {
     case SWATH_FETCH_ABORTED: w->aborted++; break;
     }
     if ((res->outcome == SWATH_FETCH_FAILED || res->outcome == SWATH_FETCH_ABORTED) && w->failures) {
-      fprintf(w->failures, "%s\t%s\t%s\t%d\t%d\t%u\t%s\n", w->rc->job->inputs[tag->input].name,
-              res->url, res->dest ? res->dest : "", tag->width, tag->height, tag->kinds,
-              res->reason ? res->reason : "failed");
+      /* Without secrets: a replay takes them from the job (replay_line). */
+      char url[4096], reason[1024];
+      swath_redact(res->url, url, sizeof url);
+      swath_redact(res->reason ? res->reason : "failed", reason, sizeof reason);
+      fprintf(w->failures, "%s\t%s\t%s\t%d\t%d\t%u\t%s\n", w->rc->job->inputs[tag->input].name, url,
+              res->dest ? res->dest : "", tag->width, tag->height, tag->kinds, reason);
       fflush(w->failures);
     }
     if (res->outcome == SWATH_FETCH_FAILED && w->failed <= 5)
@@ -916,7 +923,16 @@ out_walk:
   stats->write_busy = rc->write_busy;
   stats->workers = nworkers;
   if (!fetching) fetch_totals(rc, &stats->fetch);
-  if (!r && rc->sink->finish(rc->sink_state, job->text)) r = SWATH_EIO;
+  if (!r) {
+    /* The job is stored with the output, which is meant to be shared: its
+     * secrets (API keys in URLs, headers) stay out. */
+    char *text = job->text ? swath_redact_yaml(job->text) : NULL;
+    if (job->text && !text)
+      r = swath_error_set(SWATH_ENOMEM, "out of memory");
+    else if (rc->sink->finish(rc->sink_state, text))
+      r = SWATH_EIO;
+    free(text);
+  }
   stats->seconds = swath_now() - t_start;
   summary(stats);
   if (!r && g_interrupted)
@@ -969,10 +985,25 @@ static int replay_line(walk *w, char *line) {
   for (int i = 0; i < w->rc->job->ninputs; i++)
     if (strcmp(w->rc->job->inputs[i].name, f[0]) == 0 && w->rc->fetchers[i]) input = i;
   if (input < 0) return 0; /* the job changed: that input is gone */
-  swath_fetch_req r = {.url = f[1], .dest = *f[2] ? f[2] : NULL, .expect_width = atoi(f[3]),
-                       .expect_height = atoi(f[4]), .kinds = (unsigned)strtoul(f[5], NULL, 10)};
+  /* The list holds URLs with their secrets redacted: the job's (current)
+   * values go back in. */
+  swath_secrets sec;
+  char *url = NULL;
+  int rc = swath_secrets_collect(w->rc->job->inputs[input].cfg, &sec);
+  if (!rc) {
+    rc = swath_secrets_restore(&sec, f[1], &url);
+    swath_secrets_free(&sec);
+  }
+  if (rc)
+    return swath_error_set(rc, "input %s: cannot replay %s: %s", f[0], f[1], swath_error_message());
+  swath_fetch_req r = {.url = url,
+                       .dest = *f[2] ? f[2] : NULL,
+                       .expect_width = atoi(f[3]),
+                       .expect_height = atoi(f[4]),
+                       .kinds = (unsigned)strtoul(f[5], NULL, 10)};
   walk_submit ws = {w, input, 0, 0};
   submit_request(&ws, &r);
+  free(url);
   return ws.rc;
 }
 

@@ -1,6 +1,6 @@
 /* cache.c: tile cache layout and atomic writes; see cache.h for the layout
  * and its invariants (a cache path is absent or complete; the source hash
- * never changes). */
+ * never changes, and never sees a secret). */
 #include "io/cache.h"
 
 #include <errno.h>
@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/secret.h"
 
 static int put(char *buf, size_t cap, const char *what, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -43,13 +44,22 @@ int swath_cache_default_root(char *buf, size_t cap) {
                                        "XDG_CACHE_HOME or HOME, or give cache.path in the job");
 }
 
-/* Part of the on-disk format: do not change. */
+/* Part of the on-disk format: do not change. The value is hashed with its
+ * secrets redacted, which leaves a value without secrets as it was: a
+ * source's folder does not depend on its API key, so a rotated key finds
+ * the tiles fetched with the old one. */
 static uint64_t fnv_field(uint64_t h, const char *name, const char *value) {
   h = swath_fnv1a(h, name, strlen(name) + 1);
   /* A marker byte keeps NULL apart from "" and stops "ab"+"c" == "a"+"bc". */
   if (!value) return swath_fnv1a(h, "\x01", 1);
   h = swath_fnv1a(h, "\x02", 1);
-  return swath_fnv1a(h, value, strlen(value) + 1);
+  char buf[1024], *v = buf;
+  size_t n = swath_redact(value, buf, sizeof buf);
+  if (n >= sizeof buf && (v = malloc(n + 1))) swath_redact(value, v, n + 1);
+  if (!v) return swath_fnv1a(h, "\x03", 1); /* out of memory: never the secret */
+  h = swath_fnv1a(h, v, n + 1);
+  if (v != buf) free(v);
+  return h;
 }
 
 uint64_t swath_cache_source_hash(const swath_cache_source_id *id) {
@@ -158,8 +168,12 @@ int swath_cache_source_dir(const char *root, const swath_cache_source_id *id, ch
                id->format ? id->format : "~", id->crs ? id->crs : "~", id->grid ? id->grid : "~",
                id->extra ? id->extra : "~", (unsigned long long)swath_cache_source_hash(id));
   if (n < 0 || (size_t)n >= sizeof desc) return 0; /* the description is a courtesy */
-  if ((rc = put(path, sizeof path, "source.txt path", "%s/source.txt", buf))) return rc;
-  return write_if_absent(path, desc);
+  char *text = swath_redact_dup(desc);
+  if (!text) return swath_error_set(SWATH_ENOMEM, "cache: out of memory");
+  if (!(rc = put(path, sizeof path, "source.txt path", "%s/source.txt", buf)))
+    rc = write_if_absent(path, text);
+  free(text);
+  return rc;
 }
 
 int swath_cache_tile_path(const char *source_dir, int z, long x, long y, const char *ext, char *buf,

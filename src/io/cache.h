@@ -14,7 +14,12 @@
  * bytes served: URL template, layer, style, format, CRS, request grid, ...).
  * The hash is part of the on-disk format: changing how it is computed orphans
  * every existing cache, so it never changes. Two jobs over the same source
- * therefore share one folder, and a rerun finds its tiles.
+ * therefore share one folder, and a rerun finds its tiles. Secrets (an API
+ * key in the URL, core/secret.h) are redacted before hashing and in
+ * source.txt: the folder does not depend on them (a rotated key keeps the
+ * cache) and holds none. (Before swath redacted them, a source with a key
+ * in its URL had a folder of its own per key; such folders are left
+ * behind.)
  *
  * For XYZ/WMTS, z/x/y are the service's tile indices; for WMS they are the
  * indices of the fixed request grid the source cuts GetMap requests on.
@@ -54,7 +59,8 @@ typedef struct swath_cache_source_id {
 } swath_cache_source_id;
 
 /* The 64-bit identity hash of a source (FNV-1a over each field's name and
- * value, fields in the order of the struct, NULL distinct from ""). */
+ * value with its secrets redacted, fields in the order of the struct, NULL
+ * distinct from ""). */
 uint64_t swath_cache_source_hash(const swath_cache_source_id *id);
 
 /* The source's folder name, "{type}-{host}-{hash}" ({host} from the URL,
@@ -63,8 +69,9 @@ uint64_t swath_cache_source_hash(const swath_cache_source_id *id);
 int swath_cache_source_name(const swath_cache_source_id *id, char *buf, size_t cap);
 
 /* "{root}/{source name}" into `buf`; creates the folder (mkdir -p) and, if
- * absent, a source.txt describing the identity, so a person can tell the
- * folders apart. SWATH_EIO if the folder cannot be created. */
+ * absent, a source.txt describing the identity (secrets redacted), so a
+ * person can tell the folders apart. SWATH_EIO if the folder cannot be
+ * created. */
 int swath_cache_source_dir(const char *root, const swath_cache_source_id *id, char *buf,
                            size_t cap);
 

@@ -33,6 +33,7 @@
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/log.h"
+#include "core/secret.h"
 #include "io/cache.h"
 #include "io/png_check.h"
 
@@ -50,7 +51,7 @@ struct follower {
 
 struct job {
   struct job *next;
-  struct job *pnext;            /* chain in the fetcher's pending-by-dest table */
+  struct job *pnext; /* chain in the fetcher's pending-by-dest table */
   struct follower *followers;
   char *url;
   char *dest;
@@ -64,6 +65,13 @@ struct job {
   double t_submit, t_due;
   CURL *easy;
   int active_slot; /* index in f->active while in flight */
+
+  /* The current attempt. A redirect is followed by swath itself (hop), so
+   * that headers meant for one origin never reach another. */
+  char *hop_url;    /* the URL this hop asks for; NULL: url */
+  int hops;         /* redirects followed in this attempt */
+  int send_headers; /* this hop is to the origin the configured headers are for */
+  double t_sent;    /* when libcurl was about to send this hop's request; 0: not yet */
 
   /* The current attempt's answer. */
   char *body;
@@ -83,6 +91,8 @@ struct job {
 struct host {
   struct host *next;
   char key[256]; /* scheme://host:port */
+  int tls;       /* https: HTTP/2 may be negotiated (ALPN) */
+  int multiplex; /* the last answer came over HTTP/2 (1), HTTP/1 (-1), none yet (0) */
   int in_flight;
   struct job *ready_head, *ready_tail;
   double tokens, t_refill;
@@ -671,8 +681,8 @@ static int decode_image(const void *body, size_t len, swath_fetch_sniffed kind, 
         rc = swath_error_set(SWATH_ENOMEM, "out of memory decoding a %dx%d image", w, h);
         goto out;
       }
-      CPLErr e = GDALDatasetRasterIO(ds, GF_Read, 0, 0, w, h, small, ow, oh, GDT_Byte, bands,
-                                     NULL, 0, 0, 0);
+      CPLErr e = GDALDatasetRasterIO(ds, GF_Read, 0, 0, w, h, small, ow, oh, GDT_Byte, bands, NULL,
+                                     0, 0, 0);
       if (e >= CE_Failure || errs.count)
         rc = swath_error_set(SWATH_ETRANSIENT, "%s image does not decode (cut short?): %s",
                              sniff_name(kind), errs.count ? errs.first : "read failed");
@@ -716,7 +726,8 @@ static int xml_complete(const void *body, size_t len) {
   const char *b = body;
   if (len >= 3 && memcmp(b, "\xef\xbb\xbf", 3) == 0) b += 3, len -= 3; /* byte order mark */
   char *text = malloc(len + 1);
-  if (!text) return swath_error_set(SWATH_ENOMEM, "out of memory checking a %zu byte document", len);
+  if (!text)
+    return swath_error_set(SWATH_ENOMEM, "out of memory checking a %zu byte document", len);
   memcpy(text, b, len);
   text[len] = '\0';
   struct gdal_errors errs = {0};
@@ -785,7 +796,9 @@ static void global_init(void) {
   if (GDALGetDriverCount() == 0) GDALAllRegister();
 }
 
-static size_t dest_bucket(const char *dest) { return (size_t)(swath_fnv1a_str(dest) % PENDING_BUCKETS); }
+static size_t dest_bucket(const char *dest) {
+  return (size_t)(swath_fnv1a_str(dest) % PENDING_BUCKETS);
+}
 
 /* Under mu. */
 static void pending_remove(swath_fetcher *f, struct job *j) {
@@ -800,6 +813,7 @@ static void pending_remove(swath_fetcher *f, struct job *j) {
 static void job_free(struct job *j) {
   if (!j) return;
   free(j->url);
+  free(j->hop_url);
   free(j->dest);
   free(j->body);
   free(j);
@@ -853,7 +867,12 @@ static void finish(swath_fetcher *f, struct job *j, swath_fetch_outcome o, const
     break;
   case SWATH_FETCH_FAILED:
     f->st.failed++;
-    snprintf(f->last_failure, sizeof f->last_failure, "%s: %s", j->url, reason ? reason : "");
+    {
+      /* It becomes the reason of every request the budget aborts. */
+      char text[sizeof f->last_failure];
+      snprintf(text, sizeof text, "%s: %s", j->url, reason ? reason : "");
+      swath_redact(text, f->last_failure, sizeof f->last_failure);
+    }
     if (f->cfg.failure_budget > 0 && f->st.failed >= (uint64_t)f->cfg.failure_budget &&
         !f->aborting) {
       f->aborting = 1;
@@ -875,34 +894,43 @@ static void finish(swath_fetcher *f, struct job *j, swath_fetch_outcome o, const
   job_free(j);
 }
 
-static struct host *host_for(swath_fetcher *f, const char *url) {
+/* The origin of a URL, "scheme://host:port" lower-cased with the port
+ * explicit, into key[256]. 0, or -1 if it does not parse. */
+static int url_origin(const char *url, char key[256]) {
   CURLU *u = curl_url();
-  if (!u) return NULL;
+  if (!u) return -1;
   char *scheme = NULL, *hostname = NULL, *port = NULL;
-  struct host *h = NULL;
-  if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_HOST, &hostname, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
-    goto out;
-  char key[256];
-  snprintf(key, sizeof key, "%s://%s:%s", scheme, hostname, port);
-  for (char *c = key; *c; c++)
-    if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
-  for (h = f->hosts; h; h = h->next)
-    if (strcmp(h->key, key) == 0) goto out;
-  h = calloc(1, sizeof *h);
-  if (!h) goto out;
-  snprintf(h->key, sizeof h->key, "%s", key);
-  h->tokens = f->cfg.rate_burst;
-  h->t_refill = now_s();
-  h->next = f->hosts;
-  f->hosts = h;
-out:
+  int rc = -1;
+  if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_HOST, &hostname, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+    snprintf(key, 256, "%s://%s:%s", scheme, hostname, port);
+    for (char *c = key; *c; c++)
+      if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+    rc = 0;
+  }
   curl_free(scheme);
   curl_free(hostname);
   curl_free(port);
   curl_url_cleanup(u);
+  return rc;
+}
+
+static struct host *host_for(swath_fetcher *f, const char *url) {
+  char key[256];
+  if (url_origin(url, key)) return NULL;
+  struct host *h;
+  for (h = f->hosts; h; h = h->next)
+    if (strcmp(h->key, key) == 0) return h;
+  h = calloc(1, sizeof *h);
+  if (!h) return NULL;
+  snprintf(h->key, sizeof h->key, "%s", key);
+  h->tls = strncmp(key, "https:", 6) == 0;
+  h->tokens = f->cfg.rate_burst;
+  h->t_refill = now_s();
+  h->next = f->hosts;
+  f->hosts = h;
   return h;
 }
 
@@ -980,7 +1008,22 @@ static void set_in_flight(swath_fetcher *f, int delta, double t) {
   pthread_mutex_unlock(&f->mu);
 }
 
-static void start_transfer(swath_fetcher *f, struct job *j, double t) {
+/* libcurl is about to send a hop's request: its connection is established
+ * (or reused), so the timeout starts now. A request waiting for a
+ * connection (swath's queue, libcurl's pending list, a connection to see
+ * whether it multiplexes) is not timing out: the timeout measures the
+ * server. Runs on the loop thread, inside curl_multi_perform. */
+static int on_prereq(void *user, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
+                     int conn_local_port) {
+  (void)conn_primary_ip, (void)conn_local_ip, (void)conn_primary_port, (void)conn_local_port;
+  struct job *j = user;
+  if (j->t_sent == 0) j->t_sent = now_s();
+  return CURL_PREREQFUNC_OK;
+}
+
+/* Start one hop of a job: a new attempt (hop 0, counted), or the next
+ * request of a redirect within the current attempt. */
+static void start_transfer(swath_fetcher *f, struct job *j, double t, int hop) {
   CURL *e = f->npool ? f->pool[--f->npool] : curl_easy_init();
   if (!e) {
     finish(f, j, SWATH_FETCH_FAILED, "out of memory (curl_easy_init)");
@@ -994,34 +1037,49 @@ static void start_transfer(swath_fetcher *f, struct job *j, double t) {
   j->status = 0;
   j->retry_after = -1;
   j->status_text[0] = j->content_type[0] = j->errbuf[0] = '\0';
-  j->attempts++;
+  j->t_sent = 0;
+  if (!hop) {
+    j->attempts++;
+    j->hops = 0;
+    free(j->hop_url);
+    j->hop_url = NULL;
+    j->send_headers = 1;
+  }
 
-  curl_easy_setopt(e, CURLOPT_URL, j->url);
+  curl_easy_setopt(e, CURLOPT_URL, j->hop_url ? j->hop_url : j->url);
   curl_easy_setopt(e, CURLOPT_PRIVATE, j);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
+  curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+  curl_easy_setopt(e, CURLOPT_PREREQDATA, j);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
   curl_easy_setopt(e, CURLOPT_USERAGENT, f->user_agent);
   if (f->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, f->ca_file);
-  if (f->headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, f->headers);
+  /* The configured headers (API keys, Authorization) go to the origin of the
+   * request's URL only, never to another one a redirect points at. */
+  if (f->headers && j->send_headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, f->headers);
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* every encoding libcurl decodes */
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);  /* followed in on_done */
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, f->cfg.connect_timeout_ms);
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, f->cfg.timeout_ms);
+  /* No CURLOPT_TIMEOUT_MS: libcurl counts it from curl_multi_add_handle,
+   * time spent waiting for a connection included. The loop enforces
+   * timeout_ms from t_sent instead (expire_overdue). */
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (f->cfg.stall_timeout_ms + 999) / 1000);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
                    f->cfg.http2 ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_1_1);
-  /* Wait for an existing connection to offer multiplexing rather than open
-   * another one: fewer connections to someone else's server. */
-  if (f->cfg.http2) curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+  /* Wait for a connection being set up to say whether it multiplexes rather
+   * than open another one (fewer connections to someone else's server), but
+   * only where it can: HTTP/2 is offered over TLS only, and a host that
+   * answered over HTTP/1 would make every request but one wait for the
+   * previous answer. */
+  if (f->cfg.http2 && j->host->tls && j->host->multiplex >= 0 && !hop)
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 
   if (curl_multi_add_handle(f->multi, e) != CURLM_OK) {
     f->pool[f->npool++] = e;
@@ -1038,8 +1096,10 @@ static void start_transfer(swath_fetcher *f, struct job *j, double t) {
   j->host->in_flight++;
   f->nactive++;
   pthread_mutex_lock(&f->mu);
-  f->st.requests++;
-  if (j->attempts > 1) f->st.retries++;
+  if (!hop) {
+    f->st.requests++;
+    if (j->attempts > 1) f->st.retries++;
+  }
   pthread_mutex_unlock(&f->mu);
   set_in_flight(f, +1, t);
 }
@@ -1108,10 +1168,53 @@ static void to_finishers(swath_fetcher *f, struct job *j) {
   pthread_mutex_unlock(&f->mu);
 }
 
+#define MAX_REDIRECTS 5
+
+/* A 3xx with a Location: the next hop of the same attempt, at once. The
+ * configured headers go along only while the hop stays on the origin of
+ * the request's URL. Returns 1 if the job was taken care of (next hop
+ * started, or failed), 0 if the answer is not a redirect. Loop thread. */
+static int follow_redirect(swath_fetcher *f, struct job *j, double t) {
+  if (j->status != 301 && j->status != 302 && j->status != 303 && j->status != 307 &&
+      j->status != 308)
+    return 0;
+  char *loc = NULL;
+  if (curl_easy_getinfo(j->easy, CURLINFO_REDIRECT_URL, &loc) != CURLE_OK || !loc || !*loc)
+    return 0; /* no Location: the 3xx is the answer */
+  char origin[256], *next = NULL;
+  const char *why = NULL;
+  if (j->hops >= MAX_REDIRECTS)
+    why = "too many redirects (more than 5)";
+  else if (strncasecmp(loc, "http://", 7) != 0 && strncasecmp(loc, "https://", 8) != 0)
+    why = "redirect to a URL that is not http(s)";
+  else if (url_origin(loc, origin))
+    why = "redirect to a URL that does not parse";
+  else if (!(next = strdup(loc)))
+    why = "out of memory";
+  detach(f, j, t);
+  if (why) {
+    snprintf(j->reason, sizeof j->reason, "HTTP %ld: %s", j->status, why);
+    finish(f, j, SWATH_FETCH_FAILED, j->reason);
+    return 1;
+  }
+  free(j->hop_url);
+  j->hop_url = next;
+  j->hops++;
+  j->send_headers = strcmp(origin, j->host->key) == 0;
+  start_transfer(f, j, t, 1);
+  return 1;
+}
+
 static void on_done(swath_fetcher *f, struct job *j, CURLcode rc, double t) {
-  long status = 0;
+  long status = 0, version = 0;
   curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
   j->status = status;
+  /* What the host speaks decides whether later requests wait to multiplex
+   * (only answers from the host itself, not from a redirect's target). */
+  if (status > 0 && !j->hop_url &&
+      curl_easy_getinfo(j->easy, CURLINFO_HTTP_VERSION, &version) == CURLE_OK && version)
+    j->host->multiplex = version >= CURL_HTTP_VERSION_2_0 ? 1 : -1;
+  if (rc == CURLE_OK && follow_redirect(f, j, t)) return;
   detach(f, j, t);
   pthread_mutex_lock(&f->mu);
   f->st.bytes += j->body_len;
@@ -1148,6 +1251,35 @@ static void on_done(swath_fetcher *f, struct job *j, CURLcode rc, double t) {
     finish(f, j, SWATH_FETCH_FAILED, j->reason);
     break;
   }
+}
+
+/* End the transfers whose answer is not complete timeout_ms after their
+ * request was sent (a transient failure, like libcurl's own timeouts).
+ * Counts them in *expired; returns the earliest time at which one still in
+ * flight will be due. */
+static double expire_overdue(swath_fetcher *f, double t, int *expired) {
+  double next = INFINITY, limit = (double)f->cfg.timeout_ms / 1000;
+  for (int i = 0; i < f->cfg.max_in_flight; i++) {
+    struct job *j = f->active[i];
+    if (!j || j->t_sent == 0) continue;
+    if (t < j->t_sent + limit) {
+      if (j->t_sent + limit < next) next = j->t_sent + limit;
+      continue;
+    }
+    curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->status);
+    (*expired)++;
+    j->cause = SWATH_FETCH_C_TIMEOUT;
+    snprintf(j->reason, sizeof j->reason,
+             "timeout: no complete answer %ld milliseconds after the request was sent "
+             "(%zu bytes received)",
+             (long)((t - j->t_sent) * 1000), j->body_len);
+    detach(f, j, t);
+    pthread_mutex_lock(&f->mu);
+    f->st.bytes += j->body_len;
+    pthread_mutex_unlock(&f->mu);
+    retry_or_fail(f, j, t);
+  }
+  return next;
 }
 
 static void abort_list(swath_fetcher *f, struct job *j, const char *reason) {
@@ -1210,7 +1342,7 @@ static double start_ready(swath_fetcher *f, double t) {
       h->ready_head = j->next;
       if (!h->ready_head) h->ready_tail = NULL;
       j->next = NULL;
-      start_transfer(f, j, t);
+      start_transfer(f, j, t, 0);
       progress = 1;
     }
   }
@@ -1280,6 +1412,10 @@ static void *loop_main(void *arg) {
       curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
       on_done(f, (struct job *)priv, msg->data.result, now_s());
       done++;
+    }
+    if (!aborting) {
+      double due = expire_overdue(f, now_s(), &done);
+      if (due < next) next = due;
     }
     if (done) continue; /* slots are free: fill them before sleeping */
 
@@ -1454,6 +1590,19 @@ fail:
   return rc;
 }
 
+/* Answer a request from the cache (state s), on the submitting thread. */
+static void answer_cached(swath_fetcher *f, const swath_fetch_req *req, swath_cache_state s) {
+  swath_fetch_result r = {.outcome = s == SWATH_CACHE_HIT ? SWATH_FETCH_DONE : SWATH_FETCH_EMPTY,
+                          .cached = 1,
+                          .url = req->url,
+                          .dest = req->dest};
+  if (req->cb) req->cb(&r, req->user);
+  pthread_mutex_lock(&f->mu);
+  f->st.submitted++;
+  f->st.cached++;
+  pthread_mutex_unlock(&f->mu);
+}
+
 int swath_fetch_submit(swath_fetcher *f, const swath_fetch_req *req) {
   if (!req || !req->url || !*req->url)
     return swath_error_set(SWATH_EINVAL, "fetch: a request needs a URL");
@@ -1461,16 +1610,7 @@ int swath_fetch_submit(swath_fetcher *f, const swath_fetch_req *req) {
   if (req->dest && !(req->flags & SWATH_FETCH_REFETCH)) {
     swath_cache_state s = swath_cache_lookup(req->dest);
     if (s != SWATH_CACHE_MISS) {
-      swath_fetch_result r = {.outcome =
-                                  s == SWATH_CACHE_HIT ? SWATH_FETCH_DONE : SWATH_FETCH_EMPTY,
-                              .cached = 1,
-                              .url = req->url,
-                              .dest = req->dest};
-      if (req->cb) req->cb(&r, req->user);
-      pthread_mutex_lock(&f->mu);
-      f->st.submitted++;
-      f->st.cached++;
-      pthread_mutex_unlock(&f->mu);
+      answer_cached(f, req, s);
       return 0;
     }
   }
@@ -1506,6 +1646,16 @@ int swath_fetch_submit(swath_fetcher *f, const swath_fetch_req *req) {
         job_free(j);
         return fl ? 0 : swath_error_set(SWATH_ENOMEM, "fetch: out of memory");
       }
+    /* A request for it may have finished since the lookup above: it wrote
+     * the cache before it left `pending`, so look again (under mu, so that
+     * it cannot slip between) rather than download the tile twice. */
+    swath_cache_state s = swath_cache_lookup(j->dest);
+    if (s != SWATH_CACHE_MISS) {
+      pthread_mutex_unlock(&f->mu);
+      job_free(j);
+      answer_cached(f, req, s);
+      return 0;
+    }
     j->pnext = f->pending[b];
     f->pending[b] = j;
   }

@@ -90,7 +90,9 @@ typedef struct swath_fetch_config {
   double rate_per_host;                    /* new requests per second per host; 0 = no limit (0) */
   double rate_burst;                       /* token bucket size; <1 means 1 (1) */
   long connect_timeout_ms;                 /* TCP+TLS connect (10000) */
-  long timeout_ms;                         /* one attempt, start to last byte (60000) */
+  long timeout_ms;                         /* one request, from its first byte sent (not from
+                                              waiting for a connection) to the last byte
+                                              received (60000) */
   long stall_timeout_ms;                   /* no byte received for this long aborts (30000) */
   int max_attempts;                        /* attempts per request, first included (5) */
   int failure_budget;                      /* FAILED requests before the rest are ABORTED;
@@ -102,7 +104,10 @@ typedef struct swath_fetch_config {
   const char *user_agent;                  /* NULL: "swath/" SWATH_VERSION; copied */
   const char *ca_file;                     /* PEM CA certificates to trust instead of the
                                               system's (a private CA); NULL; copied */
-  const char *const *headers;              /* NULL-terminated "Name: value" lines; copied */
+  const char *const *headers;              /* NULL-terminated "Name: value" lines; copied.
+                                              Sent to the origin of each request's URL
+                                              only, never to another one a redirect
+                                              names (redirects are followed here) */
   int empty_status[SWATH_FETCH_MAX_EMPTY]; /* statuses meaning "no data";
                                               0-terminated ({204}) */
   int queue_limit;                         /* outstanding requests before submit blocks (1024) */

@@ -291,8 +291,11 @@ int swath__remote_document(const swath_source_spec *spec, swath_fetcher *f, cons
                            long max_age, char **body) {
   *body = NULL;
   char path[4400];
-  snprintf(path, sizeof path, "%s/capabilities/%016llx.xml", spec->cache_dir ? spec->cache_dir : ".",
-           (unsigned long long)swath_fnv1a_str(url));
+  char *key = swath_redact_dup(url);
+  if (!key) return swath_error_set(SWATH_ENOMEM, "out of memory");
+  snprintf(path, sizeof path, "%s/capabilities/%016llx.xml",
+           spec->cache_dir ? spec->cache_dir : ".", (unsigned long long)swath_fnv1a_str(key));
+  free(key);
   struct stat st;
   if (stat(path, &st) == 0 && time(NULL) - st.st_mtime <= max_age) {
     FILE *fp = fopen(path, "rb");
@@ -305,8 +308,10 @@ int swath__remote_document(const swath_source_spec *spec, swath_fetcher *f, cons
       if (b && n == (size_t)st.st_size &&
           swath_fetch_validate(b, n, NULL, SWATH_FETCH_XML, 0, 0) == 0) {
         b[n] = 0;
-        *body = b;
-        return 0;
+        /* (One cached by a swath that kept secrets: redacted all the same.) */
+        *body = swath_redact_dup(b);
+        free(b);
+        return *body ? 0 : swath_error_set(SWATH_ENOMEM, "out of memory");
       }
       swath_error_clear();
       free(b);
@@ -322,6 +327,10 @@ int swath__remote_document(const swath_source_spec *spec, swath_fetcher *f, cons
   if (rc)
     return swath_error_set(SWATH_EINVAL, "input %s: cannot get %s: %s", spec->name, url,
                            swath_error_message());
+  char *red = swath_redact_dup(*body);
+  free(*body);
+  if (!(*body = red)) return swath_error_set(SWATH_ENOMEM, "out of memory");
+  len = strlen(red);
   if (spec->cache_dir && swath_cache_write(path, *body, len, 0))
     swath_warn("input %s: could not cache %s: %s", spec->name, url, swath_error_message());
   return 0;
@@ -430,6 +439,7 @@ int swath__remote_init(swath__remote *r, const swath_source_spec *spec, const sw
                            r->min_zoom, r->max_zoom);
   if (!spec->cache_dir)
     return swath_error_set(SWATH_EINVAL, "input %s: remote inputs need a cache folder", r->name);
+  if ((rc = swath_secrets_collect(spec->cfg, &r->secrets))) return rc;
   if ((rc = swath_cache_source_dir(spec->cache_dir, &r->id, r->dir, sizeof r->dir))) return rc;
   if ((rc = swath__remote_fetcher(r, spec))) return rc;
   OGRSpatialReferenceH src = OSRNewSpatialReference(NULL), dst = OSRNewSpatialReference(NULL);
@@ -468,6 +478,7 @@ void swath__remote_close(void *state) {
   if (r->to_src) OCTDestroyCoordinateTransformation(r->to_src);
   CPLFree(r->src_wkt);
   if (r->free_ctx) r->free_ctx(r->ctx);
+  swath_secrets_free(&r->secrets);
   free(r);
 }
 
@@ -512,9 +523,25 @@ static int plan_read(swath__remote *r, const swath_read_req *req, read_plan *p) 
   return 0;
 }
 
+/* A tile's URL, with the job's secrets where the URL came from a redacted
+ * document. */
+static int tile_url(swath__remote *r, swath_tile t, char *url, size_t ucap) {
+  int rc = r->url(r, t, url, ucap);
+  if (rc || !strstr(url, "=" SWATH_REDACTED)) return rc;
+  char *full;
+  if ((rc = swath_secrets_restore(&r->secrets, url, &full)))
+    return swath_error_set(rc, "input %s: %s", r->name, swath_error_message());
+  if (strlen(full) >= ucap)
+    rc = swath_error_set(SWATH_EINVAL, "input %s: URL too long", r->name);
+  else
+    memcpy(url, full, strlen(full) + 1);
+  free(full);
+  return rc;
+}
+
 static int tile_request(swath__remote *r, swath_tile t, char *url, size_t ucap, char *dest,
                         size_t dcap, swath_fetch_req *fr) {
-  int rc = r->url(r, t, url, ucap);
+  int rc = tile_url(r, t, url, ucap);
   if (!rc) rc = swath_cache_tile_path(r->dir, t.z, (long)t.x, (long)t.y, r->ext, dest, dcap);
   if (rc) return rc;
   *fr = (swath_fetch_req){.url = url,

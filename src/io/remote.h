@@ -24,6 +24,7 @@
 
 #include <ogr_srs_api.h>
 
+#include "core/secret.h"
 #include "io/cache.h"
 #include "io/source.h"
 
@@ -54,6 +55,8 @@ struct swath__remote {
   OGRCoordinateTransformationH to_src; /* grid CRS -> service CRS */
   char *src_wkt;
   const swath_grid *grid;
+  swath_secrets secrets; /* the job's secret parameters, for URLs built from a
+                            redacted document (see swath__remote_document) */
 };
 
 /* A zeroed remote state of `type` with a zeroed context of ctx_size bytes
@@ -88,7 +91,11 @@ int swath__remote_bool(const swath_source_spec *spec, const char *key, int *out)
  * {cache root}/capabilities/ for `max_age` seconds so that every worker's
  * open and every rerun within that time reads it from disk. *body is
  * NUL-terminated; caller frees. SWATH_EINVAL with one line naming the input
- * if it cannot be had. */
+ * if it cannot be had. The document comes with its secrets redacted, as it
+ * is cached (a service may write the caller's key into its URLs): a URL
+ * taken from it gets them back from the job when a tile's URL is made. The
+ * cache file is named after the URL with its secrets redacted, so a
+ * rotated key finds it. */
 int swath__remote_document(const swath_source_spec *spec, swath_fetcher *f, const char *url,
                            long max_age, char **body);
 

@@ -27,6 +27,17 @@ answer "head".)
 been sent (counted before the last byte goes out, so a client can never see
 its transfer end while the server still counts it).
 
+Redirects: with --redirect BASE, a GET of /go/REST is answered "302 Found",
+Location: BASE/REST (BASE "self": this server), before any fault; with
+--header-log F, every GET appends "target <TAB> headers" to F (the request
+headers other than Host, User-Agent, Accept and Accept-Encoding, as
+"Name: value" joined by " | "): what reached which server.
+
+TLS: with --tls-cert and --tls-key the server speaks HTTPS (HTTP/1.1 only,
+offered by ALPN), and --tls-delay-ms holds each new connection that long
+before its TLS handshake: a slow connection set-up, to tell connect time
+from the time a request takes once sent.
+
 The server exits by itself after --max-seconds, so a failed test leaves
 nothing running. Standard library only, except `make-tiles` (GDAL).
 
@@ -40,7 +51,8 @@ kept alive, one per serving thread.
 
   faultserver.py serve (--root DIR | --upstream URL) --port-file F --log L [--bind ADDR]... \
       [--seed S] [--fault KIND=SHARE]... [--repeat N] [--retry-after S] \
-      [--stall-seconds S] [--delay-ms MS] [--max-seconds S]
+      [--stall-seconds S] [--delay-ms MS] [--max-seconds S] \
+      [--tls-cert PEM --tls-key PEM [--tls-delay-ms MS]] [--redirect BASE] [--header-log F]
   faultserver.py plan [--seed S] [--fault KIND=SHARE]... [--repeat N] < targets
   faultserver.py make-tiles --out DIR --count N [--zoom Z] [--formats png,jpeg]
 """
@@ -53,6 +65,7 @@ import select
 import signal
 import socket
 import socketserver
+import ssl
 import struct
 import sys
 import threading
@@ -151,6 +164,11 @@ class State:
         self.wrongsize = make_png(100, 100)
         self.upstream = urllib.parse.urlsplit(args.upstream) if args.upstream else None
         self.tls = threading.local()
+        self.tls_ctx = None
+        if args.tls_cert:
+            self.tls_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.tls_ctx.load_cert_chain(args.tls_cert, args.tls_key)
+            self.tls_ctx.set_alpn_protocols(["http/1.1"])
 
     def begin(self, host, target, ua):
         kind, repeats, variant = decide(self.args.seed, target, self.shares, self.args.repeat)
@@ -179,9 +197,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # the hit log replaces stderr chatter
         pass
 
+    def setup(self):
+        st = self.server.state
+        if st.tls_ctx:  # in the connection's own thread: handshakes run in parallel
+            time.sleep(st.args.tls_delay_ms / 1000.0)
+            self.request = st.tls_ctx.wrap_socket(self.request, server_side=True)
+        super().setup()
+
     def do_GET(self):
         st = self.server.state
         host = self.server.server_address[0]
+        if st.args.header_log:
+            skip = {"host", "user-agent", "accept", "accept-encoding"}
+            seen = " | ".join("%s: %s" % (k, v) for k, v in self.headers.items()
+                              if k.lower() not in skip)
+            with st.lock:
+                with open(st.args.header_log, "a") as f:
+                    f.write("%s\t%s\n" % (self.path, seen))
+        if st.args.redirect and self.path.startswith("/go/"):
+            base = st.args.redirect
+            if base == "self":
+                base = "http://%s:%d" % self.server.server_address[:2]
+            self.send_response(302)
+            self.send_header("Location", base.rstrip("/") + self.path[3:])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         answer, variant = st.begin(host, self.path, self.headers.get("User-Agent", ""))
         self.counted = True
         try:
@@ -446,6 +487,13 @@ def main():
     s.add_argument("--stall-seconds", type=float, default=5.0)
     s.add_argument("--delay-ms", type=float, default=0.0)
     s.add_argument("--max-seconds", type=float, default=120.0)
+    s.add_argument("--redirect", metavar="BASE",
+                   help="answer GET /go/REST with 302 to BASE/REST (BASE 'self': this server)")
+    s.add_argument("--header-log", metavar="F", help="append each GET's target and headers to F")
+    s.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    s.add_argument("--tls-key", help="the certificate's private key (PEM)")
+    s.add_argument("--tls-delay-ms", type=float, default=0.0,
+                   help="hold each new connection this long before the TLS handshake")
     pl = sub.add_parser("plan")
     faults(pl)
     m = sub.add_parser("make-tiles")
@@ -461,6 +509,8 @@ def main():
             p.error("serve needs exactly one of --root and --upstream")
         if a.upstream and urllib.parse.urlsplit(a.upstream).scheme != "http":
             p.error("--upstream must be an http:// URL")
+        if bool(a.tls_cert) != bool(a.tls_key):
+            p.error("--tls-cert and --tls-key go together")
         cmd_serve(a)
     elif a.cmd == "plan":
         cmd_plan(a)

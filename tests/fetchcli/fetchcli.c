@@ -27,7 +27,7 @@ static void usage(void) {
           "  --backoff-base-ms N  --backoff-max-ms N  --seed N  --no-host-pause\n"
           "  --empty 204,404  --kinds png,jpeg,webp,gtiff,xml,any  --expect WxH\n"
           "  --refetch  --queue-limit N  --finishers N  --header 'Name: value'\n"
-          "  --user-agent S  -v\n");
+          "  --user-agent S  --ca-file PEM  -v\n");
 }
 
 struct counts {
@@ -111,6 +111,8 @@ int main(int argc, char **argv) {
       cfg.finishers = atoi(v);
     else if (OPT("--user-agent"))
       cfg.user_agent = v;
+    else if (OPT("--ca-file"))
+      cfg.ca_file = v;
     else if (OPT("--header") && nheaders < 15)
       headers[nheaders++] = v;
     else if (OPT("--kinds")) {
