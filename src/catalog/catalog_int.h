@@ -3,8 +3,8 @@
  * row -> STAC Item builder, and the ingest-format interface.
  *
  * Schema (store.c creates it; SWATH_CATALOG_SCHEMA names its version):
- *   items(rid INTEGER PRIMARY KEY, id, collection, kind, dt, dt0, dt1, cloud,
- *         minx, miny, maxx, maxy, geom WKB|NULL, doc, csrc,
+ *   items(rid INTEGER PRIMARY KEY, id, collection, kind (with flags: catalog.h),
+ *         dt, dt0, dt1, cloud, minx, miny, maxx, maxy, geom WKB|NULL, doc, csrc,
  *         red, green, blue, bright, cmethod, cpixels, csource)
  *   items_rtree(k, minx, maxx, miny, maxy, t0, t1, +rid, +dt, +item,
  *         +collection): one entry per items row, t in days. k numbers the
@@ -29,7 +29,9 @@
 
 #include "catalog/catalog.h"
 
-#define SWATH_CATALOG_SCHEMA "2"
+/* 3: items.kind carries SWATH_SCENE_NO_DATETIME, _HAS_START, _HAS_END and
+ * _NO_GEOMETRY (filters read them), and STAC documents always hold a bbox */
+#define SWATH_CATALOG_SCHEMA "3"
 
 typedef struct swath__rtpack swath__rtpack;
 #define SWATH_DAY_MS 86400000.0

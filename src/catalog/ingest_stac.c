@@ -92,6 +92,8 @@ static int feature(struct ctx *x, json_t *f) {
   s.dt0 = has0 ? t0 : s.dt;
   s.dt1 = has1 ? t1 : s.dt;
   if (!has_dt) s.dt = t0;
+  s.kind |= (has_dt ? 0 : SWATH_SCENE_NO_DATETIME) | (has0 ? SWATH_SCENE_HAS_START : 0) |
+            (has1 ? SWATH_SCENE_HAS_END : 0);
   json_t *cc = json_object_get(props, "eo:cloud_cover");
   if (cc && !json_is_null(cc)) {
     if (!json_is_number(cc) || json_number_value(cc) < 0 || json_number_value(cc) > 100)
