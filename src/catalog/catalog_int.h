@@ -21,7 +21,10 @@
  * it is the final tie-breaker of every sort and part of every paging token.
  * Rows whose bbox crosses the antimeridian (minx > maxx) are stored in the
  * R*Tree over [minx, maxx + 360] (searches also look 360 degrees east); the
- * exact test happens afterwards. */
+ * exact test happens afterwards. An item without geometry
+ * (SWATH_SCENE_NO_GEOMETRY) has the bbox SWATH__NOWHERE, north of every
+ * query (a latitude of 1000): no spatial search meets it, and it widens no
+ * collection's spatial extent. */
 #ifndef SWATH_CATALOG_INT_H
 #define SWATH_CATALOG_INT_H
 
@@ -34,6 +37,7 @@
 #define SWATH_CATALOG_SCHEMA "3"
 
 typedef struct swath__rtpack swath__rtpack;
+#define SWATH__NOWHERE ((const double[4]){0.0, 1000.0, 0.0, 1000.0})
 #define SWATH_DAY_MS 86400000.0
 
 #define SWATH__STMT_CACHE 16

@@ -12,7 +12,8 @@
  * cloud cover, no colour statistics, no start_datetime, datetime: null),
  * and SQL's three-valued logic gives what CQL2 asks: a comparison with
  * NULL is unknown, `not` of unknown is unknown, and an item is selected
- * only when the filter is true. The time columns are never NULL (they
+ * only when the filter is true (`in` is only ever true or false, as CQL2
+ * says). The time columns are never NULL (they
  * index and sort every item), so their filter expressions consult the
  * item's kind flags (SWATH_SCENE_NO_DATETIME, ...).
  *
@@ -274,7 +275,9 @@ static int compare(const char *op, const json_t *args, const char *what, swath__
   return rc;
 }
 
-/* A IN (list): an empty list holds nothing (false, even for NULL). */
+/* A IN (list): true when A equals a value of the list, else false, also
+ * when A is NULL (CQL2's in-predicate has no unknown: /req/advanced-
+ * comparison-operators/in-predicate A); an empty list holds nothing. */
 static int in_list(const json_t *args, const char *what, swath__sql *out) {
   const json_t *list = json_array_get(args, 1);
   if (json_array_size(args) != 2 || !json_is_array(list))
@@ -291,14 +294,14 @@ static int in_list(const json_t *args, const char *what, swath__sql *out) {
     if (n == 1) {
       swath__sql_add(out, "0");
     } else {
-      swath__sql_add(out, "(");
+      swath__sql_add(out, "coalesce(");
       rc = emit(&o[0], type, label, what, out);
       swath__sql_add(out, " IN (");
       for (size_t k = 1; k < n && !rc; k++) {
         if (k > 1) swath__sql_add(out, ", ");
         rc = emit(&o[k], type, label, what, out);
       }
-      swath__sql_add(out, "))");
+      swath__sql_add(out, "), 0)");
     }
   }
   free(o);

@@ -611,7 +611,7 @@ static json_t *parse_own(const swath_jtext *t) {
  * properties (new keys at the end, existing ones replaced in place). */
 static int doc_item(const swath__row *r, json_t **out) {
   json_error_t err;
-  json_t *item = json_loads(r->doc, 0, &err);
+  json_t *item = json_loads(r->doc, JSON_ALLOW_NUL, &err);
   if (!json_is_object(item)) {
     json_decref(item);
     return swath_error_set(SWATH_EINTERNAL, "catalog: item '%s' has a damaged document: %s", r->id,

@@ -1879,6 +1879,8 @@ static json_t *collection_json(sqlite3_stmt *st) {
   char t0[32], t1[32];
   swath_time_format(sqlite3_column_int64(st, 7), t0);
   swath_time_format(sqlite3_column_int64(st, 8), t1);
+  /* (no extent: only items without geometry; say the whole world) */
+  int world = sqlite3_column_type(st, 3) == SQLITE_NULL;
   if (!desc)
     desc = s2 ? "Sentinel-2 Level-1C granules from Google's public index "
                 "(gs://gcp-public-data-sentinel-2/index.csv.gz)"
@@ -1887,9 +1889,10 @@ static json_t *collection_json(sqlite3_stmt *st) {
       "{s:s, s:s, s:[], s:s, s:s, s:s, s:s, s:{s:{s:[[ffff]]}, s:{s:[[ss]]}}, s:{s:I}, s:[]}",
       "type", "Collection", "stac_version", "1.0.0", "stac_extensions", "id", id, "title",
       title ? title : id, "description", desc, "license", s2 ? "proprietary" : "various", "extent",
-      "spatial", "bbox", sqlite3_column_double(st, 3), sqlite3_column_double(st, 4),
-      sqlite3_column_double(st, 5), sqlite3_column_double(st, 6), "temporal", "interval", t0, t1,
-      "summaries", "swath:item_count", (json_int_t)sqlite3_column_int64(st, 9), "links");
+      "spatial", "bbox", world ? -180.0 : sqlite3_column_double(st, 3),
+      world ? -90.0 : sqlite3_column_double(st, 4), world ? 180.0 : sqlite3_column_double(st, 5),
+      world ? 90.0 : sqlite3_column_double(st, 6), "temporal", "interval", t0, t1, "summaries",
+      "swath:item_count", (json_int_t)sqlite3_column_int64(st, 9), "links");
   if (c && s2)
     json_array_append_new(
         json_object_get(c, "links"),

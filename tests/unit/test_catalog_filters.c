@@ -244,6 +244,13 @@ static void test_null_properties(void **state) {
       filtered(c, "{\"op\":\"not\",\"args\":[{\"op\":\"in\",\"args\":[" P("id") ",[]]}]}"), ALL);
   assert_string_equal(filtered(c, "{\"op\":\"in\",\"args\":[" P("eo:cloud_cover") ",[10,50]]}"),
                       "a1 cs3-20160503_132131_05");
+  /* in is true or false, never unknown (CQL2's in-predicate): not in
+   * takes the items without cloud cover */
+  assert_string_equal(filtered(c, "{\"op\":\"not\",\"args\":[{\"op\":\"in\",\"args\":[" P(
+                                      "eo:cloud_cover") ",[10,50]]}]}"),
+                      "100%_done A1 back\\slash cs3-20160503x132131x05 endonly proj-example "
+                      "\xc3\xbcn\xc3\xaf"
+                      "code");
   /* still refused: two literals of different types */
   assert_non_null(strstr(filtered(c, "{\"op\":\"=\",\"args\":[1,\"1\"]}"), "error: filter:"));
   swath_catalog_close(c);
