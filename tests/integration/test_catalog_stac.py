@@ -651,8 +651,15 @@ def stac(swath, d, base, itemdir):
         check(f"{x} over HTTP: self, parent, collection and root links",
               own.get("self") == base + path and own.get("root") == base + "/" and
               own.get("collection") == base + path.rsplit("/items/", 1)[0], own)
-    # refused, with the line: a bare date, a longitude past 180
+    # a collection's extent is its one item's bbox and interval, exactly
     core = json.load(open(os.path.join(itemdir, "core-item.json")))
+    status, coll = http(base, "/collections/" + core["collection"])
+    ext = coll.get("extent", {}) if status == 200 else {}
+    check("a collection's extent keeps every digit of its item's bbox and times",
+          ext.get("spatial", {}).get("bbox") == [core["bbox"]] and
+          ext.get("temporal", {}).get("interval") == [[core["properties"]["start_datetime"],
+                                                        core["properties"]["end_datetime"]]], ext)
+    # refused, with the line: a bare date, a longitude past 180
     bad = [copy.deepcopy(core) for _ in range(3)]
     bad[1]["id"] = "date-only"
     bad[1]["properties"]["start_datetime"] = "2020-12-11"

@@ -324,12 +324,51 @@ static void test_token_of_another_sortby(void **state) {
   swath_catalog_close(c);
 }
 
+/* Item times are instants: a bare date is a malformed record (in a STAC
+ * item and in the Sentinel-2 index), reported with its line. */
+static void report_bad(void *ud, const char *source, int64_t line, const char *msg) {
+  (void)source;
+  char *out = ud;
+  snprintf(out + strlen(out), 1024 - strlen(out), "%lld: %s\n", (long long)line, msg);
+}
+
+static void test_bare_dates_refused(void **state) {
+  (void)state;
+  static const char items[] =
+      ITEM("ok", "\"datetime\":\"2020-01-01T00:00:00Z\"") ITEM("day", "\"datetime\":\"2020-01-01\"")
+          ITEM("interval", "\"datetime\":null,\"start_datetime\":\"2020-01-01\",\"end_datetime\":"
+                           "\"2020-01-02T00:00:00Z\"");
+  static const char csv[] =
+      "GRANULE_ID,PRODUCT_ID,DATATAKE_IDENTIFIER,MGRS_TILE,SENSING_TIME,TOTAL_SIZE,CLOUD_COVER,"
+      "GEOMETRIC_QUALITY_FLAG,GENERATION_TIME,NORTH_LAT,SOUTH_LAT,WEST_LON,EAST_LON,BASE_URL\n"
+      "L1C_T32TMT_A1_20230615T102559,S2A_MSIL1C_20230615T102031_N0509_R065_T32TMT_"
+      "20230615T140000,GS2A_x,32TMT,2023-06-15,123,1.5,PASSED,2023-06-15T14:00:00Z,1,0,0,1,\n";
+  char bad[1024] = "";
+  swath_ingest_opts o = {.on_bad = report_bad, .ud = bad};
+  swath_ingest_report r;
+  swath_catalog *c;
+  write_file("dates.ndjson", items, sizeof items - 1);
+  unlink(path_of("dates.db"));
+  assert_int_equal(swath_catalog_open(path_of("dates.db"), SWATH_CATALOG_CREATE, &c), 0);
+  assert_int_equal(swath_catalog_ingest(c, path_of("dates.ndjson"), &o, &r), 0);
+  assert_int_equal(r.inserted, 1);
+  assert_string_equal(bad, "2: properties.datetime '2020-01-01' is not an RFC 3339 date-time "
+                           "(e.g. 2023-06-15T10:25:59Z)\n"
+                           "3: properties.start_datetime '2020-01-01' is not an RFC 3339 "
+                           "date-time (e.g. 2023-06-15T10:25:59Z)\n");
+  bad[0] = '\0';
+  write_file("dates.csv", csv, sizeof csv - 1);
+  assert_int_equal(swath_catalog_ingest(c, path_of("dates.csv"), &o, &r), 0);
+  assert_int_equal(r.malformed, 1);
+  assert_string_equal(bad, "2: SENSING_TIME '2023-06-15' is not an RFC 3339 date-time\n");
+  swath_catalog_close(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_token_of_another_sortby),
-      cmocka_unit_test(test_like),
-      cmocka_unit_test(test_null_properties),
-      cmocka_unit_test(test_sub_millisecond_bounds),
+      cmocka_unit_test(test_token_of_another_sortby), cmocka_unit_test(test_like),
+      cmocka_unit_test(test_null_properties),         cmocka_unit_test(test_sub_millisecond_bounds),
+      cmocka_unit_test(test_bare_dates_refused),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
