@@ -76,6 +76,7 @@ static int item_time(struct ctx *x, json_t *props, const char *key, int end, int
   return 0;
 }
 
+static int footprint(struct ctx *x, json_t *f, const char *id, swath_scene *s, unsigned char **wkb);
 static int stored(struct ctx *x, swath_scene *s, json_t *f);
 
 /* One Feature -> one scene: 0 put (or a put failure < 0), 1 malformed. */
@@ -124,11 +125,22 @@ static int feature(struct ctx *x, json_t *f) {
   }
   s.collection = coll;
 
+  unsigned char *wkb = NULL;
+  int rc = footprint(x, f, id, &s, &wkb);
+  if (rc == 0) rc = stored(x, &s, f);
+  free(wkb);
+  return rc;
+}
+
+/* The footprint of Item f into s: its bbox, and its geometry as WKB in *wkb
+ * (malloc'd; NULL when the geometry is null). 0, 1 malformed, or < 0. */
+static int footprint(struct ctx *x, json_t *f, const char *id, swath_scene *s,
+                     unsigned char **wkb) {
   json_t *gj = json_object_get(f, "geometry");
   if (json_is_null(gj)) { /* (bbox, if any, is kept in the document, not used) */
-    s.kind |= SWATH_SCENE_NO_GEOMETRY;
-    memcpy(s.bbox, SWATH__NOWHERE, sizeof s.bbox);
-    return stored(x, &s, f);
+    s->kind |= SWATH_SCENE_NO_GEOMETRY;
+    memcpy(s->bbox, SWATH__NOWHERE, sizeof s->bbox);
+    return 0;
   }
   if (!json_is_object(gj)) return bad(x, "item '%s': geometry is missing", id);
   char *gtext = json_dumps(gj, JSON_COMPACT);
@@ -162,30 +174,27 @@ static int feature(struct ctx *x, json_t *f) {
       return bad(x, "item '%s': bbox must be 4 or 6 numbers", id);
     }
     int h = (int)n / 2;
-    s.bbox[0] = v[0], s.bbox[1] = v[1], s.bbox[2] = v[h], s.bbox[3] = v[h + 1];
+    s->bbox[0] = v[0], s->bbox[1] = v[1], s->bbox[2] = v[h], s->bbox[3] = v[h + 1];
   } else { /* computed, and served: the document gets it */
-    s.bbox[0] = e.MinX, s.bbox[1] = e.MinY, s.bbox[2] = e.MaxX, s.bbox[3] = e.MaxY;
+    s->bbox[0] = e.MinX, s->bbox[1] = e.MinY, s->bbox[2] = e.MaxX, s->bbox[3] = e.MaxY;
     json_object_set_new(f, "bbox", json_pack("[f, f, f, f]", e.MinX, e.MinY, e.MaxX, e.MaxY));
   }
-  if (!(s.bbox[1] >= -90 && s.bbox[3] <= 90 && s.bbox[1] <= s.bbox[3] && s.bbox[0] >= -180 &&
-        s.bbox[2] <= 180 && s.bbox[0] <= 180 && s.bbox[2] >= -180)) {
+  if (!(s->bbox[1] >= -90 && s->bbox[3] <= 90 && s->bbox[1] <= s->bbox[3] && s->bbox[0] >= -180 &&
+        s->bbox[2] <= 180 && s->bbox[0] <= 180 && s->bbox[2] >= -180)) {
     OGR_G_DestroyGeometry(g);
-    return bad(x, "item '%s': bbox [%g, %g, %g, %g] is not lon/lat (EPSG:4326)", id, s.bbox[0],
-               s.bbox[1], s.bbox[2], s.bbox[3]);
+    return bad(x, "item '%s': bbox [%g, %g, %g, %g] is not lon/lat (EPSG:4326)", id, s->bbox[0],
+               s->bbox[1], s->bbox[2], s->bbox[3]);
   }
   int wkb_len = OGR_G_WkbSize(g);
-  unsigned char *wkb = malloc(wkb_len);
-  if (!wkb) {
+  if (!(*wkb = malloc(wkb_len))) {
     OGR_G_DestroyGeometry(g);
     return swath_error_set(SWATH_ENOMEM, "ingest: out of memory");
   }
-  OGR_G_ExportToWkb(g, wkbNDR, wkb);
+  OGR_G_ExportToWkb(g, wkbNDR, *wkb);
   OGR_G_DestroyGeometry(g);
-  s.wkb = wkb;
-  s.wkb_len = (size_t)wkb_len;
-  int rc = stored(x, &s, f);
-  free(wkb);
-  return rc;
+  s->wkb = *wkb;
+  s->wkb_len = (size_t)wkb_len;
+  return 0;
 }
 
 /* Put scene s (its document: Item f): 0, or a put failure. */
