@@ -25,11 +25,12 @@ test: build
 test-unit: build
 	cd $(BUILD) && ctest --output-on-failure -L unit
 
-# Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer, and the
+# catalog's integration tests against a sanitized swath.
 test-sanitize: deps
 	@cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DSWATH_SANITIZE=ON >/dev/null
 	@cmake --build build-sanitize -j $(JOBS)
-	cd build-sanitize && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -L unit
+	cd build-sanitize && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS) -L 'unit|sanitize-integration'
 
 bench: build
 	@bash bench/run-all.sh $(BUILD)/swath

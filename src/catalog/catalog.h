@@ -35,6 +35,11 @@ void swath_catalog_close(swath_catalog *c);
  * bare date ("2023-06-15"): its first millisecond, or with end_of_day its
  * last one. SWATH_EINVAL naming `what` on anything else. */
 int swath_time_parse(const char *s, int end_of_day, const char *what, int64_t *ms);
+/* The same, and *sub_ns: what the instant has beyond *ms, which is rounded
+ * down (0-999999 ns; 1 for a fraction below a nanosecond). Callers
+ * comparing with millisecond times round bounds inwards with it. */
+int swath_time_parse_ns(const char *s, int end_of_day, const char *what, int64_t *ms,
+                        int32_t *sub_ns);
 /* "2023-06-15T10:25:59.024Z" (milliseconds only when non-zero); buf >= 32. */
 void swath_time_format(int64_t ms, char *buf);
 
@@ -44,6 +49,14 @@ enum swath_scene_kind {
   SWATH_SCENE_STAC = 0, /* doc is a STAC Item (JSON) */
   SWATH_SCENE_S2 = 1    /* doc is the index row's other fields (see item.c) */
 };
+/* Flags ORed into swath_scene.kind: which time properties the scene really
+ * has (dt, dt0 and dt1 are always set, for indexing and sorting; filters
+ * see the absent ones as NULL), and whether it has a footprint at all. */
+#define SWATH_SCENE_KIND_MASK 0x0f
+#define SWATH_SCENE_NO_DATETIME 0x10 /* datetime is null: dt is dt0 */
+#define SWATH_SCENE_HAS_START 0x20   /* start_datetime is set (dt0) */
+#define SWATH_SCENE_HAS_END 0x40     /* end_datetime is set (dt1) */
+#define SWATH_SCENE_NO_GEOMETRY 0x80 /* geometry is null: no spatial search finds it */
 
 /* One scene as an ingest format hands it to the store. Strings are borrowed
  * for the duration of the put() call. */

@@ -3,8 +3,8 @@
  * row -> STAC Item builder, and the ingest-format interface.
  *
  * Schema (store.c creates it; SWATH_CATALOG_SCHEMA names its version):
- *   items(rid INTEGER PRIMARY KEY, id, collection, kind, dt, dt0, dt1, cloud,
- *         minx, miny, maxx, maxy, geom WKB|NULL, doc, csrc,
+ *   items(rid INTEGER PRIMARY KEY, id, collection, kind (with flags: catalog.h),
+ *         dt, dt0, dt1, cloud, minx, miny, maxx, maxy, geom WKB|NULL, doc, csrc,
  *         red, green, blue, bright, cmethod, cpixels, csource)
  *   items_rtree(k, minx, maxx, miny, maxy, t0, t1, +rid, +dt, +item,
  *         +collection): one entry per items row, t in days. k numbers the
@@ -21,7 +21,10 @@
  * it is the final tie-breaker of every sort and part of every paging token.
  * Rows whose bbox crosses the antimeridian (minx > maxx) are stored in the
  * R*Tree over [minx, maxx + 360] (searches also look 360 degrees east); the
- * exact test happens afterwards. */
+ * exact test happens afterwards. An item without geometry
+ * (SWATH_SCENE_NO_GEOMETRY) has the bbox SWATH__NOWHERE, north of every
+ * query (a latitude of 1000): no spatial search meets it, and it widens no
+ * collection's spatial extent. */
 #ifndef SWATH_CATALOG_INT_H
 #define SWATH_CATALOG_INT_H
 
@@ -29,9 +32,12 @@
 
 #include "catalog/catalog.h"
 
-#define SWATH_CATALOG_SCHEMA "2"
+/* 3: items.kind carries SWATH_SCENE_NO_DATETIME, _HAS_START, _HAS_END and
+ * _NO_GEOMETRY (filters read them), and STAC documents always hold a bbox */
+#define SWATH_CATALOG_SCHEMA "3"
 
 typedef struct swath__rtpack swath__rtpack;
+#define SWATH__NOWHERE ((const double[4]){0.0, 1000.0, 0.0, 1000.0})
 #define SWATH_DAY_MS 86400000.0
 
 #define SWATH__STMT_CACHE 16

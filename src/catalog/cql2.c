@@ -6,8 +6,20 @@
  * Only the queryable properties below can be named; their types are
  * checked (a number compared with a string is a 400, not an empty result).
  * Datetime literals are {"timestamp": ...}, {"date": ...} or plain RFC 3339
- * strings. Comparisons with an unknown value (no cloud cover, no colour
- * statistics) are false, as in SQL. */
+ * strings. Either side of a comparison may be a literal (basic CQL2).
+ *
+ * NULL follows basic CQL2: a property an item does not have is NULL (no
+ * cloud cover, no colour statistics, no start_datetime, datetime: null),
+ * and SQL's three-valued logic gives what CQL2 asks: a comparison with
+ * NULL is unknown, `not` of unknown is unknown, and an item is selected
+ * only when the filter is true (`in` is only ever true or false, as CQL2
+ * says). The time columns are never NULL (they
+ * index and sort every item), so their filter expressions consult the
+ * item's kind flags (SWATH_SCENE_NO_DATETIME, ...).
+ *
+ * `like` is case-sensitive with %, _ (one character) and \ escaping them
+ * and itself: the pattern becomes an SQLite GLOB pattern (case-sensitive,
+ * ? one UTF-8 character), its own wildcards * ? [ put in brackets. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,28 +30,35 @@
 
 static const struct prop {
   const char *name, *sql, *desc;
-  char type; /* n number, t text, d datetime */
+  char type;        /* n number, t text, d datetime */
+  const char *fsql; /* in filters, when it differs from sql: NULL where unset */
 } PROPS[] = {
-    {"id", "i.id", "Item id", 't'},
-    {"collection", "i.collection", "Collection id", 't'},
-    {"datetime", "i.dt", "Acquisition time", 'd'},
-    {"start_datetime", "i.dt0", "Start of the acquisition interval", 'd'},
-    {"end_datetime", "i.dt1", "End of the acquisition interval", 'd'},
-    {"eo:cloud_cover", "i.cloud", "Cloud cover, percent", 'n'},
-    {"color:red", "i.red", "Mean red (8-bit scale)", 'n'},
-    {"color:green", "i.green", "Mean green (8-bit scale)", 'n'},
-    {"color:blue", "i.blue", "Mean blue (8-bit scale)", 'n'},
-    {"color:brightness", "i.bright", "Mean of the red, green and blue means", 'n'},
+    {"id", "i.id", "Item id", 't', NULL},
+    {"collection", "i.collection", "Collection id", 't', NULL},
+    {"datetime", "i.dt", "Acquisition time", 'd',
+     "(CASE WHEN i.kind & 16 THEN NULL ELSE i.dt END)"},
+    {"start_datetime", "i.dt0", "Start of the acquisition interval", 'd',
+     "(CASE WHEN i.kind & 32 THEN i.dt0 END)"},
+    {"end_datetime", "i.dt1", "End of the acquisition interval", 'd',
+     "(CASE WHEN i.kind & 64 THEN i.dt1 END)"},
+    {"eo:cloud_cover", "i.cloud", "Cloud cover, percent", 'n', NULL},
+    {"color:red", "i.red", "Mean red (8-bit scale)", 'n', NULL},
+    {"color:green", "i.green", "Mean green (8-bit scale)", 'n', NULL},
+    {"color:blue", "i.blue", "Mean blue (8-bit scale)", 'n', NULL},
+    {"color:brightness", "i.bright", "Mean of the red, green and blue means", 'n', NULL},
     {"color:method", "i.cmethod",
      "How colour statistics were computed (exact, step:N, "
      "overview:N)",
-     't'},
-    {"color:pixels", "i.cpixels", "Pixels the colour statistics averaged", 'n'},
+     't', NULL},
+    {"color:pixels", "i.cpixels", "Pixels the colour statistics averaged", 'n', NULL},
     {"color:source", "i.csource",
      "Asset the colour statistics were read from (TCI, B04,B03,B02, "
      "data:1,2,3...)",
-     't'},
+     't', NULL},
 };
+_Static_assert(SWATH_SCENE_NO_DATETIME == 16 && SWATH_SCENE_HAS_START == 32 &&
+                   SWATH_SCENE_HAS_END == 64,
+               "the filter SQL of the time properties spells the kind flags out");
 #define NPROPS (sizeof PROPS / sizeof *PROPS)
 
 const char *swath__property_sql(const char *name, char *type, const char **canonical) {
@@ -55,6 +74,16 @@ const char *swath__property_sql(const char *name, char *type, const char **canon
       if (canonical) *canonical = PROPS[k].name;
       return PROPS[k].sql;
     }
+  return NULL;
+}
+
+/* The SQL of a property in a filter (NULL where the item does not have
+ * it), its type, or NULL if it is not queryable. */
+static const char *filter_sql(const char *name, char *type) {
+  const char *canonical;
+  if (!swath__property_sql(name, type, &canonical)) return NULL;
+  for (size_t k = 0; k < NPROPS; k++)
+    if (PROPS[k].name == canonical) return PROPS[k].fsql ? PROPS[k].fsql : PROPS[k].sql;
   return NULL;
 }
 
@@ -85,7 +114,29 @@ static int unknown_prop(const char *what, const char *name) {
                          name, list);
 }
 
-/* A literal of the property's type, appended as a bound parameter. */
+static const char SUPPORTED[] =
+    "supported: and, or, not, =, <>, <, <=, >, >=, between, in, like, isNull";
+
+/* A datetime literal bound as a parameter: its millisecond, or half a
+ * millisecond past it for an instant between two milliseconds (items hold
+ * whole milliseconds, so every comparison then comes out as with the exact
+ * instant, instead of taking in the item on the millisecond below it). */
+static int time_literal(const char *s, const char *what, const char *prop, swath__sql *out) {
+  int64_t ms;
+  int32_t sub;
+  char w[96];
+  snprintf(w, sizeof w, "%s: %s", what, prop);
+  int rc = swath_time_parse_ns(s, 0, w, &ms, &sub);
+  if (rc) return rc;
+  if (sub)
+    swath__sql_double(out, (double)ms + 0.5);
+  else
+    swath__sql_int(out, ms);
+  return 0;
+}
+
+/* A literal of type `type` (n, t, d, or b: boolean), appended as a bound
+ * parameter; `prop` names what it is compared with, for messages. */
 static int literal(const json_t *v, char type, const char *prop, const char *what,
                    swath__sql *out) {
   if (type == 'n') {
@@ -102,6 +153,13 @@ static int literal(const json_t *v, char type, const char *prop, const char *wha
     swath__sql_text(out, json_string_value(v));
     return 0;
   }
+  if (type == 'b') {
+    if (!json_is_boolean(v))
+      return swath_error_set(SWATH_EINVAL, "%s: '%s' is a boolean, compared with a non-boolean",
+                             what, prop);
+    swath__sql_int(out, json_is_true(v));
+    return 0;
+  }
   const char *s = NULL;
   if (json_is_string(v))
     s = json_string_value(v);
@@ -114,53 +172,190 @@ static int literal(const json_t *v, char type, const char *prop, const char *wha
                            "%s: '%s' is a datetime, compared with something that "
                            "is not {\"timestamp\": ...}",
                            what, prop);
-  int64_t ms;
-  char w[96];
-  snprintf(w, sizeof w, "%s: %s", what, prop);
-  int rc = swath_time_parse(s, 0, w, &ms);
-  if (rc) return rc;
-  swath__sql_int(out, ms);
+  return time_literal(s, what, prop, out);
+}
+
+/* One argument of a comparison: a queryable property or a literal. */
+struct operand {
+  const json_t *v;
+  const char *prop; /* the property's name; NULL for a literal */
+  const char *sql;  /* the property's filter SQL */
+  char type;        /* n, t, d, b; 's' for a literal string (text or datetime) */
+};
+
+static int operand(const json_t *v, const char *what, struct operand *o) {
+  memset(o, 0, sizeof *o);
+  o->v = v;
+  json_t *p = json_is_object(v) ? json_object_get(v, "property") : NULL;
+  if (p) {
+    if (!json_is_string(p))
+      return swath_error_set(SWATH_EINVAL, "%s: \"property\" must be a string", what);
+    o->prop = json_string_value(p);
+    o->sql = filter_sql(o->prop, &o->type);
+    return o->sql ? 0 : unknown_prop(what, o->prop);
+  }
+  const char *op = json_is_object(v) ? json_string_value(json_object_get(v, "op")) : NULL;
+  if (json_is_number(v))
+    o->type = 'n';
+  else if (json_is_string(v))
+    o->type = 's';
+  else if (json_is_boolean(v))
+    o->type = 'b';
+  else if (json_is_object(v) && (json_object_get(v, "timestamp") || json_object_get(v, "date")))
+    o->type = 'd';
+  else if (op)
+    return swath_error_set(SWATH_EINVAL, "%s: operator '%s' is not supported (%s)", what, op,
+                           SUPPORTED);
+  else
+    return swath_error_set(SWATH_EINVAL,
+                           "%s: an argument is %s; expected a {\"property\": ...}, a number, a "
+                           "string, a boolean, {\"timestamp\": ...} or {\"date\": ...} (spatial, "
+                           "temporal and array literals are not supported)",
+                           what,
+                           json_is_array(v)    ? "an array"
+                           : json_is_null(v)   ? "null"
+                           : json_is_object(v) ? "an object of another kind"
+                                               : "of another kind");
   return 0;
 }
 
-static const char *prop_of(const json_t *v) {
-  return json_is_object(v) ? json_string_value(json_object_get(v, "property")) : NULL;
-}
-
-static const char *flip(const char *op) {
-  if (!strcmp(op, "<")) return ">";
-  if (!strcmp(op, ">")) return "<";
-  if (!strcmp(op, "<=")) return ">=";
-  if (!strcmp(op, ">=")) return "<=";
-  return op;
-}
-
-/* prop OP literal (either side), or prop OP prop of the same type. */
-static int comparison(const char *op, const json_t *a, const json_t *b, const char *what,
-                      swath__sql *out) {
-  const char *pa = prop_of(a), *pb = prop_of(b);
-  if (!pa && pb) {
-    const json_t *t = a;
-    a = b, b = t, pa = pb, pb = NULL;
-    op = flip(op);
+/* The type n operands are compared as: their properties' (which must
+ * agree), else the literals' own (a string with a datetime is a datetime).
+ * *label: what messages name. */
+static int common_type(const struct operand *o, size_t n, const char *what, char *type,
+                       const char **label) {
+  char t = 0;
+  *label = "the literal";
+  for (size_t k = 0; k < n; k++) {
+    if (!o[k].prop) continue;
+    if (t && o[k].type != t)
+      return swath_error_set(SWATH_EINVAL, "%s: '%s' and '%s' have different types", what, *label,
+                             o[k].prop);
+    t = o[k].type;
+    *label = o[k].prop;
   }
-  if (!pa)
-    return swath_error_set(SWATH_EINVAL, "%s: '%s' needs a {\"property\": ...} argument", what, op);
-  char ta, tb;
-  const char *sa = swath__property_sql(pa, &ta, NULL);
-  if (!sa) return unknown_prop(what, pa);
-  if (pb) {
-    const char *sb = swath__property_sql(pb, &tb, NULL);
-    if (!sb) return unknown_prop(what, pb);
-    if ((ta == 'n') != (tb == 'n') || (ta == 'd') != (tb == 'd'))
-      return swath_error_set(SWATH_EINVAL, "%s: '%s' and '%s' have different types", what, pa, pb);
-    swath__sql_add(out, "(%s %s %s)", sa, op, sb);
+  for (size_t k = 0; !t && k < n; k++)
+    if (o[k].type == 'd') t = 'd';
+  if (!t) t = o[0].type == 's' ? 't' : o[0].type;
+  *type = t;
+  return 0;
+}
+
+static int emit(const struct operand *o, char type, const char *label, const char *what,
+                swath__sql *out) {
+  if (o->prop) {
+    swath__sql_add(out, "%s", o->sql);
     return 0;
   }
-  /* <> keeps SQL's null rule: an unknown value is not "different". */
-  swath__sql_add(out, "(%s %s ", sa, op);
-  int rc = literal(b, ta, pa, what, out);
+  return literal(o->v, type, label, what, out);
+}
+
+/* A op B, B BETWEEN lo AND hi: the n args, compared as one type. */
+static int compare(const char *op, const json_t *args, const char *what, swath__sql *out) {
+  size_t n = json_array_size(args);
+  struct operand o[3];
+  char type;
+  const char *label;
+  int rc = 0;
+  for (size_t k = 0; k < n && !rc; k++)
+    rc = operand(json_array_get(args, k), what, &o[k]);
+  if (rc || (rc = common_type(o, n, what, &type, &label))) return rc;
+  swath__sql_add(out, "(");
+  rc = emit(&o[0], type, label, what, out);
+  if (n == 2) {
+    swath__sql_add(out, " %s ", op);
+    if (!rc) rc = emit(&o[1], type, label, what, out);
+  } else {
+    swath__sql_add(out, " BETWEEN ");
+    if (!rc) rc = emit(&o[1], type, label, what, out);
+    swath__sql_add(out, " AND ");
+    if (!rc) rc = emit(&o[2], type, label, what, out);
+  }
   swath__sql_add(out, ")");
+  return rc;
+}
+
+/* A IN (list): true when A equals a value of the list, else false, also
+ * when A is NULL (CQL2's in-predicate has no unknown: /req/advanced-
+ * comparison-operators/in-predicate A); an empty list holds nothing. */
+static int in_list(const json_t *args, const char *what, swath__sql *out) {
+  const json_t *list = json_array_get(args, 1);
+  if (json_array_size(args) != 2 || !json_is_array(list))
+    return swath_error_set(SWATH_EINVAL, "%s: 'in' needs a value and an array", what);
+  size_t n = json_array_size(list) + 1;
+  struct operand *o = malloc(n * sizeof *o);
+  if (!o) return swath_error_set(SWATH_ENOMEM, "%s: out of memory", what);
+  int rc = operand(json_array_get(args, 0), what, &o[0]);
+  for (size_t k = 1; k < n && !rc; k++)
+    rc = operand(json_array_get(list, k - 1), what, &o[k]);
+  char type;
+  const char *label;
+  if (!rc && !(rc = common_type(o, n, what, &type, &label))) {
+    if (n == 1) {
+      swath__sql_add(out, "0");
+    } else {
+      swath__sql_add(out, "coalesce(");
+      rc = emit(&o[0], type, label, what, out);
+      swath__sql_add(out, " IN (");
+      for (size_t k = 1; k < n && !rc; k++) {
+        if (k > 1) swath__sql_add(out, ", ");
+        rc = emit(&o[k], type, label, what, out);
+      }
+      swath__sql_add(out, "), 0)");
+    }
+  }
+  free(o);
+  return rc;
+}
+
+/* A CQL2 like pattern as an SQLite GLOB pattern (malloc'd), or NULL with
+ * the error set. */
+static char *like_glob(const char *pat, const char *what) {
+  char *g = malloc(3 * strlen(pat) + 1), *o = g;
+  if (!g) {
+    swath_error_set(SWATH_ENOMEM, "%s: out of memory", what);
+    return NULL;
+  }
+  for (const char *p = pat; *p; p++) {
+    char c = *p;
+    if (c == '%' || c == '_') {
+      *o++ = c == '%' ? '*' : '?';
+      continue;
+    }
+    if (c == '\\' && !(c = *++p)) {
+      free(g);
+      swath_error_set(SWATH_EINVAL,
+                      "%s: like: the pattern '%s' ends with a lone escape character (\\\\ is a "
+                      "backslash, \\%% a percent sign, \\_ an underscore)",
+                      what, pat);
+      return NULL;
+    }
+    if (c == '*' || c == '?' || c == '[') {
+      *o++ = '[', *o++ = c, *o++ = ']';
+    } else {
+      *o++ = c;
+    }
+  }
+  *o = '\0';
+  return g;
+}
+
+static int like(const json_t *args, const char *what, swath__sql *out) {
+  struct operand o;
+  const json_t *pat = json_array_get(args, 1);
+  int rc = operand(json_array_get(args, 0), what, &o);
+  if (rc) return rc;
+  if (json_array_size(args) != 2 || (o.type != 't' && o.type != 's') || !json_is_string(pat))
+    return swath_error_set(SWATH_EINVAL,
+                           "%s: 'like' needs a string property and a pattern (a string)", what);
+  char *glob = like_glob(json_string_value(pat), what);
+  if (!glob) return SWATH_EINVAL;
+  swath__sql_add(out, "(");
+  rc = emit(&o, 't', o.prop ? o.prop : "the literal", what, out);
+  swath__sql_add(out, " GLOB ");
+  swath__sql_text(out, glob);
+  swath__sql_add(out, ")");
+  free(glob);
   return rc;
 }
 
@@ -203,56 +398,26 @@ static int expr(const json_t *e, const char *what, int depth, swath__sql *out) {
   for (int k = 0; cmp[k]; k++)
     if (!strcmp(op, cmp[k])) {
       if (n != 2) return swath_error_set(SWATH_EINVAL, "%s: '%s' needs two args", what, op);
-      return comparison(op, json_array_get(args, 0), json_array_get(args, 1), what, out);
+      return compare(op, args, what, out);
     }
-  const char *p = n ? prop_of(json_array_get(args, 0)) : NULL;
-  char type;
-  const char *col = p ? swath__property_sql(p, &type, NULL) : NULL;
-  if (!strcmp(op, "isNull") || !strcmp(op, "between") || !strcmp(op, "in") || !strcmp(op, "like")) {
-    if (!p)
-      return swath_error_set(SWATH_EINVAL, "%s: '%s' needs a {\"property\": ...} first", what, op);
-    if (!col) return unknown_prop(what, p);
-  }
-  if (!strcmp(op, "isNull")) {
-    if (n != 1) return swath_error_set(SWATH_EINVAL, "%s: 'isNull' needs one arg", what);
-    swath__sql_add(out, "(%s IS NULL)", col);
-    return 0;
-  }
   if (!strcmp(op, "between")) {
     if (n != 3) return swath_error_set(SWATH_EINVAL, "%s: 'between' needs three args", what);
-    swath__sql_add(out, "(%s BETWEEN ", col);
-    if (!(rc = literal(json_array_get(args, 1), type, p, what, out))) {
-      swath__sql_add(out, " AND ");
-      rc = literal(json_array_get(args, 2), type, p, what, out);
-    }
-    swath__sql_add(out, ")");
-    return rc;
+    return compare(op, args, what, out);
   }
-  if (!strcmp(op, "in")) {
-    json_t *list = json_array_get(args, 1);
-    if (n != 2 || !json_is_array(list) || json_array_size(list) == 0)
-      return swath_error_set(SWATH_EINVAL, "%s: 'in' needs a property and a non-empty array", what);
-    swath__sql_add(out, "(%s IN (", col);
-    for (size_t k = 0; k < json_array_size(list) && !rc; k++) {
-      if (k) swath__sql_add(out, ", ");
-      rc = literal(json_array_get(list, k), type, p, what, out);
-    }
-    swath__sql_add(out, "))");
-    return rc;
+  if (!strcmp(op, "in")) return in_list(args, what, out);
+  if (!strcmp(op, "like")) return like(args, what, out);
+  if (!strcmp(op, "isNull")) {
+    struct operand o;
+    if (n != 1) return swath_error_set(SWATH_EINVAL, "%s: 'isNull' needs one arg", what);
+    if ((rc = operand(json_array_get(args, 0), what, &o))) return rc;
+    if (o.prop)
+      swath__sql_add(out, "(%s IS NULL)", o.sql);
+    else
+      swath__sql_add(out, "0"); /* a literal is never null */
+    return 0;
   }
-  if (!strcmp(op, "like")) {
-    if (n != 2 || type != 't')
-      return swath_error_set(SWATH_EINVAL, "%s: 'like' needs a string property and a pattern",
-                             what);
-    swath__sql_add(out, "(%s LIKE ", col);
-    rc = literal(json_array_get(args, 1), 't', p, what, out);
-    swath__sql_add(out, ")");
-    return rc;
-  }
-  return swath_error_set(SWATH_EINVAL,
-                         "%s: operator '%s' is not supported (supported: and, or, not, =, <>, <, "
-                         "<=, >, >=, between, in, like, isNull)",
-                         what, op);
+  return swath_error_set(SWATH_EINVAL, "%s: operator '%s' is not supported (%s)", what, op,
+                         SUPPORTED);
 }
 
 int swath__cql2_sql(const json_t *e, const char *what, swath__sql *out) {
@@ -275,7 +440,7 @@ int swath__query_ext_sql(const json_t *query, const char *what, swath__sql *out)
   swath__sql_add(out, "(1");
   json_object_foreach((json_t *)query, key, ops) {
     char type;
-    const char *col = swath__property_sql(key, &type, NULL);
+    const char *col = filter_sql(key, &type);
     if (!col) return unknown_prop(what, key);
     if (!json_is_object(ops) || json_object_size(ops) == 0)
       return swath_error_set(SWATH_EINVAL,

@@ -167,6 +167,11 @@ static int row(struct run *r, char *line, int *bad) {
     return 0;
   }
   swath_scene s = {0};
+  if (strlen(f[SENSING]) <= 10) { /* (a date alone: an instant is needed) */
+    snprintf(r->msg, sizeof r->msg, "SENSING_TIME '%.40s' is not an RFC 3339 date-time",
+             f[SENSING]);
+    return 0;
+  }
   if (swath_time_parse(f[SENSING], 0, "SENSING_TIME", &s.dt)) {
     snprintf(r->msg, sizeof r->msg, "%s", swath_error_message());
     return 0;

@@ -64,7 +64,14 @@ static int month_days(int y, int m) {
 }
 
 int swath_time_parse(const char *s, int end_of_day, const char *what, int64_t *ms) {
+  int32_t sub;
+  return swath_time_parse_ns(s, end_of_day, what, ms, &sub);
+}
+
+int swath_time_parse_ns(const char *s, int end_of_day, const char *what, int64_t *ms,
+                        int32_t *sub_ns) {
   int y, mo, d, h = 0, mi = 0, sec = 0;
+  *sub_ns = 0;
   const char *p = s;
   if (!s || !digits(p, 4, &y) || p[4] != '-' || !digits(p + 5, 2, &mo) || p[7] != '-' ||
       !digits(p + 8, 2, &d) || mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo))
@@ -85,10 +92,17 @@ int swath_time_parse(const char *s, int end_of_day, const char *what, int64_t *m
   if (*p == '.') {
     p++;
     int nd = 0;
-    int64_t scale = 100;
+    int64_t scale = 100, ns_scale = 100000;
     while (*p >= '0' && *p <= '9') {
-      if (nd < 3) frac_ms += (*p - '0') * scale;
-      scale /= 10;
+      if (nd < 3) {
+        frac_ms += (*p - '0') * scale;
+        scale /= 10;
+      } else if (nd < 9) {
+        *sub_ns += (int32_t)((*p - '0') * ns_scale);
+        ns_scale /= 10;
+      } else if (*p != '0' && *sub_ns == 0) {
+        *sub_ns = 1; /* below a nanosecond: only "not on the millisecond" matters */
+      }
       nd++;
       p++;
     }
@@ -597,7 +611,7 @@ static json_t *parse_own(const swath_jtext *t) {
  * properties (new keys at the end, existing ones replaced in place). */
 static int doc_item(const swath__row *r, json_t **out) {
   json_error_t err;
-  json_t *item = json_loads(r->doc, 0, &err);
+  json_t *item = json_loads(r->doc, JSON_ALLOW_NUL, &err);
   if (!json_is_object(item)) {
     json_decref(item);
     return swath_error_set(SWATH_EINTERNAL, "catalog: item '%s' has a damaged document: %s", r->id,
@@ -625,7 +639,7 @@ static int doc_item(const swath__row *r, json_t **out) {
 int swath__item_write(const swath__row *r, const char *links_base, swath_jtext *t) {
   size_t at = t->len;
   int rc;
-  if (r->kind == SWATH_SCENE_S2) {
+  if ((r->kind & SWATH_SCENE_KIND_MASK) == SWATH_SCENE_S2) {
     rc = s2_write(r, links_base, t);
   } else {
     json_t *item;
@@ -641,7 +655,7 @@ int swath__item_write(const swath__row *r, const char *links_base, swath_jtext *
 }
 
 int swath__row_item(const swath__row *r, json_t **out) {
-  if (r->kind != SWATH_SCENE_S2) return doc_item(r, out);
+  if ((r->kind & SWATH_SCENE_KIND_MASK) != SWATH_SCENE_S2) return doc_item(r, out);
   swath_jtext t = {.precision = 17}; /* (every digit: the tree is read, not printed) */
   int rc = s2_write(r, NULL, &t);
   json_t *item = rc ? NULL : parse_own(&t);

@@ -506,15 +506,21 @@ static int parse_intersects(swath_search *q, const json_t *v) {
   return 0;
 }
 
+/* Items hold milliseconds: a bound with a part below the millisecond is
+ * rounded inwards (a start up, an end down), so that it never takes in an
+ * item just outside it. An instant between two milliseconds matches only
+ * items whose interval holds it. */
 static int parse_datetime(swath_search *q, const char *s) {
   const char *slash = strchr(s, '/');
+  int32_t sub0 = 0, sub1 = 0;
+  int rc;
   if (!slash) {
     /* an instant; a bare date is that whole day */
-    int rc;
-    if ((rc = swath_time_parse(s, 0, "datetime", &q->t0)) ||
-        (rc = swath_time_parse(s, 1, "datetime", &q->t1)))
+    if ((rc = swath_time_parse_ns(s, 0, "datetime", &q->t0, &sub0)) ||
+        (rc = swath_time_parse_ns(s, 1, "datetime", &q->t1, &sub1)))
       return rc;
     q->has_t0 = q->has_t1 = 1;
+    q->t0 += sub0 > 0;
     return 0;
   }
   if (strchr(slash + 1, '/'))
@@ -526,19 +532,19 @@ static int parse_datetime(swath_search *q, const char *s) {
   memcpy(a, s, la);
   a[la] = '\0';
   strcpy(b, slash + 1);
-  int rc;
   if (*a && strcmp(a, "..")) {
-    if ((rc = swath_time_parse(a, 0, "datetime (start)", &q->t0))) return rc;
+    if ((rc = swath_time_parse_ns(a, 0, "datetime (start)", &q->t0, &sub0))) return rc;
     q->has_t0 = 1;
   }
   if (*b && strcmp(b, "..")) {
-    if ((rc = swath_time_parse(b, 1, "datetime (end)", &q->t1))) return rc;
+    if ((rc = swath_time_parse_ns(b, 1, "datetime (end)", &q->t1, &sub1))) return rc;
     q->has_t1 = 1;
   }
   if (!q->has_t0 && !q->has_t1)
     return swath_error_set(SWATH_EINVAL, "datetime: '%s' is open at both ends", s);
-  if (q->has_t0 && q->has_t1 && q->t0 > q->t1)
+  if (q->has_t0 && q->has_t1 && (q->t0 > q->t1 || (q->t0 == q->t1 && sub0 > sub1)))
     return swath_error_set(SWATH_EINVAL, "datetime: '%s' ends before it starts", s);
+  q->t0 += sub0 > 0;
   return 0;
 }
 
@@ -637,9 +643,11 @@ static int parse_token(swath_search *q, const char *s) {
   int ok = json_is_array(t) && n == (size_t)q->nsort + 2 && json_is_string(json_array_get(t, 0)) &&
            json_is_integer(json_array_get(t, n - 1));
   if (ok && strcmp(json_string_value(json_array_get(t, 0)), q->sortsig) != 0) {
+    /* (the message reads the token: set it before the token is freed) */
+    int rc = swath_error_set(SWATH_EINVAL, "token: it belongs to another sortby (%s), not %s",
+                             json_string_value(json_array_get(t, 0)), q->sortsig);
     json_decref(t);
-    return swath_error_set(SWATH_EINVAL, "token: it belongs to another sortby (%s), not %s",
-                           json_string_value(json_array_get(t, 0)), q->sortsig);
+    return rc;
   }
   for (int k = 0; ok && k < q->nsort; k++) {
     json_t *v = json_array_get(t, k + 1);
@@ -1871,6 +1879,8 @@ static json_t *collection_json(sqlite3_stmt *st) {
   char t0[32], t1[32];
   swath_time_format(sqlite3_column_int64(st, 7), t0);
   swath_time_format(sqlite3_column_int64(st, 8), t1);
+  /* (no extent: only items without geometry; say the whole world) */
+  int world = sqlite3_column_type(st, 3) == SQLITE_NULL;
   if (!desc)
     desc = s2 ? "Sentinel-2 Level-1C granules from Google's public index "
                 "(gs://gcp-public-data-sentinel-2/index.csv.gz)"
@@ -1879,9 +1889,10 @@ static json_t *collection_json(sqlite3_stmt *st) {
       "{s:s, s:s, s:[], s:s, s:s, s:s, s:s, s:{s:{s:[[ffff]]}, s:{s:[[ss]]}}, s:{s:I}, s:[]}",
       "type", "Collection", "stac_version", "1.0.0", "stac_extensions", "id", id, "title",
       title ? title : id, "description", desc, "license", s2 ? "proprietary" : "various", "extent",
-      "spatial", "bbox", sqlite3_column_double(st, 3), sqlite3_column_double(st, 4),
-      sqlite3_column_double(st, 5), sqlite3_column_double(st, 6), "temporal", "interval", t0, t1,
-      "summaries", "swath:item_count", (json_int_t)sqlite3_column_int64(st, 9), "links");
+      "spatial", "bbox", world ? -180.0 : sqlite3_column_double(st, 3),
+      world ? -90.0 : sqlite3_column_double(st, 4), world ? 180.0 : sqlite3_column_double(st, 5),
+      world ? 90.0 : sqlite3_column_double(st, 6), "temporal", "interval", t0, t1, "summaries",
+      "swath:item_count", (json_int_t)sqlite3_column_int64(st, 9), "links");
   if (c && s2)
     json_array_append_new(
         json_object_get(c, "links"),

@@ -394,10 +394,12 @@ static int put_end(swath_catalog *c, const swath_scene *s, int upd) {
   struct swath__extent *e = extent_for(c, s->collection);
   if (!e) return swath_error_set(SWATH_ENOMEM, "catalog: out of memory");
   double w = cross ? -180.0 : s->bbox[0], east = cross ? 180.0 : s->bbox[2];
-  if (w < e->bbox[0]) e->bbox[0] = w;
-  if (s->bbox[1] < e->bbox[1]) e->bbox[1] = s->bbox[1];
-  if (east > e->bbox[2]) e->bbox[2] = east;
-  if (s->bbox[3] > e->bbox[3]) e->bbox[3] = s->bbox[3];
+  if (!(s->kind & SWATH_SCENE_NO_GEOMETRY)) {
+    if (w < e->bbox[0]) e->bbox[0] = w;
+    if (s->bbox[1] < e->bbox[1]) e->bbox[1] = s->bbox[1];
+    if (east > e->bbox[2]) e->bbox[2] = east;
+    if (s->bbox[3] > e->bbox[3]) e->bbox[3] = s->bbox[3];
+  }
   if (s->dt0 < e->dt0) e->dt0 = s->dt0;
   if (s->dt1 > e->dt1) e->dt1 = s->dt1;
   e->added += !upd;
@@ -677,18 +679,21 @@ int swath__store_touch_collection(swath_catalog *c, const char *id, const double
   static const char *sql =
       "INSERT INTO collections(id, minx, miny, maxx, maxy, dt0, dt1, n) "
       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(id) DO UPDATE SET "
-      "minx = min(coalesce(minx, excluded.minx), excluded.minx), "
-      "miny = min(coalesce(miny, excluded.miny), excluded.miny), "
-      "maxx = max(coalesce(maxx, excluded.maxx), excluded.maxx), "
-      "maxy = max(coalesce(maxy, excluded.maxy), excluded.maxy), "
+      "minx = min(coalesce(minx, excluded.minx), coalesce(excluded.minx, minx)), "
+      "miny = min(coalesce(miny, excluded.miny), coalesce(excluded.miny, miny)), "
+      "maxx = max(coalesce(maxx, excluded.maxx), coalesce(excluded.maxx, maxx)), "
+      "maxy = max(coalesce(maxy, excluded.maxy), coalesce(excluded.maxy, maxy)), "
       "dt0 = min(coalesce(dt0, excluded.dt0), excluded.dt0), "
       "dt1 = max(coalesce(dt1, excluded.dt1), excluded.dt1), n = n + excluded.n";
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL))
     return swath__sql_error(c->db, "catalog: collections");
   sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-  for (int k = 0; k < 4; k++)
-    sqlite3_bind_double(st, 2 + k, bbox[k]);
+  for (int k = 0; k < 4; k++) /* (none: only items without geometry were added) */
+    if (bbox[0] <= bbox[2])
+      sqlite3_bind_double(st, 2 + k, bbox[k]);
+    else
+      sqlite3_bind_null(st, 2 + k);
   sqlite3_bind_int64(st, 6, dt0);
   sqlite3_bind_int64(st, 7, dt1);
   sqlite3_bind_int64(st, 8, added);

@@ -442,7 +442,7 @@ static int cmd_search(int argc, char **argv) {
         break;
       }
     } else {
-      json_t *items = json_loadb(page.features, page.features_len, 0, NULL);
+      json_t *items = json_loadb(page.features, page.features_len, JSON_ALLOW_NUL, NULL);
       json_array_foreach(items, i, item) print_line(item);
       json_decref(items);
       if (!items) {

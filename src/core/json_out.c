@@ -2,6 +2,8 @@
  * json_out.h for why, and for the bytes it writes). */
 #include "core/json_out.h"
 
+#include <float.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,9 +32,24 @@ struct walk {
 };
 
 /* A real as jansson writes it: "%.*g", then ".0" if that reads as an
- * integer, and the exponent without '+' or leading zeros (1e+20 -> 1e20). */
+ * integer, and the exponent without '+' or leading zeros (1e+20 -> 1e20).
+ * Precision 0: the fewest significant digits that read back as x, so a
+ * value written and read again is the same double. A normal double that
+ * some decimal of at most 15 digits reads back as is within half a unit of
+ * its last place of that decimal, which is then the nearest 15-digit one:
+ * "%.15g" writes it (its trailing zeros dropped). Others take 16 or 17
+ * (the nearest 16-digit decimal reads back when any does). Subnormals
+ * have fewer bits: they try every precision. */
 static int real_text(double x, int precision, char *buf, size_t size) {
-  int n = snprintf(buf, size, "%.*g", precision, x);
+  int n;
+  if (precision == SWATH_JSON_SHORTEST) {
+    for (precision = x != 0 && fabs(x) < DBL_MIN ? 1 : 15;; precision++) {
+      n = snprintf(buf, size, "%.*g", precision, x);
+      if (precision == 17 || n < 0 || (size_t)n >= size || strtod(buf, NULL) == x) break;
+    }
+  } else {
+    n = snprintf(buf, size, "%.*g", precision, x);
+  }
   if (n < 0 || (size_t)n + 3 >= size) return -1;
   if (!strchr(buf, '.') && !strchr(buf, 'e')) {
     memcpy(buf + n, ".0", 3);
@@ -145,7 +162,7 @@ static void gen_free(void *g) { yajl_gen_free(g); }
 static void gen_key_make(void) { pthread_key_create(&gen_key, gen_free); }
 
 int swath_json_write(const json_t *v, int precision, json_dump_callback_t cb, void *data) {
-  if (precision < 1 || precision > 17) precision = 17;
+  if (precision < 0 || precision > 17) precision = 17;
   if (!v) return -1;
   pthread_once(&gen_once, gen_key_make);
   yajl_gen g = pthread_getspecific(gen_key);
@@ -173,7 +190,7 @@ int swath_json_write(const json_t *v, int precision, json_dump_callback_t cb, vo
     yajl_gen_reset(g, NULL);
     yajl_gen_clear(g);
   }
-  if (rc == TOO_DEEP)
+  if (rc == TOO_DEEP) /* (precision 0: jansson's default, 17 digits: exact too) */
     return json_dump_callback(v, cb, data, JSON_COMPACT | JSON_REAL_PRECISION(precision));
   return rc;
 }
@@ -229,7 +246,7 @@ void swath_jtext_str(swath_jtext *t, const char *s, size_t n) {
 }
 
 int swath_json_real(double v, int precision, char *buf) {
-  if (precision < 1 || precision > 17) precision = 17;
+  if (precision < 0 || precision > 17) precision = 17;
   int n = real_text(v, precision, buf, SWATH_JSON_REAL_MAX);
   return n > 0 ? n : -1;
 }

@@ -10,8 +10,9 @@
  * yajl's generator, which escapes strings in runs.
  *
  * The bytes equal json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(p)), with
- * one exception: control characters other than \b \f \n \r \t are escaped
- * as \u001f where jansson writes \u001F (both mean the same). A value nested
+ * two exceptions: control characters other than \b \f \n \r \t are escaped
+ * as \u001f where jansson writes \u001F (both mean the same), and precision
+ * SWATH_JSON_SHORTEST, which jansson does not have. A value nested
  * deeper than yajl's generator allows goes to jansson's dumper instead.
  * Files meant to be read by people (indented) still go through jansson. */
 #ifndef SWATH_CORE_JSON_OUT_H
@@ -20,20 +21,26 @@
 #include <jansson.h>
 #include <stddef.h>
 
+/* Precision 0: each real with the fewest significant digits (15 to 17)
+ * that read back as the same double ("172.91173669923782", "0.1"). */
+#define SWATH_JSON_SHORTEST 0
 /* Significant digits of reals in everything swath writes as compact JSON
  * (HTTP responses, catalog output): one figure, so the CLI prints the
- * server's bytes. */
-#define SWATH_JSON_DIGITS 15
+ * server's bytes. Shortest: a coordinate, bbox or property comes back as
+ * the double it was (15 digits did not: 172.91173669923782 became
+ * 172.911736699238). */
+#define SWATH_JSON_DIGITS SWATH_JSON_SHORTEST
 
 /* Write `v` compactly through `cb` (jansson's callback type: return 0 to go
  * on), reals with `precision` significant digits (1-17, as jansson's
- * JSON_REAL_PRECISION). Returns 0, or -1 if cb failed or memory ran out;
- * nothing is reported through the error module: callers answer with their
- * own message. Thread-safe. */
+ * JSON_REAL_PRECISION; SWATH_JSON_SHORTEST: as few as read back exactly).
+ * Returns 0, or -1 if cb failed or memory ran out; nothing is reported
+ * through the error module: callers answer with their own message.
+ * Thread-safe. */
 int swath_json_write(const json_t *v, int precision, json_dump_callback_t cb, void *data);
 
 /* A real as swath_json_write writes it with `precision` significant
- * digits (1-17; anything else means 17), into buf of at least
+ * digits (1-17, or SWATH_JSON_SHORTEST; anything else means 17), into buf of at least
  * SWATH_JSON_REAL_MAX bytes, NUL-terminated: its length, or -1. */
 #define SWATH_JSON_REAL_MAX 40
 int swath_json_real(double v, int precision, char *buf);
@@ -53,7 +60,7 @@ int swath_json_real(double v, int precision, char *buf);
 typedef struct swath_jtext {
   char *p; /* the text so far (no NUL); malloc'd, owned */
   size_t len, cap;
-  int precision; /* significant digits of reals (1-17; 0 means 17) */
+  int precision; /* significant digits of reals (1-17; 0: SWATH_JSON_SHORTEST) */
   int failed;    /* out of memory at some point: the text is incomplete */
 } swath_jtext;
 

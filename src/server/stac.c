@@ -241,12 +241,13 @@ static void h_item(void *app, const swath_http_request *rq, swath_http_response 
 
 /* ---- searches ------------------------------------------------------------------ */
 
-/* GET next link: the request's own arguments with the token replaced. */
-static json_t *next_get(const swath_http_request *rq, const char *token) {
+/* The URL of a GET request with its own arguments; with `token`, that
+ * token in place of the request's. Caller frees. */
+static char *request_url(const swath_http_request *rq, const char *token) {
   const char *const *keys, *const *vals;
   size_t n = swath_http_query_all(rq, &keys, &vals);
-  size_t cap =
-      strlen(swath_http_base_url(rq)) + strlen(swath_http_path(rq)) + 64 + 3 * strlen(token);
+  size_t cap = strlen(swath_http_base_url(rq)) + strlen(swath_http_path(rq)) + 64 +
+               (token ? 3 * strlen(token) : 0);
   for (size_t k = 0; k < n; k++)
     cap += 3 * (strlen(keys[k]) + strlen(vals[k])) + 2;
   char *href = malloc(cap);
@@ -254,16 +255,23 @@ static json_t *next_get(const swath_http_request *rq, const char *token) {
   int len = snprintf(href, cap, "%s%s", swath_http_base_url(rq), swath_http_path(rq));
   char sep = '?';
   for (size_t k = 0; k < n; k++) {
-    if (!strcmp(keys[k], "token")) continue;
+    if (token && !strcmp(keys[k], "token")) continue;
     char *ek = escape(keys[k]), *ev = escape(vals[k]);
     len += snprintf(href + len, cap - len, "%c%s=%s", sep, ek, ev);
     sep = '&';
     CPLFree(ek);
     CPLFree(ev);
   }
-  snprintf(href + len, cap - len, "%ctoken=%s", sep, token);
-  json_t *l = json_pack("{s:s, s:s, s:s, s:s}", "rel", "next", "type", GEOJSON, "method", "GET",
-                        "href", href);
+  if (token) snprintf(href + len, cap - len, "%ctoken=%s", sep, token);
+  return href;
+}
+
+/* A GET page's self link (token NULL) or next link. */
+static json_t *link_get(const swath_http_request *rq, const char *rel, const char *token) {
+  char *href = request_url(rq, token);
+  if (!href) return NULL;
+  json_t *l =
+      json_pack("{s:s, s:s, s:s, s:s}", "rel", rel, "type", GEOJSON, "method", "GET", "href", href);
   free(href);
   return l;
 }
@@ -295,11 +303,20 @@ static void run_search(struct swath_stac_server *s, const swath_http_request *rq
     swath_http_fail(rs, rc);
     return;
   }
+  /* self and collection: required on the items route (STAC API -
+   * Features, OGC API - Features core); self for GET searches too */
   json_t *links = json_array();
+  if (!post) json_array_append_new(links, link_get(rq, "self", NULL));
   json_array_append_new(links, mklink("root", "application/json", base, "/"));
+  if (collection) {
+    char *eid = escape(collection), p[1024];
+    snprintf(p, sizeof p, "/collections/%s", eid);
+    CPLFree(eid);
+    json_array_append_new(links, mklink("collection", "application/json", base, p));
+  }
   if (page.next_token)
-    json_array_append_new(links,
-                          post ? next_post(rq, q, page.next_token) : next_get(rq, page.next_token));
+    json_array_append_new(links, post ? next_post(rq, q, page.next_token)
+                                      : link_get(rq, "next", page.next_token));
   swath_search_free(q);
   swath_jtext t = {.precision = SWATH_JSON_DIGITS};
   rc = swath_page_write(&page, links, &t);

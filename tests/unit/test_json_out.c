@@ -10,7 +10,10 @@
  *   - a failing callback makes the call fail; the text is handed over in
  *     one call, whole;
  *   - swath_jtext: the same random trees, written piece by piece with its
- *     functions, give swath_json_write's bytes. */
+ *     functions, give swath_json_write's bytes;
+ *   - at SWATH_JSON_DIGITS every real reads back as the same double, with
+ *     no significant digit more than needed (chosen values, 100,000 random
+ *     bit patterns and 100,000 random decimals). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -312,11 +315,77 @@ static void test_jtext(void **state) {
   assert_false(swath_json_plain("a\nb", 3));
 }
 
+/* The text of a real at SWATH_JSON_DIGITS reads back as the same double,
+ * with no more significant digits than it needs (the nearest decimal with
+ * one digit fewer reads back as another double). */
+static void assert_shortest(double v) {
+  char buf[SWATH_JSON_REAL_MAX], shorter[400];
+  assert_true(swath_json_real(v, SWATH_JSON_DIGITS, buf) > 0);
+  if (strtod(buf, NULL) != v) fail_msg("%.17g written as %s", v, buf);
+  char m[SWATH_JSON_REAL_MAX]; /* the significant digits: no sign, point, exponent */
+  size_t n = 0;
+  for (const char *p = buf; *p && *p != 'e'; p++)
+    if (isdigit((unsigned char)*p) && (n || *p != '0')) m[n++] = *p;
+  while (n && m[n - 1] == '0')
+    n--;
+  int digits = (int)n;
+  if (digits > 1) {
+    snprintf(shorter, sizeof shorter, "%.*g", digits - 1, v);
+    if (strtod(shorter, NULL) == v) fail_msg("%.17g written as %s, %s is shorter", v, buf, shorter);
+  }
+}
+
+static void test_shortest_reals(void **state) {
+  (void)state;
+  static const struct {
+    double v;
+    const char *text;
+  } chosen[] = {{172.91173669923782, "172.91173669923782"}, /* STAC's simple-item.json */
+                {1.3438851951615003, "1.3438851951615003"},
+                {0.1, "0.1"},
+                {0.30000000000000004, "0.30000000000000004"},
+                {55.123456, "55.123456"},
+                {180.0, "180.0"},
+                {-0.0, "-0.0"},
+                {1e23, "1e23"},
+                {5e-324, "5e-324"},
+                {1.7976931348623157e308, "1.7976931348623157e308"},
+                {2.2250738585072014e-308, "2.2250738585072014e-308"}};
+  for (size_t k = 0; k < sizeof chosen / sizeof *chosen; k++) {
+    char buf[SWATH_JSON_REAL_MAX];
+    swath_json_real(chosen[k].v, SWATH_JSON_DIGITS, buf);
+    assert_string_equal(buf, chosen[k].text);
+    assert_shortest(chosen[k].v);
+  }
+  /* a tree and a jtext write the same text */
+  json_t *a = json_pack("[f, f]", 172.91173669923782, 0.1);
+  char *got = ours(a, SWATH_JSON_DIGITS);
+  assert_string_equal(got, "[172.91173669923782,0.1]");
+  free(got);
+  json_decref(a);
+  /* random bit patterns, and random decimals of up to 17 digits */
+  uint64_t x = 88172645463325252ull;
+  for (int i = 0; i < 200000; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    double v;
+    if (i % 2) {
+      memcpy(&v, &x, sizeof v);
+      if (!isfinite(v)) continue;
+    } else {
+      char dec[400];
+      snprintf(dec, sizeof dec, "%.*e", (int)(x % 17), (double)(x >> 11) / (1ull << 40) - 2000);
+      v = strtod(dec, NULL);
+    }
+    assert_shortest(v);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_chosen_values),    cmocka_unit_test(test_control_characters),
       cmocka_unit_test(test_random_trees),     cmocka_unit_test(test_deep_nesting),
       cmocka_unit_test(test_callback_failure), cmocka_unit_test(test_jtext),
+      cmocka_unit_test(test_shortest_reals),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
