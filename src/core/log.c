@@ -1,5 +1,9 @@
-/* log.c: see log.h. One formatted buffer per call, one write(2) per line. */
+/* log.c: see log.h. One formatted buffer per call, one write(2) per line;
+ * control characters in the message are written out (swath_escape_controls),
+ * so a value quoted in a warning cannot split the line or drive the terminal. */
 #include "core/log.h"
+
+#include "core/error.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,13 +19,13 @@ enum swath_log_level swath_log_get_level(void) { return g_level; }
 void swath_log(enum swath_log_level level, const char *fmt, ...) {
   if (level < g_level) return;
   static const char *names[] = {"debug", "info", "warning", "error"};
-  char buf[2048];
-  int n = snprintf(buf, sizeof buf, "swath: %s: ", names[level]);
+  char msg[2048], buf[2048];
   va_list ap;
   va_start(ap, fmt);
-  n += vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
+  vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  if (n > (int)sizeof buf - 2) n = (int)sizeof buf - 2;
+  int n = snprintf(buf, sizeof buf, "swath: %s: ", names[level]);
+  n += (int)swath_escape_controls(msg, buf + n, sizeof buf - (size_t)n - 1);
   buf[n++] = '\n';
   ssize_t w = write(STDERR_FILENO, buf, (size_t)n);
   (void)w;
