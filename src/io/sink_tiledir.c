@@ -162,16 +162,20 @@ static int probe_write(const tiledir *t) {
   if (rc == SWATH_ENOMEM) return swath_error_set(rc, "output: out of memory");
   if (rc) {
     char what[160];
-    snprintf(what, sizeof what, "%s tiles of %d band%s%s", swath_dtype_name(c->dtype), c->bands,
-             c->bands == 1 ? "" : "s", c->alpha ? " plus alpha" : "");
+    snprintf(what, sizeof what, "%s tiles of %d band%s%s%s", swath_dtype_name(c->dtype), c->bands,
+             c->bands == 1 ? "" : "s", c->alpha ? " plus alpha" : "",
+             t->palette ? " with a colour table" : "");
+    const char *why = CPLGetLastErrorMsg(); /* without the probe's own file name */
+    if (strncmp(why, tmp, strlen(tmp)) == 0 && strncmp(why + strlen(tmp), ": ", 2) == 0)
+      why += strlen(tmp) + 2;
     if (strcmp(t->ext, "tif") == 0)
       return swath_error_set(
           SWATH_EINVAL,
           "output.compression: GTiff compression '%s' cannot hold %s (LZW, DEFLATE, "
           "ZSTD, LZMA, PACKBITS, LERC and NONE take any): %s",
-          t->compression ? t->compression : "DEFLATE", what, CPLGetLastErrorMsg());
+          t->compression ? t->compression : "DEFLATE", what, why);
     return swath_error_set(SWATH_EINVAL, "output: %s cannot hold %s; use GTiff: %s", t->format,
-                           what, CPLGetLastErrorMsg());
+                           what, why);
   }
   return 0;
 }
@@ -277,6 +281,10 @@ static int td_open(const swath_sink_cfg *cfg, void **out) {
     td_close(t);
     return swath_error_set(SWATH_EINVAL, "output: this GDAL has no %s driver", cfg->format);
   }
+  OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
+  if (OSRSetFromUserInput(srs, cfg->grid->crs) == OGRERR_NONE) OSRExportToWkt(srs, &t->wkt);
+  OSRDestroySpatialReference(srs);
+  keep_palette(t, cfg); /* before the probe: JPEG in GTiff cannot hold a palette */
   if ((rc = probe_write(t))) {
     td_close(t);
     return rc;
@@ -302,10 +310,6 @@ static int td_open(const swath_sink_cfg *cfg, void **out) {
     return swath_error_set(SWATH_EINVAL, "output: cannot create '%s/%d': %s", root, (int)getpid(), strerror(e));
   }
   reap_tmp(root);
-  OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
-  if (OSRSetFromUserInput(srs, cfg->grid->crs) == OGRERR_NONE) OSRExportToWkt(srs, &t->wkt);
-  OSRDestroySpatialReference(srs);
-  keep_palette(t, cfg);
   *out = t;
   return 0;
 }

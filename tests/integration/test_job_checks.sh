@@ -78,6 +78,29 @@ job "$WORK/c4.yaml" "{path: $WORK/c4, format: GTiff, compression: CCITTFAX4}"
 expect_bad "GTiff compression CCITTFAX4 (1-bit only)" "compression.*CCITTFAX4" run "$WORK/c4.yaml" --no-progress
 nothing_written "GTiff compression CCITTFAX4" "$WORK/c4"
 
+# A paletted input keeps its colour table in GTiff tiles, which JPEG
+# compression cannot hold ("JPEG compression not supported with paletted image").
+py "$WORK/data/classes.tif" <<'PYEOF' || die "generate the paletted raster"
+import sys
+import numpy as np
+from osgeo import gdal, osr
+gdal.UseExceptions()
+ds = gdal.GetDriverByName("GTiff").Create(sys.argv[1], 256, 256, 1, gdal.GDT_Byte)
+s = osr.SpatialReference()
+s.ImportFromEPSG(32632)
+ds.SetProjection(s.ExportToWkt())
+ds.SetGeoTransform((461720, 10, 0, 5248280, 0, -10))
+yy, xx = np.mgrid[0:256, 0:256]
+ds.GetRasterBand(1).WriteArray(((xx // 60 + yy // 60) % 3).astype(np.uint8))
+ct = gdal.ColorTable()
+for i, c in enumerate([(0, 0, 0, 255), (200, 30, 30, 255), (30, 200, 30, 255)]):
+    ct.SetColorEntry(i, c)
+ds.GetRasterBand(1).SetRasterColorTable(ct)
+PYEOF
+job "$WORK/c4p.yaml" "{path: $WORK/c4p, format: GTiff, compression: JPEG}" "$WORK/data/classes.tif"
+expect_bad "GTiff compression JPEG on paletted tiles" "compression.*JPEG.*paletted" run "$WORK/c4p.yaml" --no-progress
+nothing_written "GTiff compression JPEG on paletted tiles" "$WORK/c4p"
+
 job "$WORK/c5.yaml" "{path: $WORK/c5, format: JPEG, compression: DEFLATE}"
 expect_bad "compression with JPEG tiles (ignored before)" "compression.*JPEG" run "$WORK/c5.yaml" --no-progress
 nothing_written "compression with JPEG tiles" "$WORK/c5"
