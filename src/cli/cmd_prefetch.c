@@ -42,9 +42,9 @@ int swath_cmd_prefetch(int argc, char **argv) {
     case 'P': o.progress = 0; break;
     case 'h': usage(stdout); return 0;
     default:
-      fprintf(stderr, "swath: prefetch: unknown or incomplete option '%s' (see 'swath prefetch --help')\n",
-              argv[optind - 1]);
-      return 2;
+      return swath_cli_fail(swath_error_set(
+          SWATH_EINVAL, "prefetch: unknown or incomplete option '%s' (see 'swath prefetch --help')",
+          argv[optind - 1]));
     }
   }
   if (optind != argc - 1) {

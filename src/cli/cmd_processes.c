@@ -36,8 +36,8 @@ int swath_cmd_processes(int argc, char **argv) {
       printf("usage: swath processes [NAME|PLUGIN.so] [--json]\n");
       return 0;
     } else if (argv[i][0] == '-') {
-      fprintf(stderr, "swath: processes: unknown option '%s'\n", argv[i]);
-      return 2;
+      return swath_cli_fail(
+          swath_error_set(SWATH_EINVAL, "processes: unknown option '%s'", argv[i]));
     } else if (!name) name = argv[i];
     else {
       fprintf(stderr, "swath: processes: expected at most one process name\n");

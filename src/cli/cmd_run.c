@@ -40,8 +40,8 @@ int swath_cmd_run(int argc, char **argv) {
       char *end;
       long v = strtol(optarg, &end, 10);
       if (*end || v < 1 || v > 1024) {
-        fprintf(stderr, "swath: --workers: expected a number from 1 to 1024, got '%s'\n", optarg);
-        return 2;
+        return swath_cli_fail(swath_error_set(
+            SWATH_EINVAL, "--workers: expected a number from 1 to 1024, got '%s'", optarg));
       }
       o.workers = (int)v;
       break;
@@ -51,9 +51,9 @@ int swath_cmd_run(int argc, char **argv) {
     case 'P': o.progress = 0; break;
     case 'h': usage(stdout); return 0;
     default:
-      fprintf(stderr, "swath: run: unknown or incomplete option '%s' (see 'swath run --help')\n",
-              argv[optind - 1]);
-      return 2;
+      return swath_cli_fail(swath_error_set(
+          SWATH_EINVAL, "run: unknown or incomplete option '%s' (see 'swath run --help')",
+          argv[optind - 1]));
     }
   }
   if (optind != argc - 1) {

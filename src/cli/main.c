@@ -102,8 +102,7 @@ int main(int argc, char **argv) {
       usage(stdout);
       return 0;
     } else {
-      fprintf(stderr, "swath: unknown option '%s'\n", argv[i]);
-      return 2;
+      return swath_cli_fail(swath_error_set(SWATH_EINVAL, "unknown option '%s'", argv[i]));
     }
   }
   if (i >= argc) {
@@ -128,6 +127,6 @@ int main(int argc, char **argv) {
       return rc;
     }
   }
-  fprintf(stderr, "swath: unknown command '%s' (try 'swath --help')\n", argv[i]);
-  return 2;
+  return swath_cli_fail(
+      swath_error_set(SWATH_EINVAL, "unknown command '%s' (try 'swath --help')", argv[i]));
 }

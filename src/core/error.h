@@ -9,6 +9,7 @@
 #define SWATH_CORE_ERROR_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum swath_err {
   SWATH_OK = 0,
@@ -28,6 +29,12 @@ enum swath_err {
 int swath_error_set(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int swath_error_vset(int code, const char *fmt, va_list ap);
+/* Copy `in` to `out` (n bytes, NUL included; cut short rather than split an
+ * escape) with control characters written out: \n, \r, \t, other C0
+ * bytes, DEL and UTF-8 C1 controls as \xHH. The result is one line that
+ * cannot move the cursor or change the terminal. Returns its length.
+ * swath_error_set and the logger apply it to every message. */
+size_t swath_escape_controls(const char *in, char *out, size_t n);
 /* The calling thread's last message ("" if none). Valid until the next set. */
 const char *swath_error_message(void);
 int swath_error_code(void);

@@ -1,6 +1,8 @@
 /* log.c: see log.h. One formatted buffer per call, one write(2) per line,
  * with secrets redacted (core/secret.h): a log line is written, so it never
- * holds an API key. */
+ * holds an API key. Control characters in the message are written out
+ * (swath_escape_controls), so a value quoted in a warning cannot split the
+ * line or drive the terminal. */
 #include "core/log.h"
 
 #include <stdarg.h>
@@ -9,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/error.h"
 #include "core/secret.h"
 
 static enum swath_log_level g_level = SWATH_LOG_INFO; /* set at start-up only */
@@ -19,18 +22,16 @@ enum swath_log_level swath_log_get_level(void) { return g_level; }
 void swath_log(enum swath_log_level level, const char *fmt, ...) {
   if (level < g_level) return;
   static const char *names[] = {"debug", "info", "warning", "error"};
-  char buf[2048];
-  int n = snprintf(buf, sizeof buf, "swath: %s: ", names[level]);
+  char msg[2048], buf[2048];
   va_list ap;
   va_start(ap, fmt);
-  n += vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
+  vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  if (n > (int)sizeof buf - 2) n = (int)sizeof buf - 2;
-  buf[n] = '\0';
-  char line[sizeof buf + 64];
-  size_t m = swath_redact(buf, line, sizeof line - 1);
-  if (m > sizeof line - 2) m = sizeof line - 2;
-  line[m++] = '\n';
-  ssize_t w = write(STDERR_FILENO, line, m);
+  char red[sizeof msg];
+  swath_redact(msg, red, sizeof red);
+  int n = snprintf(buf, sizeof buf, "swath: %s: ", names[level]);
+  n += (int)swath_escape_controls(red, buf + n, sizeof buf - (size_t)n - 1);
+  buf[n++] = '\n';
+  ssize_t w = write(STDERR_FILENO, buf, (size_t)n);
   (void)w;
 }

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "core/hash.h"
 #include "core/raster.h"
 #include "core/secret.h"
+#include "engine/job_path.h"
 #include "io/cache.h"
 #include "io/sink.h"
 #include "io/source.h"
@@ -44,18 +46,6 @@ static char *read_text(const char *path) {
   fclose(f);
   if (buf) buf[n] = '\0';
   return buf;
-}
-
-/* Paths relative to the job file's folder; GDAL connection strings and
- * absolute paths pass through. */
-static char *resolve(const char *dir, const char *p) {
-  if (p[0] == '/' || strncmp(p, "/vsi", 4) == 0 || strstr(p, "://") || strchr(p, ':') ||
-      strcmp(dir, ".") == 0)
-    return strdup(p);
-  size_t n = strlen(dir) + strlen(p) + 2;
-  char *r = malloc(n);
-  if (r) snprintf(r, n, "%s/%s", dir, p);
-  return r;
 }
 
 int swath_parse_zoom_range(const char *spec, const char *what, int *zmin, int *zmax) {
@@ -142,6 +132,7 @@ static int parse_inputs(swath_job *job, const swath_cfg *c, const char *dir) {
   for (size_t i = 0; i < c->n; i++) {
     const swath_cfg *v = c->items[i];
     const char *name = c->keys[i], *uri = NULL, *type = "gdal";
+    const swath_cfg *at = v;
     for (const char *p = name; *p; p++)
       if (!(*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
             (p != name && *p >= '0' && *p <= '9')))
@@ -161,6 +152,7 @@ static int parse_inputs(swath_job *job, const swath_cfg *c, const char *dir) {
         const swath_cfg *p = swath_cfg_get(v, "path");
         if (!p) return swath_cfg_error(v, "inputs.%s: missing 'path'", name);
         if ((rc = swath_cfg_string(p, "inputs.path", &uri))) return rc;
+        at = p;
       }
     } else {
       int rc = swath_cfg_string(v, "inputs", &uri);
@@ -168,27 +160,29 @@ static int parse_inputs(swath_job *job, const swath_cfg *c, const char *dir) {
     }
     in->name = strdup(name);
     in->type = strdup(type);
-    in->uri = uri ? resolve(dir, uri) : NULL;
-    if (!in->name || !in->type || (uri && !in->uri)) return SWATH_ENOMEM;
+    if (!in->name || !in->type) return SWATH_ENOMEM;
+    if (uri) {
+      char what[300];
+      snprintf(what, sizeof what, "inputs.%s", name);
+      int rc = swath_job_gdal_path(dir, uri, at, what, &in->uri);
+      if (rc) return rc;
+    }
   }
   return 0;
 }
 
 static int parse_cache(swath_job *job, const swath_cfg *c, const char *dir) {
   const char *p = NULL;
+  const swath_cfg *v = NULL;
   int rc;
   if (c) {
     static const char *const keys[] = {"path", NULL};
     if ((rc = swath_cfg_check_keys(c, "cache", keys))) return rc;
-    const swath_cfg *v = swath_cfg_get(c, "path");
+    v = swath_cfg_get(c, "path");
     if (v && (rc = swath_cfg_string(v, "cache.path", &p))) return rc;
   }
-  if (p && p[0] == '~' && p[1] == '/' && getenv("HOME")) {
-    size_t n = strlen(getenv("HOME")) + strlen(p);
-    job->cache_dir = malloc(n);
-    if (job->cache_dir) snprintf(job->cache_dir, n, "%s%s", getenv("HOME"), p + 1);
-  } else if (p) {
-    job->cache_dir = resolve(dir, p);
+  if (p) {
+    return swath_job_path(dir, p, v, "cache.path", &job->cache_dir);
   } else {
     char buf[4096];
     if ((rc = swath_cache_default_root(buf, sizeof buf))) return rc;
@@ -221,7 +215,11 @@ static int parse_grid(swath_job *job, const swath_cfg *c, const char *dir) {
         (rc = swath_cfg_int(v, "grid.pixel_buffer", 0, 1024, &buffer)))
       return rc;
   }
-  char *p = strstr(name, ".json") ? resolve(dir, name) : strdup(name);
+  char *p = NULL;
+  if (!strstr(name, ".json"))
+    p = strdup(name);
+  else if ((rc = swath_job_path(dir, name, c, "grid.name", &p)))
+    return rc;
   if (!p) return SWATH_ENOMEM;
   rc = swath_grid_load(p, (int)tile_size, &job->grid);
   free(p);
@@ -265,10 +263,13 @@ static int parse_area(swath_job *job, const swath_cfg *c, const char *dir) {
                   *crs = swath_cfg_get(c, "crs");
   if (!!b == !!f) return swath_cfg_error(c, "area: give exactly one of 'bounds' or 'file'");
   if (f) {
+    /* A file's polygons carry their own CRS. */
+    if (crs)
+      return swath_cfg_error(crs, "area.crs: only for 'bounds'; the polygons of 'file' are read in "
+                                  "their own CRS (remove crs)");
     const char *s;
     if ((rc = swath_cfg_string(f, "area.file", &s))) return rc;
-    job->area_file = resolve(dir, s);
-    return job->area_file ? 0 : SWATH_ENOMEM;
+    return swath_job_gdal_path(dir, s, f, "area.file", &job->area_file);
   }
   double v[4];
   if ((rc = swath_cfg_doubles(b, "area.bounds", v, 4))) return rc;
@@ -280,6 +281,22 @@ static int parse_area(swath_job *job, const swath_cfg *c, const char *dir) {
   if (crs && (rc = swath_cfg_string(crs, "area.crs", &cs))) return rc;
   job->bounds_crs = strdup(cs);
   return job->bounds_crs ? 0 : SWATH_ENOMEM;
+}
+
+/* The folder swath fills (job.yaml, tiles, .swath/) must not be the one the
+ * job file lives in, nor above it: the run would replace the job file or mix
+ * the product with it. Compared as real paths (symlinks, "..", "."). */
+static int check_output_folder(const swath_job *job, const swath_cfg *at) {
+  char out[PATH_MAX], jobfile[PATH_MAX];
+  if (!realpath(job->out_path, out) || !realpath(job->path, jobfile)) return 0; /* not there yet */
+  size_t n = strlen(out);
+  if (strcmp(out, "/") == 0) n = 0;
+  if (strncmp(jobfile, out, n) == 0 && jobfile[n] == '/')
+    return swath_cfg_error(at,
+                           "output.path: '%s' holds the job file %s; swath writes job.yaml, "
+                           "tiles and .swath/ there: use a folder of its own",
+                           job->out_path, job->path);
+  return 0;
 }
 
 static int parse_output(swath_job *job, const swath_cfg *c, const char *dir) {
@@ -295,7 +312,8 @@ static int parse_output(swath_job *job, const swath_cfg *c, const char *dir) {
   if (!(v = swath_cfg_get(c, "path"))) return swath_cfg_error(c, "output: missing 'path'");
   const char *p;
   if ((rc = swath_cfg_string(v, "output.path", &p))) return rc;
-  if (!(job->out_path = resolve(dir, p))) return SWATH_ENOMEM;
+  if ((rc = swath_job_path(dir, p, v, "output.path", &job->out_path))) return rc;
+  if ((rc = check_output_folder(job, v))) return rc;
 
   job->format = strdup("PNG");
   if ((v = swath_cfg_get(c, "format")) && (rc = dup_scalar(v, "output.format", &job->format)))
@@ -317,13 +335,14 @@ static int parse_output(swath_job *job, const swath_cfg *c, const char *dir) {
       return swath_cfg_error(v, "output.dtype: unknown type '%s' (Byte, UInt16, Int16, UInt32, "
                                 "Int32, Float32, Float64)", s);
   }
-  if ((v = swath_cfg_get(c, "compression")) &&
-      (rc = dup_scalar(v, "output.compression", &job->compression)))
-    return rc;
+  const swath_cfg *cv = swath_cfg_get(c, "compression"), *qv = swath_cfg_get(c, "quality");
+  if (cv && (rc = dup_scalar(cv, "output.compression", &job->compression))) return rc;
   long q = 0;
-  if ((v = swath_cfg_get(c, "quality")) && (rc = swath_cfg_int(v, "output.quality", 1, 100, &q)))
-    return rc;
+  if (qv && (rc = swath_cfg_int(qv, "output.quality", 1, 100, &q))) return rc;
   job->quality = (int)q;
+  if (swath_sink_check_options(job->format, job->compression, job->quality))
+    return swath_cfg_error(strncmp(swath_error_message(), "output.quality", 14) == 0 ? qv : cv,
+                           "%s", swath_error_message());
   job->resampling = strdup("bilinear");
   if ((v = swath_cfg_get(c, "resampling")) &&
       (rc = dup_scalar(v, "output.resampling", &job->resampling)))
@@ -347,6 +366,9 @@ static int parse_output(swath_job *job, const swath_cfg *c, const char *dir) {
   if ((v = swath_cfg_get(c, "overviews")) && (rc = swath_cfg_bool(v, "output.overviews", &job->overviews)))
     return rc;
   if ((v = swath_cfg_get(c, "overview_resampling"))) {
+    if (!job->overviews)
+      return swath_cfg_error(v, "output.overview_resampling: there are no overviews to resample "
+                                "(overviews: false); remove one of them");
     if ((rc = dup_scalar(v, "output.overview_resampling", &job->overview_resampling))) return rc;
     if (strcmp(job->overview_resampling, "average") && strcmp(job->overview_resampling, "nearest"))
       return swath_cfg_error(v, "output.overview_resampling: '%s' is not average or nearest",
@@ -400,13 +422,19 @@ int swath_job_load(const char *path, swath_job **out) {
                                      "output", "cache", NULL};
   if (!rc) rc = swath_cfg_check_keys(root, "job", keys);
   const char *dir = dircopy ? dirname(dircopy) : ".";
+  const swath_cfg *nm = rc ? NULL : swath_cfg_get(root, "name");
+  const char *name;
+  if (nm) rc = swath_cfg_string(nm, "name", &name); /* only for the user; but a string */
   if (!rc) {
     const swath_cfg *p = swath_cfg_get(root, "process");
     if (!p) rc = swath_error_set(SWATH_EINVAL, "%s: missing 'process' (see 'swath processes')", path);
     else if (!(rc = swath_cfg_string(p, "process", (const char **)&job->process))) {
       const char *pv = job->process;
-      job->process = (strchr(pv, '/') || strstr(pv, ".so")) ? resolve(dir, pv) : strdup(pv);
-      if (!job->process) rc = SWATH_ENOMEM;
+      job->process = NULL;
+      if (strchr(pv, '/') || strstr(pv, ".so"))
+        rc = swath_job_path(dir, pv, p, "process", &job->process);
+      else if (!(job->process = strdup(pv)))
+        rc = SWATH_ENOMEM;
     }
   }
   if (!rc) rc = parse_params(job, swath_cfg_get(root, "params"));

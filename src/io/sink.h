@@ -19,8 +19,8 @@ typedef struct swath_sink_cfg {
   int alpha;               /* add an alpha band from the mask (PNG/WEBP/GTiff) */
   int has_nodata;          /* GTiff: write this nodata value instead of alpha */
   double nodata;
-  const char *compression; /* GTiff COMPRESS, e.g. DEFLATE (NULL: format default) */
-  int quality;             /* JPEG/WEBP quality, 0 = driver default */
+  const char *compression; /* GTiff COMPRESS, e.g. DEFLATE, or PNG zlib level (NULL: default) */
+  int quality;             /* JPEG/WEBP quality (GTiff: of JPEG/WEBP compression), 0 = default */
   const swath_grid *grid;
   int min_zoom, max_zoom;
   const char *name;           /* product name for TileJSON/STAC */
@@ -48,6 +48,13 @@ typedef struct swath_sink_vtable {
 } swath_sink_vtable;
 
 extern const swath_sink_vtable swath_sink_tiledir;
+
+/* What a job may ask of the tile folder, before any data is known: GTiff
+ * compression among the GTiff driver's COMPRESS values (any case), PNG's a
+ * zlib level 1-9, none for JPEG and WEBP; quality only where it is used
+ * (JPEG, WEBP, GTiff with JPEG or WEBP compression). SWATH_EINVAL naming
+ * the key otherwise. */
+int swath_sink_check_options(const char *format, const char *compression, int quality);
 
 /* File extension for a format ("tif", "png", "jpg", "webp"), NULL if unknown. */
 const char *swath_sink_format_ext(const char *format);

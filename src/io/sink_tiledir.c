@@ -15,16 +15,21 @@
  * Undefined; a kept colour table makes band 1 Palette). GTiff tiles carry
  * their geotransform and CRS, so each opens georeferenced on its own.
  * finish() writes the metadata that makes the folder a product
- * (io/tiledir_meta.c). */
+ * (io/tiledir_meta.c). open() writes one small tile of the run's type and
+ * bands with the run's options into /vsimem/ before it creates anything, so
+ * options the driver refuses for this data (JPEG compression of Int16, ...)
+ * stop the run at the start instead of failing every tile. */
 #include <cpl_conv.h>
-#include <dirent.h>
-#include <signal.h>
+#include <cpl_minixml.h>
 #include <cpl_string.h>
+#include <cpl_vsi.h>
+#include <dirent.h>
 #include <errno.h>
 #include <gdal.h>
 #include <math.h>
 #include <ogr_srs_api.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +139,110 @@ static void keep_palette(tiledir *t, const swath_sink_cfg *cfg) {
   }
 }
 
+static int write_gdal(const tiledir *t, swath_tile tl, const char *tmp, const swath_raster *r,
+                      void *data, void *alpha);
+
+/* Tiles that go through GDAL's driver (all but 8-bit PNG): one 16x16 tile
+ * written to memory with the tiles' own options, type and bands. */
+static int probe_write(const tiledir *t) {
+  const swath_sink_cfg *c = &t->cfg;
+  if (strcmp(t->ext, "png") == 0 && c->dtype == SWATH_DT_BYTE && c->bands + c->alpha <= 4) return 0;
+  swath_raster r = {0};
+  if (swath_raster_alloc(&r, 16, 16, c->bands, c->dtype))
+    return swath_error_set(SWATH_ENOMEM, "output: out of memory");
+  void *alpha = c->alpha ? calloc(16 * 16, swath_dtype_size(c->dtype)) : NULL;
+  char tmp[64];
+  snprintf(tmp, sizeof tmp, "/vsimem/swath-probe-%p.%s", (void *)t, t->ext);
+  int rc = c->alpha && !alpha
+               ? SWATH_ENOMEM
+               : write_gdal(t, (swath_tile){c->min_zoom, 0, 0}, tmp, &r, r.data, alpha);
+  VSIUnlink(tmp);
+  free(alpha);
+  swath_raster_free(&r);
+  if (rc == SWATH_ENOMEM) return swath_error_set(rc, "output: out of memory");
+  if (rc) {
+    char what[160];
+    snprintf(what, sizeof what, "%s tiles of %d band%s%s%s", swath_dtype_name(c->dtype), c->bands,
+             c->bands == 1 ? "" : "s", c->alpha ? " plus alpha" : "",
+             t->palette ? " with a colour table" : "");
+    const char *why = CPLGetLastErrorMsg(); /* without the probe's own file name */
+    if (strncmp(why, tmp, strlen(tmp)) == 0 && strncmp(why + strlen(tmp), ": ", 2) == 0)
+      why += strlen(tmp) + 2;
+    if (strcmp(t->ext, "tif") == 0)
+      return swath_error_set(
+          SWATH_EINVAL,
+          "output.compression: GTiff compression '%s' cannot hold %s (LZW, DEFLATE, "
+          "ZSTD, LZMA, PACKBITS, LERC and NONE take any): %s",
+          t->compression ? t->compression : "DEFLATE", what, why);
+    return swath_error_set(SWATH_EINVAL, "output: %s cannot hold %s; use GTiff: %s", t->format,
+                           what, why);
+  }
+  return 0;
+}
+
+/* The GTiff driver's own list of COMPRESS values (its creation option list). */
+static int gtiff_compressions(char *list, size_t n, const char *want) {
+  if (GDALGetDriverCount() == 0) GDALAllRegister();
+  GDALDriverH drv = GDALGetDriverByName("GTiff");
+  const char *xml = drv ? GDALGetMetadataItem(drv, GDAL_DMD_CREATIONOPTIONLIST, NULL) : NULL;
+  CPLXMLNode *root = xml ? CPLParseXMLString(xml) : NULL;
+  int found = 0;
+  size_t used = 0;
+  list[0] = '\0';
+  CPLXMLNode *opts = root ? CPLGetXMLNode(root, "=CreationOptionList") : NULL;
+  for (CPLXMLNode *o = opts ? opts->psChild : NULL; o; o = o->psNext) {
+    if (o->eType != CXT_Element || strcmp(o->pszValue, "Option") != 0 ||
+        strcmp(CPLGetXMLValue(o, "name", ""), "COMPRESS") != 0)
+      continue;
+    for (CPLXMLNode *v = o->psChild; v; v = v->psNext) {
+      if (v->eType != CXT_Element || strcmp(v->pszValue, "Value") != 0) continue;
+      const char *name = CPLGetXMLValue(v, NULL, "");
+      found |= strcasecmp(name, want) == 0;
+      int k = snprintf(list + used, n - used, "%s%s", used ? ", " : "", name);
+      if (k > 0 && (size_t)k < n - used) used += (size_t)k;
+    }
+  }
+  if (root) CPLDestroyXMLNode(root);
+  return found;
+}
+
+int swath_sink_check_options(const char *format, const char *compression, int quality) {
+  const char *ext = swath_sink_format_ext(format);
+  if (!ext)
+    return swath_error_set(SWATH_EINVAL,
+                           "output.format: unknown format '%s' (GTiff, PNG, JPEG, WEBP)", format);
+  int tif = strcmp(ext, "tif") == 0, png = strcmp(ext, "png") == 0;
+  if (compression && !tif && !png)
+    return swath_error_set(SWATH_EINVAL,
+                           "output.compression: %s tiles take no compression setting (quality sets "
+                           "theirs); remove it",
+                           format);
+  if (compression && png &&
+      !(strlen(compression) == 1 && compression[0] >= '1' && compression[0] <= '9'))
+    return swath_error_set(
+        SWATH_EINVAL,
+        "output.compression: PNG compression is a zlib level from 1 (fastest) to 9, not '%s'",
+        compression);
+  if (compression && tif) {
+    char list[1024];
+    if (!gtiff_compressions(list, sizeof list, compression))
+      return swath_error_set(SWATH_EINVAL, "output.compression: GTiff has no compression '%s' (%s)",
+                             compression, list[0] ? list : "this GDAL's GTiff driver lists none");
+  }
+  if (quality && png)
+    return swath_error_set(
+        SWATH_EINVAL, "output.quality: PNG tiles are lossless (quality is for JPEG, WEBP and GTiff "
+                      "with compression JPEG or WEBP); remove it, or set compression 1-9");
+  if (quality && tif &&
+      !(compression &&
+        (strcasecmp(compression, "JPEG") == 0 || strcasecmp(compression, "WEBP") == 0)))
+    return swath_error_set(SWATH_EINVAL,
+                           "output.quality: GTiff with compression %s is lossless (quality is for "
+                           "compression JPEG or WEBP); remove it",
+                           compression ? compression : "DEFLATE");
+  return 0;
+}
+
 static int td_open(const swath_sink_cfg *cfg, void **out) {
   *out = NULL;
   const char *ext = swath_sink_format_ext(cfg->format);
@@ -151,10 +260,8 @@ static int td_open(const swath_sink_cfg *cfg, void **out) {
   if (strcmp(ext, "webp") == 0 && cfg->bands != 3)
     return swath_error_set(SWATH_EINVAL, "output: WEBP holds 3 (RGB) bands plus alpha, not %d; use PNG or GTiff",
                            cfg->bands);
-  if (png && cfg->compression &&
-      !(strlen(cfg->compression) == 1 && cfg->compression[0] >= '1' && cfg->compression[0] <= '9'))
-    return swath_error_set(SWATH_EINVAL, "output: PNG compression is a zlib level from 1 (fastest) to 9, not '%s'",
-                           cfg->compression);
+  int rc = swath_sink_check_options(cfg->format, cfg->compression, cfg->quality);
+  if (rc) return rc;
   if (strcmp(ext, "jpg") == 0 && cfg->bands != 1 && cfg->bands != 3)
     return swath_error_set(SWATH_EINVAL, "output: JPEG holds 1 or 3 bands, not %d; use PNG or GTiff", cfg->bands);
   tiledir *t = calloc(1, sizeof *t);
@@ -173,6 +280,14 @@ static int td_open(const swath_sink_cfg *cfg, void **out) {
   if (!t->drv || !GDALGetDriverByName("MEM")) { /* MEM: tiles are handed to GDAL through it */
     td_close(t);
     return swath_error_set(SWATH_EINVAL, "output: this GDAL has no %s driver", cfg->format);
+  }
+  OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
+  if (OSRSetFromUserInput(srs, cfg->grid->crs) == OGRERR_NONE) OSRExportToWkt(srs, &t->wkt);
+  OSRDestroySpatialReference(srs);
+  keep_palette(t, cfg); /* before the probe: JPEG in GTiff cannot hold a palette */
+  if ((rc = probe_write(t))) {
+    td_close(t);
+    return rc;
   }
   /* Prove the folder is writable now, not at the first tile. */
   char probe[4200];
@@ -195,10 +310,6 @@ static int td_open(const swath_sink_cfg *cfg, void **out) {
     return swath_error_set(SWATH_EINVAL, "output: cannot create '%s/%d': %s", root, (int)getpid(), strerror(e));
   }
   reap_tmp(root);
-  OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
-  if (OSRSetFromUserInput(srs, cfg->grid->crs) == OGRERR_NONE) OSRExportToWkt(srs, &t->wkt);
-  OSRDestroySpatialReference(srs);
-  keep_palette(t, cfg);
   *out = t;
   return 0;
 }
@@ -265,6 +376,17 @@ static int write_gdal(const tiledir *t, swath_tile tl, const char *tmp, const sw
       for (int b2 = 1; b2 <= r->bands; b2++) GDALSetRasterNoDataValue(GDALGetRasterBand(mem, b2), t->cfg.nodata);
     const char *comp = t->compression ? t->compression : "DEFLATE";
     opts = CSLSetNameValue(opts, "COMPRESS", comp);
+    if (t->cfg.quality > 0 && strcasecmp(comp, "JPEG") == 0) {
+      char q[16];
+      snprintf(q, sizeof q, "%d", t->cfg.quality);
+      opts = CSLSetNameValue(opts, "JPEG_QUALITY", q);
+    } else if (t->cfg.quality > 0 && strcasecmp(comp, "WEBP") == 0) {
+      char q[16];
+      snprintf(q, sizeof q, "%d", t->cfg.quality);
+      /* As for WEBP tiles: 100 means lossless. */
+      opts = CSLSetNameValue(opts, t->cfg.quality == 100 ? "WEBP_LOSSLESS" : "WEBP_LEVEL",
+                             t->cfg.quality == 100 ? "YES" : q);
+    }
     if (strcasecmp(comp, "DEFLATE") == 0 || strcasecmp(comp, "LZW") == 0 || strcasecmp(comp, "ZSTD") == 0)
       opts = CSLSetNameValue(opts, "PREDICTOR", (r->dtype == SWATH_DT_FLOAT32 || r->dtype == SWATH_DT_FLOAT64) ? "3" : "2");
     if (r->width % 16 == 0 && r->height % 16 == 0) {
