@@ -98,39 +98,6 @@ static int window_differs(const swath_raster *a, const swath_raster *b, int x0, 
   return 0;
 }
 
-/* The child tiles of a DATA child that it did not write or remove in this
- * run: its block may not be what is on disk there (a child that leaves
- * tiles alone), so they are read back and halved into place. */
-static int reload_unhandled(const swath_overview_ctx *c, swath_plan_node *n, swath_tile kid,
-                            int q) {
-  int64_t ox, oy;
-  child_origin(c, n->mt, &ox, &oy);
-  swath_tile_range tr = swath_grid_metatile_tiles(c->g, kid, c->m);
-  int any = 0;
-  for (int64_t ty = tr.miny; ty <= tr.maxy && !any; ty++)
-    for (int64_t tx = tr.minx; tx <= tr.maxx; tx++)
-      any |= !n->handled[(ty - oy) * 2 * c->m + (tx - ox)];
-  if (!any) return 0;
-  swath_raster kb;
-  int r = swath_overview_load(c, kid, &kb);
-  if (r) return r;
-  const swath_tile_matrix *tm = &c->g->m[kid.z];
-  int qx = (q & 1) * c->m * tm->tile_width / 2, qy = (q >> 1) * c->m * tm->tile_height / 2;
-  for (int64_t ty = tr.miny; ty <= tr.maxy && !r; ty++) {
-    for (int64_t tx = tr.minx; tx <= tr.maxx && !r; tx++) {
-      if (n->handled[(ty - oy) * 2 * c->m + (tx - ox)]) continue;
-      int x0 = (int)(tx - tr.minx) * tm->tile_width, y0 = (int)(ty - tr.miny) * tm->tile_height;
-      swath_raster tile;
-      if (!(r = swath_raster_crop(&kb, x0, y0, tm->tile_width, tm->tile_height, &tile))) {
-        swath_raster_downsample2(&tile, &n->buf, qx + x0 / 2, qy + y0 / 2, c->average);
-        swath_raster_free(&tile);
-      }
-    }
-  }
-  swath_raster_free(&kb);
-  return r;
-}
-
 /* Which of n's tiles to write or remove (see overview.h). */
 static void choose_tiles(const swath_overview_ctx *c, const swath_plan_node *n,
                          const swath_raster *block, const swath_raster *old,
@@ -173,7 +140,6 @@ int swath_overview_build(const swath_overview_ctx *c, swath_plan_node *n, swath_
   int qw = c->m * tm->tile_width / 2, qh = c->m * tm->tile_height / 2;
   for (int q = 0; q < 4 && !r; q++) {
     keep |= n->child[q] == SWATH_CHILD_KEEP;
-    if (n->child[q] == SWATH_CHILD_DATA) r = reload_unhandled(c, n, kids[q], q);
     if (n->child[q] != SWATH_CHILD_ONDISK) continue;
     swath_raster kid;
     if ((r = swath_overview_load(c, kids[q], &kid))) break;

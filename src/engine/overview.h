@@ -9,7 +9,13 @@
  * pixels. And only the parent tiles over a child tile that this run wrote
  * or removed are written again (all of them for a parent that has no tiles
  * yet; for a STALE parent, also those that differ from disk): a tile away
- * from the run's area is never rewritten. */
+ * from the run's area is never rewritten.
+ *
+ * Contract with the tasks below: the block a child hands up is what is on
+ * disk for all its tiles, those it wrote and those it left alone (a leaf
+ * writes or removes every tile of its metatile; an overview's untouched
+ * tiles are what its children on disk give). A task that ever leaves tiles
+ * of its block unwritten must hand up what is on disk there instead. */
 #ifndef SWATH_ENGINE_OVERVIEW_H
 #define SWATH_ENGINE_OVERVIEW_H
 

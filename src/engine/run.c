@@ -333,9 +333,9 @@ static void run_task(worker *w, swath_task *t) {
   if (!r) {
     written = write_tiles(rc, t->mt, &block, select, handled, &range);
     if (written < 0) r = written;
-    for (size_t i = 0; i < mm && !r; i++)
-      changed |= handled[i];
   }
+  for (size_t i = 0; handled && i < mm; i++)
+    changed |= handled[i]; /* even if writing failed part-way */
   int valid = !r && range.minx <= range.maxx;
   if (!r && !valid) r = SWATH_EEMPTY;
   double t_write = swath_now() - t0;
@@ -700,8 +700,8 @@ static int build_area(const swath_job *job, const swath_grid *g, swath_bounds fp
 
 static void summary(const swath_run_stats *s) {
   swath_info(
-      "finished in %.1f s: %lld tasks (%lld done, %lld empty, %lld already done, %lld failed; "
-      "%lld computed from the inputs, %lld overviews built), "
+      "finished in %.1f s: %lld tasks (%lld done, %lld empty, %lld already done, %lld failed), "
+      "%lld computed from the inputs, %lld overviews built, "
       "%lld tiles written, %.1f tiles/s, %.2f Mpx/s",
       s->seconds, (long long)s->total, (long long)s->done, (long long)s->empty,
       (long long)s->skipped, (long long)s->failed, (long long)s->leaves, (long long)s->overviews,

@@ -18,9 +18,8 @@
  * every run), or else the cfg's zooms and bounds. */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <cpl_conv.h>
-#include <dirent.h>
-#include <signal.h>
 #include <cpl_string.h>
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <gdal.h>
@@ -28,6 +27,7 @@
 #include <math.h>
 #include <ogr_srs_api.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

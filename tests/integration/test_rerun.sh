@@ -32,7 +32,7 @@ py "$WORK/data/scene.tif" <<'EOF' || die "generate the 4-band scene"
 import sys
 import numpy as np
 from osgeo import gdal, osr
-n, res, cx, cy = 448, 10.0, 463000.0, 5247000.0
+n, res, cx, cy = 352, 10.0, 463000.0, 5247000.0
 yy, xx = np.mgrid[0:n, 0:n].astype(np.float64)
 u, v = xx / n, yy / n
 b = [40 + 200 * u,

@@ -204,7 +204,8 @@ static void metadata_describe_the_extent(void **st) {
   swath_sink_cfg c = cfg("extent", "PNG", SWATH_DT_BYTE, 3);
   void *s;
   assert_int_equal(swath_sink_tiledir.open(&c, &s), 0);
-  swath_sink_extent e = {.min_zoom = 12, .max_zoom = 14, .bounds = c.bounds, .bounds_wgs84 = c.bounds_wgs84};
+  swath_sink_extent e = {
+      .min_zoom = 12, .max_zoom = 14, .bounds = c.bounds, .bounds_wgs84 = c.bounds_wgs84};
   e.have[12] = e.have[14] = 1;
   e.limits[12] = (swath_tile_range){12, 2140, 1430, 2146, 1436};
   e.limits[14] = (swath_tile_range){14, 8580, 5737, 8580, 5737};
