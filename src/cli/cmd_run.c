@@ -16,7 +16,7 @@ static void usage(FILE *f) {
           "  --zoom Z|Z1-Z2         zooms to process (overrides the job's)\n"
           "  --bounds W,S,E,N       area in lon/lat (overrides the job's)\n"
           "  --workers N            compute threads (default: number of cores)\n"
-          "  --overwrite            forget finished tiles and redo everything\n"
+          "  --overwrite            redo the area's finished tiles; replace another job's tiles\n"
           "  --progress             always draw a progress bar\n"
           "  --no-progress          log lines instead of a bar\n");
 }

@@ -96,6 +96,7 @@ static int check_zooms(swath_job *job, const char *where) {
 
 int swath_job_set_zoom(swath_job *job, const char *spec) {
   int rc = swath_parse_zoom_range(spec, "--zoom", &job->min_zoom, &job->max_zoom);
+  job->zoom_from_cli = 1;
   return rc ? rc : check_zooms(job, "--zoom");
 }
 
@@ -106,6 +107,7 @@ int swath_job_set_bounds(swath_job *job, const char *spec) {
   if (b.miny < -90 || b.maxy > 90 || b.minx < -180 || b.maxx > 180 || b.minx > 180)
     return swath_error_set(SWATH_EINVAL, "--bounds: '%s' is not lon/lat (EPSG:4326) bounds", spec);
   job->has_bounds = 1;
+  job->area_from_cli = 1;
   job->bounds = b;
   free(job->bounds_crs);
   job->bounds_crs = strdup("EPSG:4326");

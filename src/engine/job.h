@@ -35,6 +35,7 @@ typedef struct swath_job {
   swath_bounds bounds;
   char *bounds_crs;
   char *area_file;
+  int zoom_from_cli, area_from_cli; /* set by swath_job_set_zoom / swath_job_set_bounds */
 
   char *out_path;
   char *format;             /* GTiff | PNG | JPEG | WEBP */
@@ -60,6 +61,14 @@ int swath_job_set_bounds(swath_job *job, const char *spec);
 int swath_parse_bounds(const char *spec, const char *what, swath_bounds *b);
 /* Parse "Z" or "Z1-Z2". */
 int swath_parse_zoom_range(const char *spec, const char *what, int *zmin, int *zmax);
+
+/* The job as run, as YAML (malloc'd, the caller frees): the job file's
+ * tree with zoom and area as this run used them (--zoom, --bounds), after
+ * `header` (comment lines, or NULL). */
+int swath_job_yaml(const swath_job *job, const char *header, char **out);
+/* The job's area in words ("bounds W,S,E,N (CRS)", "file PATH" or "the
+ * inputs' footprint"), numbers as they round-trip. */
+void swath_job_area_text(const swath_job *job, char *buf, size_t n);
 
 /* A key of everything that changes the pixels of a finished tile (process,
  * params, inputs and their size/mtime, grid, format ...) but not the zooms or

@@ -17,6 +17,8 @@ struct swath_plan {
   const swath_grid *g;
   const swath_area *area;
   int min_zoom, max_zoom, m, overviews;
+  int from_children; /* the job builds overviews: a task with recorded children is one */
+  int redo;          /* --overwrite: tasks in the area are not skipped */
   const swath_store_vtable *store;
   void *store_state;
   swath_tile_iter *roots; /* metatiles of the zoom being walked */
@@ -54,6 +56,7 @@ int swath_plan_new(const swath_grid *g, const swath_area *area, int min_zoom, in
   p->max_zoom = max_zoom;
   p->m = metatiling;
   p->overviews = overviews && min_zoom < max_zoom;
+  p->from_children = overviews;
   p->store = store;
   p->store_state = store_state;
   p->zoom = p->overviews ? min_zoom : max_zoom;
@@ -66,8 +69,11 @@ int swath_plan_new(const swath_grid *g, const swath_area *area, int min_zoom, in
   return 0;
 }
 
+void swath_plan_redo(swath_plan *p) { p->redo = 1; }
+
 static void free_node(swath_plan *p, swath_plan_node *n) {
   swath_raster_free(&n->buf);
+  free(n->handled);
   free(n);
   p->live_nodes--;
 }
@@ -102,7 +108,9 @@ void swath_plan_report(swath_plan *p, swath_plan_node *parent, int quadrant, enu
 }
 
 /* A sealed node whose children have all reported: skip it, record it empty,
- * or queue it to be built. */
+ * or queue it to be built. A node with tiles on disk is built when some
+ * child changed (DATA) or it is STALE; it is never recorded empty from
+ * children that say nothing about its pixels (KEEP). */
 static void check_complete(swath_plan *p, swath_plan_node *n) {
   if (!n->sealed || n->reported < n->expected) return;
   int data = 0, ondisk = 0;
@@ -110,7 +118,8 @@ static void check_complete(swath_plan *p, swath_plan_node *n) {
     data |= n->child[i] == SWATH_CHILD_DATA;
     ondisk |= n->child[i] == SWATH_CHILD_ONDISK;
   }
-  if (!data && n->stored == SWATH_TASK_DONE) {
+  int has_tiles = n->stored == SWATH_TASK_DONE || n->stored == SWATH_TASK_STALE;
+  if (!data && n->stored == SWATH_TASK_DONE && !p->redo) {
     p->counts.skipped++;
     swath_plan_node *parent = n->parent;
     int q = n->quadrant;
@@ -118,11 +127,12 @@ static void check_complete(swath_plan *p, swath_plan_node *n) {
     swath_plan_report(p, parent, q, SWATH_CHILD_ONDISK);
     return;
   }
-  if (!data && !ondisk) {
-    if (n->stored == SWATH_TASK_EMPTY) p->counts.skipped++;
+  if (!data && !ondisk && !has_tiles) {
+    if (n->stored == SWATH_TASK_EMPTY && !p->redo)
+      p->counts.skipped++;
     else {
       p->counts.empty++;
-      if (p->store) p->store->mark(p->store_state, n->mt, SWATH_TASK_EMPTY, NULL);
+      if (p->store) p->store->mark(p->store_state, n->mt, SWATH_TASK_EMPTY, NULL, NULL);
     }
     swath_plan_node *parent = n->parent;
     int q = n->quadrant;
@@ -143,6 +153,11 @@ static swath_plan_node *new_node(swath_plan *p, swath_tile mt, swath_plan_node *
   n->parent = parent;
   n->quadrant = q;
   n->stored = stored_state(p, mt);
+  n->handled = calloc((size_t)4 * p->m * p->m, 1);
+  if (!n->handled) {
+    free(n);
+    return NULL;
+  }
   p->live_nodes++;
   return n;
 }
@@ -154,15 +169,63 @@ static int metatile_in_area(swath_plan *p, swath_tile mt) {
   return swath_area_intersects(p->area, swath_grid_metatile_bounds(p->g, mt, p->m));
 }
 
+/* What a child the walk does not visit (outside the area or the matrix)
+ * gives its parent: what the store records of it. */
+static enum swath_child_result outside_child(swath_plan *p, swath_tile mt) {
+  int64_t cols, rows;
+  swath_grid_metatile_matrix(p->g, mt.z, p->m, &cols, &rows);
+  if (mt.x < 0 || mt.y < 0 || mt.x >= cols || mt.y >= rows) return SWATH_CHILD_EMPTY;
+  switch (stored_state(p, mt)) {
+  case SWATH_TASK_DONE:
+  case SWATH_TASK_STALE:
+    return SWATH_CHILD_ONDISK;
+  case SWATH_TASK_EMPTY:
+    return SWATH_CHILD_EMPTY;
+  default:
+    return SWATH_CHILD_KEEP;
+  }
+}
+
+/* 1 if the store records a child of mt: the product goes deeper there, so
+ * mt is an overview of what is on disk, not a tile of the inputs. */
+static int has_recorded_children(swath_plan *p, swath_tile mt) {
+  if (!p->from_children || !p->store || !swath_grid_has_zoom(p->g, mt.z + 1) ||
+      !swath_plan_grid_is_quadtree(p->g, mt.z, mt.z + 1))
+    return 0;
+  swath_tile kids[4];
+  swath_tile_children(mt, kids);
+  for (int i = 0; i < 4; i++) {
+    int s = stored_state(p, kids[i]);
+    if (s == SWATH_TASK_DONE || s == SWATH_TASK_STALE || s == SWATH_TASK_EMPTY) return 1;
+  }
+  return 0;
+}
+
 /* Visit one metatile: a leaf becomes a task (1) or a report; an inner tile
- * becomes a node pushed on the stack. Returns 1 if *t was filled. */
+ * becomes a node pushed on the stack, or (at the top zoom, over recorded
+ * children) a node built from the store's children alone. Returns 1 if *t
+ * was filled. */
 static int visit(swath_plan *p, swath_tile mt, swath_plan_node *parent, int q, swath_task *t) {
   if (parent) parent->expected++;
   if (mt.z == p->max_zoom || !p->overviews) {
     int s = stored_state(p, mt);
-    if (s == SWATH_TASK_DONE || s == SWATH_TASK_EMPTY) {
+    if (!p->redo && (s == SWATH_TASK_DONE || s == SWATH_TASK_EMPTY)) {
       p->counts.skipped++;
       swath_plan_report(p, parent, q, s == SWATH_TASK_DONE ? SWATH_CHILD_ONDISK : SWATH_CHILD_EMPTY);
+      return 0;
+    }
+    if (has_recorded_children(p, mt)) {
+      swath_plan_node *n = new_node(p, mt, parent, q);
+      if (!n) {
+        if (parent) parent->expected--;
+        return 0;
+      }
+      swath_tile kids[4];
+      swath_tile_children(mt, kids);
+      for (int i = 0; i < 4; i++)
+        n->child[i] = (unsigned char)outside_child(p, kids[i]);
+      n->sealed = 1;
+      check_complete(p, n);
       return 0;
     }
     *t = (swath_task){.kind = SWATH_TASK_LEAF, .mt = mt, .parent = parent, .quadrant = q};
@@ -200,6 +263,7 @@ int swath_plan_next(swath_plan *p, swath_task *t) {
         break;
       }
       if (visit(p, mt, NULL, 0, t)) return 1;
+      if (p->ready) return swath_plan_next(p, t);
       continue;
     }
     frame *f = &p->stack[p->depth - 1];
@@ -214,8 +278,12 @@ int swath_plan_next(swath_plan *p, swath_task *t) {
     int q = f->next_child++;
     swath_tile kids[4];
     swath_tile_children(f->node->mt, kids);
-    if (!metatile_in_area(p, kids[q])) continue;
+    if (!metatile_in_area(p, kids[q])) {
+      f->node->child[q] = (unsigned char)outside_child(p, kids[q]);
+      continue;
+    }
     if (visit(p, kids[q], f->node, q, t)) return 1;
+    if (p->ready) return swath_plan_next(p, t);
   }
   return 0;
 }

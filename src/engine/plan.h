@@ -15,7 +15,7 @@
  *
  * The plan is not thread-safe: the caller serialises every call (run.c holds
  * its lock). Finished tasks recorded in the store are skipped here, so a
- * rerun redoes nothing that is done. */
+ * rerun redoes nothing that is done; a task recorded STALE is rebuilt. */
 #ifndef SWATH_ENGINE_PLAN_H
 #define SWATH_ENGINE_PLAN_H
 
@@ -26,7 +26,15 @@
 #include "engine/store.h"
 #include "swath/plugin.h"
 
-enum swath_child_result { SWATH_CHILD_NONE = 0, SWATH_CHILD_DATA, SWATH_CHILD_ONDISK, SWATH_CHILD_EMPTY };
+/* KEEP: the child was never computed (or failed): the parent's quadrant
+ * keeps the parent's own pixels on disk, if it has any. */
+enum swath_child_result {
+  SWATH_CHILD_NONE = 0,
+  SWATH_CHILD_DATA,
+  SWATH_CHILD_ONDISK,
+  SWATH_CHILD_EMPTY,
+  SWATH_CHILD_KEEP
+};
 
 typedef struct swath_plan_node swath_plan_node;
 struct swath_plan_node {
@@ -35,9 +43,12 @@ struct swath_plan_node {
   int quadrant;             /* index among the parent's children (see swath_tile_children) */
   int stored;               /* enum swath_task_state recorded before this run */
   int expected, reported, sealed;
-  unsigned char child[4];   /* enum swath_child_result per quadrant */
-  swath_raster buf;         /* the node's pixels, filled by its children; allocated by the
-                               caller on the first DATA report (buf.data == NULL until then) */
+  unsigned char child[4]; /* enum swath_child_result per quadrant */
+  swath_raster buf;       /* the node's pixels, filled by its children; allocated by the
+                             caller on the first DATA report (buf.data == NULL until then) */
+  unsigned char *handled; /* (2m)^2 flags, one per child tile (row-major from the first child
+                             tile): set by a child that wrote or removed that tile in this run */
+  int stale_marked;       /* the caller recorded it STALE in this run */
   swath_plan_node *next_ready;
 };
 
@@ -68,6 +79,10 @@ void swath_plan_free(swath_plan *p);
  * next, same origin and tile size), so overviews can be built from children. */
 int swath_plan_grid_is_quadtree(const swath_grid *g, int min_zoom, int max_zoom);
 
+/* --overwrite: tasks in the area are done again even if recorded finished
+ * (children outside the area still count as what the store says). Call
+ * before the first swath_plan_next. */
+void swath_plan_redo(swath_plan *p);
 /* Next task: 1 and *t filled; 0 if none is ready now (see swath_plan_finished). */
 int swath_plan_next(swath_plan *p, swath_task *t);
 /* 1 when every task has been handed out and no parent is waiting. */

@@ -42,7 +42,9 @@
 #include "core/progress.h"
 #include "core/raster.h"
 #include "core/secret.h"
+#include "engine/overview.h"
 #include "engine/plan.h"
+#include "engine/product.h"
 #include "engine/store.h"
 #include "io/fetch.h"
 #include "io/sink.h"
@@ -78,12 +80,16 @@ typedef struct run_ctx {
   const swath_store_vtable *store;
   void *store_state;
   swath_plan *plan;
+  swath_overview_ctx ov; /* how overviews are built (set once the sink is open) */
+  int overviews;         /* zooms below the top are built from children */
 
   pthread_mutex_t lock;       /* guards the plan, counters, node buffers' allocation */
   pthread_cond_t cond;
   int in_flight;
   int stop;                   /* interrupted or fatal: hand out no more tasks */
   int64_t done, empty, failed, tiles_written, pixels;
+  int64_t leaves, built; /* tasks computed from the inputs / overviews built */
+  int64_t stale_below;   /* overview tasks below the run's zooms now older than their children */
   double read_busy, compute_busy, write_busy;
   FILE *failures;
 
@@ -107,20 +113,39 @@ typedef struct worker {
   int failed_open;
 } worker;
 
-/* Cut a metatile block into output tiles and write those holding data.
- * Returns the number of tiles written or a negative code. */
-static int write_tiles(run_ctx *rc, swath_tile mt, const swath_raster *block) {
+/* Cut a metatile block into output tiles: write those holding data, remove
+ * those without. Only tiles flagged in `select` (m*m, row-major; NULL: all)
+ * are touched; `handled` (m*m) gets those written or removed, and *range
+ * the tiles of the block that hold data, touched or not (minx > maxx if
+ * none). Returns the number of tiles written or a negative code. */
+static int write_tiles(run_ctx *rc, swath_tile mt, const swath_raster *block,
+                       const unsigned char *select, unsigned char *handled,
+                       swath_tile_range *range) {
   swath_tile_range tr = swath_grid_metatile_tiles(rc->g, mt, rc->m);
   const swath_tile_matrix *tm = &rc->g->m[mt.z];
+  *range = (swath_tile_range){mt.z, INT64_MAX, INT64_MAX, INT64_MIN, INT64_MIN};
   int written = 0;
   for (int64_t ty = tr.miny; ty <= tr.maxy; ty++) {
     for (int64_t tx = tr.minx; tx <= tr.maxx; tx++) {
+      int i = (int)((ty - tr.miny) * rc->m + (tx - tr.minx));
       int x0 = (int)(tx - tr.minx) * tm->tile_width, y0 = (int)(ty - tr.miny) * tm->tile_height;
       swath_tile t = {mt.z, tx, ty};
       swath_raster tile;
       int r = swath_raster_crop(block, x0, y0, tm->tile_width, tm->tile_height, &tile);
       if (r) return r;
-      if (!swath_raster_any_valid(&tile)) {
+      int valid = swath_raster_any_valid(&tile);
+      if (valid) {
+        range->minx = tx < range->minx ? tx : range->minx,
+        range->maxx = tx > range->maxx ? tx : range->maxx;
+        range->miny = ty < range->miny ? ty : range->miny,
+        range->maxy = ty > range->maxy ? ty : range->maxy;
+      }
+      if (select && !select[i]) {
+        swath_raster_free(&tile);
+        continue;
+      }
+      handled[i] = 1;
+      if (!valid) {
         rc->sink->remove_tile(rc->sink_state, t);
         swath_raster_free(&tile);
         continue;
@@ -134,8 +159,11 @@ static int write_tiles(run_ctx *rc, swath_tile mt, const swath_raster *block) {
   return written;
 }
 
-/* Give a finished block to the parent node: halve it into its quadrant. */
-static int hand_to_parent(run_ctx *rc, const swath_task *t, const swath_raster *block) {
+/* Give a finished task to the parent node: its block halved into the
+ * parent's quadrant (if it has pixels), and which tiles it wrote or removed.
+ * A task that failed leaves the parent's own pixels there (KEEP). */
+static int hand_to_parent(run_ctx *rc, const swath_task *t, const swath_raster *block,
+                          const unsigned char *handled, enum swath_child_result res) {
   swath_plan_node *p = t->parent;
   int rcode = 0;
   pthread_mutex_lock(&rc->lock);
@@ -152,47 +180,13 @@ static int hand_to_parent(run_ctx *rc, const swath_task *t, const swath_raster *
     int dx = (t->quadrant & 1) * qw / 2, dy = (t->quadrant >> 1) * qh / 2;
     swath_raster_downsample2(block, &p->buf, dx, dy, rc->average);
   }
+  swath_overview_note_child(&rc->ov, p, t->mt, handled);
+  if (rcode) res = SWATH_CHILD_KEEP;
   pthread_mutex_lock(&rc->lock);
-  swath_plan_report(rc->plan, p, t->quadrant, block && !rcode ? SWATH_CHILD_DATA : SWATH_CHILD_EMPTY);
+  swath_plan_report(rc->plan, p, t->quadrant, res);
   pthread_cond_broadcast(&rc->cond);
   pthread_mutex_unlock(&rc->lock);
   return rcode;
-}
-
-/* Read a finished metatile back from the sink (for parents after a resume). */
-static int load_block(run_ctx *rc, swath_tile mt, swath_raster *block) {
-  int w, h;
-  swath_grid_metatile_size(rc->g, mt, rc->m, &w, &h);
-  int r = swath_raster_alloc(block, w, h, rc->sink_bands, rc->out_dtype);
-  if (r) return r;
-  memset(block->mask, 0, (size_t)w * h);
-  swath_tile_range tr = swath_grid_metatile_tiles(rc->g, mt, rc->m);
-  const swath_tile_matrix *tm = &rc->g->m[mt.z];
-  size_t es = swath_dtype_size(rc->out_dtype);
-  for (int64_t ty = tr.miny; ty <= tr.maxy; ty++) {
-    for (int64_t tx = tr.minx; tx <= tr.maxx; tx++) {
-      swath_raster tile;
-      r = rc->sink->read_tile(rc->sink_state, (swath_tile){mt.z, tx, ty}, &tile);
-      if (r == SWATH_EEMPTY) continue;
-      if (r) {
-        swath_raster_free(block);
-        return r;
-      }
-      int x0 = (int)(tx - tr.minx) * tm->tile_width, y0 = (int)(ty - tr.miny) * tm->tile_height;
-      int bands = tile.bands < block->bands ? tile.bands : block->bands;
-      if (tile.dtype != block->dtype) swath_raster_convert(&tile, block->dtype);
-      for (int y = 0; y < tile.height && y0 + y < h; y++) {
-        int cw = tile.width < w - x0 ? tile.width : w - x0;
-        for (int b = 0; b < bands; b++)
-          memcpy((char *)swath_raster_band(block, b) + ((size_t)(y0 + y) * w + x0) * es,
-                 (char *)swath_raster_band(&tile, b) + (size_t)y * tile.width * es, (size_t)cw * es);
-        if (tile.mask) memcpy(block->mask + (size_t)(y0 + y) * w + x0, tile.mask + (size_t)y * tile.width, (size_t)cw);
-        else memset(block->mask + (size_t)(y0 + y) * w + x0, 255, (size_t)cw);
-      }
-      swath_raster_free(&tile);
-    }
-  }
-  return 0;
 }
 
 /* What a leaf reads from every input: the metatile plus the pixel buffer.
@@ -282,44 +276,13 @@ static int compute_leaf(worker *w, swath_tile mt, swath_raster *block, double *t
   return r;
 }
 
-/* Build an overview node: quadrants from memory, from disk, or empty. */
-static int build_overview(run_ctx *rc, swath_plan_node *n, swath_raster *block) {
-  swath_tile kids[4];
-  swath_tile_children(n->mt, kids);
-  for (int q = 0; q < 4; q++) {
-    if (n->child[q] != SWATH_CHILD_ONDISK) continue;
-    swath_raster kid;
-    int r = load_block(rc, kids[q], &kid);
-    if (r) return r;
-    if (!n->buf.data) {
-      int w, h;
-      swath_grid_metatile_size(rc->g, n->mt, rc->m, &w, &h);
-      if ((r = swath_raster_alloc(&n->buf, w, h, kid.bands, kid.dtype))) {
-        swath_raster_free(&kid);
-        return r;
-      }
-      memset(n->buf.mask, 0, (size_t)w * h);
-    }
-    int qw = rc->m * rc->g->m[n->mt.z].tile_width, qh = rc->m * rc->g->m[n->mt.z].tile_height;
-    swath_raster_downsample2(&kid, &n->buf, (q & 1) * qw / 2, (q >> 1) * qh / 2, rc->average);
-    swath_raster_free(&kid);
-  }
-  *block = n->buf; /* take ownership */
-  memset(&n->buf, 0, sizeof n->buf);
-  if (!block->data || !swath_raster_any_valid(block)) {
-    swath_raster_free(block);
-    return SWATH_EEMPTY;
-  }
-  return 0;
-}
-
 static void record_failure(run_ctx *rc, swath_tile mt, const char *msg) {
   /* Under rc->lock. */
   rc->failed++;
   char text[1024];
   swath_redact(msg, text, sizeof text); /* (error messages are already) */
   msg = text;
-  rc->store->mark(rc->store_state, mt, SWATH_TASK_FAILED, msg);
+  rc->store->mark(rc->store_state, mt, SWATH_TASK_FAILED, msg, NULL);
   if (rc->failures) {
     fprintf(rc->failures, "%d/%lld/%lld\t%s\n", mt.z, (long long)mt.x, (long long)mt.y, msg);
     fflush(rc->failures);
@@ -327,23 +290,58 @@ static void record_failure(run_ctx *rc, swath_tile mt, const char *msg) {
   if (rc->failed <= 5) swath_warn("task %d/%lld/%lld failed: %s", mt.z, (long long)mt.x, (long long)mt.y, msg);
 }
 
+/* A task changed tiles on disk: its parent, if recorded finished, is older
+ * than its children now. Recorded STALE before the task's own mark, so that
+ * a run killed before the parent is rebuilt leaves it to be rebuilt. The
+ * parent of a task at the run's lowest zoom is outside the run: it stays
+ * STALE until a run with its zoom rebuilds it. Under rc->lock. */
+static void mark_parent_stale(run_ctx *rc, const swath_task *t) {
+  if (!rc->overviews) return;
+  if (t->parent) {
+    swath_plan_node *p = t->parent;
+    if (!p->stale_marked && (p->stored == SWATH_TASK_DONE || p->stored == SWATH_TASK_EMPTY))
+      rc->store->mark(rc->store_state, p->mt, SWATH_TASK_STALE, NULL, NULL);
+    p->stale_marked = 1;
+    return;
+  }
+  swath_tile pm = {t->mt.z - 1, t->mt.x >> 1, t->mt.y >> 1};
+  if (pm.z < rc->g->min_zoom || !swath_plan_grid_is_quadtree(rc->g, pm.z, t->mt.z)) return;
+  enum swath_task_state s;
+  if (rc->store->get(rc->store_state, pm, &s) || (s != SWATH_TASK_DONE && s != SWATH_TASK_EMPTY))
+    return;
+  rc->store->mark(rc->store_state, pm, SWATH_TASK_STALE, NULL, NULL);
+  rc->stale_below++;
+}
+
 static void run_task(worker *w, swath_task *t) {
   run_ctx *rc = w->rc;
   swath_raster block = {0};
   double t_read = 0, t_comp = 0, t0;
+  size_t mm = (size_t)rc->m * rc->m;
+  /* handled: the tiles written or removed; select: those an overview may touch. */
+  unsigned char *handled = calloc(2, mm), *select = NULL;
   int r;
-  if (t->kind == SWATH_TASK_LEAF) r = compute_leaf(w, t->mt, &block, &t_read, &t_comp);
+  if (!handled)
+    r = swath_error_set(SWATH_ENOMEM, "out of memory");
+  else if (t->kind == SWATH_TASK_LEAF)
+    r = compute_leaf(w, t->mt, &block, &t_read, &t_comp);
   else {
+    select = handled + mm;
     t0 = swath_now();
-    r = build_overview(rc, t->node, &block);
+    r = swath_overview_build(&rc->ov, t->node, &block, select);
     t_comp += swath_now() - t0;
   }
   t0 = swath_now();
-  int written = 0;
+  int written = 0, changed = 0;
+  swath_tile_range range = {0};
   if (!r) {
-    written = write_tiles(rc, t->mt, &block);
+    written = write_tiles(rc, t->mt, &block, select, handled, &range);
     if (written < 0) r = written;
   }
+  for (size_t i = 0; handled && i < mm; i++)
+    changed |= handled[i]; /* even if writing failed part-way */
+  int valid = !r && range.minx <= range.maxx;
+  if (!r && !valid) r = SWATH_EEMPTY;
   double t_write = swath_now() - t0;
   char msg[1024];
   snprintf(msg, sizeof msg, "%s", swath_error_message());
@@ -359,21 +357,34 @@ static void run_task(worker *w, swath_task *t) {
   rc->read_busy += t_read;
   rc->compute_busy += t_comp;
   rc->write_busy += t_write;
+  if (changed) mark_parent_stale(rc, t);
+  if (r == 0 || r == SWATH_EEMPTY) {
+    if (t->kind == SWATH_TASK_LEAF)
+      rc->leaves++;
+    else
+      rc->built++;
+  }
   if (r == 0) {
     rc->done++;
     rc->tiles_written += written;
     rc->pixels += (int64_t)block.width * block.height;
-    rc->store->mark(rc->store_state, t->mt, SWATH_TASK_DONE, NULL);
+    rc->store->mark(rc->store_state, t->mt, SWATH_TASK_DONE, NULL, &range);
   } else if (r == SWATH_EEMPTY) {
     rc->empty++;
-    rc->store->mark(rc->store_state, t->mt, SWATH_TASK_EMPTY, NULL);
+    rc->store->mark(rc->store_state, t->mt, SWATH_TASK_EMPTY, NULL, NULL);
   } else {
     record_failure(rc, t->mt, msg[0] ? msg : "unknown error");
   }
   pthread_mutex_unlock(&rc->lock);
 
-  if (t->parent) hand_to_parent(rc, t, r == 0 ? &block : NULL);
+  /* A task that removed tiles changed its parent too, even with no pixels left. */
+  enum swath_child_result res = r == 0 || (r == SWATH_EEMPTY && changed) ? SWATH_CHILD_DATA
+                                : r == SWATH_EEMPTY                      ? SWATH_CHILD_EMPTY
+                                                                         : SWATH_CHILD_KEEP;
+  if (t->parent)
+    hand_to_parent(rc, t, res == SWATH_CHILD_DATA && block.data ? &block : NULL, handled, res);
   swath_raster_free(&block);
+  free(handled);
   if (t->kind == SWATH_TASK_OVERVIEW) {
     pthread_mutex_lock(&rc->lock);
     swath_plan_release(rc->plan, t->node);
@@ -567,8 +578,9 @@ static int ro_get(void *st, swath_tile t, enum swath_task_state *out) {
   run_ctx *rc = st;
   return rc->store->get(rc->store_state, t, out);
 }
-static int ro_mark(void *st, swath_tile t, enum swath_task_state s, const char *msg) {
-  (void)st, (void)t, (void)s, (void)msg;
+static int ro_mark(void *st, swath_tile t, enum swath_task_state s, const char *msg,
+                   const swath_tile_range *tiles) {
+  (void)st, (void)t, (void)s, (void)msg, (void)tiles;
   return 0;
 }
 static const swath_store_vtable ro_store = {.name = "read-only", .get = ro_get, .mark = ro_mark};
@@ -688,12 +700,14 @@ static int build_area(const swath_job *job, const swath_grid *g, swath_bounds fp
 }
 
 static void summary(const swath_run_stats *s) {
-  swath_info("finished in %.1f s: %lld tasks (%lld done, %lld empty, %lld already done, %lld failed), "
-             "%lld tiles written, %.1f tiles/s, %.2f Mpx/s",
-             s->seconds, (long long)s->total, (long long)s->done, (long long)s->empty,
-             (long long)s->skipped, (long long)s->failed, (long long)s->tiles_written,
-             s->seconds > 0 ? s->tiles_written / s->seconds : 0,
-             s->seconds > 0 ? s->pixels / s->seconds / 1e6 : 0);
+  swath_info(
+      "finished in %.1f s: %lld tasks (%lld done, %lld empty, %lld already done, %lld failed), "
+      "%lld computed from the inputs, %lld overviews built, "
+      "%lld tiles written, %.1f tiles/s, %.2f Mpx/s",
+      s->seconds, (long long)s->total, (long long)s->done, (long long)s->empty,
+      (long long)s->skipped, (long long)s->failed, (long long)s->leaves, (long long)s->overviews,
+      (long long)s->tiles_written, s->seconds > 0 ? s->tiles_written / s->seconds : 0,
+      s->seconds > 0 ? s->pixels / s->seconds / 1e6 : 0);
   double cap = s->seconds * s->workers;
   const swath_fetch_stats *f = &s->fetch;
   if (f->submitted)
@@ -750,6 +764,30 @@ static int setup(run_ctx *rc, swath_area **area) {
   rc->average = job->overview_resampling ? strcmp(job->overview_resampling, "average") == 0
                                          : !rc->info.categorical;
   return 0;
+}
+
+/* Metadata of the whole product (every tile on disk, from every run) and
+ * the job as run. */
+static int finish_product(run_ctx *rc, const swath_job *job, swath_bounds area_bounds,
+                          const swath_lonlat_extent *lonlat) {
+  swath_sink_extent e;
+  char *yaml = NULL;
+  int r = swath_product_extent(job, rc->store, rc->store_state, area_bounds, lonlat, &e);
+  if (!r) r = swath_product_job_yaml(job, rc->store, rc->store_state, &yaml);
+  if (!r && yaml) {
+    /* The job is stored with the output, which is meant to be shared: its
+     * secrets (API keys in URLs, headers) stay out. */
+    char *text = swath_redact_yaml(yaml);
+    free(yaml);
+    yaml = text;
+    if (!text) r = swath_error_set(SWATH_ENOMEM, "out of memory");
+  }
+  if (!r) {
+    rc->sink->set_extent(rc->sink_state, &e);
+    r = rc->sink->finish(rc->sink_state, yaml);
+  }
+  free(yaml);
+  return r;
 }
 
 int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats *stats) {
@@ -810,6 +848,9 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
       .palette_n = palette ? in0->palette_n : 0,
   };
   if ((r = rc->sink->open(&sc, &rc->sink_state))) goto out;
+  rc->overviews = overviews;
+  rc->ov = (swath_overview_ctx){rc->g,          rc->m,         rc->sink,   rc->sink_state,
+                                rc->sink_bands, rc->out_dtype, rc->average};
 
   char state_dir[4096], path[4200], key[17];
   snprintf(state_dir, sizeof state_dir, "%s/%s", job->out_path, SWATH_STATE_DIR);
@@ -819,7 +860,15 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
   }
   swath_job_key(job, key);
   snprintf(path, sizeof path, "%s/state.sqlite", state_dir);
-  if ((r = rc->store->open(path, key, opts->overwrite, &rc->store_state))) goto out;
+  int same = 0, redo = 0;
+  int64_t recorded = 0;
+  if ((r = rc->store->open(path, key, &same, &recorded, &rc->store_state))) goto out;
+  /* One product per folder: another job's tiles are refused or (--overwrite) deleted. */
+  if ((r = swath_product_claim(job, rc->store, rc->store_state, same, recorded, rc->sink,
+                               rc->sink_state, opts->overwrite, &redo)))
+    goto out;
+  if ((r = swath_product_add_run(job, rc->store, rc->store_state, swath_area_bounds(area))))
+    goto out;
   snprintf(path, sizeof path, "%s/failed.txt", state_dir);
   rc->failures = fopen(path, "w");
 
@@ -828,9 +877,10 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
   if ((r = swath_plan_new(rc->g, area, job->min_zoom, job->max_zoom, rc->m, overviews, rc->store,
                           rc->store_state, &rc->plan)))
     goto out;
-  swath_info("%s: %lld tasks at zooms %d-%d (%dx%d metatiles) on %d workers -> %s",
-             job->path, (long long)stats->total, job->min_zoom, job->max_zoom, rc->m, rc->m,
-             nworkers, job->out_path);
+  if (redo) swath_plan_redo(rc->plan);
+  swath_info("%s: %lld tasks at zooms %d-%d (%dx%d metatiles) on %d workers -> %s", job->path,
+             (long long)stats->total, job->min_zoom, job->max_zoom, rc->m, rc->m, nworkers,
+             job->out_path);
 
   /* Workers, each with its own input handles. */
   workers = calloc((size_t)nworkers, sizeof *workers);
@@ -861,6 +911,7 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
   memset(&fw, 0, sizeof fw);
   if (rc->nremote) {
     if ((r = walk_init(&fw, rc, area, overviews, &ro_store, rc))) goto out_walk;
+    if (redo) swath_plan_redo(fw.plan);
     fetching = pthread_create(&fetch_thread, NULL, fetch_main, &fw) == 0;
   }
   for (; started < nworkers; started++)
@@ -913,6 +964,8 @@ out_walk:
 
   const swath_plan_counts *pc = swath_plan_counts_get(rc->plan);
   stats->done = rc->done;
+  stats->leaves = rc->leaves;
+  stats->overviews = rc->built;
   stats->empty = rc->empty + pc->empty;
   stats->skipped = pc->skipped;
   stats->failed = rc->failed;
@@ -923,16 +976,7 @@ out_walk:
   stats->write_busy = rc->write_busy;
   stats->workers = nworkers;
   if (!fetching) fetch_totals(rc, &stats->fetch);
-  if (!r) {
-    /* The job is stored with the output, which is meant to be shared: its
-     * secrets (API keys in URLs, headers) stay out. */
-    char *text = job->text ? swath_redact_yaml(job->text) : NULL;
-    if (job->text && !text)
-      r = swath_error_set(SWATH_ENOMEM, "out of memory");
-    else if (rc->sink->finish(rc->sink_state, text))
-      r = SWATH_EIO;
-    free(text);
-  }
+  if (!r) r = finish_product(rc, job, swath_area_bounds(area), &lonlat);
   stats->seconds = swath_now() - t_start;
   summary(stats);
   if (!r && g_interrupted)
@@ -942,6 +986,11 @@ out_walk:
   else if (!r && rc->failed)
     r = swath_error_set(SWATH_EIO, "%lld task(s) failed; listed in %s/%s/failed.txt; run again to retry",
                         (long long)rc->failed, job->out_path, SWATH_STATE_DIR);
+  if (rc->stale_below)
+    swath_warn("%lld overview task(s) at zoom %d, below this run's zooms, are now older than their "
+               "children: "
+               "run again with --zoom from %d (or lower) over this area to rebuild them",
+               (long long)rc->stale_below, job->min_zoom - 1, job->min_zoom - 1);
 
 out:
   if (workers) {

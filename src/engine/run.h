@@ -10,13 +10,15 @@
 
 typedef struct swath_run_opts {
   int workers;   /* compute threads; 0 = number of cores */
-  int overwrite; /* forget recorded state and redo every tile */
+  int overwrite; /* redo every task of the run's area and zooms; replace another job's tiles */
   int progress;  /* -1: bar on a terminal, log lines otherwise; 0: lines; 1: bar */
 } swath_run_opts;
 
 typedef struct swath_run_stats {
   int64_t total;         /* tasks (process tiles over all zooms) */
   int64_t done, empty, failed, skipped; /* skipped: finished by an earlier run */
+  int64_t leaves,
+      overviews; /* tasks computed from the inputs / overview tasks built (done or empty) */
   int64_t tiles_written;
   int64_t pixels;        /* output pixels computed from the inputs */
   double seconds;

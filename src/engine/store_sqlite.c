@@ -8,7 +8,13 @@
  * then in the table, with one prepared statement under the same mutex. A
  * mark only happens after the task's tiles are in place, so a flushed DONE
  * is always true; a crash loses at most the unflushed marks, whose tasks are
- * simply done again. */
+ * simply done again. Marks are written in the order they were made, so a
+ * parent's STALE is durable before its child's DONE.
+ *
+ * Tables: meta (the job key), tasks (state and the range of the task's
+ * tiles on disk, for the product's tile limits), runs (the zooms and areas
+ * the product was run for). Stores made before the ranges and runs existed
+ * are upgraded in place; their tasks have no range (see tile_limits). */
 #include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -25,11 +31,14 @@ typedef struct pending_mark {
   swath_tile t;
   int state;
   char *msg;
+  int has_range;
+  swath_tile_range range;
 } pending_mark;
 
 typedef struct sq_state {
   sqlite3 *db;
   char *path;
+  char *job_key;
   pthread_mutex_t lock;
   sqlite3_stmt *get, *put;
   pending_mark buf[BUF_MAX];
@@ -48,10 +57,40 @@ static int exec(sq_state *s, const char *sql) {
 static void sq_close(void *st);
 static int flush_locked(sq_state *s);
 
-static int sq_open(const char *uri, const char *job_key, int reset, void **out) {
+/* Add the tile range columns to a tasks table made before they existed. */
+static int upgrade(sq_state *s) {
+  sqlite3_stmt *q;
+  int found = 0;
+  if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM pragma_table_info('tasks') WHERE name='tx0'",
+                         -1, &q, NULL) != SQLITE_OK)
+    return fail(s, "read the tasks table");
+  if (sqlite3_step(q) == SQLITE_ROW) found = sqlite3_column_int(q, 0);
+  sqlite3_finalize(q);
+  if (found) return 0;
+  return exec(
+      s, "ALTER TABLE tasks ADD COLUMN tx0 INTEGER; ALTER TABLE tasks ADD COLUMN ty0 INTEGER;"
+         "ALTER TABLE tasks ADD COLUMN tx1 INTEGER; ALTER TABLE tasks ADD COLUMN ty1 INTEGER;");
+}
+
+/* One integer from a query with one text parameter (or none). */
+static int query_int(sq_state *s, const char *sql, const char *arg, int64_t *out) {
+  sqlite3_stmt *q;
+  *out = 0;
+  if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) return fail(s, sql);
+  if (arg) sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(q);
+  if (rc == SQLITE_ROW) *out = sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(s, sql);
+}
+
+static int sq_open(const char *uri, const char *job_key, int *same, int64_t *done, void **out) {
   *out = NULL;
+  *same = 0;
+  *done = 0;
   sq_state *s = calloc(1, sizeof *s);
-  if (!s || !(s->path = strdup(uri))) {
+  if (!s || !(s->path = strdup(uri)) || !(s->job_key = strdup(job_key))) {
+    if (s) free(s->path);
     free(s);
     return swath_error_set(SWATH_ENOMEM, "state store: out of memory");
   }
@@ -60,40 +99,44 @@ static int sq_open(const char *uri, const char *job_key, int reset, void **out) 
   if (sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
     r = fail(s, "open");
   if (!r) sqlite3_busy_timeout(s->db, 30000);
-  if (!r) r = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                      "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
-                      "CREATE TABLE IF NOT EXISTS tasks(z INTEGER, x INTEGER, y INTEGER, state INTEGER,"
-                      " message TEXT, attempts INTEGER DEFAULT 1, updated_at INTEGER,"
-                      " PRIMARY KEY(z, x, y)) WITHOUT ROWID;");
+  if (!r) r = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+  if (!r) r = exec(s, "BEGIN IMMEDIATE");
   if (!r) {
-    /* Compare the stored job key in one transaction with the reset, so two
-     * processes starting together agree. */
-    r = exec(s, "BEGIN IMMEDIATE");
-    sqlite3_stmt *q = NULL;
-    int same = 0;
-    if (!r && sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key='job_key'", -1, &q, NULL) == SQLITE_OK) {
-      if (sqlite3_step(q) == SQLITE_ROW) {
-        const unsigned char *v = sqlite3_column_text(q, 0);
-        same = v && strcmp((const char *)v, job_key) == 0;
-      }
-      sqlite3_finalize(q);
-    }
-    if (!r && (reset || !same)) {
-      r = exec(s, "DELETE FROM tasks");
-      if (!r && sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(key, value) VALUES('job_key', ?)", -1, &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, job_key, -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(q) != SQLITE_DONE) r = fail(s, "store job key");
-        sqlite3_finalize(q);
-      }
-    }
-    if (!r) r = exec(s, "COMMIT");
-    else sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    r = exec(s, "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+                "CREATE TABLE IF NOT EXISTS tasks(z INTEGER, x INTEGER, y INTEGER, state INTEGER,"
+                " message TEXT, attempts INTEGER DEFAULT 1, updated_at INTEGER,"
+                " tx0 INTEGER, ty0 INTEGER, tx1 INTEGER, ty1 INTEGER,"
+                " PRIMARY KEY(z, x, y)) WITHOUT ROWID;"
+                "CREATE TABLE IF NOT EXISTS runs(seq INTEGER PRIMARY KEY, min_zoom INTEGER, "
+                "max_zoom INTEGER,"
+                " minx REAL, miny REAL, maxx REAL, maxy REAL, area TEXT, UNIQUE(min_zoom, "
+                "max_zoom, area));");
+    if (!r) r = upgrade(s);
+    int64_t n = 0;
+    if (!r)
+      r = query_int(s, "SELECT count(*) FROM meta WHERE key='job_key' AND value=?", job_key, &n);
+    *same = n > 0;
+    if (!r) r = query_int(s, "SELECT count(*) FROM tasks WHERE state IN (1, 4)", NULL, done);
+    if (!r)
+      r = exec(s, "COMMIT");
+    else
+      sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
   }
-  if (!r && (sqlite3_prepare_v2(s->db, "SELECT state FROM tasks WHERE z=? AND x=? AND y=?", -1, &s->get, NULL) != SQLITE_OK ||
-             sqlite3_prepare_v2(s->db, "INSERT INTO tasks(z, x, y, state, message, updated_at) VALUES(?, ?, ?, ?, ?, ?)"
-                                " ON CONFLICT(z, x, y) DO UPDATE SET state=excluded.state, message=excluded.message,"
-                                " updated_at=excluded.updated_at, attempts=tasks.attempts+1",
-                                -1, &s->put, NULL) != SQLITE_OK))
+  if (!r &&
+      (sqlite3_prepare_v2(s->db, "SELECT state FROM tasks WHERE z=? AND x=? AND y=?", -1, &s->get,
+                          NULL) != SQLITE_OK ||
+       sqlite3_prepare_v2(
+           s->db,
+           "INSERT INTO tasks(z, x, y, state, message, updated_at, tx0, ty0, tx1, ty1)"
+           " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+           " ON CONFLICT(z, x, y) DO UPDATE SET state=excluded.state, message=excluded.message,"
+           " updated_at=excluded.updated_at, attempts=tasks.attempts+(excluded.state<>4),"
+           /* STALE keeps the range of the tiles still on disk */
+           " tx0=CASE WHEN excluded.state=4 THEN tasks.tx0 ELSE excluded.tx0 END,"
+           " ty0=CASE WHEN excluded.state=4 THEN tasks.ty0 ELSE excluded.ty0 END,"
+           " tx1=CASE WHEN excluded.state=4 THEN tasks.tx1 ELSE excluded.tx1 END,"
+           " ty1=CASE WHEN excluded.state=4 THEN tasks.ty1 ELSE excluded.ty1 END",
+           -1, &s->put, NULL) != SQLITE_OK))
     r = fail(s, "prepare");
   if (r) {
     sq_close(s);
@@ -101,6 +144,39 @@ static int sq_open(const char *uri, const char *job_key, int reset, void **out) 
   }
   *out = s;
   return 0;
+}
+
+static int sq_reset(void *st) {
+  sq_state *s = st;
+  pthread_mutex_lock(&s->lock);
+  for (int i = 0; i < s->nbuf; i++)
+    free(s->buf[i].msg);
+  s->nbuf = 0;
+  /* In one transaction with the key check: a process that adopted the same
+   * key meanwhile has nothing dropped. */
+  int r = exec(s, "BEGIN IMMEDIATE");
+  int64_t same = 0;
+  if (!r)
+    r = query_int(s, "SELECT count(*) FROM meta WHERE key='job_key' AND value=?", s->job_key,
+                  &same);
+  if (!r && !same) r = exec(s, "DELETE FROM tasks; DELETE FROM runs;");
+  if (!r && !same) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(key, value) VALUES('job_key', ?)",
+                           -1, &q, NULL) != SQLITE_OK)
+      r = fail(s, "store job key");
+    else {
+      sqlite3_bind_text(q, 1, s->job_key, -1, SQLITE_STATIC);
+      if (sqlite3_step(q) != SQLITE_DONE) r = fail(s, "store job key");
+      sqlite3_finalize(q);
+    }
+  }
+  if (!r)
+    r = exec(s, "COMMIT");
+  else
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+  pthread_mutex_unlock(&s->lock);
+  return r;
 }
 
 static int sq_get(void *st, swath_tile t, enum swath_task_state *out) {
@@ -138,6 +214,13 @@ static int flush_locked(sq_state *s) {
     if (m->msg) sqlite3_bind_text(s->put, 5, m->msg, -1, SQLITE_STATIC);
     else sqlite3_bind_null(s->put, 5);
     sqlite3_bind_int64(s->put, 6, now);
+    int64_t rv[4] = {m->range.minx, m->range.miny, m->range.maxx, m->range.maxy};
+    for (int k = 0; k < 4; k++) {
+      if (m->has_range)
+        sqlite3_bind_int64(s->put, 7 + k, rv[k]);
+      else
+        sqlite3_bind_null(s->put, 7 + k);
+    }
     if (sqlite3_step(s->put) != SQLITE_DONE) r = fail(s, "write task");
     sqlite3_reset(s->put);
   }
@@ -150,13 +233,15 @@ static int flush_locked(sq_state *s) {
   return r;
 }
 
-static int sq_mark(void *st, swath_tile t, enum swath_task_state state, const char *message) {
+static int sq_mark(void *st, swath_tile t, enum swath_task_state state, const char *message,
+                   const swath_tile_range *tiles) {
   sq_state *s = st;
   pthread_mutex_lock(&s->lock);
   int r = 0;
   if (s->nbuf == BUF_MAX) r = flush_locked(s);
   if (!r && s->nbuf < BUF_MAX) {
-    s->buf[s->nbuf++] = (pending_mark){t, (int)state, message ? strdup(message) : NULL};
+    s->buf[s->nbuf++] = (pending_mark){t, (int)state, message ? strdup(message) : NULL,
+                                       tiles != NULL, tiles ? *tiles : (swath_tile_range){0}};
   }
   pthread_mutex_unlock(&s->lock);
   return r;
@@ -189,6 +274,85 @@ static int sq_each_failed(void *st, void (*fn)(void *ud, swath_tile t, const cha
   return r;
 }
 
+static int sq_add_run(void *st, const swath_store_run *run) {
+  sq_state *s = st;
+  sqlite3_stmt *q;
+  pthread_mutex_lock(&s->lock);
+  int r = 0;
+  if (sqlite3_prepare_v2(
+          s->db,
+          "INSERT OR IGNORE INTO runs(min_zoom, max_zoom, minx, miny, maxx, maxy, area)"
+          " VALUES(?, ?, ?, ?, ?, ?, ?)",
+          -1, &q, NULL) != SQLITE_OK) {
+    r = fail(s, "record the run");
+  } else {
+    sqlite3_bind_int(q, 1, run->min_zoom);
+    sqlite3_bind_int(q, 2, run->max_zoom);
+    sqlite3_bind_double(q, 3, run->bounds.minx);
+    sqlite3_bind_double(q, 4, run->bounds.miny);
+    sqlite3_bind_double(q, 5, run->bounds.maxx);
+    sqlite3_bind_double(q, 6, run->bounds.maxy);
+    sqlite3_bind_text(q, 7, run->area ? run->area : "", -1, SQLITE_STATIC);
+    if (sqlite3_step(q) != SQLITE_DONE) r = fail(s, "record the run");
+    sqlite3_finalize(q);
+  }
+  pthread_mutex_unlock(&s->lock);
+  return r;
+}
+
+static int sq_each_run(void *st, void (*fn)(void *ud, const swath_store_run *run), void *ud) {
+  sq_state *s = st;
+  sqlite3_stmt *q;
+  pthread_mutex_lock(&s->lock);
+  int r = 0;
+  if (sqlite3_prepare_v2(
+          s->db, "SELECT min_zoom, max_zoom, minx, miny, maxx, maxy, area FROM runs ORDER BY seq",
+          -1, &q, NULL) != SQLITE_OK) {
+    r = fail(s, "list the runs");
+  } else {
+    while (sqlite3_step(q) == SQLITE_ROW) {
+      swath_store_run run = {sqlite3_column_int(q, 0),
+                             sqlite3_column_int(q, 1),
+                             {sqlite3_column_double(q, 2), sqlite3_column_double(q, 3),
+                              sqlite3_column_double(q, 4), sqlite3_column_double(q, 5)},
+                             (const char *)sqlite3_column_text(q, 6)};
+      fn(ud, &run);
+    }
+    sqlite3_finalize(q);
+  }
+  pthread_mutex_unlock(&s->lock);
+  return r;
+}
+
+static int sq_tile_limits(void *st, int m, swath_tile_range limits[SWATH_GRID_MAX_ZOOMS],
+                          int have[SWATH_GRID_MAX_ZOOMS]) {
+  sq_state *s = st;
+  memset(have, 0, SWATH_GRID_MAX_ZOOMS * sizeof *have);
+  int r = sq_flush(s);
+  if (r) return r;
+  sqlite3_stmt *q;
+  pthread_mutex_lock(&s->lock);
+  if (sqlite3_prepare_v2(s->db,
+                         "SELECT z, min(coalesce(tx0, x * ?1)), min(coalesce(ty0, y * ?1)),"
+                         " max(coalesce(tx1, x * ?1 + ?1 - 1)), max(coalesce(ty1, y * ?1 + ?1 - 1))"
+                         " FROM tasks WHERE state IN (1, 4) GROUP BY z",
+                         -1, &q, NULL) != SQLITE_OK) {
+    r = fail(s, "read the tile limits");
+  } else {
+    sqlite3_bind_int(q, 1, m);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+      int z = sqlite3_column_int(q, 0);
+      if (z < 0 || z >= SWATH_GRID_MAX_ZOOMS) continue;
+      have[z] = 1;
+      limits[z] = (swath_tile_range){z, sqlite3_column_int64(q, 1), sqlite3_column_int64(q, 2),
+                                     sqlite3_column_int64(q, 3), sqlite3_column_int64(q, 4)};
+    }
+    sqlite3_finalize(q);
+  }
+  pthread_mutex_unlock(&s->lock);
+  return r;
+}
+
 static void sq_close(void *st) {
   sq_state *s = st;
   if (!s) return;
@@ -199,15 +363,20 @@ static void sq_close(void *st) {
   sqlite3_close(s->db);
   pthread_mutex_destroy(&s->lock);
   free(s->path);
+  free(s->job_key);
   free(s);
 }
 
 const swath_store_vtable swath_store_sqlite = {
     .name = "sqlite",
     .open = sq_open,
+    .reset = sq_reset,
     .get = sq_get,
     .mark = sq_mark,
     .flush = sq_flush,
     .each_failed = sq_each_failed,
+    .add_run = sq_add_run,
+    .each_run = sq_each_run,
+    .tile_limits = sq_tile_limits,
     .close = sq_close,
 };

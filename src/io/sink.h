@@ -32,6 +32,16 @@ typedef struct swath_sink_cfg {
   int palette_n;
 } swath_sink_cfg;
 
+/* What the folder holds, for the metadata finish() writes: every tile on
+ * disk, from every run of the product, not only this run's. */
+typedef struct swath_sink_extent {
+  int min_zoom, max_zoom;                        /* zooms that have tiles */
+  swath_bounds bounds;                           /* grid CRS */
+  swath_lonlat_extent lonlat;                    /* lon/lat, center on data */
+  int have[SWATH_GRID_MAX_ZOOMS];                /* limits[z] is set */
+  swath_tile_range limits[SWATH_GRID_MAX_ZOOMS]; /* tiles on disk per zoom */
+} swath_sink_extent;
+
 typedef struct swath_sink_vtable {
   const char *name;
   /* Create the output location (fails with SWATH_EINVAL if unwritable). */
@@ -41,6 +51,13 @@ typedef struct swath_sink_vtable {
   int (*read_tile)(void *state, swath_tile t, swath_raster *out);
   /* Delete a tile if present (used by --overwrite of an empty tile). */
   int (*remove_tile)(void *state, swath_tile t);
+  /* 1 if the output holds any tile, 0 if not. */
+  int (*has_tiles)(void *state);
+  /* Delete every tile and the metadata (another job's product, --overwrite). */
+  int (*clear)(void *state);
+  /* Describe `e` in finish()'s metadata instead of the cfg's zooms and
+   * bounds (tile limits then come from e, not from the bounds). */
+  void (*set_extent)(void *state, const swath_sink_extent *e);
   /* Write metadata next to the tiles (tilejson.json, stac.json); `job_yaml`
    * is the job text as run, stored as job.yaml. */
   int (*finish)(void *state, const char *job_yaml);

@@ -15,16 +15,19 @@
  * Undefined; a kept colour table makes band 1 Palette). GTiff tiles carry
  * their geotransform and CRS, so each opens georeferenced on its own.
  * finish() writes the metadata that makes the folder a product
- * (io/tiledir_meta.c). open() writes one small tile of the run's type and
+ * (io/tiledir_meta.c), describing the extent set_extent() gives (every tile
+ * of the product, from every run), or else the cfg's zooms and bounds. open() writes one small tile of the run's type and
  * bands with the run's options into /vsimem/ before it creates anything, so
  * options the driver refuses for this data (JPEG compression of Int16, ...)
  * stop the run at the start instead of failing every tile. */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include <cpl_conv.h>
 #include <cpl_minixml.h>
 #include <cpl_string.h>
 #include <cpl_vsi.h>
 #include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <gdal.h>
 #include <math.h>
 #include <ogr_srs_api.h>
@@ -53,6 +56,8 @@ typedef struct tiledir {
   char *wkt;
   GDALColorTableH palette; /* band 1's colour table in GTiff tiles, or NULL */
   char tmpdir[4200];
+  int has_extent; /* set_extent was called: limits below, not from cfg.bounds */
+  swath_sink_extent extent;
 } tiledir;
 
 const char *swath_sink_format_ext(const char *format) {
@@ -527,7 +532,85 @@ static int td_remove(void *st, swath_tile tl) {
 static int td_finish(void *st, const char *job_yaml) {
   tiledir *t = st;
   int r = job_yaml ? swath__tiledir_write_file(&t->cfg, "job.yaml", job_yaml) : 0;
-  return r ? r : swath__tiledir_write_meta(&t->cfg, t->ext);
+  return r ? r : swath__tiledir_write_meta(&t->cfg, t->ext, t->has_extent ? &t->extent : NULL);
+}
+
+static void td_set_extent(void *st, const swath_sink_extent *e) {
+  tiledir *t = st;
+  t->extent = *e;
+  t->has_extent = 1;
+  t->cfg.min_zoom = e->min_zoom;
+  t->cfg.max_zoom = e->max_zoom;
+  t->cfg.bounds = e->bounds;
+  t->cfg.lonlat = e->lonlat;
+}
+
+/* A zoom folder: digits only ({path}/{z}). */
+static int is_number(const char *s) {
+  if (!*s) return 0;
+  for (; *s; s++)
+    if (*s < '0' || *s > '9') return 0;
+  return 1;
+}
+
+static int td_has_tiles(void *st) {
+  tiledir *t = st;
+  DIR *d = opendir(t->path);
+  if (!d) return 0;
+  int found = 0;
+  struct dirent *e;
+  while (!found && (e = readdir(d))) {
+    if (!is_number(e->d_name)) continue;
+    char zdir[4400];
+    snprintf(zdir, sizeof zdir, "%s/%s", t->path, e->d_name);
+    DIR *zd = opendir(zdir);
+    struct dirent *x;
+    while (zd && !found && (x = readdir(zd))) {
+      if (!is_number(x->d_name)) continue;
+      char xdir[4700];
+      snprintf(xdir, sizeof xdir, "%s/%s", zdir, x->d_name);
+      DIR *xd = opendir(xdir);
+      struct dirent *f;
+      while (xd && !found && (f = readdir(xd)))
+        found = f->d_name[0] != '.';
+      if (xd) closedir(xd);
+    }
+    if (zd) closedir(zd);
+  }
+  closedir(d);
+  return found;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb, (void)ftw;
+  int r = flag == FTW_DP ? rmdir(path) : unlink(path);
+  return r && errno != ENOENT ? -1 : 0;
+}
+
+static int td_clear(void *st) {
+  tiledir *t = st;
+  DIR *d = opendir(t->path);
+  if (!d)
+    return swath_error_set(SWATH_EIO, "output: cannot read '%s': %s", t->path, strerror(errno));
+  int r = 0;
+  struct dirent *e;
+  while (!r && (e = readdir(d))) {
+    if (!is_number(e->d_name)) continue;
+    char zdir[4400];
+    snprintf(zdir, sizeof zdir, "%s/%s", t->path, e->d_name);
+    if (nftw(zdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS))
+      r = swath_error_set(SWATH_EIO, "output: cannot remove the tiles under '%s': %s", zdir,
+                          strerror(errno));
+  }
+  closedir(d);
+  static const char *const meta[] = {"job.yaml", "tilejson.json", "tms.json", "stac.json", NULL};
+  for (int i = 0; !r && meta[i]; i++) {
+    char file[4300];
+    snprintf(file, sizeof file, "%s/%s", t->path, meta[i]);
+    if (unlink(file) && errno != ENOENT)
+      r = swath_error_set(SWATH_EIO, "output: cannot remove '%s': %s", file, strerror(errno));
+  }
+  return r;
 }
 
 const swath_sink_vtable swath_sink_tiledir = {
@@ -536,6 +619,9 @@ const swath_sink_vtable swath_sink_tiledir = {
     .write_tile = td_write,
     .read_tile = td_read,
     .remove_tile = td_remove,
+    .has_tiles = td_has_tiles,
+    .clear = td_clear,
+    .set_extent = td_set_extent,
     .finish = td_finish,
     .close = td_close,
 };

@@ -128,12 +128,14 @@ static json_t *tms1(const swath_sink_cfg *c) {
                    "supportedCRS", crs, "tileMatrix", mats);
 }
 
-/* Tile limits per zoom, so readers know where tiles exist. */
-static json_t *limits(const swath_sink_cfg *c) {
+/* Tile limits per zoom, so readers know where tiles exist: those on disk
+ * (`e`), or those of the bounds. */
+static json_t *limits(const swath_sink_cfg *c, const swath_sink_extent *e) {
   json_t *lim = json_object();
   for (int z = c->min_zoom; z <= c->max_zoom; z++) {
     swath_tile_range tr[2];
-    int n = swath_grid_tiles_of_bounds(c->grid, z, c->bounds, tr);
+    int n = e ? e->have[z] : swath_grid_tiles_of_bounds(c->grid, z, c->bounds, tr);
+    if (e && n) tr[0] = e->limits[z];
     if (n <= 0) continue;
     int64_t x0 = tr[0].minx, x1 = tr[0].maxx, y0 = tr[0].miny, y1 = tr[0].maxy;
     for (int i = 1; i < n; i++) {
@@ -150,7 +152,7 @@ static json_t *limits(const swath_sink_cfg *c) {
   return lim;
 }
 
-static int write_stac(const swath_sink_cfg *c, const char *ext) {
+static int write_stac(const swath_sink_cfg *c, const char *ext, const swath_sink_extent *e) {
   json_t *rbands = json_array();
   for (int i = 0; i < c->bands + (c->alpha ? 1 : 0); i++) {
     json_t *band = json_pack("{s:s}", "data_type", stac_dtype(c->dtype));
@@ -171,7 +173,7 @@ static int write_stac(const swath_sink_cfg *c, const char *ext) {
   json_object_set_new(tmsets, c->grid->name, tms1(c));
   json_t *links = json_object();
   json_object_set_new(links, c->grid->name,
-                      json_pack("{s:s,s:o}", "url", "./tms.json", "limits", limits(c)));
+                      json_pack("{s:s,s:o}", "url", "./tms.json", "limits", limits(c, e)));
   json_t *item =
       json_pack("{s:s,s:s,s:[s],s:s,s:o,s:o,s:{s:s,s:o,s:o},s:[],s:{},s:{s:{s:s,s:s,s:s,s:o}}}",
                 "type", "Feature", "stac_version", "1.0.0", "stac_extensions",
@@ -183,7 +185,8 @@ static int write_stac(const swath_sink_cfg *c, const char *ext) {
   return write_json(c, "stac.json", item);
 }
 
-int swath__tiledir_write_meta(const swath_sink_cfg *c, const char *ext) {
+int swath__tiledir_write_meta(const swath_sink_cfg *c, const char *ext,
+                              const swath_sink_extent *e) {
   int r = write_tilejson(c, ext);
   if (r) return r;
   char *tms = swath_grid_to_tms_json(c->grid);
@@ -192,5 +195,5 @@ int swath__tiledir_write_meta(const swath_sink_cfg *c, const char *ext) {
     free(tms);
     if (r) return r;
   }
-  return write_stac(c, ext);
+  return write_stac(c, ext, e);
 }

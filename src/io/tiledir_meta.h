@@ -8,7 +8,9 @@
 /* Write `text` to {c->path}/{name} through a temp file and a rename. */
 int swath__tiledir_write_file(const swath_sink_cfg *c, const char *name, const char *text);
 /* Write tilejson.json, tms.json and stac.json for the tiles of `c`, whose
- * file extension is `ext`. */
-int swath__tiledir_write_meta(const swath_sink_cfg *c, const char *ext);
+ * file extension is `ext`: tile limits per zoom from `e` (the tiles on disk)
+ * when given, else from c->bounds. */
+int swath__tiledir_write_meta(const swath_sink_cfg *c, const char *ext,
+                              const swath_sink_extent *e);
 
 #endif

@@ -1,7 +1,10 @@
 /* test_plan.c: the task order of engine/plan.c, driven by a fake in-memory
  * store and a single simulated worker: every metatile of every zoom is
  * handed out exactly once, children strictly before their parent, finished
- * tasks recorded in the store are skipped, and half-built parents stay few. */
+ * tasks recorded in the store are skipped, and half-built parents stay few.
+ * Reruns: children outside the area say what the store records of them; a
+ * top-zoom task over recorded children is an overview of them; a STALE
+ * task is rebuilt. */
 #include <gdal.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,8 +40,9 @@ static int f_get(void *st, swath_tile t, enum swath_task_state *out) {
   *out = f->used[i] ? (enum swath_task_state)f->state[i] : SWATH_TASK_PENDING;
   return 0;
 }
-static int f_mark(void *st, swath_tile t, enum swath_task_state s, const char *msg) {
-  (void)msg;
+static int f_mark(void *st, swath_tile t, enum swath_task_state s, const char *msg,
+                  const swath_tile_range *tiles) {
+  (void)msg, (void)tiles;
   fake *f = st;
   unsigned i = slot(f, t);
   f->used[i] = 1;
@@ -86,7 +90,7 @@ static int64_t drive(swath_plan *p, fake *f, int minz, int maxz, int m, int *max
       swath_tile kids[4];
       swath_tile_children(t.mt, kids);
       for (int i = 0; i < 4; i++) {
-        if (t.node->child[i] == SWATH_CHILD_NONE) continue;
+        if (t.node->child[i] != SWATH_CHILD_DATA) continue; /* not visited: outside the area */
         enum swath_task_state s;
         f_get(f, kids[i], &s);
         assert_true(s == SWATH_TASK_DONE || s == SWATH_TASK_EMPTY);
@@ -97,8 +101,8 @@ static int64_t drive(swath_plan *p, fake *f, int minz, int maxz, int m, int *max
     enum swath_task_state s;
     f_get(handed, t.mt, &s);
     assert_int_equal(s, SWATH_TASK_PENDING); /* never handed out twice */
-    f_mark(handed, t.mt, SWATH_TASK_DONE, NULL);
-    f_mark(f, t.mt, SWATH_TASK_DONE, NULL);
+    f_mark(handed, t.mt, SWATH_TASK_DONE, NULL, NULL);
+    f_mark(f, t.mt, SWATH_TASK_DONE, NULL, NULL);
     swath_plan_report(p, t.parent, t.quadrant, SWATH_CHILD_DATA);
     if (t.kind == SWATH_TASK_OVERVIEW) swath_plan_release(p, t.node);
   }
@@ -179,6 +183,138 @@ static void without_overviews_every_zoom_is_a_leaf(void **st) {
   free(f);
 }
 
+/* What the store says a child outside the area gives its parent. */
+static enum swath_child_result expected_child(fake *f, swath_tile kid) {
+  enum swath_task_state s;
+  f_get(f, kid, &s);
+  return s == SWATH_TASK_DONE || s == SWATH_TASK_STALE ? SWATH_CHILD_ONDISK
+         : s == SWATH_TASK_EMPTY                       ? SWATH_CHILD_EMPTY
+                                                       : SWATH_CHILD_KEEP;
+}
+
+static void outside_children_come_from_the_store(void **st) {
+  (void)st;
+  fake *f = calloc(1, sizeof *f);
+  swath_plan *p;
+  int live;
+  /* A finished product at 11-13 over the whole area, and one empty task. */
+  assert_int_equal(swath_plan_new(&grid, area, 11, 13, 2, 1, &fake_vt, f, &p), 0);
+  drive(p, f, 11, 13, 2, &live);
+  swath_plan_free(p);
+  swath_tile_iter *it;
+  swath_tile empty;
+  assert_int_equal(swath_tile_iter_new(&grid, area, 13, 2, &it), 0);
+  assert_int_equal(swath_tile_iter_next(it, &empty), 1);
+  swath_tile_iter_free(it);
+  f_mark(f, empty, SWATH_TASK_EMPTY, NULL, NULL);
+  /* A rerun over a small part of it, one zoom deeper. */
+  swath_area *sub;
+  assert_int_equal(
+      swath_area_from_bounds(&grid, (swath_bounds){8.52, 47.37, 8.53, 47.38}, "EPSG:4326", &sub),
+      0);
+  assert_int_equal(swath_plan_new(&grid, sub, 11, 14, 2, 1, &fake_vt, f, &p), 0);
+  swath_task t;
+  int overviews = 0, outside = 0, keep = 0;
+  while (swath_plan_next(p, &t)) {
+    if (t.kind == SWATH_TASK_OVERVIEW) {
+      overviews++;
+      swath_tile kids[4];
+      swath_tile_children(t.mt, kids);
+      for (int i = 0; i < 4; i++) {
+        if (t.node->child[i] == SWATH_CHILD_DATA) continue; /* visited */
+        outside++;
+        keep += t.node->child[i] == SWATH_CHILD_KEEP;
+        assert_int_equal(t.node->child[i], expected_child(f, kids[i]));
+      }
+      /* Overviews of this run sit at 11-13: the old top zoom is one now. */
+      assert_true(t.mt.z >= 11 && t.mt.z <= 13);
+      swath_plan_release(p, t.node);
+    } else {
+      assert_int_equal(t.mt.z, 14);
+    }
+    swath_plan_report(p, t.parent, t.quadrant, SWATH_CHILD_DATA);
+  }
+  assert_true(swath_plan_finished(p));
+  assert_true(overviews >= 3);
+  assert_true(outside > 0); /* some children lie outside the small area */
+  assert_true(keep > 0);    /* zoom 14 outside it was never computed */
+  swath_plan_free(p);
+  swath_area_free(sub);
+  free(f);
+}
+
+static void top_zoom_over_recorded_children_is_an_overview(void **st) {
+  (void)st;
+  fake *f = calloc(1, sizeof *f);
+  swath_plan *p;
+  int live;
+  assert_int_equal(swath_plan_new(&grid, area, 12, 14, 1, 1, &fake_vt, f, &p), 0);
+  int64_t all = drive(p, f, 12, 14, 1, &live);
+  swath_plan_free(p);
+  /* 12-13 is done: nothing to do. */
+  assert_int_equal(swath_plan_new(&grid, area, 12, 13, 1, 1, &fake_vt, f, &p), 0);
+  swath_task t;
+  assert_int_equal(swath_plan_next(p, &t), 0);
+  assert_true(swath_plan_finished(p));
+  swath_plan_free(p);
+  /* Redone (--overwrite), zoom 13 is built from zoom 14 on disk, not from the inputs. */
+  assert_int_equal(swath_plan_new(&grid, area, 12, 13, 1, 1, &fake_vt, f, &p), 0);
+  swath_plan_redo(p);
+  int64_t n = 0;
+  while (swath_plan_next(p, &t)) {
+    n++;
+    assert_int_equal(t.kind, SWATH_TASK_OVERVIEW);
+    if (t.mt.z ==
+        13) { /* children from disk (or never computed, outside the area): none from the inputs */
+      swath_tile kids[4];
+      swath_tile_children(t.mt, kids);
+      for (int i = 0; i < 4; i++)
+        assert_int_equal(t.node->child[i], expected_child(f, kids[i]));
+    }
+    swath_plan_report(p, t.parent, t.quadrant, SWATH_CHILD_DATA);
+    swath_plan_release(p, t.node);
+  }
+  assert_true(swath_plan_finished(p));
+  assert_int_equal(n, all - swath_area_count_tiles(&grid, area, 14, 1));
+  swath_plan_free(p);
+  free(f);
+}
+
+static void stale_is_rebuilt(void **st) {
+  (void)st;
+  fake *f = calloc(1, sizeof *f);
+  swath_plan *p;
+  int live;
+  assert_int_equal(swath_plan_new(&grid, area, 12, 14, 1, 1, &fake_vt, f, &p), 0);
+  drive(p, f, 12, 14, 1, &live);
+  swath_plan_free(p);
+  swath_tile_iter *it;
+  swath_tile mid;
+  assert_int_equal(swath_tile_iter_new(&grid, area, 13, 1, &it), 0);
+  assert_int_equal(swath_tile_iter_next(it, &mid), 1);
+  swath_tile_iter_free(it);
+  f_mark(f, mid, SWATH_TASK_STALE, NULL, NULL);
+  assert_int_equal(swath_plan_new(&grid, area, 12, 14, 1, 1, &fake_vt, f, &p), 0);
+  swath_task t;
+  assert_int_equal(swath_plan_next(p, &t), 1);
+  assert_int_equal(t.kind, SWATH_TASK_OVERVIEW);
+  assert_int_equal(t.mt.z, 13);
+  assert_int_equal(t.mt.x, mid.x);
+  for (int i = 0; i < 4; i++)
+    assert_int_not_equal(t.node->child[i], SWATH_CHILD_DATA);
+  swath_plan_report(p, t.parent, t.quadrant, SWATH_CHILD_DATA);
+  swath_plan_release(p, t.node);
+  /* Then its parent, whose child changed; nothing else. */
+  assert_int_equal(swath_plan_next(p, &t), 1);
+  assert_int_equal(t.mt.z, 12);
+  swath_plan_report(p, t.parent, t.quadrant, SWATH_CHILD_DATA);
+  swath_plan_release(p, t.node);
+  assert_int_equal(swath_plan_next(p, &t), 0);
+  assert_true(swath_plan_finished(p));
+  swath_plan_free(p);
+  free(f);
+}
+
 static void quadtree_check(void **st) {
   (void)st;
   assert_true(swath_plan_grid_is_quadtree(&grid, 0, 20));
@@ -194,6 +330,9 @@ int main(void) {
       cmocka_unit_test(resume_skips_finished),
       cmocka_unit_test(without_overviews_every_zoom_is_a_leaf),
       cmocka_unit_test(quadtree_check),
+      cmocka_unit_test(outside_children_come_from_the_store),
+      cmocka_unit_test(top_zoom_over_recorded_children_is_an_overview),
+      cmocka_unit_test(stale_is_rebuilt),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -158,12 +158,89 @@ static void refuses_what_cannot_be_written(void **st) {
   assert_non_null(strstr(swath_error_message(), "cannot write"));
 }
 
+/* clear() deletes a product (tiles and metadata) and nothing else: not the
+ * state, not a file the user keeps next to it, not a folder with another
+ * name; has_tiles() sees a tile three folders down. */
+static void clear_removes_only_the_product(void **st) {
+  (void)st;
+  swath_sink_cfg c = cfg("clear", "PNG", SWATH_DT_BYTE, 3);
+  void *s;
+  assert_int_equal(swath_sink_tiledir.open(&c, &s), 0);
+  assert_int_equal(swath_sink_tiledir.has_tiles(s), 0);
+  swath_raster r;
+  pattern(&r, SWATH_DT_BYTE, 3);
+  assert_int_equal(swath_sink_tiledir.write_tile(s, (swath_tile){14, 8580, 5737}, &r), 0);
+  assert_int_equal(swath_sink_tiledir.write_tile(s, (swath_tile){13, 4290, 2868}, &r), 0);
+  swath_raster_free(&r);
+  assert_int_equal(swath_sink_tiledir.finish(s, "process: test\n"), 0);
+  assert_int_equal(swath_sink_tiledir.has_tiles(s), 1);
+  char keep[256], notes[256], state[256];
+  snprintf(keep, sizeof keep, "%s/notes.txt", c.path);
+  snprintf(notes, sizeof notes, "%s/14x", c.path);
+  snprintf(state, sizeof state, "%s/.swath/state.sqlite", c.path);
+  FILE *f = fopen(keep, "w");
+  fclose(f);
+  assert_int_equal(mkdir(notes, 0777), 0);
+  f = fopen(state, "w");
+  fclose(f);
+  assert_int_equal(swath_sink_tiledir.clear(s), 0);
+  assert_int_equal(swath_sink_tiledir.has_tiles(s), 0);
+  assert_int_equal(count_files(c.path, ".png"), 0);
+  assert_int_equal(count_files(c.path, ".json"), 0);
+  assert_int_equal(count_files(c.path, "job.yaml"), 0);
+  assert_int_equal(access(keep, F_OK), 0);
+  assert_int_equal(access(notes, F_OK), 0);
+  assert_int_equal(access(state, F_OK), 0);
+  char z[256];
+  snprintf(z, sizeof z, "%s/14", c.path);
+  assert_int_equal(access(z, F_OK), -1);
+  swath_sink_tiledir.close(s);
+}
+
+/* With an extent set, the metadata describe it: zooms, and limits per zoom
+ * (not the cfg's bounds). */
+static void metadata_describe_the_extent(void **st) {
+  (void)st;
+  swath_sink_cfg c = cfg("extent", "PNG", SWATH_DT_BYTE, 3);
+  void *s;
+  assert_int_equal(swath_sink_tiledir.open(&c, &s), 0);
+  swath_sink_extent e = {
+      .min_zoom = 12, .max_zoom = 14, .bounds = c.bounds, .lonlat = c.lonlat};
+  e.have[12] = e.have[14] = 1;
+  e.limits[12] = (swath_tile_range){12, 2140, 1430, 2146, 1436};
+  e.limits[14] = (swath_tile_range){14, 8580, 5737, 8580, 5737};
+  swath_sink_tiledir.set_extent(s, &e);
+  assert_int_equal(swath_sink_tiledir.finish(s, "process: test\n"), 0);
+  swath_sink_tiledir.close(s);
+  char p[256], buf[65536];
+  snprintf(p, sizeof p, "%s/stac.json", c.path);
+  FILE *f = fopen(p, "r");
+  assert_non_null(f);
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  char *l12 = strstr(buf, "\"12\": {");
+  assert_non_null(l12);
+  assert_non_null(strstr(l12, "\"min_tile_col\": 2140"));
+  assert_non_null(strstr(buf, "\"max_tile_row\": 1436"));
+  assert_null(strstr(buf, "\"13\": {")); /* no tiles at 13: no limits */
+  snprintf(p, sizeof p, "%s/tilejson.json", c.path);
+  f = fopen(p, "r");
+  n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  assert_non_null(strstr(buf, "\"minzoom\": 12"));
+  assert_non_null(strstr(buf, "\"maxzoom\": 14"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(png_rgba_roundtrip),
       cmocka_unit_test(gtiff_float_roundtrip),
       cmocka_unit_test(gtiff_is_georeferenced),
       cmocka_unit_test(refuses_what_cannot_be_written),
+      cmocka_unit_test(clear_removes_only_the_product),
+      cmocka_unit_test(metadata_describe_the_extent),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,6 +1,9 @@
 /* test_store.c: the SQLite task store: marks survive a flush and a process
- * that dies without closing, a new job key or --overwrite forgets them,
- * failures are listed, and concurrent marks from threads all land. */
+ * that dies without closing; another job key is reported and nothing is
+ * dropped until reset; failures are listed; concurrent marks from threads
+ * all land; tile limits come from the tasks' tile ranges (a STALE mark keeps
+ * the range; a store made before ranges existed is upgraded and its tasks
+ * count as whole metatiles); runs are recorded once each. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +16,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "engine/store.h"
 
@@ -39,28 +43,50 @@ static enum swath_task_state get(void *s, int z, int x, int y) {
   return v;
 }
 
+/* Open as a run does when the folder holds no other job's tiles: adopt the key. */
+static void *open_key(const char *key) {
+  void *s;
+  int same;
+  int64_t done;
+  assert_int_equal(vt->open(path, key, &same, &done, &s), 0);
+  if (!same) assert_int_equal(vt->reset(s), 0);
+  return s;
+}
+
 static void persistence_and_job_key(void **st) {
   (void)st;
   void *s;
-  assert_int_equal(vt->open(path, "key-a", 0, &s), 0);
-  vt->mark(s, (swath_tile){5, 1, 2}, SWATH_TASK_DONE, NULL);
-  vt->mark(s, (swath_tile){5, 1, 3}, SWATH_TASK_EMPTY, NULL);
+  int same = -1;
+  int64_t done = -1;
+  assert_int_equal(vt->open(path, "key-a", &same, &done, &s), 0);
+  assert_int_equal(same, 0); /* a new store is no job's yet */
+  assert_int_equal(done, 0);
+  assert_int_equal(vt->reset(s), 0);
+  vt->mark(s, (swath_tile){5, 1, 2}, SWATH_TASK_DONE, NULL, NULL);
+  vt->mark(s, (swath_tile){5, 1, 3}, SWATH_TASK_EMPTY, NULL, NULL);
+  vt->mark(s, (swath_tile){5, 1, 4}, SWATH_TASK_STALE, NULL, NULL);
   assert_int_equal(get(s, 5, 1, 2), SWATH_TASK_DONE); /* seen before a flush too */
   assert_int_equal(vt->flush(s), 0);
   vt->close(s);
-  assert_int_equal(vt->open(path, "key-a", 0, &s), 0);
+  assert_int_equal(vt->open(path, "key-a", &same, &done, &s), 0);
+  assert_int_equal(same, 1);
+  assert_int_equal(done, 2); /* DONE and STALE: tiles on disk */
   assert_int_equal(get(s, 5, 1, 2), SWATH_TASK_DONE);
   assert_int_equal(get(s, 5, 1, 3), SWATH_TASK_EMPTY);
+  assert_int_equal(get(s, 5, 1, 4), SWATH_TASK_STALE);
   assert_int_equal(get(s, 5, 9, 9), SWATH_TASK_PENDING);
   vt->close(s);
-  /* Same key with reset (--overwrite): forgotten. */
-  assert_int_equal(vt->open(path, "key-a", 1, &s), 0);
+  /* Another job key: reported, nothing dropped until reset. */
+  assert_int_equal(vt->open(path, "key-b", &same, &done, &s), 0);
+  assert_int_equal(same, 0);
+  assert_int_equal(done, 2);
+  assert_int_equal(get(s, 5, 1, 2), SWATH_TASK_DONE);
+  assert_int_equal(vt->reset(s), 0);
   assert_int_equal(get(s, 5, 1, 2), SWATH_TASK_PENDING);
-  vt->mark(s, (swath_tile){5, 1, 2}, SWATH_TASK_DONE, NULL);
-  vt->close(s); /* close flushes */
-  /* Another job key: forgotten. */
-  assert_int_equal(vt->open(path, "key-b", 0, &s), 0);
-  assert_int_equal(get(s, 5, 1, 2), SWATH_TASK_PENDING);
+  vt->close(s);
+  assert_int_equal(vt->open(path, "key-b", &same, &done, &s), 0);
+  assert_int_equal(same, 1);
+  assert_int_equal(done, 0);
   vt->close(s);
 }
 
@@ -69,26 +95,36 @@ static void survives_a_dead_process(void **st) {
   pid_t pid = fork();
   if (pid == 0) {
     void *s;
-    if (vt->open(path, "key-c", 1, &s)) _exit(3);
-    vt->mark(s, (swath_tile){7, 10, 20}, SWATH_TASK_DONE, NULL);
+    int same;
+    int64_t done;
+    if (vt->open(path, "key-c", &same, &done, &s) || vt->reset(s)) _exit(3);
+    vt->mark(s, (swath_tile){7, 10, 20}, SWATH_TASK_DONE, NULL, NULL);
     vt->flush(s);
-    vt->mark(s, (swath_tile){7, 10, 21}, SWATH_TASK_DONE, NULL); /* never flushed */
-    _exit(0);                                                    /* no close */
+    vt->mark(s, (swath_tile){7, 10, 21}, SWATH_TASK_DONE, NULL, NULL); /* never flushed */
+    _exit(0);                                                          /* no close */
   }
   int status;
   waitpid(pid, &status, 0);
   assert_int_equal(WEXITSTATUS(status), 0);
-  void *s;
-  assert_int_equal(vt->open(path, "key-c", 0, &s), 0);
+  void *s = open_key("key-c");
   assert_int_equal(get(s, 7, 10, 20), SWATH_TASK_DONE);
   assert_int_equal(get(s, 7, 10, 21), SWATH_TASK_PENDING);
   vt->close(s);
 }
 
+static int nruns, run_zooms[8];
+static void count_runs(void *ud, const swath_store_run *run) {
+  (void)ud;
+  if (nruns < 8) run_zooms[nruns] = run->max_zoom;
+  nruns++;
+}
+
 static void *marker(void *arg) {
   void *s = ((void **)arg)[0];
   int id = (int)(intptr_t)((void **)arg)[1];
-  for (int i = 0; i < 1000; i++) vt->mark(s, (swath_tile){12, id, i}, i % 10 ? SWATH_TASK_DONE : SWATH_TASK_FAILED, "boom");
+  for (int i = 0; i < 1000; i++)
+    vt->mark(s, (swath_tile){12, id, i}, i % 10 ? SWATH_TASK_DONE : SWATH_TASK_FAILED, "boom",
+             NULL);
   return NULL;
 }
 
@@ -101,8 +137,7 @@ static void count_failed(void *ud, swath_tile t, const char *msg) {
 
 static void concurrent_marks_and_failures(void **st) {
   (void)st;
-  void *s;
-  assert_int_equal(vt->open(path, "key-d", 1, &s), 0);
+  void *s = open_key("key-d");
   pthread_t th[4];
   void *args[4][2];
   for (int i = 0; i < 4; i++) {
@@ -115,7 +150,7 @@ static void concurrent_marks_and_failures(void **st) {
   assert_int_equal(vt->each_failed(s, count_failed, NULL), 0);
   assert_int_equal(nfailed, 400);
   vt->close(s);
-  assert_int_equal(vt->open(path, "key-d", 0, &s), 0);
+  s = open_key("key-d");
   for (int id = 0; id < 4; id++)
     for (int i = 0; i < 1000; i += 37) assert_int_equal(get(s, 12, id, i), i % 10 ? SWATH_TASK_DONE : SWATH_TASK_FAILED);
   vt->close(s);
@@ -124,7 +159,105 @@ static void concurrent_marks_and_failures(void **st) {
 static void unwritable(void **st) {
   (void)st;
   void *s;
-  assert_true(vt->open("/nonexistent-dir/x/state.sqlite", "k", 0, &s) < 0);
+  int same;
+  int64_t done;
+  assert_true(vt->open("/nonexistent-dir/x/state.sqlite", "k", &same, &done, &s) < 0);
+}
+
+static void limits_and_runs(void **st) {
+  (void)st;
+  void *s = open_key("key-e");
+  swath_tile_range a = {9, 100, 200, 101, 200}, b = {9, 104, 198, 105, 199};
+  vt->mark(s, (swath_tile){9, 50, 100}, SWATH_TASK_DONE, NULL, &a);
+  vt->mark(s, (swath_tile){9, 52, 99}, SWATH_TASK_DONE, NULL, &b);
+  vt->mark(s, (swath_tile){9, 60, 60}, SWATH_TASK_EMPTY, NULL,
+           NULL); /* no tiles: not in the limits */
+  vt->mark(s, (swath_tile){9, 61, 61}, SWATH_TASK_FAILED, "x", NULL); /* likewise */
+  vt->mark(s, (swath_tile){8, 26, 49}, SWATH_TASK_DONE, NULL,
+           &(swath_tile_range){8, 52, 99, 52, 99});
+  vt->mark(s, (swath_tile){8, 26, 49}, SWATH_TASK_STALE, NULL, NULL); /* keeps its range */
+  swath_tile_range lim[SWATH_GRID_MAX_ZOOMS];
+  int have[SWATH_GRID_MAX_ZOOMS];
+  assert_int_equal(vt->tile_limits(s, 2, lim, have), 0);
+  assert_int_equal(have[9], 1);
+  assert_int_equal(have[8], 1);
+  assert_int_equal(have[7], 0);
+  assert_int_equal(lim[9].minx, 100);
+  assert_int_equal(lim[9].maxx, 105);
+  assert_int_equal(lim[9].miny, 198);
+  assert_int_equal(lim[9].maxy, 200);
+  assert_int_equal(lim[8].minx, 52);
+  assert_int_equal(lim[8].maxy, 99);
+  /* A task recorded again with another range: the new one counts. */
+  vt->mark(s, (swath_tile){9, 52, 99}, SWATH_TASK_DONE, NULL,
+           &(swath_tile_range){9, 104, 199, 104, 199});
+  assert_int_equal(vt->tile_limits(s, 2, lim, have), 0);
+  assert_int_equal(lim[9].maxx, 104);
+  assert_int_equal(lim[9].miny, 199);
+  /* Runs: each zoom range and area once, oldest first. */
+  swath_store_run r1 = {12, 15, {1, 2, 3, 4}, "the inputs' footprint"},
+                  r2 = {12, 16, {0, 0, 1, 1}, "bounds 1,2,3,4"};
+  assert_int_equal(vt->add_run(s, &r1), 0);
+  assert_int_equal(vt->add_run(s, &r2), 0);
+  assert_int_equal(vt->add_run(s, &r1), 0);
+  vt->close(s);
+  s = open_key("key-e");
+  nruns = 0;
+  assert_int_equal(vt->each_run(s, count_runs, NULL), 0);
+  assert_int_equal(nruns, 2);
+  assert_int_equal(run_zooms[0], 15);
+  assert_int_equal(run_zooms[1], 16);
+  vt->close(s);
+  /* Another job: runs and tasks go with the reset. */
+  int same;
+  int64_t done;
+  assert_int_equal(vt->open(path, "key-f", &same, &done, &s), 0);
+  assert_int_equal(vt->reset(s), 0);
+  nruns = 0;
+  assert_int_equal(vt->each_run(s, count_runs, NULL), 0);
+  assert_int_equal(nruns, 0);
+  assert_int_equal(vt->tile_limits(s, 2, lim, have), 0);
+  assert_int_equal(have[9], 0);
+  vt->close(s);
+}
+
+static void upgrades_an_old_store(void **st) {
+  (void)st;
+  /* The tables as swath made them before tile ranges and runs. */
+  char old[160];
+  snprintf(old, sizeof old, "%s/old.sqlite", dir);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(old, &db), SQLITE_OK);
+  assert_int_equal(
+      sqlite3_exec(
+          db,
+          "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+          " CREATE TABLE tasks(z INTEGER, x INTEGER, y INTEGER, state INTEGER, message TEXT,"
+          " attempts INTEGER DEFAULT 1, updated_at INTEGER, PRIMARY KEY(z, x, y)) WITHOUT ROWID;"
+          " INSERT INTO meta VALUES('job_key', 'old');"
+          " INSERT INTO tasks VALUES(10, 3, 4, 1, NULL, 1, 0);",
+          NULL, NULL, NULL),
+      SQLITE_OK);
+  sqlite3_close(db);
+  void *s;
+  int same;
+  int64_t done;
+  assert_int_equal(vt->open(old, "old", &same, &done, &s), 0);
+  assert_int_equal(same, 1);
+  assert_int_equal(done, 1);
+  swath_tile_range lim[SWATH_GRID_MAX_ZOOMS];
+  int have[SWATH_GRID_MAX_ZOOMS];
+  assert_int_equal(vt->tile_limits(s, 4, lim, have), 0);
+  assert_int_equal(have[10], 1); /* the whole metatile 3,4 at metatiling 4 */
+  assert_int_equal(lim[10].minx, 12);
+  assert_int_equal(lim[10].maxx, 15);
+  assert_int_equal(lim[10].miny, 16);
+  assert_int_equal(lim[10].maxy, 19);
+  vt->mark(s, (swath_tile){10, 3, 5}, SWATH_TASK_DONE, NULL,
+           &(swath_tile_range){10, 13, 21, 13, 21});
+  assert_int_equal(vt->tile_limits(s, 4, lim, have), 0);
+  assert_int_equal(lim[10].maxy, 21);
+  vt->close(s);
 }
 
 int main(void) {
@@ -133,6 +266,8 @@ int main(void) {
       cmocka_unit_test(survives_a_dead_process),
       cmocka_unit_test(concurrent_marks_and_failures),
       cmocka_unit_test(unwritable),
+      cmocka_unit_test(limits_and_runs),
+      cmocka_unit_test(upgrades_an_old_store),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
