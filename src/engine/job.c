@@ -20,31 +20,6 @@
 #include "io/sink.h"
 #include "io/source.h"
 
-static char *read_text(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  size_t cap = 4096, n = 0;
-  char *buf = malloc(cap);
-  while (buf) {
-    size_t got = fread(buf + n, 1, cap - n - 1, f);
-    n += got;
-    if (got == 0) break;
-    if (cap - n - 1 == 0) {
-      char *nb = realloc(buf, cap * 2);
-      if (!nb) {
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = nb;
-      cap *= 2;
-    }
-  }
-  fclose(f);
-  if (buf) buf[n] = '\0';
-  return buf;
-}
-
 /* Paths relative to the job file's folder; GDAL connection strings and
  * absolute paths pass through. */
 static char *resolve(const char *dir, const char *p) {
@@ -382,8 +357,7 @@ int swath_job_load(const char *path, swath_job **out) {
   int rc = dircopy ? 0 : SWATH_ENOMEM;
   if (!rc) {
     job->path = strdup(path);
-    job->text = read_text(path);
-    if (!job->text) rc = swath_error_set(SWATH_EINVAL, "%s: cannot read job file: %s", path, strerror(errno));
+    rc = job->path ? swath_cfg_read_file(path, &job->text) : SWATH_ENOMEM;
   }
   if (!rc) rc = swath_cfg_parse_string(job->text, path, &root);
   if (!rc && root->type != SWATH_CFG_MAP)
