@@ -637,9 +637,10 @@ static int parse_token(swath_search *q, const char *s) {
   int ok = json_is_array(t) && n == (size_t)q->nsort + 2 && json_is_string(json_array_get(t, 0)) &&
            json_is_integer(json_array_get(t, n - 1));
   if (ok && strcmp(json_string_value(json_array_get(t, 0)), q->sortsig) != 0) {
+    int rc = swath_error_set(SWATH_EINVAL, "token: it belongs to another sortby (%s), not %s",
+                             json_string_value(json_array_get(t, 0)), q->sortsig);
     json_decref(t);
-    return swath_error_set(SWATH_EINVAL, "token: it belongs to another sortby (%s), not %s",
-                           json_string_value(json_array_get(t, 0)), q->sortsig);
+    return rc;
   }
   for (int k = 0; ok && k < q->nsort; k++) {
     json_t *v = json_array_get(t, k + 1);
