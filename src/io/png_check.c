@@ -87,6 +87,8 @@ int swath__png_check(const void *body, size_t len, int expect_w, int expect_h) {
     const unsigned char *type = p + 4, *data = p + 8;
     if (n > 0x7fffffffu || (size_t)(end - data) < (size_t)n + 4) return 0;
     if (libdeflate_crc32(0, type, (size_t)n + 4) != be32(data + n)) return 0;
+    for (int k = 0; k < 4; k++) /* libpng refuses a type that is not four letters */
+      if (!((type[k] >= 'A' && type[k] <= 'Z') || (type[k] >= 'a' && type[k] <= 'z'))) return 0;
     int critical = !(type[0] & 0x20);
     if (!have_ihdr) {
       if (memcmp(type, "IHDR", 4) != 0 || n != 13) return 0;
