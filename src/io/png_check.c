@@ -109,9 +109,12 @@ int swath__png_check(const void *body, size_t len, int expect_w, int expect_h) {
       idat_count++;
     } else {
       if (idat_state == 1) idat_state = 2;
-      if (memcmp(type, "PLTE", 4) == 0)
+      if (memcmp(type, "PLTE", 4) == 0) {
+        /* libpng refuses a second PLTE, an empty one, and (colour 3) one
+         * that is not 1 to 256 whole entries; stricter is safe here. */
+        if (have_plte || n == 0 || n % 3 || n > 768) return 0;
         have_plte = 1;
-      else if (memcmp(type, "IEND", 4) == 0)
+      } else if (memcmp(type, "IEND", 4) == 0)
         have_iend = 1;
       else if (critical || memcmp(type, "IHDR", 4) == 0)
         return 0; /* an unknown critical chunk, or a second IHDR */

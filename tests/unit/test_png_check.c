@@ -161,6 +161,7 @@ struct spec {
   int unknown_crit;   /* an unknown critical chunk before IEND */
   int ancillary;      /* a tEXt chunk before the IDATs */
   int bad_type;       /* an ancillary chunk whose type is not 4 letters */
+  int plte;           /* colour 3: 1 two PLTE chunks, 2 an empty one, 3 one of 7 bytes */
   size_t extra_bytes; /* filtered data longer than the image needs */
 };
 
@@ -228,7 +229,9 @@ static unsigned char *build(const struct spec *s, size_t *len) {
     unsigned char plte[3 * 16];
     for (int i = 0; i < 48; i++)
       plte[i] = (unsigned char)(i * 5);
-    chunk(&b, "PLTE", plte, sizeof plte);
+    static const size_t plte_len[] = {sizeof plte, sizeof plte, 0, 7};
+    chunk(&b, "PLTE", plte, plte_len[s->plte]);
+    if (s->plte == 1) chunk(&b, "PLTE", plte, sizeof plte);
   }
   int parts = s->idat_parts > 0 ? s->idat_parts : 1;
   size_t at = 0;
@@ -262,6 +265,11 @@ static void test_hand_built(void **state) {
       /* libpng refuses a chunk type with a byte that is not a letter
        * (found by tests/fuzz/fuzz_png_check). */
       {{.w = 16, .h = 16, .depth = 8, .colour = 2, .bad_type = 1}, 0, 0},
+      /* A second PLTE, an empty one, one that is not whole entries (the
+       * first found by tests/fuzz/fuzz_png_check). */
+      {{.w = 16, .h = 16, .depth = 4, .colour = 3, .plte = 1}, 0, 0},
+      {{.w = 16, .h = 16, .depth = 4, .colour = 3, .plte = 2}, 0, 0},
+      {{.w = 16, .h = 16, .depth = 4, .colour = 3, .plte = 3}, 0, 0},
       /* libpng never reads past the image data, so GDAL takes this one; the
        * check does not prove it, and the caller's full decode accepts it. */
       {{.w = 16, .h = 16, .depth = 8, .colour = 2, .unknown_crit = 1}, 1, 0},
