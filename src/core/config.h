@@ -12,18 +12,28 @@ typedef enum swath_cfg_type { SWATH_CFG_SCALAR, SWATH_CFG_MAP, SWATH_CFG_SEQ } s
 typedef struct swath_cfg swath_cfg;
 struct swath_cfg {
   swath_cfg_type type;
-  int line;        /* 1-based line of the node in the source */
-  int quoted;      /* scalar was quoted (so "1" is a string, not a number) */
-  char *value;     /* scalar text */
-  size_t n;        /* children (map entries or sequence items) */
-  char **keys;     /* map keys, n of them */
+  int line;    /* 1-based line of the node in the source */
+  int quoted;  /* scalar was quoted (so "1" is a string, not a number) */
+  char *value; /* scalar text */
+  size_t n;    /* children (map entries or sequence items) */
+  char **keys; /* map keys, n of them */
   swath_cfg **items;
   const char *file; /* source name for messages; owned by the root */
 };
 
-/* Parse a file; errors are "job.yaml:12: YAML syntax error: <why>". */
+/* Limits on what a config may be (docs/config.md): collections nested at
+ * most this deep, files at most this many bytes. */
+#define SWATH_CFG_MAX_DEPTH 64
+#define SWATH_CFG_MAX_BYTES (1 << 20)
+
+/* Parse a file; errors are "job.yaml:12: YAML syntax error: <why>". YAML
+ * aliases, non-scalar or repeated keys and deeper nesting are refused. */
 int swath_cfg_parse_file(const char *path, swath_cfg **out);
 int swath_cfg_parse_string(const char *text, const char *name, swath_cfg **out);
+/* The text of a config file (caller frees): a regular file of at most
+ * SWATH_CFG_MAX_BYTES without NUL bytes. Directories, devices, pipes and
+ * larger files are SWATH_EINVAL with one line naming the path. */
+int swath_cfg_read_file(const char *path, char **text);
 void swath_cfg_free(swath_cfg *c);
 
 /* Child of a map by key, or NULL. */

@@ -23,31 +23,6 @@
 #include "io/sink.h"
 #include "io/source.h"
 
-static char *read_text(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  size_t cap = 4096, n = 0;
-  char *buf = malloc(cap);
-  while (buf) {
-    size_t got = fread(buf + n, 1, cap - n - 1, f);
-    n += got;
-    if (got == 0) break;
-    if (cap - n - 1 == 0) {
-      char *nb = realloc(buf, cap * 2);
-      if (!nb) {
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = nb;
-      cap *= 2;
-    }
-  }
-  fclose(f);
-  if (buf) buf[n] = '\0';
-  return buf;
-}
-
 int swath_parse_zoom_range(const char *spec, const char *what, int *zmin, int *zmax) {
   char *end;
   errno = 0;
@@ -414,8 +389,7 @@ int swath_job_load(const char *path, swath_job **out) {
   int rc = dircopy ? 0 : SWATH_ENOMEM;
   if (!rc) {
     job->path = strdup(path);
-    job->text = read_text(path);
-    if (!job->text) rc = swath_error_set(SWATH_EINVAL, "%s: cannot read job file: %s", path, strerror(errno));
+    rc = job->path ? swath_cfg_read_file(path, &job->text) : SWATH_ENOMEM;
   }
   if (!rc) rc = swath_cfg_parse_string(job->text, path, &root);
   if (!rc && root->type != SWATH_CFG_MAP)

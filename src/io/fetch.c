@@ -484,13 +484,22 @@ static size_t append_text(const unsigned char *p, const unsigned char *end, char
           }
         }
         if (!done && p < stop && *p == '#') {
+          /* Digits read up to `stop` only: the body is not NUL-terminated. */
           const unsigned char *q = p + 1;
           int hex = q < stop && (*q == 'x' || *q == 'X');
-          long v = strtol((const char *)q + hex, NULL, hex ? 16 : 10);
-          const unsigned char *semi = memchr(q, ';', (size_t)(stop - q));
-          if (semi && semi - q < 10 && v > 0) {
+          const unsigned char *d = q + hex;
+          long v = 0;
+          for (; d < stop && d - q < 9; d++) {
+            int x = *d >= '0' && *d <= '9'          ? *d - '0'
+                    : hex && *d >= 'a' && *d <= 'f' ? *d - 'a' + 10
+                    : hex && *d >= 'A' && *d <= 'F' ? *d - 'A' + 10
+                                                    : -1;
+            if (x < 0) break;
+            v = v * (hex ? 16 : 10) + x;
+          }
+          if (d < stop && *d == ';' && v > 0) {
             c = v < 128 ? (int)v : '?';
-            p = semi + 1;
+            p = d + 1;
           }
         }
       }

@@ -87,6 +87,8 @@ int swath__png_check(const void *body, size_t len, int expect_w, int expect_h) {
     const unsigned char *type = p + 4, *data = p + 8;
     if (n > 0x7fffffffu || (size_t)(end - data) < (size_t)n + 4) return 0;
     if (libdeflate_crc32(0, type, (size_t)n + 4) != be32(data + n)) return 0;
+    for (int k = 0; k < 4; k++) /* libpng refuses a type that is not four letters */
+      if (!((type[k] >= 'A' && type[k] <= 'Z') || (type[k] >= 'a' && type[k] <= 'z'))) return 0;
     int critical = !(type[0] & 0x20);
     if (!have_ihdr) {
       if (memcmp(type, "IHDR", 4) != 0 || n != 13) return 0;
@@ -107,9 +109,12 @@ int swath__png_check(const void *body, size_t len, int expect_w, int expect_h) {
       idat_count++;
     } else {
       if (idat_state == 1) idat_state = 2;
-      if (memcmp(type, "PLTE", 4) == 0)
+      if (memcmp(type, "PLTE", 4) == 0) {
+        /* libpng refuses a second PLTE, an empty one, and (colour 3) one
+         * that is not 1 to 256 whole entries; stricter is safe here. */
+        if (have_plte || n == 0 || n % 3 || n > 768) return 0;
         have_plte = 1;
-      else if (memcmp(type, "IEND", 4) == 0)
+      } else if (memcmp(type, "IEND", 4) == 0)
         have_iend = 1;
       else if (critical || memcmp(type, "IHDR", 4) == 0)
         return 0; /* an unknown critical chunk, or a second IHDR */

@@ -117,4 +117,11 @@ int swath__remote_requests(void *state, const swath_read_req *req, swath_source_
                            void *ud);
 void swath__remote_close(void *state);
 
+/* The capabilities checks of the wms and wmts types alone, on a document in
+ * memory, for the fuzz targets (tests/fuzz): what open() does with the
+ * fetched document, with the given options. wmts: *grid is the matrix set. */
+int swath__wms_check_caps(const char *doc, const char *layers, const char *crs, const char *format);
+int swath__wmts_read_caps(const char *doc, const char *layer, const char *tms, const char *style,
+                          const char *format, swath_grid *grid);
+
 #endif

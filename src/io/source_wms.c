@@ -342,3 +342,18 @@ const swath_source_vtable swath_source_wms = {
     .requests = swath__remote_requests,
     .close = swath__remote_close,
 };
+
+/* ---- for the fuzz target (tests/fuzz/fuzz_wms_caps.c) ---- */
+
+int swath__wms_check_caps(const char *doc, const char *layers, const char *crs,
+                          const char *format) {
+  swath__remote *r = swath__remote_new("wms", sizeof(wms_ctx), wms_free, wms_url);
+  if (!r) return SWATH_ENOMEM;
+  wms_ctx *c = r->ctx;
+  snprintf(r->name, sizeof r->name, "caps");
+  int rc = (c->layers = strdup(layers)) && (c->crs = strdup(crs)) && (c->format = strdup(format))
+               ? check_caps(r, c, doc)
+               : SWATH_ENOMEM;
+  swath__remote_close(r);
+  return rc;
+}

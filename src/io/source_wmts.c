@@ -119,6 +119,19 @@ static int build_grid(swath__remote *r, const CPLXMLNode *set, const char *id) {
     if (!(m->cell_size > 0) || m->tile_width <= 0 || m->tile_height <= 0 || m->matrix_width <= 0 ||
         m->matrix_height <= 0)
       return swath_error_set(SWATH_EINVAL, "input %s: tile matrix %s is incomplete", r->name, m->id);
+    /* Finite, and every tile of positive size in doubles (else tile bounds
+     * and the tiles of an area come out as nonsense or NaN). */
+    double tw = m->cell_size * m->tile_width, th = m->cell_size * m->tile_height;
+    double x1 = m->origin_x + tw * (double)m->matrix_width;
+    double y1 = m->origin_y - th * (double)m->matrix_height;
+    if (!isfinite(m->origin_x) || !isfinite(m->origin_y) || !isfinite(x1) || !isfinite(y1) ||
+        m->origin_x + tw == m->origin_x || m->origin_y - th == m->origin_y || x1 - tw == x1 ||
+        y1 + th == y1)
+      return swath_error_set(SWATH_EINVAL,
+                             "input %s: tile matrix %s: TopLeftCorner %s and ScaleDenominator %s "
+                             "give no usable tiles",
+                             r->name, m->id, CPLGetXMLValue(c, "TopLeftCorner", ""),
+                             CPLGetXMLValue(c, "ScaleDenominator", ""));
     z++;
   }
   if (z == 0) return swath_error_set(SWATH_EINVAL, "input %s: tile matrix set %s has no matrices", r->name, id);
@@ -274,3 +287,19 @@ const swath_source_vtable swath_source_wmts = {
     .requests = swath__remote_requests,
     .close = swath__remote_close,
 };
+
+/* ---- for the fuzz target (tests/fuzz/fuzz_wmts_caps.c) ---- */
+
+int swath__wmts_read_caps(const char *doc, const char *layer, const char *tms, const char *style,
+                          const char *format, swath_grid *grid) {
+  swath__remote *r = swath__remote_new("wmts", sizeof(wmts_ctx), wmts_free, wmts_url);
+  if (!r) return SWATH_ENOMEM;
+  wmts_ctx *c = r->ctx;
+  snprintf(r->name, sizeof r->name, "caps");
+  int rc = (c->layer = strdup(layer)) && (c->tms_id = strdup(tms))
+               ? read_caps(r, c, doc, "http://localhost/wmts?SERVICE=WMTS", style, format)
+               : SWATH_ENOMEM;
+  if (!rc) *grid = r->tms;
+  swath__remote_close(r);
+  return rc;
+}

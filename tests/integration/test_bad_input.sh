@@ -216,3 +216,74 @@ tiles_bad "without --bounds or --area" --grid WebMercatorQuad --zoom 3
 tiles_bad "--metatiling 3" --grid WebMercatorQuad --zoom 3 --bounds 0,0,1,1 --metatiling 3
 tiles_bad "--area that is not a vector file" --grid WebMercatorQuad --zoom 3 --area "$WORK/data/img.tif"
 tiles_bad "--zoom without a value" --grid WebMercatorQuad --bounds 0,0,1,1 --zoom
+
+# ---- Issue 16: hostile job files and expressions ---------------------------
+# Each run is bounded in time and memory, so that a regression fails these
+# checks instead of hanging the suite or the machine.
+REAL_SWATH=$SWATH
+SWATH="$WORK/swath-bounded"
+printf '#!/bin/bash\nulimit -v 4000000\nexec timeout 60 %q "$@"\n' "$REAL_SWATH" >"$SWATH"
+chmod +x "$SWATH"
+
+# new_job: the next job's file ($J) and output folder ($O).
+new_job() {
+  N=$((N + 1))
+  J="$WORK/job$N.yaml" O="$WORK/out$N"
+}
+# bad_job NAME PATTERN: run $J, expect it refused, nothing written in $O.
+bad_job() {
+  expect_bad "$1" "$2" "$J"
+  nothing_written "$1" "$O"
+}
+
+new_job
+printf 'process: convert\ninputs: {img: data/img.tif}\nzoom: 13\noutput: {path: %s}\n[a, b]: 1\n' "$O" >"$J"
+bad_job "a list as a mapping key" "job$N\.yaml:5: a mapping key must be a plain value"
+new_job
+printf 'process: convert\noutput: {path: %s}\nx: %s%s\n' "$O" "$(printf '[%.0s' {1..70})" "$(printf ']%.0s' {1..70})" >"$J"
+bad_job "70 levels of flow nesting" "job$N\.yaml:3: nested deeper than 64 levels"
+new_job
+{ printf 'process: convert\noutput: {path: %s}\nx: ' "$O"; head -c 100000 /dev/zero | tr '\0' '['; echo; } >"$J"
+bad_job "100,000 levels of flow nesting" "job$N\.yaml:3: nested deeper than 64 levels"
+new_job
+{ printf 'process: convert\noutput: {path: %s}\n' "$O"; for i in $(seq 0 69); do printf '%*sk:\n' "$i" ''; done; } >"$J"
+bad_job "70 levels of block nesting" "job$N\.yaml:67: nested deeper than 64 levels"
+# The issue's 438-byte "billion laughs": 10^9 strings once expanded.
+new_job
+{
+  printf 'process: convert\ninputs: {img: data/img.tif}\nzoom: 13\noutput: {path: %s}\n' "$O"
+  echo 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]'
+  p=a
+  for c in b c d e f g h i; do
+    printf '%s: &%s [*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s]\n' $c $c $p $p $p $p $p $p $p $p $p $p
+    p=$c
+  done
+  echo "params: {x: *i}"
+} >"$J"
+bad_job "YAML aliases (billion laughs)" "job$N\.yaml:6: YAML aliases \(\*a\) are not supported"
+new_job
+printf 'process: convert\ninputs:\n  img: data/img.tif\n  img: data/img.tif\nzoom: 13\noutput: {path: %s}\n' "$O" >"$J"
+bad_job "a duplicate input name" "job$N\.yaml:4: duplicate key 'img'"
+
+expect_bad "/dev/zero as the job file" "/dev/zero: not a regular file" /dev/zero
+expect_bad "/dev/urandom as the job file" "/dev/urandom: not a regular file" /dev/urandom
+mkdir -p "$WORK/ajobdir"
+expect_bad "a directory as the job file" "ajobdir: is a directory" "$WORK/ajobdir"
+new_job
+{ printf 'process: convert\noutput: {path: %s}\n' "$O"; head -c 1048576 /dev/zero | tr '\0' '#'; } >"$J"
+bad_job "a job file over 1 MiB" "more than the 1048576 bytes"
+new_job
+printf 'process: convert\noutput: {path: %s}\nzoom: 13\0\n' "$O" >"$J"
+bad_job "a NUL byte in the job file" "job$N\.yaml:3: a NUL byte"
+
+# Bandmath errors whose muParser message passes 2 KB (it quotes the rest of
+# the expression) aborted in muParser's C API.
+PROCESS="bandmath" PARAMS="{expression: $(printf 'x%.0s' {1..2020})}"
+case_job "a 2,020-character unknown name in an expression" "2020 characters\): Unexpected token \"x{40}\.\.\.\" found at position 0"
+LONG=$("$PY" -c '
+e = " + ".join("(img.b1 - img.b2) * %d.25" % k for k in range(90))[:2088]
+e = e[:e.rindex(" +")]
+print(e.replace(" + ", " % ", 1))')
+PROCESS="bandmath" PARAMS="{expression: \"$LONG\"}"
+case_job "a ${#LONG}-character expression with one % typo" "found at position 25, near '\(img\.b1 - img\.b2\) \* 0\.25 % \(img"
+SWATH=$REAL_SWATH

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -258,6 +259,30 @@ static void test_exception_text(void **state) {
   char tiny[8];
   swath_fetch_exception_text(wms_exception, sizeof wms_exception - 1, tiny, sizeof tiny);
   assert_true(strlen(tiny) < sizeof tiny);
+}
+
+/* A body is not NUL-terminated: a numeric reference at its very end was
+ * read past it by strtol (found by tests/fuzz/fuzz_image_check). The body
+ * ends here at a page that may not be read, so reading past it faults. */
+static void test_exception_text_at_body_end(void **state) {
+  (void)state;
+  long page = sysconf(_SC_PAGESIZE);
+  unsigned char *m =
+      mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  assert_true(m != MAP_FAILED);
+  assert_int_equal(mprotect(m + page, (size_t)page, PROT_NONE), 0);
+  static const char *const bodies[] = {"<ServiceException>a &#12345", "<ServiceException>a &#x4",
+                                       "<ServiceException>a &#", "<ServiceException>a &#65;"};
+  static const char *const want[] = {"a &#12345", "a &#x4", "a &#", "a A"};
+  char buf[64];
+  for (int i = 0; i < 4; i++) {
+    size_t n = strlen(bodies[i]);
+    unsigned char *body = m + page - n;
+    memcpy(body, bodies[i], n);
+    swath_fetch_exception_text(body, n, buf, sizeof buf);
+    assert_string_equal(buf, want[i]);
+  }
+  munmap(m, 2 * (size_t)page);
 }
 
 /* ---- validation (real images from GDAL) ---- */
@@ -703,6 +728,7 @@ int main(void) {
       cmocka_unit_test(test_classify),
       cmocka_unit_test(test_sniff),
       cmocka_unit_test(test_exception_text),
+      cmocka_unit_test(test_exception_text_at_body_end),
       cmocka_unit_test(test_validate_images),
       cmocka_unit_test(test_validate_jpeg_scaled),
       cmocka_unit_test(test_validate_documents),

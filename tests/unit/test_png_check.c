@@ -160,6 +160,8 @@ struct spec {
   int no_plte;        /* omit PLTE (colour 3) */
   int unknown_crit;   /* an unknown critical chunk before IEND */
   int ancillary;      /* a tEXt chunk before the IDATs */
+  int bad_type;       /* an ancillary chunk whose type is not 4 letters */
+  int plte;           /* colour 3: 1 two PLTE chunks, 2 an empty one, 3 one of 7 bytes */
   size_t extra_bytes; /* filtered data longer than the image needs */
 };
 
@@ -222,11 +224,14 @@ static unsigned char *build(const struct spec *s, size_t *len) {
   ihdr[12] = s->interlace;
   chunk(&b, "IHDR", ihdr, 13);
   if (s->ancillary) chunk(&b, "tEXt", "Comment\0made by test_png_check", 30);
+  if (s->bad_type) chunk(&b, "tR6H", "DR", 2);
   if (s->colour == 3 && !s->no_plte) {
     unsigned char plte[3 * 16];
     for (int i = 0; i < 48; i++)
       plte[i] = (unsigned char)(i * 5);
-    chunk(&b, "PLTE", plte, sizeof plte);
+    static const size_t plte_len[] = {sizeof plte, sizeof plte, 0, 7};
+    chunk(&b, "PLTE", plte, plte_len[s->plte]);
+    if (s->plte == 1) chunk(&b, "PLTE", plte, sizeof plte);
   }
   int parts = s->idat_parts > 0 ? s->idat_parts : 1;
   size_t at = 0;
@@ -257,6 +262,14 @@ static void test_hand_built(void **state) {
       {{.w = 16, .h = 16, .depth = 16, .colour = 4, .ancillary = 1}, 1, 1},
       {{.w = 16, .h = 16, .depth = 8, .colour = 2, .bad_filter = 1}, 0, 0},
       {{.w = 16, .h = 16, .depth = 8, .colour = 3, .no_plte = 1}, 0, 0},
+      /* libpng refuses a chunk type with a byte that is not a letter
+       * (found by tests/fuzz/fuzz_png_check). */
+      {{.w = 16, .h = 16, .depth = 8, .colour = 2, .bad_type = 1}, 0, 0},
+      /* A second PLTE, an empty one, one that is not whole entries (the
+       * first found by tests/fuzz/fuzz_png_check). */
+      {{.w = 16, .h = 16, .depth = 4, .colour = 3, .plte = 1}, 0, 0},
+      {{.w = 16, .h = 16, .depth = 4, .colour = 3, .plte = 2}, 0, 0},
+      {{.w = 16, .h = 16, .depth = 4, .colour = 3, .plte = 3}, 0, 0},
       /* libpng never reads past the image data, so GDAL takes this one; the
        * check does not prove it, and the caller's full decode accepts it. */
       {{.w = 16, .h = 16, .depth = 8, .colour = 2, .unknown_crit = 1}, 1, 0},

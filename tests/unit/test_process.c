@@ -156,6 +156,55 @@ static void bandmath_ndvi(void **st) {
   for (int i = 0; i < 2; i++) swath_raster_free(&in[i]);
 }
 
+/* Issue 16 point 2: muParser's C API copied error messages into a 2 KB
+ * static buffer, and its message for an unknown token quotes the rest of
+ * the expression: long expressions with one mistake aborted the process.
+ * Now: SWATH_EINVAL, a short message with the position and the text
+ * around it. */
+static void bandmath_long_errors(void **st) {
+  (void)st;
+  swath_input_desc d[2] = {{"nir", 1, SWATH_DT_FLOAT64}, {"red", 1, SWATH_DT_FLOAT64}};
+  swath_raster in[2], out;
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(swath_raster_alloc(&in[i], 4, 4, 1, SWATH_DT_FLOAT64), 0);
+  char *e = malloc(4200);
+  assert_non_null(e);
+  memset(e, 'x', 2020);
+  e[2020] = '\0';
+  const char *kv[] = {"expression", e, NULL};
+  assert_int_equal(run_one("bandmath", kv, d, 2, in, 1, &out), SWATH_EINVAL);
+  const char *m = swath_error_message();
+  assert_non_null(strstr(m, "expression 1 ('xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...', 2020 characters)"));
+  assert_non_null(strstr(m, "position 0"));
+  assert_true(strlen(m) < 600);
+  assert_null(strchr(m, '\n'));
+  /* A realistic long expression with one '%' typo early on: muParser's
+   * message quoted the 2,000 characters after it. */
+  size_t n = 0;
+  for (int k = 0; n < 2080; k++)
+    n += (size_t)sprintf(e + n, "%s(nir.b1 - red.b1) * %d.25", k ? " + " : "", k);
+  assert_int_equal(e[25], '+');
+  e[25] = '%'; /* "... * 0.25 % (nir.b1 ..." */
+  assert_int_equal(run_one("bandmath", kv, d, 2, in, 1, &out), SWATH_EINVAL);
+  m = swath_error_message();
+  char near[80];
+  snprintf(near, sizeof near, "position 25, near '%.25s%%", e);
+  assert_non_null(strstr(m, near));
+  assert_true(strlen(m) < 600);
+  /* Still valid when long and right; more than 16 bands is refused. */
+  e[25] = '+';
+  assert_int_equal(run_one("bandmath", kv, d, 2, in, 1, &out), 0);
+  swath_raster_free(&out);
+  n = 0;
+  for (int k = 0; k < 17; k++)
+    n += (size_t)sprintf(e + n, "nir.b1 * %d;", k);
+  assert_int_equal(run_one("bandmath", kv, d, 2, in, 1, &out), SWATH_EINVAL);
+  assert_non_null(strstr(swath_error_message(), "more than 16 expressions"));
+  free(e);
+  for (int i = 0; i < 2; i++)
+    swath_raster_free(&in[i]);
+}
+
 static void plugins(void **st) {
   (void)st;
   const char *bd = getenv("SWATH_BUILD_DIR");
@@ -189,6 +238,7 @@ int main(void) {
       cmocka_unit_test(hillshade_known_values),
       cmocka_unit_test(params_are_checked),
       cmocka_unit_test(bandmath_ndvi),
+      cmocka_unit_test(bandmath_long_errors),
       cmocka_unit_test(plugins),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,71 @@
+/* fuzz_util.h: what the libFuzzer targets share (docs/fuzzing.md).
+ *
+ * Each fuzz_<name>.c feeds one parser of outside input the way swath does
+ * and checks the project's rule for bad input on top of the sanitizers:
+ * a failure is a return code with exactly one non-empty line of message,
+ * and (for parsers of user input) a code that exits 2. A message that
+ * says "(null)" is a NULL string passed to printf's %s (undefined
+ * behaviour; glibc prints "(null)"): often a read of freed memory inside
+ * a library that is not instrumented (jansson), which ASan cannot see
+ * (unless the input itself says "(null)"). A broken rule aborts, which
+ * libFuzzer reports like a crash. */
+#ifndef SWATH_FUZZ_UTIL_H
+#define SWATH_FUZZ_UTIL_H
+
+#include <cpl_error.h>
+#include <gdal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/log.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* GDAL drivers registered, GDAL's and swath's log lines silenced. */
+static inline void fuzz_init(void) {
+  GDALAllRegister();
+  CPLSetErrorHandler(CPLQuietErrorHandler);
+  swath_log_set_level(SWATH_LOG_QUIET);
+}
+
+/* The input being run, for fuzz_check_rc. */
+static const uint8_t *g_fuzz_data;
+static size_t g_fuzz_size;
+
+/* Call first in LLVMFuzzerTestOneInput. */
+static inline void fuzz_input(const uint8_t *data, size_t size) {
+  g_fuzz_data = data;
+  g_fuzz_size = size;
+}
+
+/* A NUL-terminated copy of the input (caller frees). */
+static inline char *fuzz_str(const uint8_t *data, size_t size) {
+  char *s = malloc(size + 1);
+  if (!s) abort();
+  memcpy(s, data, size);
+  s[size] = '\0';
+  return s;
+}
+
+/* rc is 0, or a failure with one line of message; exit_status_2: a
+ * failure must be the user's (exit status 2, as for SWATH_EINVAL). */
+static inline void fuzz_check_rc(int rc, const char *what, int exit_status_2) {
+  if (rc == 0) return;
+  const char *m = swath_error_message();
+  int null_ok = 0;
+  for (size_t i = 0; g_fuzz_data && i + 6 <= g_fuzz_size && !null_ok; i++)
+    null_ok = !memcmp(g_fuzz_data + i, "(null)", 6);
+  if (!m[0] || strchr(m, '\n') || (strstr(m, "(null)") && !null_ok) ||
+      (exit_status_2 && swath_error_exit_status(rc) != 2)) {
+    fprintf(stderr, "%s: rc %d (exit status %d) with message '%s'\n", what, rc,
+            swath_error_exit_status(rc), m);
+    abort();
+  }
+}
+
+#endif
