@@ -502,6 +502,16 @@ static int plan_read(swath__remote *r, const swath_read_req *req, read_plan *p) 
   if (n == 2)
     return swath_error_set(SWATH_EIO, "input %s: a read across the antimeridian of the service's "
                            "grid is not supported", r->name);
+  if (r->has_limits[z]) {
+    /* Tiles outside the service's limits do not exist (asked for, they
+     * would be errors): the kernel's margin there is empty. */
+    const swath_tile_range *l = &r->limits[z];
+    tr[0].minx = tr[0].minx > l->minx ? tr[0].minx : l->minx;
+    tr[0].miny = tr[0].miny > l->miny ? tr[0].miny : l->miny;
+    tr[0].maxx = tr[0].maxx < l->maxx ? tr[0].maxx : l->maxx;
+    tr[0].maxy = tr[0].maxy < l->maxy ? tr[0].maxy : l->maxy;
+    if (tr[0].minx > tr[0].maxx || tr[0].miny > tr[0].maxy) return SWATH_EEMPTY;
+  }
   int64_t count = (tr[0].maxx - tr[0].minx + 1) * (tr[0].maxy - tr[0].miny + 1);
   if (count > MAX_TILES_PER_READ)
     return swath_error_set(SWATH_EINVAL, "input %s: one process tile needs %lld service tiles at "

@@ -45,6 +45,10 @@ struct swath__remote {
   void (*free_ctx)(void *ctx);
   int has_footprint;   /* footprint_lonlat is known (else the grid's extent) */
   swath_bounds footprint_lonlat;
+  /* Where has_limits[z], only the tiles in limits[z] exist (WMTS
+   * TileMatrixSetLimits): the others are empty, never asked for. */
+  unsigned char has_limits[SWATH_GRID_MAX_ZOOMS];
+  swath_tile_range limits[SWATH_GRID_MAX_ZOOMS];
   /* set by swath__remote_init: */
   int offline;         /* never fetch: a tile missing from the cache is an error */
   int check;           /* probe the host when opening (xyz; others fetch capabilities) */

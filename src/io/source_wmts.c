@@ -21,6 +21,7 @@
 #include "core/error.h"
 #include "io/fetch.h"
 #include "io/remote.h"
+#include "io/wmts_limits.h"
 
 /* CPLGetXMLNode does not modify the tree but takes it non-const. */
 static const CPLXMLNode *xml_node(const CPLXMLNode *n, const char *path) {
@@ -186,27 +187,32 @@ static int read_caps(swath__remote *r, wmts_ctx *c, const char *doc, const char 
     goto out;
   }
   /* Tile matrix set: linked from the layer, defined in Contents. */
-  int linked = 0;
+  const CPLXMLNode *link = NULL;
   for (const CPLXMLNode *l = layer->psChild; l; l = l->psNext)
     if (l->eType == CXT_Element && strcmp(l->pszValue, "TileMatrixSetLink") == 0 &&
         strcmp(CPLGetXMLValue(l, "TileMatrixSet", ""), c->tms_id) == 0)
-      linked = 1;
+      link = l;
   const CPLXMLNode *set = child_with_id(contents, "TileMatrixSet", c->tms_id);
-  if (!linked || !set) {
+  if (!link || !set) {
     list_ids(layer, "TileMatrixSetLink", "TileMatrixSet", list, sizeof list);
     rc = swath_error_set(SWATH_EINVAL, "input %s: layer %s has no tile matrix set '%s' (sets: %s)", r->name,
                          c->layer, c->tms_id, list);
     goto out;
   }
   if ((rc = build_grid(r, set, c->tms_id))) goto out;
-  /* Footprint. */
+  /* Footprint, and the limits (which the footprint may help to read). */
   const CPLXMLNode *bb = xml_node(layer, "WGS84BoundingBox");
   double w, s, e, n;
-  if (bb && !r->has_footprint && sscanf(CPLGetXMLValue(bb, "LowerCorner", ""), "%lf %lf", &w, &s) == 2 &&
-      sscanf(CPLGetXMLValue(bb, "UpperCorner", ""), "%lf %lf", &e, &n) == 2 && w < e && s < n) {
+  swath_bounds box;
+  int has_box = bb && sscanf(CPLGetXMLValue(bb, "LowerCorner", ""), "%lf %lf", &w, &s) == 2 &&
+                sscanf(CPLGetXMLValue(bb, "UpperCorner", ""), "%lf %lf", &e, &n) == 2 && w < e &&
+                s < n;
+  if (has_box) box = (swath_bounds){w, s, e, n};
+  if (has_box && !r->has_footprint) {
     r->has_footprint = 1;
-    r->footprint_lonlat = (swath_bounds){w, s, e, n};
+    r->footprint_lonlat = box;
   }
+  if ((rc = swath__wmts_limits(r, link, c->tms_id, has_box ? &box : NULL))) goto out;
   /* KVP GetTile endpoint from OperationsMetadata, else the capabilities URL. */
   const char *href = NULL;
   const CPLXMLNode *ops = xml_node(caps, "OperationsMetadata");
