@@ -491,6 +491,10 @@ static void submit_request(void *ud, const swath_fetch_req *r) {
   swath_fetch_req fr = *r;
   fr.cb = on_fetched;
   fr.user = tag;
+  /* What prefetch reports as cached must be what a download would have
+   * cached: a damaged file is fetched again (a run heals one when it fails
+   * to decode it). */
+  if (w->prefetch) fr.flags |= SWATH_FETCH_VERIFY;
   if ((ws->rc = swath_fetch_submit(w->rc->fetchers[ws->input], &fr))) {
     free(tag);
     return;
@@ -603,6 +607,7 @@ static void fetch_totals(const run_ctx *rc, swath_fetch_stats *sum) {
     sum->failed += st.failed;
     sum->aborted += st.aborted;
     sum->coalesced += st.coalesced;
+    sum->cache_invalid += st.cache_invalid;
     sum->requests += st.requests;
     sum->retries += st.retries;
     sum->bytes += st.bytes;
@@ -1119,6 +1124,9 @@ int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts, swath_
                (long long)stats->empty, (long long)stats->failed, (long long)stats->aborted, stats->bytes / 1e6,
                (unsigned long long)fs.requests, stats->seconds > 0 ? fs.requests / stats->seconds : 0,
                (unsigned long long)fs.retries);
+    if (fs.cache_invalid)
+      swath_warn("%llu cached file(s) failed the checks a download gets (damaged): requested again",
+                 (unsigned long long)fs.cache_invalid);
     if (g_interrupted) r = swath_error_set(SWATH_EINTR, "interrupted; run the same command again to resume");
     else if (stats->failed || stats->aborted)
       r = swath_error_set(SWATH_EIO, "%lld request(s) failed; listed in %s; retry them with --retry-failed",

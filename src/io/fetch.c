@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
@@ -1454,12 +1455,42 @@ fail:
   return rc;
 }
 
+/* SWATH_FETCH_VERIFY: does the cached file at req->dest pass the checks a
+ * download of it would? Sets no error. */
+static int cached_passes(const swath_fetcher *f, const swath_fetch_req *req) {
+  FILE *fp = fopen(req->dest, "rb");
+  struct stat st;
+  if (!fp) return 0;
+  int ok = 0;
+  if (fstat(fileno(fp), &st) == 0 && st.st_size > 0 &&
+      (size_t)st.st_size <= f->cfg.max_body_bytes) {
+    size_t n = (size_t)st.st_size;
+    char *body = malloc(n);
+    if (body && fread(body, 1, n, fp) == n) {
+      ok = swath_fetch_validate(body, n, NULL, req->kinds, req->expect_width, req->expect_height) ==
+           0;
+      if (!ok)
+        swath_debug("fetch: cached %s fails the checks: %s", req->dest, swath_error_message());
+      swath_error_clear();
+    }
+    free(body);
+  }
+  fclose(fp);
+  return ok;
+}
+
 int swath_fetch_submit(swath_fetcher *f, const swath_fetch_req *req) {
   if (!req || !req->url || !*req->url)
     return swath_error_set(SWATH_EINVAL, "fetch: a request needs a URL");
   double t = now_s();
   if (req->dest && !(req->flags & SWATH_FETCH_REFETCH)) {
     swath_cache_state s = swath_cache_lookup(req->dest);
+    if (s == SWATH_CACHE_HIT && (req->flags & SWATH_FETCH_VERIFY) && !cached_passes(f, req)) {
+      s = SWATH_CACHE_MISS; /* download it again, replacing it */
+      pthread_mutex_lock(&f->mu);
+      f->st.cache_invalid++;
+      pthread_mutex_unlock(&f->mu);
+    }
     if (s != SWATH_CACHE_MISS) {
       swath_fetch_result r = {.outcome =
                                   s == SWATH_CACHE_HIT ? SWATH_FETCH_DONE : SWATH_FETCH_EMPTY,

@@ -563,6 +563,7 @@ typedef struct sync_fetch {
   swath__remote *r;
   pthread_mutex_t mu;
   pthread_cond_t cv;
+  unsigned flags;    /* added to every request */
   int rc;            /* a submit failed, or a tile is missing offline */
   int pending, total, failed;
   char reason[1024];
@@ -594,6 +595,7 @@ static void fetch_one(void *ud, const swath_fetch_req *req) {
   swath_fetch_req fr = *req;
   fr.cb = sync_cb;
   fr.user = s;
+  fr.flags |= s->flags;
   pthread_mutex_lock(&s->mu);
   s->pending++;
   pthread_mutex_unlock(&s->mu);
@@ -604,9 +606,10 @@ static void fetch_one(void *ud, const swath_fetch_req *req) {
   }
 }
 
-/* Have every tile of the plan in the cache (or known empty); wait for them. */
-static int fetch_missing(swath__remote *r, const read_plan *p) {
-  sync_fetch s = {.r = r};
+/* Have every tile of the plan in the cache (or known empty); wait for them.
+ * `flags`: SWATH_FETCH_* request flags. */
+static int fetch_missing(swath__remote *r, const read_plan *p, unsigned flags) {
+  sync_fetch s = {.r = r, .flags = flags};
   pthread_mutex_init(&s.mu, NULL);
   pthread_cond_init(&s.cv, NULL);
   int rc = each_request(r, p, fetch_one, &s);
@@ -622,75 +625,41 @@ static int fetch_missing(swath__remote *r, const read_plan *p) {
   return rc;
 }
 
-/* Decode one cached tile into the mosaic at (ox, oy): `bands` bytes per
- * pixel plus alpha. Gray is repeated, palettes are expanded, a tile without
- * alpha is opaque. */
-static int paste_tile(const swath__remote *r, const char *path, unsigned char *planes, int mw,
-                      int mh, int ox, int oy, int tw, int th) {
-  static const char *const drivers[] = {"PNG", "JPEG", "WEBP", "GTiff", NULL};
-  GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_READONLY, drivers, NULL, NULL);
-  if (!ds) return swath_error_set(SWATH_EIO, "input %s: cached tile %s does not open: %s", r->name,
-                                  path, CPLGetLastErrorMsg());
-  int n = GDALGetRasterCount(ds), w = GDALGetRasterXSize(ds), h = GDALGetRasterYSize(ds);
-  int rc = 0;
-  if (w != tw || h != th || n < 1) {
-    rc = swath_error_set(SWATH_EIO, "input %s: cached tile %s is %dx%d, expected %dx%d", r->name,
-                         path, w, h, tw, th);
-    GDALClose(ds);
-    return rc;
+/* Paste one cached tile; one that does not decode (damaged on disk, cut
+ * short by a full disk, written by something else) is checked the way a
+ * download is and fetched again, once: the fetcher replaces it if it fails
+ * the checks (and shares the download with any other thread healing it),
+ * or keeps it if another thread already replaced it. Offline it is dropped,
+ * so that a run online fetches it. */
+static int paste_healed(swath__remote *r, swath_tile t, const char *path, unsigned char *planes,
+                        int mw, int mh, int ox, int oy) {
+  const swath_tile_matrix *tm = &r->tms.m[t.z];
+  int bad;
+  int rc =
+      swath__remote_paste(r, path, planes, mw, mh, ox, oy, tm->tile_width, tm->tile_height, &bad);
+  if (!rc || !bad) return rc;
+  char first[1024];
+  snprintf(first, sizeof first, "%s", swath_error_message());
+  if (r->offline || !r->fetcher) {
+    unlink(path);
+    return swath_error_set(SWATH_EIO,
+                           "%s; dropped it from the cache (the input is offline: a run "
+                           "online fetches it again)",
+                           first);
   }
-  size_t plane = (size_t)mw * mh, px = (size_t)w * h;
-  unsigned char *buf = malloc(px * (size_t)(n > 4 ? n : 4));
-  if (!buf) {
-    GDALClose(ds);
-    return swath_error_set(SWATH_ENOMEM, "out of memory");
+  swath_warn("%s: fetching it again", first);
+  read_plan one = {t.z, {t.z, t.x, t.y, t.x, t.y}};
+  if ((rc = fetch_missing(r, &one, SWATH_FETCH_VERIFY))) {
+    char why[1024];
+    snprintf(why, sizeof why, "%s", swath_error_message());
+    return swath_error_set(rc, "%s, and fetching it again failed: %s", first, why);
   }
-  GDALRasterBandH b1 = GDALGetRasterBand(ds, 1);
-  GDALColorTableH ct = GDALGetRasterColorTable(b1);
-  int ncolor = n, alpha = 0;
-  if (n == 2 || n == 4) {
-    ncolor = n - 1;
-    alpha = 1;
+  if (swath_cache_lookup(path) == SWATH_CACHE_EMPTY) return 0; /* the server now says empty */
+  rc = swath__remote_paste(r, path, planes, mw, mh, ox, oy, tm->tile_width, tm->tile_height, &bad);
+  if (rc && bad) {
+    snprintf(first, sizeof first, "%s", swath_error_message());
+    rc = swath_error_set(SWATH_EIO, "%s (fetched again, it still does not decode)", first);
   }
-  CPLErr e = GDALDatasetRasterIO(ds, GF_Read, 0, 0, w, h, buf, w, h, GDT_Byte, n, NULL, 1, w,
-                                 (GSpacing)px);
-  if (e == CE_None && ct) {
-    /* Expand the palette into RGBA in place of band data. */
-    unsigned char *idx = malloc(px);
-    if (!idx) e = CE_Failure;
-    else {
-      memcpy(idx, buf, px);
-      int entries = GDALGetColorEntryCount(ct);
-      for (size_t i = 0; i < px; i++) {
-        GDALColorEntry ce = {0, 0, 0, 0};
-        if (idx[i] < entries) GDALGetColorEntryAsRGB(ct, idx[i], &ce);
-        buf[i] = (unsigned char)ce.c1, buf[px + i] = (unsigned char)ce.c2;
-        buf[2 * px + i] = (unsigned char)ce.c3, buf[3 * px + i] = (unsigned char)ce.c4;
-      }
-      free(idx);
-      ncolor = 3;
-      alpha = 1;
-      n = 4;
-    }
-  }
-  if (e != CE_None) {
-    rc = swath_error_set(SWATH_EIO, "input %s: cached tile %s does not decode: %s", r->name, path,
-                         CPLGetLastErrorMsg());
-  } else {
-    for (int b = 0; b <= r->bands; b++) {
-      const unsigned char *src;
-      if (b == r->bands) src = alpha ? buf + (size_t)(n - 1) * px : NULL;
-      else src = buf + (size_t)(b < ncolor ? b : ncolor - 1) * px;
-      unsigned char *dst = planes + (size_t)b * plane;
-      for (int y = 0; y < h; y++) {
-        unsigned char *d = dst + (size_t)(oy + y) * mw + ox;
-        if (src) memcpy(d, src + (size_t)y * w, (size_t)w);
-        else memset(d, 255, (size_t)w);
-      }
-    }
-  }
-  free(buf);
-  GDALClose(ds);
   return rc;
 }
 
@@ -700,7 +669,7 @@ int swath__remote_read(void *state, const swath_read_req *req, swath_raster *out
   read_plan p;
   int rc = plan_read(r, req, &p);
   if (rc) return rc;
-  if ((rc = fetch_missing(r, &p))) return rc;
+  if ((rc = fetch_missing(r, &p, 0))) return rc;
   const swath_tile_matrix *tm = &r->tms.m[p.z];
   int nx = (int)(p.tr.maxx - p.tr.minx + 1), ny = (int)(p.tr.maxy - p.tr.miny + 1);
   int mw = nx * tm->tile_width, mh = ny * tm->tile_height;
@@ -720,8 +689,9 @@ int swath__remote_read(void *state, const swath_read_req *req, swath_raster *out
         rc = swath_error_set(SWATH_EIO, "input %s: tile %s vanished from the cache", r->name, dest);
         break;
       }
-      rc = paste_tile(r, dest, planes, mw, mh, (int)(x - p.tr.minx) * tm->tile_width,
-                      (int)(y - p.tr.miny) * tm->tile_height, tm->tile_width, tm->tile_height);
+      rc = paste_healed(r, (swath_tile){p.z, x, y}, dest, planes, mw, mh,
+                        (int)(x - p.tr.minx) * tm->tile_width,
+                        (int)(y - p.tr.miny) * tm->tile_height);
       any = 1;
     }
   if (!rc && !any) rc = SWATH_EEMPTY;

@@ -109,6 +109,13 @@ int swath__remote_format(const char *format, unsigned *kinds, char ext[8]);
 /* Append s to buf percent-encoded (RFC 3986 unreserved kept). */
 int swath__remote_escape(char *buf, size_t cap, const char *s);
 
+/* Decode the cached tile at `path` (tw x th pixels) into the mosaic
+ * `planes` (bands + 1 planes of mw x mh) at (ox, oy): see remote_tile.c.
+ * On an error other than SWATH_ENOMEM, *undecodable is set: the file is not
+ * a tile of that size (damaged, cut short, or something else). */
+int swath__remote_paste(const swath__remote *r, const char *path, unsigned char *planes, int mw,
+                        int mh, int ox, int oy, int tw, int th, int *undecodable);
+
 int swath__remote_read(void *state, const swath_read_req *req, swath_raster *out);
 int swath__remote_requests(void *state, const swath_read_req *req, swath_source_request_fn fn,
                            void *ud);
