@@ -1455,27 +1455,34 @@ fail:
   return rc;
 }
 
+int swath_fetch_check_file(const char *path, unsigned kinds, int expect_width, int expect_height,
+                           size_t max_bytes) {
+  FILE *fp = fopen(path, "rb");
+  if (!fp) return swath_error_set(SWATH_EIO, "cannot read %s: %s", path, strerror(errno));
+  struct stat st;
+  int rc;
+  char *body = NULL;
+  if (fstat(fileno(fp), &st) != 0 || st.st_size <= 0 || (size_t)st.st_size > max_bytes) {
+    rc = swath_error_set(SWATH_EINVAL, "%s is empty, or larger than %zu bytes", path, max_bytes);
+  } else if (!(body = malloc((size_t)st.st_size))) {
+    rc = swath_error_set(SWATH_ENOMEM, "out of memory reading %s", path);
+  } else if (fread(body, 1, (size_t)st.st_size, fp) != (size_t)st.st_size) {
+    rc = swath_error_set(SWATH_EIO, "cannot read %s", path);
+  } else {
+    rc = swath_fetch_validate(body, (size_t)st.st_size, NULL, kinds, expect_width, expect_height);
+  }
+  free(body);
+  fclose(fp);
+  return rc;
+}
+
 /* SWATH_FETCH_VERIFY: does the cached file at req->dest pass the checks a
  * download of it would? Sets no error. */
 static int cached_passes(const swath_fetcher *f, const swath_fetch_req *req) {
-  FILE *fp = fopen(req->dest, "rb");
-  struct stat st;
-  if (!fp) return 0;
-  int ok = 0;
-  if (fstat(fileno(fp), &st) == 0 && st.st_size > 0 &&
-      (size_t)st.st_size <= f->cfg.max_body_bytes) {
-    size_t n = (size_t)st.st_size;
-    char *body = malloc(n);
-    if (body && fread(body, 1, n, fp) == n) {
-      ok = swath_fetch_validate(body, n, NULL, req->kinds, req->expect_width, req->expect_height) ==
-           0;
-      if (!ok)
-        swath_debug("fetch: cached %s fails the checks: %s", req->dest, swath_error_message());
-      swath_error_clear();
-    }
-    free(body);
-  }
-  fclose(fp);
+  int ok = swath_fetch_check_file(req->dest, req->kinds, req->expect_width, req->expect_height,
+                                  f->cfg.max_body_bytes) == 0;
+  if (!ok) swath_debug("fetch: cached %s fails the checks: %s", req->dest, swath_error_message());
+  swath_error_clear();
   return ok;
 }
 

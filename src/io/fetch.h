@@ -288,4 +288,11 @@ size_t swath_fetch_exception_text(const void *body, size_t len, char *buf, size_
 int swath_fetch_validate(const void *body, size_t len, const char *content_type, unsigned kinds,
                          int expect_width, int expect_height);
 
+/* Does the file at `path` (a cached body) pass the checks a download of it
+ * would get (swath_fetch_validate with `kinds` and the size)? 0, or the
+ * reason set: swath_fetch_validate's codes, SWATH_EIO if it cannot be read,
+ * SWATH_EINVAL if empty or over max_bytes. */
+int swath_fetch_check_file(const char *path, unsigned kinds, int expect_width, int expect_height,
+                           size_t max_bytes);
+
 #endif

@@ -171,10 +171,19 @@ int swath__remote_parse_common(swath__remote *r, const swath_source_spec *spec,
 
 /* ---- fetcher configuration ---- */
 
+int swath_source_offline(const swath_source_spec *spec) {
+  const swath_source_vtable *vt = swath_source_find(spec->type);
+  int offline = 0;
+  if (!vt || !vt->requests || !spec->cfg || spec->cfg->type != SWATH_CFG_MAP) return 0;
+  if (swath__remote_bool(spec, "offline", &offline)) swath_error_clear(); /* (open says why) */
+  return offline;
+}
+
 int swath_source_fetcher_new(const swath_source_spec *spec, swath_fetcher **out) {
   *out = NULL;
   const swath_source_vtable *vt = swath_source_find(spec->type);
   if (!vt || !vt->requests || !spec->cfg || spec->cfg->type != SWATH_CFG_MAP) return 0;
+  if (swath_source_offline(spec)) return 0; /* never a connection */
   swath_fetch_config fc;
   swath_fetch_config_default(&fc);
   long v;
@@ -287,14 +296,32 @@ int swath__remote_escape(char *buf, size_t cap, const char *s) {
   return 0;
 }
 
-int swath__remote_document(const swath_source_spec *spec, swath_fetcher *f, const char *url,
-                           long max_age, char **body) {
-  *body = NULL;
-  char path[4400];
-  snprintf(path, sizeof path, "%s/capabilities/%016llx.xml", spec->cache_dir ? spec->cache_dir : ".",
+void swath__remote_age_text(long s, char *buf, size_t cap) {
+  if (s < 120)
+    snprintf(buf, cap, "%ld s", s);
+  else if (s < 2 * 3600)
+    snprintf(buf, cap, "%ld min", s / 60);
+  else if (s < 2 * 86400)
+    snprintf(buf, cap, "%.1f hours", s / 3600.0);
+  else
+    snprintf(buf, cap, "%.1f days", s / 86400.0);
+}
+
+static void document_path(const swath_source_spec *spec, const char *url, char *buf, size_t cap) {
+  snprintf(buf, cap, "%s/capabilities/%016llx.xml", spec->cache_dir ? spec->cache_dir : ".",
            (unsigned long long)swath_fnv1a_str(url));
+}
+
+int swath__remote_document(const swath_source_spec *spec, swath_fetcher *f, const char *url,
+                           long max_age, char **body, long *age) {
+  *body = NULL;
+  *age = -1;
+  char path[4400];
+  document_path(spec, url, path, sizeof path);
   struct stat st;
-  if (stat(path, &st) == 0 && time(NULL) - st.st_mtime <= max_age) {
+  long a = stat(path, &st) == 0 ? (long)(time(NULL) - st.st_mtime) : -1;
+  /* Offline, the cached document is all there is, whatever its age. */
+  if (a >= 0 && (!f || a <= max_age)) {
     FILE *fp = fopen(path, "rb");
     if (fp) {
       char *b = malloc((size_t)st.st_size + 1);
@@ -306,6 +333,13 @@ int swath__remote_document(const swath_source_spec *spec, swath_fetcher *f, cons
           swath_fetch_validate(b, n, NULL, SWATH_FETCH_XML, 0, 0) == 0) {
         b[n] = 0;
         *body = b;
+        *age = a < 0 ? 0 : a;
+        char old[32];
+        swath__remote_age_text(*age, old, sizeof old);
+        swath_debug("input %s: %s from the cache (%s, %s old%s)", spec->name, url, path, old,
+                    !f && a > max_age
+                        ? ", older than capabilities_max_age: offline, it is used anyway"
+                        : "");
         return 0;
       }
       swath_error_clear();
@@ -314,8 +348,8 @@ int swath__remote_document(const swath_source_spec *spec, swath_fetcher *f, cons
   }
   size_t len;
   if (!f)
-    return swath_error_set(SWATH_EINVAL, "input %s: offline, and %s is not in the cache", spec->name,
-                           url);
+    return swath_error_set(SWATH_EINVAL, "input %s: offline, and %s is not in the cache%s",
+                           spec->name, url, a >= 0 ? " (the cached copy is damaged)" : "");
   /* A whole XML document, not an HTML page or an OGC exception (those say
    * why in the message); a cut-short one is retried, never cached. */
   int rc = swath_fetch_get(f, url, SWATH_FETCH_XML, body, &len);
@@ -325,6 +359,22 @@ int swath__remote_document(const swath_source_spec *spec, swath_fetcher *f, cons
   if (spec->cache_dir && swath_cache_write(path, *body, len, 0))
     swath_warn("input %s: could not cache %s: %s", spec->name, url, swath_error_message());
   return 0;
+}
+
+int swath__remote_document_error(const swath_source_spec *spec, int rc, const char *url, long age,
+                                 int offline) {
+  if (rc == 0 || rc == SWATH_ENOMEM || age < 0) return rc;
+  char msg[2048], old[32], path[4400];
+  snprintf(msg, sizeof msg, "%s", swath_error_message());
+  swath__remote_age_text(age, old, sizeof old);
+  document_path(spec, url, path, sizeof path);
+  if (offline)
+    return swath_error_set(
+        rc, "%s (from the cached capabilities document, %s old; the input is offline)", msg, old);
+  return swath_error_set(rc,
+                         "%s (from the cached capabilities document, %s old; delete %s to ask the "
+                         "server again)",
+                         msg, old, path);
 }
 
 int swath__remote_quad_grid(const char *crs, int block, swath_grid *g) {

@@ -90,11 +90,22 @@ int swath__remote_bool(const swath_source_spec *spec, const char *key, int *out)
 
 /* A document the source needs at open (GetCapabilities), cached under
  * {cache root}/capabilities/ for `max_age` seconds so that every worker's
- * open and every rerun within that time reads it from disk. *body is
- * NUL-terminated; caller frees. SWATH_EINVAL with one line naming the input
- * if it cannot be had. */
+ * open and every rerun within that time reads it from disk. Offline (`f`
+ * NULL) the cached copy is used whatever its age. *body is NUL-terminated;
+ * caller frees. *age: how old the cached copy used is, in seconds, or -1 if
+ * it was fetched now (-v logs it). SWATH_EINVAL with one line naming the
+ * input if it cannot be had. */
 int swath__remote_document(const swath_source_spec *spec, swath_fetcher *f, const char *url,
-                           long max_age, char **body);
+                           long max_age, char **body, long *age);
+
+/* An error `rc` (its message set) found in the document of `url`: when that
+ * came from the cache (`age` >= 0), the message says so, and how old it is,
+ * since what it lists may be out of date. Returns rc. */
+int swath__remote_document_error(const swath_source_spec *spec, int rc, const char *url, long age,
+                                 int offline);
+
+/* "45 s", "12 min", "3.0 hours", "2.1 days". */
+void swath__remote_age_text(long seconds, char *buf, size_t cap);
 
 /* Build a quadtree request grid in `crs` with square `block`-pixel tiles:
  * WebMercatorQuad for EPSG:3857, WorldCRS84Quad for EPSG:4326/CRS84, else
