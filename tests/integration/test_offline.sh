@@ -113,4 +113,20 @@ ok = ok and all(l.endswith("not in the cache, and the input is offline") for l i
 sys.exit(0 if ok else 1)
 PY
 done
+
+# A damaged cached tile, offline: prefetch says so (checked as a download
+# would be); a run fails that task and drops the file (a run online fetches it).
+victim=$(find "$WORK"/cache/xyz-* -name '*.png' | sort | sed -n 2p)
+"$PY" -c 'import sys; p = sys.argv[1]; b = open(p, "rb").read(); open(p, "wb").write(b[: len(b) // 2])' "$victim"
+check_run "xyz offline, a damaged cached tile: prefetch exit 1" 1 prefetch "$WORK/xyz-off.yaml" --no-progress
+check "xyz offline, a damaged cached tile: prefetch lists it as damaged" \
+  grep -q "$victim.*the cached file is damaged (PNG image does not decode.*), and the input is offline" \
+  "$WORK/out-xyz-off/.swath/prefetch-failed.txt"
+sed -e "s#out-xyz-off#out-xyz-off2#" "$WORK/xyz-off.yaml" >"$WORK/xyz-off2.yaml"
+check_run "xyz offline, a damaged cached tile: the run fails its task" 1 run "$WORK/xyz-off2.yaml" --no-progress
+check "xyz offline, a damaged cached tile: the reason says it was dropped" \
+  grep -q "cached tile $victim does not decode: .*; dropped it from the cache (the input is offline" \
+  "$WORK/out-xyz-off2/.swath/failed.txt"
+check "xyz offline, a damaged cached tile: it is gone from the cache" test ! -e "$victim"
+
 check_eq "offline runs and prefetches made no attempt at all" 0 "$(attempts)"
