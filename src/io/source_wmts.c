@@ -264,6 +264,42 @@ static int read_dimensions(swath__remote *r, wmts_ctx *c, const CPLXMLNode *laye
   return 0;
 }
 
+/* How tiles are asked for: KVP GetTile where OperationsMetadata allows it;
+ * else the layer's ResourceURL template (REST); else KVP at the
+ * capabilities URL's path. */
+static int tile_endpoint(swath__remote *r, wmts_ctx *c, const CPLXMLNode *caps,
+                         const CPLXMLNode *layer, const char *caps_url) {
+  int rc, ops_gettile = 0;
+  if ((rc = read_dimensions(r, c, layer))) return rc;
+  const char *href = kvp_href(caps, &ops_gettile);
+  const char *tmpl = href ? NULL : resource_url(layer, c->format);
+  if (!href && tmpl) {
+    if (!(c->tmpl = strdup(tmpl))) return SWATH_ENOMEM;
+    char probe[4096]; /* every placeholder known? */
+    if ((rc = rest_url(r, (swath_tile){r->tms.min_zoom, 0, 0}, probe, sizeof probe))) return rc;
+    for (int i = 0; i < c->ndims; i++) {
+      size_t n = strlen(c->extra);
+      snprintf(c->extra + n, sizeof c->extra - n, "%s%s=%s", n ? ";" : "", c->dim_id[i],
+               c->dim_default[i]);
+    }
+    return 0;
+  }
+  if (!href && ops_gettile)
+    return swath_error_set(SWATH_EINVAL,
+                           "input %s: the WMTS offers GetTile only RESTful, and layer "
+                           "%s has no ResourceURL template for %s",
+                           r->name, c->layer, c->format);
+  char base[4096];
+  if (href && *href)
+    snprintf(base, sizeof base, "%s", href);
+  else
+    snprintf(base, sizeof base, "%.*s", (int)strcspn(caps_url, "?"), caps_url);
+  size_t bl = strlen(base);
+  if (bl && base[bl - 1] != '?' && base[bl - 1] != '&' && bl + 2 < sizeof base)
+    strcat(base, strchr(base, '?') ? "&" : "?");
+  return (c->base = strdup(base)) ? 0 : SWATH_ENOMEM;
+}
+
 static int read_caps(swath__remote *r, wmts_ctx *c, const char *doc, const char *caps_url, const char *style,
                      const char *format) {
   CPLXMLNode *root = CPLParseXMLString(doc);
@@ -346,37 +382,7 @@ static int read_caps(swath__remote *r, wmts_ctx *c, const char *doc, const char 
     r->footprint_lonlat = box;
   }
   if ((rc = swath__wmts_limits(r, link, c->tms_id, has_box ? &box : NULL))) goto out;
-  if ((rc = read_dimensions(r, c, layer))) goto out;
-  /* KVP GetTile where OperationsMetadata allows it; else the layer's
-   * ResourceURL template (REST); else KVP at the capabilities URL's path. */
-  int ops_gettile = 0;
-  const char *href = kvp_href(caps, &ops_gettile);
-  const char *tmpl = href ? NULL : resource_url(layer, c->format);
-  if (!href && tmpl) {
-    if (!(c->tmpl = strdup(tmpl))) rc = SWATH_ENOMEM;
-    char probe[4096]; /* every placeholder known? */
-    if (!rc) rc = rest_url(r, (swath_tile){r->tms.min_zoom, 0, 0}, probe, sizeof probe);
-    for (int i = 0; i < c->ndims; i++) {
-      size_t n = strlen(c->extra);
-      snprintf(c->extra + n, sizeof c->extra - n, "%s%s=%s", n ? ";" : "", c->dim_id[i],
-               c->dim_default[i]);
-    }
-    goto out;
-  }
-  if (!href && ops_gettile) {
-    rc = swath_error_set(SWATH_EINVAL,
-                         "input %s: the WMTS offers GetTile only RESTful, and layer "
-                         "%s has no ResourceURL template for %s",
-                         r->name, c->layer, c->format);
-    goto out;
-  }
-  char base[4096];
-  if (href && *href) snprintf(base, sizeof base, "%s", href);
-  else snprintf(base, sizeof base, "%.*s", (int)strcspn(caps_url, "?"), caps_url);
-  size_t bl = strlen(base);
-  if (bl && base[bl - 1] != '?' && base[bl - 1] != '&' && bl + 2 < sizeof base)
-    strcat(base, strchr(base, '?') ? "&" : "?");
-  if (!(c->base = strdup(base))) rc = SWATH_ENOMEM;
+  rc = tile_endpoint(r, c, caps, layer, caps_url);
 out:
   CPLDestroyXMLNode(root);
   return rc;
