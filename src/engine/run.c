@@ -46,6 +46,7 @@
 #include "engine/plan.h"
 #include "engine/product.h"
 #include "engine/store.h"
+#include "io/cache.h"
 #include "io/fetch.h"
 #include "io/sink.h"
 #include "io/source.h"
@@ -94,7 +95,8 @@ typedef struct run_ctx {
   FILE *failures;
 
   swath_fetcher **fetchers;   /* per input; NULL for inputs that fetch nothing */
-  int nremote;
+  unsigned char *offline; /* per input: remote, offline (no fetcher; prefetch checks the cache) */
+  int nremote;            /* remote inputs, offline ones included */
   /* fetch stage accounting, under lock */
   int64_t fetch_seq, compute_seq; /* leaves submitted by the fetch stage / computed */
   int64_t ahead_bytes;
@@ -487,6 +489,30 @@ static void on_fetched(const swath_fetch_result *res, void *user) {
   free(tag);
 }
 
+/* What prefetch makes of a request of an offline input: the cache is asked,
+ * never the network; a file it would count as cached must pass the checks a
+ * download gets. Ends in on_fetched like a fetched request. */
+static void offline_request(const swath_fetch_req *r, walk_tag *tag) {
+  swath_fetch_result res = {
+      .outcome = SWATH_FETCH_DONE, .cached = 1, .url = r->url, .dest = r->dest};
+  char reason[1200];
+  swath_cache_state cs = r->dest ? swath_cache_lookup(r->dest) : SWATH_CACHE_MISS;
+  if (cs == SWATH_CACHE_EMPTY) {
+    res.outcome = SWATH_FETCH_EMPTY;
+  } else if (cs == SWATH_CACHE_MISS) {
+    res.outcome = SWATH_FETCH_FAILED;
+    res.reason = "not in the cache, and the input is offline";
+  } else if (swath_fetch_check_file(r->dest, r->kinds, r->expect_width, r->expect_height,
+                                    (size_t)1 << 30)) {
+    snprintf(reason, sizeof reason, "the cached file is damaged (%s), and the input is offline",
+             swath_error_message());
+    swath_error_clear();
+    res.outcome = SWATH_FETCH_FAILED;
+    res.reason = reason;
+  }
+  on_fetched(&res, tag);
+}
+
 /* swath_source_request_fn: submit one request of a leaf, once. */
 static void submit_request(void *ud, const swath_fetch_req *r) {
   walk_submit *ws = ud;
@@ -506,9 +532,20 @@ static void submit_request(void *ud, const swath_fetch_req *r) {
     return;
   }
   *tag = (walk_tag){w, ws->seq, ws->input, r->expect_width, r->expect_height, r->kinds};
+  if (w->rc->offline[ws->input]) {
+    pthread_mutex_lock(&w->mu);
+    w->requests++;
+    pthread_mutex_unlock(&w->mu);
+    offline_request(r, tag);
+    return;
+  }
   swath_fetch_req fr = *r;
   fr.cb = on_fetched;
   fr.user = tag;
+  /* What prefetch reports as cached must be what a download would have
+   * cached: a damaged file is fetched again (a run heals one when it fails
+   * to decode it). */
+  if (w->prefetch) fr.flags |= SWATH_FETCH_VERIFY;
   if ((ws->rc = swath_fetch_submit(w->rc->fetchers[ws->input], &fr))) {
     free(tag);
     return;
@@ -523,7 +560,8 @@ static int walk_leaf(walk *w, swath_tile mt, int64_t seq) {
   run_ctx *rc = w->rc;
   swath_read_req req = leaf_req(rc, mt);
   for (int i = 0; i < rc->job->ninputs; i++) {
-    if (!rc->fetchers[i]) continue;
+    /* (a run's fetch stage leaves offline inputs to the compute stage) */
+    if (!rc->fetchers[i] && !(rc->offline[i] && (w->counting || w->prefetch))) continue;
     walk_submit ws = {w, i, seq, 0};
     int r = rc->src_vt[i]->requests(w->src[i], &req, submit_request, &ws);
     if (r == SWATH_EEMPTY) continue;
@@ -562,7 +600,7 @@ static int walk_init(walk *w, run_ctx *rc, const swath_area *area, int overviews
   if (!w->src || !w->seen) return swath_error_set(SWATH_ENOMEM, "out of memory");
   int r = 0;
   for (int i = 0; i < rc->job->ninputs && !r; i++) {
-    if (!rc->fetchers[i]) continue;
+    if (!rc->fetchers[i] && !rc->offline[i]) continue;
     swath_source_info si;
     r = rc->src_vt[i]->open(&rc->specs[i], rc->g, &si, &w->src[i]);
   }
@@ -622,6 +660,7 @@ static void fetch_totals(const run_ctx *rc, swath_fetch_stats *sum) {
     sum->failed += st.failed;
     sum->aborted += st.aborted;
     sum->coalesced += st.coalesced;
+    sum->cache_invalid += st.cache_invalid;
     sum->requests += st.requests;
     sum->retries += st.retries;
     sum->bytes += st.bytes;
@@ -650,7 +689,8 @@ static int probe_inputs(run_ctx *rc, swath_bounds *fp) {
   rc->specs = calloc((size_t)job->ninputs, sizeof *rc->specs);
   rc->src_vt = calloc((size_t)job->ninputs, sizeof *rc->src_vt);
   rc->fetchers = calloc((size_t)job->ninputs, sizeof *rc->fetchers);
-  if (!rc->descs || !rc->src_info || !rc->specs || !rc->src_vt || !rc->fetchers)
+  rc->offline = calloc((size_t)job->ninputs, sizeof *rc->offline);
+  if (!rc->descs || !rc->src_info || !rc->specs || !rc->src_vt || !rc->fetchers || !rc->offline)
     return swath_error_set(SWATH_ENOMEM, "out of memory");
   for (int i = 0; i < job->ninputs; i++) {
     const swath_job_input *in = &job->inputs[i];
@@ -660,7 +700,8 @@ static int probe_inputs(run_ctx *rc, swath_bounds *fp) {
     int r = swath_source_fetcher_new(&rc->specs[i], &rc->fetchers[i]);
     if (r) return r;
     rc->specs[i].fetcher = rc->fetchers[i];
-    rc->nremote += rc->fetchers[i] != NULL;
+    rc->offline[i] = (unsigned char)swath_source_offline(&rc->specs[i]);
+    rc->nremote += rc->fetchers[i] != NULL || rc->offline[i];
   }
   for (int i = 0; i < job->ninputs; i++) {
     const swath_source_vtable *vt = rc->src_vt[i];
@@ -710,13 +751,22 @@ static void summary(const swath_run_stats *s) {
       s->seconds > 0 ? s->pixels / s->seconds / 1e6 : 0);
   double cap = s->seconds * s->workers;
   const swath_fetch_stats *f = &s->fetch;
+  /* The parts add up to the requests: one that joined a download already in
+   * flight shares its outcome, counted once, there; what the fetch stage
+   * still had queued when computing ended was dropped. */
+  uint64_t ended = f->fetched + f->cached + f->empty + f->failed + f->aborted + f->coalesced;
+  char dropped[64] = "";
+  if (f->submitted > ended)
+    snprintf(dropped, sizeof dropped, ", %llu not needed any more",
+             (unsigned long long)(f->submitted - ended));
   if (f->submitted)
-    swath_info("fetch: %llu requests (%llu fetched, %llu cached, %llu empty, %llu failed), %.1f MB, "
-               "fetch stage busy %.0f%% of the run",
-               (unsigned long long)f->submitted, (unsigned long long)f->fetched,
-               (unsigned long long)f->cached, (unsigned long long)f->empty,
-               (unsigned long long)f->failed, f->bytes / 1e6,
-               s->seconds > 0 ? 100 * f->busy_seconds / s->seconds : 0);
+    swath_info(
+        "fetch: %llu requests (%llu fetched, %llu cached, %llu empty, %llu failed, %llu aborted, "
+        "%llu joined a download in flight%s), %.1f MB, fetch stage busy %.0f%% of the run",
+        (unsigned long long)f->submitted, (unsigned long long)f->fetched,
+        (unsigned long long)f->cached, (unsigned long long)f->empty, (unsigned long long)f->failed,
+        (unsigned long long)f->aborted, (unsigned long long)f->coalesced, dropped, f->bytes / 1e6,
+        s->seconds > 0 ? 100 * f->busy_seconds / s->seconds : 0);
   if (cap > 0)
     swath_info("busy: read %.0f%%, compute %.0f%%, write %.0f%% of %d worker threads",
                100 * s->read_busy / cap, 100 * s->compute_busy / cap, 100 * s->write_busy / cap,
@@ -732,6 +782,7 @@ static void ctx_free(run_ctx *rc, swath_area *area) {
   swath_area_free(area);
   for (int i = 0; rc->fetchers && i < rc->job->ninputs; i++) swath_fetch_free(rc->fetchers[i]);
   free(rc->fetchers);
+  free(rc->offline);
   free(rc->descs);
   free(rc->src_info);
   free(rc->specs);
@@ -909,7 +960,11 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
   pthread_t fetch_thread;
   walk fw;
   memset(&fw, 0, sizeof fw);
-  if (rc->nremote) {
+  /* A fetch stage for the inputs that fetch (offline ones read the cache only). */
+  int online = 0;
+  for (int i = 0; i < job->ninputs; i++)
+    online |= rc->fetchers[i] != NULL;
+  if (online) {
     if ((r = walk_init(&fw, rc, area, overviews, &ro_store, rc))) goto out_walk;
     if (redo) swath_plan_redo(fw.plan);
     fetching = pthread_create(&fetch_thread, NULL, fetch_main, &fw) == 0;
@@ -957,7 +1012,7 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
     pthread_join(fetch_thread, NULL);
   }
 out_walk:
-  if (rc->nremote) walk_free(&fw);
+  if (online) walk_free(&fw);
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);
   if (!r) r = rc->store->flush(rc->store_state);
@@ -1032,7 +1087,8 @@ static int replay_line(walk *w, char *line) {
   if (n < 6) return 0; /* not one of ours: ignore */
   int input = -1;
   for (int i = 0; i < w->rc->job->ninputs; i++)
-    if (strcmp(w->rc->job->inputs[i].name, f[0]) == 0 && w->rc->fetchers[i]) input = i;
+    if (strcmp(w->rc->job->inputs[i].name, f[0]) == 0 && (w->rc->fetchers[i] || w->rc->offline[i]))
+      input = i;
   if (input < 0) return 0; /* the job changed: that input is gone */
   /* The list holds URLs with their secrets redacted: the job's (current)
    * values go back in. */
@@ -1202,6 +1258,9 @@ int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts, swath_
                (long long)stats->empty, (long long)stats->failed, (long long)stats->aborted, stats->bytes / 1e6,
                (unsigned long long)fs.requests, stats->seconds > 0 ? fs.requests / stats->seconds : 0,
                (unsigned long long)fs.retries);
+    if (fs.cache_invalid)
+      swath_warn("%llu cached file(s) failed the checks a download gets (damaged): requested again",
+                 (unsigned long long)fs.cache_invalid);
     if (g_interrupted) r = swath_error_set(SWATH_EINTR, "interrupted; run the same command again to resume");
     else if (stats->failed || stats->aborted)
       r = swath_error_set(SWATH_EIO, "%lld request(s) failed; listed in %s; retry them with --retry-failed",

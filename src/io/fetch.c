@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
@@ -1599,6 +1600,37 @@ fail:
   return rc;
 }
 
+int swath_fetch_check_file(const char *path, unsigned kinds, int expect_width, int expect_height,
+                           size_t max_bytes) {
+  FILE *fp = fopen(path, "rb");
+  if (!fp) return swath_error_set(SWATH_EIO, "cannot read %s: %s", path, strerror(errno));
+  struct stat st;
+  int rc;
+  char *body = NULL;
+  if (fstat(fileno(fp), &st) != 0 || st.st_size <= 0 || (size_t)st.st_size > max_bytes) {
+    rc = swath_error_set(SWATH_EINVAL, "%s is empty, or larger than %zu bytes", path, max_bytes);
+  } else if (!(body = malloc((size_t)st.st_size))) {
+    rc = swath_error_set(SWATH_ENOMEM, "out of memory reading %s", path);
+  } else if (fread(body, 1, (size_t)st.st_size, fp) != (size_t)st.st_size) {
+    rc = swath_error_set(SWATH_EIO, "cannot read %s", path);
+  } else {
+    rc = swath_fetch_validate(body, (size_t)st.st_size, NULL, kinds, expect_width, expect_height);
+  }
+  free(body);
+  fclose(fp);
+  return rc;
+}
+
+/* SWATH_FETCH_VERIFY: does the cached file at req->dest pass the checks a
+ * download of it would? Sets no error. */
+static int cached_passes(const swath_fetcher *f, const swath_fetch_req *req) {
+  int ok = swath_fetch_check_file(req->dest, req->kinds, req->expect_width, req->expect_height,
+                                  f->cfg.max_body_bytes) == 0;
+  if (!ok) swath_debug("fetch: cached %s fails the checks: %s", req->dest, swath_error_message());
+  swath_error_clear();
+  return ok;
+}
+
 /* Answer a request from the cache (state s), on the submitting thread. */
 static void answer_cached(swath_fetcher *f, const swath_fetch_req *req, swath_cache_state s) {
   swath_fetch_result r = {.outcome = s == SWATH_CACHE_HIT ? SWATH_FETCH_DONE : SWATH_FETCH_EMPTY,
@@ -1616,8 +1648,16 @@ int swath_fetch_submit(swath_fetcher *f, const swath_fetch_req *req) {
   if (!req || !req->url || !*req->url)
     return swath_error_set(SWATH_EINVAL, "fetch: a request needs a URL");
   double t = now_s();
+  int damaged = 0; /* the cached file failed SWATH_FETCH_VERIFY's checks */
   if (req->dest && !(req->flags & SWATH_FETCH_REFETCH)) {
     swath_cache_state s = swath_cache_lookup(req->dest);
+    if (s == SWATH_CACHE_HIT && (req->flags & SWATH_FETCH_VERIFY) && !cached_passes(f, req)) {
+      s = SWATH_CACHE_MISS; /* download it again, replacing it */
+      damaged = 1;
+      pthread_mutex_lock(&f->mu);
+      f->st.cache_invalid++;
+      pthread_mutex_unlock(&f->mu);
+    }
     if (s != SWATH_CACHE_MISS) {
       answer_cached(f, req, s);
       return 0;
@@ -1657,8 +1697,9 @@ int swath_fetch_submit(swath_fetcher *f, const swath_fetch_req *req) {
       }
     /* A request for it may have finished since the lookup above: it wrote
      * the cache before it left `pending`, so look again (under mu, so that
-     * it cannot slip between) rather than download the tile twice. */
-    swath_cache_state s = swath_cache_lookup(j->dest);
+     * it cannot slip between) rather than download the tile twice. A damaged
+     * file found above is still there: it is what is to be replaced. */
+    swath_cache_state s = damaged ? SWATH_CACHE_MISS : swath_cache_lookup(j->dest);
     if (s != SWATH_CACHE_MISS) {
       pthread_mutex_unlock(&f->mu);
       job_free(j);

@@ -79,7 +79,12 @@ enum {
 /* Request flags. */
 enum {
   /* Download even if `dest` or its empty marker is already in the cache. */
-  SWATH_FETCH_REFETCH = 1u << 0
+  SWATH_FETCH_REFETCH = 1u << 0,
+  /* Take a cached `dest` only if it passes the checks a download gets
+   * (swath_fetch_validate with the request's kinds and size); otherwise
+   * download it (joining a download of it already in flight) and replace
+   * it. The check runs on the submitting thread. */
+  SWATH_FETCH_VERIFY = 1u << 1
 };
 
 #define SWATH_FETCH_MAX_EMPTY 8
@@ -155,7 +160,7 @@ typedef struct swath_fetch_req {
   int expect_width; /* required image size; 0 = any */
   int expect_height;
   unsigned kinds;    /* SWATH_FETCH_* kinds accepted; 0 = any image */
-  unsigned flags;    /* SWATH_FETCH_REFETCH */
+  unsigned flags;    /* SWATH_FETCH_REFETCH, SWATH_FETCH_VERIFY */
   swath_fetch_cb cb; /* may be NULL (fire and forget, see stats) */
   void *user;
 } swath_fetch_req;
@@ -184,6 +189,8 @@ typedef struct swath_fetch_stats {
   uint64_t aborted;
   uint64_t coalesced; /* joined a request for the same cache path already in flight
                          (its outcome is counted there once, not here) */
+  uint64_t cache_invalid; /* VERIFY: cached files that failed the checks, downloaded
+                             again (counted in fetched/failed/... as well) */
   uint64_t requests;                       /* HTTP attempts started */
   uint64_t retries;                        /* attempts after a request's first */
   uint64_t bytes;                          /* body bytes received, all attempts */
@@ -285,5 +292,12 @@ size_t swath_fetch_exception_text(const void *body, size_t len, char *buf, size_
  * the message. */
 int swath_fetch_validate(const void *body, size_t len, const char *content_type, unsigned kinds,
                          int expect_width, int expect_height);
+
+/* Does the file at `path` (a cached body) pass the checks a download of it
+ * would get (swath_fetch_validate with `kinds` and the size)? 0, or the
+ * reason set: swath_fetch_validate's codes, SWATH_EIO if it cannot be read,
+ * SWATH_EINVAL if empty or over max_bytes. */
+int swath_fetch_check_file(const char *path, unsigned kinds, int expect_width, int expect_height,
+                           size_t max_bytes);
 
 #endif

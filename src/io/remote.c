@@ -171,10 +171,19 @@ int swath__remote_parse_common(swath__remote *r, const swath_source_spec *spec,
 
 /* ---- fetcher configuration ---- */
 
+int swath_source_offline(const swath_source_spec *spec) {
+  const swath_source_vtable *vt = swath_source_find(spec->type);
+  int offline = 0;
+  if (!vt || !vt->requests || !spec->cfg || spec->cfg->type != SWATH_CFG_MAP) return 0;
+  if (swath__remote_bool(spec, "offline", &offline)) swath_error_clear(); /* (open says why) */
+  return offline;
+}
+
 int swath_source_fetcher_new(const swath_source_spec *spec, swath_fetcher **out) {
   *out = NULL;
   const swath_source_vtable *vt = swath_source_find(spec->type);
   if (!vt || !vt->requests || !spec->cfg || spec->cfg->type != SWATH_CFG_MAP) return 0;
+  if (swath_source_offline(spec)) return 0; /* never a connection */
   swath_fetch_config fc;
   swath_fetch_config_default(&fc);
   long v;
@@ -287,17 +296,38 @@ int swath__remote_escape(char *buf, size_t cap, const char *s) {
   return 0;
 }
 
-int swath__remote_document(const swath_source_spec *spec, swath_fetcher *f, const char *url,
-                           long max_age, char **body) {
-  *body = NULL;
-  char path[4400];
+void swath__remote_age_text(long s, char *buf, size_t cap) {
+  if (s < 120)
+    snprintf(buf, cap, "%ld s", s);
+  else if (s < 2 * 3600)
+    snprintf(buf, cap, "%ld min", s / 60);
+  else if (s < 2 * 86400)
+    snprintf(buf, cap, "%.1f hours", s / 3600.0);
+  else
+    snprintf(buf, cap, "%.1f days", s / 86400.0);
+}
+
+/* The cache file of a document: named after its URL with the secrets
+ * redacted, so a rotated key finds it. */
+static int document_path(const swath_source_spec *spec, const char *url, char *buf, size_t cap) {
   char *key = swath_redact_dup(url);
   if (!key) return swath_error_set(SWATH_ENOMEM, "out of memory");
-  snprintf(path, sizeof path, "%s/capabilities/%016llx.xml",
-           spec->cache_dir ? spec->cache_dir : ".", (unsigned long long)swath_fnv1a_str(key));
+  snprintf(buf, cap, "%s/capabilities/%016llx.xml", spec->cache_dir ? spec->cache_dir : ".",
+           (unsigned long long)swath_fnv1a_str(key));
   free(key);
+  return 0;
+}
+
+int swath__remote_document(const swath_source_spec *spec, swath_fetcher *f, const char *url,
+                           long max_age, char **body, long *age) {
+  *body = NULL;
+  *age = -1;
+  char path[4400];
+  if (document_path(spec, url, path, sizeof path)) return SWATH_ENOMEM;
   struct stat st;
-  if (stat(path, &st) == 0 && time(NULL) - st.st_mtime <= max_age) {
+  long a = stat(path, &st) == 0 ? (long)(time(NULL) - st.st_mtime) : -1;
+  /* Offline, the cached document is all there is, whatever its age. */
+  if (a >= 0 && (!f || a <= max_age)) {
     FILE *fp = fopen(path, "rb");
     if (fp) {
       char *b = malloc((size_t)st.st_size + 1);
@@ -311,7 +341,15 @@ int swath__remote_document(const swath_source_spec *spec, swath_fetcher *f, cons
         /* (One cached by a swath that kept secrets: redacted all the same.) */
         *body = swath_redact_dup(b);
         free(b);
-        return *body ? 0 : swath_error_set(SWATH_ENOMEM, "out of memory");
+        if (!*body) return swath_error_set(SWATH_ENOMEM, "out of memory");
+        *age = a < 0 ? 0 : a;
+        char old[32];
+        swath__remote_age_text(*age, old, sizeof old);
+        swath_debug("input %s: %s from the cache (%s, %s old%s)", spec->name, url, path, old,
+                    !f && a > max_age
+                        ? ", older than capabilities_max_age: offline, it is used anyway"
+                        : "");
+        return 0;
       }
       swath_error_clear();
       free(b);
@@ -319,8 +357,8 @@ int swath__remote_document(const swath_source_spec *spec, swath_fetcher *f, cons
   }
   size_t len;
   if (!f)
-    return swath_error_set(SWATH_EINVAL, "input %s: offline, and %s is not in the cache", spec->name,
-                           url);
+    return swath_error_set(SWATH_EINVAL, "input %s: offline, and %s is not in the cache%s",
+                           spec->name, url, a >= 0 ? " (the cached copy is damaged)" : "");
   /* A whole XML document, not an HTML page or an OGC exception (those say
    * why in the message); a cut-short one is retried, never cached. */
   int rc = swath_fetch_get(f, url, SWATH_FETCH_XML, body, &len);
@@ -334,6 +372,22 @@ int swath__remote_document(const swath_source_spec *spec, swath_fetcher *f, cons
   if (spec->cache_dir && swath_cache_write(path, *body, len, 0))
     swath_warn("input %s: could not cache %s: %s", spec->name, url, swath_error_message());
   return 0;
+}
+
+int swath__remote_document_error(const swath_source_spec *spec, int rc, const char *url, long age,
+                                 int offline) {
+  if (rc == 0 || rc == SWATH_ENOMEM || age < 0) return rc;
+  char msg[2048], old[32], path[4400];
+  snprintf(msg, sizeof msg, "%s", swath_error_message());
+  swath__remote_age_text(age, old, sizeof old);
+  if (document_path(spec, url, path, sizeof path)) return SWATH_ENOMEM;
+  if (offline)
+    return swath_error_set(
+        rc, "%s (from the cached capabilities document, %s old; the input is offline)", msg, old);
+  return swath_error_set(rc,
+                         "%s (from the cached capabilities document, %s old; delete %s to ask the "
+                         "server again)",
+                         msg, old, path);
 }
 
 int swath__remote_quad_grid(const char *crs, int block, swath_grid *g) {
@@ -513,6 +567,16 @@ static int plan_read(swath__remote *r, const swath_read_req *req, read_plan *p) 
   if (n == 2)
     return swath_error_set(SWATH_EIO, "input %s: a read across the antimeridian of the service's "
                            "grid is not supported", r->name);
+  if (r->has_limits[z]) {
+    /* Tiles outside the service's limits do not exist (asked for, they
+     * would be errors): the kernel's margin there is empty. */
+    const swath_tile_range *l = &r->limits[z];
+    tr[0].minx = tr[0].minx > l->minx ? tr[0].minx : l->minx;
+    tr[0].miny = tr[0].miny > l->miny ? tr[0].miny : l->miny;
+    tr[0].maxx = tr[0].maxx < l->maxx ? tr[0].maxx : l->maxx;
+    tr[0].maxy = tr[0].maxy < l->maxy ? tr[0].maxy : l->maxy;
+    if (tr[0].minx > tr[0].maxx || tr[0].miny > tr[0].maxy) return SWATH_EEMPTY;
+  }
   int64_t count = (tr[0].maxx - tr[0].minx + 1) * (tr[0].maxy - tr[0].miny + 1);
   if (count > MAX_TILES_PER_READ)
     return swath_error_set(SWATH_EINVAL, "input %s: one process tile needs %lld service tiles at "
@@ -580,6 +644,7 @@ typedef struct sync_fetch {
   swath__remote *r;
   pthread_mutex_t mu;
   pthread_cond_t cv;
+  unsigned flags;    /* added to every request */
   int rc;            /* a submit failed, or a tile is missing offline */
   int pending, total, failed;
   char reason[1024];
@@ -611,6 +676,7 @@ static void fetch_one(void *ud, const swath_fetch_req *req) {
   swath_fetch_req fr = *req;
   fr.cb = sync_cb;
   fr.user = s;
+  fr.flags |= s->flags;
   pthread_mutex_lock(&s->mu);
   s->pending++;
   pthread_mutex_unlock(&s->mu);
@@ -621,9 +687,10 @@ static void fetch_one(void *ud, const swath_fetch_req *req) {
   }
 }
 
-/* Have every tile of the plan in the cache (or known empty); wait for them. */
-static int fetch_missing(swath__remote *r, const read_plan *p) {
-  sync_fetch s = {.r = r};
+/* Have every tile of the plan in the cache (or known empty); wait for them.
+ * `flags`: SWATH_FETCH_* request flags. */
+static int fetch_missing(swath__remote *r, const read_plan *p, unsigned flags) {
+  sync_fetch s = {.r = r, .flags = flags};
   pthread_mutex_init(&s.mu, NULL);
   pthread_cond_init(&s.cv, NULL);
   int rc = each_request(r, p, fetch_one, &s);
@@ -639,75 +706,41 @@ static int fetch_missing(swath__remote *r, const read_plan *p) {
   return rc;
 }
 
-/* Decode one cached tile into the mosaic at (ox, oy): `bands` bytes per
- * pixel plus alpha. Gray is repeated, palettes are expanded, a tile without
- * alpha is opaque. */
-static int paste_tile(const swath__remote *r, const char *path, unsigned char *planes, int mw,
-                      int mh, int ox, int oy, int tw, int th) {
-  static const char *const drivers[] = {"PNG", "JPEG", "WEBP", "GTiff", NULL};
-  GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_READONLY, drivers, NULL, NULL);
-  if (!ds) return swath_error_set(SWATH_EIO, "input %s: cached tile %s does not open: %s", r->name,
-                                  path, CPLGetLastErrorMsg());
-  int n = GDALGetRasterCount(ds), w = GDALGetRasterXSize(ds), h = GDALGetRasterYSize(ds);
-  int rc = 0;
-  if (w != tw || h != th || n < 1) {
-    rc = swath_error_set(SWATH_EIO, "input %s: cached tile %s is %dx%d, expected %dx%d", r->name,
-                         path, w, h, tw, th);
-    GDALClose(ds);
-    return rc;
+/* Paste one cached tile; one that does not decode (damaged on disk, cut
+ * short by a full disk, written by something else) is checked the way a
+ * download is and fetched again, once: the fetcher replaces it if it fails
+ * the checks (and shares the download with any other thread healing it),
+ * or keeps it if another thread already replaced it. Offline it is dropped,
+ * so that a run online fetches it. */
+static int paste_healed(swath__remote *r, swath_tile t, const char *path, unsigned char *planes,
+                        int mw, int mh, int ox, int oy) {
+  const swath_tile_matrix *tm = &r->tms.m[t.z];
+  int bad;
+  int rc =
+      swath__remote_paste(r, path, planes, mw, mh, ox, oy, tm->tile_width, tm->tile_height, &bad);
+  if (!rc || !bad) return rc;
+  char first[1024];
+  snprintf(first, sizeof first, "%s", swath_error_message());
+  if (r->offline || !r->fetcher) {
+    unlink(path);
+    return swath_error_set(SWATH_EIO,
+                           "%s; dropped it from the cache (the input is offline: a run "
+                           "online fetches it again)",
+                           first);
   }
-  size_t plane = (size_t)mw * mh, px = (size_t)w * h;
-  unsigned char *buf = malloc(px * (size_t)(n > 4 ? n : 4));
-  if (!buf) {
-    GDALClose(ds);
-    return swath_error_set(SWATH_ENOMEM, "out of memory");
+  swath_warn("%s: fetching it again", first);
+  read_plan one = {t.z, {t.z, t.x, t.y, t.x, t.y}};
+  if ((rc = fetch_missing(r, &one, SWATH_FETCH_VERIFY))) {
+    char why[1024];
+    snprintf(why, sizeof why, "%s", swath_error_message());
+    return swath_error_set(rc, "%s, and fetching it again failed: %s", first, why);
   }
-  GDALRasterBandH b1 = GDALGetRasterBand(ds, 1);
-  GDALColorTableH ct = GDALGetRasterColorTable(b1);
-  int ncolor = n, alpha = 0;
-  if (n == 2 || n == 4) {
-    ncolor = n - 1;
-    alpha = 1;
+  if (swath_cache_lookup(path) == SWATH_CACHE_EMPTY) return 0; /* the server now says empty */
+  rc = swath__remote_paste(r, path, planes, mw, mh, ox, oy, tm->tile_width, tm->tile_height, &bad);
+  if (rc && bad) {
+    snprintf(first, sizeof first, "%s", swath_error_message());
+    rc = swath_error_set(SWATH_EIO, "%s (fetched again, it still does not decode)", first);
   }
-  CPLErr e = GDALDatasetRasterIO(ds, GF_Read, 0, 0, w, h, buf, w, h, GDT_Byte, n, NULL, 1, w,
-                                 (GSpacing)px);
-  if (e == CE_None && ct) {
-    /* Expand the palette into RGBA in place of band data. */
-    unsigned char *idx = malloc(px);
-    if (!idx) e = CE_Failure;
-    else {
-      memcpy(idx, buf, px);
-      int entries = GDALGetColorEntryCount(ct);
-      for (size_t i = 0; i < px; i++) {
-        GDALColorEntry ce = {0, 0, 0, 0};
-        if (idx[i] < entries) GDALGetColorEntryAsRGB(ct, idx[i], &ce);
-        buf[i] = (unsigned char)ce.c1, buf[px + i] = (unsigned char)ce.c2;
-        buf[2 * px + i] = (unsigned char)ce.c3, buf[3 * px + i] = (unsigned char)ce.c4;
-      }
-      free(idx);
-      ncolor = 3;
-      alpha = 1;
-      n = 4;
-    }
-  }
-  if (e != CE_None) {
-    rc = swath_error_set(SWATH_EIO, "input %s: cached tile %s does not decode: %s", r->name, path,
-                         CPLGetLastErrorMsg());
-  } else {
-    for (int b = 0; b <= r->bands; b++) {
-      const unsigned char *src;
-      if (b == r->bands) src = alpha ? buf + (size_t)(n - 1) * px : NULL;
-      else src = buf + (size_t)(b < ncolor ? b : ncolor - 1) * px;
-      unsigned char *dst = planes + (size_t)b * plane;
-      for (int y = 0; y < h; y++) {
-        unsigned char *d = dst + (size_t)(oy + y) * mw + ox;
-        if (src) memcpy(d, src + (size_t)y * w, (size_t)w);
-        else memset(d, 255, (size_t)w);
-      }
-    }
-  }
-  free(buf);
-  GDALClose(ds);
   return rc;
 }
 
@@ -717,7 +750,7 @@ int swath__remote_read(void *state, const swath_read_req *req, swath_raster *out
   read_plan p;
   int rc = plan_read(r, req, &p);
   if (rc) return rc;
-  if ((rc = fetch_missing(r, &p))) return rc;
+  if ((rc = fetch_missing(r, &p, 0))) return rc;
   const swath_tile_matrix *tm = &r->tms.m[p.z];
   int nx = (int)(p.tr.maxx - p.tr.minx + 1), ny = (int)(p.tr.maxy - p.tr.miny + 1);
   int mw = nx * tm->tile_width, mh = ny * tm->tile_height;
@@ -737,8 +770,9 @@ int swath__remote_read(void *state, const swath_read_req *req, swath_raster *out
         rc = swath_error_set(SWATH_EIO, "input %s: tile %s vanished from the cache", r->name, dest);
         break;
       }
-      rc = paste_tile(r, dest, planes, mw, mh, (int)(x - p.tr.minx) * tm->tile_width,
-                      (int)(y - p.tr.miny) * tm->tile_height, tm->tile_width, tm->tile_height);
+      rc = paste_healed(r, (swath_tile){p.z, x, y}, dest, planes, mw, mh,
+                        (int)(x - p.tr.minx) * tm->tile_width,
+                        (int)(y - p.tr.miny) * tm->tile_height);
       any = 1;
     }
   if (!rc && !any) rc = SWATH_EEMPTY;

@@ -46,6 +46,10 @@ struct swath__remote {
   void (*free_ctx)(void *ctx);
   int has_footprint;   /* footprint_lonlat is known (else the grid's extent) */
   swath_bounds footprint_lonlat;
+  /* Where has_limits[z], only the tiles in limits[z] exist (WMTS
+   * TileMatrixSetLimits): the others are empty, never asked for. */
+  unsigned char has_limits[SWATH_GRID_MAX_ZOOMS];
+  swath_tile_range limits[SWATH_GRID_MAX_ZOOMS];
   /* set by swath__remote_init: */
   int offline;         /* never fetch: a tile missing from the cache is an error */
   int check;           /* probe the host when opening (xyz; others fetch capabilities) */
@@ -89,15 +93,26 @@ int swath__remote_bool(const swath_source_spec *spec, const char *key, int *out)
 
 /* A document the source needs at open (GetCapabilities), cached under
  * {cache root}/capabilities/ for `max_age` seconds so that every worker's
- * open and every rerun within that time reads it from disk. *body is
- * NUL-terminated; caller frees. SWATH_EINVAL with one line naming the input
- * if it cannot be had. The document comes with its secrets redacted, as it
- * is cached (a service may write the caller's key into its URLs): a URL
- * taken from it gets them back from the job when a tile's URL is made. The
- * cache file is named after the URL with its secrets redacted, so a
+ * open and every rerun within that time reads it from disk. Offline (`f`
+ * NULL) the cached copy is used whatever its age. *body is NUL-terminated;
+ * caller frees. *age: how old the cached copy used is, in seconds, or -1 if
+ * it was fetched now (-v logs it). SWATH_EINVAL with one line naming the
+ * input if it cannot be had. The document comes with its secrets redacted,
+ * as it is cached (a service may write the caller's key into its URLs): a
+ * URL taken from it gets them back from the job when a tile's URL is made.
+ * The cache file is named after the URL with its secrets redacted, so a
  * rotated key finds it. */
 int swath__remote_document(const swath_source_spec *spec, swath_fetcher *f, const char *url,
-                           long max_age, char **body);
+                           long max_age, char **body, long *age);
+
+/* An error `rc` (its message set) found in the document of `url`: when that
+ * came from the cache (`age` >= 0), the message says so, and how old it is,
+ * since what it lists may be out of date. Returns rc. */
+int swath__remote_document_error(const swath_source_spec *spec, int rc, const char *url, long age,
+                                 int offline);
+
+/* "45 s", "12 min", "3.0 hours", "2.1 days". */
+void swath__remote_age_text(long seconds, char *buf, size_t cap);
 
 /* Build a quadtree request grid in `crs` with square `block`-pixel tiles:
  * WebMercatorQuad for EPSG:3857, WorldCRS84Quad for EPSG:4326/CRS84, else
@@ -111,6 +126,13 @@ int swath__remote_format(const char *format, unsigned *kinds, char ext[8]);
 
 /* Append s to buf percent-encoded (RFC 3986 unreserved kept). */
 int swath__remote_escape(char *buf, size_t cap, const char *s);
+
+/* Decode the cached tile at `path` (tw x th pixels) into the mosaic
+ * `planes` (bands + 1 planes of mw x mh) at (ox, oy): see remote_tile.c.
+ * On an error other than SWATH_ENOMEM, *undecodable is set: the file is not
+ * a tile of that size (damaged, cut short, or something else). */
+int swath__remote_paste(const swath__remote *r, const char *path, unsigned char *planes, int mw,
+                        int mh, int ox, int oy, int tw, int th, int *undecodable);
 
 int swath__remote_read(void *state, const swath_read_req *req, swath_raster *out);
 int swath__remote_requests(void *state, const swath_read_req *req, swath_source_request_fn fn,

@@ -82,8 +82,13 @@ int swath_source_option_changes_pixels(const char *key);
 /* A fetcher configured from a remote input's options (max_connections,
  * rate_limit, timeouts, max_attempts, failure_budget, empty_status, headers,
  * user_agent, ca_file), so every thread's handle of that input shares one set of
- * connection caps. *out NULL for sources that fetch nothing. */
+ * connection caps. *out NULL for sources that fetch nothing (local rasters,
+ * offline inputs). */
 int swath_source_fetcher_new(const swath_source_spec *spec, swath_fetcher **out);
+
+/* 1 for a remote input with `offline: true` (it reads the cache only and
+ * has no fetcher), else 0. */
+int swath_source_offline(const swath_source_spec *spec);
 
 /* The implementation for a type name, or NULL. */
 const swath_source_vtable *swath_source_find(const char *type);

@@ -318,8 +318,9 @@ static int wms_open(const swath_source_spec *spec, const swath_grid *g, swath_so
     char curl[4200];
     snprintf(curl, sizeof curl, "%sSERVICE=WMS&REQUEST=GetCapabilities&VERSION=%s", c->base, version);
     char *doc = NULL;
-    rc = swath__remote_document(spec, r->fetcher, curl, max_age, &doc);
-    if (!rc) rc = check_caps(r, c, doc);
+    long age;
+    rc = swath__remote_document(spec, r->fetcher, curl, max_age, &doc, &age);
+    if (!rc) rc = swath__remote_document_error(spec, check_caps(r, c, doc), curl, age, r->offline);
     free(doc);
   }
   if (!rc) {

@@ -1,4 +1,4 @@
-/* source_wmts.c: OGC WMTS 1.0.0 tiles by KVP GetTile.
+/* source_wmts.c: OGC WMTS 1.0.0 tiles, by KVP GetTile or RESTful.
  *
  * Everything about the tiles comes from GetCapabilities (cached, see
  * remote.h): the layer, its style (the default one unless `style` is given),
@@ -8,7 +8,15 @@
  * metres per CRS unit (for degrees, the WGS84 equator's metres per degree).
  * TopLeftCorner is in the CRS's axis order, so it is swapped for lat/long
  * CRSs such as urn:ogc:def:crs:EPSG::4326. The matrices need not halve:
- * reads pick the coarsest one at least as fine as the job's pixels. */
+ * reads pick the coarsest one at least as fine as the job's pixels.
+ *
+ * Tiles are asked for by KVP where OperationsMetadata's GetTile allows it
+ * (a Get whose GetEncoding allows KVP, or that names no encoding); else by
+ * the layer's ResourceURL template for the format (a REST-only service),
+ * its {placeholders} filled (dimensions take their default); a service
+ * that is RESTful only without a template is refused at open. A document
+ * without OperationsMetadata or template gets KVP at the capabilities URL's
+ * path. TileMatrixSetLimits: wmts_limits.c. */
 #include <cpl_minixml.h>
 #include <cpl_string.h>
 #include <math.h>
@@ -21,21 +29,31 @@
 #include "core/error.h"
 #include "io/fetch.h"
 #include "io/remote.h"
+#include "io/wmts_limits.h"
 
 /* CPLGetXMLNode does not modify the tree but takes it non-const. */
 static const CPLXMLNode *xml_node(const CPLXMLNode *n, const char *path) {
   return CPLGetXMLNode((CPLXMLNode *)n, path);
 }
 
+#define MAX_DIMS 8
+
 typedef struct wmts_ctx {
-  char *base; /* GetTile URL ending in ? or & */
+  char *base; /* KVP: GetTile URL ending in ? or &; NULL for REST */
+  char *tmpl; /* REST: the layer's ResourceURL template; NULL for KVP */
   char *layer, *style, *format, *tms_id;
+  int ndims; /* the layer's dimensions (REST templates name them): */
+  char *dim_id[MAX_DIMS], *dim_default[MAX_DIMS];
+  char extra[512]; /* REST: the dimensions' values, for the cache identity */
 } wmts_ctx;
 
 static void wmts_free(void *p) {
   wmts_ctx *c = p;
   if (!c) return;
   free(c->base);
+  free(c->tmpl);
+  for (int i = 0; i < c->ndims; i++)
+    free(c->dim_id[i]), free(c->dim_default[i]);
   free(c->layer);
   free(c->style);
   free(c->format);
@@ -43,8 +61,64 @@ static void wmts_free(void *p) {
   free(c);
 }
 
+/* The value of a REST template's {name}, escaped into buf at its end; 1 if
+ * the name is known (the standard's, case-insensitive, or a dimension's,
+ * which takes its default), 0 if not; <0 if the URL is too long. */
+static int rest_value(const swath__remote *r, const char *name, size_t len, swath_tile t, char *buf,
+                      size_t cap) {
+  const wmts_ctx *c = r->ctx;
+  char num[32];
+  const char *v = NULL;
+  if (len == 13 && strncasecmp(name, "TileMatrixSet", len) == 0)
+    v = c->tms_id;
+  else if (len == 10 && strncasecmp(name, "TileMatrix", len) == 0)
+    v = r->tms.m[t.z].id;
+  else if (len == 7 && strncasecmp(name, "TileRow", len) == 0)
+    snprintf(num, sizeof num, "%lld", (long long)t.y), v = num;
+  else if (len == 7 && strncasecmp(name, "TileCol", len) == 0)
+    snprintf(num, sizeof num, "%lld", (long long)t.x), v = num;
+  else if (len == 5 && strncasecmp(name, "Style", len) == 0)
+    v = c->style;
+  else if (len == 5 && strncasecmp(name, "Layer", len) == 0)
+    v = c->layer;
+  for (int i = 0; !v && i < c->ndims; i++)
+    if (strlen(c->dim_id[i]) == len && strncasecmp(name, c->dim_id[i], len) == 0)
+      v = c->dim_default[i];
+  if (!v) return 0;
+  return swath__remote_escape(buf, cap, v) ? -1 : 1;
+}
+
+/* A REST tile URL: the template with its {placeholders} filled. */
+static int rest_url(const swath__remote *r, swath_tile t, char *buf, size_t cap) {
+  const wmts_ctx *c = r->ctx;
+  size_t n = 0;
+  buf[0] = 0;
+  for (const char *p = c->tmpl; *p;) {
+    const char *close = *p == '{' ? strchr(p, '}') : NULL;
+    if (close) {
+      int k = rest_value(r, p + 1, (size_t)(close - p - 1), t, buf, cap);
+      if (k < 0) return swath_error_set(SWATH_EINVAL, "input %s: URL too long", r->name);
+      if (k == 0)
+        return swath_error_set(
+            SWATH_EINVAL,
+            "input %s: the ResourceURL template %s has the "
+            "placeholder %.*s, which is neither the standard's nor a dimension of "
+            "layer %s",
+            r->name, c->tmpl, (int)(close - p + 1), p, c->layer);
+      n = strlen(buf);
+      p = close + 1;
+      continue;
+    }
+    if (n + 2 >= cap) return swath_error_set(SWATH_EINVAL, "input %s: URL too long", r->name);
+    buf[n++] = *p++;
+    buf[n] = 0;
+  }
+  return 0;
+}
+
 static int wmts_url(const swath__remote *r, swath_tile t, char *buf, size_t cap) {
   const wmts_ctx *c = r->ctx;
+  if (c->tmpl) return rest_url(r, t, buf, cap);
   snprintf(buf, cap, "%sSERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=", c->base);
   int rc = swath__remote_escape(buf, cap, c->layer);
   size_t n = strlen(buf);
@@ -143,6 +217,102 @@ static int build_grid(swath__remote *r, const CPLXMLNode *set, const char *id) {
   return 0;
 }
 
+/* The href of a GetTile Get that allows KVP (or names no encoding); NULL if
+ * none. *listed: OperationsMetadata describes GetTile at all. */
+static const char *kvp_href(const CPLXMLNode *caps, int *listed) {
+  const CPLXMLNode *ops = xml_node(caps, "OperationsMetadata");
+  *listed = 0;
+  for (const CPLXMLNode *o = ops ? ops->psChild : NULL; o; o = o->psNext) {
+    if (o->eType != CXT_Element || strcmp(o->pszValue, "Operation") != 0 ||
+        strcmp(CPLGetXMLValue(o, "name", ""), "GetTile") != 0)
+      continue;
+    *listed = 1;
+    const CPLXMLNode *http = xml_node(o, "DCP.HTTP");
+    for (const CPLXMLNode *g = http ? http->psChild : NULL; g; g = g->psNext) {
+      if (g->eType != CXT_Element || strcmp(g->pszValue, "Get") != 0) continue;
+      int constrained = 0, kvp = 0;
+      for (const CPLXMLNode *k = g->psChild; k; k = k->psNext) {
+        if (k->eType != CXT_Element || strcmp(k->pszValue, "Constraint") != 0 ||
+            strcmp(CPLGetXMLValue(k, "name", ""), "GetEncoding") != 0)
+          continue;
+        constrained = 1;
+        const CPLXMLNode *vals = xml_node(k, "AllowedValues");
+        for (const CPLXMLNode *v = vals ? vals->psChild : NULL; v; v = v->psNext)
+          if (v->eType == CXT_Element && strcasecmp(CPLGetXMLValue(v, NULL, ""), "KVP") == 0)
+            kvp = 1;
+      }
+      const char *href = CPLGetXMLValue(g, "href", NULL);
+      if (href && *href && (kvp || !constrained)) return href;
+    }
+  }
+  return NULL;
+}
+
+/* The layer's REST template for tiles in `format`, or NULL. */
+static const char *resource_url(const CPLXMLNode *layer, const char *format) {
+  for (const CPLXMLNode *u = layer->psChild; u; u = u->psNext)
+    if (u->eType == CXT_Element && strcmp(u->pszValue, "ResourceURL") == 0 &&
+        strcasecmp(CPLGetXMLValue(u, "resourceType", ""), "tile") == 0 &&
+        strcasecmp(CPLGetXMLValue(u, "format", ""), format) == 0 &&
+        *CPLGetXMLValue(u, "template", ""))
+      return CPLGetXMLValue(u, "template", "");
+  return NULL;
+}
+
+/* The layer's dimensions and their defaults (a REST template names them). */
+static int read_dimensions(swath__remote *r, wmts_ctx *c, const CPLXMLNode *layer) {
+  for (const CPLXMLNode *d = layer->psChild; d; d = d->psNext) {
+    if (d->eType != CXT_Element || strcmp(d->pszValue, "Dimension") != 0) continue;
+    if (c->ndims == MAX_DIMS)
+      return swath_error_set(SWATH_EINVAL, "input %s: layer %s has more than %d dimensions",
+                             r->name, c->layer, MAX_DIMS);
+    const char *id = CPLGetXMLValue(d, "Identifier", ""), *def = CPLGetXMLValue(d, "Default", NULL);
+    if (!def) def = CPLGetXMLValue(d, "Value", "");
+    if (!(c->dim_id[c->ndims] = strdup(id)) || !(c->dim_default[c->ndims] = strdup(def))) {
+      free(c->dim_id[c->ndims]);
+      return SWATH_ENOMEM;
+    }
+    c->ndims++;
+  }
+  return 0;
+}
+
+/* How tiles are asked for: KVP GetTile where OperationsMetadata allows it;
+ * else the layer's ResourceURL template (REST); else KVP at the
+ * capabilities URL's path. */
+static int tile_endpoint(swath__remote *r, wmts_ctx *c, const CPLXMLNode *caps,
+                         const CPLXMLNode *layer, const char *caps_url) {
+  int rc, ops_gettile = 0;
+  if ((rc = read_dimensions(r, c, layer))) return rc;
+  const char *href = kvp_href(caps, &ops_gettile);
+  const char *tmpl = href ? NULL : resource_url(layer, c->format);
+  if (!href && tmpl) {
+    if (!(c->tmpl = strdup(tmpl))) return SWATH_ENOMEM;
+    char probe[4096]; /* every placeholder known? */
+    if ((rc = rest_url(r, (swath_tile){r->tms.min_zoom, 0, 0}, probe, sizeof probe))) return rc;
+    for (int i = 0; i < c->ndims; i++) {
+      size_t n = strlen(c->extra);
+      snprintf(c->extra + n, sizeof c->extra - n, "%s%s=%s", n ? ";" : "", c->dim_id[i],
+               c->dim_default[i]);
+    }
+    return 0;
+  }
+  if (!href && ops_gettile)
+    return swath_error_set(SWATH_EINVAL,
+                           "input %s: the WMTS offers GetTile only RESTful, and layer "
+                           "%s has no ResourceURL template for %s",
+                           r->name, c->layer, c->format);
+  char base[4096];
+  if (href && *href)
+    snprintf(base, sizeof base, "%s", href);
+  else
+    snprintf(base, sizeof base, "%.*s", (int)strcspn(caps_url, "?"), caps_url);
+  size_t bl = strlen(base);
+  if (bl && base[bl - 1] != '?' && base[bl - 1] != '&' && bl + 2 < sizeof base)
+    strcat(base, strchr(base, '?') ? "&" : "?");
+  return (c->base = strdup(base)) ? 0 : SWATH_ENOMEM;
+}
+
 static int read_caps(swath__remote *r, wmts_ctx *c, const char *doc, const char *caps_url, const char *style,
                      const char *format) {
   CPLXMLNode *root = CPLParseXMLString(doc);
@@ -199,41 +369,33 @@ static int read_caps(swath__remote *r, wmts_ctx *c, const char *doc, const char 
     goto out;
   }
   /* Tile matrix set: linked from the layer, defined in Contents. */
-  int linked = 0;
+  const CPLXMLNode *link = NULL;
   for (const CPLXMLNode *l = layer->psChild; l; l = l->psNext)
     if (l->eType == CXT_Element && strcmp(l->pszValue, "TileMatrixSetLink") == 0 &&
         strcmp(CPLGetXMLValue(l, "TileMatrixSet", ""), c->tms_id) == 0)
-      linked = 1;
+      link = l;
   const CPLXMLNode *set = child_with_id(contents, "TileMatrixSet", c->tms_id);
-  if (!linked || !set) {
+  if (!link || !set) {
     list_ids(layer, "TileMatrixSetLink", "TileMatrixSet", list, sizeof list);
     rc = swath_error_set(SWATH_EINVAL, "input %s: layer %s has no tile matrix set '%s' (sets: %s)", r->name,
                          c->layer, c->tms_id, list);
     goto out;
   }
   if ((rc = build_grid(r, set, c->tms_id))) goto out;
-  /* Footprint. */
+  /* Footprint, and the limits (which the footprint may help to read). */
   const CPLXMLNode *bb = xml_node(layer, "WGS84BoundingBox");
   double w, s, e, n;
-  if (bb && !r->has_footprint && sscanf(CPLGetXMLValue(bb, "LowerCorner", ""), "%lf %lf", &w, &s) == 2 &&
-      sscanf(CPLGetXMLValue(bb, "UpperCorner", ""), "%lf %lf", &e, &n) == 2 && w < e && s < n) {
+  swath_bounds box;
+  int has_box = bb && sscanf(CPLGetXMLValue(bb, "LowerCorner", ""), "%lf %lf", &w, &s) == 2 &&
+                sscanf(CPLGetXMLValue(bb, "UpperCorner", ""), "%lf %lf", &e, &n) == 2 && w < e &&
+                s < n;
+  if (has_box) box = (swath_bounds){w, s, e, n};
+  if (has_box && !r->has_footprint) {
     r->has_footprint = 1;
-    r->footprint_lonlat = (swath_bounds){w, s, e, n};
+    r->footprint_lonlat = box;
   }
-  /* KVP GetTile endpoint from OperationsMetadata, else the capabilities URL. */
-  const char *href = NULL;
-  const CPLXMLNode *ops = xml_node(caps, "OperationsMetadata");
-  for (const CPLXMLNode *o = ops ? ops->psChild : NULL; o; o = o->psNext)
-    if (o->eType == CXT_Element && strcmp(o->pszValue, "Operation") == 0 &&
-        strcmp(CPLGetXMLValue(o, "name", ""), "GetTile") == 0)
-      href = CPLGetXMLValue(o, "DCP.HTTP.Get.href", NULL);
-  char base[4096];
-  if (href && *href) snprintf(base, sizeof base, "%s", href);
-  else snprintf(base, sizeof base, "%.*s", (int)strcspn(caps_url, "?"), caps_url);
-  size_t bl = strlen(base);
-  if (bl && base[bl - 1] != '?' && base[bl - 1] != '&' && bl + 2 < sizeof base)
-    strcat(base, strchr(base, '?') ? "&" : "?");
-  if (!(c->base = strdup(base))) rc = SWATH_ENOMEM;
+  if ((rc = swath__wmts_limits(r, link, c->tms_id, has_box ? &box : NULL))) goto out;
+  rc = tile_endpoint(r, c, caps, layer, caps_url);
 out:
   CPLDestroyXMLNode(root);
   return rc;
@@ -264,12 +426,21 @@ static int wmts_open(const swath_source_spec *spec, const swath_grid *g, swath_s
   if (!rc && (!(c->layer = strdup(layer)) || !(c->tms_id = strdup(tms)))) rc = SWATH_ENOMEM;
   if (!rc) rc = swath__remote_fetcher(r, spec);
   char *doc = NULL;
-  if (!rc) rc = swath__remote_document(spec, r->fetcher, caps, max_age, &doc);
-  if (!rc) rc = read_caps(r, c, doc, caps, style, format);
+  long age;
+  if (!rc) rc = swath__remote_document(spec, r->fetcher, caps, max_age, &doc, &age);
+  if (!rc)
+    rc = swath__remote_document_error(spec, read_caps(r, c, doc, caps, style, format), caps, age,
+                                      r->offline);
   free(doc);
   if (!rc) {
-    r->id = (swath_cache_source_id){.type = "wmts", .url = c->base, .layer = c->layer, .style = c->style,
-                                     .format = c->format, .crs = r->tms.crs, .grid = c->tms_id};
+    r->id = (swath_cache_source_id){.type = "wmts",
+                                    .url = c->tmpl ? c->tmpl : c->base,
+                                    .layer = c->layer,
+                                    .style = c->style,
+                                    .format = c->format,
+                                    .crs = r->tms.crs,
+                                    .grid = c->tms_id,
+                                    .extra = c->tmpl && c->extra[0] ? c->extra : NULL};
     rc = swath__remote_init(r, spec, g, info);
   }
   if (rc) {

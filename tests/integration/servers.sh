@@ -39,6 +39,11 @@
 #                                    WMS of MAPFILE, disk cache in $SERVERS_DIR/mapcache-cache,
 #                                    metatile 1x1. Exports SERVERS_WMTS_URL (KVP endpoint) and
 #                                    SERVERS_WMTS_CAPS (GetCapabilities URL).
+#                                    SERVERS_WMTS_EXTENT="MINX MINY MAXX MAXY" (EPSG:3857):
+#                                    GoogleMapsCompatible restricted to that extent with
+#                                    tolerance 0 (the capabilities carry TileMatrixSetLimits;
+#                                    tiles outside answer 404 TileOutOfRange).
+#                                    SERVERS_WMTS_BBOX="W S E N": the layer's WGS84BoundingBox.
 #   servers_hits [ERE]               number of access-log lines matching ERE (all if none),
 #                                    counted once the log has been quiet for 0.3 s
 #   servers_wait_log N               wait until the access log has >= N lines (5 s at most)
@@ -395,7 +400,10 @@ servers_wmts() {
   mapfile=$(cd "$(dirname "$mapfile")" && pwd)/$(basename "$mapfile")
   local mcfmt=PNG
   [ "$fmt" = image/jpeg ] && mcfmt=JPEG
-  local d=$SERVERS_DIR
+  local d=$SERVERS_DIR grid="<grid>GoogleMapsCompatible</grid>" meta=
+  [ -n "${SERVERS_WMTS_EXTENT:-}" ] &&
+    grid="<grid tolerance=\"0\" restricted_extent=\"$SERVERS_WMTS_EXTENT\">GoogleMapsCompatible</grid>"
+  [ -n "${SERVERS_WMTS_BBOX:-}" ] && meta="<metadata><wgs84boundingbox>$SERVERS_WMTS_BBOX</wgs84boundingbox></metadata>"
   mkdir -p "$d/mapcache-cache" "$d/mapcache-locks"
   cat >"$d/mapcache.xml.tmp" <<EOF
 <?xml version="1.0" encoding="UTF-8"?>
@@ -421,9 +429,10 @@ servers_wmts() {
   <format name="PNG" type="PNG"><compression>fast</compression></format>
   <format name="JPEG" type="JPEG"><quality>90</quality></format>
   <tileset name="$layer">
+    $meta
     <source>wms</source>
     <cache>disk</cache>
-    <grid>GoogleMapsCompatible</grid>
+    $grid
     <grid>WGS84</grid>
     <format>$mcfmt</format>
     <metatile>1 1</metatile>
