@@ -142,11 +142,12 @@ static OGRGeometryH polygons_of(OGRGeometryH g) {
 /* Valid polygons only: GEOS predicates and overlays misbehave on
  * self-intersecting rings, which real files contain. Each polygon is made
  * valid on its own and the parts are then unioned. A multipolygon of
- * neighbours (units that share borders) is invalid only because its parts
- * touch, and MakeValid on the whole of it rebuilds it from the linework of
- * all rings together and drops whole units (14% of the area of
- * tests/data/gen_boundaries.py's file, 18% of a real cantons file's).
- * Takes ownership; returns a valid multipolygon. */
+ * neighbours (units that share borders, or overlap) is invalid only because
+ * its parts touch or overlap, and MakeValid on the whole of it rebuilds it
+ * from the linework of all rings together: overlaps (faces covered twice)
+ * vanish, and so did whole units (14% of the area of the file that
+ * tests/data/gen_boundaries.py makes). Takes ownership; returns a valid
+ * multipolygon. */
 static OGRGeometryH make_valid(OGRGeometryH mp) {
   if (OGR_G_IsEmpty(mp) || OGR_G_IsValid(mp)) return mp;
   OGRGeometryH parts = OGR_G_CreateGeometry(wkbMultiPolygon);
