@@ -102,13 +102,24 @@ static void on_signal(int sig) {
 
 typedef struct worker {
   run_ctx *rc;
-  void **src; /* per input source state */
+  void **src;       /* per input source state */
+  swath_area *area; /* own copy (area queries are not thread-safe); NULL with metatiling 1 */
   int failed_open;
 } worker;
 
-/* Cut a metatile block into output tiles and write those holding data.
- * Returns the number of tiles written or a negative code. */
-static int write_tiles(run_ctx *rc, swath_tile mt, const swath_raster *block) {
+/* Where a metatile reaches beyond the area, its tiles outside it are neither
+ * written nor removed (a run touches only its own area), and their pixels
+ * are masked out of the block, so the parent is built from exactly the
+ * tiles of the area, the same for any metatiling. */
+static void drop_tile(swath_raster *block, int x0, int y0, int w, int h) {
+  for (int y = y0; y < y0 + h && block->mask; y++)
+    memset(block->mask + (size_t)y * block->width + x0, 0, (size_t)w);
+}
+
+/* Cut a metatile block into output tiles and write those of the area that
+ * hold data. Returns the number of tiles written or a negative code. */
+static int write_tiles(worker *w, swath_tile mt, swath_raster *block) {
+  run_ctx *rc = w->rc;
   swath_tile_range tr = swath_grid_metatile_tiles(rc->g, mt, rc->m);
   const swath_tile_matrix *tm = &rc->g->m[mt.z];
   int written = 0;
@@ -116,6 +127,10 @@ static int write_tiles(run_ctx *rc, swath_tile mt, const swath_raster *block) {
     for (int64_t tx = tr.minx; tx <= tr.maxx; tx++) {
       int x0 = (int)(tx - tr.minx) * tm->tile_width, y0 = (int)(ty - tr.miny) * tm->tile_height;
       swath_tile t = {mt.z, tx, ty};
+      if (rc->m > 1 && !swath_area_intersects(w->area, swath_grid_tile_bounds(rc->g, t))) {
+        drop_tile(block, x0, y0, tm->tile_width, tm->tile_height);
+        continue;
+      }
       swath_raster tile;
       int r = swath_raster_crop(block, x0, y0, tm->tile_width, tm->tile_height, &tile);
       if (r) return r;
@@ -337,7 +352,7 @@ static void run_task(worker *w, swath_task *t) {
   t0 = swath_now();
   int written = 0;
   if (!r) {
-    written = write_tiles(rc, t->mt, &block);
+    written = write_tiles(w, t->mt, &block);
     if (written < 0) r = written;
   }
   double t_write = swath_now() - t0;
@@ -832,7 +847,9 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
   for (int i = 0; i < nworkers && !r; i++) {
     workers[i].rc = rc;
     workers[i].src = calloc((size_t)job->ninputs, sizeof(void *));
-    if (!workers[i].src) r = swath_error_set(SWATH_ENOMEM, "out of memory");
+    workers[i].area = rc->m > 1 ? swath_area_clone(area) : NULL;
+    if (!workers[i].src || (rc->m > 1 && !workers[i].area))
+      r = swath_error_set(SWATH_ENOMEM, "out of memory");
     for (int k = 0; k < job->ninputs && !r; k++) {
       swath_source_info si;
       r = rc->src_vt[k]->open(&rc->specs[k], rc->g, &si, &workers[i].src[k]);
@@ -930,6 +947,7 @@ out:
       for (int k = 0; workers[i].src && k < job->ninputs; k++)
         if (workers[i].src[k]) rc->src_vt[k]->close(workers[i].src[k]);
       free(workers[i].src);
+      swath_area_free(workers[i].area);
     }
   }
   free(workers);
