@@ -25,40 +25,51 @@ void swath_overview_note_child(const swath_overview_ctx *c, swath_plan_node *par
         parent->handled[(ty - oy) * 2 * c->m + (tx - ox)] = 1;
 }
 
+int swath_overview_load_tile(const swath_overview_ctx *c, swath_tile t, swath_raster *block, int x0,
+                             int y0) {
+  const swath_tile_matrix *tm = &c->g->m[t.z];
+  int w = block->width,
+      th = tm->tile_height < block->height - y0 ? tm->tile_height : block->height - y0;
+  for (int y = 0; y < th; y++)
+    memset(block->mask + (size_t)(y0 + y) * w + x0, 0,
+           (size_t)(tm->tile_width < w - x0 ? tm->tile_width : w - x0));
+  swath_raster tile;
+  int r = c->sink->read_tile(c->sink_state, t, &tile);
+  if (r == SWATH_EEMPTY) return 0;
+  if (r) return r;
+  size_t es = swath_dtype_size(block->dtype);
+  int bands = tile.bands < block->bands ? tile.bands : block->bands;
+  if (tile.dtype != block->dtype) swath_raster_convert(&tile, block->dtype);
+  for (int y = 0; y < tile.height && y0 + y < block->height; y++) {
+    int cw = tile.width < w - x0 ? tile.width : w - x0;
+    for (int b = 0; b < bands; b++)
+      memcpy((char *)swath_raster_band(block, b) + ((size_t)(y0 + y) * w + x0) * es,
+             (char *)swath_raster_band(&tile, b) + (size_t)y * tile.width * es, (size_t)cw * es);
+    if (tile.mask)
+      memcpy(block->mask + (size_t)(y0 + y) * w + x0, tile.mask + (size_t)y * tile.width,
+             (size_t)cw);
+    else
+      memset(block->mask + (size_t)(y0 + y) * w + x0, 255, (size_t)cw);
+  }
+  swath_raster_free(&tile);
+  return 1;
+}
+
 int swath_overview_load(const swath_overview_ctx *c, swath_tile mt, swath_raster *block) {
   int w, h;
   swath_grid_metatile_size(c->g, mt, c->m, &w, &h);
   int r = swath_raster_alloc(block, w, h, c->bands, c->dtype);
   if (r) return r;
-  memset(block->mask, 0, (size_t)w * h);
   swath_tile_range tr = swath_grid_metatile_tiles(c->g, mt, c->m);
   const swath_tile_matrix *tm = &c->g->m[mt.z];
-  size_t es = swath_dtype_size(c->dtype);
   for (int64_t ty = tr.miny; ty <= tr.maxy; ty++) {
     for (int64_t tx = tr.minx; tx <= tr.maxx; tx++) {
-      swath_raster tile;
-      r = c->sink->read_tile(c->sink_state, (swath_tile){mt.z, tx, ty}, &tile);
-      if (r == SWATH_EEMPTY) continue;
-      if (r) {
+      int x0 = (int)(tx - tr.minx) * tm->tile_width, y0 = (int)(ty - tr.miny) * tm->tile_height;
+      r = swath_overview_load_tile(c, (swath_tile){mt.z, tx, ty}, block, x0, y0);
+      if (r < 0) {
         swath_raster_free(block);
         return r;
       }
-      int x0 = (int)(tx - tr.minx) * tm->tile_width, y0 = (int)(ty - tr.miny) * tm->tile_height;
-      int bands = tile.bands < block->bands ? tile.bands : block->bands;
-      if (tile.dtype != block->dtype) swath_raster_convert(&tile, block->dtype);
-      for (int y = 0; y < tile.height && y0 + y < h; y++) {
-        int cw = tile.width < w - x0 ? tile.width : w - x0;
-        for (int b = 0; b < bands; b++)
-          memcpy((char *)swath_raster_band(block, b) + ((size_t)(y0 + y) * w + x0) * es,
-                 (char *)swath_raster_band(&tile, b) + (size_t)y * tile.width * es,
-                 (size_t)cw * es);
-        if (tile.mask)
-          memcpy(block->mask + (size_t)(y0 + y) * w + x0, tile.mask + (size_t)y * tile.width,
-                 (size_t)cw);
-        else
-          memset(block->mask + (size_t)(y0 + y) * w + x0, 255, (size_t)cw);
-      }
-      swath_raster_free(&tile);
     }
   }
   return 0;

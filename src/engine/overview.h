@@ -46,5 +46,10 @@ int swath_overview_build(const swath_overview_ctx *c, swath_plan_node *n, swath_
 
 /* Read a finished metatile back from the sink (absent tiles: no data). */
 int swath_overview_load(const swath_overview_ctx *c, swath_tile mt, swath_raster *block);
+/* Read tile t back from the sink into the window of `block` at (x0, y0)
+ * (the block's type and bands). Returns 1 if the tile is on disk, 0 if not
+ * (the window then holds no data), or a negative code. */
+int swath_overview_load_tile(const swath_overview_ctx *c, swath_tile t, swath_raster *block, int x0,
+                             int y0);
 
 #endif

@@ -111,7 +111,8 @@ static void on_signal(int sig) {
 
 typedef struct worker {
   run_ctx *rc;
-  void **src; /* per input source state */
+  void **src;       /* per input source state */
+  swath_area *area; /* own copy (area queries are not thread-safe); NULL with metatiling 1 */
   int failed_open;
 } worker;
 
@@ -119,10 +120,21 @@ typedef struct worker {
  * those without. Only tiles flagged in `select` (m*m, row-major; NULL: all)
  * are touched; `handled` (m*m) gets those written or removed, and *range
  * the tiles of the block that hold data, touched or not (minx > maxx if
- * none). Returns the number of tiles written or a negative code. */
-static int write_tiles(run_ctx *rc, swath_tile mt, const swath_raster *block,
-                       const unsigned char *select, unsigned char *handled,
-                       swath_tile_range *range) {
+ * none). Returns the number of tiles written or a negative code.
+ *
+ * Where a metatile reaches beyond the area, its tiles outside it are neither
+ * written nor removed (a run touches only its own area), and the block
+ * takes what is on disk there (overview.h's contract with the parent): the
+ * parent is built from the area's tiles of this run and what earlier runs
+ * left, the same for any metatiling. */
+static void range_add(swath_tile_range *r, int64_t x, int64_t y) {
+  r->minx = x < r->minx ? x : r->minx, r->maxx = x > r->maxx ? x : r->maxx;
+  r->miny = y < r->miny ? y : r->miny, r->maxy = y > r->maxy ? y : r->maxy;
+}
+
+static int write_tiles(worker *w, swath_tile mt, swath_raster *block, const unsigned char *select,
+                       unsigned char *handled, swath_tile_range *range) {
+  run_ctx *rc = w->rc;
   swath_tile_range tr = swath_grid_metatile_tiles(rc->g, mt, rc->m);
   const swath_tile_matrix *tm = &rc->g->m[mt.z];
   *range = (swath_tile_range){mt.z, INT64_MAX, INT64_MAX, INT64_MIN, INT64_MIN};
@@ -132,16 +144,18 @@ static int write_tiles(run_ctx *rc, swath_tile mt, const swath_raster *block,
       int i = (int)((ty - tr.miny) * rc->m + (tx - tr.minx));
       int x0 = (int)(tx - tr.minx) * tm->tile_width, y0 = (int)(ty - tr.miny) * tm->tile_height;
       swath_tile t = {mt.z, tx, ty};
+      int outside = rc->m > 1 && !swath_area_intersects(w->area, swath_grid_tile_bounds(rc->g, t));
+      if (outside) {
+        int r = swath_overview_load_tile(&rc->ov, t, block, x0, y0);
+        if (r < 0) return r;
+        if (r > 0) range_add(range, tx, ty);
+        continue;
+      }
       swath_raster tile;
       int r = swath_raster_crop(block, x0, y0, tm->tile_width, tm->tile_height, &tile);
       if (r) return r;
       int valid = swath_raster_any_valid(&tile);
-      if (valid) {
-        range->minx = tx < range->minx ? tx : range->minx,
-        range->maxx = tx > range->maxx ? tx : range->maxx;
-        range->miny = ty < range->miny ? ty : range->miny,
-        range->maxy = ty > range->maxy ? ty : range->maxy;
-      }
+      if (valid) range_add(range, tx, ty);
       if (select && !select[i]) {
         swath_raster_free(&tile);
         continue;
@@ -337,7 +351,7 @@ static void run_task(worker *w, swath_task *t) {
   int written = 0, changed = 0;
   swath_tile_range range = {0};
   if (!r) {
-    written = write_tiles(rc, t->mt, &block, select, handled, &range);
+    written = write_tiles(w, t->mt, &block, select, handled, &range);
     if (written < 0) r = written;
   }
   for (size_t i = 0; handled && i < mm; i++)
@@ -943,7 +957,9 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
   for (int i = 0; i < nworkers && !r; i++) {
     workers[i].rc = rc;
     workers[i].src = calloc((size_t)job->ninputs, sizeof(void *));
-    if (!workers[i].src) r = swath_error_set(SWATH_ENOMEM, "out of memory");
+    workers[i].area = rc->m > 1 ? swath_area_clone(area) : NULL;
+    if (!workers[i].src || (rc->m > 1 && !workers[i].area))
+      r = swath_error_set(SWATH_ENOMEM, "out of memory");
     for (int k = 0; k < job->ninputs && !r; k++) {
       swath_source_info si;
       r = rc->src_vt[k]->open(&rc->specs[k], rc->g, &si, &workers[i].src[k]);
@@ -1053,6 +1069,7 @@ out:
       for (int k = 0; workers[i].src && k < job->ninputs; k++)
         if (workers[i].src[k]) rc->src_vt[k]->close(workers[i].src[k]);
       free(workers[i].src);
+      swath_area_free(workers[i].area);
     }
   }
   free(workers);

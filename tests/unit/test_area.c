@@ -335,6 +335,46 @@ static void test_file_area(void **state) {
   assert_non_null(strstr(swath_error_message(), "no polygons"));
 }
 
+/* Polygons that overlap or share edges, as neighbouring units in boundary
+ * files do, are made valid one by one and unioned: none of their ground is
+ * lost. (MakeValid on the whole multipolygon keeps faces covered an odd
+ * number of times, so it dropped the overlap of two squares.) */
+static void test_file_area_parts(void **state) {
+  (void)state;
+  swath_grid g;
+  assert_int_equal(swath_grid_builtin("WorldCRS84Quad", 0, &g), 0);
+  /* Squares 0..30 x 0..30 and 15..45 x 10..40 overlap in 15..30 x 10..30;
+   * a third, 45..55 x 10..40, shares the edge x = 45; a bow-tie 60..80 x
+   * 0..20 crosses itself at (70, 10). z5 tiles are 5.625 degrees. */
+  const char *p =
+      write_tmp("parts.geojson",
+                "{\"type\": \"FeatureCollection\", \"features\": [\n"
+                "{\"type\": \"Feature\", \"properties\": {}, \"geometry\": {\"type\": \"Polygon\", "
+                "\"coordinates\": [[[0,0],[30,0],[30,30],[0,30],[0,0]]]}},\n"
+                "{\"type\": \"Feature\", \"properties\": {}, \"geometry\": {\"type\": \"Polygon\", "
+                "\"coordinates\": [[[15,10],[45,10],[45,40],[15,40],[15,10]]]}},\n"
+                "{\"type\": \"Feature\", \"properties\": {}, \"geometry\": {\"type\": \"Polygon\", "
+                "\"coordinates\": [[[45,10],[55,10],[55,40],[45,40],[45,10]]]}},\n"
+                "{\"type\": \"Feature\", \"properties\": {}, \"geometry\": {\"type\": \"Polygon\", "
+                "\"coordinates\": [[[60,0],[80,20],[80,0],[60,20],[60,0]]]}}\n]}\n");
+  swath_area *a;
+  assert_int_equal(swath_area_from_file(&g, p, &a), 0);
+  assert_int_equal(swath_area_intersects(a, (swath_bounds){20, 15, 25, 25}), 1); /* overlap */
+  assert_int_equal(swath_area_intersects(a, (swath_bounds){44, 20, 46, 30}), 1); /* shared edge */
+  assert_int_equal(swath_area_intersects(a, (swath_bounds){61, 1, 63, 3}), 1);   /* bow-tie, left */
+  assert_int_equal(swath_area_intersects(a, (swath_bounds){77, 17, 79, 19}), 1); /* and right */
+  assert_int_equal(swath_area_intersects(a, (swath_bounds){68, 1, 72, 3}), 0);   /* between */
+  /* The same tiles as the polygons' true union, tile by tile. */
+  int64_t want = brute_force(
+      &g,
+      "MULTIPOLYGON(((0 0,30 0,30 10,55 10,55 40,15 40,15 30,0 30,0 0)),((60 0,70 10,60 20,60 0)),"
+      "((80 0,80 20,70 10,80 0)))",
+      5, 1);
+  assert_true(want > 50);
+  assert_int_equal(swath_area_count_tiles(&g, a, 5, 1), want);
+  swath_area_free(a);
+}
+
 static void test_utm_grid_area(void **state) {
   (void)state;
   swath_grid g;
@@ -494,6 +534,7 @@ int main(void) {
       cmocka_unit_test(test_bounds_reprojected),
       cmocka_unit_test(test_antimeridian_area),
       cmocka_unit_test(test_file_area),
+      cmocka_unit_test(test_file_area_parts),
       cmocka_unit_test(test_utm_grid_area),
       cmocka_unit_test(test_clip_clone),
       cmocka_unit_test(test_lonlat_ring),
