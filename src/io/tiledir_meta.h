@@ -7,6 +7,9 @@
 
 /* Write `text` to {c->path}/{name} through a temp file and a rename. */
 int swath__tiledir_write_file(const swath_sink_cfg *c, const char *name, const char *text);
+/* The tile range stac.json's limits give for zoom z (one box around the
+ * area, across the antimeridian too); 0 if the area has no tile there. */
+int swath__tiledir_limits(const swath_sink_cfg *c, int z, swath_tile_range *lim);
 /* Write tilejson.json, tms.json and stac.json for the tiles of `c`, whose
  * file extension is `ext`. */
 int swath__tiledir_write_meta(const swath_sink_cfg *c, const char *ext);
