@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/gdal_log.h"
 
 #define WEBMERC_HALF 20037508.3427892
 #define WEBMERC_CELL0 156543.03392804097 /* for 256 px tiles */
@@ -89,13 +90,15 @@ static int resolve_crs(const char *path, const char *given, char *crs_out, size_
                        int *geographic, double *metres_per_unit) {
   OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
   if (!srs) return SWATH_ENOMEM;
-  CPLPushErrorHandler(CPLQuietErrorHandler);
+  swath_gdal_reset();
+  CPLPushErrorHandler(swath_gdal_handler);
   OGRErr err = OSRSetFromUserInput(srs, given);
   CPLPopErrorHandler();
   if (err != OGRERR_NONE) {
     OSRDestroySpatialReference(srs);
-    return swath_error_set(SWATH_EINVAL, "grid file '%s': crs '%.200s' is not a CRS GDAL knows",
-                           path, given);
+    return swath_error_set(SWATH_EINVAL,
+                           "grid file '%s': crs '%.200s' is not a CRS GDAL knows (%s)", path, given,
+                           swath_gdal_why("no reason given"));
   }
   OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
   int count = 0;

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/gdal_log.h"
 #include "core/hash.h"
 #include "core/log.h"
 #include "core/raster.h"
@@ -344,8 +345,8 @@ static int write_gdal(const tiledir *t, swath_tile tl, const char *tmp, const sw
     if (strcmp(t->ext, "webp") == 0 && t->cfg.quality == 100) opts = CSLSetNameValue(opts, "LOSSLESS", "YES");
     else opts = CSLSetNameValue(opts, "QUALITY", q);
   }
-  CPLErrorReset();
-  CPLPushErrorHandler(CPLQuietErrorHandler);
+  swath_gdal_reset();
+  CPLPushErrorHandler(swath_gdal_handler);
   GDALDatasetH out = GDALCreateCopy(t->drv, tmp, mem, FALSE, opts, NULL, NULL);
   int ok = out != NULL;
   if (out) GDALClose(out);
@@ -354,8 +355,8 @@ static int write_gdal(const tiledir *t, swath_tile tl, const char *tmp, const sw
   CSLDestroy(opts);
   GDALClose(mem);
   if (!ok)
-    return swath_error_set(SWATH_EIO, "output: writing tile %d/%lld/%lld failed: %s", tl.z, (long long)tl.x,
-                           (long long)tl.y, CPLGetLastErrorMsg());
+    return swath_error_set(SWATH_EIO, "output: writing tile %d/%lld/%lld failed: %s", tl.z,
+                           (long long)tl.x, (long long)tl.y, swath_gdal_why("GDAL gave no reason"));
   return 0;
 }
 
@@ -449,10 +450,14 @@ static int td_read(void *st, swath_tile tl, swath_raster *out) {
   char dir[4096], file[4200];
   tile_path(t, tl, dir, sizeof dir, file, sizeof file);
   if (access(file, F_OK) != 0) return SWATH_EEMPTY;
-  CPLPushErrorHandler(CPLQuietErrorHandler);
-  GDALDatasetH ds = GDALOpenEx(file, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
+  swath_gdal_reset();
+  CPLPushErrorHandler(swath_gdal_handler);
+  GDALDatasetH ds =
+      GDALOpenEx(file, GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR, NULL, NULL, NULL);
   CPLPopErrorHandler();
-  if (!ds) return swath_error_set(SWATH_EIO, "output: cannot read back tile '%s'", file);
+  if (!ds)
+    return swath_error_set(SWATH_EIO, "output: cannot read back tile '%s': %s", file,
+                           swath_gdal_why("GDAL gave no reason"));
   int n = GDALGetRasterCount(ds), w = GDALGetRasterXSize(ds), h = GDALGetRasterYSize(ds);
   int has_alpha = n > 1 && GDALGetRasterColorInterpretation(GDALGetRasterBand(ds, n)) == GCI_AlphaBand;
   int bands = has_alpha ? n - 1 : n;
