@@ -18,8 +18,15 @@ ls "$out/out/hillshade"
 echo
 echo "== GDAL opens the pyramid through its STAC tiled-assets item"
 gdalinfo "STACTA:$out/out/hillshade/stac.json" | sed -n '1,4p'
+# Tiles without data are not written; the open option reads those gaps as
+# no data (output.empty_tiles: link makes it unnecessary, docs/config.md).
+echo "gdal_translate -oo SKIP_MISSING_METATILE=YES STACTA:demo-out/out/hillshade/stac.json demo-out/hillshade.tif"
+gdal_translate -q -oo SKIP_MISSING_METATILE=YES "STACTA:$out/out/hillshade/stac.json" "$out/hillshade.tif"
+gdalinfo "$out/hillshade.tif" | grep '^Size is'
 echo
 echo "== a second run resumes: nothing is redone"
 "$swath" run "$out/demo.yaml"
 echo
-echo "Open $out/out/hillshade/stac.json in QGIS, or serve the folder and point any XYZ client at {z}/{x}/{y}.png."
+echo "Open $out/out/hillshade/stac.json in QGIS with the open option SKIP_MISSING_METATILE=YES (or the"
+echo "environment variable GDAL_STACTA_SKIP_MISSING_METATILE=YES), or serve the folder and point any XYZ"
+echo "client at {z}/{x}/{y}.png."

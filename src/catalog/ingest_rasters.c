@@ -24,6 +24,7 @@
 
 #include "catalog/catalog_int.h"
 #include "core/error.h"
+#include "core/gdal_log.h"
 
 #define DEFAULT_COLLECTION "local"
 #define EDGE_STEPS 16
@@ -68,11 +69,13 @@ struct walk {
   const swath_ingest_opts *o;
   swath_ingest_sink *sink;
   OGRSpatialReferenceH wgs84;
-  char msg[512];
+  char msg[1536];
 };
 
-static int bad(struct walk *w, const char *file, const char *why) {
-  snprintf(w->msg, sizeof w->msg, "%s: %s", file, why);
+/* `gdal`: GDAL failed, and its reason ends the line. */
+static int bad(struct walk *w, const char *file, const char *why, int gdal) {
+  const char *g = gdal ? swath_gdal_why(NULL) : NULL;
+  snprintf(w->msg, sizeof w->msg, "%s: %s%s%s", file, why, g ? ": " : "", g ? g : "");
   w->sink->bad(w->sink->ud, 0, w->msg);
   return 0;
 }
@@ -121,15 +124,17 @@ static OGRGeometryH footprint(GDALDatasetH ds, OGRSpatialReferenceH wgs84, const
 }
 
 static int one(struct walk *w, const char *path, const char *rel) {
-  CPLPushErrorHandler(CPLQuietErrorHandler);
-  GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
+  swath_gdal_reset();
+  CPLPushErrorHandler(swath_gdal_handler);
+  GDALDatasetH ds =
+      GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR, NULL, NULL, NULL);
   CPLPopErrorHandler();
-  if (!ds) return bad(w, path, "not a raster GDAL can open");
+  if (!ds) return bad(w, path, "not a raster GDAL can open", 1);
   const char *why = NULL;
   OGRGeometryH g = footprint(ds, w->wgs84, &why);
   if (!g) {
     GDALClose(ds);
-    return bad(w, path, why);
+    return bad(w, path, why, 1);
   }
   int nb = GDALGetRasterCount(ds);
   int rgb[3];
@@ -141,7 +146,7 @@ static int one(struct walk *w, const char *path, const char *rel) {
       GDALClose(ds);
       char m[128];
       snprintf(m, sizeof m, "colour band %d does not exist (the raster has %d bands)", rgb[k], nb);
-      return bad(w, path, m);
+      return bad(w, path, m, 0);
     }
   VSIStatBufL sb;
   int64_t mtime = VSIStatL(path, &sb) == 0 ? (int64_t)sb.st_mtime : 0;

@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "engine/job.h"
 #include "core/error.h"
+#include "core/gdal_log.h"
 #include "core/log.h"
 
 #ifdef SWATH_TCMALLOC
@@ -121,6 +122,9 @@ int main(int argc, char **argv) {
       if (strcmp(c->name, "catalog") == 0)
         MallocExtension_SetNumericProperty("tcmalloc.aggressive_memory_decommit", 1);
 #endif
+      /* GDAL's messages go through swath's (core/gdal_log.h), from the
+       * first one (driver registration) on. */
+      swath_gdal_log_install();
       GDALAllRegister();
       int rc = c->fn(argc - i, argv + i);
       GDALDestroyDriverManager();

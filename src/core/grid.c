@@ -1,5 +1,5 @@
-/* grid.c: built-in tile matrix sets, OGC TMS 2.0 JSON in and out, and tile
- * arithmetic.
+/* grid.c: built-in tile matrix sets, OGC TMS JSON in (2.0 and 1.0) and out
+ * (2.0), and tile arithmetic.
  *
  * Invariants: a grid's matrices are stored in x/y order whatever the CRS's
  * own axis order is (x = easting or longitude), with the origin at the
@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/gdal_log.h"
 
 #define WEBMERC_HALF 20037508.3427892
 #define WEBMERC_CELL0 156543.03392804097 /* for 256 px tiles */
@@ -69,25 +70,43 @@ int swath_grid_builtin(const char *name, int tile_size, swath_grid *g) {
 
 /* ---- TMS JSON ---------------------------------------------------------- */
 
+/* The two JSON encodings of a tile matrix set, by their key names: OGC TMS
+ * 2.0 (17-083r4) and TMS 1.0 (17-083r2, the form of the tms_*.json files
+ * GDAL ships). Both give the origin in the CRS's axis order, as GDAL's COG
+ * and GeoPackage drivers read them. 1.0 has no cellSize: it is derived from
+ * scaleDenominator as GDAL does (0.28 mm pixels). */
+typedef struct tms_keys {
+  const char *id, *crs, *matrices, *origin, *vmw;
+  int v1;
+} tms_keys;
+static const tms_keys TMS2 = {"id", "crs", "tileMatrices", "pointOfOrigin", "variableMatrixWidths",
+                              0};
+static const tms_keys TMS1 = {"identifier",    "supportedCRS",        "tileMatrix",
+                              "topLeftCorner", "variableMatrixWidth", 1};
+
 /* Fill crs_out with a short name OSR accepts and tell whether the CRS's first
  * axis is northing/latitude (then TMS coordinates come as y,x). */
 static int resolve_crs(const char *path, const char *given, char *crs_out, size_t n, int *swap,
-                       int *geographic) {
+                       int *geographic, double *metres_per_unit) {
   OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
   if (!srs) return SWATH_ENOMEM;
-  CPLPushErrorHandler(CPLQuietErrorHandler);
+  swath_gdal_reset();
+  CPLPushErrorHandler(swath_gdal_handler);
   OGRErr err = OSRSetFromUserInput(srs, given);
   CPLPopErrorHandler();
   if (err != OGRERR_NONE) {
     OSRDestroySpatialReference(srs);
-    return swath_error_set(SWATH_EINVAL, "grid file '%s': crs '%.200s' is not a CRS GDAL knows",
-                           path, given);
+    return swath_error_set(SWATH_EINVAL,
+                           "grid file '%s': crs '%.200s' is not a CRS GDAL knows (%s)", path, given,
+                           swath_gdal_why("no reason given"));
   }
   OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
   int count = 0;
   const int *map = OSRGetDataAxisToSRSAxisMapping(srs, &count);
   *swap = count >= 2 && map[0] == 2;
   *geographic = OSRIsGeographic(srs);
+  *metres_per_unit =
+      *geographic ? OSRGetSemiMajor(srs, NULL) * M_PI / 180 : OSRGetLinearUnits(srs, NULL);
   const char *auth = OSRGetAuthorityName(srs, NULL), *code = OSRGetAuthorityCode(srs, NULL);
   int rc = 0;
   if (auth && code)
@@ -103,40 +122,55 @@ static int resolve_crs(const char *path, const char *given, char *crs_out, size_
   return rc;
 }
 
-static int get_number(const char *path, int i, json_t *o, const char *key, double *v) {
+static int get_number(const char *path, const tms_keys *k, int i, json_t *o, const char *key,
+                      double *v) {
   json_t *j = json_object_get(o, key);
   if (!json_is_number(j))
-    return swath_error_set(SWATH_EINVAL, "grid file '%s': tileMatrices[%d].%s must be a number",
-                           path, i, key);
+    return swath_error_set(SWATH_EINVAL, "grid file '%s': %s[%d].%s must be a number", path,
+                           k->matrices, i, key);
   *v = json_number_value(j);
   return 0;
 }
 
-static int get_count(const char *path, int i, json_t *o, const char *key, int64_t max, int64_t *v) {
+static int get_count(const char *path, const tms_keys *k, int i, json_t *o, const char *key,
+                     int64_t max, int64_t *v) {
   double d = 0;
-  int rc = get_number(path, i, o, key, &d);
+  int rc = get_number(path, k, i, o, key, &d);
   if (rc) return rc;
   if (d != floor(d) || d < 1 || d > (double)max)
     return swath_error_set(SWATH_EINVAL,
-                           "grid file '%s': tileMatrices[%d].%s must be a whole number in 1-%lld, "
-                           "got %g",
-                           path, i, key, (long long)max, d);
+                           "grid file '%s': %s[%d].%s must be a whole number in 1-%lld, got %g",
+                           path, k->matrices, i, key, (long long)max, d);
   *v = (int64_t)d;
   return 0;
 }
 
-static int parse_matrix(const char *path, int i, json_t *jm, int swap, swath_tile_matrix *m) {
+/* Cell size: TMS 2.0's cellSize, or TMS 1.0's scaleDenominator in CRS units. */
+static int get_cell_size(const char *path, const tms_keys *k, int i, json_t *jm, double mpu,
+                         double *cell) {
+  const char *key = k->v1 ? "scaleDenominator" : "cellSize";
+  int rc = get_number(path, k, i, jm, key, cell);
+  if (rc) return rc;
+  if (k->v1) *cell = *cell * 0.00028 / mpu;
+  if (!(*cell > 0) || !isfinite(*cell))
+    return swath_error_set(SWATH_EINVAL, "grid file '%s': %s[%d].%s must be positive", path,
+                           k->matrices, i, key);
+  return 0;
+}
+
+static int parse_matrix(const char *path, const tms_keys *k, int i, json_t *jm, int swap,
+                        double mpu, swath_tile_matrix *m) {
   if (!json_is_object(jm))
-    return swath_error_set(SWATH_EINVAL, "grid file '%s': tileMatrices[%d] is not an object", path,
-                           i);
-  json_t *id = json_object_get(jm, "id");
+    return swath_error_set(SWATH_EINVAL, "grid file '%s': %s[%d] is not an object", path,
+                           k->matrices, i);
+  json_t *id = json_object_get(jm, k->id);
   if (id && !json_is_string(id))
-    return swath_error_set(SWATH_EINVAL, "grid file '%s': tileMatrices[%d].id must be a string",
-                           path, i);
+    return swath_error_set(SWATH_EINVAL, "grid file '%s': %s[%d].%s must be a string", path,
+                           k->matrices, i, k->id);
   const char *ids = id ? json_string_value(id) : NULL;
   if (ids && strlen(ids) >= sizeof m->id)
-    return swath_error_set(SWATH_EINVAL, "grid file '%s': tileMatrices[%d].id is too long", path,
-                           i);
+    return swath_error_set(SWATH_EINVAL, "grid file '%s': %s[%d].%s is too long", path, k->matrices,
+                           i, k->id);
   if (ids)
     snprintf(m->id, sizeof m->id, "%s", ids);
   else
@@ -145,35 +179,32 @@ static int parse_matrix(const char *path, int i, json_t *jm, int swap, swath_til
   json_t *corner = json_object_get(jm, "cornerOfOrigin");
   if (corner && (!json_is_string(corner) || strcmp(json_string_value(corner), "topLeft") != 0))
     return swath_error_set(SWATH_EINVAL,
-                           "grid file '%s': tileMatrices[%d].cornerOfOrigin '%s' is not supported "
+                           "grid file '%s': %s[%d].cornerOfOrigin '%s' is not supported "
                            "(only topLeft)",
-                           path, i, json_is_string(corner) ? json_string_value(corner) : "?");
-  json_t *vmw = json_object_get(jm, "variableMatrixWidths");
+                           path, k->matrices, i,
+                           json_is_string(corner) ? json_string_value(corner) : "?");
+  json_t *vmw = json_object_get(jm, k->vmw);
   if (vmw && json_array_size(vmw) > 0)
-    return swath_error_set(SWATH_EINVAL,
-                           "grid file '%s': tileMatrices[%d].variableMatrixWidths is not supported",
-                           path, i);
+    return swath_error_set(SWATH_EINVAL, "grid file '%s': %s[%d].%s is not supported", path,
+                           k->matrices, i, k->vmw);
 
-  int rc = get_number(path, i, jm, "cellSize", &m->cell_size);
+  int rc = get_cell_size(path, k, i, jm, mpu, &m->cell_size);
   if (rc) return rc;
-  if (!(m->cell_size > 0) || !isfinite(m->cell_size))
-    return swath_error_set(SWATH_EINVAL,
-                           "grid file '%s': tileMatrices[%d].cellSize must be positive", path, i);
-  json_t *po = json_object_get(jm, "pointOfOrigin");
+  json_t *po = json_object_get(jm, k->origin);
   if (!json_is_array(po) || json_array_size(po) != 2 || !json_is_number(json_array_get(po, 0)) ||
       !json_is_number(json_array_get(po, 1)))
     return swath_error_set(SWATH_EINVAL,
-                           "grid file '%s': tileMatrices[%d].pointOfOrigin must be [a, b] (two "
-                           "numbers in the CRS's axis order)",
-                           path, i);
+                           "grid file '%s': %s[%d].%s must be [a, b] (two numbers in the CRS's "
+                           "axis order)",
+                           path, k->matrices, i, k->origin);
   double a = json_number_value(json_array_get(po, 0)), b = json_number_value(json_array_get(po, 1));
   m->origin_x = swap ? b : a;
   m->origin_y = swap ? a : b;
   int64_t tw, th;
-  if ((rc = get_count(path, i, jm, "tileWidth", 65536, &tw)) ||
-      (rc = get_count(path, i, jm, "tileHeight", 65536, &th)) ||
-      (rc = get_count(path, i, jm, "matrixWidth", (int64_t)1 << 40, &m->matrix_width)) ||
-      (rc = get_count(path, i, jm, "matrixHeight", (int64_t)1 << 40, &m->matrix_height)))
+  if ((rc = get_count(path, k, i, jm, "tileWidth", 65536, &tw)) ||
+      (rc = get_count(path, k, i, jm, "tileHeight", 65536, &th)) ||
+      (rc = get_count(path, k, i, jm, "matrixWidth", (int64_t)1 << 40, &m->matrix_width)) ||
+      (rc = get_count(path, k, i, jm, "matrixHeight", (int64_t)1 << 40, &m->matrix_height)))
     return rc;
   m->tile_width = (int)tw;
   m->tile_height = (int)th;
@@ -192,36 +223,50 @@ static int parse_tms(const char *path, json_t *root, swath_grid *g) {
   if (!json_is_object(root))
     return swath_error_set(SWATH_EINVAL, "grid file '%s': expected a JSON object", path);
   memset(g, 0, sizeof *g);
-  json_t *id = json_object_get(root, "id");
+  /* TMS 1.0 by its own marks (GDAL tells them apart the same way). */
+  json_t *type = json_object_get(root, "type");
+  const tms_keys *k =
+      !json_object_get(root, "tileMatrices") &&
+              (json_object_get(root, "tileMatrix") ||
+               (json_is_string(type) && strcmp(json_string_value(type), "TileMatrixSetType") == 0))
+          ? &TMS1
+          : &TMS2;
+  json_t *id = json_object_get(root, k->id);
   if (id && (!json_is_string(id) || strlen(json_string_value(id)) >= sizeof g->name))
-    return swath_error_set(SWATH_EINVAL, "grid file '%s': id must be a string of under %zu bytes",
-                           path, sizeof g->name);
+    return swath_error_set(SWATH_EINVAL, "grid file '%s': %s must be a string of under %zu bytes",
+                           path, k->id, sizeof g->name);
   if (id)
     snprintf(g->name, sizeof g->name, "%s", json_string_value(id));
   else
     file_stem(path, g->name, sizeof g->name);
 
-  json_t *crs = json_object_get(root, "crs");
-  if (json_is_object(crs)) crs = json_object_get(crs, "uri");
+  json_t *crs = json_object_get(root, k->crs);
+  if (!k->v1 && json_is_object(crs)) crs = json_object_get(crs, "uri");
   if (!json_is_string(crs))
     return swath_error_set(SWATH_EINVAL,
-                           "grid file '%s': missing 'crs' (a URI string or {\"uri\": ...})", path);
+                           k->v1 ? "grid file '%s': missing 'supportedCRS' (a CRS URI; TMS 1.0)"
+                                 : "grid file '%s': missing 'crs' (a URI string or {\"uri\": "
+                                   "...}; or TMS 1.0's 'supportedCRS')",
+                           path);
   int swap = 0, rc;
-  rc = resolve_crs(path, json_string_value(crs), g->crs, sizeof g->crs, &swap, &g->is_geographic);
+  double mpu = 1;
+  rc = resolve_crs(path, json_string_value(crs), g->crs, sizeof g->crs, &swap, &g->is_geographic,
+                   &mpu);
   if (rc) return rc;
 
-  json_t *tms = json_object_get(root, "tileMatrices");
+  json_t *tms = json_object_get(root, k->matrices);
   size_t n = json_array_size(tms);
   if (!json_is_array(tms) || n == 0)
-    return swath_error_set(SWATH_EINVAL, "grid file '%s': 'tileMatrices' must be a non-empty array",
-                           path);
+    return swath_error_set(SWATH_EINVAL, "grid file '%s': '%s' must be a non-empty array", path,
+                           k->matrices);
   if (n > SWATH_GRID_MAX_ZOOMS)
     return swath_error_set(SWATH_EINVAL, "grid file '%s': %zu tile matrices, at most %d supported",
                            path, n, SWATH_GRID_MAX_ZOOMS);
   g->min_zoom = 0;
   g->max_zoom = (int)n - 1;
+  int repeated = 0;
   for (size_t i = 0; i < n; i++) {
-    rc = parse_matrix(path, (int)i, json_array_get(tms, i), swap, &g->m[i]);
+    rc = parse_matrix(path, k, (int)i, json_array_get(tms, i), swap, mpu, &g->m[i]);
     if (rc) return rc;
     const swath_tile_matrix *m = &g->m[i];
     swath_bounds e = {m->origin_x, m->origin_y - m->matrix_height * m->tile_height * m->cell_size,
@@ -234,7 +279,13 @@ static int parse_tms(const char *path, json_t *root, swath_grid *g) {
       g->extent.maxx = fmax(g->extent.maxx, e.maxx);
       g->extent.maxy = fmax(g->extent.maxy, e.maxy);
     }
+    for (size_t j = 0; j < i; j++)
+      repeated |= strcmp(g->m[j].id, g->m[i].id) == 0;
   }
+  /* Ids name the matrices in tms.json: where they repeat (GDAL's
+   * tms_MapML_APSTILE.json calls every matrix "0"), the zooms stand in. */
+  for (size_t i = 0; repeated && i < n; i++)
+    snprintf(g->m[i].id, sizeof g->m[i].id, "%zu", i);
   return 0;
 }
 

@@ -52,9 +52,10 @@ typedef struct swath_grid {
 /* Fill `g` with a built-in grid ("WebMercatorQuad", "WorldCRS84Quad"),
  * tile_size pixels square (0 means 256). SWATH_ENOTFOUND for other names. */
 int swath_grid_builtin(const char *name, int tile_size, swath_grid *g);
-/* Parse an OGC TileMatrixSet 2.0 JSON file (tileMatrices with cellSize,
+/* Parse an OGC TileMatrixSet JSON file: TMS 2.0 (tileMatrices with cellSize,
  * pointOfOrigin, tileWidth/Height, matrixWidth/Height; cornerOfOrigin must be
- * topLeft). Zooms are the matrices' positions in the list. */
+ * topLeft) or TMS 1.0 (supportedCRS, tileMatrix with scaleDenominator,
+ * topLeftCorner, ...). Zooms are the matrices' positions in the list. */
 int swath_grid_from_tms_json(const char *path, swath_grid *g);
 /* A built-in name or a path to a .json file. For a .json file tile_size 0
  * keeps the file's tile sizes; another value rescales every matrix to square

@@ -280,9 +280,10 @@ static int parse_output(swath_job *job, const swath_cfg *c, const char *dir) {
   if (!c || c->type != SWATH_CFG_MAP)
     return c ? swath_cfg_error(c, "output: expected a mapping with at least 'path'")
              : swath_error_set(SWATH_EINVAL, "%s: missing 'output'", job->path);
-  static const char *const keys[] = {"path", "format", "dtype", "compression", "quality",
-                                     "resampling", "warp_error", "overviews", "overview_resampling",
-                                     "nodata", NULL};
+  static const char *const keys[] = {"path",        "format",      "dtype",
+                                     "compression", "quality",     "resampling",
+                                     "warp_error",  "overviews",   "overview_resampling",
+                                     "nodata",      "empty_tiles", NULL};
   int rc = swath_cfg_check_keys(c, "output", keys);
   if (rc) return rc;
   const swath_cfg *v;
@@ -361,6 +362,13 @@ static int parse_output(swath_job *job, const swath_cfg *c, const char *dir) {
           job->format);
     if ((rc = swath_cfg_double(v, "output.nodata", &job->nodata))) return rc;
     job->has_nodata = 1;
+  }
+  if ((v = swath_cfg_get(c, "empty_tiles"))) {
+    const char *s;
+    if ((rc = swath_cfg_string(v, "output.empty_tiles", &s))) return rc;
+    if (strcmp(s, "none") && strcmp(s, "link"))
+      return swath_cfg_error(v, "output.empty_tiles: '%s' is not none or link", s);
+    job->link_empty = strcmp(s, "link") == 0;
   }
   return 0;
 }

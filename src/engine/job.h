@@ -48,6 +48,7 @@ typedef struct swath_job {
   char *overview_resampling; /* average | nearest (NULL: by data kind) */
   int has_nodata;
   double nodata;
+  int link_empty; /* output.empty_tiles: link (not in the job key: no pixel changes) */
 } swath_job;
 
 /* Parse and validate a job file. Errors name the file and line. */

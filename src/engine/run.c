@@ -911,6 +911,7 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
       .bounds = swath_area_bounds(area),
       .palette = palette ? (const unsigned char(*)[4])in0->palette : NULL,
       .palette_n = palette ? in0->palette_n : 0,
+      .link_empty = job->link_empty,
   };
   if ((r = rc->sink->open(&sc, &rc->sink_state))) goto out;
   rc->overviews = overviews;

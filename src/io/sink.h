@@ -30,6 +30,9 @@ typedef struct swath_sink_cfg {
    * GTiff tiles of Byte or UInt16 keep it; other outputs warn at open. */
   const unsigned char (*palette)[4];
   int palette_n;
+  /* output.empty_tiles: link: empty positions inside the limits become hard
+   * links to one all-nodata tile (io/tiledir_blank.c). */
+  int link_empty;
 } swath_sink_cfg;
 
 /* What the folder holds, for the metadata finish() writes: every tile on

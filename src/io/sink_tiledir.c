@@ -41,10 +41,13 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/gdal_log.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "core/raster.h"
 #include "io/png_write.h"
 #include "io/sink.h"
+#include "io/tiledir_blank.h"
 #include "io/tiledir_meta.h"
 #include "io/warp.h"
 
@@ -55,6 +58,10 @@ typedef struct tiledir {
   GDALDriverH drv;
   char *wkt;
   GDALColorTableH palette; /* band 1's colour table in GTiff tiles, or NULL */
+  int grey_to_rgb;         /* 1-band results written as R=G=B (WEBP holds no grey) */
+  int data_bands;          /* bands of the rasters the engine hands over */
+  int has_blanks;          /* blanks is open (output.empty_tiles: link) */
+  swath__blanks blanks;
   char tmpdir[4200];
   int has_extent; /* set_extent was called: limits below, not from cfg.bounds */
   swath_sink_extent extent;
@@ -112,6 +119,7 @@ static void reap_tmp(const char *root) {
 static void td_close(void *st) {
   tiledir *t = st;
   if (!t) return;
+  if (t->has_blanks) swath__blanks_close(&t->blanks);
   if (t->tmpdir[0]) rmdir(t->tmpdir);
   free(t->path);
   free(t->format);
@@ -248,6 +256,39 @@ int swath_sink_check_options(const char *format, const char *compression, int qu
   return 0;
 }
 
+static int encode(const tiledir *t, swath_tile tl, const swath_raster *r, const char *tmp);
+
+/* A tile without data: every pixel masked (alpha 0, or the nodata value). */
+static int blank_raster(const tiledir *t, int w, int h, swath_raster *r) {
+  int rc = swath_raster_alloc(r, w, h, t->data_bands, t->cfg.dtype);
+  if (!rc) memset(r->mask, 0, (size_t)w * h);
+  return rc;
+}
+
+static int encode_blank(void *sink, int w, int h, const char *dest) {
+  const tiledir *t = sink;
+  swath_raster r;
+  int rc = blank_raster(t, w, h, &r);
+  if (!rc) rc = encode(t, (swath_tile){-1, 0, 0}, &r, dest);
+  swath_raster_free(&r);
+  return rc;
+}
+
+/* Everything a blank tile's bytes depend on, hashed. */
+static void blank_signature(const tiledir *t, char sig[17]) {
+  char s[512];
+  snprintf(s, sizeof s, "%s b%d g%d a%d t%d n%d:%.17g c%s q%d", t->ext, t->data_bands,
+           t->grey_to_rgb, t->cfg.alpha, (int)t->cfg.dtype, t->cfg.has_nodata, t->cfg.nodata,
+           t->compression ? t->compression : "", t->cfg.quality);
+  uint64_t h = swath_fnv1a_str(s);
+  for (int i = 0; t->palette && i < GDALGetColorEntryCount(t->palette); i++) {
+    const GDALColorEntry *e = GDALGetColorEntry(t->palette, i);
+    short v[4] = {e->c1, e->c2, e->c3, e->c4};
+    h = swath_fnv1a(h, v, sizeof v);
+  }
+  snprintf(sig, 17, "%016llx", (unsigned long long)h);
+}
+
 static int td_open(const swath_sink_cfg *cfg, void **out) {
   *out = NULL;
   const char *ext = swath_sink_format_ext(cfg->format);
@@ -262,9 +303,12 @@ static int td_open(const swath_sink_cfg *cfg, void **out) {
   if (png && cfg->bands != 1 && cfg->bands != 3)
     return swath_error_set(SWATH_EINVAL, "output: PNG holds 1 (grey) or 3 (RGB) bands plus alpha, not %d; use GTiff",
                            cfg->bands);
-  if (strcmp(ext, "webp") == 0 && cfg->bands != 3)
-    return swath_error_set(SWATH_EINVAL, "output: WEBP holds 3 (RGB) bands plus alpha, not %d; use PNG or GTiff",
-                           cfg->bands);
+  if (strcmp(ext, "webp") == 0 && cfg->bands != 1 && cfg->bands != 3)
+    return swath_error_set(
+        SWATH_EINVAL,
+        "output: WEBP holds 3 (RGB) bands plus alpha (1 grey band is expanded to RGB), not %d; "
+        "use PNG or GTiff",
+        cfg->bands);
   int rc = swath_sink_check_options(cfg->format, cfg->compression, cfg->quality);
   if (rc) return rc;
   if (strcmp(ext, "jpg") == 0 && cfg->bands != 1 && cfg->bands != 3)
@@ -281,6 +325,11 @@ static int td_open(const swath_sink_cfg *cfg, void **out) {
   t->cfg.compression = t->compression;
   t->cfg.name = t->name;
   t->ext = ext;
+  /* WEBP has no grey images: grey is written as R=G=B, as libwebp itself
+   * stores a grey picture, and the metadata says 3 bands. */
+  t->data_bands = cfg->bands;
+  t->grey_to_rgb = strcmp(ext, "webp") == 0 && cfg->bands == 1;
+  if (t->grey_to_rgb) t->cfg.bands = 3;
   t->drv = GDALGetDriverByName(cfg->format);
   if (!t->drv || !GDALGetDriverByName("MEM")) { /* MEM: tiles are handed to GDAL through it */
     td_close(t);
@@ -315,6 +364,17 @@ static int td_open(const swath_sink_cfg *cfg, void **out) {
     return swath_error_set(SWATH_EINVAL, "output: cannot create '%s/%d': %s", root, (int)getpid(), strerror(e));
   }
   reap_tmp(root);
+  if (cfg->link_empty) {
+    char sig[17];
+    blank_signature(t, sig);
+    int r =
+        swath__blanks_open(&t->blanks, &t->cfg, t->path, t->ext, t->tmpdir, sig, encode_blank, t);
+    t->has_blanks = r == 0;
+    if (r) {
+      td_close(t);
+      return r;
+    }
+  }
   *out = t;
   return 0;
 }
@@ -372,11 +432,13 @@ static int write_gdal(const tiledir *t, swath_tile tl, const char *tmp, const sw
     GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, 1), GCI_GrayIndex);
   }
   char **opts = NULL;
-  if (strcmp(t->ext, "tif") == 0) {
+  if (strcmp(t->ext, "tif") == 0 && tl.z >= 0) {
     swath_bounds b = swath_grid_tile_bounds(t->cfg.grid, tl);
     double gt[6] = {b.minx, (b.maxx - b.minx) / r->width, 0, b.maxy, 0, -(b.maxy - b.miny) / r->height};
     GDALSetGeoTransform(mem, gt);
     if (t->wkt) GDALSetProjection(mem, t->wkt);
+  }
+  if (strcmp(t->ext, "tif") == 0) {
     if (t->cfg.has_nodata)
       for (int b2 = 1; b2 <= r->bands; b2++) GDALSetRasterNoDataValue(GDALGetRasterBand(mem, b2), t->cfg.nodata);
     const char *comp = t->compression ? t->compression : "DEFLATE";
@@ -410,8 +472,8 @@ static int write_gdal(const tiledir *t, swath_tile tl, const char *tmp, const sw
     if (strcmp(t->ext, "webp") == 0 && t->cfg.quality == 100) opts = CSLSetNameValue(opts, "LOSSLESS", "YES");
     else opts = CSLSetNameValue(opts, "QUALITY", q);
   }
-  CPLErrorReset();
-  CPLPushErrorHandler(CPLQuietErrorHandler);
+  swath_gdal_reset();
+  CPLPushErrorHandler(swath_gdal_handler);
   GDALDatasetH out = GDALCreateCopy(t->drv, tmp, mem, FALSE, opts, NULL, NULL);
   int ok = out != NULL;
   if (out) GDALClose(out);
@@ -420,19 +482,14 @@ static int write_gdal(const tiledir *t, swath_tile tl, const char *tmp, const sw
   CSLDestroy(opts);
   GDALClose(mem);
   if (!ok)
-    return swath_error_set(SWATH_EIO, "output: writing tile %d/%lld/%lld failed: %s", tl.z, (long long)tl.x,
-                           (long long)tl.y, CPLGetLastErrorMsg());
+    return swath_error_set(SWATH_EIO, "output: writing tile %d/%lld/%lld failed: %s", tl.z,
+                           (long long)tl.x, (long long)tl.y, swath_gdal_why("GDAL gave no reason"));
   return 0;
 }
 
-static int td_write(void *st, swath_tile tl, const swath_raster *r) {
-  tiledir *t = st;
-  char dir[4096], file[4200], tmp[4500];
-  tile_path(t, tl, dir, sizeof dir, file, sizeof file);
-  if (mkdirs(dir)) return swath_error_set(SWATH_EIO, "output: cannot create '%s': %s", dir, strerror(errno));
-  snprintf(tmp, sizeof tmp, "%s/%d-%lld-%lld.%s.%lx", t->tmpdir, tl.z, (long long)tl.x, (long long)tl.y, t->ext,
-           (unsigned long)pthread_self());
-
+/* Encode `r` as tile `tl` into the file `tmp` (tl.z < 0: a tile without
+ * georeferencing, shared by many positions). */
+static int encode(const tiledir *t, swath_tile tl, const swath_raster *r, const char *tmp) {
   size_t px = (size_t)r->width * r->height, es = swath_dtype_size(r->dtype);
   int use_alpha = t->cfg.alpha;
   void *alpha = NULL, *own_alpha = NULL;
@@ -468,6 +525,24 @@ static int td_write(void *st, swath_tile tl, const swath_raster *r) {
     }
     data = own;
   }
+  swath_raster rgb;
+  if (t->grey_to_rgb && r->bands == 1) {
+    void *grey = data;
+    data = malloc(px * es * 3);
+    if (!data) {
+      free(own_alpha);
+      free(own);
+      return swath_error_set(SWATH_ENOMEM, "output: out of memory");
+    }
+    for (int b = 0; b < 3; b++)
+      memcpy((char *)data + b * px * es, grey, px * es);
+    free(own);
+    own = data;
+    rgb = *r;
+    rgb.bands = 3;
+    rgb.data = data;
+    r = &rgb;
+  }
   int rc;
   if (strcmp(t->ext, "png") == 0 && r->dtype == SWATH_DT_BYTE && r->bands + use_alpha <= 4)
     rc = write_png8(t, tmp, r, data, use_alpha ? alpha : NULL);
@@ -475,10 +550,19 @@ static int td_write(void *st, swath_tile tl, const swath_raster *r) {
     rc = write_gdal(t, tl, tmp, r, data, use_alpha ? alpha : NULL);
   free(own_alpha);
   free(own);
-  if (rc) {
-    unlink(tmp);
-    return rc;
-  }
+  if (rc) unlink(tmp);
+  return rc;
+}
+
+static int td_write(void *st, swath_tile tl, const swath_raster *r) {
+  tiledir *t = st;
+  char dir[4096], file[4200], tmp[4500];
+  tile_path(t, tl, dir, sizeof dir, file, sizeof file);
+  if (mkdirs(dir)) return swath_error_set(SWATH_EIO, "output: cannot create '%s': %s", dir, strerror(errno));
+  snprintf(tmp, sizeof tmp, "%s/%d-%lld-%lld.%s.%lx", t->tmpdir, tl.z, (long long)tl.x, (long long)tl.y, t->ext,
+           (unsigned long)pthread_self());
+  int rc = encode(t, tl, r, tmp);
+  if (rc) return rc;
   if (rename(tmp, file)) {
     int e = errno;
     unlink(tmp);
@@ -493,13 +577,18 @@ static int td_read(void *st, swath_tile tl, swath_raster *out) {
   char dir[4096], file[4200];
   tile_path(t, tl, dir, sizeof dir, file, sizeof file);
   if (access(file, F_OK) != 0) return SWATH_EEMPTY;
-  CPLPushErrorHandler(CPLQuietErrorHandler);
-  GDALDatasetH ds = GDALOpenEx(file, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
+  swath_gdal_reset();
+  CPLPushErrorHandler(swath_gdal_handler);
+  GDALDatasetH ds =
+      GDALOpenEx(file, GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR, NULL, NULL, NULL);
   CPLPopErrorHandler();
-  if (!ds) return swath_error_set(SWATH_EIO, "output: cannot read back tile '%s'", file);
+  if (!ds)
+    return swath_error_set(SWATH_EIO, "output: cannot read back tile '%s': %s", file,
+                           swath_gdal_why("GDAL gave no reason"));
   int n = GDALGetRasterCount(ds), w = GDALGetRasterXSize(ds), h = GDALGetRasterYSize(ds);
   int has_alpha = n > 1 && GDALGetRasterColorInterpretation(GDALGetRasterBand(ds, n)) == GCI_AlphaBand;
   int bands = has_alpha ? n - 1 : n;
+  if (t->grey_to_rgb) bands = 1; /* R = G = B: the grey result */
   int r = swath_raster_alloc(out, w, h, bands, t->cfg.dtype);
   for (int b = 0; !r && b < bands; b++)
     if (GDALRasterIO(GDALGetRasterBand(ds, b + 1), GF_Read, 0, 0, w, h, swath_raster_band(out, b), w, h,
@@ -525,14 +614,54 @@ static int td_remove(void *st, swath_tile tl) {
   tiledir *t = st;
   char dir[4096], file[4200];
   tile_path(t, tl, dir, sizeof dir, file, sizeof file);
+  if (t->has_blanks && swath__blanks_inside(&t->blanks, tl)) {
+    if (mkdirs(dir))
+      return swath_error_set(SWATH_EIO, "output: cannot create '%s': %s", dir, strerror(errno));
+    return swath__blanks_link(&t->blanks, tl, file);
+  }
   if (unlink(file) && errno != ENOENT) return swath_error_set(SWATH_EIO, "output: cannot remove '%s': %s", file, strerror(errno));
   return 0;
+}
+
+/* GDAL's STACTA driver (3.6) learns the bands from the tile at the top-left
+ * corner of the limits of the first zoom that has one there, and cannot
+ * open the pyramid (even with SKIP_MISSING_METATILE) if no zoom has: then
+ * that position of the lowest zoom gets an all-nodata tile. Not in JPEG,
+ * where it would be a black square for every XYZ client. */
+static int write_prototype(tiledir *t, const swath_sink_extent *e) {
+  if (strcmp(t->ext, "jpg") == 0) return 0;
+  int first = -1;
+  swath_tile_range l, l0 = {0};
+  for (int z = t->cfg.min_zoom; z <= t->cfg.max_zoom; z++) {
+    if (!swath__tiledir_limits(&t->cfg, e, z, &l)) continue;
+    if (first < 0) first = z, l0 = l;
+    char dir[4096], file[4200];
+    tile_path(t, (swath_tile){z, l.minx, l.miny}, dir, sizeof dir, file, sizeof file);
+    if (access(file, F_OK) == 0) return 0;
+  }
+  if (first < 0) return 0;
+  const swath_tile_matrix *m = &t->cfg.grid->m[first];
+  swath_raster r;
+  int rc = blank_raster(t, m->tile_width, m->tile_height, &r);
+  if (rc) return rc;
+  rc = td_write(t, (swath_tile){first, l0.minx, l0.miny}, &r);
+  swath_raster_free(&r);
+  return rc;
 }
 
 static int td_finish(void *st, const char *job_yaml) {
   tiledir *t = st;
   int r = job_yaml ? swath__tiledir_write_file(&t->cfg, "job.yaml", job_yaml) : 0;
-  return r ? r : swath__tiledir_write_meta(&t->cfg, t->ext, t->has_extent ? &t->extent : NULL);
+  const swath_sink_extent *e = t->has_extent ? &t->extent : NULL;
+  if (!r && t->has_blanks) {
+    int64_t made = 0;
+    r = swath__blanks_fill(&t->blanks, &made);
+    if (!r && made)
+      swath_info("output: %lld empty positions linked to the blank tile", (long long)made);
+  } else if (!r) {
+    r = write_prototype(t, e);
+  }
+  return r ? r : swath__tiledir_write_meta(&t->cfg, t->ext, e);
 }
 
 static void td_set_extent(void *st, const swath_sink_extent *e) {
@@ -543,6 +672,7 @@ static void td_set_extent(void *st, const swath_sink_extent *e) {
   t->cfg.max_zoom = e->max_zoom;
   t->cfg.bounds = e->bounds;
   t->cfg.lonlat = e->lonlat;
+  if (t->has_blanks) swath__blanks_set_extent(&t->blanks, &t->extent);
 }
 
 /* A zoom folder: digits only ({path}/{z}). */

@@ -18,6 +18,7 @@
 
 #include "core/area.h"
 #include "core/error.h"
+#include "core/gdal_log.h"
 #include "core/log.h"
 #include "core/raster.h"
 #include "io/source.h"
@@ -95,12 +96,15 @@ static int gdal_open(const swath_source_spec *spec, const swath_grid *g, swath_s
   const char *uri = spec->uri;
   gdal_state *s = calloc(1, sizeof *s);
   if (!s) return SWATH_ENOMEM;
-  CPLErrorReset();
-  CPLPushErrorHandler(CPLQuietErrorHandler);
-  s->ds = GDALOpenEx(uri, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
+  swath_gdal_reset();
+  CPLPushErrorHandler(swath_gdal_handler);
+  /* VERBOSE_ERROR: GDAL says why ("not recognized as a supported file
+   * format") instead of failing silently. */
+  s->ds =
+      GDALOpenEx(uri, GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR, NULL, NULL, NULL);
   CPLPopErrorHandler();
   if (!s->ds) {
-    const char *why = CPLGetLastErrorMsg();
+    const char *why = swath_gdal_why("");
     struct stat st;
     int rc = strncmp(uri, "/vsi", 4) != 0 && stat(uri, &st) != 0
                  ? swath_error_set(SWATH_EINVAL, "input '%s': no such file", uri)

@@ -128,26 +128,38 @@ static json_t *tms1(const swath_sink_cfg *c) {
                    "supportedCRS", crs, "tileMatrix", mats);
 }
 
+int swath__tiledir_limits(const swath_sink_cfg *c, const swath_sink_extent *e, int z,
+                          swath_tile_range *lim) {
+  if (e) {
+    if (e->have[z]) *lim = e->limits[z];
+    return e->have[z] != 0;
+  }
+  swath_tile_range tr[2];
+  int n = swath_grid_tiles_of_bounds(c->grid, z, c->bounds, tr);
+  if (n <= 0) return 0;
+  *lim = tr[0];
+  for (int i = 1; i < n; i++) {
+    lim->minx = tr[i].minx < lim->minx ? tr[i].minx : lim->minx;
+    lim->maxx = tr[i].maxx > lim->maxx ? tr[i].maxx : lim->maxx;
+    lim->miny = tr[i].miny < lim->miny ? tr[i].miny : lim->miny;
+    lim->maxy = tr[i].maxy > lim->maxy ? tr[i].maxy : lim->maxy;
+  }
+  return 1;
+}
+
 /* Tile limits per zoom, so readers know where tiles exist: those on disk
  * (`e`), or those of the bounds. */
 static json_t *limits(const swath_sink_cfg *c, const swath_sink_extent *e) {
   json_t *lim = json_object();
   for (int z = c->min_zoom; z <= c->max_zoom; z++) {
-    swath_tile_range tr[2];
-    int n = e ? e->have[z] : swath_grid_tiles_of_bounds(c->grid, z, c->bounds, tr);
-    if (e && n) tr[0] = e->limits[z];
-    if (n <= 0) continue;
-    int64_t x0 = tr[0].minx, x1 = tr[0].maxx, y0 = tr[0].miny, y1 = tr[0].maxy;
-    for (int i = 1; i < n; i++) {
-      x0 = tr[i].minx < x0 ? tr[i].minx : x0, x1 = tr[i].maxx > x1 ? tr[i].maxx : x1;
-      y0 = tr[i].miny < y0 ? tr[i].miny : y0, y1 = tr[i].maxy > y1 ? tr[i].maxy : y1;
-    }
+    swath_tile_range l;
+    if (!swath__tiledir_limits(c, e, z, &l)) continue;
     char id[16];
     snprintf(id, sizeof id, "%d", z);
     json_object_set_new(lim, id,
-                        json_pack("{s:I,s:I,s:I,s:I}", "min_tile_col", (json_int_t)x0,
-                                  "max_tile_col", (json_int_t)x1, "min_tile_row", (json_int_t)y0,
-                                  "max_tile_row", (json_int_t)y1));
+                        json_pack("{s:I,s:I,s:I,s:I}", "min_tile_col", (json_int_t)l.minx,
+                                  "max_tile_col", (json_int_t)l.maxx, "min_tile_row",
+                                  (json_int_t)l.miny, "max_tile_row", (json_int_t)l.maxy));
   }
   return lim;
 }

@@ -29,6 +29,9 @@ from osgeo import gdal
 out, data, work = sys.argv[1:4]
 z = 15
 tiles = [t[1:] for t in swt.list_tiles(out, "tif", z)]
+# Tiles with data: not the one all-nodata tile GDAL's STACTA driver may need
+# at the top-left of the limits (docs/config.md, "Empty tiles").
+tiles = [t for t in tiles if swt.Tile(swt.tile_path(out, z, *t, "tif")).valid.any()]
 nir = data + "/nir.tif"
 inside = [t for t in tiles if swt.box_inside_raster(swt.merc_bounds(z, *t), "EPSG:3857", nir)]
 edge = [t for t in tiles if t not in inside]

@@ -25,6 +25,9 @@ import sys, swt
 out, src, work, method = sys.argv[1:5]
 z = 15
 tiles = [t[1:] for t in swt.list_tiles(out, "png", z)]
+# Tiles with data: not the one all-nodata tile GDAL's STACTA driver may need
+# at the top-left of the limits (docs/config.md, "Empty tiles").
+tiles = [t for t in tiles if swt.Tile(swt.tile_path(out, z, *t, "png")).valid.any()]
 inside = [t for t in tiles if swt.box_inside_raster(swt.merc_bounds(z, *t), "EPSG:3857", src)]
 edge = [t for t in tiles if t not in inside]
 # A spread-out sample: every third inside tile (up to 6) and 4 edge tiles.

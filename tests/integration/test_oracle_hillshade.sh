@@ -39,6 +39,9 @@ out, src, work, name, flags = sys.argv[1:6]
 z = 15
 r = swt.merc_res(z)
 tiles = [t[1:] for t in swt.list_tiles(out, "tif", z)]
+# Tiles with data: not the one all-nodata tile GDAL's STACTA driver may need
+# at the top-left of the limits (docs/config.md, "Empty tiles").
+tiles = [t for t in tiles if swt.Tile(swt.tile_path(out, z, *t, "tif")).valid.any()]
 inside = [t for t in tiles if swt.box_inside_raster(swt.merc_bounds(z, *t), "EPSG:3857", src)]
 edge = [t for t in tiles if t not in inside]
 sample = inside[::3][:5] + edge[:: max(1, len(edge) // 2)][:2]
