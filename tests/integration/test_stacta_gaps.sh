@@ -15,7 +15,7 @@
 #   - a rerun over a larger area replaces links by real tiles (pixels equal
 #     to a fresh run over that area, overviews included), and leaves links
 #     where there is still nothing;
-#   - a rerun with another format option (a new product) relinks every link
+#   - a rerun with another format option (a new product, --overwrite) relinks every link
 #     of the old blank to the new one;
 #   - more empty positions than ext4 lets one inode have (65000 links) use
 #     more than one copy of the blank;
@@ -147,10 +147,11 @@ swt.check("rerun: positions still without data are links (%d)" % len(isblank), i
 EOF
 
 # Another product in the same folder (a new compression level: a new job
-# key and a new blank): no position may keep the old blank.
+# key and a new blank), which takes --overwrite (one product per folder): no
+# position may keep the old blank.
 old_ino=$(stat -c %i "$OUT"/link/.swath/blank/*.png)
 sed -i 's/empty_tiles: link/empty_tiles: link, compression: 3/' "$WORK/link.yaml"
-check_run "link: a rerun with another compression exits 0" 0 run "$WORK/link.yaml" --no-progress
+check_run "link: a rerun with another compression (--overwrite) exits 0" 0 run "$WORK/link.yaml" --no-progress --overwrite
 py_checks "$OUT" "$old_ino" <<'EOF'
 import os, sys, swt
 out, old = sys.argv[1], int(sys.argv[2])
