@@ -286,4 +286,12 @@ e = e[:e.rindex(" +")]
 print(e.replace(" + ", " % ", 1))')
 PROCESS="bandmath" PARAMS="{expression: \"$LONG\"}"
 case_job "a ${#LONG}-character expression with one % typo" "found at position 25, near '\(img\.b1 - img\.b2\) \* 0\.25 % \(img"
+# Issue 16 point 7: muParser's '=' assigned into the input band every later
+# expression reads ("img.b1 = 0; img.b1" wrote a zero second band) and ','
+# kept the last of several values; both exited 0.
+FORMAT=GTiff PROCESS="bandmath" PARAMS='{expression: "img.b1 = 0; img.b1"}'
+case_job "'=' in an expression" "expression 'img\.b1 = 0': Unexpected operator \"=\" found at position 7 \('=' assigns, .*compare with '=='\)"
+FORMAT=GTiff PROCESS="bandmath" PARAMS='{expression: "img.b1, img.b2"}'
+case_job "',' between two values" "expression 'img\.b1, img\.b2': gives 2 values separated by ','.* with ';'"
+unset FORMAT
 SWATH=$REAL_SWATH
