@@ -29,7 +29,7 @@ typedef struct swath_source_info {
 
 /* A target pixel grid: `width` x `height` pixels over `bounds` in `crs`. */
 typedef struct swath_read_req {
-  const char *crs;        /* grid CRS as the grid names it */
+  const char *crs; /* grid CRS as the grid names it */
   swath_bounds bounds;
   int width, height;
   const char *resampling; /* GDAL warp resampling name: near, bilinear, ... */
@@ -37,17 +37,35 @@ typedef struct swath_read_req {
   double warp_error;      /* max transformer approximation error in pixels; 0 = exact */
 } swath_read_req;
 
+/* A document (capabilities) that a checking open fetched. A run writes
+ * nothing before every check at start has passed, so the document waits
+ * here, in memory; the input's next open (check 0, after the checks) writes
+ * it into the cache and uses it, instead of asking the server again. One per
+ * input, owned by the caller of open (the engine), which opens an input's
+ * handles one at a time. */
+typedef struct swath_source_held {
+  char *path; /* the document's cache file; NULL: nothing held */
+  char *body; /* NUL-terminated, secrets redacted (as cached) */
+} swath_source_held;
+
+/* Free what `h` holds (the struct itself is the caller's). */
+void swath_source_held_clear(swath_source_held *h);
+
 /* One input of a job, as the job file describes it. */
 typedef struct swath_source_spec {
-  const char *name;           /* the input's key under inputs: */
-  const char *type;           /* "gdal", or a remote type ("xyz", "wmts", "wms") */
-  const char *uri;            /* gdal: path or connection string (resolved) */
-  const swath_cfg *cfg;       /* the input's mapping in the job; NULL for the short form.
-                                 A source checks its own keys here (errors name the line) */
-  const char *cache_dir;      /* root of the tile cache (remote sources) */
-  swath_fetcher *fetcher;     /* shared fetcher for remote sources; NULL: the source
-                                 makes its own from the input's options */
-  int check;                  /* check that the service answers (the engine's first open) */
+  const char *name;        /* the input's key under inputs: */
+  const char *type;        /* "gdal", or a remote type ("xyz", "wmts", "wms") */
+  const char *uri;         /* gdal: path or connection string (resolved) */
+  const swath_cfg *cfg;    /* the input's mapping in the job; NULL for the short form.
+                              A source checks its own keys here (errors name the line) */
+  const char *cache_dir;   /* root of the tile cache (remote sources) */
+  swath_fetcher *fetcher;  /* shared fetcher for remote sources; NULL: the source
+                              makes its own from the input's options */
+  int check;               /* the engine's first open: check that the service answers,
+                              and write nothing (no cache folder, no cached
+                              document): other checks may still fail */
+  swath_source_held *held; /* where a checking open leaves the documents it fetched;
+                              NULL: they are not kept (the next open fetches again) */
 } swath_source_spec;
 
 /* Called once per remote request a read needs. */
@@ -57,7 +75,8 @@ typedef struct swath_source_vtable {
   const char *name; /* the type, as written in the job */
   /* Open the source for reading into grid `g`; fill `info`. SWATH_EINVAL
    * with one line for bad configuration or unreadable data. */
-  int (*open)(const swath_source_spec *spec, const swath_grid *g, swath_source_info *info, void **state);
+  int (*open)(const swath_source_spec *spec, const swath_grid *g, swath_source_info *info,
+              void **state);
   /* Read the request into `out` (allocated here: bands = info.bands, mask
    * set). Returns SWATH_EEMPTY when no pixel holds data. */
   int (*read)(void *state, const swath_read_req *req, swath_raster *out);
