@@ -295,3 +295,16 @@ FORMAT=GTiff PROCESS="bandmath" PARAMS='{expression: "img.b1, img.b2"}'
 case_job "',' between two values" "expression 'img\.b1, img\.b2': gives 2 values separated by ','.* with ';'"
 unset FORMAT
 SWATH=$REAL_SWATH
+
+# Issue 16 point 17: the metatiling error listed 1-16 while 32 and 64 are
+# accepted; both messages list every value, and 64 runs.
+new_job
+printf 'process: convert\ninputs: {img: data/img.tif}\ngrid: {metatiling: 24}\nzoom: 13\noutput: {path: %s}\n' "$O" >"$J"
+bad_job "metatiling 24" "job$N\.yaml:3: grid\.metatiling: 24 is not a power of two \(1, 2, 4, 8, 16, 32 or 64\)"
+run_swath tiles --grid WebMercatorQuad --zoom 3 --bounds 0,0,1,1 --metatiling 24
+if [ "$RUN_RC" -eq 2 ] && grep -q -- "--metatiling: 24 is not a power of two (1, 2, 4, 8, 16, 32 or 64)" "$WORK/run.err"; then
+  pass "swath tiles --metatiling 24: the message lists the values"
+else fail "swath tiles --metatiling 24: the message lists the values" "exit $RUN_RC" "$(cat "$WORK/run.err")"; fi
+new_job
+printf 'process: convert\ninputs: {img: data/img.tif}\ngrid: {metatiling: 64}\nzoom: 13\noutput: {path: %s}\n' "$O" >"$J"
+check_run "metatiling 64 runs" 0 run "$J" --no-progress
