@@ -64,18 +64,18 @@
 typedef struct run_ctx {
   const swath_job *job;
   const swath_grid *g;
-  int m;      /* metatiling */
-  int buffer; /* pixel buffer actually read */
+  int m;                      /* metatiling */
+  int buffer;                 /* pixel buffer actually read */
   swath_process proc;
   void *proc_state;
   swath_process_info info;
   swath_input_desc *descs;
   swath_source_info *src_info;
-  swath_source_spec *specs;           /* per input */
-  const swath_source_vtable **src_vt; /* per input */
-  swath_dtype out_dtype;              /* what is written */
-  int sink_bands;                     /* data bands written */
-  int average;                        /* overview resampling */
+  swath_source_spec *specs;            /* per input */
+  const swath_source_vtable **src_vt;  /* per input */
+  swath_dtype out_dtype;      /* what is written */
+  int sink_bands;             /* data bands written */
+  int average;                /* overview resampling */
   const swath_sink_vtable *sink;
   void *sink_state;
   const swath_store_vtable *store;
@@ -84,20 +84,20 @@ typedef struct run_ctx {
   swath_overview_ctx ov; /* how overviews are built (set once the sink is open) */
   int overviews;         /* zooms below the top are built from children */
 
-  pthread_mutex_t lock; /* guards the plan, counters, node buffers' allocation */
+  pthread_mutex_t lock;       /* guards the plan, counters, node buffers' allocation */
   pthread_cond_t cond;
   int in_flight;
-  int stop; /* interrupted or fatal: hand out no more tasks */
+  int stop;                   /* interrupted or fatal: hand out no more tasks */
   int64_t done, empty, failed, tiles_written, pixels;
   int64_t leaves, built; /* tasks computed from the inputs / overviews built */
   int64_t stale_below;   /* overview tasks below the run's zooms now older than their children */
   double read_busy, compute_busy, write_busy;
   FILE *failures;
 
-  swath_fetcher **fetchers; /* per input; NULL for inputs that fetch nothing */
-  unsigned char *offline;   /* per input: remote, offline (no fetcher; prefetch checks the cache) */
-  swath_source_held *held;  /* per input: what its checking open fetched, written by the next */
-  int nremote;              /* remote inputs, offline ones included */
+  swath_fetcher **fetchers;   /* per input; NULL for inputs that fetch nothing */
+  unsigned char *offline; /* per input: remote, offline (no fetcher; prefetch checks the cache) */
+  swath_source_held *held; /* per input: what its checking open fetched, written by the next */
+  int nremote;            /* remote inputs, offline ones included */
   /* fetch stage accounting, under lock */
   int64_t fetch_seq, compute_seq; /* leaves submitted by the fetch stage / computed */
   int64_t ahead_bytes;
@@ -214,8 +214,7 @@ static swath_read_req leaf_req(const run_ctx *rc, swath_tile mt) {
 
 /* Compute a leaf from the inputs into the metatile block (interior only).
  * Returns 0 with *block filled, SWATH_EEMPTY, or an error. */
-static int compute_leaf(worker *w, swath_tile mt, swath_raster *block, double *t_read,
-                        double *t_comp) {
+static int compute_leaf(worker *w, swath_tile mt, swath_raster *block, double *t_read, double *t_comp) {
   run_ctx *rc = w->rc;
   const swath_job *job = rc->job;
   int mw, mh;
@@ -242,13 +241,11 @@ static int compute_leaf(worker *w, swath_tile mt, swath_raster *block, double *t
   *t_read += t1 - t0;
   swath_raster out = {0};
   if (!r && !any) r = SWATH_EEMPTY;
-  if (!r)
-    r = swath_raster_alloc(&out, req.width, req.height, rc->info.out_bands, rc->info.out_dtype);
+  if (!r) r = swath_raster_alloc(&out, req.width, req.height, rc->info.out_bands, rc->info.out_dtype);
   if (!r) {
     size_t px = (size_t)req.width * req.height;
     for (int i = 0; i < job->ninputs; i++)
-      for (size_t k = 0; k < px; k++)
-        out.mask[k] &= in[i].mask[k];
+      for (size_t k = 0; k < px; k++) out.mask[k] &= in[i].mask[k];
     swath_tile_ctx ctx = {
         .ninputs = job->ninputs,
         .input_desc = rc->descs,
@@ -269,8 +266,7 @@ static int compute_leaf(worker *w, swath_tile mt, swath_raster *block, double *t
     if (r && r != SWATH_EEMPTY && !*swath_error_message())
       swath_error_set(r, "process %s failed without a message", rc->proc.vt->name);
   }
-  for (int i = 0; i < job->ninputs; i++)
-    swath_raster_free(&in[i]);
+  for (int i = 0; i < job->ninputs; i++) swath_raster_free(&in[i]);
   free(in);
   if (!r) r = swath_raster_crop(&out, buf, buf, mw, mh, block);
   swath_raster_free(&out);
@@ -294,8 +290,7 @@ static void record_failure(run_ctx *rc, swath_tile mt, const char *msg) {
     fprintf(rc->failures, "%d/%lld/%lld\t%s\n", mt.z, (long long)mt.x, (long long)mt.y, msg);
     fflush(rc->failures);
   }
-  if (rc->failed <= 5)
-    swath_warn("task %d/%lld/%lld failed: %s", mt.z, (long long)mt.x, (long long)mt.y, msg);
+  if (rc->failed <= 5) swath_warn("task %d/%lld/%lld failed: %s", mt.z, (long long)mt.x, (long long)mt.y, msg);
 }
 
 /* A task changed tiles on disk: its parent, if recorded finished, is older
@@ -433,21 +428,21 @@ static void *worker_main(void *arg) {
 typedef struct walk {
   run_ctx *rc;
   swath_plan *plan;
-  void **src;         /* the walker's own handles of the remote inputs */
-  uint64_t *seen;     /* SEEN_SLOTS hashes of submitted cache paths */
-  int counting;       /* only count requests (prefetch's first pass) */
-  int prefetch;       /* swath_prefetch: tally outcomes, list failures */
+  void **src;        /* the walker's own handles of the remote inputs */
+  uint64_t *seen;    /* SEEN_SLOTS hashes of submitted cache paths */
+  int counting;      /* only count requests (prefetch's first pass) */
+  int prefetch;      /* swath_prefetch: tally outcomes, list failures */
   pthread_mutex_t mu; /* guards what follows */
-  int64_t requests;   /* counted, or submitted (each ends in one callback) */
+  int64_t requests;  /* counted, or submitted (each ends in one callback) */
   int64_t fetched, cached, empty, failed, aborted; /* callbacks so far, by outcome */
-  int fed;                                         /* every request has been submitted */
+  int fed;           /* every request has been submitted */
   FILE *failures;
 } walk;
 
 typedef struct walk_tag {
   walk *w;
-  int64_t seq; /* the leaf's place in the fetch order (run) */
-  int input;   /* for the failure list: enough to replay the request */
+  int64_t seq;  /* the leaf's place in the fetch order (run) */
+  int input;    /* for the failure list: enough to replay the request */
   int width, height;
   unsigned kinds;
 } walk_tag;
@@ -465,21 +460,12 @@ static void on_fetched(const swath_fetch_result *res, void *user) {
   if (w->prefetch) {
     pthread_mutex_lock(&w->mu);
     switch (res->outcome) {
-    case SWATH_FETCH_DONE:
-      res->cached ? w->cached++ : w->fetched++;
-      break;
-    case SWATH_FETCH_EMPTY:
-      res->cached ? w->cached++ : w->empty++;
-      break;
-    case SWATH_FETCH_FAILED:
-      w->failed++;
-      break;
-    case SWATH_FETCH_ABORTED:
-      w->aborted++;
-      break;
+    case SWATH_FETCH_DONE: res->cached ? w->cached++ : w->fetched++; break;
+    case SWATH_FETCH_EMPTY: res->cached ? w->cached++ : w->empty++; break;
+    case SWATH_FETCH_FAILED: w->failed++; break;
+    case SWATH_FETCH_ABORTED: w->aborted++; break;
     }
-    if ((res->outcome == SWATH_FETCH_FAILED || res->outcome == SWATH_FETCH_ABORTED) &&
-        w->failures) {
+    if ((res->outcome == SWATH_FETCH_FAILED || res->outcome == SWATH_FETCH_ABORTED) && w->failures) {
       /* Without secrets: a replay takes them from the job (replay_line). */
       char url[4096], reason[1024];
       swath_redact(res->url, url, sizeof url);
@@ -646,8 +632,7 @@ static void *fetch_main(void *arg) {
     swath_task t;
     pthread_mutex_lock(&rc->lock);
     while (!rc->stop && !g_interrupted &&
-           (rc->fetch_seq - rc->compute_seq >= FETCH_AHEAD_TASKS ||
-            rc->ahead_bytes > FETCH_AHEAD_BYTES))
+           (rc->fetch_seq - rc->compute_seq >= FETCH_AHEAD_TASKS || rc->ahead_bytes > FETCH_AHEAD_BYTES))
       pthread_cond_wait(&rc->cond, &rc->lock);
     int got = !rc->stop && !g_interrupted && walk_next(w, &t);
     int64_t seq = got && t.kind == SWATH_TASK_LEAF ? ++rc->fetch_seq : 0;
@@ -734,8 +719,7 @@ static int probe_inputs(run_ctx *rc, swath_bounds *fp) {
     vt->close(st);
     swath_source_info *si = &rc->src_info[i];
     rc->descs[i] = (swath_input_desc){job->inputs[i].name, si->bands, si->dtype};
-    if (i == 0)
-      *fp = si->footprint;
+    if (i == 0) *fp = si->footprint;
     else {
       fp->minx = si->footprint.minx < fp->minx ? si->footprint.minx : fp->minx;
       fp->miny = si->footprint.miny < fp->miny ? si->footprint.miny : fp->miny;
@@ -746,23 +730,18 @@ static int probe_inputs(run_ctx *rc, swath_bounds *fp) {
   return 0;
 }
 
-static int build_area(const swath_job *job, const swath_grid *g, swath_bounds fp,
-                      swath_area **area) {
+static int build_area(const swath_job *job, const swath_grid *g, swath_bounds fp, swath_area **area) {
   int r;
-  if (job->area_file)
-    r = swath_area_from_file(g, job->area_file, area);
-  else if (job->has_bounds)
-    r = swath_area_from_bounds(g, job->bounds, job->bounds_crs, area);
-  else
-    r = swath_area_from_bounds(g, fp, g->crs, area);
+  if (job->area_file) r = swath_area_from_file(g, job->area_file, area);
+  else if (job->has_bounds) r = swath_area_from_bounds(g, job->bounds, job->bounds_crs, area);
+  else r = swath_area_from_bounds(g, fp, g->crs, area);
   if (r) return r;
   r = swath_area_clip(*area, fp);
   if (r) {
     swath_area_free(*area);
     *area = NULL;
-    return swath_error_set(
-        SWATH_EINVAL, "area does not overlap the inputs (inputs cover %.6g,%.6g,%.6g,%.6g in %s)",
-        fp.minx, fp.miny, fp.maxx, fp.maxy, g->crs);
+    return swath_error_set(SWATH_EINVAL, "area does not overlap the inputs (inputs cover %.6g,%.6g,%.6g,%.6g in %s)",
+                           fp.minx, fp.miny, fp.maxx, fp.maxy, g->crs);
   }
   return 0;
 }
@@ -807,8 +786,7 @@ static void ctx_free(run_ctx *rc, swath_area *area) {
   if (rc->proc_state && rc->proc.vt->destroy) rc->proc.vt->destroy(rc->proc_state);
   if (rc->proc.vt) swath_process_close(&rc->proc);
   swath_area_free(area);
-  for (int i = 0; rc->fetchers && i < rc->job->ninputs; i++)
-    swath_fetch_free(rc->fetchers[i]);
+  for (int i = 0; rc->fetchers && i < rc->job->ninputs; i++) swath_fetch_free(rc->fetchers[i]);
   free(rc->fetchers);
   free(rc->offline);
   for (int i = 0; rc->held && i < rc->job->ninputs; i++)
@@ -833,18 +811,14 @@ static int setup(run_ctx *rc, swath_area **area) {
 
   /* Process. */
   if ((r = swath_process_open(job->process, &rc->proc))) return r;
-  rc->info = (swath_process_info){SWATH_DT_UNKNOWN, rc->descs[0].bands, rc->descs[0].dtype, 0,
-                                  rc->src_info[0].categorical};
+  rc->info = (swath_process_info){SWATH_DT_UNKNOWN, rc->descs[0].bands, rc->descs[0].dtype, 0, rc->src_info[0].categorical};
   swath_error_clear();
-  r = rc->proc.vt->init(swath_process_host(), job->params, rc->descs, job->ninputs, &rc->info,
-                        &rc->proc_state);
+  r = rc->proc.vt->init(swath_process_host(), job->params, rc->descs, job->ninputs, &rc->info, &rc->proc_state);
   if (r) {
-    if (!*swath_error_message())
-      swath_error_set(SWATH_EINVAL, "process %s: init failed", rc->proc.vt->name);
+    if (!*swath_error_message()) swath_error_set(SWATH_EINVAL, "process %s: init failed", rc->proc.vt->name);
     return r == SWATH_EIO ? SWATH_EIO : SWATH_EINVAL;
   }
-  rc->buffer =
-      job->pixel_buffer > rc->info.pixel_buffer ? job->pixel_buffer : rc->info.pixel_buffer;
+  rc->buffer = job->pixel_buffer > rc->info.pixel_buffer ? job->pixel_buffer : rc->info.pixel_buffer;
   rc->out_dtype = job->dtype ? job->dtype : rc->info.out_dtype;
   rc->sink_bands = rc->info.out_bands;
   rc->average = job->overview_resampling ? strcmp(job->overview_resampling, "average") == 0
@@ -919,8 +893,7 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
       .format = job->format,
       .dtype = rc->out_dtype,
       .bands = rc->sink_bands,
-      .alpha = strcmp(job->format, "JPEG") != 0 &&
-               !(strcmp(job->format, "GTiff") == 0 && job->has_nodata),
+      .alpha = strcmp(job->format, "JPEG") != 0 && !(strcmp(job->format, "GTiff") == 0 && job->has_nodata),
       .has_nodata = job->has_nodata,
       .nodata = job->nodata,
       .compression = job->compression,
@@ -1017,8 +990,7 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
       struct timespec ts;
       clock_gettime(CLOCK_REALTIME, &ts);
       ts.tv_sec += 1;
-      int finished =
-          (swath_plan_finished(rc->plan) || rc->stop || g_interrupted) && rc->in_flight == 0;
+      int finished = (swath_plan_finished(rc->plan) || rc->stop || g_interrupted) && rc->in_flight == 0;
       if (!finished) pthread_cond_timedwait(&rc->cond, &rc->lock, &ts);
       int64_t finished_tasks = rc->done + rc->empty + rc->failed;
       const swath_plan_counts *pc = swath_plan_counts_get(rc->plan);
@@ -1036,8 +1008,7 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
     pthread_cond_broadcast(&rc->cond);
     pthread_mutex_unlock(&rc->lock);
   }
-  for (int i = 0; i < started; i++)
-    pthread_join(threads[i], NULL);
+  for (int i = 0; i < started; i++) pthread_join(threads[i], NULL);
   if (fetching) {
     /* Computing is over: what the fetch stage still has queued is not needed. */
     pthread_mutex_lock(&rc->lock);
@@ -1077,8 +1048,7 @@ out_walk:
   else if (!r && !swath_plan_finished(rc->plan))
     r = swath_error_set(SWATH_EINTERNAL, "the plan did not finish (a bug): rerun to resume");
   else if (!r && rc->failed)
-    r = swath_error_set(SWATH_EIO,
-                        "%lld task(s) failed; listed in %s/%s/failed.txt; run again to retry",
+    r = swath_error_set(SWATH_EIO, "%lld task(s) failed; listed in %s/%s/failed.txt; run again to retry",
                         (long long)rc->failed, job->out_path, SWATH_STATE_DIR);
   if (rc->stale_below)
     swath_warn("%lld overview task(s) at zoom %d, below this run's zooms, are now older than their "
@@ -1122,8 +1092,7 @@ static int replay_line(walk *w, char *line) {
   char *f[7], *save = NULL;
   int n = 0;
   line[strcspn(line, "\n")] = 0;
-  for (char *t = strtok_r(line, "\t", &save); t && n < 7; t = strtok_r(NULL, "\t", &save))
-    f[n++] = t;
+  for (char *t = strtok_r(line, "\t", &save); t && n < 7; t = strtok_r(NULL, "\t", &save)) f[n++] = t;
   if (n < 6) return 0; /* not one of ours: ignore */
   int input = -1;
   for (int i = 0; i < w->rc->job->ninputs; i++)
@@ -1157,8 +1126,7 @@ static void *prefetch_main(void *arg) {
   walk *w = pf->w;
   if (pf->replay) {
     char line[16384];
-    while (!pf->rc && !g_interrupted && fgets(line, sizeof line, pf->replay))
-      pf->rc = replay_line(w, line);
+    while (!pf->rc && !g_interrupted && fgets(line, sizeof line, pf->replay)) pf->rc = replay_line(w, line);
   } else {
     swath_task t;
     while (!pf->rc && !g_interrupted && walk_next(w, &t))
@@ -1175,8 +1143,7 @@ static void *prefetch_main(void *arg) {
   return NULL;
 }
 
-int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts,
-                   swath_prefetch_stats *stats) {
+int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts, swath_prefetch_stats *stats) {
   memset(stats, 0, sizeof *stats);
   double t_start = swath_now();
   CPLSetConfigOption("GDAL_PAM_ENABLED", "NO");
@@ -1194,10 +1161,8 @@ int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts,
   char state_dir[4096], path[4200], old[4300];
   int r = setup(rc, &area);
   if (!r && !rc->nremote)
-    r = swath_error_set(SWATH_EINVAL, "%s: no remote inputs (xyz, wmts, wms): nothing to prefetch",
-                        job->path);
-  int overviews =
-      job->overviews && swath_plan_grid_is_quadtree(rc->g, job->min_zoom, job->max_zoom);
+    r = swath_error_set(SWATH_EINVAL, "%s: no remote inputs (xyz, wmts, wms): nothing to prefetch", job->path);
+  int overviews = job->overviews && swath_plan_grid_is_quadtree(rc->g, job->min_zoom, job->max_zoom);
   snprintf(state_dir, sizeof state_dir, "%s/%s", job->out_path, SWATH_STATE_DIR);
   snprintf(path, sizeof path, "%s/prefetch-failed.txt", state_dir);
   snprintf(old, sizeof old, "%s.replay", path);
@@ -1226,8 +1191,7 @@ int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts,
     w.counting = 0;
     w.requests = 0;
     if (!r)
-      r = swath_plan_new(rc->g, area, job->min_zoom, job->max_zoom, rc->m, overviews, NULL, NULL,
-                         &w.plan);
+      r = swath_plan_new(rc->g, area, job->min_zoom, job->max_zoom, rc->m, overviews, NULL, NULL, &w.plan);
   }
   if (!r && (opts->retry_failed ? replay != NULL : 1)) {
     w.prefetch = 1;
@@ -1249,8 +1213,7 @@ int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts,
       r = swath_error_set(SWATH_EIO, "cannot start a thread");
     } else {
       swath_progress pg;
-      swath_progress_init(&pg, "requests", opts->retry_failed ? 0 : stats->requests,
-                          opts->progress);
+      swath_progress_init(&pg, "requests", opts->retry_failed ? 0 : stats->requests, opts->progress);
       /* Poll often (the end of a short run should not wait), draw 5 times a
        * second. Over when everything is submitted and has had its callback. */
       double drawn = 0;
@@ -1298,22 +1261,18 @@ int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts,
   stats->attempts = fs.requests;
   stats->seconds = swath_now() - t_start;
   if (!r && w.prefetch) {
-    swath_info(
-        "prefetch finished in %.1f s: %lld requests: %lld fetched, %lld already cached, %lld "
-        "empty, "
-        "%lld failed, %lld aborted; %.1f MB in %llu HTTP requests (%.1f requests/s, %llu retries)",
-        stats->seconds, (long long)stats->requests, (long long)stats->fetched,
-        (long long)stats->cached, (long long)stats->empty, (long long)stats->failed,
-        (long long)stats->aborted, stats->bytes / 1e6, (unsigned long long)fs.requests,
-        stats->seconds > 0 ? fs.requests / stats->seconds : 0, (unsigned long long)fs.retries);
+    swath_info("prefetch finished in %.1f s: %lld requests: %lld fetched, %lld already cached, %lld empty, "
+               "%lld failed, %lld aborted; %.1f MB in %llu HTTP requests (%.1f requests/s, %llu retries)",
+               stats->seconds, (long long)stats->requests, (long long)stats->fetched, (long long)stats->cached,
+               (long long)stats->empty, (long long)stats->failed, (long long)stats->aborted, stats->bytes / 1e6,
+               (unsigned long long)fs.requests, stats->seconds > 0 ? fs.requests / stats->seconds : 0,
+               (unsigned long long)fs.retries);
     if (fs.cache_invalid)
       swath_warn("%llu cached file(s) failed the checks a download gets (damaged): requested again",
                  (unsigned long long)fs.cache_invalid);
-    if (g_interrupted)
-      r = swath_error_set(SWATH_EINTR, "interrupted; run the same command again to resume");
+    if (g_interrupted) r = swath_error_set(SWATH_EINTR, "interrupted; run the same command again to resume");
     else if (stats->failed || stats->aborted)
-      r = swath_error_set(SWATH_EIO,
-                          "%lld request(s) failed; listed in %s; retry them with --retry-failed",
+      r = swath_error_set(SWATH_EIO, "%lld request(s) failed; listed in %s; retry them with --retry-failed",
                           (long long)(stats->failed + stats->aborted), path);
   }
   if (walk_made) walk_free(&w);

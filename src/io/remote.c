@@ -47,12 +47,13 @@ static int kernel_margin(const char *resampling) {
 /* Options of every remote input that only change how tiles are fetched, not
  * which pixels come back: they are left out of a job's key. */
 static const char *const transport_keys[] = {
-    "max_connections", "max_per_host", "rate_limit", "timeout", "connect_timeout", "max_attempts",
-    "failure_budget",  "headers",      "user_agent", "ca_file", "offline",         NULL};
+    "max_connections", "max_per_host",   "rate_limit", "timeout", "connect_timeout",
+    "max_attempts",    "failure_budget", "headers",    "user_agent", "ca_file",
+    "offline",         NULL};
 
 /* The other options of every remote input (their own come on top). */
-static const char *const common_keys[] = {"type",  "zoom",   "min_zoom",     "max_zoom",
-                                          "bands", "bounds", "empty_status", NULL};
+static const char *const common_keys[] = {"type",   "zoom",   "min_zoom",     "max_zoom",
+                                          "bands",  "bounds", "empty_status", NULL};
 
 swath__remote *swath__remote_new(const char *type, size_t ctx_size, void (*free_ctx)(void *),
                                  int (*url)(const swath__remote *, swath_tile, char *, size_t)) {
@@ -91,8 +92,7 @@ int swath__remote_string(const swath_source_spec *spec, const char *key, const c
   return swath_cfg_string(v, what, out);
 }
 
-int swath__remote_long(const swath_source_spec *spec, const char *key, long lo, long hi,
-                       long *out) {
+int swath__remote_long(const swath_source_spec *spec, const char *key, long lo, long hi, long *out) {
   const swath_cfg *v = swath_cfg_get(spec->cfg, key);
   if (!v) return 0;
   char what[128];
@@ -134,12 +134,9 @@ int swath__remote_parse_common(swath__remote *r, const swath_source_spec *spec,
   snprintf(where, sizeof where, "inputs.%s (%s)", spec->name, spec->type);
   const char *all[64];
   size_t n = 0;
-  for (const char *const *l = own; *l && n < 40; l++)
-    all[n++] = *l;
-  for (const char *const *l = common_keys; *l && n < 63; l++)
-    all[n++] = *l;
-  for (const char *const *l = transport_keys; *l && n < 63; l++)
-    all[n++] = *l;
+  for (const char *const *l = own; *l && n < 40; l++) all[n++] = *l;
+  for (const char *const *l = common_keys; *l && n < 63; l++) all[n++] = *l;
+  for (const char *const *l = transport_keys; *l && n < 63; l++) all[n++] = *l;
   all[n] = NULL;
   int rc = swath_cfg_check_keys(spec->cfg, where, all);
   if (rc) return rc;
@@ -241,7 +238,8 @@ int swath_source_fetcher_new(const swath_source_spec *spec, swath_fetcher **out)
   char **lines = NULL;
   if (c) {
     if (c->type != SWATH_CFG_MAP)
-      return swath_cfg_error(c, "inputs.%s.headers: expected a mapping of Name: value", spec->name);
+      return swath_cfg_error(c, "inputs.%s.headers: expected a mapping of Name: value",
+                             spec->name);
     lines = calloc(c->n + 1, sizeof *lines);
     if (!lines) return SWATH_ENOMEM;
     for (size_t i = 0; i < c->n && !rc; i++) {
@@ -250,16 +248,13 @@ int swath_source_fetcher_new(const swath_source_spec *spec, swath_fetcher **out)
       snprintf(what, sizeof what, "inputs.%s.headers.%s", spec->name, c->keys[i]);
       if ((rc = swath_cfg_string(c->items[i], what, &val))) break;
       size_t n = strlen(c->keys[i]) + strlen(val) + 3;
-      if (!(lines[i] = malloc(n)))
-        rc = SWATH_ENOMEM;
-      else
-        snprintf(lines[i], n, "%s: %s", c->keys[i], val);
+      if (!(lines[i] = malloc(n))) rc = SWATH_ENOMEM;
+      else snprintf(lines[i], n, "%s: %s", c->keys[i], val);
     }
     fc.headers = (const char *const *)lines;
   }
   if (!rc) rc = swath_fetch_new(&fc, out);
-  for (size_t i = 0; lines && lines[i]; i++)
-    free(lines[i]);
+  for (size_t i = 0; lines && lines[i]; i++) free(lines[i]);
   free(lines);
   return rc;
 }
@@ -270,29 +265,21 @@ int swath__remote_format(const char *format, unsigned *kinds, char ext[8]) {
   static const struct {
     const char *name, *ext;
     unsigned kinds;
-  } f[] = {{"image/png", "png", SWATH_FETCH_PNG},
-           {"png", "png", SWATH_FETCH_PNG},
-           {"image/jpeg", "jpg", SWATH_FETCH_JPEG},
-           {"jpeg", "jpg", SWATH_FETCH_JPEG},
-           {"jpg", "jpg", SWATH_FETCH_JPEG},
-           {"image/webp", "webp", SWATH_FETCH_WEBP},
-           {"webp", "webp", SWATH_FETCH_WEBP},
-           {"image/tiff", "tif", SWATH_FETCH_GTIFF},
-           {"tif", "tif", SWATH_FETCH_GTIFF},
-           {"tiff", "tif", SWATH_FETCH_GTIFF},
+  } f[] = {{"image/png", "png", SWATH_FETCH_PNG},     {"png", "png", SWATH_FETCH_PNG},
+           {"image/jpeg", "jpg", SWATH_FETCH_JPEG},   {"jpeg", "jpg", SWATH_FETCH_JPEG},
+           {"jpg", "jpg", SWATH_FETCH_JPEG},          {"image/webp", "webp", SWATH_FETCH_WEBP},
+           {"webp", "webp", SWATH_FETCH_WEBP},        {"image/tiff", "tif", SWATH_FETCH_GTIFF},
+           {"tif", "tif", SWATH_FETCH_GTIFF},         {"tiff", "tif", SWATH_FETCH_GTIFF},
            {"image/png; mode=8bit", "png", SWATH_FETCH_PNG}};
   for (size_t i = 0; i < sizeof f / sizeof *f; i++)
     if (strcasecmp(format, f[i].name) == 0 ||
-        (strncasecmp(format, f[i].name, strlen(f[i].name)) == 0 &&
-         format[strlen(f[i].name)] == ';')) {
+        (strncasecmp(format, f[i].name, strlen(f[i].name)) == 0 && format[strlen(f[i].name)] == ';')) {
       *kinds = f[i].kinds;
       snprintf(ext, 8, "%s", f[i].ext);
       return 0;
     }
-  return swath_error_set(SWATH_EINVAL,
-                         "format '%s' is not an image format swath reads "
-                         "(image/png, image/jpeg, image/webp, image/tiff)",
-                         format);
+  return swath_error_set(SWATH_EINVAL, "format '%s' is not an image format swath reads "
+                                       "(image/png, image/jpeg, image/webp, image/tiff)", format);
 }
 
 int swath__remote_escape(char *buf, size_t cap, const char *s) {
@@ -302,10 +289,8 @@ int swath__remote_escape(char *buf, size_t cap, const char *s) {
     int keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
                c == '-' || c == '_' || c == '.' || c == '~' || c == ',' || c == ':';
     if (n + 4 >= cap) return swath_error_set(SWATH_EINVAL, "URL longer than %zu bytes", cap - 1);
-    if (keep)
-      buf[n++] = (char)c;
-    else
-      n += (size_t)snprintf(buf + n, cap - n, "%%%02X", c);
+    if (keep) buf[n++] = (char)c;
+    else n += (size_t)snprintf(buf + n, cap - n, "%%%02X", c);
   }
   buf[n] = 0;
   return 0;
@@ -445,8 +430,8 @@ int swath__remote_quad_grid(const char *crs, int block, swath_grid *g) {
     swath_bounds eb;
     rc = SWATH_EINVAL;
     if (OSRGetAreaOfUse(srs, &w, &s, &e, &n, &area) && w < e &&
-        !swath_bounds_transform((swath_bounds){w, s, e, n}, "EPSG:4326", crs, &eb) &&
-        eb.minx < eb.maxx && eb.miny < eb.maxy) {
+        !swath_bounds_transform((swath_bounds){w, s, e, n}, "EPSG:4326", crs, &eb) && eb.minx < eb.maxx &&
+        eb.miny < eb.maxy) {
       memset(g, 0, sizeof *g);
       snprintf(g->name, sizeof g->name, "quad-%s-%d", code ? code : "crs", block);
       snprintf(g->crs, sizeof g->crs, "%s", crs);
@@ -466,8 +451,7 @@ int swath__remote_quad_grid(const char *crs, int block, swath_grid *g) {
       }
       rc = 0;
     }
-    if (rc)
-      swath_error_set(rc, "CRS %s has no known area of use to cut requests on; give a grid", crs);
+    if (rc) swath_error_set(rc, "CRS %s has no known area of use to cut requests on; give a grid", crs);
   }
   OSRDestroySpatialReference(srs);
   return rc;
@@ -522,9 +506,8 @@ int swath__remote_init(swath__remote *r, const swath_source_spec *spec, const sw
   if (r->max_zoom <= 0 || r->max_zoom > r->tms.max_zoom) r->max_zoom = r->tms.max_zoom;
   if (r->min_zoom < r->tms.min_zoom) r->min_zoom = r->tms.min_zoom;
   if (r->zoom >= 0 && !swath_grid_has_zoom(&r->tms, r->zoom))
-    return swath_error_set(SWATH_EINVAL,
-                           "input %s: zoom %d is not one of the service's zooms %d-%d", r->name,
-                           r->zoom, r->tms.min_zoom, r->tms.max_zoom);
+    return swath_error_set(SWATH_EINVAL, "input %s: zoom %d is not one of the service's zooms %d-%d",
+                           r->name, r->zoom, r->tms.min_zoom, r->tms.max_zoom);
   if (r->min_zoom > r->max_zoom)
     return swath_error_set(SWATH_EINVAL, "input %s: min_zoom %d is above max_zoom %d", r->name,
                            r->min_zoom, r->max_zoom);
@@ -546,10 +529,8 @@ int swath__remote_init(swath__remote *r, const swath_source_spec *spec, const sw
   OSRDestroySpatialReference(src);
   OSRDestroySpatialReference(dst);
   if (!r->to_src || !r->src_wkt)
-    return swath_error_set(SWATH_EINVAL,
-                           "input %s: cannot transform from the grid's CRS %s to "
-                           "the service's %s",
-                           r->name, g->crs, r->tms.crs);
+    return swath_error_set(SWATH_EINVAL, "input %s: cannot transform from the grid's CRS %s to "
+                           "the service's %s", r->name, g->crs, r->tms.crs);
   if (r->check && !r->offline) {
     char url[4096];
     swath_tile t = {r->tms.min_zoom, 0, 0};
@@ -607,10 +588,8 @@ static int plan_read(swath__remote *r, const swath_read_req *req, read_plan *p) 
   if (n < 0) return n;
   if (n == 0) return SWATH_EEMPTY;
   if (n == 2)
-    return swath_error_set(SWATH_EIO,
-                           "input %s: a read across the antimeridian of the service's "
-                           "grid is not supported",
-                           r->name);
+    return swath_error_set(SWATH_EIO, "input %s: a read across the antimeridian of the service's "
+                           "grid is not supported", r->name);
   if (r->has_limits[z]) {
     /* Tiles outside the service's limits do not exist (asked for, they
      * would be errors): the kernel's margin there is empty. */
@@ -623,8 +602,7 @@ static int plan_read(swath__remote *r, const swath_read_req *req, read_plan *p) 
   }
   int64_t count = (tr[0].maxx - tr[0].minx + 1) * (tr[0].maxy - tr[0].miny + 1);
   if (count > MAX_TILES_PER_READ)
-    return swath_error_set(SWATH_EINVAL,
-                           "input %s: one process tile needs %lld service tiles at "
+    return swath_error_set(SWATH_EINVAL, "input %s: one process tile needs %lld service tiles at "
                            "zoom %d (limit %d); lower the input's zoom or the job's metatiling",
                            r->name, (long long)count, z, MAX_TILES_PER_READ);
   p->z = z;
@@ -662,8 +640,7 @@ static int tile_request(swath__remote *r, swath_tile t, char *url, size_t ucap, 
 }
 
 /* Every request of a plan, row by row. */
-static int each_request(swath__remote *r, const read_plan *p, swath_source_request_fn fn,
-                        void *ud) {
+static int each_request(swath__remote *r, const read_plan *p, swath_source_request_fn fn, void *ud) {
   char url[4096], dest[4400];
   for (int64_t y = p->tr.miny; y <= p->tr.maxy; y++)
     for (int64_t x = p->tr.minx; x <= p->tr.maxx; x++) {
@@ -690,8 +667,8 @@ typedef struct sync_fetch {
   swath__remote *r;
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  unsigned flags; /* added to every request */
-  int rc;         /* a submit failed, or a tile is missing offline */
+  unsigned flags;    /* added to every request */
+  int rc;            /* a submit failed, or a tile is missing offline */
   int pending, total, failed;
   char reason[1024];
 } sync_fetch;
@@ -715,9 +692,8 @@ static void fetch_one(void *ud, const swath_fetch_req *req) {
   s->total++;
   if (s->r->offline || !s->r->fetcher) {
     if (swath_cache_lookup(req->dest) == SWATH_CACHE_MISS)
-      s->rc =
-          swath_error_set(SWATH_EIO, "input %s: %s is not in the cache and the input is offline",
-                          s->r->name, req->url);
+      s->rc = swath_error_set(SWATH_EIO, "input %s: %s is not in the cache and the input is offline",
+                              s->r->name, req->url);
     return;
   }
   swath_fetch_req fr = *req;
@@ -742,8 +718,7 @@ static int fetch_missing(swath__remote *r, const read_plan *p, unsigned flags) {
   pthread_cond_init(&s.cv, NULL);
   int rc = each_request(r, p, fetch_one, &s);
   pthread_mutex_lock(&s.mu);
-  while (s.pending > 0)
-    pthread_cond_wait(&s.cv, &s.mu);
+  while (s.pending > 0) pthread_cond_wait(&s.cv, &s.mu);
   pthread_mutex_unlock(&s.mu);
   if (!rc) rc = s.rc;
   if (!rc && s.failed)
@@ -804,9 +779,8 @@ int swath__remote_read(void *state, const swath_read_req *req, swath_raster *out
   int mw = nx * tm->tile_width, mh = ny * tm->tile_height;
   size_t plane = (size_t)mw * mh;
   unsigned char *planes = calloc(plane, (size_t)r->bands + 1);
-  if (!planes)
-    return swath_error_set(SWATH_ENOMEM, "input %s: out of memory for a %dx%d mosaic", r->name, mw,
-                           mh);
+  if (!planes) return swath_error_set(SWATH_ENOMEM, "input %s: out of memory for a %dx%d mosaic",
+                                      r->name, mw, mh);
   char dest[4400];
   int any = 0;
   for (int64_t y = p.tr.miny; y <= p.tr.maxy && !rc; y++)

@@ -29,7 +29,7 @@ typedef struct swath_source_info {
 
 /* A target pixel grid: `width` x `height` pixels over `bounds` in `crs`. */
 typedef struct swath_read_req {
-  const char *crs; /* grid CRS as the grid names it */
+  const char *crs;        /* grid CRS as the grid names it */
   swath_bounds bounds;
   int width, height;
   const char *resampling; /* GDAL warp resampling name: near, bilinear, ... */
@@ -53,19 +53,19 @@ void swath_source_held_clear(swath_source_held *h);
 
 /* One input of a job, as the job file describes it. */
 typedef struct swath_source_spec {
-  const char *name;        /* the input's key under inputs: */
-  const char *type;        /* "gdal", or a remote type ("xyz", "wmts", "wms") */
-  const char *uri;         /* gdal: path or connection string (resolved) */
-  const swath_cfg *cfg;    /* the input's mapping in the job; NULL for the short form.
-                              A source checks its own keys here (errors name the line) */
-  const char *cache_dir;   /* root of the tile cache (remote sources) */
-  swath_fetcher *fetcher;  /* shared fetcher for remote sources; NULL: the source
-                              makes its own from the input's options */
-  int check;               /* the engine's first open: check that the service answers,
-                              and write nothing (no cache folder, no cached
-                              document): other checks may still fail */
-  swath_source_held *held; /* where a checking open leaves the documents it fetched;
-                              NULL: they are not kept (the next open fetches again) */
+  const char *name;           /* the input's key under inputs: */
+  const char *type;           /* "gdal", or a remote type ("xyz", "wmts", "wms") */
+  const char *uri;            /* gdal: path or connection string (resolved) */
+  const swath_cfg *cfg;       /* the input's mapping in the job; NULL for the short form.
+                                 A source checks its own keys here (errors name the line) */
+  const char *cache_dir;      /* root of the tile cache (remote sources) */
+  swath_fetcher *fetcher;     /* shared fetcher for remote sources; NULL: the source
+                                 makes its own from the input's options */
+  int check;                  /* the engine's first open: check that the service answers,
+                                 and write nothing (no cache folder, no cached
+                                 document): other checks may still fail */
+  swath_source_held *held;    /* where a checking open leaves the documents it fetched;
+                                 NULL: they are not kept (the next open fetches again) */
 } swath_source_spec;
 
 /* Called once per remote request a read needs. */
@@ -75,8 +75,7 @@ typedef struct swath_source_vtable {
   const char *name; /* the type, as written in the job */
   /* Open the source for reading into grid `g`; fill `info`. SWATH_EINVAL
    * with one line for bad configuration or unreadable data. */
-  int (*open)(const swath_source_spec *spec, const swath_grid *g, swath_source_info *info,
-              void **state);
+  int (*open)(const swath_source_spec *spec, const swath_grid *g, swath_source_info *info, void **state);
   /* Read the request into `out` (allocated here: bands = info.bands, mask
    * set). Returns SWATH_EEMPTY when no pixel holds data. */
   int (*read)(void *state, const swath_read_req *req, swath_raster *out);

@@ -24,8 +24,7 @@ static int run_one(const char *name, const char *const *kv, const swath_input_de
   int r = swath_process_open(name, &p);
   if (r) return r;
   swath_params *params = swath_params_new();
-  for (int i = 0; kv && kv[i]; i += 2)
-    swath_params_set(params, kv[i], kv[i + 1]);
+  for (int i = 0; kv && kv[i]; i += 2) swath_params_set(params, kv[i], kv[i + 1]);
   r = swath_process_check_params(p.vt, params);
   swath_process_info info = {SWATH_DT_UNKNOWN, desc[0].bands, desc[0].dtype, 0, 0};
   void *st = NULL;
@@ -33,15 +32,9 @@ static int run_one(const char *name, const char *const *kv, const swath_input_de
   if (!r) {
     r = swath_raster_alloc(out, in[0].width, in[0].height, info.out_bands, info.out_dtype);
     for (int i = 0; i < n; i++)
-      for (int k = 0; k < in[0].width * in[0].height; k++)
-        out->mask[k] &= in[i].mask[k];
-    swath_tile_ctx ctx = {.ninputs = n,
-                          .input_desc = desc,
-                          .inputs = in,
-                          .out = out,
-                          .buffer = 1,
-                          .res_x = res,
-                          .res_y = res};
+      for (int k = 0; k < in[0].width * in[0].height; k++) out->mask[k] &= in[i].mask[k];
+    swath_tile_ctx ctx = {.ninputs = n, .input_desc = desc, .inputs = in, .out = out, .buffer = 1,
+                          .res_x = res, .res_y = res};
     if (!r) r = p.vt->run(st, &ctx);
     p.vt->destroy(st);
   }
@@ -53,13 +46,9 @@ static int run_one(const char *name, const char *const *kv, const swath_input_de
 static void dem(swath_raster *r, double (*f)(int x, int y)) {
   assert_int_equal(swath_raster_alloc(r, 8, 8, 1, SWATH_DT_FLOAT32), 0);
   for (int y = 0; y < 8; y++)
-    for (int x = 0; x < 8; x++)
-      ((float *)r->data)[y * 8 + x] = (float)f(x, y);
+    for (int x = 0; x < 8; x++) ((float *)r->data)[y * 8 + x] = (float)f(x, y);
 }
-static double flat(int x, int y) {
-  (void)x, (void)y;
-  return 100;
-}
+static double flat(int x, int y) { (void)x, (void)y; return 100; }
 /* Rises 45 degrees toward the south-east: the slope faces north-west. */
 static double faces_nw(int x, int y) { return (x + y) / sqrt(2.0); }
 static double faces_se(int x, int y) { return -(x + y) / sqrt(2.0); }
@@ -135,8 +124,7 @@ static void bandmath_ndvi(void **st) {
   (void)st;
   swath_input_desc d[2] = {{"nir", 1, SWATH_DT_FLOAT64}, {"red", 1, SWATH_DT_FLOAT64}};
   swath_raster in[2], out;
-  for (int i = 0; i < 2; i++)
-    assert_int_equal(swath_raster_alloc(&in[i], 4, 4, 1, SWATH_DT_FLOAT64), 0);
+  for (int i = 0; i < 2; i++) assert_int_equal(swath_raster_alloc(&in[i], 4, 4, 1, SWATH_DT_FLOAT64), 0);
   for (int k = 0; k < 16; k++) {
     ((double *)in[0].data)[k] = 0.5 + k * 0.01;
     ((double *)in[1].data)[k] = 0.1 + k * 0.005;
@@ -144,8 +132,7 @@ static void bandmath_ndvi(void **st) {
   ((double *)in[0].data)[5] = 0; /* 0/0 -> not finite -> nodata */
   ((double *)in[1].data)[5] = 0;
   in[1].mask[7] = 0; /* an input's nodata */
-  const char *kv[] = {"expression", "(nir.b1 - red.b1) / (nir.b1 + red.b1); nir.b1 * 2", "dtype",
-                      "Float32", NULL};
+  const char *kv[] = {"expression", "(nir.b1 - red.b1) / (nir.b1 + red.b1); nir.b1 * 2", "dtype", "Float32", NULL};
   assert_int_equal(run_one("bandmath", kv, d, 2, in, 1, &out), 0);
   assert_int_equal(out.bands, 2);
   for (int k = 0; k < 16; k++) {
@@ -166,8 +153,7 @@ static void bandmath_ndvi(void **st) {
   assert_non_null(strstr(swath_error_message(), "nri.b1"));
   const char *syntax[] = {"expression", "(nir.b1 - ", NULL};
   assert_int_equal(run_one("bandmath", syntax, d, 2, in, 1, &out), SWATH_EINVAL);
-  for (int i = 0; i < 2; i++)
-    swath_raster_free(&in[i]);
+  for (int i = 0; i < 2; i++) swath_raster_free(&in[i]);
 }
 
 /* Issue 16 point 2: muParser's C API copied error messages into a 2 KB
@@ -278,11 +264,9 @@ static void plugins(void **st) {
   swath_input_desc d = {"img", 1, SWATH_DT_BYTE};
   swath_raster in, out;
   assert_int_equal(swath_raster_alloc(&in, 4, 4, 1, SWATH_DT_FLOAT64), 0);
-  for (int k = 0; k < 16; k++)
-    ((double *)in.data)[k] = k * 10;
+  for (int k = 0; k < 16; k++) ((double *)in.data)[k] = k * 10;
   assert_int_equal(run_one(path, NULL, &d, 1, &in, 1, &out), 0);
-  for (int k = 0; k < 16; k++)
-    assert_int_equal(((unsigned char *)out.data)[k], 255 - k * 10);
+  for (int k = 0; k < 16; k++) assert_int_equal(((unsigned char *)out.data)[k], 255 - k * 10);
   swath_raster_free(&out);
   swath_raster_free(&in);
 
