@@ -826,6 +826,35 @@ static int setup(run_ctx *rc, swath_area **area) {
   return 0;
 }
 
+/* The last check before anything is written, once the inputs, area,
+ * process and output (opened in check mode) have passed: tiles without
+ * state are another job's (swath_product_claim says the same of tiles with
+ * another job's state, which needs the store, made after this). */
+static int check_output(run_ctx *rc, int overwrite) {
+  const swath_job *job = rc->job;
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%s/state.sqlite", job->out_path, SWATH_STATE_DIR);
+  if (!overwrite && access(path, F_OK) != 0 && rc->sink->has_tiles(rc->sink_state))
+    return swath_error_set(SWATH_EINVAL,
+                           "output '%s' holds another job's tiles (they have no swath state): use "
+                           "--overwrite to replace them, or another output path",
+                           job->out_path);
+  return 0;
+}
+
+/* swath run --check, once every check has passed: what the run would do. */
+static int check_only(run_ctx *rc, const swath_area *area, int overviews) {
+  const swath_job *job = rc->job;
+  long long total = 0;
+  for (int z = job->min_zoom; z <= job->max_zoom; z++)
+    total += swath_area_count_tiles(rc->g, area, z, rc->m);
+  swath_info("%s: check passed: %lld tasks at zooms %d-%d (%dx%d metatiles%s) -> %s; "
+             "nothing written",
+             job->path, total, job->min_zoom, job->max_zoom, rc->m, rc->m,
+             overviews ? ", overviews from the top zoom" : "", job->out_path);
+  return 0;
+}
+
 /* Metadata of the whole product (every tile on disk, from every run) and
  * the job as run. */
 static int finish_product(run_ctx *rc, const swath_job *job, swath_bounds area_bounds,
@@ -906,8 +935,15 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
       .bounds = swath_area_bounds(area),
       .palette = palette ? (const unsigned char(*)[4])in0->palette : NULL,
       .palette_n = palette ? in0->palette_n : 0,
+      .check = 1, /* nothing is made before every check has passed */
   };
   if ((r = rc->sink->open(&sc, &rc->sink_state))) goto out;
+  if ((r = check_output(rc, opts->overwrite))) goto out;
+  if (opts->check) {
+    r = check_only(rc, area, overviews);
+    goto out;
+  }
+  if ((r = rc->sink->create(rc->sink_state))) goto out;
   rc->overviews = overviews;
   rc->ov = (swath_overview_ctx){rc->g,          rc->m,         rc->sink,   rc->sink_state,
                                 rc->sink_bands, rc->out_dtype, rc->average};

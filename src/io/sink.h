@@ -30,6 +30,8 @@ typedef struct swath_sink_cfg {
    * GTiff tiles of Byte or UInt16 keep it; other outputs warn at open. */
   const unsigned char (*palette)[4];
   int palette_n;
+  int check; /* open checks only: the folder is not made, only proven makable; create()
+                makes it (swath run calls it once every check has passed) */
 } swath_sink_cfg;
 
 /* What the folder holds, for the metadata finish() writes: every tile on
@@ -44,8 +46,12 @@ typedef struct swath_sink_extent {
 
 typedef struct swath_sink_vtable {
   const char *name;
-  /* Create the output location (fails with SWATH_EINVAL if unwritable). */
+  /* Check the options and create the output location (fails with
+   * SWATH_EINVAL if unwritable); with cfg->check it creates nothing, and
+   * only create() may be called before close(). */
   int (*open)(const swath_sink_cfg *cfg, void **state);
+  /* Create the output location of a sink opened with cfg->check. */
+  int (*create)(void *state);
   int (*write_tile)(void *state, swath_tile t, const swath_raster *tile);
   /* Read a tile back (for overviews after a resume). SWATH_EEMPTY if absent. */
   int (*read_tile)(void *state, swath_tile t, swath_raster *out);

@@ -13,7 +13,10 @@
 #    document and no source folder in the cache;
 #  - a good run afterwards asks for the capabilities once (the check's
 #    document is written into the cache when the checks have passed, and
-#    the workers read it there).
+#    the workers read it there);
+#  - `swath run --check` refuses each of these jobs as the run does, and
+#    passes good ones (local and remote) writing nothing at all: no output
+#    folder, no cache folder.
 . "$(dirname "$0")/lib.sh"
 . "$SWATH_SRC/tests/integration/servers.sh"
 require_swath
@@ -56,11 +59,19 @@ listing() {
 }
 
 # refused NAME CMD JOBNAME PATTERN: `swath CMD` on the job exits 2 with one
-# line matching PATTERN, and its cache root and output folder are as before.
+# line matching PATTERN, and its cache root and output folder are as before;
+# so does `swath run --check` (CMD run).
 refused() {
+  local name=$1 cmd=$2 j=$3 pattern=$4
+  refused_ "$@"
+  [ "$cmd" = run ] && refused_ "$name (--check)" run "$j" "$pattern" --check
+  return 0
+}
+refused_() {
   local name=$1 cmd=$2 j=$3 pattern=$4 before after
+  shift 4
   before=$(listing "$WORK/cache-$j" "$WORK/out-$j")
-  run_swath "$cmd" "$WORK/$j.yaml" --no-progress
+  run_swath "$cmd" "$WORK/$j.yaml" --no-progress "$@"
   if [ "$RUN_RC" -eq 2 ] && [ "$(wc -l <"$WORK/run.err")" -eq 1 ] && grep -qE -- "$pattern" "$WORK/run.err"; then
     pass "$name: exit 2, one line /$pattern/"
     echo "    # $(cat "$WORK/run.err")"
@@ -107,8 +118,29 @@ echo "a file" >"$WORK/afile"
 sed -i "s|path: $WORK/out-badout|path: $WORK/afile/out|" "$WORK/badout.yaml"
 refused "run, WMTS fine but the output cannot be made" run badout "output"
 
-# A good run: the capabilities are asked for once, and then cached.
+# --check passes good jobs and writes nothing, not even the output folder.
+good_check() { # good_check NAME JOBNAME
+  local before after
+  before=$(listing "$WORK/cache-$2" "$WORK/out-$2")
+  run_swath run "$WORK/$2.yaml" --check
+  if [ "$RUN_RC" -eq 0 ] && grep -q "$2\.yaml: check passed: [0-9]* tasks at zooms 14-14 .*; nothing written" "$WORK/run.err"; then
+    pass "$1: --check passes"
+  else fail "$1: --check passes" "exit status $RUN_RC" "$(last_run_output)"; fi
+  after=$(listing "$WORK/cache-$2" "$WORK/out-$2")
+  if [ "$before" == "$after" ]; then pass "$1: --check wrote nothing"
+  else fail "$1: --check wrote nothing" "$(diff <(echo "$before") <(echo "$after"))"; fi
+}
 job good "$AREA" "$WMTS"
+good_check "WMTS job" good
+job local "$AREA" "img: $SRC"
+good_check "local job" local
+# Tiles without state in the output folder: refused by --check as by the run.
+mkdir -p "$WORK/out-local/14/1"
+echo x >"$WORK/out-local/14/1/1.png"
+refused "output holding tiles without state" run local "holds another job's tiles \(they have no swath state\)"
+rm -rf "$WORK/out-local"
+
+# A good run: the capabilities are asked for once, and then cached.
 caps0=$(servers_hits 'WMTSCapabilities')
 check_run "run, WMTS fine" 0 run "$WORK/good.yaml" --no-progress
 check_eq "the run asked for the capabilities once" 1 "$(($(servers_hits 'WMTSCapabilities') - caps0))"
