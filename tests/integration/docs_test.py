@@ -15,9 +15,9 @@ How a block is classified (first rule that applies):
      figure: WHAT        a figure (a diagram, a layout), nothing to run
      output-of: COMMANDS example output: COMMANDS run (bash, in the doc's
                          sandbox) and every non-blank line of the block must
-                         match a line of their output (stdout and stderr),
-                         where a number in the block stands for any number
-                         and "..." for any text
+                         match the end of a line of their output (stdout and
+                         stderr), where a number in the block stands for any
+                         number and "..." for any text
    A marker that is not right above a block, or of another kind, fails.
 2. By the info string and the text:
      yaml, a mapping with `process`: a job. Written to NAME.yaml when its
@@ -33,7 +33,9 @@ How a block is classified (first rule that applies):
          include/swath/plugin.h: compiled against the header, with static
          assertions that it has the header's size and, member by member,
          its offsets and types.
-     c, otherwise: compiled with include/ (cc -fsyntax-only -Werror).
+     c, otherwise: compiled with include/ (cc -fsyntax-only -Werror); a
+         function it declares that the header types as NAME_fn (the plugin
+         entry point) must have that type.
      sh/bash/none, first line `swath SUBCOMMAND ...` with `[--...]`: a
          synopsis: every --flag in it must appear in `swath SUBCOMMAND
          --help`.
@@ -315,7 +317,7 @@ def pattern_of(line):
             rx += r"\d+(?:\.\d+)?"
         else:
             rx += re.escape(p)
-    return re.compile(rx)
+    return re.compile(rx + r"\s*$")  # the end of a line (a prefix such as "swath: info: " may come before)
 
 
 def check(ok, name, detail=""):
@@ -388,11 +390,19 @@ def run_block(b, kind, detail, r):
               "not printed:\n  " + "\n  ".join(missing) + "\ncommands printed:\n" + tail(out))
         return "checked"
     if kind == "c":
+        # A function the header types as NAME_fn (the plugin entry point)
+        # must be declared with that type.
+        header = open(os.path.join(SRC, "include", "swath", "plugin.h")).read()
+        typed = [n for n in re.findall(r"\(\s*\*\s*(\w+)_fn\s*\)", header)
+                 if re.search(r"\b%s\s*\(" % n, b.text)]
+        checks = "".join("static %s_fn docs_check_%s __attribute__((unused)) = %s;\n" % (n, n, n)
+                         for n in typed)
         src = os.path.join(r.sandbox, "block-L%d.c" % b.line)
-        open(src, "w").write(b.text)
+        open(src, "w").write(b.text + checks)
         rc, out = r.sh("cc -std=c17 -Wall -Wextra -Werror -fsyntax-only -I%s %s"
                        % (shlex.quote(os.path.join(SRC, "include")), shlex.quote(src)))
-        check(rc == 0, "%s: C block compiles against include/" % w, tail(out))
+        check(rc == 0, "%s: C block compiles against include/%s"
+              % (w, "".join(", %s has the type %s_fn" % (n, n) for n in typed)), tail(out))
         return "checked"
     if kind == "c-type":
         return check_c_type(b, detail, r)

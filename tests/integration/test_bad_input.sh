@@ -308,3 +308,23 @@ else fail "swath tiles --metatiling 24: the message lists the values" "exit $RUN
 new_job
 printf 'process: convert\ninputs: {img: data/img.tif}\ngrid: {metatiling: 64}\nzoom: 13\noutput: {path: %s}\n' "$O" >"$J"
 check_run "metatiling 64 runs" 0 run "$J" --no-progress
+
+# Issue 16 point 17: limits the docs now state (config.md, processes.md):
+# PNG holds 1 or 3 bands, JPEG 1 or 3, WEBP 3 (a 6-band convert with the
+# default format stops at start); hillshade's multidirectional and combined
+# exclude each other.
+gdalbuildvrt -q -separate "$WORK/data/six.vrt" "$WORK/data/img.tif" "$WORK/data/img.tif" "$WORK/data/img.tif" "$WORK/data/img.tif" "$WORK/data/img.tif" "$WORK/data/img.tif" &&
+  [ "$(gdalinfo "$WORK/data/six.vrt" | grep -c '^Band ')" -eq 6 ] || die "a 6-band VRT"
+new_job
+printf 'process: convert\ninputs: {img: data/six.vrt}\nzoom: 13\noutput: {path: %s}\n' "$O" >"$J"
+bad_job "6 bands into PNG (the default format)" "output: PNG holds 1 \(grey\) or 3 \(RGB\) bands plus alpha, not 6; use GTiff"
+new_job
+printf 'process: convert\nparams: {bands: "1,2"}\ninputs: {img: data/img.tif}\nzoom: 13\noutput: {path: %s, format: JPEG}\n' "$O" >"$J"
+bad_job "2 bands into JPEG" "output: JPEG holds 1 or 3 bands, not 2"
+new_job
+printf 'process: convert\nparams: {bands: "1,2"}\ninputs: {img: data/img.tif}\nzoom: 13\noutput: {path: %s, format: WEBP}\n' "$O" >"$J"
+bad_job "2 bands into WEBP" "output: WEBP holds 3 \(RGB\) bands plus alpha, not 2"
+gen_dem "$WORK/data/dem.tif" --size 256
+new_job
+printf 'process: hillshade\nparams: {multidirectional: true, combined: true}\ninputs: {dem: data/dem.tif}\nzoom: 13\noutput: {path: %s}\n' "$O" >"$J"
+bad_job "hillshade multidirectional and combined" "process hillshade: multidirectional and combined exclude each other"
