@@ -143,3 +143,7 @@ else
 fi
 
 py_checks <"$SWATH_SRC/tests/integration/docs_test.py"
+# (docs_test.py stops the `swath serve` it started; should it have died first)
+for f in "$DOCS_WORK"/*/serve.pids; do
+  [ -f "$f" ] && while read -r p; do kill "$p" 2>/dev/null; done <"$f"
+done
