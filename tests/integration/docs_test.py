@@ -41,14 +41,17 @@ How a block is classified (first rule that applies):
          --help`.
      sh/bash/none whose every command starts with a known program
          (COMMANDS below): run with bash -e -o pipefail in the doc's sandbox.
-         `swath serve` runs in the background until the doc is done.
+         `swath serve` runs in the background until the doc is done. `curl`
+         fails on an HTTP error, unless the line after the command is a
+         comment that shows JSON (`# {"code": ...}`): that is what the
+         command must print (compared as JSON), whatever its exit status.
    Anything else fails: add a marker, or a rule here.
 
 Every doc runs in its own sandbox, a copy of the placeholder data laid out
 as the docs assume (data/dem.tif, data/rgb.tif, ...: see test_docs.sh),
 with $HOME in the sandbox and `swath` on PATH. Before a block runs, URLs of
-the example services are rewritten to the local servers (REWRITES); a block
-that still names an example host fails. Prints "ok - " / "FAIL - " lines
+the example services are rewritten to the local servers (rewrites()); a
+block that names another example host fails. Prints "ok - " / "FAIL - " lines
 (counted by test_docs.sh) and per doc a count of the blocks run, checked,
 skipped and shown as figures.
 """
