@@ -96,6 +96,7 @@ typedef struct run_ctx {
 
   swath_fetcher **fetchers;   /* per input; NULL for inputs that fetch nothing */
   unsigned char *offline; /* per input: remote, offline (no fetcher; prefetch checks the cache) */
+  swath_source_held *held; /* per input: what its checking open fetched, written by the next */
   int nremote;            /* remote inputs, offline ones included */
   /* fetch stage accounting, under lock */
   int64_t fetch_seq, compute_seq; /* leaves submitted by the fetch stage / computed */
@@ -704,11 +705,14 @@ static int probe_inputs(run_ctx *rc, swath_bounds *fp) {
   rc->src_vt = calloc((size_t)job->ninputs, sizeof *rc->src_vt);
   rc->fetchers = calloc((size_t)job->ninputs, sizeof *rc->fetchers);
   rc->offline = calloc((size_t)job->ninputs, sizeof *rc->offline);
-  if (!rc->descs || !rc->src_info || !rc->specs || !rc->src_vt || !rc->fetchers || !rc->offline)
+  rc->held = calloc((size_t)job->ninputs, sizeof *rc->held);
+  if (!rc->descs || !rc->src_info || !rc->specs || !rc->src_vt || !rc->fetchers || !rc->offline ||
+      !rc->held)
     return swath_error_set(SWATH_ENOMEM, "out of memory");
   for (int i = 0; i < job->ninputs; i++) {
     const swath_job_input *in = &job->inputs[i];
-    rc->specs[i] = (swath_source_spec){in->name, in->type, in->uri, in->cfg, job->cache_dir, NULL, 0};
+    rc->specs[i] = (swath_source_spec){in->name,       in->type, in->uri, in->cfg,
+                                       job->cache_dir, NULL,     0,       &rc->held[i]};
     rc->src_vt[i] = swath_source_find(in->type);
     /* One fetcher per remote input, shared by every thread's handle. */
     int r = swath_source_fetcher_new(&rc->specs[i], &rc->fetchers[i]);
@@ -720,7 +724,9 @@ static int probe_inputs(run_ctx *rc, swath_bounds *fp) {
   for (int i = 0; i < job->ninputs; i++) {
     const swath_source_vtable *vt = rc->src_vt[i];
     void *st;
-    rc->specs[i].check = 1; /* the first open checks that the service answers */
+    /* The first open checks that the service answers, and writes nothing:
+     * no cache folder or document before every check has passed. */
+    rc->specs[i].check = 1;
     int r = vt->open(&rc->specs[i], rc->g, &rc->src_info[i], &st);
     rc->specs[i].check = 0;
     if (r) return r;
@@ -797,6 +803,9 @@ static void ctx_free(run_ctx *rc, swath_area *area) {
   for (int i = 0; rc->fetchers && i < rc->job->ninputs; i++) swath_fetch_free(rc->fetchers[i]);
   free(rc->fetchers);
   free(rc->offline);
+  for (int i = 0; rc->held && i < rc->job->ninputs; i++)
+    swath_source_held_clear(&rc->held[i]);
+  free(rc->held);
   free(rc->descs);
   free(rc->src_info);
   free(rc->specs);
@@ -828,6 +837,35 @@ static int setup(run_ctx *rc, swath_area **area) {
   rc->sink_bands = rc->info.out_bands;
   rc->average = job->overview_resampling ? strcmp(job->overview_resampling, "average") == 0
                                          : !rc->info.categorical;
+  return 0;
+}
+
+/* The last check before anything is written, once the inputs, area,
+ * process and output (opened in check mode) have passed: tiles without
+ * state are another job's (swath_product_claim says the same of tiles with
+ * another job's state, which needs the store, made after this). */
+static int check_output(run_ctx *rc, int overwrite) {
+  const swath_job *job = rc->job;
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%s/state.sqlite", job->out_path, SWATH_STATE_DIR);
+  if (!overwrite && access(path, F_OK) != 0 && rc->sink->has_tiles(rc->sink_state))
+    return swath_error_set(SWATH_EINVAL,
+                           "output '%s' holds another job's tiles (they have no swath state): use "
+                           "--overwrite to replace them, or another output path",
+                           job->out_path);
+  return 0;
+}
+
+/* swath run --check, once every check has passed: what the run would do. */
+static int check_only(run_ctx *rc, const swath_area *area, int overviews) {
+  const swath_job *job = rc->job;
+  long long total = 0;
+  for (int z = job->min_zoom; z <= job->max_zoom; z++)
+    total += swath_area_count_tiles(rc->g, area, z, rc->m);
+  swath_info("%s: check passed: %lld tasks at zooms %d-%d (%dx%d metatiles%s) -> %s; "
+             "nothing written",
+             job->path, total, job->min_zoom, job->max_zoom, rc->m, rc->m,
+             overviews ? ", overviews from the top zoom" : "", job->out_path);
   return 0;
 }
 
@@ -912,8 +950,15 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
       .palette = palette ? (const unsigned char(*)[4])in0->palette : NULL,
       .palette_n = palette ? in0->palette_n : 0,
       .link_empty = job->link_empty,
+      .check = 1, /* nothing is made before every check has passed */
   };
   if ((r = rc->sink->open(&sc, &rc->sink_state))) goto out;
+  if ((r = check_output(rc, opts->overwrite))) goto out;
+  if (opts->check) {
+    r = check_only(rc, area, overviews);
+    goto out;
+  }
+  if ((r = rc->sink->create(rc->sink_state))) goto out;
   rc->overviews = overviews;
   rc->ov = (swath_overview_ctx){rc->g,          rc->m,         rc->sink,   rc->sink_state,
                                 rc->sink_bands, rc->out_dtype, rc->average};

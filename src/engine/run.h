@@ -12,6 +12,7 @@ typedef struct swath_run_opts {
   int workers;   /* compute threads; 0 = number of cores */
   int overwrite; /* redo every task of the run's area and zooms; replace another job's tiles */
   int progress;  /* -1: bar on a terminal, log lines otherwise; 0: lines; 1: bar */
+  int check;     /* check everything a run checks before it writes, then stop: write nothing */
 } swath_run_opts;
 
 typedef struct swath_run_stats {
@@ -29,7 +30,10 @@ typedef struct swath_run_stats {
 
 /* Run the job. Returns 0 when every task ended done or empty; SWATH_EIO when
  * some failed (they are listed in {output}/.swath/failed.txt and retried by
- * the next run); SWATH_EINVAL for bad input found before anything ran. */
+ * the next run); SWATH_EINVAL for bad input found before anything ran.
+ * With opts->check: 0 when the job passes every check at start (inputs
+ * opened, remote services answering, area, process, output options and
+ * folder), and nothing is written, not even the output folder. */
 int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats *stats);
 
 typedef struct swath_prefetch_opts {
