@@ -67,7 +67,7 @@ import time
 
 import yaml
 
-COMMANDS = {"swath", "make", "curl", "bash", "cmake", "diff", "gdalinfo", "cc", "jq",
+COMMANDS = {"swath", "make", "curl", "bash", "cmake", "diff", "gdalinfo", "gdal_translate", "cc", "jq",
             "/usr/bin/python3", "python3"}
 TIMEOUT = 120  # seconds per block or command; a hang fails the block
 

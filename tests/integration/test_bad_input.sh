@@ -323,7 +323,7 @@ printf 'process: convert\nparams: {bands: "1,2"}\ninputs: {img: data/img.tif}\nz
 bad_job "2 bands into JPEG" "output: JPEG holds 1 or 3 bands, not 2"
 new_job
 printf 'process: convert\nparams: {bands: "1,2"}\ninputs: {img: data/img.tif}\nzoom: 13\noutput: {path: %s, format: WEBP}\n' "$O" >"$J"
-bad_job "2 bands into WEBP" "output: WEBP holds 3 \(RGB\) bands plus alpha, not 2"
+bad_job "2 bands into WEBP" "output: WEBP holds 3 \(RGB\) bands plus alpha \(1 grey band is expanded to RGB\), not 2"
 gen_dem "$WORK/data/dem.tif" --size 256
 new_job
 printf 'process: hillshade\nparams: {multidirectional: true, combined: true}\ninputs: {dem: data/dem.tif}\nzoom: 13\noutput: {path: %s}\n' "$O" >"$J"
