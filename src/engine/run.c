@@ -114,7 +114,8 @@ typedef struct worker {
   run_ctx *rc;
   void **src;       /* per input source state */
   swath_area *area; /* own copy (area queries are not thread-safe); NULL with metatiling 1 */
-  int failed_open;
+  int failed_open;   /* the code its inputs' open failed with (open_msg says why), or 0 */
+  char open_msg[512];
 } worker;
 
 /* Cut a metatile block into output tiles: write those holding data, remove
@@ -410,9 +411,32 @@ static void run_task(worker *w, swath_task *t) {
   }
 }
 
+/* A worker opens its own input handles, in its own thread: GDAL shares a
+ * dataset opened in shared mode (the file behind a vrt:// connection or a
+ * VRT's sources) among the handles of the thread that opened it, and two
+ * workers must never read through one dataset. */
+static int worker_open(worker *w) {
+  run_ctx *rc = w->rc;
+  for (int k = 0; k < rc->job->ninputs; k++) {
+    swath_source_info si;
+    int r = rc->src_vt[k]->open(&rc->specs[k], rc->g, &si, &w->src[k]);
+    if (r) {
+      w->failed_open = r;
+      snprintf(w->open_msg, sizeof w->open_msg, "%s", swath_error_message());
+      pthread_mutex_lock(&rc->lock);
+      rc->stop = 1;
+      pthread_cond_broadcast(&rc->cond);
+      pthread_mutex_unlock(&rc->lock);
+      return r;
+    }
+  }
+  return 0;
+}
+
 static void *worker_main(void *arg) {
   worker *w = arg;
   run_ctx *rc = w->rc;
+  if (worker_open(w)) return NULL;
   for (;;) {
     swath_task t;
     pthread_mutex_lock(&rc->lock);
@@ -1006,10 +1030,6 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
     workers[i].area = rc->m > 1 ? swath_area_clone(area) : NULL;
     if (!workers[i].src || (rc->m > 1 && !workers[i].area))
       r = swath_error_set(SWATH_ENOMEM, "out of memory");
-    for (int k = 0; k < job->ninputs && !r; k++) {
-      swath_source_info si;
-      r = rc->src_vt[k]->open(&rc->specs[k], rc->g, &si, &workers[i].src[k]);
-    }
   }
   if (r) goto out;
 
@@ -1062,6 +1082,8 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
     pthread_mutex_unlock(&rc->lock);
   }
   for (int i = 0; i < started; i++) pthread_join(threads[i], NULL);
+  for (int i = 0; i < started && !r; i++)
+    if (workers[i].failed_open) r = swath_error_set(workers[i].failed_open, "%s", workers[i].open_msg);
   if (fetching) {
     /* Computing is over: what the fetch stage still has queued is not needed. */
     pthread_mutex_lock(&rc->lock);
