@@ -15,6 +15,8 @@
 #   - two areas that overlap (neither inside the other), one after the
 #     other, give a fresh run's tiles over their union (an area file with
 #     both), and neither area, run again, computes anything;
+#   - overviews built over a small area (zooms below those done over the
+#     large one) are completed by a run over the large area;
 #   - kill -9 in the middle of a run, then the same command: a fresh run's
 #     tiles; also when the killed run was the larger area after a small one.
 . "$(dirname "$0")/lib.sh"
@@ -162,6 +164,19 @@ for M in 2 4; do
   nothing_computed "metatiling $M: the first of two overlapping areas again"
   run "metatiling $M: the second area again exits 0" 0 "$WORK/two$M.yaml" --bounds "$OTHER"
   nothing_computed "metatiling $M: the second of two overlapping areas again"
+done
+
+# ---- an area cut at the overview zooms only ------------------------------------
+# Zooms 15-16 over the large area, then 12-16 over the small one (zooms
+# 15-16 are done; zooms 12-14 are built over the small area's tiles only),
+# then 12-16 over the large area: zooms 12-14 are built for all of it.
+for M in 2 4; do
+  job "low$M" "$M"
+  run "metatiling $M: zooms 15-16 over the large area exits 0" 0 "$WORK/low$M.yaml" --zoom 15-16 --bounds "$LARGE"
+  run "metatiling $M: then zooms 12-16 over the small area exits 0" 0 "$WORK/low$M.yaml" --bounds "$SMALL"
+  run "metatiling $M: then zooms 12-16 over the large area exits 0" 0 "$WORK/low$M.yaml" --bounds "$LARGE"
+  check_eq "metatiling $M: zooms 15-16 are not computed again" "0" "$(summary_count "computed from the inputs")"
+  same_as_fresh "metatiling $M: overviews over a small area, then over the large one" "low$M" "fresh$M"
 done
 
 # ---- 3. kill -9, then the same command ----------------------------------------
