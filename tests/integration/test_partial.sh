@@ -11,18 +11,36 @@
 #     over the larger area (tile set and pixels at every zoom, overviews too,
 #     and the same tile limits in stac.json), at metatiling 1, 2 and 4; a
 #     rerun over the small area or over a part of the larger one then
-#     computes nothing;
+#     computes nothing; --overwrite over the small area rewrites its tiles
+#     and no other, and leaves the larger area finished;
 #   - two areas that overlap (neither inside the other), one after the
 #     other, give a fresh run's tiles over their union (an area file with
 #     both), and neither area, run again, computes anything;
 #   - overviews built over a small area (zooms below those done over the
 #     large one) are completed by a run over the large area;
+#   - overviews left older than their children (the input changed, a run
+#     stopped short of their zoom) and rebuilt by a run over another area
+#     are rebuilt over the rest by a run over it: every tile with children
+#     on disk is their 2x2 average;
 #   - kill -9 in the middle of a run, then the same command: a fresh run's
 #     tiles; also when the killed run was the larger area after a small one.
 . "$(dirname "$0")/lib.sh"
 require_swath
 
 gen_rgb "$WORK/data/rgb.tif" --size 640
+# No data in the north-west corner: whole metatiles there are empty.
+py "$WORK/data/rgb.tif" <<'EOF' || die "cut a no-data corner into the raster"
+import sys
+from osgeo import gdal
+ds = gdal.Open(sys.argv[1], gdal.GA_Update)
+n = ds.RasterXSize
+for i in range(1, 4):
+    b = ds.GetRasterBand(i)
+    a = b.ReadAsArray()
+    a[: int(0.38 * n), : int(0.45 * n)] = 0
+    b.WriteArray(a)
+    b.SetNoDataValue(0)
+EOF
 
 # Boxes (lon/lat) as fractions of the raster's footprint: edges off the tile
 # grid, so they cut metatiles at every zoom.
@@ -150,6 +168,28 @@ for M in 1 2 4; do
   nothing_computed "metatiling $M: the small area after the large one"
   run "metatiling $M: a part of the large area exits 0" 0 "$WORK/grow$M.yaml" --bounds "$INNER"
   nothing_computed "metatiling $M: a part of the large area after it"
+  # --overwrite over the small area redoes it, and the large area stays finished.
+  snapshot "$WORK/out/grow$M" "$WORK/grow$M.json"
+  sleep 0.05
+  run "metatiling $M: the small area with --overwrite exits 0" 0 "$WORK/grow$M.yaml" --bounds "$SMALL" --overwrite
+  py_checks "$M" "$WORK/grow$M.json" "$WORK/out/grow$M" "$SMALL" <<'EOF'
+import json, sys, swt
+m, before, root, box = sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3], [float(v) for v in sys.argv[4].split(",")]
+after = {}
+for t in swt.list_tiles(root, "png"):
+    p = swt.tile_path(root, *t, "png")
+    after[t] = swt.os.stat(p).st_mtime_ns
+rel = lambda t: "%d/%d/%d.png" % t
+inside = {t for t in after if (t[1], t[2]) in swt.merc_tiles(*box, t[0])}
+kept = [t for t in after if t not in inside and before[rel(t)][2] != after[t]]
+redone = [t for t in inside if before[rel(t)][2] != after[t]]
+swt.check("metatiling %s: --overwrite over the small area rewrote its %d tiles and no other" % (m, len(inside)),
+          inside and len(redone) == len(inside) and not kept, "not rewritten %s, rewritten outside %s" % (
+              sorted(inside - set(redone))[:6], sorted(kept)[:6]))
+EOF
+  run "metatiling $M: the large area after --overwrite over the small one exits 0" 0 "$WORK/grow$M.yaml" --bounds "$LARGE"
+  nothing_computed "metatiling $M: the large area after --overwrite over the small one"
+  same_as_fresh "metatiling $M: after --overwrite over the small area" "grow$M" "fresh$M"
 done
 
 # ---- two overlapping areas, one after the other -----------------------------
@@ -178,6 +218,73 @@ for M in 2 4; do
   check_eq "metatiling $M: zooms 15-16 are not computed again" "0" "$(summary_count "computed from the inputs")"
   same_as_fresh "metatiling $M: overviews over a small area, then over the large one" "low$M" "fresh$M"
 done
+
+# ---- overviews left older than their children, rebuilt over parts ----------
+# The input changes under the same job (same size and mtime): zooms 15-16
+# are redone over the small area (--overwrite), which leaves the zoom-14
+# overviews there older than their children (STALE); a run over an area
+# that overlaps the small one rebuilds those overviews over its own area
+# only; a run over the small area then rebuilds the rest of them. After
+# it, every tile with children on disk is their 2x2 average.
+gdal_translate -q -co TILED=YES -co COMPRESS=NONE "$WORK/data/rgb.tif" "$WORK/data/chg.tif" ||
+  die "copy the raster uncompressed"
+job stale2 2
+sed -i -e 's|data/rgb.tif|data/chg.tif|' "$WORK/stale2.yaml"
+run "stale: zooms 12-16 over the large area exits 0" 0 "$WORK/stale2.yaml" --bounds "$LARGE"
+py "$WORK/data/chg.tif" <<'EOF' || die "change the input in place (same size and mtime)"
+import os, sys
+import numpy as np
+from osgeo import gdal
+p = sys.argv[1]
+st = os.stat(p)
+ds = gdal.Open(p, gdal.GA_Update)
+for i in range(1, 4):
+    b = ds.GetRasterBand(i)
+    a = b.ReadAsArray().astype(np.int32)
+    b.WriteArray(np.where(a > 0, 256 - a, 0).astype(np.uint8))
+ds = None
+os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+assert os.stat(p).st_size == st.st_size, "the size changed"
+EOF
+run "stale: zooms 15-16 over the small area with --overwrite exits 0" 0 "$WORK/stale2.yaml" --zoom 15-16 --bounds "$SMALL" --overwrite
+if grep -q "warning: .*zoom 14.*older than their children" "$WORK/run.err"; then
+  pass "stale: the zoom-14 overviews over the small area are older than their children now"
+else fail "stale: the zoom-14 overviews over the small area are older than their children now" "$(cat "$WORK/run.err")"; fi
+run "stale: zooms 12-16 over an area that overlaps the small one exits 0" 0 "$WORK/stale2.yaml" --bounds "$OTHER"
+run "stale: zooms 12-16 over the small area exits 0" 0 "$WORK/stale2.yaml" --bounds "$SMALL"
+py_checks "$WORK/out/stale2" <<'EOF'
+import sys
+import numpy as np
+import swt
+root = sys.argv[1]
+have = set(swt.list_tiles(root, "png"))
+def average(z, x, y):
+    """swath's 2x2 average for bytes: mean of the valid child pixels, rounded half up."""
+    data = np.zeros((3, 512, 512), np.int64)
+    valid = np.zeros((512, 512), bool)
+    for j in range(2):
+        for i in range(2):
+            c = (z + 1, 2 * x + i, 2 * y + j)
+            if c in have:
+                t = swt.Tile(swt.tile_path(root, *c, "png"))
+                data[:, 256 * j:256 * j + 256, 256 * i:256 * i + 256] = t.data[:3]
+                valid[256 * j:256 * j + 256, 256 * i:256 * i + 256] = t.valid
+    n = valid.reshape(256, 2, 256, 2).sum(axis=(1, 3))
+    s = (data * valid).reshape(3, 256, 2, 256, 2).sum(axis=(2, 4))
+    return np.where(n > 0, (2 * s + n) // np.maximum(2 * n, 1), 0), n > 0
+bad = []
+parents = sorted({(z - 1, x // 2, y // 2) for (z, x, y) in have if z > 12})
+for p in parents:
+    want, wvalid = average(*p)
+    got = swt.Tile(swt.tile_path(root, *p, "png")) if p in have else None
+    if got is None:
+        if wvalid.any():
+            bad.append("%d/%d/%d: missing" % p)
+    elif not (got.valid == wvalid).all() or (got.data[:3][:, wvalid] != want[:, wvalid]).any():
+        bad.append("%d/%d/%d: not its children's average" % p)
+swt.check("stale: all %d tiles with children on disk are their children's 2x2 average" % len(parents),
+          parents and not bad, "\n".join(bad[:12]))
+EOF
 
 # ---- 3. kill -9, then the same command ----------------------------------------
 # kill_midway NAME JOB ARGS...: start a run, kill -9 it once the store holds
