@@ -9,7 +9,8 @@
 #     is "already done" and every file is left as it was (md5, inode, mtime);
 #   - a small area, then a larger area around it, gives a fresh run's tiles
 #     over the larger area (tile set and pixels at every zoom, overviews too,
-#     and the same tile limits in stac.json), at metatiling 1, 2 and 4; a
+#     and the same tile limits in stac.json), at metatiling 1, 2 and 4 (and
+#     4 with overviews: false, every zoom from the inputs); a
 #     rerun over the small area or over a part of the larger one then
 #     computes nothing; --overwrite over the small area rewrites its tiles
 #     and no other, and leaves the larger area finished;
@@ -66,7 +67,8 @@ LARGE=$(box large)
 OTHER=$(box other)
 INNER=$(box inner)
 
-# job NAME M [AREA_FILE]: a job over zooms 12-16 at metatiling M writing to out/NAME.
+# job NAME M [AREA_FILE] [OUTPUT_KEYS]: a job over zooms 12-16 at
+# metatiling M writing to out/NAME.
 job() {
   cat >"$WORK/$1.yaml" <<EOF
 process: convert
@@ -75,7 +77,7 @@ inputs:
 grid: {name: WebMercatorQuad, metatiling: $2}
 zoom: [12, 16]
 ${3:+area: {file: $3\}}
-output: {path: out/$1, format: PNG}
+output: {path: out/$1, format: PNG${4:+, $4}}
 EOF
 }
 run() { check_run "$1" "$2" run "${@:3}" --workers 2 --no-progress; }
@@ -191,6 +193,16 @@ EOF
   nothing_computed "metatiling $M: the large area after --overwrite over the small one"
   same_as_fresh "metatiling $M: after --overwrite over the small area" "grow$M" "fresh$M"
 done
+
+# Without overviews every zoom is computed from the inputs, edges alike.
+job flatgrow 4 "" "overviews: false"
+job flatfresh 4 "" "overviews: false"
+run "overviews: false: the small area exits 0" 0 "$WORK/flatgrow.yaml" --bounds "$SMALL"
+run "overviews: false: then the large area exits 0" 0 "$WORK/flatgrow.yaml" --bounds "$LARGE"
+run "overviews: false: a fresh run over the large area exits 0" 0 "$WORK/flatfresh.yaml" --bounds "$LARGE"
+same_as_fresh "overviews: false, metatiling 4: small then large area" flatgrow flatfresh
+run "overviews: false: the small area again exits 0" 0 "$WORK/flatgrow.yaml" --bounds "$SMALL"
+nothing_computed "overviews: false: the small area after the large one"
 
 # ---- two overlapping areas, one after the other -----------------------------
 for M in 2 4; do
