@@ -120,22 +120,24 @@ typedef struct worker {
 
 /* Cut a metatile block into output tiles: write those holding data, remove
  * those without. Only tiles flagged in `select` (m*m, row-major; NULL: all)
- * are touched; `handled` (m*m) gets those written or removed, and *range
- * the tiles of the block that hold data, touched or not (minx > maxx if
- * none). Returns the number of tiles written or a negative code.
+ * are touched; `handled` (m*m) gets those written or removed, `made` (m*m)
+ * the tiles of the area, and *range the tiles of the block that hold data,
+ * touched or not (minx > maxx if none). Returns the number of tiles written
+ * or a negative code.
  *
  * Where a metatile reaches beyond the area, its tiles outside it are neither
  * written nor removed (a run touches only its own area), and the block
  * takes what is on disk there (overview.h's contract with the parent): the
  * parent is built from the area's tiles of this run and what earlier runs
- * left, the same for any metatiling. */
+ * left, the same for any metatiling. The task is recorded as covering the
+ * area's tiles only (store.h), so a run over more of it does it again. */
 static void range_add(swath_tile_range *r, int64_t x, int64_t y) {
   r->minx = x < r->minx ? x : r->minx, r->maxx = x > r->maxx ? x : r->maxx;
   r->miny = y < r->miny ? y : r->miny, r->maxy = y > r->maxy ? y : r->maxy;
 }
 
 static int write_tiles(worker *w, swath_tile mt, swath_raster *block, const unsigned char *select,
-                       unsigned char *handled, swath_tile_range *range) {
+                       unsigned char *handled, unsigned char *made, swath_tile_range *range) {
   run_ctx *rc = w->rc;
   swath_tile_range tr = swath_grid_metatile_tiles(rc->g, mt, rc->m);
   const swath_tile_matrix *tm = &rc->g->m[mt.z];
@@ -153,6 +155,7 @@ static int write_tiles(worker *w, swath_tile mt, swath_raster *block, const unsi
         if (r > 0) range_add(range, tx, ty);
         continue;
       }
+      made[i] = 1;
       swath_raster tile;
       int r = swath_raster_crop(block, x0, y0, tm->tile_width, tm->tile_height, &tile);
       if (r) return r;
@@ -300,7 +303,7 @@ static void record_failure(run_ctx *rc, swath_tile mt, const char *msg) {
   char text[1024];
   swath_redact(msg, text, sizeof text); /* (error messages are already) */
   msg = text;
-  rc->store->mark(rc->store_state, mt, SWATH_TASK_FAILED, msg, NULL);
+  rc->store->mark(rc->store_state, mt, SWATH_TASK_FAILED, msg, NULL, NULL, 0);
   if (rc->failures) {
     fprintf(rc->failures, "%d/%lld/%lld\t%s\n", mt.z, (long long)mt.x, (long long)mt.y, msg);
     fflush(rc->failures);
@@ -318,17 +321,36 @@ static void mark_parent_stale(run_ctx *rc, const swath_task *t) {
   if (t->parent) {
     swath_plan_node *p = t->parent;
     if (!p->stale_marked && (p->stored == SWATH_TASK_DONE || p->stored == SWATH_TASK_EMPTY))
-      rc->store->mark(rc->store_state, p->mt, SWATH_TASK_STALE, NULL, NULL);
+      rc->store->mark(rc->store_state, p->mt, SWATH_TASK_STALE, NULL, NULL, NULL, 0);
     p->stale_marked = 1;
     return;
   }
   swath_tile pm = {t->mt.z - 1, t->mt.x >> 1, t->mt.y >> 1};
   if (pm.z < rc->g->min_zoom || !swath_plan_grid_is_quadtree(rc->g, pm.z, t->mt.z)) return;
   enum swath_task_state s;
-  if (rc->store->get(rc->store_state, pm, &s) || (s != SWATH_TASK_DONE && s != SWATH_TASK_EMPTY))
+  if (rc->store->get(rc->store_state, pm, &s, NULL, 0) ||
+      (s != SWATH_TASK_DONE && s != SWATH_TASK_EMPTY))
     return;
-  rc->store->mark(rc->store_state, pm, SWATH_TASK_STALE, NULL, NULL);
+  rc->store->mark(rc->store_state, pm, SWATH_TASK_STALE, NULL, NULL, NULL, 0);
   rc->stale_below++;
+}
+
+/* The tiles a finished task records as covered (store.h): those of the
+ * area (`made`) and those its record covered before (read into `old` for a
+ * leaf); a leaf that found no data anywhere covers its whole metatile
+ * (NULL). Under rc->lock. */
+static const unsigned char *task_covered(run_ctx *rc, const swath_task *t, int wrote,
+                                         unsigned char *made, unsigned char *old) {
+  if (!wrote) return NULL;
+  enum swath_task_state s = SWATH_TASK_PENDING;
+  if (t->kind == SWATH_TASK_OVERVIEW) {
+    s = (enum swath_task_state)t->node->stored;
+    old = t->node->covered;
+  } else if (rc->store->get(rc->store_state, t->mt, &s, old, rc->m * rc->m)) {
+    s = SWATH_TASK_PENDING;
+  }
+  swath_plan_covered(rc->g, rc->m, t->mt, (int)s, old, made);
+  return made;
 }
 
 static void run_task(worker *w, swath_task *t) {
@@ -336,8 +358,9 @@ static void run_task(worker *w, swath_task *t) {
   swath_raster block = {0};
   double t_read = 0, t_comp = 0, t0;
   size_t mm = (size_t)rc->m * rc->m;
-  /* handled: the tiles written or removed; select: those an overview may touch. */
-  unsigned char *handled = calloc(2, mm), *select = NULL;
+  /* handled: the tiles written or removed; select: those an overview may
+   * touch; made: the area's tiles; old: scratch for task_covered. */
+  unsigned char *handled = calloc(4, mm), *select = NULL;
   int r;
   if (!handled)
     r = swath_error_set(SWATH_ENOMEM, "out of memory");
@@ -350,10 +373,10 @@ static void run_task(worker *w, swath_task *t) {
     t_comp += swath_now() - t0;
   }
   t0 = swath_now();
-  int written = 0, changed = 0;
+  int written = 0, changed = 0, wrote = !r;
   swath_tile_range range = {0};
   if (!r) {
-    written = write_tiles(w, t->mt, &block, select, handled, &range);
+    written = write_tiles(w, t->mt, &block, select, handled, handled + 2 * mm, &range);
     if (written < 0) r = written;
   }
   for (size_t i = 0; handled && i < mm; i++)
@@ -376,7 +399,9 @@ static void run_task(worker *w, swath_task *t) {
   rc->compute_busy += t_comp;
   rc->write_busy += t_write;
   if (changed) mark_parent_stale(rc, t);
+  const unsigned char *covered = NULL;
   if (r == 0 || r == SWATH_EEMPTY) {
+    covered = task_covered(rc, t, wrote, handled + 2 * mm, handled + 3 * mm);
     if (t->kind == SWATH_TASK_LEAF)
       rc->leaves++;
     else
@@ -386,10 +411,10 @@ static void run_task(worker *w, swath_task *t) {
     rc->done++;
     rc->tiles_written += written;
     rc->pixels += (int64_t)block.width * block.height;
-    rc->store->mark(rc->store_state, t->mt, SWATH_TASK_DONE, NULL, &range);
+    rc->store->mark(rc->store_state, t->mt, SWATH_TASK_DONE, NULL, &range, covered, (int)mm);
   } else if (r == SWATH_EEMPTY) {
     rc->empty++;
-    rc->store->mark(rc->store_state, t->mt, SWATH_TASK_EMPTY, NULL, NULL);
+    rc->store->mark(rc->store_state, t->mt, SWATH_TASK_EMPTY, NULL, NULL, covered, (int)mm);
   } else {
     record_failure(rc, t->mt, msg[0] ? msg : "unknown error");
   }
@@ -651,13 +676,14 @@ static int walk_init(walk *w, run_ctx *rc, const swath_area *area, int overviews
 
 /* The run's view of the store for the fetch stage's plan: it skips what is
  * done but records nothing. Called under rc->lock, like every store call. */
-static int ro_get(void *st, swath_tile t, enum swath_task_state *out) {
+static int ro_get(void *st, swath_tile t, enum swath_task_state *out, unsigned char *covered,
+                  int n) {
   run_ctx *rc = st;
-  return rc->store->get(rc->store_state, t, out);
+  return rc->store->get(rc->store_state, t, out, covered, n);
 }
 static int ro_mark(void *st, swath_tile t, enum swath_task_state s, const char *msg,
-                   const swath_tile_range *tiles) {
-  (void)st, (void)t, (void)s, (void)msg, (void)tiles;
+                   const swath_tile_range *tiles, const unsigned char *covered, int n) {
+  (void)st, (void)t, (void)s, (void)msg, (void)tiles, (void)covered, (void)n;
   return 0;
 }
 static const swath_store_vtable ro_store = {.name = "read-only", .get = ro_get, .mark = ro_mark};
