@@ -656,25 +656,42 @@ static int td_remove(void *st, swath_tile tl) {
  * corner of the limits of the first zoom that has one there, and cannot
  * open the pyramid (even with SKIP_MISSING_METATILE) if no zoom has: then
  * that position of the lowest zoom gets an all-nodata tile. Not in JPEG,
- * where it would be a black square for every XYZ client. */
+ * where it would be a black square for every XYZ client. The one an
+ * earlier run wrote counts as absent here, and goes when it is no longer
+ * where a fresh run would put it. */
 static int write_prototype(tiledir *t, const swath_sink_extent *e) {
-  if (strcmp(t->ext, "jpg") == 0) return 0;
-  int first = -1;
+  swath_tile old;
+  char oldfile[4200];
+  int had = swath__prototype_recall(t->path, &old, oldfile, sizeof oldfile);
+  int first = -1, need = strcmp(t->ext, "jpg") != 0;
   swath_tile_range l, l0 = {0};
-  for (int z = t->cfg.min_zoom; z <= t->cfg.max_zoom; z++) {
+  for (int z = t->cfg.min_zoom; need && z <= t->cfg.max_zoom; z++) {
     if (!swath__tiledir_limits(&t->cfg, e, z, &l)) continue;
     if (first < 0) first = z, l0 = l;
     char dir[4096], file[4200];
     tile_path(t, (swath_tile){z, l.minx, l.miny}, dir, sizeof dir, file, sizeof file);
-    if (access(file, F_OK) == 0) return 0;
+    if (access(file, F_OK) == 0 && !(had && strcmp(file, oldfile) == 0)) need = 0;
   }
-  if (first < 0) return 0;
+  if (first < 0) need = 0;
+  swath_tile at = {first, l0.minx, l0.miny};
+  if (need && had && old.z == at.z && old.x == at.x && old.y == at.y) return 0;
+  if (had) {
+    if (unlink(oldfile) && errno != ENOENT)
+      return swath_error_set(SWATH_EIO, "output: cannot remove '%s': %s", oldfile, strerror(errno));
+    swath__prototype_forget(t->path);
+  }
+  if (!need) return 0;
   const swath_tile_matrix *m = &t->cfg.grid->m[first];
   swath_raster r;
   int rc = blank_raster(t, m->tile_width, m->tile_height, &r);
   if (rc) return rc;
-  rc = td_write(t, (swath_tile){first, l0.minx, l0.miny}, &r);
+  rc = td_write(t, at, &r);
   swath_raster_free(&r);
+  if (!rc) {
+    char dir[4096], file[4200];
+    tile_path(t, at, dir, sizeof dir, file, sizeof file);
+    rc = swath__prototype_record(t->path, at, file);
+  }
   return rc;
 }
 
