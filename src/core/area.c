@@ -29,7 +29,6 @@ struct swath_area {
   OGRGeometryH geom;
   OGRPreparedGeometryH prep;
   swath_bounds bbox;
-  int is_box; /* the geometry is exactly its bbox (see geometry_is_box) */
 };
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -236,36 +235,12 @@ static OGRGeometryH to_grid(const swath_grid *g, OGRSpatialReferenceH src, OGRGe
   return polygons_of(clipped);
 }
 
-/* 1 if the valid multipolygon g is exactly the box b as a point set: one
- * polygon without holes whose every vertex lies on the box's outline (exact
- * comparisons) and which has all four corners. A valid ring through points
- * of a convex outline visits them in order around it, so with the corners it
- * is the outline. Then a box meets the area exactly when it overlaps b, and
- * counting is arithmetic (area_count.c). Anything less exact is not a box:
- * it is counted by the general rule, never approximated. */
-static int geometry_is_box(OGRGeometryH g, swath_bounds b) {
-  if (OGR_G_GetGeometryCount(g) != 1) return 0;
-  OGRGeometryH poly = OGR_G_GetGeometryRef(g, 0);
-  if (wkbFlatten(OGR_G_GetGeometryType(poly)) != wkbPolygon || OGR_G_GetGeometryCount(poly) != 1)
-    return 0;
-  OGRGeometryH ring = OGR_G_GetGeometryRef(poly, 0);
-  int corners = 0;
-  for (int i = 0; i < OGR_G_GetPointCount(ring); i++) {
-    double x = OGR_G_GetX(ring, i), y = OGR_G_GetY(ring, i);
-    int ex = x == b.minx || x == b.maxx, ey = y == b.miny || y == b.maxy;
-    if (!ex && !ey) return 0;
-    if (ex && ey) corners |= 1 << ((x == b.maxx) + 2 * (y == b.maxy));
-  }
-  return corners == 15;
-}
-
 static int area_set(swath_area *a, OGRGeometryH geom) {
   if (a->prep) OGRDestroyPreparedGeometry(a->prep);
   if (a->geom) OGR_G_DestroyGeometry(a->geom);
   a->geom = geom;
   a->prep = OGRCreatePreparedGeometry(geom);
   a->bbox = envelope(geom);
-  a->is_box = geometry_is_box(geom, a->bbox);
   return a->prep ? 0
                  : swath_error_set(SWATH_EIO, "area: cannot prepare geometry (GDAL without "
                                               "GEOS?)");
@@ -510,8 +485,6 @@ void *swath__area_scratch_new(void) { return box_polygon(0, 0, 1, 1); }
 void swath__area_scratch_free(void *scratch) {
   if (scratch) OGR_G_DestroyGeometry(scratch);
 }
-
-int swath__area_is_box(const swath_area *a) { return a->is_box; }
 
 /* ---- tile iterator --------------------------------------------------------------- */
 

@@ -42,7 +42,8 @@ int swath_tile_iter_new(const swath_grid *g, const swath_area *a, int z, int m,
 int swath_tile_iter_next(swath_tile_iter *it, swath_tile *t);
 void swath_tile_iter_free(swath_tile_iter *it);
 /* Count of tiles the iterator would yield, found without walking them
- * (area_count.c): a box area (in the grid CRS) counts in constant time; any
+ * (area_count.c): an area of a few boxes (in the grid CRS: bounds) counts in
+ * constant time (but for binary searches over the columns and rows); any
  * other by halving ranges of metatiles, where a range wholly outside the
  * area counts 0 and one wholly inside counts its size, so the cost follows
  * the length of the area's outline in tiles, not its surface. Negative code
@@ -54,7 +55,7 @@ int64_t swath_area_count_tiles_until(const swath_grid *g, const swath_area *a, i
                                      const atomic_int *stop);
 /* A guess in constant time (plus one pass over the vertices): the
  * metatiles of the area's bbox times the share of the bbox the area covers.
- * Exact for a box area. Negative code on error. */
+ * Exact for an area of boxes. Negative code on error. */
 int64_t swath_area_estimate_tiles(const swath_grid *g, const swath_area *a, int z, int m);
 
 /* Bounds `b` in CRS `from` as bounds in CRS `to` (anything
@@ -89,8 +90,10 @@ typedef struct swath_lonlat_extent {
 int swath_area_lonlat_extent(const swath_grid *g, const swath_area *a, swath_lonlat_extent *out);
 /* For core/area_*.c only. The area's OGR geometry (OGRGeometryH, grid CRS). */
 void *swath__area_geometry(const swath_area *a);
-/* 1 if the area is exactly its bbox (one rectangle in the grid CRS). */
-int swath__area_is_box(const swath_area *a);
+/* If the area is exactly a union of at most `max` boxes (rectangles in the
+ * grid CRS: bounds, or two boxes across the antimeridian), their number, each
+ * written to parts[]; else 0. */
+int swath__area_boxes(const swath_area *a, swath_bounds *parts, int max);
 /* The box around metatiles x0..x1, y0..y1 of zoom z, each shrunk as
  * swath_area_intersects shrinks a box: it misses the area exactly when all
  * of them do, and lies inside it only if each of them meets it. */

@@ -6,9 +6,10 @@
  * meets the area (area.c). Both ways below ask exactly that question, so the
  * count never differs from a walk; they only ask it about fewer boxes.
  *
- *   box area: a metatile meets it when its shrunk box overlaps the box, and
- *     the columns and rows that do are two intervals: a product, found by
- *     trimming the candidate range's ends (a step or two; constant time).
+ *   an area of a few boxes (bounds; two boxes across the antimeridian):
+ *     the metatiles that meet a box are a product of a range of columns and
+ *     one of rows, found by binary search; the count of their union is
+ *     arithmetic (constant time but for the searches, log2 of the range).
  *   any other area: a range of metatiles is tested as one box
  *     (swath__area_metatiles_box): missing the area, it counts 0; inside
  *     it, its size; else it is halved along its longer side. Only ranges on
@@ -23,10 +24,13 @@
 #include "core/area.h"
 #include "core/error.h"
 
+#define MAX_BOXES 8 /* more boxes than that are counted by halving */
+
 typedef struct counter {
   const swath_grid *g;
   const swath_area *a;
   int z, m;
+  swath_tile_range r; /* the candidate range */
   void *scratch;
   const atomic_int *stop;
   int stopped;
@@ -43,36 +47,121 @@ static int candidates(const swath_grid *g, const swath_area *a, int z, int m,
   return 1;
 }
 
-/* Does column x (row y) overlap box b? A metatile's column alone decides
- * its x extent, its row its y extent. */
-static int col_ok(const counter *c, int64_t x, int64_t y, swath_bounds b) {
-  swath_bounds t = swath__area_metatiles_box(c->g, c->z, c->m, x, y, x, y);
-  return t.maxx > b.minx && t.minx < b.maxx;
+/* ---- areas made of boxes ------------------------------------------------ */
+
+/* 1 if polygon p is exactly its envelope (written to *b) as a point set:
+ * no holes, every vertex on the envelope's outline (exact comparisons) and
+ * all four corners among them. A valid ring through points of a convex
+ * outline visits them in order around it, so with the corners it is the
+ * outline. Anything less exact is not a box: it is counted by halving,
+ * never approximated. */
+static int polygon_is_box(OGRGeometryH p, swath_bounds *b) {
+  if (wkbFlatten(OGR_G_GetGeometryType(p)) != wkbPolygon || OGR_G_GetGeometryCount(p) != 1)
+    return 0;
+  OGREnvelope e;
+  OGR_G_GetEnvelope(p, &e);
+  *b = (swath_bounds){e.MinX, e.MinY, e.MaxX, e.MaxY};
+  OGRGeometryH ring = OGR_G_GetGeometryRef(p, 0);
+  int corners = 0;
+  for (int i = 0; i < OGR_G_GetPointCount(ring); i++) {
+    double x = OGR_G_GetX(ring, i), y = OGR_G_GetY(ring, i);
+    int ex = x == b->minx || x == b->maxx, ey = y == b->miny || y == b->maxy;
+    if (!ex && !ey) return 0;
+    if (ex && ey) corners |= 1 << ((x == b->maxx) + 2 * (y == b->maxy));
+  }
+  return corners == 15;
 }
 
-static int row_ok(const counter *c, int64_t x, int64_t y, swath_bounds b) {
-  swath_bounds t = swath__area_metatiles_box(c->g, c->z, c->m, x, y, x, y);
-  return t.maxy > b.miny && t.miny < b.maxy;
+int swath__area_boxes(const swath_area *a, swath_bounds *parts, int max) {
+  OGRGeometryH g = swath__area_geometry(a);
+  if (wkbFlatten(OGR_G_GetGeometryType(g)) == wkbPolygon)
+    return max >= 1 && polygon_is_box(g, parts);
+  int n = OGR_G_GetGeometryCount(g);
+  if (n < 1 || n > max) return 0;
+  for (int i = 0; i < n; i++)
+    if (!polygon_is_box(OGR_G_GetGeometryRef(g, i), &parts[i])) return 0;
+  return n;
 }
 
-/* A box area: a metatile meets it when its shrunk box overlaps the box in
- * both axes (area.c's test; the geometry is the box, so nothing else can
- * differ): the product of an interval of columns and one of rows. The
- * candidate range is at most a metatile wider on each side (a tile that
- * meets the bbox by less than the shrinking). */
-static int64_t count_box(const counter *c, swath_tile_range r) {
-  swath_bounds b = swath_area_bounds(c->a);
-  while (r.minx <= r.maxx && !col_ok(c, r.minx, r.miny, b))
-    r.minx++;
-  while (r.maxx >= r.minx && !col_ok(c, r.maxx, r.miny, b))
-    r.maxx--;
-  while (r.miny <= r.maxy && !row_ok(c, r.minx, r.miny, b))
-    r.miny++;
-  while (r.maxy >= r.miny && !row_ok(c, r.minx, r.maxy, b))
-    r.maxy--;
-  if (r.minx > r.maxx || r.miny > r.maxy) return 0;
-  return (r.maxx - r.minx + 1) * (r.maxy - r.miny + 1);
+/* An inclusive range of metatile columns and rows (empty when x0 > x1 or
+ * y0 > y1). */
+typedef struct prod {
+  int64_t x0, x1, y0, y1;
+} prod;
+
+enum { ABOVE, BELOW };
+
+/* Metatile i of the candidate range along axis 0 (columns: x grows with i)
+ * or 1 (rows: y falls as i grows): does its shrunk extent [lo, hi] reach
+ * above v (ABOVE: hi > v, or >= unless strict) or below it (BELOW)? A
+ * metatile's column alone decides its x extent, its row its y extent. */
+static int reaches(const counter *c, int axis, int64_t i, int which, double v, int strict) {
+  swath_bounds t =
+      swath__area_metatiles_box(c->g, c->z, c->m, axis ? c->r.minx : i, axis ? i : c->r.miny,
+                                axis ? c->r.minx : i, axis ? i : c->r.miny);
+  double lo = axis ? t.miny : t.minx, hi = axis ? t.maxy : t.maxx;
+  if (which == ABOVE) return strict ? hi > v : hi >= v;
+  return strict ? lo < v : lo <= v;
 }
+
+/* The first index of the candidate range along axis where reaches() is
+ * `want`, for a test that is !want up to some index and want from there
+ * on; one past the range if none. */
+static int64_t first(const counter *c, int axis, int which, double v, int strict, int want) {
+  int64_t lo = axis ? c->r.miny : c->r.minx, hi = (axis ? c->r.maxy : c->r.maxx) + 1;
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo) / 2;
+    if (reaches(c, axis, mid, which, v, strict) == want)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
+}
+
+/* The metatiles of the candidate range whose shrunk box meets box b
+ * (strict: overlaps it by a positive length in both axes): columns and
+ * rows are monotone in their extents, so four binary searches. */
+static prod meets(const counter *c, swath_bounds b, int strict) {
+  prod p;
+  p.x0 = first(c, 0, ABOVE, b.minx, strict, 1);
+  p.x1 = first(c, 0, BELOW, b.maxx, strict, 0) - 1;
+  p.y0 = first(c, 1, BELOW, b.maxy, strict, 1);
+  p.y1 = first(c, 1, ABOVE, b.miny, strict, 0) - 1;
+  return p;
+}
+
+static prod prod_and(prod a, prod b) {
+  return (prod){a.x0 > b.x0 ? a.x0 : b.x0, a.x1 < b.x1 ? a.x1 : b.x1, a.y0 > b.y0 ? a.y0 : b.y0,
+                a.y1 < b.y1 ? a.y1 : b.y1};
+}
+
+static int64_t prod_size(prod p) {
+  return p.x0 > p.x1 || p.y0 > p.y1 ? 0 : (p.x1 - p.x0 + 1) * (p.y1 - p.y0 + 1);
+}
+
+/* An area of n boxes (one for bounds, two for bounds across the
+ * antimeridian). area.c's test on a metatile's shrunk box: it overlaps the
+ * area's bbox (strictly), then meets the geometry (closed sets: some box,
+ * touching counts). Each is a product of column and row ranges, so the
+ * count is the size of G and (P1 or ... or Pn), by inclusion-exclusion over
+ * the 2^n - 1 intersections, each again a product. */
+static int64_t count_boxes(const counter *c, const swath_bounds *part, int n) {
+  prod g = meets(c, swath_area_bounds(c->a), 1), p[MAX_BOXES];
+  for (int i = 0; i < n; i++)
+    p[i] = prod_and(g, meets(c, part[i], 0));
+  int64_t total = 0;
+  for (unsigned set = 1; set < 1u << n; set++) {
+    prod q = g;
+    int k = 0;
+    for (int i = 0; i < n; i++)
+      if (set >> i & 1) q = prod_and(q, p[i]), k++;
+    total += k % 2 ? prod_size(q) : -prod_size(q);
+  }
+  return total;
+}
+
+/* ---- any area ---------------------------------------------------------------- */
 
 static int64_t count_range(counter *c, int64_t x0, int64_t y0, int64_t x1, int64_t y1) {
   if (c->stop && atomic_load_explicit(c->stop, memory_order_relaxed)) {
@@ -97,8 +186,10 @@ int64_t swath_area_count_tiles_until(const swath_grid *g, const swath_area *a, i
   swath_tile_range r = {0};
   int n = candidates(g, a, z, m, &r);
   if (n <= 0) return n;
-  counter c = {g, a, z, m, NULL, stop, 0};
-  if (swath__area_is_box(a)) return count_box(&c, r);
+  counter c = {g, a, z, m, r, NULL, stop, 0};
+  swath_bounds parts[MAX_BOXES];
+  int nb = swath__area_boxes(a, parts, MAX_BOXES);
+  if (nb) return count_boxes(&c, parts, nb);
   if (!(c.scratch = swath__area_scratch_new()))
     return swath_error_set(SWATH_ENOMEM, "area: out of memory");
   int64_t total = count_range(&c, r.minx, r.miny, r.maxx, r.maxy);
@@ -115,8 +206,10 @@ int64_t swath_area_estimate_tiles(const swath_grid *g, const swath_area *a, int 
   swath_tile_range r = {0};
   int n = candidates(g, a, z, m, &r);
   if (n <= 0) return n;
-  counter c = {g, a, z, m, NULL, NULL, 0};
-  if (swath__area_is_box(a)) return count_box(&c, r);
+  counter c = {g, a, z, m, r, NULL, NULL, 0};
+  swath_bounds parts[MAX_BOXES];
+  int nb = swath__area_boxes(a, parts, MAX_BOXES);
+  if (nb) return count_boxes(&c, parts, nb);
   swath_bounds b = swath_area_bounds(a);
   double box = (b.maxx - b.minx) * (b.maxy - b.miny);
   double share = box > 0 ? OGR_G_Area(swath__area_geometry(a)) / box : 1;

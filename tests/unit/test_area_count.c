@@ -154,6 +154,11 @@ static const shape shapes[] = {
     {"bounds", NULL, {5.9, 45.8, 10.5, 47.8}, 1},
 };
 
+static int boxes(const swath_area *a) {
+  swath_bounds parts[8];
+  return swath__area_boxes(a, parts, 8);
+}
+
 static swath_area *make(const swath_grid *g, const shape *s) {
   swath_area *a = NULL;
   int rc = s->wkt ? swath_area_from_wkt(g, s->wkt, "EPSG:4326", &a)
@@ -172,7 +177,7 @@ static void test_counts_match_walks(void **state) {
       swath_area *a = make(&g, &shapes[i]);
       /* the arithmetic path is the one taken: boxes stay boxes in Mercator
        * and lon/lat, and a lon/lat box is curved in UTM */
-      assert_int_equal(swath__area_is_box(a), gi < 2 && shapes[i].box_in_3857);
+      assert_int_equal(boxes(a), gi < 2 && shapes[i].box_in_3857);
       if (compare_all(&g, a, shapes[i].what) < 12)
         fail_msg("%s in %s: too few zooms compared", shapes[i].what, g.name);
       swath_area_free(a);
@@ -186,16 +191,17 @@ static void test_antimeridian_and_grid_edges(void **state) {
     swath_grid g;
     assert_int_equal(swath_grid_builtin(gi ? "WorldCRS84Quad" : "WebMercatorQuad", 0, &g), 0);
     swath_area *a;
-    /* two boxes, one each side of the antimeridian: not one box */
+    /* two boxes, one each side of the antimeridian (metatiles of the
+     * coarse zooms meet both) */
     assert_int_equal(
         swath_area_from_bounds(&g, (swath_bounds){170, -20, -170, 10}, "EPSG:4326", &a), 0);
-    assert_false(swath__area_is_box(a));
+    assert_int_equal(boxes(a), 2);
     compare_all(&g, a, "bounds across the antimeridian");
     swath_area_free(a);
     /* the whole world: a box at the grid's edges */
     assert_int_equal(
         swath_area_from_bounds(&g, (swath_bounds){-180, -90, 180, 90}, "EPSG:4326", &a), 0);
-    assert_true(swath__area_is_box(a));
+    assert_int_equal(boxes(a), 1);
     compare_all(&g, a, "the world");
     swath_area_free(a);
   }
@@ -207,8 +213,53 @@ static void test_antimeridian_and_grid_edges(void **state) {
   assert_int_equal(swath_area_from_bounds(&g, (swath_bounds){1000000.5, 5000000.25, 2e6, 5300000},
                                           "EPSG:32632", &a),
                    0);
-  assert_true(swath__area_is_box(a));
+  assert_int_equal(boxes(a), 1);
   assert_true(compare_all(&g, a, "UTM box at the east edge") >= 24);
+  swath_area_free(a);
+}
+
+/* Three boxes in the grid CRS: two on z4 tile edges that touch at a corner
+ * (a metatile at that corner meets both, or only touches them) and one with
+ * edges inside tiles; coarse metatiles meet several boxes at once. */
+static void test_boxes(void **state) {
+  (void)state;
+  swath_grid g;
+  assert_int_equal(swath_grid_builtin("WebMercatorQuad", 0, &g), 0);
+  double s = 2 * HALF / 16, x0 = -HALF, yt = HALF;
+  char wkt[1024];
+#define BOX(a, b, c, d)                                                                            \
+  x0 + (a)*s, yt - (d)*s, x0 + (c)*s, yt - (d)*s, x0 + (c)*s, yt - (b)*s, x0 + (a)*s, yt - (b)*s,  \
+      x0 + (a)*s, yt - (d)*s
+  snprintf(wkt, sizeof wkt,
+           "MULTIPOLYGON(((%.17g %.17g,%.17g %.17g,%.17g %.17g,%.17g %.17g,%.17g %.17g)),"
+           "((%.17g %.17g,%.17g %.17g,%.17g %.17g,%.17g %.17g,%.17g %.17g)),"
+           "((%.17g %.17g,%.17g %.17g,%.17g %.17g,%.17g %.17g,%.17g %.17g)))",
+           BOX(0, 0, 3, 2), BOX(3, 2, 5, 4), BOX(8.3, 5.2, 11.7, 7.9));
+#undef BOX
+  swath_area *a;
+  assert_int_equal(swath_area_from_wkt(&g, wkt, "EPSG:3857", &a), 0);
+  assert_int_equal(boxes(a), 3);
+  assert_true(compare_all(&g, a, "three boxes") >= 30);
+  /* zoom 4 by hand: 6 + 4 tiles on tile edges, and 4 x 3 tiles */
+  assert_int_equal(swath_area_count_tiles(&g, a, 4, 1), 6 + 4 + 12);
+  swath_area_free(a);
+
+  /* A box whose east edge is exactly where z4 column 5's box, shrunk as
+   * area.c shrinks it, begins, and a second box further east: column 5
+   * only touches the first box, which counts (closed sets), as the walk
+   * says. */
+  swath_bounds t = swath_grid_tile_bounds(&g, (swath_tile){4, 5, 0});
+  double edge = t.minx + (t.maxx - t.minx) * 1e-7;
+  snprintf(wkt, sizeof wkt,
+           "MULTIPOLYGON(((%.17g %.17g,%.17g %.17g,%.17g %.17g,%.17g %.17g,%.17g %.17g)),"
+           "((%.17g %.17g,%.17g %.17g,%.17g %.17g,%.17g %.17g,%.17g %.17g)))",
+           x0 + 2 * s, yt - 2 * s, edge, yt - 2 * s, edge, yt, x0 + 2 * s, yt, x0 + 2 * s,
+           yt - 2 * s, x0 + 7 * s, yt - 2 * s, x0 + 8 * s, yt - 2 * s, x0 + 8 * s, yt, x0 + 7 * s,
+           yt, x0 + 7 * s, yt - 2 * s);
+  assert_int_equal(swath_area_from_wkt(&g, wkt, "EPSG:3857", &a), 0);
+  assert_int_equal(boxes(a), 2);
+  assert_int_equal(walk_count(&g, a, 4, 1), 2 * (3 + 1) + 2);
+  compare_all(&g, a, "a box touching a shrunk tile");
   swath_area_free(a);
 }
 
@@ -314,6 +365,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_counts_match_walks),
       cmocka_unit_test(test_antimeridian_and_grid_edges),
+      cmocka_unit_test(test_boxes),
       cmocka_unit_test(test_block_edge_sliver),
       cmocka_unit_test(test_deep_zooms),
   };
