@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # count.sh SWATH [BASE]: how long counting a job's tiles takes, through
 # `swath tiles --count` (what `swath run` counts its tasks with): the world
-# (a box) at zooms 0-14 and 0-24, and two country-sized polygons at zooms 18
+# (a box) at zooms 0-14 and 0-24, bounds across the antimeridian (two boxes)
+# at zooms 0-24, and two country-sized polygons at zooms 18
 # and 20 (tests/data/gen_boundaries.py over Switzerland's box: "many" has
 # 2,400 features of ~160 vertices, "dense" 96 features of ~12,000 vertices).
 # Each command is given TIMEOUT seconds (default 300): a BASE that walks the
@@ -63,6 +64,8 @@ row "world, WebMercatorQuad z0-14" --grid WebMercatorQuad --zoom 0-14 --bounds -
 row "world, WebMercatorQuad z0-24" --grid WebMercatorQuad --zoom 0-24 --bounds -180,-90,180,90
 row "world, WorldCRS84Quad z0-24, m8" --grid WorldCRS84Quad --zoom 0-24 --metatiling 8 \
   --bounds -180,-90,180,90
+row "bounds across the antimeridian, z0-24" --grid WebMercatorQuad --zoom 0-24 \
+  --bounds 170,-60,-170,60
 row "many (2400 polygons), z18" --grid WebMercatorQuad --zoom 18 --area "$work/many.gpkg"
 row "dense (1.1 M vertices), z18" --grid WebMercatorQuad --zoom 18 --area "$work/dense.gpkg"
 row "dense (1.1 M vertices), z20" --grid WebMercatorQuad --zoom 20 --area "$work/dense.gpkg"

@@ -126,32 +126,52 @@ static void extent_text(const swath_grid *g, swath_bounds b, char *buf, size_t n
              b.maxx, b.maxy, g->crs);
 }
 
-int swath_job_size_check(const swath_job *job, const swath_area *area, const char *remote,
-                         int overviews, int yes) {
+/* What a remote job without area covers: 1 and the tiles, the zooms and
+ * the extent in words; 0 if it has an area (or no remote input); or a
+ * negative code. */
+static int64_t no_area_size(const swath_job *job, const swath_area *area, const char *remote,
+                            int overviews, char *zooms, size_t nz, char *over, size_t no,
+                            int64_t *tiles) {
   if (!remote || job->area_file || job->has_bounds) return 0;
   int z0 = overviews ? job->max_zoom : job->min_zoom, z1 = job->max_zoom;
-  int64_t tiles = 0;
+  *tiles = 0;
   for (int z = z0; z <= z1; z++) {
     int64_t n = swath_area_estimate_tiles(&job->grid, area, z, 1);
-    if (n < 0) return (int)n;
-    tiles += n;
+    if (n < 0) return n;
+    *tiles += n;
   }
-  char over[400], zooms[32];
-  extent_text(&job->grid, swath_area_bounds(area), over, sizeof over);
+  extent_text(&job->grid, swath_area_bounds(area), over, no);
   if (z0 == z1)
-    snprintf(zooms, sizeof zooms, "zoom %d", z0);
+    snprintf(zooms, nz, "zoom %d", z0);
   else
-    snprintf(zooms, sizeof zooms, "zooms %d-%d", z0, z1);
-  if (tiles <= SWATH_NO_AREA_MAX_TILES || yes) {
-    swath_log(tiles > SWATH_NO_AREA_MAX_TILES ? SWATH_LOG_WARN : SWATH_LOG_INFO,
-              "%s: no area: %lld tiles at %s over %s, about as many requests to input %s%s",
-              job->path, (long long)tiles, zooms, over, remote,
-              tiles > SWATH_NO_AREA_MAX_TILES ? " (--yes)" : "");
-    return 0;
-  }
+    snprintf(zooms, nz, "zooms %d-%d", z0, z1);
+  return 1;
+}
+
+int swath_job_size_check(const swath_job *job, const swath_area *area, const char *remote,
+                         int overviews, int yes) {
+  char over[400], zooms[32];
+  int64_t tiles;
+  int64_t r =
+      no_area_size(job, area, remote, overviews, zooms, sizeof zooms, over, sizeof over, &tiles);
+  if (r <= 0) return (int)r;
+  if (tiles <= SWATH_NO_AREA_MAX_TILES || yes) return 0;
   return swath_error_set(SWATH_EINVAL,
                          "%s: no area, so the job covers %s: %lld tiles at %s, about as many "
                          "requests to input %s; give the job an area (or --bounds), or pass "
                          "--yes to go ahead (without an area the limit is %d tiles)",
                          job->path, over, (long long)tiles, zooms, remote, SWATH_NO_AREA_MAX_TILES);
+}
+
+void swath_job_size_note(const swath_job *job, const swath_area *area, const char *remote,
+                         int overviews) {
+  char over[400], zooms[32];
+  int64_t tiles;
+  if (no_area_size(job, area, remote, overviews, zooms, sizeof zooms, over, sizeof over, &tiles) <=
+      0)
+    return;
+  int big = tiles > SWATH_NO_AREA_MAX_TILES;
+  swath_log(big ? SWATH_LOG_WARN : SWATH_LOG_INFO,
+            "%s: no area: %lld tiles at %s over %s, about as many requests to input %s%s",
+            job->path, (long long)tiles, zooms, over, remote, big ? " (--yes)" : "");
 }

@@ -35,11 +35,17 @@ int swath_task_count_wait(swath_task_count *c, double seconds);
 void swath_task_count_free(swath_task_count *c);
 
 /* A job with remote input `remote` (its name; NULL: no remote input) and no
- * area: log how many tiles it covers at the zooms computed from the inputs
- * (the top zoom with overviews, else all), about one request each, and
- * over what; above SWATH_NO_AREA_MAX_TILES return SWATH_EINVAL (one line:
- * give an area or pass --yes) unless `yes`. A job with an area: 0. */
+ * area, over more than SWATH_NO_AREA_MAX_TILES tiles at the zooms computed
+ * from the inputs (the top zoom with overviews, else all; about one request
+ * each): SWATH_EINVAL, one line that says how many tiles over what and how
+ * to go ahead, unless `yes`. Else 0. Logs nothing: called while the job is
+ * checked, where bad input gets one line only. */
 int swath_job_size_check(const swath_job *job, const swath_area *area, const char *remote,
                          int overviews, int yes);
+/* Log what such a job is about to do, once it starts: an info line, or a
+ * warning above the limit (it got there with --yes). Nothing for a job
+ * with an area. */
+void swath_job_size_note(const swath_job *job, const swath_area *area, const char *remote,
+                         int overviews);
 
 #endif

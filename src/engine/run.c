@@ -802,6 +802,19 @@ static void ctx_free(run_ctx *rc, swath_area *area) {
   pthread_cond_destroy(&rc->cond);
 }
 
+/* The first remote input's name (NULL if none), and whether only the top
+ * zoom is computed from the inputs: what job_size.h asks. */
+static const char *remote_input(const run_ctx *rc) {
+  for (int i = 0; i < rc->job->ninputs; i++)
+    if (rc->fetchers[i] || rc->offline[i]) return rc->job->inputs[i].name;
+  return NULL;
+}
+
+static int top_zoom_only(const run_ctx *rc) {
+  return rc->job->overviews &&
+         swath_plan_grid_is_quadtree(rc->g, rc->job->min_zoom, rc->job->max_zoom);
+}
+
 /* What a run and a prefetch share: inputs probed (fetchers made), area,
  * the size of a remote job without area checked (`yes`: go ahead above
  * job_size.h's limit), process initialised (it decides the pixel buffer,
@@ -812,12 +825,7 @@ static int setup(run_ctx *rc, swath_area **area, int yes) {
   int r;
   if ((r = probe_inputs(rc, &fp))) return r;
   if ((r = build_area(job, rc->g, fp, area))) return r;
-  const char *remote = NULL;
-  for (int i = 0; i < job->ninputs && !remote; i++)
-    if (rc->fetchers[i] || rc->offline[i]) remote = job->inputs[i].name;
-  int leaves_only =
-      job->overviews && swath_plan_grid_is_quadtree(rc->g, job->min_zoom, job->max_zoom);
-  if ((r = swath_job_size_check(job, *area, remote, leaves_only, yes))) return r;
+  if ((r = swath_job_size_check(job, *area, remote_input(rc), top_zoom_only(rc), yes))) return r;
 
   /* Process. */
   if ((r = swath_process_open(job->process, &rc->proc))) return r;
@@ -953,6 +961,7 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
                           rc->store_state, &rc->plan)))
     goto out;
   if (redo) swath_plan_redo(rc->plan);
+  swath_job_size_note(job, area, remote_input(rc), top_zoom_only(rc));
   swath_info("%s: %s%lld tasks at zooms %d-%d (%dx%d metatiles) on %d workers -> %s", job->path,
              exact ? "" : "about ", (long long)stats->total, job->min_zoom, job->max_zoom, rc->m,
              rc->m, nworkers, job->out_path);
@@ -1223,6 +1232,7 @@ int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts, swath_
       r = swath_error_set(SWATH_EINVAL, "cannot write '%s': %s", path, strerror(errno));
   }
   if (!r && w.prefetch) {
+    swath_job_size_note(job, area, remote_input(rc), top_zoom_only(rc));
     int exact = 0;
     if (leaves) swath_task_count_wait(leaves, 0.2);
     int64_t nleaves = leaves ? swath_task_count_get(leaves, &exact) : 0;

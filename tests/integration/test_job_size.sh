@@ -136,6 +136,11 @@ if grep -q "no area: 16 tiles at zoom 2 over the whole grid WebMercatorQuad" "$W
 else
   fail "run: ... and says what it covers" "$(cat "$WORK/run.err")"
 fi
+# Bad input found after the size check still gets one line: what the job
+# covers is said once it starts, not while it is checked.
+sed -e "s|output: {path: [^,]*,|output: {path: $WORK/small.yaml/out,|" "$WORK/small.yaml" >"$WORK/bad.yaml"
+check_run "run: ... an unwritable output is refused (exit 2)" 2 run "$WORK/bad.yaml" --no-progress
+check_eq "run: ... with one line on stderr" 1 "$(wc -l <"$WORK/run.err")"
 job boxed 18 "area: {bounds: [8.5, 47.37, 8.51, 47.38]}"
 check_run "prefetch: a remote job with an area at zoom 18 goes ahead" 0 \
   prefetch "$WORK/boxed.yaml" --no-progress
