@@ -1,5 +1,5 @@
 /* cmd_run.c: `swath run job.yaml [--zoom Z|Z1-Z2] [--bounds lon/lat] [--workers N]
- * [--overwrite] [--check] [--progress|--no-progress]`. Flags override the job file. */
+ * [--overwrite] [--check] [--yes] [--progress|--no-progress]`. Flags override the job file. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +19,8 @@ static void usage(FILE *f) {
           "  --overwrite            redo the area's finished tiles; replace another job's tiles\n"
           "  --check                check the job as a run does before it writes (inputs,\n"
           "                         servers, area, process, output), then stop: write nothing\n"
+          "  --yes                  go ahead with a remote job without area over more than\n"
+          "                         1000000 tiles (refused otherwise, exit 2)\n"
           "  --progress             always draw a progress bar\n"
           "  --no-progress          log lines instead of a bar\n");
 }
@@ -28,7 +30,8 @@ int swath_cmd_run(int argc, char **argv) {
       {"zoom", required_argument, 0, 'z'},   {"bounds", required_argument, 0, 'b'},
       {"workers", required_argument, 0, 'w'}, {"overwrite", no_argument, 0, 'o'},
       {"progress", no_argument, 0, 'p'},     {"no-progress", no_argument, 0, 'P'},
-      {"check", no_argument, 0, 'c'},        {"help", no_argument, 0, 'h'},
+      {"check", no_argument, 0, 'c'},        {"yes", no_argument, 0, 'y'},
+      {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   const char *zoom = NULL, *bounds = NULL;
   swath_run_opts o = {.workers = 0, .overwrite = 0, .progress = -1};
@@ -51,6 +54,7 @@ int swath_cmd_run(int argc, char **argv) {
     }
     case 'o': o.overwrite = 1; break;
     case 'c': o.check = 1; break;
+    case 'y': o.yes = 1; break;
     case 'p': o.progress = 1; break;
     case 'P': o.progress = 0; break;
     case 'h': usage(stdout); return 0;

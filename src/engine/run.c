@@ -42,6 +42,7 @@
 #include "core/progress.h"
 #include "core/raster.h"
 #include "core/secret.h"
+#include "engine/job_size.h"
 #include "engine/overview.h"
 #include "engine/plan.h"
 #include "engine/product.h"
@@ -493,10 +494,10 @@ typedef struct walk {
   swath_plan *plan;
   void **src;        /* the walker's own handles of the remote inputs */
   uint64_t *seen;    /* SEEN_SLOTS hashes of submitted cache paths */
-  int counting;      /* only count requests (prefetch's first pass) */
   int prefetch;      /* swath_prefetch: tally outcomes, list failures */
   pthread_mutex_t mu; /* guards what follows */
-  int64_t requests;  /* counted, or submitted (each ends in one callback) */
+  int64_t requests;   /* submitted (each ends in one callback) */
+  int64_t leaves;     /* prefetch: leaves walked so far */
   int64_t fetched, cached, empty, failed, aborted; /* callbacks so far, by outcome */
   int fed;           /* every request has been submitted */
   FILE *failures;
@@ -586,10 +587,6 @@ static void submit_request(void *ud, const swath_fetch_req *r) {
   uint64_t *slot = &w->seen[h % SEEN_SLOTS];
   if (*slot == h) return;
   *slot = h;
-  if (w->counting) {
-    w->requests++;
-    return;
-  }
   walk_tag *tag = malloc(sizeof *tag);
   if (!tag) {
     ws->rc = swath_error_set(SWATH_ENOMEM, "out of memory");
@@ -625,7 +622,7 @@ static int walk_leaf(walk *w, swath_tile mt, int64_t seq) {
   swath_read_req req = leaf_req(rc, mt);
   for (int i = 0; i < rc->job->ninputs; i++) {
     /* (a run's fetch stage leaves offline inputs to the compute stage) */
-    if (!rc->fetchers[i] && !(rc->offline[i] && (w->counting || w->prefetch))) continue;
+    if (!rc->fetchers[i] && !(rc->offline[i] && w->prefetch)) continue;
     walk_submit ws = {w, i, seq, 0};
     int r = rc->src_vt[i]->requests(w->src[i], &req, submit_request, &ws);
     if (r == SWATH_EEMPTY) continue;
@@ -864,14 +861,30 @@ static void ctx_free(run_ctx *rc, swath_area *area) {
   pthread_cond_destroy(&rc->cond);
 }
 
+/* The first remote input's name (NULL if none), and whether only the top
+ * zoom is computed from the inputs: what job_size.h asks. */
+static const char *remote_input(const run_ctx *rc) {
+  for (int i = 0; i < rc->job->ninputs; i++)
+    if (rc->fetchers[i] || rc->offline[i]) return rc->job->inputs[i].name;
+  return NULL;
+}
+
+static int top_zoom_only(const run_ctx *rc) {
+  return rc->job->overviews &&
+         swath_plan_grid_is_quadtree(rc->g, rc->job->min_zoom, rc->job->max_zoom);
+}
+
 /* What a run and a prefetch share: inputs probed (fetchers made), area,
- * process initialised (it decides the pixel buffer, so the requests). */
-static int setup(run_ctx *rc, swath_area **area) {
+ * the size of a remote job without area checked (`yes`: go ahead above
+ * job_size.h's limit), process initialised (it decides the pixel buffer,
+ * so the requests). */
+static int setup(run_ctx *rc, swath_area **area, int yes) {
   const swath_job *job = rc->job;
   swath_bounds fp = {0, 0, 0, 0};
   int r;
   if ((r = probe_inputs(rc, &fp))) return r;
   if ((r = build_area(job, rc->g, fp, area))) return r;
+  if ((r = swath_job_size_check(job, *area, remote_input(rc), top_zoom_only(rc), yes))) return r;
 
   /* Process. */
   if ((r = swath_process_open(job->process, &rc->proc))) return r;
@@ -965,7 +978,8 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
   if (nworkers < 1) nworkers = 1;
   int r = 0;
 
-  if ((r = setup(rc, &area))) goto out;
+  swath_task_count *count = NULL; /* counts stats->total while the run starts */
+  if ((r = setup(rc, &area, opts->yes))) goto out;
 
   /* Sink first: an unwritable output must fail before any state is created. */
   int overviews = job->overviews;
@@ -1033,15 +1047,19 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
   snprintf(path, sizeof path, "%s/failed.txt", state_dir);
   rc->failures = fopen(path, "w");
 
-  for (int z = job->min_zoom; z <= job->max_zoom; z++)
-    stats->total += swath_area_count_tiles(rc->g, area, z, rc->m);
+  if ((r = swath_task_count_start(rc->g, area, job->min_zoom, job->max_zoom, rc->m, &count)))
+    goto out;
+  int exact; /* a small count is in at once: the first line is exact */
+  swath_task_count_wait(count, 0.2);
+  stats->total = swath_task_count_get(count, &exact);
   if ((r = swath_plan_new(rc->g, area, job->min_zoom, job->max_zoom, rc->m, overviews, rc->store,
                           rc->store_state, &rc->plan)))
     goto out;
   if (redo) swath_plan_redo(rc->plan);
-  swath_info("%s: %lld tasks at zooms %d-%d (%dx%d metatiles) on %d workers -> %s", job->path,
-             (long long)stats->total, job->min_zoom, job->max_zoom, rc->m, rc->m, nworkers,
-             job->out_path);
+  swath_job_size_note(job, area, remote_input(rc), top_zoom_only(rc));
+  swath_info("%s: %s%lld tasks at zooms %d-%d (%dx%d metatiles) on %d workers -> %s", job->path,
+             exact ? "" : "about ", (long long)stats->total, job->min_zoom, job->max_zoom, rc->m,
+             rc->m, nworkers, job->out_path);
 
   /* Workers, each with its own input handles. */
   workers = calloc((size_t)nworkers, sizeof *workers);
@@ -1084,6 +1102,7 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
   } else {
     swath_progress pg;
     swath_progress_init(&pg, "tasks", stats->total, opts->progress);
+    swath_progress_set_total(&pg, stats->total, !exact);
     for (;;) {
       pthread_mutex_lock(&rc->lock);
       struct timespec ts;
@@ -1097,6 +1116,10 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
       int64_t failed = rc->failed;
       rc->store->flush(rc->store_state);
       pthread_mutex_unlock(&rc->lock);
+      if (!exact) {
+        int64_t total = swath_task_count_get(count, &exact);
+        swath_progress_set_total(&pg, total, !exact);
+      }
       swath_progress_show(&pg, finished_tasks, failed);
       if (finished) break;
     }
@@ -1127,6 +1150,9 @@ out_walk:
   sigaction(SIGTERM, &old_term, NULL);
   if (!r) r = rc->store->flush(rc->store_state);
 
+  /* The count outlives only runs cut short; it is in long before a whole run ends. */
+  swath_task_count_wait(count, swath_plan_finished(rc->plan) ? 3600 : 0);
+  stats->total = swath_task_count_get(count, &exact);
   const swath_plan_counts *pc = swath_plan_counts_get(rc->plan);
   stats->done = rc->done;
   stats->leaves = rc->leaves;
@@ -1176,6 +1202,7 @@ out:
       unlink(path);
     }
   }
+  swath_task_count_free(count);
   swath_plan_free(rc->plan);
   ctx_free(rc, area);
   return r;
@@ -1231,8 +1258,13 @@ static void *prefetch_main(void *arg) {
     while (!pf->rc && !g_interrupted && fgets(line, sizeof line, pf->replay)) pf->rc = replay_line(w, line);
   } else {
     swath_task t;
-    while (!pf->rc && !g_interrupted && walk_next(w, &t))
-      if (t.kind == SWATH_TASK_LEAF) pf->rc = walk_leaf(w, t.mt, 0);
+    while (!pf->rc && !g_interrupted && walk_next(w, &t)) {
+      if (t.kind != SWATH_TASK_LEAF) continue;
+      pf->rc = walk_leaf(w, t.mt, 0);
+      pthread_mutex_lock(&w->mu);
+      w->leaves++;
+      pthread_mutex_unlock(&w->mu);
+    }
   }
   if (pf->rc) {
     char msg[1024];
@@ -1261,7 +1293,8 @@ int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts, swath_
   int walk_made = 0;
   FILE *replay = NULL;
   char state_dir[4096], path[4200], old[4300];
-  int r = setup(rc, &area);
+  swath_task_count *leaves = NULL; /* the process tiles the walk will visit */
+  int r = setup(rc, &area, opts->yes);
   if (!r && !rc->nremote)
     r = swath_error_set(SWATH_EINVAL, "%s: no remote inputs (xyz, wmts, wms): nothing to prefetch", job->path);
   int overviews = job->overviews && swath_plan_grid_is_quadtree(rc->g, job->min_zoom, job->max_zoom);
@@ -1280,30 +1313,29 @@ int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts, swath_
     walk_made = 1; /* walk_init leaves it freeable whatever happens */
     r = walk_init(&w, rc, area, overviews, NULL, NULL);
   }
-  if (!r && !opts->retry_failed) {
-    /* First pass: count the distinct requests, for an honest progress bar. */
-    w.counting = 1;
-    swath_task t;
-    while (!r && walk_next(&w, &t))
-      if (t.kind == SWATH_TASK_LEAF) r = walk_leaf(&w, t.mt, 0);
-    stats->requests = w.requests;
-    swath_plan_free(w.plan);
-    w.plan = NULL;
-    memset(w.seen, 0, SEEN_SLOTS * sizeof *w.seen);
-    w.counting = 0;
-    w.requests = 0;
-    if (!r)
-      r = swath_plan_new(rc->g, area, job->min_zoom, job->max_zoom, rc->m, overviews, NULL, NULL, &w.plan);
-  }
+  /* No pass to count the requests first: over a large area it would keep
+   * the servers waiting for minutes. The progress total is estimated from
+   * the requests per process tile so far until the walk is over. */
+  if (!r && !opts->retry_failed)
+    r = swath_task_count_start(rc->g, area, overviews ? job->max_zoom : job->min_zoom,
+                               job->max_zoom, rc->m, &leaves);
   if (!r && (opts->retry_failed ? replay != NULL : 1)) {
     w.prefetch = 1;
     if (!(w.failures = fopen(path, "w")))
       r = swath_error_set(SWATH_EINVAL, "cannot write '%s': %s", path, strerror(errno));
   }
   if (!r && w.prefetch) {
-    swath_info("%s: prefetching %s%lld requests at zooms %d-%d into %s", job->path,
-               opts->retry_failed ? "the failed " : "", (long long)stats->requests, job->min_zoom,
-               job->max_zoom, job->cache_dir);
+    swath_job_size_note(job, area, remote_input(rc), top_zoom_only(rc));
+    int exact = 0;
+    if (leaves) swath_task_count_wait(leaves, 0.2);
+    int64_t nleaves = leaves ? swath_task_count_get(leaves, &exact) : 0;
+    if (leaves)
+      swath_info("%s: prefetching the requests of %s%lld process tiles at zooms %d-%d into %s",
+                 job->path, exact ? "" : "about ", (long long)nleaves, job->min_zoom, job->max_zoom,
+                 job->cache_dir);
+    else
+      swath_info("%s: prefetching the failed requests at zooms %d-%d into %s", job->path,
+                 job->min_zoom, job->max_zoom, job->cache_dir);
     g_interrupted = 0;
     struct sigaction sa = {0}, old_int, old_term;
     sa.sa_handler = on_signal;
@@ -1315,16 +1347,23 @@ int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts, swath_
       r = swath_error_set(SWATH_EIO, "cannot start a thread");
     } else {
       swath_progress pg;
-      swath_progress_init(&pg, "requests", opts->retry_failed ? 0 : stats->requests, opts->progress);
+      swath_progress_init(&pg, "requests", -1, opts->progress);
       /* Poll often (the end of a short run should not wait), draw 5 times a
        * second. Over when everything is submitted and has had its callback. */
       double drawn = 0;
       for (;;) {
         pthread_mutex_lock(&w.mu);
         int64_t finished = w.fetched + w.cached + w.empty + w.failed + w.aborted;
-        int64_t failed = w.failed + w.aborted;
-        int over = w.fed && finished >= w.requests;
+        int64_t failed = w.failed + w.aborted, requests = w.requests, walked = w.leaves;
+        int fed = w.fed, over = w.fed && finished >= w.requests;
         pthread_mutex_unlock(&w.mu);
+        if (fed) {
+          swath_progress_set_total(&pg, requests, 0);
+        } else if (leaves && walked > 0) {
+          nleaves = swath_task_count_get(leaves, &exact);
+          double guess = (double)requests * (double)nleaves / (double)walked;
+          swath_progress_set_total(&pg, guess > requests ? (int64_t)guess : requests, 1);
+        }
         if (over || swath_now() - drawn >= 0.2) {
           swath_progress_show(&pg, finished, failed);
           drawn = swath_now();
@@ -1356,7 +1395,7 @@ int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts, swath_
   stats->empty = w.empty;
   stats->failed = w.failed;
   stats->aborted = w.aborted;
-  if (opts->retry_failed) stats->requests = w.requests;
+  stats->requests = w.requests;
   swath_fetch_stats fs;
   fetch_totals(rc, &fs);
   stats->bytes = fs.bytes;
@@ -1378,6 +1417,7 @@ int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts, swath_
                           (long long)(stats->failed + stats->aborted), path);
   }
   if (walk_made) walk_free(&w);
+  swath_task_count_free(leaves);
   ctx_free(rc, area);
   return r;
 }
