@@ -1,0 +1,151 @@
+/* run_int.h: what the parts of a run share (private to src/engine/run*.c).
+ *
+ *   run_setup.c    set-up shared by swath_run and swath_prefetch: inputs
+ *                  probed, area, process, the checks before any write, and
+ *                  the product's metadata at the end
+ *   run_workers.c  the compute stage: worker threads, one task each
+ *   run_fetch.c    the fetch stage (a run's read-ahead) and prefetch's walk
+ *   run.c          swath_run and swath_prefetch: orchestration
+ *
+ * run_ctx is the one state of a run; its counters, the plan and every store
+ * call are guarded by run_ctx.lock. */
+#ifndef SWATH_ENGINE_RUN_INT_H
+#define SWATH_ENGINE_RUN_INT_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+
+#include "core/area.h"
+#include "engine/overview.h"
+#include "engine/plan.h"
+#include "engine/run.h"
+#include "engine/store.h"
+#include "io/fetch.h"
+#include "io/sink.h"
+#include "io/source.h"
+#include "process/process.h"
+
+/* The bounded queue between the fetch and compute stages. */
+#define FETCH_AHEAD_TASKS 128
+#define FETCH_AHEAD_BYTES ((int64_t)256 << 20)
+#define FETCH_RING 1024 /* > FETCH_AHEAD_TASKS */
+/* Submitted cache paths remembered to skip the tiles neighbouring leaves
+ * share (a direct-mapped set of hashes: bounded memory, catches the
+ * near-in-order repeats that matter). */
+#define SEEN_SLOTS (1u << 16)
+
+typedef struct run_ctx {
+  const swath_job *job;
+  const swath_grid *g;
+  int m;      /* metatiling */
+  int buffer; /* pixel buffer actually read */
+  swath_process proc;
+  void *proc_state;
+  swath_process_info info;
+  swath_input_desc *descs;
+  swath_source_info *src_info;
+  swath_source_spec *specs;           /* per input */
+  const swath_source_vtable **src_vt; /* per input */
+  swath_dtype out_dtype;              /* what is written */
+  int sink_bands;                     /* data bands written */
+  int average;                        /* overview resampling */
+  const swath_sink_vtable *sink;
+  void *sink_state;
+  const swath_store_vtable *store;
+  void *store_state;
+  swath_plan *plan;
+  swath_overview_ctx ov; /* how overviews are built (set once the sink is open) */
+  int overviews;         /* zooms below the top are built from children */
+
+  pthread_mutex_t lock; /* guards the plan, counters, node buffers' allocation */
+  pthread_cond_t cond;
+  int in_flight;
+  int stop; /* interrupted or fatal: hand out no more tasks */
+  int64_t done, empty, failed, tiles_written, pixels;
+  int64_t leaves, built; /* tasks computed from the inputs / overviews built */
+  int64_t stale_below;   /* overview tasks below the run's zooms now older than their children */
+  double read_busy, compute_busy, write_busy;
+  FILE *failures;
+
+  swath_fetcher **fetchers; /* per input; NULL for inputs that fetch nothing */
+  unsigned char *offline;   /* per input: remote, offline (no fetcher; prefetch checks the cache) */
+  swath_source_held *held;  /* per input: what its checking open fetched, written by the next */
+  int nremote;              /* remote inputs, offline ones included */
+  /* fetch stage accounting, under lock */
+  int64_t fetch_seq, compute_seq; /* leaves submitted by the fetch stage / computed */
+  int64_t ahead_bytes;
+  int64_t ring[FETCH_RING];
+} run_ctx;
+
+typedef struct worker {
+  run_ctx *rc;
+  void **src;       /* per input source state */
+  swath_area *area; /* own copy (area queries are not thread-safe); NULL with metatiling 1 */
+  int failed_open;  /* the code its inputs' open failed with (open_msg says why), or 0 */
+  char open_msg[512];
+} worker;
+
+typedef struct walk {
+  run_ctx *rc;
+  swath_plan *plan;
+  void **src;         /* the walker's own handles of the remote inputs */
+  uint64_t *seen;     /* SEEN_SLOTS hashes of submitted cache paths */
+  int prefetch;       /* swath_prefetch: tally outcomes, list failures */
+  pthread_mutex_t mu; /* guards what follows */
+  int64_t requests;   /* submitted (each ends in one callback) */
+  int64_t leaves;     /* prefetch: leaves walked so far */
+  int64_t fetched, cached, empty, failed, aborted; /* callbacks so far, by outcome */
+  int fed;                                         /* every request has been submitted */
+  FILE *failures;
+} walk;
+
+typedef struct walk_tag {
+  walk *w;
+  int64_t seq; /* the leaf's place in the fetch order (run) */
+  int input;   /* for the failure list: enough to replay the request */
+  int width, height;
+  unsigned kinds;
+} walk_tag;
+
+typedef struct walk_submit {
+  walk *w;
+  int input;
+  int64_t seq;
+  int rc;
+} walk_submit;
+
+typedef struct prefetch_feed {
+  walk *w;
+  FILE *replay; /* the previous failure list, or NULL: walk the plan */
+  int rc;       /* read after the join */
+} prefetch_feed;
+
+/* Set by SIGINT/SIGTERM only (run.c). */
+extern volatile sig_atomic_t swath__interrupted;
+
+/* run_workers.c */
+swath_read_req swath__leaf_req(const run_ctx *rc, swath_tile mt);
+void *swath__worker_main(void *arg);
+
+/* run_fetch.c */
+int swath__walk_init(walk *w, run_ctx *rc, const swath_area *area, int overviews,
+                     const swath_store_vtable *store, void *store_state);
+void swath__walk_free(walk *w);
+extern const swath_store_vtable swath__ro_store;
+void *swath__fetch_main(void *arg);
+void swath__fetch_totals(const run_ctx *rc, swath_fetch_stats *sum);
+void *swath__prefetch_main(void *arg);
+
+/* run_setup.c */
+int swath__mkdir_p(const char *path);
+void swath__run_ctx_free(run_ctx *rc, swath_area *area);
+const char *swath__remote_input(const run_ctx *rc);
+int swath__top_zoom_only(const run_ctx *rc);
+int swath__run_setup(run_ctx *rc, swath_area **area, int yes);
+int swath__check_output(run_ctx *rc, int overwrite);
+int swath__check_only(run_ctx *rc, const swath_area *area, int overviews);
+int swath__finish_product(run_ctx *rc, const swath_job *job, swath_bounds area_bounds,
+                          const swath_lonlat_extent *lonlat);
+
+#endif
