@@ -192,10 +192,10 @@ static int ro_mark(void *st, swath_tile t, enum swath_task_state s, const char *
   (void)st, (void)t, (void)s, (void)msg, (void)tiles, (void)covered, (void)n;
   return 0;
 }
-const swath_store_vtable swath__ro_store = {.name = "read-only", .get = ro_get, .mark = ro_mark};
+static const swath_store_vtable ro_store = {.name = "read-only", .get = ro_get, .mark = ro_mark};
 
 /* The fetch stage of a run: stay ahead of the compute stage, within bounds. */
-void *swath__fetch_main(void *arg) {
+static void *fetch_main(void *arg) {
   walk *w = arg;
   run_ctx *rc = w->rc;
   for (;;) {
@@ -216,6 +216,36 @@ void *swath__fetch_main(void *arg) {
     }
   }
   return NULL;
+}
+
+int swath__fetch_stage_start(swath__fetch_stage *fs, run_ctx *rc, const swath_area *area,
+                             int overviews, int redo) {
+  memset(fs, 0, sizeof *fs);
+  for (int i = 0; i < rc->job->ninputs; i++)
+    fs->online |= rc->fetchers[i] != NULL;
+  if (!fs->online) return 0;
+  int r = swath__walk_init(&fs->w, rc, area, overviews, &ro_store, rc);
+  if (r) return r;
+  if (redo) swath_plan_redo(fs->w.plan);
+  fs->running = pthread_create(&fs->thread, NULL, fetch_main, &fs->w) == 0;
+  return 0;
+}
+
+int swath__fetch_stage_stop(swath__fetch_stage *fs, run_ctx *rc, swath_fetch_stats *stats) {
+  int counted = fs->running;
+  if (fs->running) {
+    pthread_mutex_lock(&rc->lock);
+    rc->stop = 1;
+    pthread_cond_broadcast(&rc->cond);
+    pthread_mutex_unlock(&rc->lock);
+    swath__fetch_totals(rc, stats); /* before the cancel counts aborts */
+    swath__fetch_cancel_all(rc, "the run is over");
+    pthread_join(fs->thread, NULL);
+    fs->running = 0;
+  }
+  if (fs->online) swath__walk_free(&fs->w);
+  fs->online = 0;
+  return counted;
 }
 
 /* Sum of the fetchers' counters. */

@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "core/area.h"
+#include "core/progress.h"
 #include "engine/overview.h"
 #include "engine/plan.h"
 #include "engine/run.h"
@@ -121,29 +122,107 @@ typedef struct prefetch_feed {
   int rc;       /* read after the join */
 } prefetch_feed;
 
-/* Set by SIGINT/SIGTERM only (run.c). */
+/* ---- run_supervise.c ---- */
+
+/* Set by SIGINT/SIGTERM only, while caught. */
 extern volatile sig_atomic_t swath__interrupted;
 
-/* run_workers.c */
-swath_read_req swath__leaf_req(const run_ctx *rc, swath_tile mt);
-void *swath__worker_main(void *arg);
+typedef struct swath__signals {
+  struct sigaction old_int, old_term;
+} swath__signals;
 
-/* run_fetch.c */
+/* Catch SIGINT and SIGTERM into swath__interrupted (cleared first); restore
+ * what was there before. */
+void swath__signals_catch(swath__signals *saved);
+void swath__signals_restore(const swath__signals *saved);
+/* SWATH_EINTR with the message that says how to resume. */
+int swath__interrupted_error(void);
+
+/* What one tick of the progress loop found. */
+typedef struct swath__tick {
+  int64_t finished, failed;
+  int64_t total; /* a new total, or -1: unchanged */
+  int estimate;  /* the new total is a guess */
+  int over;      /* the work is over: the last tick */
+} swath__tick;
+/* One tick: wait a little (the tick decides how: a condition, a sleep),
+ * then fill `t`. */
+typedef void (*swath__tick_fn)(void *ud, swath__tick *t);
+/* The main thread's loop while the threads work: tick, then draw the
+ * progress (at most every min_draw seconds, and at the end), until a tick
+ * says the work is over; the progress is ended then. */
+void swath__supervise(swath_progress *pg, swath__tick_fn tick, void *ud, double min_draw);
+
+/* Cancel what every fetcher of the inputs still has queued. */
+void swath__fetch_cancel_all(const run_ctx *rc, const char *why);
+/* Close a failure list (NULL: none), and remove it if nothing was listed. */
+void swath__failure_list_close(FILE *f, const char *path);
+
+/* ---- run_workers.c ---- */
+
+/* What a leaf reads from every input (the fetch stage asks for the same). */
+swath_read_req swath__leaf_req(const run_ctx *rc, swath_tile mt);
+
+/* The compute threads of a run, each with its own input handles and area. */
+typedef struct swath__workers {
+  worker *w;
+  pthread_t *threads;
+  int n, started;
+} swath__workers;
+/* Make n workers (no thread started yet). */
+int swath__workers_new(swath__workers *p, run_ctx *rc, const swath_area *area, int n);
+/* Start the threads; SWATH_EIO if none started. */
+int swath__workers_start(swath__workers *p);
+/* Join the started threads; `r` if set, else the error a worker's inputs
+ * failed to open with, else 0. */
+int swath__workers_join(swath__workers *p, int r);
+/* Close the workers' handles (after the join). */
+void swath__workers_free(swath__workers *p, run_ctx *rc);
+
+/* ---- run_fetch.c ---- */
+
 int swath__walk_init(walk *w, run_ctx *rc, const swath_area *area, int overviews,
                      const swath_store_vtable *store, void *store_state);
 void swath__walk_free(walk *w);
-extern const swath_store_vtable swath__ro_store;
-void *swath__fetch_main(void *arg);
 void swath__fetch_totals(const run_ctx *rc, swath_fetch_stats *sum);
 void *swath__prefetch_main(void *arg);
 
-/* run_setup.c */
-int swath__mkdir_p(const char *path);
+/* A run's fetch stage: a thread ahead of the workers, for the inputs that
+ * fetch (offline ones read the cache only); nothing without them. */
+typedef struct swath__fetch_stage {
+  walk w;
+  pthread_t thread;
+  int online;  /* some input fetches: w is made (and freed by stop) */
+  int running; /* the thread started */
+} swath__fetch_stage;
+int swath__fetch_stage_start(swath__fetch_stage *fs, run_ctx *rc, const swath_area *area,
+                             int overviews, int redo);
+/* Computing is over: drop what the stage still has queued, counting the
+ * fetchers' figures into `stats` first (the cancel counts aborts), then
+ * join and free it. Returns 1 if it counted them, 0 if the thread never
+ * ran (`stats` left alone). */
+int swath__fetch_stage_stop(swath__fetch_stage *fs, run_ctx *rc, swath_fetch_stats *stats);
+
+/* ---- run_setup.c ---- */
+
+/* A run's context over `job` (released by swath__run_ctx_free). */
+void swath__run_ctx_init(run_ctx *rc, const swath_job *job);
 void swath__run_ctx_free(run_ctx *rc, swath_area *area);
+int swath__mkdir_p(const char *path);
+/* The job's state folder, {output}/.swath, into buf, made if missing. */
+int swath__state_dir(const swath_job *job, char *buf, size_t n);
 const char *swath__remote_input(const run_ctx *rc);
 int swath__top_zoom_only(const run_ctx *rc);
 int swath__run_setup(run_ctx *rc, swath_area **area, int yes);
-int swath__check_output(run_ctx *rc, int overwrite);
+/* The output opened in check mode after the set-up: overviews decided
+ * (*overviews), the area's lon/lat extent, the sink checked, and the last
+ * check before anything is written. */
+int swath__open_output(run_ctx *rc, const swath_area *area, int overwrite, int *overviews,
+                       swath_lonlat_extent *lonlat);
+/* Once every check has passed: the output made, the state store opened
+ * and claimed for the job (*redo: every task is done again), the run
+ * recorded, the failure list opened. */
+int swath__open_state(run_ctx *rc, const swath_area *area, int overwrite, int overviews, int *redo);
 int swath__check_only(run_ctx *rc, const swath_area *area, int overviews);
 int swath__finish_product(run_ctx *rc, const swath_job *job, swath_bounds area_bounds,
                           const swath_lonlat_extent *lonlat);

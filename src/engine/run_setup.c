@@ -6,6 +6,7 @@
 #include "engine/run_int.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,7 +18,7 @@
 #include "engine/job_size.h"
 #include "engine/product.h"
 
-int swath__mkdir_p(const char *path) {
+static int mkdir_p(const char *path) {
   char tmp[4096];
   snprintf(tmp, sizeof tmp, "%s", path);
   for (char *p = tmp + 1; *p; p++) {
@@ -27,6 +28,22 @@ int swath__mkdir_p(const char *path) {
     *p = '/';
   }
   return (mkdir(tmp, 0777) && errno != EEXIST) ? -1 : 0;
+}
+
+void swath__run_ctx_init(run_ctx *rc, const swath_job *job) {
+  memset(rc, 0, sizeof *rc);
+  rc->job = job;
+  rc->g = &job->grid;
+  rc->m = job->metatiling;
+  pthread_mutex_init(&rc->lock, NULL);
+  pthread_cond_init(&rc->cond, NULL);
+}
+
+int swath__state_dir(const swath_job *job, char *buf, size_t n) {
+  snprintf(buf, n, "%s/%s", job->out_path, SWATH_STATE_DIR);
+  if (mkdir_p(buf))
+    return swath_error_set(SWATH_EINVAL, "output: cannot create '%s': %s", buf, strerror(errno));
+  return 0;
 }
 
 /* Open inputs once to learn what they are; fill descs and the footprint. */
@@ -173,7 +190,7 @@ int swath__run_setup(run_ctx *rc, swath_area **area, int yes) {
  * process and output (opened in check mode) have passed: tiles without
  * state are another job's (swath_product_claim says the same of tiles with
  * another job's state, which needs the store, made after this). */
-int swath__check_output(run_ctx *rc, int overwrite) {
+static int check_output(run_ctx *rc, int overwrite) {
   const swath_job *job = rc->job;
   char path[4200];
   snprintf(path, sizeof path, "%s/%s/state.sqlite", job->out_path, SWATH_STATE_DIR);
@@ -182,6 +199,76 @@ int swath__check_output(run_ctx *rc, int overwrite) {
                            "output '%s' holds another job's tiles (they have no swath state): use "
                            "--overwrite to replace them, or another output path",
                            job->out_path);
+  return 0;
+}
+
+int swath__open_output(run_ctx *rc, const swath_area *area, int overwrite, int *overviews,
+                       swath_lonlat_extent *lonlat) {
+  const swath_job *job = rc->job;
+  /* Sink first: an unwritable output must fail before any state is created. */
+  *overviews = job->overviews;
+  if (*overviews && !swath_plan_grid_is_quadtree(rc->g, job->min_zoom, job->max_zoom)) {
+    swath_warn("grid %s: zooms %d-%d do not halve, so every zoom is computed from the inputs",
+               rc->g->name, job->min_zoom, job->max_zoom);
+    *overviews = 0;
+  }
+  int r;
+  if ((r = swath_area_lonlat_extent(rc->g, area, lonlat))) return r;
+  /* The input's colour table still names the output's values when the
+   * process kept the input's categorical flag and its single band. */
+  const swath_source_info *in0 = &rc->src_info[0];
+  int palette =
+      rc->info.categorical && in0->palette_n > 0 && in0->bands == 1 && rc->sink_bands == 1;
+  swath_sink_cfg sc = {
+      .path = job->out_path,
+      .format = job->format,
+      .dtype = rc->out_dtype,
+      .bands = rc->sink_bands,
+      .alpha = strcmp(job->format, "JPEG") != 0 &&
+               !(strcmp(job->format, "GTiff") == 0 && job->has_nodata),
+      .has_nodata = job->has_nodata,
+      .nodata = job->nodata,
+      .compression = job->compression,
+      .quality = job->quality,
+      .grid = rc->g,
+      .min_zoom = job->min_zoom,
+      .max_zoom = job->max_zoom,
+      .name = job->process,
+      .lonlat = *lonlat,
+      .bounds = swath_area_bounds(area),
+      .palette = palette ? (const unsigned char(*)[4])in0->palette : NULL,
+      .palette_n = palette ? in0->palette_n : 0,
+      .link_empty = job->link_empty,
+      .check = 1, /* nothing is made before every check has passed */
+  };
+  if ((r = rc->sink->open(&sc, &rc->sink_state))) return r;
+  return check_output(rc, overwrite);
+}
+
+int swath__open_state(run_ctx *rc, const swath_area *area, int overwrite, int overviews,
+                      int *redo) {
+  const swath_job *job = rc->job;
+  int r;
+  if ((r = rc->sink->create(rc->sink_state))) return r;
+  rc->overviews = overviews;
+  rc->ov = (swath_overview_ctx){rc->g,          rc->m,         rc->sink,   rc->sink_state,
+                                rc->sink_bands, rc->out_dtype, rc->average};
+
+  char state_dir[4096], path[4200], key[17];
+  if ((r = swath__state_dir(job, state_dir, sizeof state_dir))) return r;
+  swath_job_key(job, key);
+  snprintf(path, sizeof path, "%s/state.sqlite", state_dir);
+  int same = 0;
+  int64_t recorded = 0;
+  if ((r = rc->store->open(path, key, &same, &recorded, &rc->store_state))) return r;
+  /* One product per folder: another job's tiles are refused or (--overwrite) deleted. */
+  if ((r = swath_product_claim(job, rc->store, rc->store_state, same, recorded, rc->sink,
+                               rc->sink_state, overwrite, redo)))
+    return r;
+  if ((r = swath_product_add_run(job, rc->store, rc->store_state, swath_area_bounds(area))))
+    return r;
+  snprintf(path, sizeof path, "%s/failed.txt", state_dir);
+  rc->failures = fopen(path, "w");
   return 0;
 }
 

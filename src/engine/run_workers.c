@@ -362,7 +362,7 @@ static int worker_open(worker *w) {
   return 0;
 }
 
-void *swath__worker_main(void *arg) {
+static void *worker_main(void *arg) {
   worker *w = arg;
   run_ctx *rc = w->rc;
   if (worker_open(w)) return NULL;
@@ -388,4 +388,47 @@ void *swath__worker_main(void *arg) {
   pthread_cond_broadcast(&rc->cond);
   pthread_mutex_unlock(&rc->lock);
   return NULL;
+}
+
+int swath__workers_new(swath__workers *p, run_ctx *rc, const swath_area *area, int n) {
+  memset(p, 0, sizeof *p);
+  p->w = calloc((size_t)n, sizeof *p->w);
+  p->threads = calloc((size_t)n, sizeof *p->threads);
+  if (!p->w || !p->threads) return swath_error_set(SWATH_ENOMEM, "out of memory");
+  p->n = n;
+  int r = 0;
+  for (int i = 0; i < n && !r; i++) {
+    p->w[i].rc = rc;
+    p->w[i].src = calloc((size_t)rc->job->ninputs, sizeof(void *));
+    p->w[i].area = rc->m > 1 ? swath_area_clone(area) : NULL;
+    if (!p->w[i].src || (rc->m > 1 && !p->w[i].area))
+      r = swath_error_set(SWATH_ENOMEM, "out of memory");
+  }
+  return r;
+}
+
+int swath__workers_start(swath__workers *p) {
+  for (; p->started < p->n; p->started++)
+    if (pthread_create(&p->threads[p->started], NULL, worker_main, &p->w[p->started])) break;
+  return p->started ? 0 : swath_error_set(SWATH_EIO, "cannot start worker threads");
+}
+
+int swath__workers_join(swath__workers *p, int r) {
+  for (int i = 0; i < p->started; i++)
+    pthread_join(p->threads[i], NULL);
+  for (int i = 0; i < p->started && !r; i++)
+    if (p->w[i].failed_open) r = swath_error_set(p->w[i].failed_open, "%s", p->w[i].open_msg);
+  return r;
+}
+
+void swath__workers_free(swath__workers *p, run_ctx *rc) {
+  for (int i = 0; p->w && i < p->n; i++) {
+    for (int k = 0; p->w[i].src && k < rc->job->ninputs; k++)
+      if (p->w[i].src[k]) rc->src_vt[k]->close(p->w[i].src[k]);
+    free(p->w[i].src);
+    swath_area_free(p->w[i].area);
+  }
+  free(p->w);
+  free(p->threads);
+  memset(p, 0, sizeof *p);
 }
