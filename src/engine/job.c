@@ -19,6 +19,7 @@
 #include "core/raster.h"
 #include "core/secret.h"
 #include "engine/job_path.h"
+#include "engine/store.h"
 #include "io/cache.h"
 #include "io/sink.h"
 #include "io/source.h"
@@ -292,6 +293,8 @@ static int parse_output(swath_job *job, const swath_cfg *c, const char *dir) {
   const char *p;
   if ((rc = swath_cfg_string(v, "output.path", &p))) return rc;
   if ((rc = swath_job_path(dir, p, v, "output.path", &job->out_path))) return rc;
+  job->sink = SWATH_SINK_DEFAULT; /* no job key chooses another yet */
+  job->store = SWATH_STORE_DEFAULT;
   if ((rc = check_output_folder(job, v))) return rc;
 
   job->format = strdup("PNG");

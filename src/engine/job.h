@@ -38,6 +38,8 @@ typedef struct swath_job {
   int zoom_from_cli, area_from_cli; /* set by swath_job_set_zoom / swath_job_set_bounds */
 
   char *out_path;
+  const char *sink;  /* the output's sink type (io/sink.h registry): SWATH_SINK_DEFAULT */
+  const char *store; /* the state store type (engine/store.h registry): SWATH_STORE_DEFAULT */
   char *format;             /* GTiff | PNG | JPEG | WEBP */
   swath_dtype dtype;        /* UNKNOWN: what the process produces */
   char *compression;        /* GTiff only */

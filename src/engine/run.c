@@ -206,8 +206,6 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
 
   run_ctx rc_s, *rc = &rc_s;
   swath__run_ctx_init(rc, job);
-  rc->sink = &swath_sink_tiledir;
-  rc->store = &swath_store_sqlite;
   swath_area *area = NULL;
   swath__workers pool = {0};
   swath_task_count *count = NULL; /* counts stats->total while the run starts */
@@ -216,7 +214,9 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
   if (nworkers < 1) nworkers = 1;
   int overviews = 0, redo = 0, exact = 0, fetch_counted = 0;
 
-  int r = swath__run_setup(rc, &area, opts->yes);
+  int r = swath_sink_find(job->sink, &rc->sink);
+  if (!r) r = swath_store_find(job->store, &rc->store);
+  if (!r) r = swath__run_setup(rc, &area, opts->yes);
   if (!r) r = swath__open_output(rc, area, opts->overwrite, &overviews, &lonlat);
   if (!r && opts->check) {
     r = swath__check_only(rc, area, overviews);

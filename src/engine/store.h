@@ -1,5 +1,6 @@
 /* store.h: where task state lives, so a run resumes without redoing work.
- * One interface, several backends (store_sqlite.c now; PostgreSQL later).
+ * One interface, several backends (store_sqlite.c now; PostgreSQL later),
+ * registered by name in store.c.
  *
  * A store holds the state of one product: the tasks of one job key (a hash
  * of everything that changes pixels) over every area and zoom range it was
@@ -40,8 +41,12 @@ typedef struct swath_store_run {
   const char *area;    /* the area in words, e.g. "bounds 8.4,47.3,8.6,47.4 (EPSG:4326)" */
 } swath_store_run;
 
+/* Bump when swath_store_vtable or swath_store_run changes layout. */
+#define SWATH_STORE_ABI 1
+
 typedef struct swath_store_vtable {
   const char *name;
+  int abi_version; /* SWATH_STORE_ABI */
   /* Open or create the store at `uri` for the job identified by `job_key`.
    * *same is 1 if the store holds that job's state, 0 if it is new or holds
    * another job's (nothing is dropped then: the caller decides, see reset);
@@ -75,5 +80,15 @@ typedef struct swath_store_vtable {
 } swath_store_vtable;
 
 extern const swath_store_vtable swath_store_sqlite;
+
+/* The store a job uses when it names none. */
+#define SWATH_STORE_DEFAULT "sqlite"
+/* The store registered as `name` (the built-ins: sqlite); SWATH_EINVAL with
+ * one line naming the known ones otherwise. */
+int swath_store_find(const char *name, const swath_store_vtable **out);
+/* Register another store, at start-up (before any run): SWATH_EINVAL for
+ * another ABI version, a taken name, or one without open, get, mark or
+ * close. */
+int swath_store_register(const swath_store_vtable *vt);
 
 #endif

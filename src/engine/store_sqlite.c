@@ -434,6 +434,7 @@ static void sq_close(void *st) {
 
 const swath_store_vtable swath_store_sqlite = {
     .name = "sqlite",
+    .abi_version = SWATH_STORE_ABI,
     .open = sq_open,
     .reset = sq_reset,
     .get = sq_get,

@@ -3,7 +3,8 @@
  * writes them atomically: temp file in the same directory, then rename, so a
  * crash never leaves a truncated tile that a resume would take as done.
  * write_tile is called concurrently from worker threads. Implementations:
- * sink_tiledir.c ({path}/{z}/{x}/{y}.{ext}). */
+ * sink_tiledir.c ({path}/{z}/{x}/{y}.{ext}), registered by name in sink.c
+ * (the engine looks a job's sink up there; none is hard-coded). */
 #ifndef SWATH_IO_SINK_H
 #define SWATH_IO_SINK_H
 
@@ -47,8 +48,12 @@ typedef struct swath_sink_extent {
   swath_tile_range limits[SWATH_GRID_MAX_ZOOMS]; /* tiles on disk per zoom */
 } swath_sink_extent;
 
+/* Bump when swath_sink_vtable or swath_sink_cfg changes layout. */
+#define SWATH_SINK_ABI 1
+
 typedef struct swath_sink_vtable {
   const char *name;
+  int abi_version; /* SWATH_SINK_ABI */
   /* Check the options and create the output location (fails with
    * SWATH_EINVAL if unwritable); with cfg->check it creates nothing, and
    * only create() may be called before close(). */
@@ -74,6 +79,16 @@ typedef struct swath_sink_vtable {
 } swath_sink_vtable;
 
 extern const swath_sink_vtable swath_sink_tiledir;
+
+/* The sink a job names when it names none. */
+#define SWATH_SINK_DEFAULT "tiledir"
+/* The sink registered as `name` (the built-ins: tiledir); SWATH_EINVAL with
+ * one line naming the known ones otherwise. */
+int swath_sink_find(const char *name, const swath_sink_vtable **out);
+/* Register another sink, at start-up (before any run): SWATH_EINVAL for
+ * another ABI version, a taken name, or one without open, write_tile or
+ * close. */
+int swath_sink_register(const swath_sink_vtable *vt);
 
 /* What a job may ask of the tile folder, before any data is known: GTiff
  * compression among the GTiff driver's COMPRESS values (any case), PNG's a

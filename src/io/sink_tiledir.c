@@ -791,6 +791,7 @@ static int td_clear(void *st) {
 
 const swath_sink_vtable swath_sink_tiledir = {
     .name = "tiledir",
+    .abi_version = SWATH_SINK_ABI,
     .open = td_open,
     .write_tile = td_write,
     .read_tile = td_read,
