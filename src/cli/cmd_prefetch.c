@@ -23,41 +23,23 @@ static void usage(FILE *f) {
              "{output}/.swath/prefetch-failed.txt); 2 bad input.\n");
 }
 
+static int prefetch_option(void *ud, int c, const char *arg) {
+  swath_prefetch_opts *o = ud;
+  (void)arg;
+  if (c == 'r') o->retry_failed = 1;
+  return 0;
+}
+
 int swath_cmd_prefetch(int argc, char **argv) {
-  static const struct option longopts[] = {
-      {"zoom", required_argument, 0, 'z'},   {"bounds", required_argument, 0, 'b'},
-      {"retry-failed", no_argument, 0, 'r'}, {"progress", no_argument, 0, 'p'},
-      {"no-progress", no_argument, 0, 'P'},  {"yes", no_argument, 0, 'y'},
-      {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-  const char *zoom = NULL, *bounds = NULL;
+  static const struct option options[] = {{"retry-failed", no_argument, 0, 'r'}, {0, 0, 0, 0}};
   swath_prefetch_opts o = {.retry_failed = 0, .progress = -1};
-  int c;
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-    switch (c) {
-    case 'z': zoom = optarg; break;
-    case 'b': bounds = optarg; break;
-    case 'r': o.retry_failed = 1; break;
-    case 'y':
-      o.yes = 1;
-      break;
-    case 'p': o.progress = 1; break;
-    case 'P': o.progress = 0; break;
-    case 'h': usage(stdout); return 0;
-    default:
-      return swath_cli_fail(swath_error_set(
-          SWATH_EINVAL, "prefetch: unknown or incomplete option '%s' (see 'swath prefetch --help')",
-          argv[optind - 1]));
-    }
-  }
-  if (optind != argc - 1) {
-    fprintf(stderr, "swath: prefetch: expected one job file (see 'swath prefetch --help')\n");
-    return 2;
-  }
+  swath_job_cmd cmd = {
+      .name = "prefetch", .usage = usage, .options = options, .option = prefetch_option, .ud = &o};
   swath_job *job;
-  int st = swath_cli_load_job(argv[optind], zoom, bounds, &job);
-  if (st) return st;
+  int st = swath_cli_job_args(&cmd, argc, argv, &job);
+  if (st >= 0) return st;
+  o.progress = cmd.progress;
+  o.yes = cmd.yes;
   swath_prefetch_stats stats;
   int r = swath_prefetch(job, &o, &stats);
   swath_job_free(job);

@@ -25,52 +25,41 @@ static void usage(FILE *f) {
           "  --no-progress          log lines instead of a bar\n");
 }
 
+static int run_option(void *ud, int c, const char *arg) {
+  swath_run_opts *o = ud;
+  switch (c) {
+  case 'w': {
+    char *end;
+    long v = strtol(arg, &end, 10);
+    if (*end || v < 1 || v > 1024)
+      return swath_error_set(SWATH_EINVAL, "--workers: expected a number from 1 to 1024, got '%s'",
+                             arg);
+    o->workers = (int)v;
+    break;
+  }
+  case 'o':
+    o->overwrite = 1;
+    break;
+  case 'c':
+    o->check = 1;
+    break;
+  }
+  return 0;
+}
+
 int swath_cmd_run(int argc, char **argv) {
-  static const struct option longopts[] = {
-      {"zoom", required_argument, 0, 'z'},   {"bounds", required_argument, 0, 'b'},
-      {"workers", required_argument, 0, 'w'}, {"overwrite", no_argument, 0, 'o'},
-      {"progress", no_argument, 0, 'p'},     {"no-progress", no_argument, 0, 'P'},
-      {"check", no_argument, 0, 'c'},        {"yes", no_argument, 0, 'y'},
-      {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
-  const char *zoom = NULL, *bounds = NULL;
+  static const struct option options[] = {{"workers", required_argument, 0, 'w'},
+                                          {"overwrite", no_argument, 0, 'o'},
+                                          {"check", no_argument, 0, 'c'},
+                                          {0, 0, 0, 0}};
   swath_run_opts o = {.workers = 0, .overwrite = 0, .progress = -1};
-  int c;
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-    switch (c) {
-    case 'z': zoom = optarg; break;
-    case 'b': bounds = optarg; break;
-    case 'w': {
-      char *end;
-      long v = strtol(optarg, &end, 10);
-      if (*end || v < 1 || v > 1024) {
-        return swath_cli_fail(swath_error_set(
-            SWATH_EINVAL, "--workers: expected a number from 1 to 1024, got '%s'", optarg));
-      }
-      o.workers = (int)v;
-      break;
-    }
-    case 'o': o.overwrite = 1; break;
-    case 'c': o.check = 1; break;
-    case 'y': o.yes = 1; break;
-    case 'p': o.progress = 1; break;
-    case 'P': o.progress = 0; break;
-    case 'h': usage(stdout); return 0;
-    default:
-      return swath_cli_fail(swath_error_set(
-          SWATH_EINVAL, "run: unknown or incomplete option '%s' (see 'swath run --help')",
-          argv[optind - 1]));
-    }
-  }
-  if (optind != argc - 1) {
-    fprintf(stderr, "swath: run: expected one job file (see 'swath run --help')\n");
-    return 2;
-  }
+  swath_job_cmd cmd = {
+      .name = "run", .usage = usage, .options = options, .option = run_option, .ud = &o};
   swath_job *job;
-  int st = swath_cli_load_job(argv[optind], zoom, bounds, &job);
-  if (st) return st;
+  int st = swath_cli_job_args(&cmd, argc, argv, &job);
+  if (st >= 0) return st;
+  o.progress = cmd.progress;
+  o.yes = cmd.yes;
   swath_run_stats stats;
   int r = swath_run(job, &o, &stats);
   swath_job_free(job);

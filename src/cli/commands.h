@@ -4,6 +4,8 @@
 #ifndef SWATH_CLI_COMMANDS_H
 #define SWATH_CLI_COMMANDS_H
 
+#include <stdio.h>
+
 int swath_cmd_run(int argc, char **argv);
 int swath_cmd_prefetch(int argc, char **argv);
 int swath_cmd_tiles(int argc, char **argv);
@@ -30,5 +32,22 @@ struct swath_job;
  * failure prints the error, frees what was loaded and returns the exit
  * status; 0 with *out set otherwise. */
 int swath_cli_load_job(const char *path, const char *zoom, const char *bounds, struct swath_job **out);
+
+struct option;
+/* A command over one job file (job_cmd.c). */
+typedef struct swath_job_cmd {
+  const char *name;             /* "run", "prefetch": for messages */
+  void (*usage)(FILE *f);       /* --help */
+  const struct option *options; /* the command's own flags, ended by a zero entry */
+  /* One of the command's own flags (c: its getopt code, arg: its value or
+   * NULL): 0, or SWATH_EINVAL with the message set. */
+  int (*option)(void *ud, int c, const char *arg);
+  void *ud;
+  int progress, yes; /* out: --progress/--no-progress (-1: auto), --yes */
+} swath_job_cmd;
+/* Parse a job command's flags and load its one job file with --zoom and
+ * --bounds applied: -1 with *job set (the caller frees it), or the exit
+ * status to return (0 after --help, 2 for bad input, one line printed). */
+int swath_cli_job_args(swath_job_cmd *cmd, int argc, char **argv, struct swath_job **job);
 
 #endif
