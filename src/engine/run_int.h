@@ -5,6 +5,7 @@
  *                  the product's metadata at the end
  *   run_workers.c  the compute stage: worker threads, one task each
  *   run_fetch.c    the fetch stage (a run's read-ahead) and prefetch's walk
+ *   run_supervise.c  signals, the main thread's progress loop, failure lists
  *   run.c          swath_run and swath_prefetch: orchestration
  *
  * run_ctx is the one state of a run; its counters, the plan and every store
