@@ -1,5 +1,22 @@
-/* fetch.c: the fetcher's loop and finisher threads (fetch_internal.h).
- */
+/* fetch.c: the fetcher's loop thread and finisher threads (the state and
+ * who owns what: fetch_internal.h; the policy they apply: fetch_retry.c,
+ * fetch_validate.c).
+ *
+ * One round of the loop: take the inbox (new jobs join their host's queue)
+ * and the finishers' `back` list (bodies that did not decode: retried),
+ * move the jobs whose backoff is over to the front of their host's queue,
+ * start what the caps, rates and pauses allow (start_ready), let libcurl
+ * work, settle the finished transfers (on_done: follow a redirect, or
+ * classify and hand to the finishers, to a retry or to the end) and expire
+ * the overdue ones, then sleep in curl_multi_poll until woken or the next
+ * due time (at most 1 s).
+ *
+ * Invariants: a job in flight holds one slot of `active` and counts in
+ * nactive and its host's in_flight (start_transfer adds, detach removes);
+ * no transfer starts while the finishers' backlog is at fin_backlog_limit,
+ * so the bodies held stay bounded; a request's timeout runs from when it is
+ * sent (t_sent), not while it waits for a connection; a job that backs off
+ * holds no body; every job ends in finish() exactly once. */
 #include "io/fetch_internal.h"
 
 #include <curl/curl.h>
@@ -346,15 +363,10 @@ static void retry_or_fail(swath_fetcher *f, struct job *j, double t) {
     finish(f, j, SWATH_FETCH_FAILED, reason);
     return;
   }
-  long delay = swath_fetch_backoff_ms(f->cfg.backoff_base_ms, f->cfg.backoff_max_ms, j->attempts,
-                                      f->cfg.seed, j->url);
-  if (j->retry_after >= 0) {
-    long ra = j->retry_after > f->cfg.backoff_max_ms / 1000 ? f->cfg.backoff_max_ms
-                                                            : j->retry_after * 1000;
-    if (ra > delay) delay = ra;
-    if (f->cfg.pause_host_on_retry_after && t + (double)ra / 1000 > j->host->paused_until)
-      j->host->paused_until = t + (double)ra / 1000;
-  }
+  long pause_ms;
+  long delay = swath__fetch_retry_delay_ms(&f->cfg, j->attempts, j->url, j->retry_after, &pause_ms);
+  if (pause_ms >= 0 && t + (double)pause_ms / 1000 > j->host->paused_until)
+    j->host->paused_until = t + (double)pause_ms / 1000;
   j->t_due = t + (double)delay / 1000;
   swath_debug("fetch: attempt %d of %s failed (%s); retry in %.3f s", j->attempts, j->url,
               j->reason, (double)delay / 1000);

@@ -1,5 +1,16 @@
-/* fetch_api.c: the fetcher's entry points on the callers' threads
- * (fetch_internal.h). */
+/* fetch_api.c: the fetcher's entry points, run on the callers' threads (the
+ * state: fetch_internal.h; the loop and finisher threads: fetch.c).
+ *
+ * swath_fetch_submit answers from the cache on the submitting thread when
+ * it can (checking the file first under SWATH_FETCH_VERIFY). Otherwise,
+ * under mu, it joins a job outstanding for the same dest (the `pending`
+ * table) or looks at the cache once more, and only then queues a job in
+ * the inbox: one dest is never downloaded twice at once, and a job that
+ * wrote the cache and left `pending` in between is not missed. It blocks
+ * while queue_limit jobs are outstanding, except on a fetcher thread (a
+ * callback), where waiting for space would deadlock. swath_fetch_free
+ * cancels what is outstanding, waits until every callback has run, then
+ * stops and joins the threads. */
 #include "io/fetch_internal.h"
 
 #include <curl/curl.h>
@@ -13,8 +24,6 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "io/cache.h"
-
-/* ---- policy: pure functions ---- */
 
 void swath_fetch_config_default(swath_fetch_config *c) {
   memset(c, 0, sizeof *c);
@@ -43,8 +52,6 @@ const char *swath_fetch_outcome_name(swath_fetch_outcome o) {
   static const char *const names[] = {"done", "empty", "failed", "aborted"};
   return (unsigned)o < 4 ? names[o] : "?";
 }
-
-/* ---- the fetcher ---- */
 
 static pthread_once_t g_init_once = PTHREAD_ONCE_INIT;
 static int g_init_rc;
@@ -168,16 +175,6 @@ fail:
   return rc;
 }
 
-/* SWATH_FETCH_VERIFY: does the cached file at req->dest pass the checks a
- * download of it would? Sets no error. */
-static int cached_passes(const swath_fetcher *f, const swath_fetch_req *req) {
-  int ok = swath_fetch_check_file(req->dest, req->kinds, req->expect_width, req->expect_height,
-                                  f->cfg.max_body_bytes) == 0;
-  if (!ok) swath_debug("fetch: cached %s fails the checks: %s", req->dest, swath_error_message());
-  swath_error_clear();
-  return ok;
-}
-
 /* Answer a request from the cache (state s), on the submitting thread. */
 static void answer_cached(swath_fetcher *f, const swath_fetch_req *req, swath_cache_state s) {
   swath_fetch_result r = {.outcome = s == SWATH_CACHE_HIT ? SWATH_FETCH_DONE : SWATH_FETCH_EMPTY,
@@ -198,7 +195,8 @@ int swath_fetch_submit(swath_fetcher *f, const swath_fetch_req *req) {
   int damaged = 0; /* the cached file failed SWATH_FETCH_VERIFY's checks */
   if (req->dest && !(req->flags & SWATH_FETCH_REFETCH)) {
     swath_cache_state s = swath_cache_lookup(req->dest);
-    if (s == SWATH_CACHE_HIT && (req->flags & SWATH_FETCH_VERIFY) && !cached_passes(f, req)) {
+    if (s == SWATH_CACHE_HIT && (req->flags & SWATH_FETCH_VERIFY) &&
+        !swath__fetch_cached_passes(req, f->cfg.max_body_bytes)) {
       s = SWATH_CACHE_MISS; /* download it again, replacing it */
       damaged = 1;
       pthread_mutex_lock(&f->mu);

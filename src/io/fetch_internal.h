@@ -1,7 +1,13 @@
-/* fetch_internal.h: the fetcher's state, shared by fetch.c (the loop and
- * finisher threads) and fetch_api.c (the callers' side); private to
- * src/io/fetch*.c. See fetch.h for the model and the policy.
+/* fetch_internal.h: the fetcher's state and what its files share; private
+ * to src/io/fetch*.c (fetch.h is the API, the model and the policy).
  *
+ * The files: fetch_api.c runs on the callers' threads (start and stop,
+ * submit with its cache answers and coalescing, wait, cancel, stats, the
+ * synchronous get); fetch.c is the loop thread (the curl multi handle, the
+ * per-host queues, caps, rates and pauses, the backoff list, redirects,
+ * timeouts) and the finisher threads; fetch_retry.c and fetch_validate.c
+ * are the policy as functions that touch no fetcher state (what is retried
+ * and after how long; what a body must be).
  *
  * Threads and ownership:
  *  - the loop thread owns the curl multi handle, the per-host ready queues,
@@ -137,8 +143,23 @@ static inline size_t dest_bucket(const char *dest) {
   return (size_t)(swath_fnv1a_str(dest) % PENDING_BUCKETS);
 }
 
+/* fetch.c */
 void swath__fetch_job_free(struct job *j);
-void *swath__fetch_loop_main(void *arg);
-void *swath__fetch_finisher_main(void *arg);
+void *swath__fetch_loop_main(void *arg);     /* the loop thread; arg: the fetcher */
+void *swath__fetch_finisher_main(void *arg); /* a finisher thread; arg: the fetcher */
+
+/* fetch_retry.c: the wait in milliseconds before the next attempt after
+ * `attempts` (>= 1) failed: the backoff (swath_fetch_backoff_ms with the
+ * config's base, max and seed, keyed by `url`), or the server's Retry-After
+ * (`retry_after_s`, -1 = none) capped at backoff_max_ms when that is longer.
+ * *pause_ms: how long every request to the host is to be held (that capped
+ * Retry-After, when pause_host_on_retry_after), or -1 for no pause. */
+long swath__fetch_retry_delay_ms(const swath_fetch_config *c, int attempts, const char *url,
+                                 long retry_after_s, long *pause_ms);
+
+/* fetch_validate.c: SWATH_FETCH_VERIFY: does the cached file at req->dest
+ * pass the checks a download of it would get (swath_fetch_check_file)?
+ * 1 or 0; logs why not at debug level and leaves no error set. */
+int swath__fetch_cached_passes(const swath_fetch_req *req, size_t max_bytes);
 
 #endif

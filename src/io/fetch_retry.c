@@ -1,6 +1,14 @@
-/* fetch_retry.c: the fetcher's retry policy (see fetch.h), moved verbatim
- * from fetch.c. */
-#include "io/fetch.h"
+/* fetch_retry.c: the fetcher's retry policy, as fetch.h states it: which
+ * outcomes of an attempt are retried (swath_fetch_classify), how long to
+ * wait before the next attempt (exponential backoff with full jitter, or a
+ * server's Retry-After when that is longer) and how long to hold the host.
+ *
+ * Functions of their arguments only: no fetcher state, no clock (the
+ * caller passes `now`), no shared PRNG. A delay depends on (seed, URL,
+ * attempt) alone, so it does not depend on the order in which concurrent
+ * transfers finish and a run's delays can be reproduced; no wait is longer
+ * than backoff_max_ms. */
+#include "io/fetch_internal.h"
 
 #include <curl/curl.h>
 #include <math.h>
@@ -123,4 +131,17 @@ long swath_fetch_parse_retry_after(const char *value, time_t now) {
   time_t t = curl_getdate(v, NULL);
   if (t == (time_t)-1) return -1;
   return t > now ? (long)(t - now) : 0;
+}
+
+long swath__fetch_retry_delay_ms(const swath_fetch_config *c, int attempts, const char *url,
+                                 long retry_after_s, long *pause_ms) {
+  long delay =
+      swath_fetch_backoff_ms(c->backoff_base_ms, c->backoff_max_ms, attempts, c->seed, url);
+  *pause_ms = -1;
+  if (retry_after_s >= 0) {
+    long ra = retry_after_s > c->backoff_max_ms / 1000 ? c->backoff_max_ms : retry_after_s * 1000;
+    if (ra > delay) delay = ra;
+    if (c->pause_host_on_retry_after) *pause_ms = ra;
+  }
+  return delay;
 }

@@ -1,6 +1,17 @@
-/* fetch_validate.c: body sniffing and validation (see fetch.h), moved
- * verbatim from fetch.c. */
-#include "io/fetch.h"
+/* fetch_validate.c: what a body must be before it is cached or handed to
+ * a callback, as fetch.h states it: sniffing from the first bytes, the text
+ * of an OGC exception document, swath_fetch_validate's checks (a PNG that
+ * swath__png_check proves good; every other image decoded completely with
+ * GDAL from /vsimem/; an XML document parsed whole), and the same checks
+ * on a cached file (swath_fetch_check_file, SWATH_FETCH_VERIFY).
+ *
+ * Invariants: nothing here writes the cache or touches fetcher state; a
+ * body is read within [body, body + len) only, never as a C string; the
+ * verdict is SWATH_ETRANSIENT only where another attempt can help (an image
+ * or document that looks cut short) and SWATH_EINVAL otherwise; GDAL's
+ * messages are caught per call (a pushed handler) and the thread-local
+ * option set for a decode is restored, so any thread may validate. */
+#include "io/fetch_internal.h"
 
 #include <errno.h>
 #include <gdal.h>
@@ -16,6 +27,7 @@
 #include <cpl_vsi.h>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "io/png_check.h"
 
 /* ---- sniffing ---- */
@@ -542,4 +554,12 @@ int swath_fetch_check_file(const char *path, unsigned kinds, int expect_width, i
   free(body);
   fclose(fp);
   return rc;
+}
+
+int swath__fetch_cached_passes(const swath_fetch_req *req, size_t max_bytes) {
+  int ok = swath_fetch_check_file(req->dest, req->kinds, req->expect_width, req->expect_height,
+                                  max_bytes) == 0;
+  if (!ok) swath_debug("fetch: cached %s fails the checks: %s", req->dest, swath_error_message());
+  swath_error_clear();
+  return ok;
 }
