@@ -29,25 +29,21 @@
 #include <cpl_vsi.h>
 
 #include "core/error.h"
+#include "fixture.h"
 #include "gdal_bytes.h"
 #include "io/cache.h"
 #include "io/fetch.h"
 #include "io/fetch_internal.h"
 
-static char tmpdir[64];
-
 static int setup(void **state) {
   (void)state;
   GDALAllRegister();
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/swath-test-fetch-XXXXXX");
-  return mkdtemp(tmpdir) ? 0 : -1;
+  return tmpdir_make("fetch");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  int rc = system(cmd);
+  int rc = tmpdir_remove();
   GDALDestroyDriverManager();
   return rc;
 }

@@ -21,26 +21,23 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/grid.h"
+#include "fixture.h"
 #include "io/fetch.h"
 #include "io/remote.h"
 #include "io/source.h"
 
-static char tmpdir[64];
 static swath_grid wmq;
 
 static int setup(void **state) {
   (void)state;
   GDALAllRegister();
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/swath-test-remote-XXXXXX");
-  if (!mkdtemp(tmpdir)) return -1;
+  if (tmpdir_make("remote")) return -1;
   return swath_grid_builtin("WebMercatorQuad", 256, &wmq);
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_remove();
 }
 
 typedef struct collected {

@@ -20,32 +20,29 @@
 #include "core/error.h"
 #include "core/grid.h"
 #include "core/raster.h"
+#include "fixture.h"
 #include "io/sink.h"
 
-static char dir[64];
 static swath_grid grid;
 
 static int setup(void **st) {
   (void)st;
   GDALAllRegister();
   CPLSetConfigOption("GDAL_PAM_ENABLED", "NO");
-  strcpy(dir, "/tmp/swath-test-sink-XXXXXX");
-  assert_non_null(mkdtemp(dir));
+  assert_int_equal(tmpdir_make("sink"), 0);
   assert_int_equal(swath_grid_builtin("WebMercatorQuad", 256, &grid), 0);
   return 0;
 }
 static int teardown(void **st) {
   (void)st;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  int r = system(cmd);
+  int r = tmpdir_remove();
   GDALDestroyDriverManager();
   return r;
 }
 
 static swath_sink_cfg cfg(const char *sub, const char *format, swath_dtype dt, int bands) {
   static char path[128];
-  snprintf(path, sizeof path, "%s/%s", dir, sub);
+  snprintf(path, sizeof path, "%s/%s", tmpdir, sub);
   swath_tile t = {14, 8580, 5737};
   swath_sink_cfg c = {.path = path, .format = format, .dtype = dt, .bands = bands, .alpha = 1, .grid = &grid,
                       .min_zoom = 14, .max_zoom = 14, .name = "test"};
@@ -125,7 +122,7 @@ static void gtiff_float_roundtrip(void **st) { (void)st; roundtrip("GTiff", SWAT
 static void gtiff_is_georeferenced(void **st) {
   (void)st;
   char p[256];
-  snprintf(p, sizeof p, "%s/GTiff/14/8580/5737.tif", dir);
+  snprintf(p, sizeof p, "%s/GTiff/14/8580/5737.tif", tmpdir);
   GDALDatasetH ds = GDALOpen(p, GA_ReadOnly);
   assert_non_null(ds);
   double gt[6];
@@ -150,7 +147,7 @@ static void refuses_what_cannot_be_written(void **st) {
   assert_int_equal(swath_sink_tiledir.open(&c, &s), SWATH_EINVAL);
   /* A path below a regular file cannot be created, even by root. */
   char file[128];
-  snprintf(file, sizeof file, "%s/plainfile", dir);
+  snprintf(file, sizeof file, "%s/plainfile", tmpdir);
   FILE *f = fopen(file, "w");
   fclose(f);
   c = cfg("plainfile/out", "PNG", SWATH_DT_BYTE, 3);
