@@ -145,14 +145,16 @@ static void concurrent_marks_and_failures(void **st) {
     args[i][1] = (void *)(intptr_t)i;
     pthread_create(&th[i], NULL, marker, args[i]);
   }
-  for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+  for (int i = 0; i < 4; i++)
+    pthread_join(th[i], NULL);
   nfailed = 0;
   assert_int_equal(vt->each_failed(s, count_failed, NULL), 0);
   assert_int_equal(nfailed, 400);
   vt->close(s);
   s = open_key("key-d");
   for (int id = 0; id < 4; id++)
-    for (int i = 0; i < 1000; i += 37) assert_int_equal(get(s, 12, id, i), i % 10 ? SWATH_TASK_DONE : SWATH_TASK_FAILED);
+    for (int i = 0; i < 1000; i += 37)
+      assert_int_equal(get(s, 12, id, i), i % 10 ? SWATH_TASK_DONE : SWATH_TASK_FAILED);
   vt->close(s);
 }
 
