@@ -23,43 +23,22 @@
 #include "core/area.h"
 #include "core/error.h"
 #include "core/grid.h"
-
-#define NEAR(a, b, eps)                                                                            \
-  do {                                                                                             \
-    double a_ = (a), b_ = (b);                                                                     \
-    if (!(fabs(a_ - b_) <= (eps)))                                                                 \
-      fail_msg("%s = %.17g, expected %.17g (+-%g)", #a, a_, b_, (double)(eps));                    \
-  } while (0)
+#include "fixture.h"
 
 #define HALF 20037508.3427892
-
-static char tmpdir[64];
 
 static int setup(void **state) {
   (void)state;
   GDALAllRegister();
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/swath-test-area-XXXXXX");
-  return mkdtemp(tmpdir) ? 0 : -1;
+  return tmpdir_make("area");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  int rc = system(cmd);
+  int rc = tmpdir_remove();
   GDALDestroyDriverManager();
   OSRCleanup();
   return rc;
-}
-
-static const char *write_tmp(const char *name, const char *text) {
-  static char path[128];
-  snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-  return path;
 }
 
 /* Tiles of the bbox range whose intersection with `wkt` (grid CRS) has

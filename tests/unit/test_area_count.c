@@ -26,11 +26,11 @@
 #include "core/area.h"
 #include "core/error.h"
 #include "core/grid.h"
+#include "fixture.h"
 
 #define HALF 20037508.342789244
 #define MAX_WALK 60000 /* metatiles in the bbox: above, a zoom is not walked */
 
-static char tmpdir[64];
 static char utm_path[128];
 
 /* A UTM 32N quadtree of 8 zooms: 2 km tiles at the deepest, 5 x 37 tiles
@@ -55,16 +55,14 @@ static void write_utm_grid(void) {
 static int setup(void **state) {
   (void)state;
   GDALAllRegister();
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/swath-test-count-XXXXXX");
-  if (!mkdtemp(tmpdir)) return -1;
+  if (tmpdir_make("count")) return -1;
   write_utm_grid();
   return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
-  unlink(utm_path);
-  rmdir(tmpdir);
+  tmpdir_remove();
   GDALDestroyDriverManager();
   OSRCleanup();
   return 0;

@@ -19,20 +19,16 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "engine/job.h"
-
-static char tmpdir[64];
+#include "fixture.h"
 
 static int setup(void **state) {
   (void)state;
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/swath-test-config-XXXXXX");
-  return mkdtemp(tmpdir) ? 0 : -1;
+  return tmpdir_make("config");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_remove();
 }
 
 /* Parse `text`; expect SWATH_EINVAL and a message containing `want`. */
@@ -152,13 +148,6 @@ static void duplicate_keys(void **st) {
   assert_int_equal(c->n, 200000);
   swath_cfg_free(c);
   free(s);
-}
-
-static void write_file(const char *path, const void *data, size_t n) {
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  assert_int_equal(fwrite(data, 1, n, f), n);
-  fclose(f);
 }
 
 /* swath_job_load is what `swath run` calls: expect SWATH_EINVAL naming want. */

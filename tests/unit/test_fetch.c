@@ -1,10 +1,11 @@
 /* test_fetch.c: the fetcher's policy and the cache layout, without network:
- * backoff bounds and determinism, Retry-After parsing, classification of
- * curl codes and HTTP statuses, body sniffing and validation (images made
- * with GDAL, then cut short), exception text extraction, cache paths,
- * lookups and atomic writes, and a fetcher that never connects (cache hits,
- * invalid URLs, the failure budget). Expected hashes were computed outside
- * swath (python3, FNV-1a over the documented serialisation). */
+ * backoff bounds and determinism, Retry-After parsing and the wait it sets,
+ * classification of curl codes and HTTP statuses, body sniffing and
+ * validation (images made with GDAL, then cut short), exception text
+ * extraction, cache paths, lookups and atomic writes, and a fetcher that
+ * never connects (cache hits, invalid URLs, the failure budget). Expected
+ * hashes were computed outside swath (python3, FNV-1a over the documented
+ * serialisation). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,24 +29,21 @@
 #include <cpl_vsi.h>
 
 #include "core/error.h"
+#include "fixture.h"
+#include "gdal_bytes.h"
 #include "io/cache.h"
 #include "io/fetch.h"
-#include "gdal_bytes.h"
-
-static char tmpdir[64];
+#include "io/fetch_internal.h"
 
 static int setup(void **state) {
   (void)state;
   GDALAllRegister();
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/swath-test-fetch-XXXXXX");
-  return mkdtemp(tmpdir) ? 0 : -1;
+  return tmpdir_make("fetch");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  int rc = system(cmd);
+  int rc = tmpdir_remove();
   GDALDestroyDriverManager();
   return rc;
 }
@@ -113,6 +111,42 @@ static void test_retry_after(void **state) {
   assert_int_equal(swath_fetch_parse_retry_after("5 seconds", t), -1);
   assert_int_equal(swath_fetch_parse_retry_after("-3", t), -1);
   assert_int_equal(swath_fetch_parse_retry_after("soon", t), -1);
+}
+
+/* The wait before a retry: the backoff, or a longer Retry-After capped at
+ * backoff_max; the host is held for the capped Retry-After when the config
+ * says so. */
+static void test_retry_delay(void **state) {
+  (void)state;
+  swath_fetch_config c;
+  swath_fetch_config_default(&c); /* base 500, max 30000, pause on */
+  const char *url = "http://h/1/2/3.png";
+  long pause = 0;
+  for (int attempt = 1; attempt <= 8; attempt++) {
+    long backoff = swath_fetch_backoff_ms(500, 30000, attempt, c.seed, url);
+    assert_int_equal(swath__fetch_retry_delay_ms(&c, attempt, url, -1, &pause), backoff);
+    assert_int_equal(pause, -1);
+    /* Retry-After: 0 adds nothing to the wait but still holds the host. */
+    assert_int_equal(swath__fetch_retry_delay_ms(&c, attempt, url, 0, &pause), backoff);
+    assert_int_equal(pause, 0);
+  }
+  /* After the first attempt the backoff is at most 500 ms: 10 s wins. */
+  assert_int_equal(swath__fetch_retry_delay_ms(&c, 1, url, 10, &pause), 10000);
+  assert_int_equal(pause, 10000);
+  /* An hour is capped at backoff_max, the hold too. */
+  assert_int_equal(swath__fetch_retry_delay_ms(&c, 1, url, 3600, &pause), 30000);
+  assert_int_equal(pause, 30000);
+  /* A Retry-After shorter than the backoff: the backoff, the host held for
+   * the Retry-After only. Find an attempt whose backoff exceeds 2 s. */
+  int attempt = 6;
+  long backoff;
+  while ((backoff = swath_fetch_backoff_ms(500, 30000, attempt, c.seed, url)) <= 2000)
+    attempt++;
+  assert_int_equal(swath__fetch_retry_delay_ms(&c, attempt, url, 1, &pause), backoff);
+  assert_int_equal(pause, 1000);
+  c.pause_host_on_retry_after = 0;
+  assert_int_equal(swath__fetch_retry_delay_ms(&c, 1, url, 10, &pause), 10000);
+  assert_int_equal(pause, -1);
 }
 
 /* ---- classification ---- */
@@ -722,21 +756,14 @@ static void test_fetcher_queue_bound(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_backoff_bounds),
-      cmocka_unit_test(test_backoff_deterministic),
-      cmocka_unit_test(test_retry_after),
-      cmocka_unit_test(test_classify),
-      cmocka_unit_test(test_sniff),
-      cmocka_unit_test(test_exception_text),
-      cmocka_unit_test(test_exception_text_at_body_end),
-      cmocka_unit_test(test_validate_images),
-      cmocka_unit_test(test_validate_jpeg_scaled),
-      cmocka_unit_test(test_validate_documents),
-      cmocka_unit_test(test_cache_root),
-      cmocka_unit_test(test_cache_source_names),
-      cmocka_unit_test(test_cache_files),
-      cmocka_unit_test(test_fetcher_offline),
-      cmocka_unit_test(test_fetcher_queue_bound),
+      cmocka_unit_test(test_backoff_bounds),     cmocka_unit_test(test_backoff_deterministic),
+      cmocka_unit_test(test_retry_after),        cmocka_unit_test(test_retry_delay),
+      cmocka_unit_test(test_classify),           cmocka_unit_test(test_sniff),
+      cmocka_unit_test(test_exception_text),     cmocka_unit_test(test_exception_text_at_body_end),
+      cmocka_unit_test(test_validate_images),    cmocka_unit_test(test_validate_jpeg_scaled),
+      cmocka_unit_test(test_validate_documents), cmocka_unit_test(test_cache_root),
+      cmocka_unit_test(test_cache_source_names), cmocka_unit_test(test_cache_files),
+      cmocka_unit_test(test_fetcher_offline),    cmocka_unit_test(test_fetcher_queue_bound),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

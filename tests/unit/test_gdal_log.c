@@ -23,27 +23,7 @@
 
 #include "core/gdal_log.h"
 #include "core/log.h"
-
-/* Run fn with stderr sent to a file; return what it wrote (caller frees). */
-static char *stderr_of(void (*fn)(void)) {
-  char path[] = "/tmp/swath-test-gdal-log-XXXXXX";
-  int fd = mkstemp(path);
-  assert_true(fd >= 0);
-  fflush(stderr);
-  int saved = dup(STDERR_FILENO);
-  dup2(fd, STDERR_FILENO);
-  fn();
-  fflush(stderr);
-  dup2(saved, STDERR_FILENO);
-  close(saved);
-  size_t n = (size_t)lseek(fd, 0, SEEK_END);
-  char *s = calloc(1, n + 1);
-  assert_non_null(s);
-  assert_int_equal(pread(fd, s, n, 0), (ssize_t)n);
-  close(fd);
-  unlink(path);
-  return s;
-}
+#include "fixture.h"
 
 static void raise_some(void) {
   CPLError(CE_Failure, CPLE_OpenFailed, "cannot open http://h/x.tif?apikey=SECRET42\nsecond line");

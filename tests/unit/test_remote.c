@@ -21,26 +21,23 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/grid.h"
+#include "fixture.h"
 #include "io/fetch.h"
 #include "io/remote.h"
 #include "io/source.h"
 
-static char tmpdir[64];
 static swath_grid wmq;
 
 static int setup(void **state) {
   (void)state;
   GDALAllRegister();
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/swath-test-remote-XXXXXX");
-  if (!mkdtemp(tmpdir)) return -1;
+  if (tmpdir_make("remote")) return -1;
   return swath_grid_builtin("WebMercatorQuad", 256, &wmq);
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_remove();
 }
 
 typedef struct collected {
@@ -70,15 +67,19 @@ static int open_xyz(const char *yaml, swath_cfg **cfg, void **st) {
 
 /* A read of exactly tile t (near: no margin). */
 static swath_read_req tile_req(swath_tile t, int scale, const char *resampling) {
-  return (swath_read_req){.crs = wmq.crs, .bounds = swath_grid_tile_bounds(&wmq, t), .width = 256 * scale,
-                          .height = 256 * scale, .resampling = resampling};
+  return (swath_read_req){.crs = wmq.crs,
+                          .bounds = swath_grid_tile_bounds(&wmq, t),
+                          .width = 256 * scale,
+                          .height = 256 * scale,
+                          .resampling = resampling};
 }
 
 static void test_xyz_urls(void **state) {
   (void)state;
   swath_cfg *cfg;
   void *st;
-  assert_int_equal(open_xyz("{type: xyz, url: 'http://h.test/{z}/{x}/{y}.png', offline: true}", &cfg, &st), 0);
+  assert_int_equal(
+      open_xyz("{type: xyz, url: 'http://h.test/{z}/{x}/{y}.png', offline: true}", &cfg, &st), 0);
   collected c = {0};
   /* The request's pixels are zoom 12's: zoom 12 is read, one tile. */
   swath_read_req r = tile_req((swath_tile){12, 2145, 1434}, 1, "near");
@@ -107,8 +108,11 @@ static void test_xyz_tms_and_subdomains(void **state) {
   (void)state;
   swath_cfg *cfg;
   void *st;
-  assert_int_equal(open_xyz("{type: xyz, url: 'https://{s}.h.test/{z}/{x}/{-y}.jpg', subdomains: 'a,b,c', "
-                            "zoom: 3, offline: true}", &cfg, &st), 0);
+  assert_int_equal(
+      open_xyz("{type: xyz, url: 'https://{s}.h.test/{z}/{x}/{-y}.jpg', subdomains: 'a,b,c', "
+               "zoom: 3, offline: true}",
+               &cfg, &st),
+      0);
   collected c = {0};
   swath_read_req r = tile_req((swath_tile){3, 1, 2}, 1, "near");
   assert_int_equal(swath_source_xyz.requests(st, &r, collect, &c), 0);
@@ -131,15 +135,21 @@ static void test_xyz_refusals(void **state) {
   static const struct {
     const char *yaml, *msg;
   } bad[] = {
-      {"{type: xyz, url: 'http://h/{z}/{x}/{row}.png', offline: true}", "unknown placeholder {row}"},
+      {"{type: xyz, url: 'http://h/{z}/{x}/{row}.png', offline: true}",
+       "unknown placeholder {row}"},
       {"{type: xyz, url: 'http://h/{z}/{x}.png', offline: true}", "must contain {z}, {x}"},
-      {"{type: xyz, url: 'ftp://h/{z}/{x}/{y}.png', offline: true}", "expected http:// or https://"},
-      {"{type: xyz, url: 'http://{s}.h/{z}/{x}/{y}.png', subdomains: '', offline: true}", "subdomains is empty"},
+      {"{type: xyz, url: 'ftp://h/{z}/{x}/{y}.png', offline: true}",
+       "expected http:// or https://"},
+      {"{type: xyz, url: 'http://{s}.h/{z}/{x}/{y}.png', subdomains: '', offline: true}",
+       "subdomains is empty"},
       {"{type: xyz, offline: true}", "needs 'url'"},
       {"{type: xyz, url: 'http://h/{z}/{x}/{y}.png', zoom: 40, offline: true}", "zoom"},
-      {"{type: xyz, url: 'http://h/{z}/{x}/{y}.png', format: gif, offline: true}", "not an image format"},
-      {"{type: xyz, url: 'http://h/{z}/{x}/{y}.png', colour: red, offline: true}", "unknown key 'colour'"},
-      {"{type: xyz, url: 'http://h/{z}/{x}/{y}.png', bounds: [10, 50, 5, 40], offline: true}", "[west, south"},
+      {"{type: xyz, url: 'http://h/{z}/{x}/{y}.png', format: gif, offline: true}",
+       "not an image format"},
+      {"{type: xyz, url: 'http://h/{z}/{x}/{y}.png', colour: red, offline: true}",
+       "unknown key 'colour'"},
+      {"{type: xyz, url: 'http://h/{z}/{x}/{y}.png', bounds: [10, 50, 5, 40], offline: true}",
+       "[west, south"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     swath_cfg *cfg;
@@ -147,7 +157,8 @@ static void test_xyz_refusals(void **state) {
     swath_error_clear();
     int rc = open_xyz(bad[i].yaml, &cfg, &st);
     if (rc != SWATH_EINVAL || !strstr(swath_error_message(), bad[i].msg))
-      fail_msg("%s: rc %d, message '%s' (expected '%s')", bad[i].yaml, rc, swath_error_message(), bad[i].msg);
+      fail_msg("%s: rc %d, message '%s' (expected '%s')", bad[i].yaml, rc, swath_error_message(),
+               bad[i].msg);
     assert_null(st);
     swath_cfg_free(cfg);
   }
@@ -158,10 +169,14 @@ static void test_cache_identity(void **state) {
   /* Same service, other job options: the same cache folder; another URL: another. */
   swath_cfg *c1, *c2, *c3;
   void *s1, *s2, *s3;
-  assert_int_equal(open_xyz("{type: xyz, url: 'http://h/{z}/{x}/{y}.png', offline: true}", &c1, &s1), 0);
-  assert_int_equal(open_xyz("{type: xyz, url: 'http://h/{z}/{x}/{y}.png', zoom: 4, max_connections: 2, offline: true}",
-                            &c2, &s2), 0);
-  assert_int_equal(open_xyz("{type: xyz, url: 'http://h/v2/{z}/{x}/{y}.png', offline: true}", &c3, &s3), 0);
+  assert_int_equal(
+      open_xyz("{type: xyz, url: 'http://h/{z}/{x}/{y}.png', offline: true}", &c1, &s1), 0);
+  assert_int_equal(open_xyz("{type: xyz, url: 'http://h/{z}/{x}/{y}.png', zoom: 4, "
+                            "max_connections: 2, offline: true}",
+                            &c2, &s2),
+                   0);
+  assert_int_equal(
+      open_xyz("{type: xyz, url: 'http://h/v2/{z}/{x}/{y}.png', offline: true}", &c3, &s3), 0);
   assert_string_equal(((swath__remote *)s1)->dir, ((swath__remote *)s2)->dir);
   assert_string_not_equal(((swath__remote *)s1)->dir, ((swath__remote *)s3)->dir);
   swath_source_xyz.close(s1), swath_source_xyz.close(s2), swath_source_xyz.close(s3);
@@ -172,7 +187,8 @@ static void test_offline_read_missing(void **state) {
   (void)state;
   swath_cfg *cfg;
   void *st;
-  assert_int_equal(open_xyz("{type: xyz, url: 'http://h.test/x/{z}/{x}/{y}.png', offline: true}", &cfg, &st), 0);
+  assert_int_equal(
+      open_xyz("{type: xyz, url: 'http://h.test/x/{z}/{x}/{y}.png', offline: true}", &cfg, &st), 0);
   swath_raster out;
   swath_read_req r = tile_req((swath_tile){12, 2145, 1434}, 1, "near");
   assert_int_equal(swath_source_xyz.read(st, &r, &out), SWATH_EIO);
@@ -220,9 +236,12 @@ static void test_formats(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_xyz_urls),       cmocka_unit_test(test_xyz_tms_and_subdomains),
-      cmocka_unit_test(test_xyz_refusals),   cmocka_unit_test(test_cache_identity),
-      cmocka_unit_test(test_offline_read_missing), cmocka_unit_test(test_quad_grid),
+      cmocka_unit_test(test_xyz_urls),
+      cmocka_unit_test(test_xyz_tms_and_subdomains),
+      cmocka_unit_test(test_xyz_refusals),
+      cmocka_unit_test(test_cache_identity),
+      cmocka_unit_test(test_offline_read_missing),
+      cmocka_unit_test(test_quad_grid),
       cmocka_unit_test(test_formats),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

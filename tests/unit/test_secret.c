@@ -19,6 +19,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/secret.h"
+#include "fixture.h"
 #include "io/cache.h"
 
 static void redacts(const char *in, const char *want) {
@@ -200,9 +201,9 @@ static void test_cache_identity(void **state) {
   swath_cache_source_id wq1 = {.type = "wms-query", .url = "SERVICE=WMS&apikey=ONE"};
   swath_cache_source_id wq2 = {.type = "wms-query", .url = "SERVICE=WMS&apikey=TWO"};
   assert_int_equal(swath_cache_source_hash(&wq1), swath_cache_source_hash(&wq2));
-  char root[] = "/tmp/swath-test-secret-XXXXXX", dir[512], path[600], text[2048];
-  assert_non_null(mkdtemp(root));
-  assert_int_equal(swath_cache_source_dir(root, &k1, dir, sizeof dir), 0);
+  char dir[512], path[600], text[2048];
+  assert_int_equal(tmpdir_make("secret"), 0);
+  assert_int_equal(swath_cache_source_dir(tmpdir, &k1, dir, sizeof dir), 0);
   snprintf(path, sizeof path, "%s/source.txt", dir);
   FILE *fp = fopen(path, "r");
   assert_non_null(fp);
@@ -211,9 +212,7 @@ static void test_cache_identity(void **state) {
   fclose(fp);
   assert_null(strstr(text, "ONE"));
   assert_non_null(strstr(text, "key=REDACTED"));
-  char cmd[700];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-  assert_int_equal(system(cmd), 0);
+  assert_int_equal(tmpdir_remove(), 0);
 }
 
 int main(void) {

@@ -20,35 +20,39 @@
 #include "core/error.h"
 #include "core/grid.h"
 #include "core/raster.h"
+#include "fixture.h"
 #include "io/sink.h"
 
-static char dir[64];
 static swath_grid grid;
 
 static int setup(void **st) {
   (void)st;
   GDALAllRegister();
   CPLSetConfigOption("GDAL_PAM_ENABLED", "NO");
-  strcpy(dir, "/tmp/swath-test-sink-XXXXXX");
-  assert_non_null(mkdtemp(dir));
+  assert_int_equal(tmpdir_make("sink"), 0);
   assert_int_equal(swath_grid_builtin("WebMercatorQuad", 256, &grid), 0);
   return 0;
 }
 static int teardown(void **st) {
   (void)st;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  int r = system(cmd);
+  int r = tmpdir_remove();
   GDALDestroyDriverManager();
   return r;
 }
 
 static swath_sink_cfg cfg(const char *sub, const char *format, swath_dtype dt, int bands) {
   static char path[128];
-  snprintf(path, sizeof path, "%s/%s", dir, sub);
+  snprintf(path, sizeof path, "%s/%s", tmpdir, sub);
   swath_tile t = {14, 8580, 5737};
-  swath_sink_cfg c = {.path = path, .format = format, .dtype = dt, .bands = bands, .alpha = 1, .grid = &grid,
-                      .min_zoom = 14, .max_zoom = 14, .name = "test"};
+  swath_sink_cfg c = {.path = path,
+                      .format = format,
+                      .dtype = dt,
+                      .bands = bands,
+                      .alpha = 1,
+                      .grid = &grid,
+                      .min_zoom = 14,
+                      .max_zoom = 14,
+                      .name = "test"};
   c.bounds = swath_grid_tile_bounds(&grid, t);
   c.lonlat = (swath_lonlat_extent){1, {{8.52, 47.36, 8.54, 47.38}}, 8.53, 47.37};
   return c;
@@ -59,9 +63,11 @@ static void pattern(swath_raster *r, swath_dtype dt, int bands) {
   for (int b = 0; b < bands; b++)
     for (int i = 0; i < 256 * 256; i++) {
       double v = (i % 251) + b * 3;
-      GDALCopyWords(&v, GDT_Float64, 0, (char *)swath_raster_band(r, b) + i * swath_dtype_size(dt), (GDALDataType)dt, 0, 1);
+      GDALCopyWords(&v, GDT_Float64, 0, (char *)swath_raster_band(r, b) + i * swath_dtype_size(dt),
+                    (GDALDataType)dt, 0, 1);
     }
-  for (int i = 0; i < 256 * 10; i++) r->mask[i] = 0; /* top 10 rows: no data */
+  for (int i = 0; i < 256 * 10; i++)
+    r->mask[i] = 0; /* top 10 rows: no data */
 }
 
 static int count_files(const char *root, const char *needle) {
@@ -91,8 +97,10 @@ static void roundtrip(const char *format, swath_dtype dt, int bands) {
     if (!r.mask[i]) continue;
     for (int b = 0; b < bands; b++) {
       double a, z;
-      GDALCopyWords((char *)swath_raster_band(&r, b) + i * swath_dtype_size(dt), (GDALDataType)dt, 0, &a, GDT_Float64, 0, 1);
-      GDALCopyWords((char *)swath_raster_band(&back, b) + i * swath_dtype_size(dt), (GDALDataType)dt, 0, &z, GDT_Float64, 0, 1);
+      GDALCopyWords((char *)swath_raster_band(&r, b) + i * swath_dtype_size(dt), (GDALDataType)dt,
+                    0, &a, GDT_Float64, 0, 1);
+      GDALCopyWords((char *)swath_raster_band(&back, b) + i * swath_dtype_size(dt),
+                    (GDALDataType)dt, 0, &z, GDT_Float64, 0, 1);
       assert_true(a == z);
     }
   }
@@ -114,18 +122,26 @@ static void roundtrip(const char *format, swath_dtype dt, int bands) {
   assert_int_equal(GDALGetRasterXSize(ds), 256);
   double v;
   /* Row 100, column 7: pixel index 25607 -> 25607 % 251 = 5 (+3 per band). */
-  assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, bands), GF_Read, 7, 100, 1, 1, &v, 1, 1, GDT_Float64, 0, 0), CE_None);
+  assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, bands), GF_Read, 7, 100, 1, 1, &v, 1, 1,
+                                GDT_Float64, 0, 0),
+                   CE_None);
   assert_true(v == 5 + (bands - 1) * 3);
   GDALClose(ds);
 }
 
-static void png_rgba_roundtrip(void **st) { (void)st; roundtrip("PNG", SWATH_DT_BYTE, 3); }
-static void gtiff_float_roundtrip(void **st) { (void)st; roundtrip("GTiff", SWATH_DT_FLOAT32, 1); }
+static void png_rgba_roundtrip(void **st) {
+  (void)st;
+  roundtrip("PNG", SWATH_DT_BYTE, 3);
+}
+static void gtiff_float_roundtrip(void **st) {
+  (void)st;
+  roundtrip("GTiff", SWATH_DT_FLOAT32, 1);
+}
 
 static void gtiff_is_georeferenced(void **st) {
   (void)st;
   char p[256];
-  snprintf(p, sizeof p, "%s/GTiff/14/8580/5737.tif", dir);
+  snprintf(p, sizeof p, "%s/GTiff/14/8580/5737.tif", tmpdir);
   GDALDatasetH ds = GDALOpen(p, GA_ReadOnly);
   assert_non_null(ds);
   double gt[6];
@@ -150,7 +166,7 @@ static void refuses_what_cannot_be_written(void **st) {
   assert_int_equal(swath_sink_tiledir.open(&c, &s), SWATH_EINVAL);
   /* A path below a regular file cannot be created, even by root. */
   char file[128];
-  snprintf(file, sizeof file, "%s/plainfile", dir);
+  snprintf(file, sizeof file, "%s/plainfile", tmpdir);
   FILE *f = fopen(file, "w");
   fclose(f);
   c = cfg("plainfile/out", "PNG", SWATH_DT_BYTE, 3);
@@ -204,8 +220,7 @@ static void metadata_describe_the_extent(void **st) {
   swath_sink_cfg c = cfg("extent", "PNG", SWATH_DT_BYTE, 3);
   void *s;
   assert_int_equal(swath_sink_tiledir.open(&c, &s), 0);
-  swath_sink_extent e = {
-      .min_zoom = 12, .max_zoom = 14, .bounds = c.bounds, .lonlat = c.lonlat};
+  swath_sink_extent e = {.min_zoom = 12, .max_zoom = 14, .bounds = c.bounds, .lonlat = c.lonlat};
   e.have[12] = e.have[14] = 1;
   e.limits[12] = (swath_tile_range){12, 2140, 1430, 2146, 1436};
   e.limits[14] = (swath_tile_range){14, 8580, 5737, 8580, 5737};

@@ -21,22 +21,20 @@
 #include <sqlite3.h>
 
 #include "engine/store.h"
+#include "fixture.h"
 
 static const swath_store_vtable *vt = &swath_store_sqlite;
-static char dir[64], path[128];
+static char path[128];
 
 static int setup(void **st) {
   (void)st;
-  strcpy(dir, "/tmp/swath-test-store-XXXXXX");
-  assert_non_null(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/state.sqlite", dir);
+  assert_int_equal(tmpdir_make("store"), 0);
+  snprintf(path, sizeof path, "%s/state.sqlite", tmpdir);
   return 0;
 }
 static int teardown(void **st) {
   (void)st;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  return system(cmd);
+  return tmpdir_remove();
 }
 
 static enum swath_task_state get(void *s, int z, int x, int y) {
@@ -147,14 +145,16 @@ static void concurrent_marks_and_failures(void **st) {
     args[i][1] = (void *)(intptr_t)i;
     pthread_create(&th[i], NULL, marker, args[i]);
   }
-  for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+  for (int i = 0; i < 4; i++)
+    pthread_join(th[i], NULL);
   nfailed = 0;
   assert_int_equal(vt->each_failed(s, count_failed, NULL), 0);
   assert_int_equal(nfailed, 400);
   vt->close(s);
   s = open_key("key-d");
   for (int id = 0; id < 4; id++)
-    for (int i = 0; i < 1000; i += 37) assert_int_equal(get(s, 12, id, i), i % 10 ? SWATH_TASK_DONE : SWATH_TASK_FAILED);
+    for (int i = 0; i < 1000; i += 37)
+      assert_int_equal(get(s, 12, id, i), i % 10 ? SWATH_TASK_DONE : SWATH_TASK_FAILED);
   vt->close(s);
 }
 
@@ -236,7 +236,7 @@ static void upgrades_an_old_store(void **st) {
   (void)st;
   /* The tables as swath made them before tile ranges and runs. */
   char old[160];
-  snprintf(old, sizeof old, "%s/old.sqlite", dir);
+  snprintf(old, sizeof old, "%s/old.sqlite", tmpdir);
   sqlite3 *db;
   assert_int_equal(sqlite3_open(old, &db), SQLITE_OK);
   assert_int_equal(
@@ -277,7 +277,7 @@ static void upgrades_an_old_store(void **st) {
   check_covered(s, (swath_tile){10, 3, 6}, half, 16);
   vt->close(s);
   /* A store with tile ranges but made before covered tiles were kept. */
-  snprintf(old, sizeof old, "%s/ranges.sqlite", dir);
+  snprintf(old, sizeof old, "%s/ranges.sqlite", tmpdir);
   assert_int_equal(sqlite3_open(old, &db), SQLITE_OK);
   assert_int_equal(
       sqlite3_exec(
