@@ -286,8 +286,8 @@ static void fn_hit(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     struct swath_search *w = (struct swath_search *)q;
     if (!w->geom) w->geom = boxes_geom(w->parts, w->nparts);
     if (!w->geom || !(w->prep = OGRCreatePreparedGeometry(w->geom))) {
-      sqlite3_result_error(ctx,
-                           "search: cannot prepare the geometry (GDAL built without GEOS?)", -1);
+      sqlite3_result_error(ctx, "search: cannot prepare the geometry (GDAL built without GEOS?)",
+                           -1);
       return;
     }
   }
@@ -1295,7 +1295,8 @@ static int64_t count_by_rtree(swath_catalog *c, const swath_search *q, int64_t c
     }
     ids[nids++] = id;
   }
-  if (!*rc && r != SQLITE_ROW && r != SQLITE_DONE) *rc = swath__sql_error(c->db, "search: counting");
+  if (!*rc && r != SQLITE_ROW && r != SQLITE_DONE)
+    *rc = swath__sql_error(c->db, "search: counting");
   swath__stmt_put(c, row);
   swath__stmt_put(c, st);
   if (!fringe && !*rc && nids) {
@@ -1409,13 +1410,13 @@ struct pager {
   const swath_search_opts *o;
   sqlite3_stmt *full; /* a full row by rid, unless ids only */
   swath_page *page;
-  int n;        /* items on the page */
-  int more;     /* a row after the page's last exists */
-  double est;   /* matches expected over the search's datetime range (run_sliced) */
-  int est_exact; /* est is a count, not a guess */
-  size_t ids_cap; /* ids only: page->ids' allocated size */
-  int narrow;     /* from_where's: see rtree_narrow */
-  int csort;      /* narrow and sorted on datetime alone: see take_sorted */
+  int n;             /* items on the page */
+  int more;          /* a row after the page's last exists */
+  double est;        /* matches expected over the search's datetime range (run_sliced) */
+  int est_exact;     /* est is a count, not a guess */
+  size_t ids_cap;    /* ids only: page->ids' allocated size */
+  int narrow;        /* from_where's: see rtree_narrow */
+  int csort;         /* narrow and sorted on datetime alone: see take_sorted */
   swath_jtext items; /* unless ids only: the page's items so far, "[" first */
 };
 
@@ -1699,8 +1700,7 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
    * costs less than slices and a count of their own (about 10% fewer
    * instructions per request for a 2x2 degree box and a month). */
   int short_window = q->has_t0 && q->has_t1 && q->t1 - q->t0 <= NARROW_MS;
-  int sliceable =
-      q->nparts && !q->ids_json && !short_window && !strcmp(q->sort[0].col, "i.dt");
+  int sliceable = q->nparts && !q->ids_json && !short_window && !strcmp(q->sort[0].col, "i.dt");
   /* A count the R*Tree gives is taken first, and lets the page come from
    * datetime slices. Slices pay when the page is a small part of what the
    * search meets: so the R*Tree's count (or, without one, whether its
@@ -1709,7 +1709,7 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
    * in the R*Tree costs about as much as the search's own descent, so a
    * search the extents say is small skips all that. */
   int rtree_count = cap >= 0 && rtree_countable(c, q), sliced = 0;
-  int few = 0; /* known or guessed to match at most two pages' worth */
+  int few = 0;        /* known or guessed to match at most two pages' worth */
   int64_t known = -2; /* numberMatched, when counted before the page */
   struct pager pg = {c, q, o, NULL, page, 0, 0, 0, 0, 0, rtree_narrow(c, q), 0, {0}};
   pg.csort = pg.narrow && q->nsort == 1 && !strcmp(q->sort[0].col, "i.dt");
@@ -1736,7 +1736,8 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
     few = !sliced;
   }
   static const char full_sql[] = "SELECT " SWATH__ROW_COLS " FROM items i WHERE i.rid = ?1";
-  if (!o->ids_only && (rc = swath__stmt_get(c, full_sql, (int)sizeof full_sql - 1, "search", &pg.full)))
+  if (!o->ids_only &&
+      (rc = swath__stmt_get(c, full_sql, (int)sizeof full_sql - 1, "search", &pg.full)))
     return rc;
   pg.items.precision = SWATH_JSON_DIGITS;
   if (!o->ids_only) {
@@ -1792,7 +1793,8 @@ int swath_search_run(swath_catalog *c, const swath_search *q, const swath_search
   else if (!rc && scan_count)
     page->matched = cap > 0 && counted > cap ? -1 : counted;
   else if (!rc && cap >= 0)
-    page->matched = rtree_count ? count_by_rtree(c, q, cap, &rc) : count_matches(c, q, pg.narrow, cap, &rc);
+    page->matched =
+        rtree_count ? count_by_rtree(c, q, cap, &rc) : count_matches(c, q, pg.narrow, cap, &rc);
   if (!rc) rc = color_warnings(c, q, page);
   if (rc) swath_page_clear(page);
   return rc;

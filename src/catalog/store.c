@@ -46,8 +46,7 @@ static const char *const SCHEMA[] = {
     "INSERT OR IGNORE INTO meta VALUES('schema', '" SWATH_CATALOG_SCHEMA "')",
     /* every item's footprint is its bbox, until one is not (swath__store_
      * commit drops the mark; search.c then counts from rows) */
-    "INSERT OR IGNORE INTO meta VALUES('footprints', 'boxes')",
-    NULL};
+    "INSERT OR IGNORE INTO meta VALUES('footprints', 'boxes')", NULL};
 
 static void finalize_writes(swath_catalog *c);
 
@@ -593,7 +592,8 @@ int swath__store_bulk_begin(swath_catalog *c) {
   char sql[160];
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   snprintf(sql, sizeof sql,
-           "PRAGMA synchronous = OFF; PRAGMA cache_size = " BULK_CACHE "; PRAGMA temp_store = FILE; "
+           "PRAGMA synchronous = OFF; PRAGMA cache_size = " BULK_CACHE
+           "; PRAGMA temp_store = FILE; "
            "PRAGMA threads = %ld",
            cores <= 1  ? 0
            : cores > 8 ? 7
