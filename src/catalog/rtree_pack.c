@@ -23,7 +23,7 @@
  * Entry ids (k) are numbered in leaf order, and each entry's %_rowid row
  * carries the item's rid, datetime, id and collection (catalog_int.h): the
  * rows of one area's entries then sit together in %_rowid, so a search
- * reads them from a few pages instead of one items page each (search.c).
+ * reads them from a few pages instead of one items page each (search_sql.c).
  * For that the sort carries each entry's rid and datetime, its collection
  * as a number (a catalog has few), and its id as an offset into a text log
  * (a temporary file, mapped when the entries are written).
@@ -122,11 +122,6 @@ static uint32_t hilbert(uint32_t x, uint32_t y) {
     y ^= t;
   }
   return d;
-}
-
-int swath__cmp_i64(const void *a, const void *b) {
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return x < y ? -1 : x > y;
 }
 
 int swath__rtpack_new(size_t run, swath__rtpack **out) {
