@@ -73,6 +73,15 @@ static char *read_text(const char *path, const char *what) {
   return s;
 }
 
+/* The error for what getopt_long returned that no option of the command
+ * took: ':' (an option without its value) or anything else (unknown). */
+static int option_error(const char *cmd, int c, char **argv) {
+  const char *opt = argv[optind - 1];
+  if (c == ':')
+    return swath_error_set(SWATH_EINVAL, "catalog %s: option '%s' needs a value", cmd, opt);
+  return swath_error_set(SWATH_EINVAL, "catalog %s: unknown option '%s'", cmd, opt);
+}
+
 /* ---- ingest ----------------------------------------------------------------- */
 
 struct bad_ctx {
@@ -120,12 +129,8 @@ static int cmd_ingest(int argc, char **argv) {
     case 'h':
       usage(stdout);
       return 0;
-    case ':':
-      rc = swath_error_set(SWATH_EINVAL, "catalog ingest: option '%s' needs a value",
-                           argv[optind - 1]);
-      break;
-    default:
-      rc = swath_error_set(SWATH_EINVAL, "catalog ingest: unknown option '%s'", argv[optind - 1]);
+    default: /* ':' or '?' */
+      rc = option_error("ingest", c, argv);
     }
     if (rc) return swath_cli_fail(rc);
   }
@@ -219,6 +224,14 @@ static void sel_free(struct sel *s) {
     free(s->vals[i]);
 }
 
+/* After the options of search and stats: no operand left, and a catalog. */
+static int sel_done(const char *cmd, const struct sel *s, int argc, char **argv) {
+  if (optind < argc)
+    return swath_error_set(SWATH_EINVAL, "catalog %s: unexpected argument '%s'", cmd, argv[optind]);
+  if (!s->db) return swath_error_set(SWATH_EINVAL, "catalog %s: --catalog DB is required", cmd);
+  return 0;
+}
+
 /* --intersects: GeoJSON text, or a file holding a geometry or one feature. */
 static char *geometry_arg(const char *arg) {
   char *text = arg[0] == '{' ? strdup(arg) : read_text(arg, "--intersects");
@@ -286,6 +299,22 @@ static int sel_option(struct sel *s, int c, const char *arg) {
   }
   case O_FILTER:
     s->filter = arg;
+    return 1;
+  }
+  return 0;
+}
+
+/* The next option of search or stats (getopt_long over opts) that is the
+ * command's own or -h: 1 with *c set. Selection flags go into s on the
+ * way; 0 at the end, or the error of a selection flag's value, an option
+ * without its value or an unknown one. */
+static int sel_next(const char *cmd, int argc, char **argv, const struct option *opts,
+                    struct sel *s, int *c) {
+  while ((*c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    int h = sel_option(s, *c, optarg);
+    if (h < 0) return h;
+    if (h) continue;
+    if (*c == ':' || *c == '?') return option_error(cmd, *c, argv);
     return 1;
   }
   return 0;
@@ -360,14 +389,11 @@ static int cmd_search(int argc, char **argv) {
                                        {"count-limit", required_argument, NULL, O_COUNT_LIMIT},
                                        {NULL, 0, NULL, 0}};
   struct sel s = {0};
-  int json_out = 0, all = 0, c, rc = 0;
+  int json_out = 0, all = 0, c, more = 0, rc = 0;
   long count_limit = 100000;
   optind = 1;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    int h = sel_option(&s, c, optarg);
-    if (h < 0) rc = h;
-    if (h) goto next;
+  while (!rc && (more = sel_next("search", argc, argv, opts, &s, &c)) == 1) {
     switch (c) {
     case O_SORT:
       sel_add(&s, "sortby", strdup(optarg));
@@ -391,19 +417,10 @@ static int cmd_search(int argc, char **argv) {
       usage(stdout);
       sel_free(&s);
       return 0;
-    case ':':
-      rc = swath_error_set(SWATH_EINVAL, "catalog search: option '%s' needs a value",
-                           argv[optind - 1]);
-      break;
-    default:
-      rc = swath_error_set(SWATH_EINVAL, "catalog search: unknown option '%s'", argv[optind - 1]);
     }
-  next:
-    if (rc) break;
   }
-  if (!rc && optind < argc)
-    rc = swath_error_set(SWATH_EINVAL, "catalog search: unexpected argument '%s'", argv[optind]);
-  if (!rc && !s.db) rc = swath_error_set(SWATH_EINVAL, "catalog search: --catalog DB is required");
+  if (more < 0) rc = more;
+  if (!rc) rc = sel_done("search", &s, argc, argv);
   if (!rc && all && json_out)
     rc = swath_error_set(SWATH_EINVAL, "catalog search: --all prints lines, not --json");
   json_t *body = NULL;
@@ -506,13 +523,10 @@ static int cmd_stats(int argc, char **argv) {
   int64_t shown = 0;
   swath_stats_opts o = {SWATH_STATS_EXACT, 1, 1024, 0, 0, on_fail, &shown};
   long v = 0, nth = sysconf(_SC_NPROCESSORS_ONLN);
-  int c, rc = 0, methods = 0;
+  int c, more = 0, rc = 0, methods = 0;
   optind = 1;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    int h = sel_option(&s, c, optarg);
-    if (h < 0) rc = h;
-    if (h) goto next;
+  while (!rc && (more = sel_next("stats", argc, argv, opts, &s, &c)) == 1) {
     switch (c) {
     case O_EXACT:
       o.method = SWATH_STATS_EXACT;
@@ -542,22 +556,13 @@ static int cmd_stats(int argc, char **argv) {
       usage(stdout);
       sel_free(&s);
       return 0;
-    case ':':
-      rc = swath_error_set(SWATH_EINVAL, "catalog stats: option '%s' needs a value",
-                           argv[optind - 1]);
-      break;
-    default:
-      rc = swath_error_set(SWATH_EINVAL, "catalog stats: unknown option '%s'", argv[optind - 1]);
     }
-  next:
-    if (rc) break;
   }
+  if (more < 0) rc = more;
   if (!rc && methods > 1)
     rc = swath_error_set(SWATH_EINVAL, "catalog stats: give one of --exact, --sample-step, "
                                        "--overview");
-  if (!rc && optind < argc)
-    rc = swath_error_set(SWATH_EINVAL, "catalog stats: unexpected argument '%s'", argv[optind]);
-  if (!rc && !s.db) rc = swath_error_set(SWATH_EINVAL, "catalog stats: --catalog DB is required");
+  if (!rc) rc = sel_done("stats", &s, argc, argv);
   o.threads = nth > 0 ? (int)nth : 1;
   json_t *body = NULL;
   if (!rc) rc = sel_body(&s, &body);
