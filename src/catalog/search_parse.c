@@ -17,6 +17,7 @@
 
 #include "catalog/search_int.h"
 #include "core/error.h"
+#include "core/gdal_log.h"
 
 /* ---- GET parameters -> search body -------------------------------------- */
 
@@ -163,7 +164,10 @@ static int parse_intersects(swath_search *q, const json_t *v) {
   if (!json_is_object(v))
     return swath_error_set(SWATH_EINVAL, "intersects: expected a GeoJSON geometry object");
   char *text = json_dumps(v, JSON_COMPACT);
-  CPLPushErrorHandler(CPLQuietErrorHandler);
+  /* GDAL's messages show at -v; its reason for an invalid geometry goes
+   * into the error (OGR_G_IsValid warns where the rings cross) */
+  swath_gdal_reset();
+  CPLPushErrorHandler(swath_gdal_handler);
   OGRGeometryH g = text ? OGR_G_CreateGeometryFromJson(text) : NULL;
   CPLPopErrorHandler();
   free(text);
@@ -181,15 +185,15 @@ static int parse_intersects(swath_search *q, const json_t *v) {
     return swath_error_set(SWATH_EINVAL, "intersects: coordinates must be longitude/latitude "
                                          "(EPSG:4326)");
   }
-  CPLPushErrorHandler(CPLQuietErrorHandler);
+  swath_gdal_reset();
+  CPLPushErrorHandler(swath_gdal_handler);
   int valid = OGR_G_IsValid(g);
   CPLPopErrorHandler();
   if (!valid) {
     OGR_G_DestroyGeometry(g);
-    return swath_error_set(SWATH_EINVAL,
-                           "intersects: the %s is not valid (self-intersecting or "
-                           "badly closed rings?)",
-                           type ? type : "geometry");
+    return swath_error_set(SWATH_EINVAL, "intersects: the %s is not valid (%s)",
+                           type ? type : "geometry",
+                           swath_gdal_why("self-intersecting or badly closed rings?"));
   }
   q->geom = g;
   q->has_geom = 1;
