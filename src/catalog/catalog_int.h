@@ -11,7 +11,7 @@
  *         entry itself: a bulk build numbers entries in leaf order
  *         (rtree_pack.c), later inserts take the next free number. The
  *         auxiliary columns repeat the row's rid, dt, id and collection, so
- *         that a search on boxes and datetime reads no items row (search.c
+ *         that a search on boxes and datetime reads no items row (search_sql.c
  *         reads them from the shadow table items_rtree_rowid, as a0..a3,
  *         where one area's entries lie together).
  *   collections(id, title, description, doc, minx, miny, maxx, maxy, dt0, dt1)
@@ -31,6 +31,7 @@
 #include <sqlite3.h>
 
 #include "catalog/catalog.h"
+#include "catalog/sql.h"
 
 /* 3: items.kind carries SWATH_SCENE_NO_DATETIME, _HAS_START, _HAS_END and
  * _NO_GEOMETRY (filters read them), and STAC documents always hold a bbox */
@@ -52,10 +53,10 @@ struct swath_catalog {
   int64_t in_txn;            /* puts since BEGIN */
   struct swath__extent *ext; /* per collection: what this transaction added */
   int n_ext;
-  int64_t max_span; /* longest dt1 - dt0 put in this transaction */
-  int not_boxes;    /* an item whose footprint is not its bbox was put */
-  int bulk;         /* filling a new catalog (see swath__store_bulk_begin) */
-  double bulk_t0;   /* when it began (seconds, CLOCK_MONOTONIC) */
+  int64_t max_span;      /* longest dt1 - dt0 put in this transaction */
+  int not_boxes;         /* an item whose footprint is not its bbox was put */
+  int bulk;              /* filling a new catalog (see swath__store_bulk_begin) */
+  double bulk_t0;        /* when it began (seconds, CLOCK_MONOTONIC) */
   sqlite3_stmt *st_bulk; /* a bulk build's INSERT of several rows */
   int64_t commit_every;  /* puts per write transaction (SWATH_STORE_BATCH) */
   size_t pack_run;       /* R*Tree pack: entries per sort run (0: default) */
@@ -71,20 +72,6 @@ struct swath_catalog {
   } stc[SWATH__STMT_CACHE];
   uint64_t stc_clock;
 };
-
-/* A prepared statement for sql (len bytes), from the connection's cache
- * when the same text was prepared before and is not in use: searches of
- * one shape differ only in bound values, so a server thread parses each
- * shape once. Give it back with swath__stmt_put (reset, bindings cleared,
- * kept) instead of sqlite3_finalize. */
-int swath__stmt_get(swath_catalog *c, const char *sql, int len, const char *what,
-                    sqlite3_stmt **out);
-void swath__stmt_put(swath_catalog *c, sqlite3_stmt *st);
-void swath__stmt_cache_clear(swath_catalog *c);
-
-/* SQLite failure as SWATH_EIO with the library's message and `what`. */
-int swath__sql_error(sqlite3 *db, const char *what);
-int swath__exec(sqlite3 *db, const char *sql);
 
 /* ---- store (store.c) ------------------------------------------------------ */
 /* Put one scene inside the current write transaction (begun on demand and
@@ -125,7 +112,6 @@ int swath__rtpack_flush(swath__rtpack *p);
 int swath__rtpack_write(swath__rtpack *p, sqlite3 *db, const char *table, const int64_t *skip,
                         size_t nskip);
 void swath__rtpack_free(swath__rtpack *p);
-int swath__cmp_i64(const void *a, const void *b);
 
 /* ---- rows and items (item.c) --------------------------------------------- */
 typedef struct swath__row {
@@ -240,33 +226,6 @@ void swath__color_src_clear(swath__color_src *s);
  * NULL when there is none. Caller frees. */
 char *swath__color_source(const json_t *item);
 
-/* ---- SQL text with its bound values (search.c, cql2.c) -------------------- */
-typedef struct swath__sqlval {
-  int type; /* SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT, SQLITE_NULL (pointer) */
-  int64_t i;
-  double d;
-  char *t;
-  void *p;
-} swath__sqlval;
-
-typedef struct swath__sql {
-  char *s;
-  size_t len, cap;
-  swath__sqlval *v;
-  int nv, capv;
-  int oom;
-} swath__sql;
-
-void swath__sql_add(swath__sql *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void swath__sql_int(swath__sql *q, int64_t v); /* appends "?" and binds v */
-void swath__sql_double(swath__sql *q, double v);
-void swath__sql_text(swath__sql *q, const char *v);
-void swath__sql_ptr(swath__sql *q, void *p); /* sqlite3_bind_pointer, type "swath_search" */
-void swath__sql_clear(swath__sql *q);
-void swath__sql_append(swath__sql *q, const swath__sql *more); /* text and values */
-/* Prepare the text and bind every value. */
-int swath__sql_prepare(sqlite3 *db, const swath__sql *q, sqlite3_stmt **out);
-
 /* ---- filters (cql2.c) ------------------------------------------------------
  * Append SQL for a CQL2-JSON expression, or for a STAC query-extension
  * object, over the queryable properties (see swath_catalog_queryables()).
@@ -278,12 +237,13 @@ int swath__query_ext_sql(const json_t *query, const char *what, swath__sql *out)
  * ('n' number, 't' text, 'd' datetime ms); NULL if unknown. */
 const char *swath__property_sql(const char *name, char *type, const char **canonical);
 
-/* ---- search internals shared with stats.c -------------------------------- */
+/* ---- search internals shared with store.c, stats.c and tests ------------
+ * (search_int.h holds the rest, for the search's own files) */
 /* Prepare "SELECT <cols> FROM items i WHERE <the search's conditions>"
  * ordered by rid, without limit or paging, for stats. */
 int swath__search_prepare_all(swath_catalog *c, const swath_search *q, const char *cols,
                               sqlite3_stmt **out);
-/* Register the catalog's SQL functions on a connection. */
+/* Register the catalog's SQL functions on a connection (search_match.c). */
 int swath__search_register(sqlite3 *db);
 /* numberMatched of a search on boxes and datetime counted from the R*Tree's
  * entries alone, as swath_search_run does for large ones in a catalog of

@@ -33,6 +33,9 @@ static int probe(const char *path, const char *head, size_t n, int is_dir) {
   (void)head;
   (void)n;
   if (is_dir) return 50;
+  /* Quiet, not swath_gdal_handler: every ingest path is probed, and a
+   * file that is not a raster is an answer here, not a failure to report
+   * (one() below, which opens the rasters, keeps GDAL's reasons). */
   CPLPushErrorHandler(CPLQuietErrorHandler);
   GDALDriverH d = GDALIdentifyDriver(path, NULL);
   CPLPopErrorHandler();

@@ -23,7 +23,7 @@
  * Entry ids (k) are numbered in leaf order, and each entry's %_rowid row
  * carries the item's rid, datetime, id and collection (catalog_int.h): the
  * rows of one area's entries then sit together in %_rowid, so a search
- * reads them from a few pages instead of one items page each (search.c).
+ * reads them from a few pages instead of one items page each (search_sql.c).
  * For that the sort carries each entry's rid and datetime, its collection
  * as a number (a catalog has few), and its id as an offset into a text log
  * (a temporary file, mapped when the entries are written).
@@ -52,7 +52,7 @@
 struct entry {
   uint64_t key; /* Hilbert index << 32 | day; until the run is sorted, the grid
                    cell instead: x << 48 | y << 32 | day (see keys_finish) */
-  int64_t id; /* the item's rid */
+  int64_t id;   /* the item's rid */
   int64_t dt;
   uint64_t text;   /* offset of the item's id (NUL-terminated) in the text log */
   uint32_t len;    /* the id's length */
@@ -88,7 +88,7 @@ struct swath__rtpack {
   size_t *run_len;
   int nruns;
   int64_t last_id; /* entries come in increasing rid order */
-  FILE *text; /* the text log */
+  FILE *text;      /* the text log */
   uint64_t text_len;
   char **colls;
   int *coll_len;
@@ -122,11 +122,6 @@ static uint32_t hilbert(uint32_t x, uint32_t y) {
     y ^= t;
   }
   return d;
-}
-
-int swath__cmp_i64(const void *a, const void *b) {
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return x < y ? -1 : x > y;
 }
 
 int swath__rtpack_new(size_t run, swath__rtpack **out) {
@@ -576,8 +571,7 @@ static int build_level(struct writer *w, int64_t **ids, float (**c)[NCOORD], siz
 }
 
 /* A leaf: its node, then the %_rowid rows of its entries (ids k0, k0 + 1, ...). */
-static int write_leaf(struct writer *w, int64_t nodeno, int64_t k0, const struct entry *e,
-                      int n) {
+static int write_leaf(struct writer *w, int64_t nodeno, int64_t k0, const struct entry *e, int n) {
   int64_t ids[64] = {0};
   float c[64][NCOORD];
   for (int i = 0; i < n; i++) {
@@ -599,10 +593,10 @@ static int write_leaf(struct writer *w, int64_t nodeno, int64_t k0, const struct
     sqlite3_bind_int64(st, b + 3, e[i].id);
     sqlite3_bind_int64(st, b + 4, e[i].dt);
     sqlite3_bind_text(st, b + 5, w->text + e[i].text, (int)e[i].len, SQLITE_STATIC);
-    sqlite3_bind_text(st, b + 6, w->p->colls[e[i].coll], w->p->coll_len[e[i].coll],
-                      SQLITE_STATIC);
+    sqlite3_bind_text(st, b + 6, w->p->colls[e[i].coll], w->p->coll_len[e[i].coll], SQLITE_STATIC);
     if (many && i < n - 1) continue;
-    if (sqlite3_step(st) != SQLITE_DONE) rc = swath__sql_error(w->db, "catalog: R*Tree");
+    if (sqlite3_step(st) != SQLITE_DONE)
+      rc = swath__sql_error(w->db, "catalog: R*Tree");
     else if (sqlite3_last_insert_rowid(w->db) != k0 + i)
       rc = swath_error_set(SWATH_EINTERNAL, "catalog: R*Tree entry %lld stored as %lld",
                            (long long)(k0 + i), (long long)sqlite3_last_insert_rowid(w->db));
@@ -670,8 +664,8 @@ int swath__rtpack_write(swath__rtpack *p, sqlite3 *db, const char *table, const 
     goto done;
   }
   for (int many = 0; many < 2; many++) {
-    char *ins = sqlite3_mprintf("INSERT INTO \"%w_rowid\"(rowid, nodeno, a0, a1, a2, a3) VALUES",
-                                table);
+    char *ins =
+        sqlite3_mprintf("INSERT INTO \"%w_rowid\"(rowid, nodeno, a0, a1, a2, a3) VALUES", table);
     for (int i = 0; ins && i < (many ? w.max_cells : 1); i++)
       ins = sqlite3_mprintf("%z%s(?, ?, ?, ?, ?, ?)", ins, i ? ", " : "");
     int bad = !ins || sqlite3_prepare_v2(db, ins, -1, many ? &w.rowids : &w.rowid, NULL);

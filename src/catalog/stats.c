@@ -24,6 +24,7 @@
 
 #include "catalog/catalog_int.h"
 #include "core/error.h"
+#include "core/gdal_log.h"
 #include "core/log.h"
 
 #define CHUNK 256
@@ -138,11 +139,15 @@ static int open_chans(const char *const paths[3], const int bands[3], struct cha
     for (int j = 0; j < k; j++)
       if (!strcmp(paths[j], paths[k])) ch[k].ds = ch[j].ds;
     if (!ch[k].ds) {
-      CPLPushErrorHandler(CPLQuietErrorHandler);
-      ch[k].ds = GDALOpenEx(paths[k], GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
+      /* GDAL's reason goes into the scene's one line (and shows at -v) */
+      swath_gdal_reset();
+      CPLPushErrorHandler(swath_gdal_handler);
+      ch[k].ds = GDALOpenEx(paths[k], GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR,
+                            NULL, NULL, NULL);
       CPLPopErrorHandler();
       if (!ch[k].ds)
-        return swath_error_set(SWATH_EIO, "cannot open '%s': %s", paths[k], CPLGetLastErrorMsg());
+        return swath_error_set(SWATH_EIO, "cannot open '%s': %s", paths[k],
+                               swath_gdal_why("GDAL gave no reason"));
     }
     if (bands[k] < 1 || bands[k] > GDALGetRasterCount(ch[k].ds))
       return swath_error_set(SWATH_EINVAL, "'%s' has no band %d", paths[k], bands[k]);

@@ -45,29 +45,10 @@ static const char *const SCHEMA[] = {
     "t1, +rid, +dt, +item, +collection)",
     "INSERT OR IGNORE INTO meta VALUES('schema', '" SWATH_CATALOG_SCHEMA "')",
     /* every item's footprint is its bbox, until one is not (swath__store_
-     * commit drops the mark; search.c then counts from rows) */
-    "INSERT OR IGNORE INTO meta VALUES('footprints', 'boxes')",
-    NULL};
+     * commit drops the mark; search_count.c then counts from rows) */
+    "INSERT OR IGNORE INTO meta VALUES('footprints', 'boxes')", NULL};
 
 static void finalize_writes(swath_catalog *c);
-
-int swath__sql_error(sqlite3 *db, const char *what) {
-  int code = db ? sqlite3_extended_errcode(db) : SQLITE_ERROR;
-  if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED)
-    return swath_error_set(SWATH_EIO, "%s: the catalog is locked by another writer (%s)", what,
-                           db ? sqlite3_errmsg(db) : "?");
-  return swath_error_set(SWATH_EIO, "%s: %s", what, db ? sqlite3_errmsg(db) : "cannot open");
-}
-
-int swath__exec(sqlite3 *db, const char *sql) {
-  char *err = NULL;
-  if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
-    int rc = swath_error_set(SWATH_EIO, "catalog: %s (in: %.60s)", err ? err : "?", sql);
-    sqlite3_free(err);
-    return rc;
-  }
-  return 0;
-}
 
 static int check_schema(swath_catalog *c) {
   sqlite3_stmt *st;
@@ -181,66 +162,6 @@ void swath_catalog_close(swath_catalog *c) {
   free(c);
 }
 
-int swath__stmt_get(swath_catalog *c, const char *sql, int len, const char *what,
-                    sqlite3_stmt **out) {
-  *out = NULL;
-  struct swath__stmt_slot *free_slot = NULL, *lru = NULL;
-  for (int k = 0; k < SWATH__STMT_CACHE; k++) {
-    struct swath__stmt_slot *s = &c->stc[k];
-    if (!s->st) {
-      if (!free_slot) free_slot = s;
-      continue;
-    }
-    if (!s->busy && s->len == len && !memcmp(s->sql, sql, (size_t)len)) {
-      s->busy = 1;
-      s->used = ++c->stc_clock;
-      *out = s->st;
-      return 0;
-    }
-    if (!s->busy && (!lru || s->used < lru->used)) lru = s;
-  }
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v3(c->db, sql, len, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
-    return swath__sql_error(c->db, what);
-  struct swath__stmt_slot *s = free_slot ? free_slot : lru;
-  char *copy = s ? malloc((size_t)len + 1) : NULL;
-  if (copy) {
-    if (s->st) {
-      sqlite3_finalize(s->st);
-      free(s->sql);
-    }
-    memcpy(copy, sql, (size_t)len);
-    copy[len] = '\0';
-    s->sql = copy;
-    s->len = len;
-    s->st = st;
-    s->busy = 1;
-    s->used = ++c->stc_clock;
-  }
-  *out = st; /* not cached when every slot is busy: swath__stmt_put finalizes it */
-  return 0;
-}
-
-void swath__stmt_put(swath_catalog *c, sqlite3_stmt *st) {
-  if (!st) return;
-  for (int k = 0; k < SWATH__STMT_CACHE; k++)
-    if (c->stc[k].st == st) {
-      sqlite3_reset(st);
-      sqlite3_clear_bindings(st);
-      c->stc[k].busy = 0;
-      return;
-    }
-  sqlite3_finalize(st);
-}
-
-void swath__stmt_cache_clear(swath_catalog *c) {
-  for (int k = 0; k < SWATH__STMT_CACHE; k++) {
-    if (c->stc[k].st) sqlite3_finalize(c->stc[k].st);
-    free(c->stc[k].sql);
-    memset(&c->stc[k], 0, sizeof c->stc[k]);
-  }
-}
-
 /* The columns an INSERT of a scene binds, in bind_scene's order. The rid is
  * not among them: SQLite appends the row with the next one, max + 1, where
  * a given rid costs a seek per row to check that it is free (about 9% of a
@@ -336,7 +257,7 @@ static int step_done(swath_catalog *c, sqlite3_stmt *st, const char *what) {
 
 /* Binds ?1 = rid and ?2..?7 = the R*Tree bounds of bbox and dt0..dt1.
  * Crossing the antimeridian: indexed over [west, east + 360], beyond 180;
- * searches look there too (see from_where in search.c). */
+ * searches look there too (see swath__search_from_where in search_sql.c). */
 static void bind_entry(sqlite3_stmt *st, int64_t rid, const double bbox[4], int64_t dt0,
                        int64_t dt1) {
   int cross = bbox[0] > bbox[2];
@@ -593,7 +514,8 @@ int swath__store_bulk_begin(swath_catalog *c) {
   char sql[160];
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   snprintf(sql, sizeof sql,
-           "PRAGMA synchronous = OFF; PRAGMA cache_size = " BULK_CACHE "; PRAGMA temp_store = FILE; "
+           "PRAGMA synchronous = OFF; PRAGMA cache_size = " BULK_CACHE
+           "; PRAGMA temp_store = FILE; "
            "PRAGMA threads = %ld",
            cores <= 1  ? 0
            : cores > 8 ? 7

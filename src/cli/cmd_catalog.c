@@ -2,9 +2,15 @@
  * calls: search and stats flags are turned into the same GET-style
  * parameters the HTTP API takes (swath_search_body_from_params), so a CLI
  * search and an HTTP search with the same parameters give the same items.
- * --cloud-max N is shorthand for the filter eo:cloud_cover <= N. */
+ * --cloud-max N is shorthand for the filter eo:cloud_cover <= N.
+ *
+ * File names, item ids and collections come from users and from remote
+ * data: every line printed with them is made safe for a terminal as error
+ * messages are (core/error.c), control characters written out, so one
+ * cannot split a line, a column or drive the terminal. */
 #include <getopt.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +21,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/json_out.h"
+#include "core/secret.h"
 
 #define MAX_REPORTED 20
 
@@ -50,6 +57,39 @@ static void usage(FILE *f) {
       "sort on them with --sortby -color:red.\n");
 }
 
+/* Text from a file or an item with its control characters written out
+ * (swath_escape_controls: 4 bytes at most for each). Caller frees. */
+static char *escaped(const char *s) {
+  if (!s) s = "";
+  size_t n = 4 * strlen(s) + 1;
+  char *out = malloc(n);
+  if (out) swath_escape_controls(s, out, n);
+  return out;
+}
+
+/* One line on f, made safe as an error message is: secrets redacted,
+ * control characters written out (the new line is added after). */
+static void print_safe(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void print_safe(FILE *f, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL, *red = NULL, *out = NULL;
+  if (msg) {
+    va_start(ap, fmt);
+    vsnprintf(msg, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    size_t cap = swath_redact(msg, NULL, 0) + 1;
+    if ((red = malloc(cap))) swath_redact(msg, red, cap);
+  }
+  if (red) out = escaped(red);
+  if (out) fprintf(f, "%s\n", out);
+  free(msg);
+  free(red);
+  free(out);
+}
+
 static char *read_text(const char *path, const char *what) {
   FILE *f = fopen(path, "rb");
   if (!f) {
@@ -73,6 +113,15 @@ static char *read_text(const char *path, const char *what) {
   return s;
 }
 
+/* The error for what getopt_long returned that no option of the command
+ * took: ':' (an option without its value) or anything else (unknown). */
+static int option_error(const char *cmd, int c, char **argv) {
+  const char *opt = argv[optind - 1];
+  if (c == ':')
+    return swath_error_set(SWATH_EINVAL, "catalog %s: option '%s' needs a value", cmd, opt);
+  return swath_error_set(SWATH_EINVAL, "catalog %s: unknown option '%s'", cmd, opt);
+}
+
 /* ---- ingest ----------------------------------------------------------------- */
 
 struct bad_ctx {
@@ -83,9 +132,9 @@ static void on_bad(void *ud, const char *source, int64_t line, const char *msg) 
   struct bad_ctx *b = ud;
   if (b->shown++ >= MAX_REPORTED) return;
   if (line > 0)
-    fprintf(stderr, "swath: %s:%lld: skipped: %s\n", source, (long long)line, msg);
+    print_safe(stderr, "swath: %s:%lld: skipped: %s", source, (long long)line, msg);
   else
-    fprintf(stderr, "swath: %s: skipped: %s\n", source, msg);
+    print_safe(stderr, "swath: %s: skipped: %s", source, msg);
 }
 
 static int cmd_ingest(int argc, char **argv) {
@@ -120,12 +169,8 @@ static int cmd_ingest(int argc, char **argv) {
     case 'h':
       usage(stdout);
       return 0;
-    case ':':
-      rc = swath_error_set(SWATH_EINVAL, "catalog ingest: option '%s' needs a value",
-                           argv[optind - 1]);
-      break;
-    default:
-      rc = swath_error_set(SWATH_EINVAL, "catalog ingest: unknown option '%s'", argv[optind - 1]);
+    default: /* ':' or '?' */
+      rc = option_error("ingest", c, argv);
     }
     if (rc) return swath_cli_fail(rc);
   }
@@ -147,14 +192,15 @@ static int cmd_ingest(int argc, char **argv) {
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (bad.shown > MAX_REPORTED)
-      fprintf(stderr, "swath: %s: ... and %lld more skipped records\n", argv[i],
-              (long long)(bad.shown - MAX_REPORTED));
+      print_safe(stderr, "swath: %s: ... and %lld more skipped records", argv[i],
+                 (long long)(bad.shown - MAX_REPORTED));
     stored += r.inserted + r.updated;
     if (rc) break;
-    printf("%s: %s, %lld records: %lld new, %lld updated, %lld malformed; %.2f s (%.0f "
-           "records/s)\n",
-           argv[i], r.format ? r.format : "?", (long long)r.read, (long long)r.inserted,
-           (long long)r.updated, (long long)r.malformed, s, s > 0 ? (double)r.read / s : 0.0);
+    print_safe(stdout,
+               "%s: %s, %lld records: %lld new, %lld updated, %lld malformed; %.2f s (%.0f "
+               "records/s)",
+               argv[i], r.format ? r.format : "?", (long long)r.read, (long long)r.inserted,
+               (long long)r.updated, (long long)r.malformed, s, s > 0 ? (double)r.read / s : 0.0);
   }
   swath_catalog_close(cat);
   if (rc && !existed && stored == 0) {
@@ -217,6 +263,14 @@ static void sel_add(struct sel *s, const char *k, char *v) {
 static void sel_free(struct sel *s) {
   for (size_t i = 0; i < s->n; i++)
     free(s->vals[i]);
+}
+
+/* After the options of search and stats: no operand left, and a catalog. */
+static int sel_done(const char *cmd, const struct sel *s, int argc, char **argv) {
+  if (optind < argc)
+    return swath_error_set(SWATH_EINVAL, "catalog %s: unexpected argument '%s'", cmd, argv[optind]);
+  if (!s->db) return swath_error_set(SWATH_EINVAL, "catalog %s: --catalog DB is required", cmd);
+  return 0;
 }
 
 /* --intersects: GeoJSON text, or a file holding a geometry or one feature. */
@@ -291,6 +345,22 @@ static int sel_option(struct sel *s, int c, const char *arg) {
   return 0;
 }
 
+/* The next option of search or stats (getopt_long over opts) that is the
+ * command's own or -h: 1 with *c set. Selection flags go into s on the
+ * way; 0 at the end, or the error of a selection flag's value, an option
+ * without its value or an unknown one. */
+static int sel_next(const char *cmd, int argc, char **argv, const struct option *opts,
+                    struct sel *s, int *c) {
+  while ((*c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    int h = sel_option(s, *c, optarg);
+    if (h < 0) return h;
+    if (h) continue;
+    if (*c == ':' || *c == '?') return option_error(cmd, *c, argv);
+    return 1;
+  }
+  return 0;
+}
+
 /* The search body of the selection (filter and --cloud-max ANDed). */
 static int sel_body(struct sel *s, json_t **body) {
   char *filter = NULL;
@@ -329,25 +399,37 @@ static int sel_body(struct sel *s, json_t **body) {
 
 /* ---- search ---------------------------------------------------------------- */
 
-static void print_line(json_t *item) {
+/* One item as a line of tab-separated columns (id, collection, datetime,
+ * cloud cover, colour); the text columns escaped, so that they stay one
+ * line and one column each. */
+static int print_line(json_t *item) {
   json_t *p = json_object_get(item, "properties");
   json_t *cc = json_object_get(p, "eo:cloud_cover"), *r = json_object_get(p, "color:red");
-  printf("%s\t%s\t%s\t", json_string_value(json_object_get(item, "id")),
-         json_string_value(json_object_get(item, "collection")),
-         json_string_value(json_object_get(p, "datetime"))
-             ? json_string_value(json_object_get(p, "datetime"))
-             : "");
-  if (cc)
-    printf("%.3f", json_number_value(cc));
-  else
-    printf("-");
-  if (r)
-    printf("\t%.2f\t%.2f\t%.2f\t%s\n", json_number_value(r),
-           json_number_value(json_object_get(p, "color:green")),
-           json_number_value(json_object_get(p, "color:blue")),
-           json_string_value(json_object_get(p, "color:method")));
-  else
-    printf("\t-\t-\t-\t-\n");
+  const char *dt = json_string_value(json_object_get(p, "datetime"));
+  const char *method = json_string_value(json_object_get(p, "color:method"));
+  char *id = escaped(json_string_value(json_object_get(item, "id")));
+  char *coll = escaped(json_string_value(json_object_get(item, "collection")));
+  char *m = r && method ? escaped(method) : NULL;
+  int rc = 0;
+  if (!id || !coll || (r && method && !m)) {
+    rc = swath_error_set(SWATH_ENOMEM, "catalog search: out of memory");
+  } else {
+    printf("%s\t%s\t%s\t", id, coll, dt ? dt : "");
+    if (cc)
+      printf("%.3f", json_number_value(cc));
+    else
+      printf("-");
+    if (r)
+      printf("\t%.2f\t%.2f\t%.2f\t%s\n", json_number_value(r),
+             json_number_value(json_object_get(p, "color:green")),
+             json_number_value(json_object_get(p, "color:blue")), m ? m : "(null)");
+    else
+      printf("\t-\t-\t-\t-\n");
+  }
+  free(id);
+  free(coll);
+  free(m);
+  return rc;
 }
 
 static int cmd_search(int argc, char **argv) {
@@ -360,14 +442,11 @@ static int cmd_search(int argc, char **argv) {
                                        {"count-limit", required_argument, NULL, O_COUNT_LIMIT},
                                        {NULL, 0, NULL, 0}};
   struct sel s = {0};
-  int json_out = 0, all = 0, c, rc = 0;
+  int json_out = 0, all = 0, c, more = 0, rc = 0;
   long count_limit = 100000;
   optind = 1;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    int h = sel_option(&s, c, optarg);
-    if (h < 0) rc = h;
-    if (h) goto next;
+  while (!rc && (more = sel_next("search", argc, argv, opts, &s, &c)) == 1) {
     switch (c) {
     case O_SORT:
       sel_add(&s, "sortby", strdup(optarg));
@@ -391,19 +470,10 @@ static int cmd_search(int argc, char **argv) {
       usage(stdout);
       sel_free(&s);
       return 0;
-    case ':':
-      rc = swath_error_set(SWATH_EINVAL, "catalog search: option '%s' needs a value",
-                           argv[optind - 1]);
-      break;
-    default:
-      rc = swath_error_set(SWATH_EINVAL, "catalog search: unknown option '%s'", argv[optind - 1]);
     }
-  next:
-    if (rc) break;
   }
-  if (!rc && optind < argc)
-    rc = swath_error_set(SWATH_EINVAL, "catalog search: unexpected argument '%s'", argv[optind]);
-  if (!rc && !s.db) rc = swath_error_set(SWATH_EINVAL, "catalog search: --catalog DB is required");
+  if (more < 0) rc = more;
+  if (!rc) rc = sel_done("search", &s, argc, argv);
   if (!rc && all && json_out)
     rc = swath_error_set(SWATH_EINVAL, "catalog search: --all prints lines, not --json");
   json_t *body = NULL;
@@ -422,7 +492,7 @@ static int cmd_search(int argc, char **argv) {
     size_t i;
     json_t *w, *item;
     json_array_foreach(page.warnings, i, w)
-        fprintf(stderr, "swath: warning: %s\n", json_string_value(w));
+        print_safe(stderr, "swath: warning: %s", json_string_value(w));
     if (json_out) {
       json_t *links = json_array();
       if (page.next_token) {
@@ -443,10 +513,10 @@ static int cmd_search(int argc, char **argv) {
       }
     } else {
       json_t *items = json_loadb(page.features, page.features_len, JSON_ALLOW_NUL, NULL);
-      json_array_foreach(items, i, item) print_line(item);
+      json_array_foreach(items, i, item) if (!rc) rc = print_line(item);
       json_decref(items);
-      if (!items) {
-        rc = swath_error_set(SWATH_ENOMEM, "catalog search: out of memory");
+      if (!items) rc = swath_error_set(SWATH_ENOMEM, "catalog search: out of memory");
+      if (rc) {
         swath_page_clear(&page);
         break;
       }
@@ -490,7 +560,7 @@ static int cmd_search(int argc, char **argv) {
 
 static void on_fail(void *ud, const char *coll, const char *id, const char *msg) {
   int64_t *shown = ud;
-  if ((*shown)++ < MAX_REPORTED) fprintf(stderr, "swath: %s/%s: %s\n", coll, id, msg);
+  if ((*shown)++ < MAX_REPORTED) print_safe(stderr, "swath: %s/%s: %s", coll, id, msg);
 }
 
 static int cmd_stats(int argc, char **argv) {
@@ -506,13 +576,10 @@ static int cmd_stats(int argc, char **argv) {
   int64_t shown = 0;
   swath_stats_opts o = {SWATH_STATS_EXACT, 1, 1024, 0, 0, on_fail, &shown};
   long v = 0, nth = sysconf(_SC_NPROCESSORS_ONLN);
-  int c, rc = 0, methods = 0;
+  int c, more = 0, rc = 0, methods = 0;
   optind = 1;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    int h = sel_option(&s, c, optarg);
-    if (h < 0) rc = h;
-    if (h) goto next;
+  while (!rc && (more = sel_next("stats", argc, argv, opts, &s, &c)) == 1) {
     switch (c) {
     case O_EXACT:
       o.method = SWATH_STATS_EXACT;
@@ -542,22 +609,13 @@ static int cmd_stats(int argc, char **argv) {
       usage(stdout);
       sel_free(&s);
       return 0;
-    case ':':
-      rc = swath_error_set(SWATH_EINVAL, "catalog stats: option '%s' needs a value",
-                           argv[optind - 1]);
-      break;
-    default:
-      rc = swath_error_set(SWATH_EINVAL, "catalog stats: unknown option '%s'", argv[optind - 1]);
     }
-  next:
-    if (rc) break;
   }
+  if (more < 0) rc = more;
   if (!rc && methods > 1)
     rc = swath_error_set(SWATH_EINVAL, "catalog stats: give one of --exact, --sample-step, "
                                        "--overview");
-  if (!rc && optind < argc)
-    rc = swath_error_set(SWATH_EINVAL, "catalog stats: unexpected argument '%s'", argv[optind]);
-  if (!rc && !s.db) rc = swath_error_set(SWATH_EINVAL, "catalog stats: --catalog DB is required");
+  if (!rc) rc = sel_done("stats", &s, argc, argv);
   o.threads = nth > 0 ? (int)nth : 1;
   json_t *body = NULL;
   if (!rc) rc = sel_body(&s, &body);

@@ -100,12 +100,17 @@ static json_t *conformance(void) {
   return a;
 }
 
+/* Every collection, read on the calling thread's connection. */
+static int all_collections(struct swath_stac_server *s, json_t **out) {
+  swath_catalog *c;
+  int rc = catalog(s, &c);
+  return rc ? rc : swath_catalog_collections(c, out);
+}
+
 static void h_landing(void *app, const swath_http_request *rq, swath_http_response *rs) {
   const char *base = swath_http_base_url(rq);
-  swath_catalog *c;
   json_t *colls = NULL;
-  int rc = catalog(app, &c);
-  if (!rc) rc = swath_catalog_collections(c, &colls);
+  int rc = all_collections(app, &colls);
   if (rc) {
     swath_http_fail(rs, rc);
     return;
@@ -192,10 +197,8 @@ static void h_api(void *app, const swath_http_request *rq, swath_http_response *
 /* ---- collections and items --------------------------------------------------- */
 
 static void h_collections(void *app, const swath_http_request *rq, swath_http_response *rs) {
-  swath_catalog *c;
   json_t *colls = NULL;
-  int rc = catalog(app, &c);
-  if (!rc) rc = swath_catalog_collections(c, &colls);
+  int rc = all_collections(app, &colls);
   if (rc) {
     swath_http_fail(rs, rc);
     return;

@@ -156,6 +156,18 @@ py() { "$PY" - "$@"; }
 # Background processes started by a test are killed on exit.
 track_bg() { _BG_PIDS+=("$1"); }
 
+# serve_port LOG: the port of a `swath serve --port 0` writing to LOG, once
+# it says so ("... on http://127.0.0.1:PORT/ ..."); empty after 30 s.
+serve_port() {
+  local p=
+  for _ in $(seq 1 300); do
+    p=$(sed -n 's/.*on http:\/\/127.0.0.1:\([0-9]*\)\/.*/\1/p' "$1")
+    [ -n "$p" ] && break
+    sleep 0.1
+  done
+  echo "$p"
+}
+
 require_swath() {
   [ -x "$SWATH" ] || die "swath binary present" "not executable: $SWATH (set SWATH or build first)"
 }

@@ -14,63 +14,50 @@
 #    https://), legacy granules flagged; HTTP 400/404/405 with JSON bodies;
 #  - searches keep working while another process ingests into the catalog.
 #
-# Env: SWATH (binary), SWATH_SRC (repo root). Prints ok/FAIL per check.
-set -uo pipefail
-SWATH_SRC=${SWATH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-SWATH=${SWATH:-$SWATH_SRC/build/swath}
-PY=python3
-work=$(mktemp -d "${TMPDIR:-/tmp}/swath-catalog-search.XXXXXX")
-srv= srv2=
-cleanup() {
-  if [ -n "$srv" ]; then kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; fi
-  if [ -n "$srv2" ]; then kill "$srv2" 2>/dev/null; wait "$srv2" 2>/dev/null; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-passed=0 failed=0
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL $1"; failed=$((failed + 1)); }
-check() { if eval "$2" >/dev/null 2>&1; then ok "$1"; else bad "$1"; fi; }
+# Env and output: see lib.sh (checks are shell conditions, run by `check NAME eval`).
+. "$(dirname "$0")/lib.sh"
+require_swath
+work=$WORK
 
 gen="$SWATH_SRC/tests/data/gen_s2_index.py"
 cat="$work/scenes.db"
 
 # ---- ingest -----------------------------------------------------------------
-$PY "$gen" "$work/index.csv.gz" --rows 20000 --seed 3 || { bad "generate index"; exit 1; }
+$PY "$gen" "$work/index.csv.gz" --rows 20000 --seed 3 || die "generate index"
 $PY "$gen" "$work/index.csv" --rows 20000 --seed 3
-check "gzip output is gzip" "[ \"\$(head -c2 '$work/index.csv.gz' | od -An -tx1 | tr -d ' ')\" = 1f8b ]"
+check "gzip output is gzip" eval "[ \"\$(head -c2 '$work/index.csv.gz' | od -An -tx1 | tr -d ' ')\" = 1f8b ]"
 "$SWATH" -q catalog ingest "$work/index.csv.gz" --catalog "$cat" >"$work/ingest.out" 2>&1
-check "ingest gzip index: 20000 new" "grep -q '20000 records: 20000 new, 0 updated, 0 malformed' '$work/ingest.out'"
-check "R*Tree built by packing passes rtreecheck" \
+check "ingest gzip index: 20000 new" eval "grep -q '20000 records: 20000 new, 0 updated, 0 malformed' '$work/ingest.out'"
+check "R*Tree built by packing passes rtreecheck" eval \
   "[ \"\$(sqlite3 '$cat' \"SELECT rtreecheck('items_rtree')\")\" = ok ]"
-check "one R*Tree entry per item" \
+check "one R*Tree entry per item" eval \
   "[ \"\$(sqlite3 '$cat' 'SELECT count(*) FROM items_rtree')\" = 20000 ]"
-check "catalog is in WAL mode" "[ \"\$(sqlite3 '$cat' 'PRAGMA journal_mode')\" = wal ]"
+check "catalog is in WAL mode" eval "[ \"\$(sqlite3 '$cat' 'PRAGMA journal_mode')\" = wal ]"
 "$SWATH" -q catalog ingest "$work/index.csv" --catalog "$cat" >"$work/reingest.out" 2>&1
-check "re-ingest (plain CSV) updates: 0 new, 20000 updated" \
+check "re-ingest (plain CSV) updates: 0 new, 20000 updated" eval \
   "grep -q '20000 records: 0 new, 20000 updated' '$work/reingest.out'"
-check "re-ingest leaves 20000 items" "[ \"\$(sqlite3 '$cat' 'SELECT count(*) FROM items')\" = 20000 ]"
+check "re-ingest leaves 20000 items" eval "[ \"\$(sqlite3 '$cat' 'SELECT count(*) FROM items')\" = 20000 ]"
 
 # malformed rows: counted, reported with line numbers, not fatal
 $PY "$gen" "$work/bad.csv" --rows 2000 --seed 5 --bad 8 --bad-lines "$work/bad.lines"
 "$SWATH" -q catalog ingest "$work/bad.csv" --catalog "$work/bad.db" >"$work/bad.out" 2>"$work/bad.err"
-check "malformed rows are not fatal (exit 0)" "[ $? -eq 0 ]"
-check "8 malformed rows counted" "grep -q '2000 records: 1992 new, 0 updated, 8 malformed' '$work/bad.out'"
+check "malformed rows are not fatal (exit 0)" eval "[ $? -eq 0 ]"
+check "8 malformed rows counted" eval "grep -q '2000 records: 1992 new, 0 updated, 8 malformed' '$work/bad.out'"
 missing=0
 while read -r n; do grep -q "bad.csv:$n: skipped" "$work/bad.err" || missing=$((missing + 1)); done <"$work/bad.lines"
-check "each malformed row reported with its line number" "[ $missing -eq 0 ]"
+check "each malformed row reported with its line number" eval "[ $missing -eq 0 ]"
 printf 'GRANULE_ID,PRODUCT_ID\nx,y\n' >"$work/wrong.csv"
 "$SWATH" -q catalog ingest "$work/wrong.csv" --catalog "$work/wrong.db" 2>"$work/wrong.err"
 rc=$?
-check "a CSV with another header is refused (exit 2, one line)" \
+check "a CSV with another header is refused (exit 2, one line)" eval \
   "[ $rc -eq 2 ] && [ \$(wc -l <'$work/wrong.err') -eq 1 ] && grep -q header '$work/wrong.err'"
 
 # incremental path: a non-empty catalog takes the rest row by row
 head -2 "$work/index.csv" >"$work/first.csv"
 "$SWATH" -q catalog ingest "$work/first.csv" --catalog "$work/incr.db" >/dev/null 2>&1
 "$SWATH" -q catalog ingest "$work/index.csv" --catalog "$work/incr.db" >"$work/incr.out" 2>&1
-check "incremental ingest: 19999 new, 1 updated" "grep -q '19999 new, 1 updated' '$work/incr.out'"
-check "incremental R*Tree passes rtreecheck" \
+check "incremental ingest: 19999 new, 1 updated" eval "grep -q '19999 new, 1 updated' '$work/incr.out'"
+check "incremental R*Tree passes rtreecheck" eval \
   "[ \"\$(sqlite3 '$work/incr.db' \"SELECT rtreecheck('items_rtree')\")\" = ok ]"
 same=1
 for q in "--bbox 0,40,20,60" "--bbox 170,-60,-170,80 --datetime 2020-01-01/.." \
@@ -81,7 +68,7 @@ for q in "--bbox 0,40,20,60" "--bbox 170,-60,-170,80 --datetime 2020-01-01/.." \
   b=$("$SWATH" -q catalog search --catalog "$work/incr.db" $q --all --limit 500 2>&1)
   [ "$a" = "$b" ] && [ -n "$a" ] || same=0
 done
-check "bulk-built and incrementally-built catalogs answer identically" "[ $same -eq 1 ]"
+check "bulk-built and incrementally-built catalogs answer identically" eval "[ $same -eq 1 ]"
 
 # --count-limit none: pages found by walking datetime in slices, not counted;
 # the same items as the counted (one sorted statement) path
@@ -94,14 +81,14 @@ for q in "--bbox 0,40,20,60" "--bbox 170,-60,-170,80 --datetime 2020-01-01/.." \
   b=$("$SWATH" -q catalog search --catalog "$cat" $q --all --limit 37 --count-limit none 2>"$work/none.err")
   { [ "$a" = "$b" ] && [ -n "$a" ] && grep -q "not counted" "$work/none.err"; } || same=0
 done
-check "--count-limit none: the same items, in the same order, not counted" "[ $same -eq 1 ]"
+check "--count-limit none: the same items, in the same order, not counted" eval "[ $same -eq 1 ]"
 "$SWATH" -q catalog search --catalog "$cat" --bbox 0,40,20,60 --json --count-limit none 2>/dev/null \
   >"$work/none.json"
-check "--count-limit none --json: numberReturned, no numberMatched" \
+check "--count-limit none --json: numberReturned, no numberMatched" eval \
   "$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(not (d[\"numberReturned\"] == 10 and \"numberMatched\" not in d))' '$work/none.json'"
 "$SWATH" -q catalog search --catalog "$cat" --count-limit some 2>"$work/cl.err"
 rc=$?
-check "--count-limit some: exit 2, one line" "[ $rc -eq 2 ] && [ \$(wc -l <'$work/cl.err') -eq 1 ]"
+check "--count-limit some: exit 2, one line" eval "[ $rc -eq 2 ] && [ \$(wc -l <'$work/cl.err') -eq 1 ]"
 
 # STAC items with non-rectangular footprints, as NDJSON (one bad line)
 $PY - "$work/tri.ndjson" <<'EOF'
@@ -120,48 +107,37 @@ with open(sys.argv[1], "w") as f:
 EOF
 tri="$work/tri.db"
 "$SWATH" -q catalog ingest "$work/tri.ndjson" --catalog "$tri" >"$work/tri.out" 2>"$work/tri.err"
-check "NDJSON: 2 items in, 2 malformed lines reported" \
+check "NDJSON: 2 items in, 2 malformed lines reported" eval \
   "grep -q '4 records: 2 new, 0 updated, 2 malformed' '$work/tri.out' && grep -q 'tri.ndjson:2:' '$work/tri.err' && grep -q 'tri.ndjson:4:' '$work/tri.err'"
 # (8,8) is inside tri-1's bbox but outside the triangle; (2,2) is inside it
 echo '{"type":"Polygon","coordinates":[[[7,7],[9,7],[9,9],[7,9],[7,7]]]}' >"$work/miss.json"
 out=$("$SWATH" -q catalog search --catalog "$tri" --collections tri --intersects "$work/miss.json" 2>/dev/null)
-check "intersects is exact: bbox hit but footprint miss is not returned" "[ -z \"$out\" ]"
+check "intersects is exact: bbox hit but footprint miss is not returned" eval "[ -z \"$out\" ]"
 out=$("$SWATH" -q catalog search --catalog "$tri" --collections tri --intersects '{"type":"Point","coordinates":[2,2]}' 2>/dev/null | cut -f1)
-check "intersects is exact: a point inside the triangle finds it" "[ \"$out\" = tri-1 ]"
+check "intersects is exact: a point inside the triangle finds it" eval "[ \"$out\" = tri-1 ]"
 out=$("$SWATH" -q catalog search --catalog "$tri" --collections tri --bbox 7,7,9,9 2>/dev/null)
-check "bbox is tested against the footprint too" "[ -z \"$out\" ]"
+check "bbox is tested against the footprint too" eval "[ -z \"$out\" ]"
 
 # ---- server -------------------------------------------------------------------
-# serve_port LOG: the port a `swath serve --port 0` writing to LOG listens
-# on, once it says so (empty after 10 s)
-serve_port() {
-  local p=
-  for _ in $(seq 1 100); do
-    p=$(sed -n 's/.*on http:\/\/127.0.0.1:\([0-9]*\)\/.*/\1/p' "$1")
-    [ -n "$p" ] && break
-    sleep 0.1
-  done
-  echo "$p"
-}
 # --count-limit 0: the oracle checks numberMatched on every page, however large
 "$SWATH" serve --catalog "$cat" --port 0 --threads 2 --count-limit 0 2>"$work/serve.log" &
-srv=$!
+track_bg $!
 port=$(serve_port "$work/serve.log")
-[ -n "$port" ] || { bad "server started"; cat "$work/serve.log"; exit 1; }
-ok "server started on port $port"
+[ -n "$port" ] || die "server started" "$(cat "$work/serve.log")"
+pass "server started on port $port"
 base="http://127.0.0.1:$port"
 
 $PY "$(dirname "$0")/test_catalog_oracle.py" --swath "$SWATH" --catalog "$cat" \
   --csv "$work/index.csv" --base "$base" --queries 60 --seed 11 >"$work/oracle.out" 2>&1
 rc=$?
 grep FAIL "$work/oracle.out" | head -5
-check "brute-force oracle: $(grep -c '^ok' "$work/oracle.out") checks of CLI, GET, POST, items pages" "[ $rc -eq 0 ]"
+check "brute-force oracle: $(grep -c '^ok' "$work/oracle.out") checks of CLI, GET, POST, items pages" eval "[ $rc -eq 0 ]"
 
 # the running server sees a second collection added by another process
 "$SWATH" -q catalog ingest "$work/tri.ndjson" --catalog "$cat" >/dev/null 2>&1
 POSTQ='{"intersects":{"type":"Polygon","coordinates":[[[7,7],[9,7],[9,9],[7,9],[7,7]]]},"collections":["tri"]}'
 n=$(curl -s -X POST -d "$POSTQ" "$base/search" | $PY -c 'import json,sys; print(json.load(sys.stdin)["numberMatched"])')
-check "HTTP intersects is exact too" "[ '$n' = 0 ]"
+check "HTTP intersects is exact too" eval "[ '$n' = 0 ]"
 
 # HTTP errors: status and a JSON body with code and description
 status() { # METHOD URL [BODY] -> "status valid-json"
@@ -198,13 +174,13 @@ for case in \
   "405|DELETE|$base/search|DELETE /search"; do
   IFS='|' read -r want method url what body <<<"$case"
   got=$(status "$method" "$url" "$body")
-  check "HTTP $want with JSON error: $what (got $got)" "[ '$got' = '$want json' ]"
+  check "HTTP $want with JSON error: $what (got $got)" eval "[ '$got' = '$want json' ]"
 done
 got=$(curl -s -o /dev/null -w '%{http_code}' "$base/search?limit=50000")
 n=$(curl -s "$base/search?limit=50000" | $PY -c 'import json,sys; print(json.load(sys.stdin)["numberReturned"])')
-check "limit above 10000 is clamped to 10000 (status $got, $n returned)" "[ $got = 200 ] && [ $n = 10000 ]"
+check "limit above 10000 is clamped to 10000 (status $got, $n returned)" eval "[ $got = 200 ] && [ $n = 10000 ]"
 n=$(curl -s "$base/search" | $PY -c 'import json,sys; print(json.load(sys.stdin)["numberReturned"])')
-check "default limit is 10" "[ '$n' = 10 ]"
+check "default limit is 10" eval "[ '$n' = 10 ]"
 
 # STAC documents
 $PY - "$base" "$work/index.csv" <<'EOF' >"$work/stac.out" 2>&1
@@ -268,7 +244,7 @@ sys.exit(1 if fails else 0)
 EOF
 rc=$?
 cat "$work/stac.out"
-check "STAC documents and Sentinel-2 assets" "[ $rc -eq 0 ]"
+check "STAC documents and Sentinel-2 assets" eval "[ $rc -eq 0 ]"
 
 # ---- reads while another process writes -------------------------------------
 $PY "$gen" "$work/more.csv" --rows 30000 --seed 9 --start 2025-01-01 --end 2025-06-30
@@ -283,22 +259,21 @@ while kill -0 "$ing" 2>/dev/null || [ $reads -lt 20 ]; do
 done
 wait "$ing"
 ingrc=$?
-check "concurrent ingest succeeded (incremental, WAL)" "[ $ingrc -eq 0 ] && grep -q '30000 new' '$work/more.out'"
-check "$reads searches during the ingest, none failed" "[ $errors -eq 0 ]"
+check "concurrent ingest succeeded (incremental, WAL)" eval "[ $ingrc -eq 0 ] && grep -q '30000 new' '$work/more.out'"
+check "$reads searches during the ingest, none failed" eval "[ $errors -eq 0 ]"
 n=$(curl -s "$base/search?collections=more&limit=1" | $PY -c 'import json,sys; print(json.load(sys.stdin)["numberMatched"])')
-check "the server sees the newly ingested items without restarting" "[ '$n' = 30000 ]"
+check "the server sees the newly ingested items without restarting" eval "[ '$n' = 30000 ]"
 
 # serve --count-limit none: pages without numberMatched, the same items
 "$SWATH" serve --catalog "$work/incr.db" --port 0 --threads 1 --count-limit none \
   2>"$work/serve_none.log" &
 srv2=$!
+track_bg $srv2
 port2=$(serve_port "$work/serve_none.log")
 curl -s "http://127.0.0.1:$port2/search?bbox=0,40,20,60&limit=5" >"$work/none_page.json"
 kill "$srv2" 2>/dev/null
 wait "$srv2" 2>/dev/null
 want=$("$SWATH" -q catalog search --catalog "$work/incr.db" --bbox 0,40,20,60 --limit 5 2>/dev/null | cut -f1 | tr '\n' ' ')
 got=$($PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert "numberMatched" not in d and d["numberReturned"] == 5; print(" ".join(f["id"] for f in d["features"]), end=" ")' "$work/none_page.json" 2>/dev/null)
-check "serve --count-limit none: no numberMatched, the CLI's items" "[ -n '$port2' ] && [ '$got' = '$want' ]"
+check "serve --count-limit none: no numberMatched, the CLI's items" eval "[ -n '$port2' ] && [ '$got' = '$want' ]"
 
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ] && [ $passed -gt 0 ]

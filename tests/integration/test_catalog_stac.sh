@@ -21,17 +21,6 @@
 require_swath
 T="$SWATH_SRC/tests/integration/test_catalog_stac.py"
 
-# serve_port LOG: the port of a `swath serve --port 0` logging to LOG
-serve_port() {
-  local p=
-  for _ in $(seq 1 300); do
-    p=$(sed -n 's/.*on http:\/\/127.0.0.1:\([0-9]*\)\/.*/\1/p' "$1")
-    [ -n "$p" ] && break
-    sleep 0.1
-  done
-  echo "$p"
-}
-
 "$PY" "$T" gen "$WORK" || die "generate the filter catalog"
 DB=$WORK/cql2.db
 check_run "ingest the filter catalog" 0 catalog ingest "$WORK/cql2.ndjson" --catalog "$DB"

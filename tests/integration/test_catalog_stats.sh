@@ -11,23 +11,10 @@
 #  - Sentinel-2 rows whose BASE_URL points at a local folder: TCI for new
 #    granules (0 = no data), B04/B03/B02 scaled to the TCI range for legacy ones.
 #
-# Env: SWATH (binary), SWATH_SRC (repo root). Prints ok/FAIL per check.
-set -uo pipefail
-SWATH_SRC=${SWATH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-SWATH=${SWATH:-$SWATH_SRC/build/swath}
-PY=/usr/bin/python3 # GDAL and numpy
-export GDAL_PAM_ENABLED=NO # no .aux.xml from gdalinfo -stats
-work=$(mktemp -d "${TMPDIR:-/tmp}/swath-catalog-stats.XXXXXX")
-srv=
-cleanup() {
-  if [ -n "$srv" ]; then kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-passed=0 failed=0
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL $1"; failed=$((failed + 1)); }
-check() { if eval "$2" >/dev/null 2>&1; then ok "$1"; else bad "$1"; fi; }
+# Env and output: see lib.sh (checks are shell conditions, run by `check NAME eval`).
+. "$(dirname "$0")/lib.sh"
+require_swath
+work=$WORK
 cat="$work/local.db"
 
 # ---- rasters ----------------------------------------------------------------
@@ -72,7 +59,7 @@ make(f"{root}/../bgr.tif", 120, 90, 32632, (480000, 10, 0, 5240000, 0, -10),
 open(f"{root}/notes.dat", "w").write("not a raster\n")
 EOF
 "$SWATH" -q catalog ingest "$work/rasters" --catalog "$cat" >"$work/ingest.out" 2>"$work/ingest.err"
-check "folder ingest: 3 rasters, the non-raster file reported" \
+check "folder ingest: 3 rasters, the non-raster file reported" eval \
   "grep -q '4 records: 3 new, 0 updated, 1 malformed' '$work/ingest.out' && grep -q 'notes.dat' '$work/ingest.err'"
 "$SWATH" -q catalog ingest "$work/bgr.tif" --catalog "$cat" --collection bgr --rgb-bands 3,2,1 >/dev/null 2>&1
 $PY - "$cat" "$work/rasters/red_utm.tif" <<'EOF' >"$work/fp.out" 2>&1
@@ -91,11 +78,11 @@ print(doc["properties"]["datetime"])
 sys.exit(0 if ok and doc["properties"]["datetime"] == "2023-06-15T10:20:30Z" else 1)
 EOF
 rc=$?
-check "raster footprint in EPSG:4326 matches gdalinfo's wgs84Extent; datetime from TIFFTAG" "[ $rc -eq 0 ]"
+check "raster footprint in EPSG:4326 matches gdalinfo's wgs84Extent; datetime from TIFFTAG" eval "[ $rc -eq 0 ]"
 
 # ---- exact statistics vs gdalinfo -stats ------------------------------------------
 "$SWATH" -q catalog stats --catalog "$cat" --exact --threads 2 >"$work/s1.out" 2>&1
-check "stats --exact: 4 computed" "grep -q '4 selected, 4 computed, 0 cached, 0 failed' '$work/s1.out'"
+check "stats --exact: 4 computed" eval "grep -q '4 selected, 4 computed, 0 cached, 0 failed' '$work/s1.out'"
 props() { # COLLECTION ID -> "red green blue brightness method pixels source"
   "$SWATH" -q catalog search --catalog "$cat" --collections "$1" --ids "$2" --json 2>/dev/null |
     $PY -c 'import json,sys; p=json.load(sys.stdin)["features"][0]["properties"]; print(p["color:red"], p["color:green"], p["color:blue"], p["color:brightness"], p["color:method"], p["color:pixels"], p.get("color:source"))'
@@ -106,14 +93,14 @@ for f in red_utm sub/blue_ll; do
   gdalinfo -stats -json "$work/rasters/$f.tif" >"$work/gi.json" 2>/dev/null
   # STATISTICS_MEAN carries more digits than the rounded "mean"
   read -r gr gg gb <<<"$($PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(*[x["metadata"][""]["STATISTICS_MEAN"] for x in d["bands"][:3]])' "$work/gi.json")"
-  check "$f: exact means = gdalinfo -stats ($r $g $b vs $gr $gg $gb)" \
+  check "$f: exact means = gdalinfo -stats ($r $g $b vs $gr $gg $gb)" eval \
     "near $r $gr && near $g $gg && near $b $gb && [ $m = exact ]"
-  check "$f: brightness is the mean of the three means" \
+  check "$f: brightness is the mean of the three means" eval \
     "near $br \$($PY -c 'import sys; print(sum(map(float, sys.argv[1:]))/3)' $r $g $b)"
 done
 read -r r g b br m px src <<<"$(props local red_utm)"
 want=$($PY -c 'import numpy as np; yy,xx=np.mgrid[0:200,0:300]; print(int(((xx-40)**2+(yy-40)**2 >= 35**2).sum()))')
-check "nodata pixels excluded ($px counted, $want valid)" "[ $px = $want ]"
+check "nodata pixels excluded ($px counted, $want valid)" eval "[ $px = $want ]"
 read -r r g b br m px src <<<"$(props local alpha)"
 $PY - "$work/rasters/alpha.tif" "$r" "$g" "$px" <<'EOF'
 import sys
@@ -123,17 +110,17 @@ v = a[3] > 0
 ok = abs(a[0][v].mean() - float(sys.argv[2])) < 1e-6 and abs(a[1][v].mean() - float(sys.argv[3])) < 1e-6 and int(sys.argv[4]) == v.sum()
 sys.exit(0 if ok else 1)
 EOF
-check "alpha band: transparent pixels excluded" "[ $? -eq 0 ]"
+check "alpha band: transparent pixels excluded" eval "[ $? -eq 0 ]"
 read -r r g b br m px src <<<"$(props bgr bgr)"
-check "configured bands 3,2,1: red is band 3 ($r), blue is band 1 ($b), source $src" \
+check "configured bands 3,2,1: red is band 3 ($r), blue is band 1 ($b), source $src" eval \
   "[ \$($PY -c 'print(round($b))') = 10 ] && [ \$($PY -c 'print(int($r >= 150))') = 1 ] && [ '$src' = data:3,2,1 ]"
 
 # ---- sampling, reduced resolution, caching ------------------------------------------
 "$SWATH" -q catalog stats --catalog "$cat" --sample-step 7 >"$work/s2.out" 2>&1
-check "--sample-step 7 after --exact: all 4 cached (exact answers everything)" \
+check "--sample-step 7 after --exact: all 4 cached (exact answers everything)" eval \
   "grep -q '4 cached' '$work/s2.out'"
 "$SWATH" -q catalog stats --catalog "$cat" --sample-step 7 --force --threads 3 >"$work/s3.out" 2>&1
-check "--force recomputes" "grep -q '4 computed' '$work/s3.out'"
+check "--force recomputes" eval "grep -q '4 computed' '$work/s3.out'"
 read -r r g b br m px src <<<"$(props local red_utm)"
 $PY - "$work/rasters/red_utm.tif" "$r" "$g" "$b" "$px" <<'EOF'
 import sys
@@ -143,9 +130,9 @@ v = (a[0] != 0) & (a[1] != 0) & (a[2] != 0)
 ok = all(abs(a[k][v].mean() - float(sys.argv[2 + k])) < 1e-6 for k in range(3)) and int(sys.argv[5]) == v.sum()
 sys.exit(0 if ok else 1)
 EOF
-check "step 7 means = numpy on every 7th pixel of every 7th row (method $m)" "[ $? -eq 0 ] && [ $m = step:7 ]"
+check "step 7 means = numpy on every 7th pixel of every 7th row (method $m)" eval "[ $? -eq 0 ] && [ $m = step:7 ]"
 "$SWATH" -q catalog stats --catalog "$cat" --sample-step 7 >"$work/s4.out" 2>&1
-check "same method again: cached" "grep -q '4 cached' '$work/s4.out'"
+check "same method again: cached" eval "grep -q '4 cached' '$work/s4.out'"
 "$SWATH" -q catalog stats --catalog "$cat" --overview --overview-size 64 --ids sub/blue_ll >"$work/s5.out" 2>&1
 read -r r g b br m px src <<<"$(props local sub/blue_ll)"
 $PY - "$work/rasters/sub/blue_ll.tif" "$r" "$g" "$b" <<'EOF'
@@ -155,25 +142,25 @@ ds = gdal.Open(sys.argv[1])
 a = ds.ReadAsArray(buf_xsize=64, buf_ysize=47).astype(float)
 sys.exit(0 if all(abs(a[k].mean() - float(sys.argv[2 + k])) < 1e-6 for k in range(3)) else 1)
 EOF
-check "--overview means = GDAL's reduced read (method $m)" "[ $? -eq 0 ] && [ $m = overview:64x47 ]"
+check "--overview means = GDAL's reduced read (method $m)" eval "[ $? -eq 0 ] && [ $m = overview:64x47 ]"
 
 # ---- ranking ------------------------------------------------------------------
 "$SWATH" -q catalog stats --catalog "$cat" --exact --collections local >/dev/null 2>&1
 order=$("$SWATH" -q catalog search --catalog "$cat" --collections local --sortby -color:red 2>/dev/null | cut -f1 | tr '\n' ' ')
 want=$("$SWATH" -q catalog search --catalog "$cat" --collections local --json 2>/dev/null |
   $PY -c 'import json,sys; f=json.load(sys.stdin)["features"]; print(" ".join(x["id"] for x in sorted(f, key=lambda x: -x["properties"]["color:red"])) + " ")')
-check "--sortby -color:red ranks by mean red ($order)" "[ '$order' = '$want' ]"
+check "--sortby -color:red ranks by mean red ($order)" eval "[ '$order' = '$want' ]"
 order2=$("$SWATH" -q catalog search --catalog "$cat" --collections local --sortby color.brightness 2>/dev/null | cut -f1 | tr '\n' ' ')
 want2=$("$SWATH" -q catalog search --catalog "$cat" --collections local --json 2>/dev/null |
   $PY -c 'import json,sys; f=json.load(sys.stdin)["features"]; print(" ".join(x["id"] for x in sorted(f, key=lambda x: x["properties"]["color:brightness"])) + " ")')
-check "--sortby color.brightness (alias) ranks by brightness" "[ '$order2' = '$want2' ]"
+check "--sortby color.brightness (alias) ranks by brightness" eval "[ '$order2' = '$want2' ]"
 "$SWATH" -q catalog search --catalog "$cat" --collections local --sortby -color:red >/dev/null 2>"$work/w1.err"
-check "all exact: no mixed-method warning" "! grep -q 'different methods' '$work/w1.err'"
+check "all exact: no mixed-method warning" eval "! grep -q 'different methods' '$work/w1.err'"
 # (bgr was last computed with step:7)
 "$SWATH" -q catalog search --catalog "$cat" --sortby -color:red >/dev/null 2>"$work/w2.err"
-check "mixed exact and step:7 in one ranking: the CLI says so" "grep -q 'different methods (exact,step:7\|different methods (step:7,exact' '$work/w2.err'"
+check "mixed exact and step:7 in one ranking: the CLI says so" eval "grep -q 'different methods (exact,step:7\|different methods (step:7,exact' '$work/w2.err'"
 out=$("$SWATH" -q catalog search --catalog "$cat" --sortby -color:red --filter '{"op":"=","args":[{"property":"color:method"},"exact"]}' 2>&1 >/dev/null)
-check "filtering on color:method ranks like with like, no warning" "! echo \"$out\" | grep -q warning"
+check "filtering on color:method ranks like with like, no warning" eval "! echo \"$out\" | grep -q warning"
 
 # ---- Sentinel-2 granules with local assets ---------------------------------------
 gcs="$work/gcs"
@@ -210,9 +197,9 @@ for i, r in enumerate(csv.DictReader(open(sys.argv[1]))):
 EOF
 "$SWATH" -q catalog ingest "$work/s2.csv" --catalog "$work/s2.db" >/dev/null 2>&1
 "$SWATH" -q catalog stats --catalog "$work/s2.db" --threads 2 >"$work/s2stats.out" 2>&1
-check "Sentinel-2 stats: 6 computed" "grep -q '6 selected, 6 computed' '$work/s2stats.out'"
+check "Sentinel-2 stats: 6 computed" eval "grep -q '6 selected, 6 computed' '$work/s2stats.out'"
 kinds=$(cut -d' ' -f2 "$work/s2exp.txt" | sort -u | tr '\n' ' ')
-check "the sample has both new (TCI) and legacy (B04,B03,B02) granules: $kinds" "[ '$kinds' = 'B04,B03,B02 TCI ' ]"
+check "the sample has both new (TCI) and legacy (B04,B03,B02) granules: $kinds" eval "[ '$kinds' = 'B04,B03,B02 TCI ' ]"
 bad_s2=0
 while read -r id src er eg eb; do
   read -r r g b br m px gotsrc <<<"$("$SWATH" -q catalog search --catalog "$work/s2.db" --ids "$id" --json 2>/dev/null |
@@ -222,33 +209,27 @@ while read -r id src er eg eb; do
     echo "  $id: got $r $g $b ($gotsrc), want $er $eg $eb ($src)"
   }
 done <"$work/s2exp.txt"
-check "Sentinel-2 means: TCI with 0 as no data; legacy bands scaled to the TCI range" "[ $bad_s2 -eq 0 ]"
+check "Sentinel-2 means: TCI with 0 as no data; legacy bands scaled to the TCI range" eval "[ $bad_s2 -eq 0 ]"
 "$SWATH" -q catalog stats --catalog "$work/s2.db" --ids nope >"$work/none.out" 2>&1
-check "a selection matching nothing is fine" "grep -q '0 selected' '$work/none.out'"
+check "a selection matching nothing is fine" eval "grep -q '0 selected' '$work/none.out'"
 rm -f "$gcs"/tiles/*/*/*/*/GRANULE/*/IMG_DATA/*TCI.jp2
 "$SWATH" -q catalog stats --catalog "$work/s2.db" --force >"$work/fail.out" 2>"$work/fail.err"
 rc=$?
-check "unreadable assets: reported per scene, exit 1, the others still computed" \
+check "unreadable assets: reported per scene, exit 1, the others still computed" eval \
   "[ $rc -eq 1 ] && grep -q 'failed' '$work/fail.out' && grep -q 'cannot open' '$work/fail.err' && grep -q 'computed' '$work/fail.out'"
 
 # ---- over HTTP --------------------------------------------------------------------
 "$SWATH" serve --catalog "$cat" --port 0 2>"$work/serve.log" &
-srv=$!
-port=
-for _ in $(seq 1 100); do
-  port=$(sed -n 's/.*on http:\/\/127.0.0.1:\([0-9]*\)\/.*/\1/p' "$work/serve.log")
-  [ -n "$port" ] && break
-  sleep 0.1
-done
+track_bg $!
+port=$(serve_port "$work/serve.log")
+[ -n "$port" ] || die "server started" "$(cat "$work/serve.log")"
 base="http://127.0.0.1:$port"
 http=$(curl -s "$base/search?sortby=-color:red&collections=local" | $PY -c 'import json,sys; print(" ".join(f["id"] for f in json.load(sys.stdin)["features"]) + " ")')
-check "HTTP sortby=-color:red gives the CLI's order" "[ '$http' = '$order' ]"
+check "HTTP sortby=-color:red gives the CLI's order" eval "[ '$http' = '$order' ]"
 w=$(curl -s "$base/search?sortby=-color:red" | $PY -c 'import json,sys; print(len(json.load(sys.stdin).get("swath:warnings", [])))')
-check "HTTP ranking over mixed methods carries a warning" "[ '$w' -ge 1 ]"
+check "HTTP ranking over mixed methods carries a warning" eval "[ '$w' -ge 1 ]"
 n=$(curl -s -X POST -d '{"filter":{"op":"and","args":[{"op":">","args":[{"property":"color:red"},100]},{"op":"=","args":[{"property":"color:method"},"exact"]}]}}' "$base/search" |
   $PY -c 'import json,sys; print(json.load(sys.stdin)["numberMatched"])')
 want=$("$SWATH" -q catalog search --catalog "$cat" --filter '{"op":"and","args":[{"op":">","args":[{"property":"color:red"},100]},{"op":"=","args":[{"property":"color:method"},"exact"]}]}' 2>/dev/null | wc -l)
-check "CQL2 filter on colour properties, same count over HTTP and CLI ($n)" "[ '$n' = '$want' ] && [ '$n' -ge 1 ]"
+check "CQL2 filter on colour properties, same count over HTTP and CLI ($n)" eval "[ '$n' = '$want' ] && [ '$n' -ge 1 ]"
 
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ] && [ $passed -gt 0 ]

@@ -936,8 +936,8 @@ static char *all_ids(swath_catalog *c, const char *body, int asc, int paged) {
 
 /* numberMatched and the items of a box or datetime search: the same whether
  * they come from the R*Tree's entries and their copies of id, collection
- * and datetime (a catalog whose footprints are all boxes, search.c
- * count_by_rtree and rtree_narrow) or from the rows (the same catalog
+ * and datetime (a catalog whose footprints are all boxes, search_count.c
+ * count_by_rtree and swath__search_rtree_narrow) or from the rows (the same catalog
  * without that mark). The items and queries sit on each other's edges,
  * where the R*Tree's float32 bounds cannot decide, across and on the
  * antimeridian, and on datetime edges to the millisecond; some items share
@@ -1188,7 +1188,7 @@ static void test_rtree_pack(void **state) {
   swath__rtpack_free(pk);
 }
 
-/* Every R*Tree entry repeats its row's rid, dt, id and collection (search.c
+/* Every R*Tree entry repeats its row's rid, dt, id and collection (search_sql.c
  * reads those instead of the row): after a bulk build, inserts, and updates
  * that move an item or change only its datetime. */
 static void test_rtree_copies(void **state) {
