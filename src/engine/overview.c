@@ -78,16 +78,45 @@ int swath_overview_load(const swath_overview_ctx *c, swath_tile mt, swath_raster
 /* Copy the window (x0, y0, w, h) of src into the same window of dst (two
  * blocks of one metatile: same size, type and bands), clipped to them. */
 static void copy_window(swath_raster *dst, const swath_raster *src, int x0, int y0, int w, int h) {
+  if (x0 >= dst->width || y0 >= dst->height) return;
   if (x0 + w > dst->width) w = dst->width - x0;
   if (y0 + h > dst->height) h = dst->height - y0;
   size_t es = swath_dtype_size(dst->dtype);
+  int bands = dst->bands < src->bands ? dst->bands : src->bands;
   for (int y = y0; y < y0 + h; y++) {
     size_t off = (size_t)y * dst->width + x0;
-    for (int b = 0; b < dst->bands; b++)
+    for (int b = 0; b < bands; b++)
       memcpy((char *)swath_raster_band(dst, b) + off * es,
              (char *)swath_raster_band(src, b) + off * es, (size_t)w * es);
     memcpy(dst->mask + off, src->mask + off, (size_t)w);
   }
+}
+
+/* Where n's child tiles were never computed (n->kept), put `own` (the
+ * tile's own pixels: on disk, or from the inputs) into dst instead of the
+ * children's average. A kept child tile found on disk after all (a task
+ * rebuilt over part of a STALE metatile records that part only) was
+ * computed: its average stays. */
+static int overlay_kept(const swath_overview_ctx *c, const swath_plan_node *n, swath_raster *dst,
+                        const swath_raster *own) {
+  const swath_tile_matrix *tm = &c->g->m[n->mt.z];
+  int s2 = 2 * c->m, hw = tm->tile_width / 2, hh = tm->tile_height / 2;
+  int64_t ox, oy;
+  child_origin(c, n->mt, &ox, &oy);
+  for (int cy = 0; cy < s2; cy++) {
+    for (int cx = 0; cx < s2; cx++) {
+      if (!n->kept[cy * s2 + cx]) continue;
+      swath_raster kid;
+      int r = c->sink->read_tile(c->sink_state, (swath_tile){n->mt.z + 1, ox + cx, oy + cy}, &kid);
+      if (r == 0) {
+        swath_raster_free(&kid);
+        continue;
+      }
+      if (r != SWATH_EEMPTY) return r;
+      copy_window(dst, own, cx * hw, cy * hh, hw, hh);
+    }
+  }
+  return 0;
 }
 
 /* 1 if the window differs between two blocks of one metatile: in the mask,
@@ -138,12 +167,12 @@ static void choose_tiles(const swath_overview_ctx *c, const swath_plan_node *n,
   }
 }
 
-int swath_overview_build(const swath_overview_ctx *c, swath_plan_node *n, swath_raster *block,
-                         unsigned char *select) {
+/* Fill n->buf with the halved pixels of its children: those in memory
+ * (DATA, already there) and those on disk (ONDISK). */
+static int children_average(const swath_overview_ctx *c, swath_plan_node *n) {
   swath_tile kids[4];
   swath_tile_children(n->mt, kids);
-  int r = 0, keep = 0;
-  int has_tiles = n->stored == SWATH_TASK_DONE || n->stored == SWATH_TASK_STALE;
+  int r = 0;
   if (!n->buf.data) {
     int w, h;
     swath_grid_metatile_size(c->g, n->mt, c->m, &w, &h);
@@ -153,24 +182,47 @@ int swath_overview_build(const swath_overview_ctx *c, swath_plan_node *n, swath_
   const swath_tile_matrix *tm = &c->g->m[n->mt.z];
   int qw = c->m * tm->tile_width / 2, qh = c->m * tm->tile_height / 2;
   for (int q = 0; q < 4 && !r; q++) {
-    keep |= n->child[q] == SWATH_CHILD_KEEP;
     if (n->child[q] != SWATH_CHILD_ONDISK) continue;
     swath_raster kid;
     if ((r = swath_overview_load(c, kids[q], &kid))) break;
     swath_raster_downsample2(&kid, &n->buf, (q & 1) * qw, (q >> 1) * qh, c->average);
     swath_raster_free(&kid);
   }
+  if (r) swath_raster_free(&n->buf);
+  return r;
+}
+
+int swath_overview_over_inputs(const swath_overview_ctx *c, swath_plan_node *n, swath_raster *block,
+                               unsigned char *select) {
+  swath_raster own = *block;
+  memset(block, 0, sizeof *block);
+  int r = children_average(c, n);
+  if (!r && own.data) r = overlay_kept(c, n, &n->buf, &own);
+  swath_raster_free(&own);
+  *block = n->buf; /* take ownership */
+  memset(&n->buf, 0, sizeof n->buf);
+  if (r) swath_raster_free(block);
+  /* A leaf's tiles: every one of the area (the task was not finished). */
+  memset(select, 1, (size_t)c->m * c->m);
+  return r;
+}
+
+int swath_overview_build(const swath_overview_ctx *c, swath_plan_node *n, swath_raster *block,
+                         unsigned char *select) {
+  int r = 0, keep = 0;
+  int has_tiles = n->stored == SWATH_TASK_DONE || n->stored == SWATH_TASK_STALE;
+  if ((r = children_average(c, n))) return r;
+  for (int i = 0; i < 4 * c->m * c->m; i++)
+    keep |= n->kept[i];
   /* The parent's own pixels: kept where a child was never computed, and
    * compared against where a STALE parent may be out of date. */
   swath_raster old = {0};
   int have_old = 0;
-  if (!r && has_tiles && (keep || n->stored == SWATH_TASK_STALE)) {
+  if (has_tiles && (keep || n->stored == SWATH_TASK_STALE)) {
     r = swath_overview_load(c, n->mt, &old);
     have_old = !r;
   }
-  for (int q = 0; q < 4 && !r && have_old; q++)
-    if (n->child[q] == SWATH_CHILD_KEEP)
-      copy_window(&n->buf, &old, (q & 1) * qw, (q >> 1) * qh, qw, qh);
+  if (!r && have_old && keep) r = overlay_kept(c, n, &n->buf, &old);
   *block = n->buf; /* take ownership */
   memset(&n->buf, 0, sizeof n->buf);
   if (!r) choose_tiles(c, n, block, have_old ? &old : NULL, select);

@@ -1,16 +1,20 @@
 /* overview.h: building an overview metatile from its four children, in a
  * run that may cover only part of the product.
  *
- * Invariant kept on disk: a tile that has children on disk is their 2x2
- * average; a tile without any (the top zoom, or a zoom that was the top of
- * an earlier run) holds what its own task made. So a parent is built from
- * every child: those computed in this run (in memory), those finished on
- * disk, and, where a child was never computed (KEEP), the parent's own
- * pixels. And only the parent tiles over a child tile that this run wrote
- * or removed are written again (all of them for a parent that has no tiles
- * yet; for a STALE parent, also those that differ from disk; for a parent
- * that an earlier run's area cut, also those it never made): a tile away
- * from the run's area is never rewritten.
+ * Invariant kept on disk, quarter by quarter (the part of a tile over one
+ * child tile): a quarter over a child tile that some run computed (written,
+ * or found without data) is that child's 2x2 average; a quarter over a
+ * child tile never computed holds the tile's own pixels, what the inputs
+ * give at its zoom. So a parent is built from every child: those computed
+ * in this run (in memory), those finished on disk, and, where a child tile
+ * was never computed (plan.h's kept tiles), the parent's own pixels: on
+ * disk if it has them (none for a tile made below a run's top zoom over a
+ * child never computed: store.h's PARTIAL), or, at the run's top zoom,
+ * computed from the inputs by the same task (swath_overview_over_inputs),
+ * as a fresh run of those zooms would. And only the parent tiles over a child tile that this run
+ * wrote or removed are written again (all of them for a parent that has no tiles yet; for a STALE
+ * parent, also those that differ from disk; for a parent that an earlier run's area cut, also those
+ * it never made): a tile away from the run's area is never rewritten.
  *
  * Contract with the tasks below: the block a child hands up is what is on
  * disk for all its tiles, those it wrote and those it left alone (a leaf
@@ -44,6 +48,11 @@ void swath_overview_note_child(const swath_overview_ctx *c, swath_plan_node *par
  * with the tiles to write or remove. */
 int swath_overview_build(const swath_overview_ctx *c, swath_plan_node *n, swath_raster *block,
                          unsigned char *select);
+/* A top-zoom leaf with a node over children on disk (plan.h): *block holds
+ * what the inputs give (data NULL: nothing) and becomes the tile's pixels,
+ * its quarters over computed children their average; select: every tile. */
+int swath_overview_over_inputs(const swath_overview_ctx *c, swath_plan_node *n, swath_raster *block,
+                               unsigned char *select);
 
 /* Read a finished metatile back from the sink (absent tiles: no data). */
 int swath_overview_load(const swath_overview_ctx *c, swath_tile mt, swath_raster *block);

@@ -29,7 +29,7 @@ struct swath_plan {
   int64_t live_nodes;
   int exhausted;
   swath_plan_counts counts;
-  unsigned char *scratch, *leaf_covered; /* m*m flags each */
+  unsigned char *scratch, *leaf_covered, *kid_covered; /* m*m flags each */
 };
 
 int swath_plan_grid_is_quadtree(const swath_grid *g, int min_zoom, int max_zoom) {
@@ -46,8 +46,8 @@ int swath_plan_grid_is_quadtree(const swath_grid *g, int min_zoom, int max_zoom)
 }
 
 int swath_plan_new(const swath_grid *g, const swath_area *area, int min_zoom, int max_zoom,
-                   int metatiling, int overviews, const swath_store_vtable *store, void *store_state,
-                   swath_plan **out) {
+                   int metatiling, int overviews, const swath_store_vtable *store,
+                   void *store_state, swath_plan **out) {
   *out = NULL;
   swath_plan *p = calloc(1, sizeof *p);
   if (!p) return swath_error_set(SWATH_ENOMEM, "plan: out of memory");
@@ -61,12 +61,13 @@ int swath_plan_new(const swath_grid *g, const swath_area *area, int min_zoom, in
   p->store = store;
   p->store_state = store_state;
   p->zoom = p->overviews ? min_zoom : max_zoom;
-  p->scratch = malloc((size_t)2 * metatiling * metatiling);
+  p->scratch = malloc((size_t)3 * metatiling * metatiling);
   if (!p->scratch) {
     free(p);
     return swath_error_set(SWATH_ENOMEM, "plan: out of memory");
   }
   p->leaf_covered = p->scratch + (size_t)metatiling * metatiling;
+  p->kid_covered = p->leaf_covered + (size_t)metatiling * metatiling;
   int rc = swath_tile_iter_new(g, area, p->zoom, metatiling, &p->roots);
   if (rc) {
     free(p->scratch);
@@ -88,7 +89,8 @@ static void free_node(swath_plan *p, swath_plan_node *n) {
 
 void swath_plan_free(swath_plan *p) {
   if (!p) return;
-  for (int i = 0; i < p->depth; i++) free_node(p, p->stack[i].node);
+  for (int i = 0; i < p->depth; i++)
+    free_node(p, p->stack[i].node);
   while (p->ready) {
     swath_plan_node *n = p->ready;
     p->ready = n->next_ready;
@@ -139,19 +141,83 @@ static int finished_here(swath_plan *p, swath_tile mt, int stored, const unsigne
 }
 
 void swath_plan_covered(const swath_grid *g, int m, swath_tile mt, int stored,
-                        const unsigned char *old, unsigned char *made) {
+                        const unsigned char *old, const unsigned char *partial,
+                        unsigned char *made) {
   swath_tile_range tr = swath_grid_metatile_tiles(g, mt, m);
   int keep = stored == SWATH_TASK_DONE || stored == SWATH_TASK_EMPTY;
   for (int y = 0; y < m; y++)
     for (int x = 0; x < m; x++) {
       int i = y * m + x;
-      made[i] |= (keep && old[i]) || tr.minx + x > tr.maxx || tr.miny + y > tr.maxy;
+      if (tr.minx + x > tr.maxx || tr.miny + y > tr.maxy)
+        made[i] = SWATH_COVERED;
+      else if (made[i])
+        made[i] = partial && partial[i] ? SWATH_COVERED_PARTIAL : SWATH_COVERED;
+      else
+        made[i] = keep ? old[i] : 0;
     }
+}
+
+/* The child tiles of n never computed (n->kept, (2m)^2 flags) by what the
+ * store records of its four children (a child's task covers the tiles it
+ * made; a STALE one has them all on disk), and n's tiles that will be made
+ * with such a quarter left to older pixels or none (n->partial): all but
+ * those taking the inputs' pixels (`from_inputs`) or their own complete
+ * pixels on disk. Returns 1 if any child tile is kept. Children have
+ * recorded their state before reporting, so this reads the final one. */
+static int fill_kept(swath_plan *p, swath_plan_node *n, int from_inputs) {
+  int m = p->m, s2 = 2 * m, any = 0;
+  memset(n->kept, 0, (size_t)s2 * s2);
+  memset(n->partial, 0, (size_t)m * m);
+  if (!p->store) return 0;
+  swath_tile kids[4];
+  swath_tile_children(n->mt, kids);
+  int64_t ox = 2 * n->mt.x * m, oy = 2 * n->mt.y * m, cols, rows;
+  for (int q = 0; q < 4; q++) {
+    swath_grid_metatile_matrix(p->g, kids[q].z, m, &cols, &rows);
+    if (kids[q].x >= cols || kids[q].y >= rows) continue;
+    int s = stored_state(p, kids[q], p->kid_covered);
+    if (s == SWATH_TASK_STALE) continue;
+    int recorded = s == SWATH_TASK_DONE || s == SWATH_TASK_EMPTY;
+    swath_tile_range tr = swath_grid_metatile_tiles(p->g, kids[q], m);
+    for (int64_t ty = tr.miny; ty <= tr.maxy; ty++)
+      for (int64_t tx = tr.minx; tx <= tr.maxx; tx++)
+        if (!recorded || !p->kid_covered[(ty - tr.miny) * m + (tx - tr.minx)]) {
+          n->kept[(ty - oy) * s2 + (tx - ox)] = 1;
+          any = 1;
+        }
+  }
+  int has_tiles = n->stored == SWATH_TASK_DONE || n->stored == SWATH_TASK_STALE;
+  for (int y = 0; y < m && any && !from_inputs; y++)
+    for (int x = 0; x < m; x++) {
+      const unsigned char *k = n->kept + 2 * y * s2 + 2 * x;
+      int own = has_tiles && n->covered[y * m + x] == SWATH_COVERED;
+      n->partial[y * m + x] = !own && (k[0] || k[1] || k[s2] || k[s2 + 1]);
+    }
+  return any;
+}
+
+/* 1 if a kept child tile of n (of its tiles recorded PARTIAL only, if
+ * `partial_only`) is in the run's area: there a fresh run of this run's
+ * zooms has the inputs' pixels at n's zoom. A child tile outside the area
+ * is outside every run of these zooms so far: it stays as the deeper runs
+ * left it (lowering the top zoom reuses every task). */
+static int kept_in_area(swath_plan *p, const swath_plan_node *n, int partial_only) {
+  int m = p->m, s2 = 2 * m;
+  int64_t ox = 2 * n->mt.x * m, oy = 2 * n->mt.y * m;
+  for (int k = 0; k < s2 * s2; k++) {
+    int cx = k % s2, cy = k / s2;
+    if (!n->kept[k] || (partial_only && n->covered[(cy / 2) * m + cx / 2] != SWATH_COVERED_PARTIAL))
+      continue;
+    swath_tile c = {n->mt.z + 1, ox + cx, oy + cy};
+    if (swath_area_intersects(p->area, swath_grid_tile_bounds(p->g, c))) return 1;
+  }
+  return 0;
 }
 
 static void check_complete(swath_plan *p, swath_plan_node *n);
 
-void swath_plan_report(swath_plan *p, swath_plan_node *parent, int quadrant, enum swath_child_result r) {
+void swath_plan_report(swath_plan *p, swath_plan_node *parent, int quadrant,
+                       enum swath_child_result r) {
   if (!parent) return;
   parent->child[quadrant] = (unsigned char)r;
   parent->reported++;
@@ -184,8 +250,9 @@ static void check_complete(swath_plan *p, swath_plan_node *n) {
       p->counts.skipped++;
     } else {
       p->counts.empty++;
+      fill_kept(p, n, 0);
       area_tiles(p, n->mt, p->scratch);
-      swath_plan_covered(p->g, p->m, n->mt, n->stored, n->covered, p->scratch);
+      swath_plan_covered(p->g, p->m, n->mt, n->stored, n->covered, n->partial, p->scratch);
       if (p->store)
         p->store->mark(p->store_state, n->mt, SWATH_TASK_EMPTY, NULL, NULL, p->scratch,
                        p->m * p->m);
@@ -196,9 +263,12 @@ static void check_complete(swath_plan *p, swath_plan_node *n) {
     swath_plan_report(p, parent, q, SWATH_CHILD_EMPTY);
     return;
   }
+  fill_kept(p, n, 0);
   n->next_ready = NULL;
-  if (p->ready_tail) p->ready_tail->next_ready = n;
-  else p->ready = n;
+  if (p->ready_tail)
+    p->ready_tail->next_ready = n;
+  else
+    p->ready = n;
   p->ready_tail = n;
 }
 
@@ -208,13 +278,15 @@ static swath_plan_node *new_node(swath_plan *p, swath_tile mt, swath_plan_node *
   n->mt = mt;
   n->parent = parent;
   n->quadrant = q;
-  /* handled, then covered */
-  n->handled = calloc((size_t)5 * p->m * p->m, 1);
+  /* handled, covered, kept, partial */
+  n->handled = calloc((size_t)10 * p->m * p->m, 1);
   if (!n->handled) {
     free(n);
     return NULL;
   }
   n->covered = n->handled + (size_t)4 * p->m * p->m;
+  n->kept = n->covered + (size_t)p->m * p->m;
+  n->partial = n->kept + (size_t)4 * p->m * p->m;
   n->stored = stored_state(p, mt, n->covered);
   p->live_nodes++;
   return n;
@@ -260,21 +332,21 @@ static int has_recorded_children(swath_plan *p, swath_tile mt) {
 }
 
 /* Visit one metatile: a leaf becomes a task (1) or a report; an inner tile
- * becomes a node pushed on the stack, or (at the top zoom, over recorded
- * children) a node built from the store's children alone. Returns 1 if *t
- * was filled. */
+ * becomes a node pushed on the stack. At the top zoom, over recorded
+ * children, the node is built from the store's children alone if they were
+ * all computed; otherwise it is a leaf computed from the inputs with that
+ * node attached: its quarters over computed children take their average
+ * (overview.h). Returns 1 if *t was filled. */
 static int visit(swath_plan *p, swath_tile mt, swath_plan_node *parent, int q, swath_task *t) {
   if (parent) parent->expected++;
   if (mt.z == p->max_zoom || !p->overviews) {
-    int s = stored_state(p, mt, p->leaf_covered);
-    if (finished_here(p, mt, s, p->leaf_covered)) {
-      p->counts.skipped++;
-      swath_plan_report(p, parent, q, s == SWATH_TASK_DONE ? SWATH_CHILD_ONDISK : SWATH_CHILD_EMPTY);
-      return 0;
-    }
-    if (has_recorded_children(p, mt)) {
-      swath_plan_node *n = new_node(p, mt, parent, q);
-      if (!n) {
+    int s = stored_state(p, mt, p->leaf_covered), partial = 0;
+    for (int i = 0; i < p->m * p->m; i++)
+      partial |= p->leaf_covered[i] == SWATH_COVERED_PARTIAL;
+    int finished = finished_here(p, mt, s, p->leaf_covered);
+    swath_plan_node *n = NULL;
+    if ((!finished || partial) && has_recorded_children(p, mt)) {
+      if (!(n = new_node(p, mt, parent, q))) {
         if (parent) parent->expected--;
         return 0;
       }
@@ -283,6 +355,24 @@ static int visit(swath_plan *p, swath_tile mt, swath_plan_node *parent, int q, s
       for (int i = 0; i < 4; i++)
         n->child[i] = (unsigned char)outside_child(p, kids[i]);
       n->sealed = 1;
+      fill_kept(p, n, 1);
+      /* A PARTIAL tile is finished unless its quarters to fill are in the area. */
+      if (finished && kept_in_area(p, n, 1)) finished = 0;
+    }
+    if (finished) {
+      if (n) free_node(p, n);
+      p->counts.skipped++;
+      swath_plan_report(p, parent, q,
+                        s == SWATH_TASK_DONE ? SWATH_CHILD_ONDISK : SWATH_CHILD_EMPTY);
+      return 0;
+    }
+    if (n) {
+      if (kept_in_area(p, n, 0)) {
+        n->from_inputs = 1;
+        *t = (swath_task){
+            .kind = SWATH_TASK_LEAF, .mt = mt, .node = n, .parent = parent, .quadrant = q};
+        return 1;
+      }
       check_complete(p, n);
       return 0;
     }
@@ -303,7 +393,10 @@ int swath_plan_next(swath_plan *p, swath_task *t) {
     swath_plan_node *n = p->ready;
     p->ready = n->next_ready;
     if (!p->ready) p->ready_tail = NULL;
-    *t = (swath_task){.kind = SWATH_TASK_OVERVIEW, .mt = n->mt, .node = n, .parent = n->parent,
+    *t = (swath_task){.kind = SWATH_TASK_OVERVIEW,
+                      .mt = n->mt,
+                      .node = n,
+                      .parent = n->parent,
                       .quadrant = n->quadrant};
     return 1;
   }

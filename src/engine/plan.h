@@ -22,7 +22,22 @@
  * run only if it covers every tile of it in this run's area; otherwise it
  * is done again (a leaf from the inputs, an overview from its children),
  * and its tiles outside the area are left as they are. Where the run does
- * not reach it, it counts as what is on disk (ONDISK or EMPTY). */
+ * not reach it, it counts as what is on disk (ONDISK or EMPTY).
+ *
+ * The run's top zoom over children recorded by earlier runs (the product
+ * goes deeper there): a tile's quarter over a child tile some run computed
+ * is that child's 2x2 average, and a quarter over a child tile never
+ * computed is what the inputs give at the tile's zoom, as a fresh run of
+ * these zooms would write it. So such a task is an overview of the store's
+ * children unless a child tile in the run's area was never computed, and
+ * then a leaf computed from the inputs with a node attached (swath_task.node)
+ * whose computed quarters are overlaid (overview.h). A child tile never
+ * computed outside the run's area is outside every run of these zooms: it
+ * stays as the deeper runs left it (lowering the top zoom computes nothing).
+ * Below the top zoom a quarter over a child never computed keeps the tile's
+ * own pixels, or none; a tile made so is recorded SWATH_COVERED_PARTIAL, and
+ * a later run whose top zoom it is, over that child, makes it again from the
+ * inputs, once. */
 #ifndef SWATH_ENGINE_PLAN_H
 #define SWATH_ENGINE_PLAN_H
 
@@ -56,6 +71,10 @@ struct swath_plan_node {
                              caller on the first DATA report (buf.data == NULL until then) */
   unsigned char *handled; /* (2m)^2 flags, one per child tile (row-major from the first child
                              tile): set by a child that wrote or removed that tile in this run */
+  unsigned char *kept;    /* (2m)^2 flags, same layout: child tiles never computed (no task
+                             records them made), set once the children have all reported */
+  unsigned char *partial; /* m*m flags: tiles made with a kept quarter not from the inputs */
+  int from_inputs;        /* a top-zoom leaf: its own pixels come from the inputs */
   int stale_marked;       /* the caller recorded it STALE in this run */
   swath_plan_node *next_ready;
 };
@@ -65,7 +84,8 @@ enum swath_task_kind { SWATH_TASK_LEAF, SWATH_TASK_OVERVIEW };
 typedef struct swath_task {
   enum swath_task_kind kind;
   swath_tile mt;
-  swath_plan_node *node;   /* OVERVIEW: the node to build (freed by swath_plan_release) */
+  swath_plan_node *node;   /* OVERVIEW: the node to build; LEAF: NULL, or a top-zoom node over
+                              children on disk (see above); freed by swath_plan_release */
   swath_plan_node *parent; /* where the result goes; NULL if nowhere */
   int quadrant;
 } swath_task;
@@ -98,12 +118,14 @@ int swath_plan_finished(const swath_plan *p);
 /* A task finished: tell its parent. May make the parent ready. */
 void swath_plan_report(swath_plan *p, swath_plan_node *parent, int quadrant,
                        enum swath_child_result r);
-/* The tiles a finished task records as covered: `made` (m*m flags, the
- * tiles of the run's area, updated in place) plus, for a task recorded
- * DONE or EMPTY before the run (`stored`), those it covered then (`old`,
- * m*m flags). Tiles past the grid's edge count as covered. */
+/* The tiles a finished task records as covered (store.h's values): `made`
+ * (m*m flags, the tiles of the run's area, updated in place; PARTIAL where
+ * `partial`, a node's flags or NULL, says so) plus, for a task recorded DONE
+ * or EMPTY before the run (`stored`), those it covered then (`old`, m*m
+ * values). Tiles past the grid's edge count as covered. */
 void swath_plan_covered(const swath_grid *g, int m, swath_tile mt, int stored,
-                        const unsigned char *old, unsigned char *made);
+                        const unsigned char *old, const unsigned char *partial,
+                        unsigned char *made);
 /* Free an overview node after its task is done. */
 void swath_plan_release(swath_plan *p, swath_plan_node *node);
 const swath_plan_counts *swath_plan_counts_get(const swath_plan *p);

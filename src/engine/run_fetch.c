@@ -145,7 +145,7 @@ static int walk_leaf(walk *w, swath_tile mt, int64_t seq) {
 static int walk_next(walk *w, swath_task *t) {
   if (!swath_plan_next(w->plan, t)) return 0;
   swath_plan_report(w->plan, t->parent, t->quadrant, SWATH_CHILD_EMPTY);
-  if (t->kind == SWATH_TASK_OVERVIEW) swath_plan_release(w->plan, t->node);
+  if (t->node) swath_plan_release(w->plan, t->node);
   return 1;
 }
 

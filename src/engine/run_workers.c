@@ -253,7 +253,7 @@ static const unsigned char *task_covered(run_ctx *rc, const swath_task *t, int w
   } else if (rc->store->get(rc->store_state, t->mt, &s, old, rc->m * rc->m)) {
     s = SWATH_TASK_PENDING;
   }
-  swath_plan_covered(rc->g, rc->m, t->mt, (int)s, old, made);
+  swath_plan_covered(rc->g, rc->m, t->mt, (int)s, old, t->node ? t->node->partial : NULL, made);
   return made;
 }
 
@@ -268,9 +268,11 @@ static void run_task(worker *w, swath_task *t) {
   int r;
   if (!handled)
     r = swath_error_set(SWATH_ENOMEM, "out of memory");
-  else if (t->kind == SWATH_TASK_LEAF)
+  else if (t->kind == SWATH_TASK_LEAF) {
     r = compute_leaf(w, t->mt, &block, &t_read, &t_comp);
-  else {
+    if (t->node && (!r || r == SWATH_EEMPTY)) /* over children on disk (plan.h) */
+      r = swath_overview_over_inputs(&rc->ov, t->node, &block, select = handled + mm);
+  } else {
     select = handled + mm;
     t0 = swath_now();
     r = swath_overview_build(&rc->ov, t->node, &block, select);
@@ -332,7 +334,7 @@ static void run_task(worker *w, swath_task *t) {
     hand_to_parent(rc, t, res == SWATH_CHILD_DATA && block.data ? &block : NULL, handled, res);
   swath_raster_free(&block);
   free(handled);
-  if (t->kind == SWATH_TASK_OVERVIEW) {
+  if (t->node) {
     pthread_mutex_lock(&rc->lock);
     swath_plan_release(rc->plan, t->node);
     pthread_cond_broadcast(&rc->cond);

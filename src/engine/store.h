@@ -18,13 +18,18 @@
  * each mark, which tiles of the metatile were made ("covered": one flag per
  * tile, metatiling^2 of them, row-major from the metatile's first tile;
  * NULL: all of them). Only DONE and EMPTY marks give it a meaning; the
- * engine (plan.c) decides what a run still has to do of such a task. */
+ * engine (plan.c) decides what a run still has to do of such a task. A
+ * flag is 0 (not made), SWATH_COVERED, or SWATH_COVERED_PARTIAL: made as an
+ * overview with a quarter over children that no run computed left to older
+ * pixels or none, so a run whose top zoom it is makes it again (plan.h). */
 #ifndef SWATH_ENGINE_STORE_H
 #define SWATH_ENGINE_STORE_H
 
 #include <stdint.h>
 
 #include "core/grid.h"
+
+enum { SWATH_COVERED = 1, SWATH_COVERED_PARTIAL = 2 };
 
 enum swath_task_state {
   SWATH_TASK_PENDING = 0,

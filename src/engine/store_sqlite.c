@@ -87,17 +87,29 @@ static int upgrade(sq_state *s) {
   return r < 0 ? r : 0;
 }
 
-/* Covered flags to the bits kept in the table and back (no bits: all). */
+/* Covered flags to the bits kept in the table and back (no bits: all
+ * SWATH_COVERED): one bit per tile for "made", then, only if some tile is
+ * SWATH_COVERED_PARTIAL, as many bits again for those (older stores have
+ * the first half only: nothing partial). */
 static unsigned char *pack(const unsigned char *flags, int n, int *len) {
-  *len = (n + 7) / 8;
+  int half = (n + 7) / 8, partial = 0;
+  for (int i = 0; i < n; i++)
+    partial |= flags[i] == SWATH_COVERED_PARTIAL;
+  *len = partial ? 2 * half : half;
   unsigned char *b = calloc((size_t)*len + 1, 1);
-  for (int i = 0; b && i < n; i++)
+  for (int i = 0; b && i < n; i++) {
     if (flags[i]) b[i >> 3] |= (unsigned char)(1u << (i & 7));
+    if (flags[i] == SWATH_COVERED_PARTIAL) b[half + (i >> 3)] |= (unsigned char)(1u << (i & 7));
+  }
   return b;
 }
 static void unpack(const unsigned char *bits, int len, unsigned char *flags, int n) {
-  for (int i = 0; i < n; i++)
-    flags[i] = !bits || (i >> 3 < len && (bits[i >> 3] >> (i & 7) & 1));
+  int half = (n + 7) / 8;
+  for (int i = 0; i < n; i++) {
+    int made = !bits || (i >> 3 < len && (bits[i >> 3] >> (i & 7) & 1));
+    int partial = bits && half + (i >> 3) < len && (bits[half + (i >> 3)] >> (i & 7) & 1);
+    flags[i] = !made ? 0 : partial ? SWATH_COVERED_PARTIAL : SWATH_COVERED;
+  }
 }
 
 /* One integer from a query with one text parameter (or none). */
@@ -288,7 +300,7 @@ static int sq_mark(void *st, swath_tile t, enum swath_task_state state, const ch
   sq_state *s = st;
   int all = 1, len = 0;
   for (int i = 0; covered && i < n; i++)
-    all &= covered[i] != 0;
+    all &= covered[i] == SWATH_COVERED;
   unsigned char *cover = all ? NULL : pack(covered, n, &len);
   /* Without its covered tiles the mark would claim the whole metatile. */
   if (!all && !cover) return swath_error_set(SWATH_ENOMEM, "state store: out of memory");

@@ -231,6 +231,97 @@ for M in 2 4; do
   same_as_fresh "metatiling $M: overviews over a small area, then over the large one" "low$M" "fresh$M"
 done
 
+# ---- a top zoom over children of an earlier run --------------------------------
+# Zooms 12-16 over the small area, then 12-15 over the large one: zoom 15 is
+# the second run's top zoom, and some of its tiles have zoom-16 children
+# computed by the first run (the small area's zoom-16 tiles, written or
+# found empty). Each quarter of a zoom-15 tile (the part over one child
+# tile) is that child's 2x2 average where the child was computed, and what
+# the inputs give at zoom 15 (a fresh 12-15 run's pixels) where it was not:
+# never empty where the inputs have data. Zooms 12-14 are their children's
+# average. The other order (12-15 over the large area, then 12-16 over the
+# small one) gives the same tiles, and a rerun computes nothing.
+#
+# top_over_children NAME GOT FRESH: check out/GOT (both runs) against
+# out/FRESH (a fresh 12-15 run over the large area).
+top_over_children() {
+  py_checks "$1" "$WORK/out/$2" "$WORK/out/$3" "$SMALL" <<'EOF'
+import sys
+import numpy as np
+import swt
+name, root, fresh = sys.argv[1:4]
+small = [float(v) for v in sys.argv[4].split(",")]
+have = set(swt.list_tiles(root, "png"))
+computed = {(16, x, y) for (x, y) in swt.merc_tiles(*small, 16)}
+def tile(r, t):
+    p = swt.tile_path(r, *t, "png")
+    if swt.os.path.exists(p):
+        k = swt.Tile(p)
+        return k.data[:3].astype(np.int64), k.valid
+    return np.zeros((3, 256, 256), np.int64), np.zeros((256, 256), bool)
+def average(z, x, y):
+    """swath's 2x2 average for bytes: mean of the valid child pixels, rounded half up."""
+    data = np.zeros((3, 512, 512), np.int64)
+    valid = np.zeros((512, 512), bool)
+    for j in range(2):
+        for i in range(2):
+            d, v = tile(root, (z + 1, 2 * x + i, 2 * y + j))
+            data[:, 256 * j:256 * j + 256, 256 * i:256 * i + 256] = d
+            valid[256 * j:256 * j + 256, 256 * i:256 * i + 256] = v
+    n = valid.reshape(256, 2, 256, 2).sum(axis=(1, 3))
+    s = (data * valid).reshape(3, 256, 2, 256, 2).sum(axis=(2, 4))
+    return np.where(n > 0, (2 * s + n) // np.maximum(2 * n, 1), 0), n > 0
+quarter = lambda q: (slice(128 * (q // 2), 128 * (q // 2) + 128), slice(128 * (q % 2), 128 * (q % 2) + 128))
+tops = sorted(set(swt.list_tiles(fresh, "png", 15)) | {t for t in have if t[0] == 15})
+wrong, holes, mixed = [], [], 0
+for t in tops:
+    want, wvalid = average(*t)
+    fd, fv = tile(fresh, t)
+    gd, gv = tile(root, t)
+    kids = [(16, 2 * t[1] + i, 2 * t[2] + j) for j in range(2) for i in range(2)]
+    mixed += 0 < sum(k in computed for k in kids) < 4
+    for q, k in enumerate(kids):
+        ys, xs = quarter(q)
+        if k not in computed:
+            want[:, ys, xs], wvalid[ys, xs] = fd[:, ys, xs], fv[ys, xs]
+            if fv[ys, xs].any() and not gv[ys, xs].any():
+                holes.append("15/%d/%d quarter %d" % (t[1], t[2], q))
+        v = wvalid[ys, xs]
+        if (gv[ys, xs] != v).any() or (gd[:, ys, xs][:, v] != want[:, ys, xs][:, v]).any():
+            wrong.append("15/%d/%d quarter %d (%s): %d valid px, want %d" % (
+                t[1], t[2], q, "child computed" if k in computed else "from the inputs", gv[ys, xs].sum(), v.sum()))
+swt.check("%s: some zoom-15 tiles have children both computed and not (%d)" % (name, mixed), mixed > 0)
+swt.check("%s: no quarter of a zoom-15 tile over children never computed is empty where a fresh run has data"
+          % name, not holes, "%d empty quarters: %s" % (len(holes), holes[:8]))
+swt.check("%s: every quarter of the %d zoom-15 tiles is its child's average (child computed) or a fresh run's pixels"
+          % (name, len(tops)), tops and not wrong, "%d wrong:\n%s" % (len(wrong), "\n".join(wrong[:8])))
+bad = []
+parents = sorted({(z - 1, x // 2, y // 2) for (z, x, y) in have if 12 < z <= 15})
+for p in parents:
+    want, wvalid = average(*p)
+    gd, gv = tile(root, p)
+    if (gv != wvalid).any() or (gd[:, wvalid] != want[:, wvalid]).any():
+        bad.append("%d/%d/%d" % p)
+swt.check("%s: zooms 12-14 are their children's 2x2 average (%d tiles)" % (name, len(parents)),
+          parents and not bad, "%d not: %s" % (len(bad), bad[:8]))
+EOF
+}
+for M in 1 2 4; do
+  job "lowtop$M" "$M"
+  job "topfresh$M" "$M"
+  job "topfirst$M" "$M"
+  run "metatiling $M: zooms 12-16 over the small area exits 0" 0 "$WORK/lowtop$M.yaml" --bounds "$SMALL"
+  run "metatiling $M: then zooms 12-15 over the large area exits 0" 0 "$WORK/lowtop$M.yaml" --zoom 12-15 --bounds "$LARGE"
+  run "metatiling $M: a fresh run of zooms 12-15 over the large area exits 0" 0 "$WORK/topfresh$M.yaml" --zoom 12-15 --bounds "$LARGE"
+  top_over_children "metatiling $M, small area 12-16 then large area 12-15" "lowtop$M" "topfresh$M"
+  run "metatiling $M: zooms 12-15 over the large area again exits 0" 0 "$WORK/lowtop$M.yaml" --zoom 12-15 --bounds "$LARGE"
+  nothing_computed "metatiling $M: zooms 12-15 over the large area again"
+  run "metatiling $M: zooms 12-15 over the large area first exits 0" 0 "$WORK/topfirst$M.yaml" --zoom 12-15 --bounds "$LARGE"
+  run "metatiling $M: then zooms 12-16 over the small area exits 0" 0 "$WORK/topfirst$M.yaml" --bounds "$SMALL"
+  top_over_children "metatiling $M, large area 12-15 then small area 12-16" "topfirst$M" "topfresh$M"
+  same_as_fresh "metatiling $M: large area 12-15 then small area 12-16, against the other order" "topfirst$M" "lowtop$M"
+done
+
 # ---- overviews left older than their children, rebuilt over parts ----------
 # The input changes under the same job (same size and mtime): zooms 15-16
 # are redone over the small area (--overwrite), which leaves the zoom-14

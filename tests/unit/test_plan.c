@@ -33,9 +33,11 @@ typedef struct fake {
 } fake;
 
 static unsigned slot(fake *f, swath_tile t) {
-  uint64_t h = ((uint64_t)t.z * 1000003u) ^ ((uint64_t)t.x * 2654435761u) ^ ((uint64_t)t.y * 40503u);
+  uint64_t h =
+      ((uint64_t)t.z * 1000003u) ^ ((uint64_t)t.x * 2654435761u) ^ ((uint64_t)t.y * 40503u);
   unsigned i = (unsigned)(h % CAP);
-  while (f->used[i] && !(f->key[i].z == t.z && f->key[i].x == t.x && f->key[i].y == t.y)) i = (i + 1) % CAP;
+  while (f->used[i] && !(f->key[i].z == t.z && f->key[i].x == t.x && f->key[i].y == t.y))
+    i = (i + 1) % CAP;
   return i;
 }
 static int f_get(void *st, swath_tile t, enum swath_task_state *out, unsigned char *covered,
@@ -56,7 +58,7 @@ static int f_mark(void *st, swath_tile t, enum swath_task_state s, const char *m
   f->key[i] = t;
   f->state[i] = (int)s;
   for (int k = 0; k < MAXM * MAXM; k++)
-    f->covered[i][k] = !covered || k >= n || covered[k];
+    f->covered[i][k] = !covered || k >= n ? SWATH_COVERED : covered[k];
   f->marks++;
   return 0;
 }
@@ -70,7 +72,9 @@ static int setup(void **st) {
   GDALAllRegister();
   assert_int_equal(swath_grid_builtin("WebMercatorQuad", 256, &grid), 0);
   /* Around Zurich. */
-  assert_int_equal(swath_area_from_bounds(&grid, (swath_bounds){8.45, 47.32, 8.63, 47.43}, "EPSG:4326", &area), 0);
+  assert_int_equal(
+      swath_area_from_bounds(&grid, (swath_bounds){8.45, 47.32, 8.63, 47.43}, "EPSG:4326", &area),
+      0);
   return 0;
 }
 static int teardown(void **st) {
@@ -89,7 +93,8 @@ static int64_t drive(swath_plan *p, fake *f, int minz, int maxz, int m, int *max
   int q = 0;
   for (;;) {
     /* Take up to 4 tasks before finishing any, like several workers would. */
-    while (q < 4 && swath_plan_next(p, &t)) queue[q++] = t;
+    while (q < 4 && swath_plan_next(p, &t))
+      queue[q++] = t;
     if (q == 0) break;
     t = queue[--q];
     n++;
@@ -113,7 +118,7 @@ static int64_t drive(swath_plan *p, fake *f, int minz, int maxz, int m, int *max
     f_mark(handed, t.mt, SWATH_TASK_DONE, NULL, NULL, NULL, 0);
     f_mark(f, t.mt, SWATH_TASK_DONE, NULL, NULL, NULL, 0);
     swath_plan_report(p, t.parent, t.quadrant, SWATH_CHILD_DATA);
-    if (t.kind == SWATH_TASK_OVERVIEW) swath_plan_release(p, t.node);
+    if (t.node) swath_plan_release(p, t.node);
   }
   (void)minz;
   (void)m;
@@ -131,7 +136,8 @@ static void every_task_once_children_first(void **st) {
     int live;
     int64_t n = drive(p, f, 10, 15, m, &live);
     int64_t expect = 0;
-    for (int z = 10; z <= 15; z++) expect += swath_area_count_tiles(&grid, area, z, m);
+    for (int z = 10; z <= 15; z++)
+      expect += swath_area_count_tiles(&grid, area, z, m);
     assert_int_equal(n, expect);
     swath_plan_free(p);
     free(f);
@@ -186,7 +192,8 @@ static void without_overviews_every_zoom_is_a_leaf(void **st) {
   }
   assert_true(swath_plan_finished(p));
   int64_t expect = 0;
-  for (int z = 11; z <= 13; z++) expect += swath_area_count_tiles(&grid, area, z, 2);
+  for (int z = 11; z <= 13; z++)
+    expect += swath_area_count_tiles(&grid, area, z, 2);
   assert_int_equal(n, expect);
   swath_plan_free(p);
   free(f);
@@ -266,7 +273,8 @@ static void top_zoom_over_recorded_children_is_an_overview(void **st) {
   assert_int_equal(swath_plan_next(p, &t), 0);
   assert_true(swath_plan_finished(p));
   swath_plan_free(p);
-  /* Redone (--overwrite), zoom 13 is built from zoom 14 on disk, not from the inputs. */
+  /* Redone (--overwrite), zoom 13 is built from zoom 14 on disk, not from
+   * the inputs: its children never computed lie outside the area. */
   assert_int_equal(swath_plan_new(&grid, area, 12, 13, 1, 1, &fake_vt, f, &p), 0);
   swath_plan_redo(p);
   int64_t n = 0;
@@ -346,10 +354,10 @@ static int64_t drive_area(swath_plan *p, fake *f, const swath_area *a, int m, in
       for (int64_t x = tr.minx; x <= tr.maxx; x++)
         made[(y - tr.miny) * m + (x - tr.minx)] =
             swath_area_intersects(a, swath_grid_tile_bounds(&grid, (swath_tile){t.mt.z, x, y}));
-    swath_plan_covered(&grid, m, t.mt, (int)s, old, made);
+    swath_plan_covered(&grid, m, t.mt, (int)s, old, t.node ? t.node->partial : NULL, made);
     f_mark(f, t.mt, SWATH_TASK_DONE, NULL, NULL, made, m * m);
     swath_plan_report(p, t.parent, t.quadrant, SWATH_CHILD_DATA);
-    if (t.kind == SWATH_TASK_OVERVIEW) swath_plan_release(p, t.node);
+    if (t.node) swath_plan_release(p, t.node);
   }
   assert_true(swath_plan_finished(p));
   return n;
@@ -396,9 +404,13 @@ static void partial_tasks_are_done_again_where_needed(void **st) {
     assert_int_equal(drive_area(p, f, small, m, &partial), 0);
     swath_plan_free(p);
     free(f);
-    /* Zooms 12-14 over everything after the small area at 12-15: a zoom-14
-     * task that the small area cut is built again from its children on
-     * disk (the product is deeper there); one it covered whole is not. */
+    /* Zooms 12-14 over everything after the small area at 12-15: zoom 14 is
+     * the top zoom, and a zoom-14 task of the small area has children on
+     * disk. It is done again unless every tile of it, and every child tile
+     * of those, is in the small area (the small run computed them all, so
+     * each quarter is its child's average); done again, it is a leaf
+     * computed from the inputs with its node (quarters over children never
+     * computed take the inputs' pixels, as in a fresh 12-14 run). */
     f = calloc(1, sizeof *f);
     assert_int_equal(swath_plan_new(&grid, small, 12, 15, m, 1, &fake_vt, f, &p), 0);
     drive_area(p, f, small, m, &partial);
@@ -408,13 +420,16 @@ static void partial_tasks_are_done_again_where_needed(void **st) {
     swath_tile mt;
     assert_int_equal(swath_tile_iter_new(&grid, small, 14, m, &it), 0);
     while (swath_tile_iter_next(it, &mt)) {
-      enum swath_task_state s;
-      unsigned char c[MAXM * MAXM];
-      f_get(f, mt, &s, c, m * m);
-      int whole = 1;
-      for (int i = 0; i < m * m; i++)
-        whole &= c[i];
-      cut14 += !whole;
+      swath_tile_range tr = swath_grid_metatile_tiles(&grid, mt, m);
+      int inside = 1;
+      for (int64_t y = tr.miny; y <= tr.maxy; y++)
+        for (int64_t x = tr.minx; x <= tr.maxx; x++)
+          for (int k = 0; k < 5; k++) { /* the tile, then its four children */
+            swath_tile c = k == 0 ? (swath_tile){14, x, y}
+                                  : (swath_tile){15, 2 * x + (k - 1) % 2, 2 * y + (k - 1) / 2};
+            inside &= swath_area_intersects(small, swath_grid_tile_bounds(&grid, c));
+          }
+      cut14 += !inside;
       done14++;
     }
     swath_tile_iter_free(it);
@@ -424,14 +439,18 @@ static void partial_tasks_are_done_again_where_needed(void **st) {
     int rebuilt14 = 0;
     int64_t leaves14 = 0;
     while (swath_plan_next(p, &t)) {
-      if (t.mt.z == 14 && t.kind == SWATH_TASK_OVERVIEW) rebuilt14++;
+      if (t.mt.z == 14 && t.node) {
+        rebuilt14++;
+        assert_int_equal(t.kind, SWATH_TASK_LEAF);
+        assert_true(t.node->from_inputs);
+      }
       leaves14 += t.kind == SWATH_TASK_LEAF;
       swath_plan_report(p, t.parent, t.quadrant, SWATH_CHILD_DATA);
-      if (t.kind == SWATH_TASK_OVERVIEW) swath_plan_release(p, t.node);
+      if (t.node) swath_plan_release(p, t.node);
     }
     assert_true(swath_plan_finished(p));
     assert_int_equal(rebuilt14, cut14);
-    assert_int_equal(leaves14, swath_area_count_tiles(&grid, area, 14, m) - done14);
+    assert_int_equal(leaves14, swath_area_count_tiles(&grid, area, 14, m) - (done14 - cut14));
     swath_plan_free(p);
     free(f);
   }

@@ -308,6 +308,16 @@ static void covered_tiles(void **st) {
   for (int i = 0; i < 4096; i++)
     c4096[i] = (unsigned char)((i * 7919) % 3 == 0);
   memset(ones, 1, sizeof ones);
+  /* Made partially (SWATH_COVERED_PARTIAL, plan.h): all of them, or some. */
+  unsigned char p16[16], twos[16];
+  for (int i = 0; i < 16; i++)
+    p16[i] = (unsigned char)(i % 3);
+  memset(twos, SWATH_COVERED_PARTIAL, sizeof twos);
+  swath_tile e = {9, 1, 5}, g = {9, 1, 6};
+  vt->mark(s, e, SWATH_TASK_DONE, NULL, NULL, p16, 16);
+  vt->mark(s, g, SWATH_TASK_EMPTY, NULL, NULL, twos, 16);
+  check_covered(s, e, p16, 16);
+  check_covered(s, g, twos, 16);
   swath_tile a = {9, 1, 1}, b = {9, 1, 2}, c = {9, 1, 3}, d = {9, 1, 4};
   vt->mark(s, a, SWATH_TASK_DONE, NULL, NULL, c16, 16);
   vt->mark(s, b, SWATH_TASK_EMPTY, NULL, NULL, c4096, 4096); /* metatiling 64 */
@@ -321,16 +331,20 @@ static void covered_tiles(void **st) {
   check_covered(s, c, NULL, 16);
   check_covered(s, d, NULL, 16);
   check_covered(s, (swath_tile){9, 7, 7}, NULL, 16); /* not recorded */
+  check_covered(s, e, p16, 16);
+  check_covered(s, g, twos, 16);
   vt->close(s);
   s = open_key("key-g");
   check_covered(s, a, c16, 16);
+  check_covered(s, e, p16, 16);
+  check_covered(s, g, twos, 16);
   /* Recorded again, whole. */
   vt->mark(s, a, SWATH_TASK_DONE, NULL, NULL, NULL, 0);
   check_covered(s, a, NULL, 16);
   assert_int_equal(vt->flush(s), 0);
   check_covered(s, a, NULL, 16);
   vt->close(s);
-  /* Only the cut tasks hold bits in the table. */
+  /* Only the cut and partial tasks hold bits in the table. */
   sqlite3 *db;
   sqlite3_stmt *q;
   assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -338,7 +352,7 @@ static void covered_tiles(void **st) {
       sqlite3_prepare_v2(db, "SELECT count(*) FROM tasks WHERE covered IS NOT NULL", -1, &q, NULL),
       SQLITE_OK);
   assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-  assert_int_equal(sqlite3_column_int(q, 0), 1);
+  assert_int_equal(sqlite3_column_int(q, 0), 3);
   sqlite3_finalize(q);
   sqlite3_close(db);
 }
