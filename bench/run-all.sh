@@ -4,7 +4,7 @@
 # and PostgreSQL and runs on its own: bash bench/catalog/run.sh SWATH.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-for b in pyramid png hillshade remote remote-memory area; do
+for b in pyramid png hillshade remote remote-memory area count; do
   echo "=== $b"
   bash "$here/$b.sh" "${1:-build/swath}"
 done

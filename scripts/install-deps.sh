@@ -11,7 +11,7 @@ PKGS=(
   libmicrohttpd-dev libpq-dev libcmocka-dev libmuparser-dev libdeflate-dev libisal-dev libpng-dev libyajl-dev libgoogle-perftools-dev
   postgresql postgresql-15-postgis-3
   lighttpd lighttpd-mod-openssl openssl cgi-mapserver mapcache-tools mapcache-cgi
-  wrk hyperfine time bc
+  wrk hyperfine time bc curl jq python3-yaml
   lomiri-wallpapers-16.04
   clang libclang-rt-14-dev
 )

@@ -1,5 +1,5 @@
 /* cmd_run.c: `swath run job.yaml [--zoom Z|Z1-Z2] [--bounds lon/lat] [--workers N]
- * [--overwrite] [--progress|--no-progress]`. Flags override the job file. */
+ * [--overwrite] [--check] [--yes] [--progress|--no-progress]`. Flags override the job file. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +17,10 @@ static void usage(FILE *f) {
           "  --bounds W,S,E,N       area in lon/lat (overrides the job's)\n"
           "  --workers N            compute threads (default: number of cores)\n"
           "  --overwrite            redo the area's finished tiles; replace another job's tiles\n"
+          "  --check                check the job as a run does before it writes (inputs,\n"
+          "                         servers, area, process, output), then stop: write nothing\n"
+          "  --yes                  go ahead with a remote job without area over more than\n"
+          "                         1000000 tiles (refused otherwise, exit 2)\n"
           "  --progress             always draw a progress bar\n"
           "  --no-progress          log lines instead of a bar\n");
 }
@@ -26,7 +30,9 @@ int swath_cmd_run(int argc, char **argv) {
       {"zoom", required_argument, 0, 'z'},   {"bounds", required_argument, 0, 'b'},
       {"workers", required_argument, 0, 'w'}, {"overwrite", no_argument, 0, 'o'},
       {"progress", no_argument, 0, 'p'},     {"no-progress", no_argument, 0, 'P'},
-      {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+      {"check", no_argument, 0, 'c'},        {"yes", no_argument, 0, 'y'},
+      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0}};
   const char *zoom = NULL, *bounds = NULL;
   swath_run_opts o = {.workers = 0, .overwrite = 0, .progress = -1};
   int c;
@@ -47,6 +53,8 @@ int swath_cmd_run(int argc, char **argv) {
       break;
     }
     case 'o': o.overwrite = 1; break;
+    case 'c': o.check = 1; break;
+    case 'y': o.yes = 1; break;
     case 'p': o.progress = 1; break;
     case 'P': o.progress = 0; break;
     case 'h': usage(stdout); return 0;

@@ -155,7 +155,8 @@ int swath_cmd_tiles(int argc, char **argv) {
   else if (geojson && count_only)
     rc = swath_error_set(SWATH_EINVAL, "tiles: --geojson and --count exclude each other");
   else if (meta & (meta - 1))
-    rc = swath_error_set(SWATH_EINVAL, "--metatiling: %d is not a power of two", meta);
+    rc = swath_error_set(SWATH_EINVAL,
+                         "--metatiling: %d is not a power of two (1, 2, 4, 8, 16, 32 or 64)", meta);
   if (rc) return swath_cli_fail(rc);
 
   swath_grid g;

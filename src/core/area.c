@@ -57,7 +57,8 @@ int swath_bounds_transform(swath_bounds b, const char *from, const char *to, swa
       b.maxy = b.maxy > 85.06 ? 85.06 : b.maxy;
     }
     double x0, y0, x1, y1;
-    if (b.miny < b.maxy && OCTTransformBounds(ct, b.minx, b.miny, b.maxx, b.maxy, &x0, &y0, &x1, &y1, 21)) {
+    if (b.miny < b.maxy &&
+        OCTTransformBounds(ct, b.minx, b.miny, b.maxx, b.maxy, &x0, &y0, &x1, &y1, 21)) {
       *out = (swath_bounds){x0, y0, x1, y1};
       rc = 0;
     }
@@ -65,8 +66,8 @@ int swath_bounds_transform(swath_bounds b, const char *from, const char *to, swa
   }
   if (src) OSRDestroySpatialReference(src);
   if (dst) OSRDestroySpatialReference(dst);
-  return rc ? swath_error_set(rc, "bounds %g,%g,%g,%g do not transform from %.60s to %.60s", b.minx, b.miny,
-                              b.maxx, b.maxy, from, to)
+  return rc ? swath_error_set(rc, "bounds %g,%g,%g,%g do not transform from %.60s to %.60s", b.minx,
+                              b.miny, b.maxx, b.maxy, from, to)
             : 0;
 }
 
@@ -431,11 +432,16 @@ swath_bounds swath_area_bounds(const swath_area *a) { return a->bbox; }
 
 void *swath__area_geometry(const swath_area *a) { return a->geom; }
 
-/* The test behind every query. `scratch` is a polygon from box_polygon that
- * is overwritten; contains=1 asks whether the box lies inside the area. */
-static int box_test(const swath_area *a, OGRGeometryH scratch, swath_bounds b, int contains) {
+/* A box shrunk by SHRINK of its size (see the invariants above). */
+static swath_bounds shrink(swath_bounds b) {
   double dx = (b.maxx - b.minx) * SHRINK, dy = (b.maxy - b.miny) * SHRINK;
-  b = (swath_bounds){b.minx + dx, b.miny + dy, b.maxx - dx, b.maxy - dy};
+  return (swath_bounds){b.minx + dx, b.miny + dy, b.maxx - dx, b.maxy - dy};
+}
+
+/* The test behind every query, on a box already shrunk. `scratch` is a
+ * polygon from box_polygon that is overwritten; contains=1 asks whether the
+ * box lies inside the area. */
+static int box_raw(const swath_area *a, OGRGeometryH scratch, swath_bounds b, int contains) {
   if (!(b.minx < b.maxx && b.miny < b.maxy)) return 0;
   if (b.maxx <= a->bbox.minx || b.minx >= a->bbox.maxx || b.maxy <= a->bbox.miny ||
       b.miny >= a->bbox.maxy)
@@ -445,6 +451,10 @@ static int box_test(const swath_area *a, OGRGeometryH scratch, swath_bounds b, i
                   : OGRPreparedGeometryIntersects(a->prep, scratch) != 0;
 }
 
+static int box_test(const swath_area *a, OGRGeometryH scratch, swath_bounds b, int contains) {
+  return box_raw(a, scratch, shrink(b), contains);
+}
+
 int swath_area_intersects(const swath_area *a, swath_bounds b) {
   OGRGeometryH box = box_polygon(0, 0, 1, 1);
   int r = box_test(a, box, b, 0);
@@ -452,12 +462,37 @@ int swath_area_intersects(const swath_area *a, swath_bounds b) {
   return r;
 }
 
+/* The box around the shrunk boxes of the metatiles x0..x1, y0..y1, each
+ * shrunk by its own size as swath_area_intersects shrinks it: a range whose
+ * box misses the area holds no metatile that meets it, and one whose box
+ * lies inside holds only metatiles that meet it. (A range shrunk by its own,
+ * larger size would miss where its edge metatile still meets the area.) A
+ * metatile's column decides its x extent and its row its y extent. */
+swath_bounds swath__area_metatiles_box(const swath_grid *g, int z, int m, int64_t x0, int64_t y0,
+                                       int64_t x1, int64_t y1) {
+  swath_bounds lo = shrink(swath_grid_metatile_bounds(g, (swath_tile){z, x0, y1}, m));
+  swath_bounds hi =
+      x0 == x1 && y0 == y1 ? lo : shrink(swath_grid_metatile_bounds(g, (swath_tile){z, x1, y0}, m));
+  return (swath_bounds){lo.minx, lo.miny, hi.maxx, hi.maxy};
+}
+
+int swath__area_box_meets(const swath_area *a, void *scratch, swath_bounds b, int contains) {
+  return box_raw(a, scratch, b, contains);
+}
+
+void *swath__area_scratch_new(void) { return box_polygon(0, 0, 1, 1); }
+
+void swath__area_scratch_free(void *scratch) {
+  if (scratch) OGR_G_DestroyGeometry(scratch);
+}
+
 /* ---- tile iterator --------------------------------------------------------------- */
 
 /* Walks metatile rows y0..y1 and columns x0..x1. Within a row, a block of
- * BLOCK metatiles is first tested as one box: a miss skips the block, full
- * containment yields it without further tests, so large interiors and
- * empty stretches cost one test per block. */
+ * BLOCK metatiles is first tested as one box (swath__area_metatiles_box, so
+ * a block answers as its metatiles one by one would): a miss skips the
+ * block, full containment yields it without further tests, so large
+ * interiors and empty stretches cost one test per block. */
 struct swath_tile_iter {
   swath_grid g;
   const swath_area *a;
@@ -497,9 +532,7 @@ int swath_tile_iter_new(const swath_grid *g, const swath_area *a, int z, int m,
 }
 
 static swath_bounds span_bounds(swath_tile_iter *it, int64_t xa, int64_t xb) {
-  swath_bounds l = swath_grid_metatile_bounds(&it->g, (swath_tile){it->z, xa, it->y}, it->m);
-  swath_bounds r = swath_grid_metatile_bounds(&it->g, (swath_tile){it->z, xb, it->y}, it->m);
-  return (swath_bounds){l.minx, l.miny, r.maxx, r.maxy};
+  return swath__area_metatiles_box(&it->g, it->z, it->m, xa, it->y, xb, it->y);
 }
 
 int swath_tile_iter_next(swath_tile_iter *it, swath_tile *t) {
@@ -511,24 +544,22 @@ int swath_tile_iter_next(swath_tile_iter *it, swath_tile *t) {
       continue;
     }
     if (it->x == it->x0 && it->block_end < it->x0 && it->x1 - it->x0 >= BLOCK &&
-        !box_test(it->a, it->scratch, span_bounds(it, it->x0, it->x1), 0)) {
+        !box_raw(it->a, it->scratch, span_bounds(it, it->x0, it->x1), 0)) {
       it->x = it->x1 + 1; /* the whole row misses */
       continue;
     }
     if (it->x > it->block_end) {
       int64_t end = it->x + BLOCK - 1 < it->x1 ? it->x + BLOCK - 1 : it->x1;
       swath_bounds bb = span_bounds(it, it->x, end);
-      if (!box_test(it->a, it->scratch, bb, 0)) {
+      if (!box_raw(it->a, it->scratch, bb, 0)) {
         it->x = end + 1;
         continue;
       }
       it->block_end = end;
-      it->block_in = end == it->x || box_test(it->a, it->scratch, bb, 1);
+      it->block_in = end == it->x || box_raw(it->a, it->scratch, bb, 1);
     }
     int64_t x = it->x++;
-    if (it->block_in ||
-        box_test(it->a, it->scratch,
-                 swath_grid_metatile_bounds(&it->g, (swath_tile){it->z, x, it->y}, it->m), 0)) {
+    if (it->block_in || box_raw(it->a, it->scratch, span_bounds(it, x, x), 0)) {
       *t = (swath_tile){it->z, x, it->y};
       return 1;
     }
@@ -540,18 +571,6 @@ void swath_tile_iter_free(swath_tile_iter *it) {
   if (!it) return;
   if (it->scratch) OGR_G_DestroyGeometry(it->scratch);
   free(it);
-}
-
-int64_t swath_area_count_tiles(const swath_grid *g, const swath_area *a, int z, int m) {
-  swath_tile_iter *it;
-  int rc = swath_tile_iter_new(g, a, z, m, &it);
-  if (rc) return rc;
-  int64_t n = 0;
-  swath_tile t;
-  while (swath_tile_iter_next(it, &t) == 1)
-    n++;
-  swath_tile_iter_free(it);
-  return n;
 }
 
 /* ---- lon/lat output ------------------------------------------------------------- */

@@ -8,6 +8,8 @@
 #ifndef SWATH_CORE_AREA_H
 #define SWATH_CORE_AREA_H
 
+#include <stdatomic.h>
+
 #include "core/grid.h"
 
 typedef struct swath_area swath_area;
@@ -34,12 +36,27 @@ int swath_area_intersects(const swath_area *a, swath_bounds b);
 /* Iterate the tiles (or metatiles, with m > 1) of zoom z that intersect the
  * area, row by row. Memory is constant in the number of tiles. */
 typedef struct swath_tile_iter swath_tile_iter;
-int swath_tile_iter_new(const swath_grid *g, const swath_area *a, int z, int m, swath_tile_iter **out);
+int swath_tile_iter_new(const swath_grid *g, const swath_area *a, int z, int m,
+                        swath_tile_iter **out);
 /* 1 and *t filled, 0 when exhausted. */
 int swath_tile_iter_next(swath_tile_iter *it, swath_tile *t);
 void swath_tile_iter_free(swath_tile_iter *it);
-/* Count of tiles the iterator would yield (walks it once). */
+/* Count of tiles the iterator would yield, found without walking them
+ * (area_count.c): an area of a few boxes (in the grid CRS: bounds) counts in
+ * constant time (but for binary searches over the columns and rows); any
+ * other by halving ranges of metatiles, where a range wholly outside the
+ * area counts 0 and one wholly inside counts its size, so the cost follows
+ * the length of the area's outline in tiles, not its surface. Negative code
+ * on error. */
 int64_t swath_area_count_tiles(const swath_grid *g, const swath_area *a, int z, int m);
+/* The same, given up with SWATH_EINTR as soon as *stop is non-zero (set by
+ * another thread; NULL: never). */
+int64_t swath_area_count_tiles_until(const swath_grid *g, const swath_area *a, int z, int m,
+                                     const atomic_int *stop);
+/* A guess in constant time (plus one pass over the vertices): the
+ * metatiles of the area's bbox times the share of the bbox the area covers.
+ * Exact for an area of boxes. Negative code on error. */
+int64_t swath_area_estimate_tiles(const swath_grid *g, const swath_area *a, int z, int m);
 
 /* Bounds `b` in CRS `from` as bounds in CRS `to` (anything
  * OSRSetFromUserInput takes: "EPSG:4326", a URN, WKT), x/y (lon/lat) order,
@@ -71,7 +88,22 @@ typedef struct swath_lonlat_extent {
  * antimeridian when it crosses it, whatever the grid CRS. A grid CRS without
  * a lon/lat image gives the whole world. */
 int swath_area_lonlat_extent(const swath_grid *g, const swath_area *a, swath_lonlat_extent *out);
-/* The area's OGR geometry (OGRGeometryH, grid CRS), for core/area_*.c only. */
+/* For core/area_*.c only. The area's OGR geometry (OGRGeometryH, grid CRS). */
 void *swath__area_geometry(const swath_area *a);
+/* If the area is exactly a union of at most `max` boxes (rectangles in the
+ * grid CRS: bounds, or two boxes across the antimeridian), their number, each
+ * written to parts[]; else 0. */
+int swath__area_boxes(const swath_area *a, swath_bounds *parts, int max);
+/* The box around metatiles x0..x1, y0..y1 of zoom z, each shrunk as
+ * swath_area_intersects shrinks a box: it misses the area exactly when all
+ * of them do, and lies inside it only if each of them meets it. */
+swath_bounds swath__area_metatiles_box(const swath_grid *g, int z, int m, int64_t x0, int64_t y0,
+                                       int64_t x1, int64_t y1);
+/* 1 if box b, taken as it is (not shrunk), meets the area (contains = 0) or
+ * lies inside it (contains = 1). `scratch` is a polygon the test overwrites,
+ * from swath__area_scratch_new (one per thread). */
+int swath__area_box_meets(const swath_area *a, void *scratch, swath_bounds b, int contains);
+void *swath__area_scratch_new(void);
+void swath__area_scratch_free(void *scratch);
 
 #endif

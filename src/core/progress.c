@@ -1,6 +1,7 @@
 /* progress.c: see progress.h. */
 #include "core/progress.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,10 +17,16 @@ double swath_now(void) {
 void swath_progress_init(swath_progress *p, const char *label, int64_t total, int mode) {
   p->label = label;
   p->total = total;
+  p->estimate = 0;
   p->bar = mode < 0 ? isatty(STDERR_FILENO) : mode;
   p->interval = 10;
   p->start = p->last_line = swath_now();
   p->drawn = 0;
+}
+
+void swath_progress_set_total(swath_progress *p, int64_t total, int estimate) {
+  p->total = total;
+  p->estimate = estimate;
 }
 
 static void eta_text(char *buf, size_t n, double secs) {
@@ -31,17 +38,23 @@ static void eta_text(char *buf, size_t n, double secs) {
 void swath_progress_show(swath_progress *p, int64_t done, int64_t failed) {
   double now = swath_now(), el = now - p->start;
   double rate = el > 0 ? done / el : 0;
-  double frac = p->total > 0 ? (double)done / p->total : 1;
-  char eta[32];
-  eta_text(eta, sizeof eta, rate > 0 ? (p->total - done) / rate : -1);
+  int known = p->total >= 0;
+  /* a guess may fall short of what is done already */
+  double frac = !known ? 0 : p->total > 0 ? fmin((double)done / p->total, 1) : 1;
+  char eta[32], total[32];
+  eta_text(eta, sizeof eta, known && rate > 0 && done <= p->total ? (p->total - done) / rate : -1);
+  if (!known)
+    snprintf(total, sizeof total, "?");
+  else
+    snprintf(total, sizeof total, "%s%lld", p->estimate ? "~" : "", (long long)p->total);
   if (p->bar) {
     if (swath_log_get_level() > SWATH_LOG_INFO) return;
     char bar[31];
     int fill = (int)(frac * 30);
     for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
     bar[30] = 0;
-    fprintf(stderr, "\r[%s] %3.0f%% %lld/%lld %s  %.1f/s  ETA %s", bar, frac * 100, (long long)done,
-            (long long)p->total, p->label, rate, eta);
+    fprintf(stderr, "\r[%s] %3.0f%% %lld/%s %s  %.1f/s  ETA %s", bar, frac * 100, (long long)done,
+            total, p->label, rate, eta);
     if (failed) fprintf(stderr, "  %lld failed", (long long)failed);
     fprintf(stderr, "\033[K");
     fflush(stderr);
@@ -50,8 +63,8 @@ void swath_progress_show(swath_progress *p, int64_t done, int64_t failed) {
   }
   if (now - p->last_line < p->interval) return;
   p->last_line = now;
-  swath_info("progress: %lld/%lld %s (%.0f%%), %.1f/s, ETA %s%s", (long long)done,
-             (long long)p->total, p->label, frac * 100, rate, eta, failed ? ", with failures" : "");
+  swath_info("progress: %lld/%s %s (%.0f%%), %.1f/s, ETA %s%s", (long long)done, total, p->label,
+             frac * 100, rate, eta, failed ? ", with failures" : "");
 }
 
 void swath_progress_end(swath_progress *p) {

@@ -186,8 +186,9 @@ static int parse_grid(swath_job *job, const swath_cfg *c, const char *dir) {
         (rc = swath_cfg_int(v, "grid.metatiling", 1, 64, &meta)))
       return rc;
     if (meta & (meta - 1))
-      return swath_cfg_error(swath_cfg_get(c, "metatiling"),
-                             "grid.metatiling: %ld is not a power of two (1, 2, 4, 8, 16)", meta);
+      return swath_cfg_error(
+          swath_cfg_get(c, "metatiling"),
+          "grid.metatiling: %ld is not a power of two (1, 2, 4, 8, 16, 32 or 64)", meta);
     if ((v = swath_cfg_get(c, "pixel_buffer")) &&
         (rc = swath_cfg_int(v, "grid.pixel_buffer", 0, 1024, &buffer)))
       return rc;

@@ -125,7 +125,10 @@ static void choose_tiles(const swath_overview_ctx *c, const swath_plan_node *n,
       int cx = (int)(2 * tx - ox), cy = (int)(2 * ty - oy), s2 = 2 * c->m;
       int changed = n->handled[cy * s2 + cx] || n->handled[cy * s2 + cx + 1] ||
                     n->handled[(cy + 1) * s2 + cx] || n->handled[(cy + 1) * s2 + cx + 1];
-      if (!has_tiles || changed)
+      /* A tile its record does not cover was never made (the task was cut
+       * by an earlier run's area): made now, if in this run's area. */
+      int uncovered = n->stored == SWATH_TASK_DONE && !n->covered[i];
+      if (!has_tiles || changed || uncovered)
         select[i] = 1;
       else if (n->stored == SWATH_TASK_STALE && old)
         select[i] = (unsigned char)window_differs(block, old, (int)(tx - tr.minx) * tm->tile_width,

@@ -8,7 +8,8 @@
  * disk, and, where a child was never computed (KEEP), the parent's own
  * pixels. And only the parent tiles over a child tile that this run wrote
  * or removed are written again (all of them for a parent that has no tiles
- * yet; for a STALE parent, also those that differ from disk): a tile away
+ * yet; for a STALE parent, also those that differ from disk; for a parent
+ * that an earlier run's area cut, also those it never made): a tile away
  * from the run's area is never rewritten.
  *
  * Contract with the tasks below: the block a child hands up is what is on

@@ -29,6 +29,7 @@ struct swath_plan {
   int64_t live_nodes;
   int exhausted;
   swath_plan_counts counts;
+  unsigned char *scratch, *leaf_covered; /* m*m flags each */
 };
 
 int swath_plan_grid_is_quadtree(const swath_grid *g, int min_zoom, int max_zoom) {
@@ -60,8 +61,15 @@ int swath_plan_new(const swath_grid *g, const swath_area *area, int min_zoom, in
   p->store = store;
   p->store_state = store_state;
   p->zoom = p->overviews ? min_zoom : max_zoom;
+  p->scratch = malloc((size_t)2 * metatiling * metatiling);
+  if (!p->scratch) {
+    free(p);
+    return swath_error_set(SWATH_ENOMEM, "plan: out of memory");
+  }
+  p->leaf_covered = p->scratch + (size_t)metatiling * metatiling;
   int rc = swath_tile_iter_new(g, area, p->zoom, metatiling, &p->roots);
   if (rc) {
+    free(p->scratch);
     free(p);
     return rc;
   }
@@ -87,15 +95,58 @@ void swath_plan_free(swath_plan *p) {
     free_node(p, n);
   }
   swath_tile_iter_free(p->roots);
+  free(p->scratch);
   free(p);
 }
 
 const swath_plan_counts *swath_plan_counts_get(const swath_plan *p) { return &p->counts; }
 
-static int stored_state(swath_plan *p, swath_tile mt) {
+/* The recorded state of mt, and (covered: m*m flags, or NULL) its covered tiles. */
+static int stored_state(swath_plan *p, swath_tile mt, unsigned char *covered) {
   enum swath_task_state s = SWATH_TASK_PENDING;
-  if (!p->store || p->store->get(p->store_state, mt, &s)) return SWATH_TASK_PENDING;
+  int n = p->m * p->m;
+  if (!p->store || p->store->get(p->store_state, mt, &s, covered, n)) {
+    if (covered) memset(covered, 1, (size_t)n);
+    return SWATH_TASK_PENDING;
+  }
   return (int)s;
+}
+
+/* Flags (m*m) of mt's tiles in the run's area: with metatiling 1 the
+ * metatile is the tile, and it is visited only when in the area. */
+static void area_tiles(swath_plan *p, swath_tile mt, unsigned char *in) {
+  swath_tile_range tr = swath_grid_metatile_tiles(p->g, mt, p->m);
+  memset(in, 0, (size_t)p->m * p->m);
+  for (int64_t ty = tr.miny; ty <= tr.maxy; ty++)
+    for (int64_t tx = tr.minx; tx <= tr.maxx; tx++)
+      in[(ty - tr.miny) * p->m + (tx - tr.minx)] =
+          p->m == 1 ||
+          swath_area_intersects(p->area, swath_grid_tile_bounds(p->g, (swath_tile){mt.z, tx, ty}));
+}
+
+/* 1 if a task recorded finished (DONE or EMPTY, covering `covered`) is
+ * finished for this run: it covers every tile of it in the run's area. */
+static int finished_here(swath_plan *p, swath_tile mt, int stored, const unsigned char *covered) {
+  if (p->redo || (stored != SWATH_TASK_DONE && stored != SWATH_TASK_EMPTY)) return 0;
+  int n = p->m * p->m, whole = 1;
+  for (int i = 0; i < n; i++)
+    whole &= covered[i] != 0;
+  if (whole) return 1;
+  area_tiles(p, mt, p->scratch);
+  for (int i = 0; i < n; i++)
+    if (p->scratch[i] && !covered[i]) return 0;
+  return 1;
+}
+
+void swath_plan_covered(const swath_grid *g, int m, swath_tile mt, int stored,
+                        const unsigned char *old, unsigned char *made) {
+  swath_tile_range tr = swath_grid_metatile_tiles(g, mt, m);
+  int keep = stored == SWATH_TASK_DONE || stored == SWATH_TASK_EMPTY;
+  for (int y = 0; y < m; y++)
+    for (int x = 0; x < m; x++) {
+      int i = y * m + x;
+      made[i] |= (keep && old[i]) || tr.minx + x > tr.maxx || tr.miny + y > tr.maxy;
+    }
 }
 
 static void check_complete(swath_plan *p, swath_plan_node *n);
@@ -119,7 +170,8 @@ static void check_complete(swath_plan *p, swath_plan_node *n) {
     ondisk |= n->child[i] == SWATH_CHILD_ONDISK;
   }
   int has_tiles = n->stored == SWATH_TASK_DONE || n->stored == SWATH_TASK_STALE;
-  if (!data && n->stored == SWATH_TASK_DONE && !p->redo) {
+  int finished = finished_here(p, n->mt, n->stored, n->covered);
+  if (!data && n->stored == SWATH_TASK_DONE && finished) {
     p->counts.skipped++;
     swath_plan_node *parent = n->parent;
     int q = n->quadrant;
@@ -128,11 +180,15 @@ static void check_complete(swath_plan *p, swath_plan_node *n) {
     return;
   }
   if (!data && !ondisk && !has_tiles) {
-    if (n->stored == SWATH_TASK_EMPTY && !p->redo)
+    if (finished) {
       p->counts.skipped++;
-    else {
+    } else {
       p->counts.empty++;
-      if (p->store) p->store->mark(p->store_state, n->mt, SWATH_TASK_EMPTY, NULL, NULL);
+      area_tiles(p, n->mt, p->scratch);
+      swath_plan_covered(p->g, p->m, n->mt, n->stored, n->covered, p->scratch);
+      if (p->store)
+        p->store->mark(p->store_state, n->mt, SWATH_TASK_EMPTY, NULL, NULL, p->scratch,
+                       p->m * p->m);
     }
     swath_plan_node *parent = n->parent;
     int q = n->quadrant;
@@ -152,12 +208,14 @@ static swath_plan_node *new_node(swath_plan *p, swath_tile mt, swath_plan_node *
   n->mt = mt;
   n->parent = parent;
   n->quadrant = q;
-  n->stored = stored_state(p, mt);
-  n->handled = calloc((size_t)4 * p->m * p->m, 1);
+  /* handled, then covered */
+  n->handled = calloc((size_t)5 * p->m * p->m, 1);
   if (!n->handled) {
     free(n);
     return NULL;
   }
+  n->covered = n->handled + (size_t)4 * p->m * p->m;
+  n->stored = stored_state(p, mt, n->covered);
   p->live_nodes++;
   return n;
 }
@@ -175,7 +233,7 @@ static enum swath_child_result outside_child(swath_plan *p, swath_tile mt) {
   int64_t cols, rows;
   swath_grid_metatile_matrix(p->g, mt.z, p->m, &cols, &rows);
   if (mt.x < 0 || mt.y < 0 || mt.x >= cols || mt.y >= rows) return SWATH_CHILD_EMPTY;
-  switch (stored_state(p, mt)) {
+  switch (stored_state(p, mt, NULL)) {
   case SWATH_TASK_DONE:
   case SWATH_TASK_STALE:
     return SWATH_CHILD_ONDISK;
@@ -195,7 +253,7 @@ static int has_recorded_children(swath_plan *p, swath_tile mt) {
   swath_tile kids[4];
   swath_tile_children(mt, kids);
   for (int i = 0; i < 4; i++) {
-    int s = stored_state(p, kids[i]);
+    int s = stored_state(p, kids[i], NULL);
     if (s == SWATH_TASK_DONE || s == SWATH_TASK_STALE || s == SWATH_TASK_EMPTY) return 1;
   }
   return 0;
@@ -208,8 +266,8 @@ static int has_recorded_children(swath_plan *p, swath_tile mt) {
 static int visit(swath_plan *p, swath_tile mt, swath_plan_node *parent, int q, swath_task *t) {
   if (parent) parent->expected++;
   if (mt.z == p->max_zoom || !p->overviews) {
-    int s = stored_state(p, mt);
-    if (!p->redo && (s == SWATH_TASK_DONE || s == SWATH_TASK_EMPTY)) {
+    int s = stored_state(p, mt, p->leaf_covered);
+    if (finished_here(p, mt, s, p->leaf_covered)) {
       p->counts.skipped++;
       swath_plan_report(p, parent, q, s == SWATH_TASK_DONE ? SWATH_CHILD_ONDISK : SWATH_CHILD_EMPTY);
       return 0;

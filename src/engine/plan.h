@@ -15,7 +15,14 @@
  *
  * The plan is not thread-safe: the caller serialises every call (run.c holds
  * its lock). Finished tasks recorded in the store are skipped here, so a
- * rerun redoes nothing that is done; a task recorded STALE is rebuilt. */
+ * rerun redoes nothing that is done; a task recorded STALE is rebuilt.
+ *
+ * A task on the edge of an earlier run's area may be finished for some of
+ * its tiles only (store.h's covered tiles). It counts as finished for this
+ * run only if it covers every tile of it in this run's area; otherwise it
+ * is done again (a leaf from the inputs, an overview from its children),
+ * and its tiles outside the area are left as they are. Where the run does
+ * not reach it, it counts as what is on disk (ONDISK or EMPTY). */
 #ifndef SWATH_ENGINE_PLAN_H
 #define SWATH_ENGINE_PLAN_H
 
@@ -38,10 +45,11 @@ enum swath_child_result {
 
 typedef struct swath_plan_node swath_plan_node;
 struct swath_plan_node {
-  swath_tile mt;            /* metatile coordinates */
-  swath_plan_node *parent;  /* NULL at the lowest zoom */
-  int quadrant;             /* index among the parent's children (see swath_tile_children) */
-  int stored;               /* enum swath_task_state recorded before this run */
+  swath_tile mt;           /* metatile coordinates */
+  swath_plan_node *parent; /* NULL at the lowest zoom */
+  int quadrant;            /* index among the parent's children (see swath_tile_children) */
+  int stored;              /* enum swath_task_state recorded before this run */
+  unsigned char *covered;  /* m*m flags: the tiles its record covers (see store.h) */
   int expected, reported, sealed;
   unsigned char child[4]; /* enum swath_child_result per quadrant */
   swath_raster buf;       /* the node's pixels, filled by its children; allocated by the
@@ -72,8 +80,8 @@ typedef struct swath_plan swath_plan;
 /* `area` is used only by the plan (not shared with threads). `store` may be
  * NULL: nothing is skipped and nothing recorded (a walk for prefetching). */
 int swath_plan_new(const swath_grid *g, const swath_area *area, int min_zoom, int max_zoom,
-                   int metatiling, int overviews, const swath_store_vtable *store, void *store_state,
-                   swath_plan **out);
+                   int metatiling, int overviews, const swath_store_vtable *store,
+                   void *store_state, swath_plan **out);
 void swath_plan_free(swath_plan *p);
 /* 1 if zooms min..max of g form a quadtree (each halves the cell size of the
  * next, same origin and tile size), so overviews can be built from children. */
@@ -88,7 +96,14 @@ int swath_plan_next(swath_plan *p, swath_task *t);
 /* 1 when every task has been handed out and no parent is waiting. */
 int swath_plan_finished(const swath_plan *p);
 /* A task finished: tell its parent. May make the parent ready. */
-void swath_plan_report(swath_plan *p, swath_plan_node *parent, int quadrant, enum swath_child_result r);
+void swath_plan_report(swath_plan *p, swath_plan_node *parent, int quadrant,
+                       enum swath_child_result r);
+/* The tiles a finished task records as covered: `made` (m*m flags, the
+ * tiles of the run's area, updated in place) plus, for a task recorded
+ * DONE or EMPTY before the run (`stored`), those it covered then (`old`,
+ * m*m flags). Tiles past the grid's edge count as covered. */
+void swath_plan_covered(const swath_grid *g, int m, swath_tile mt, int stored,
+                        const unsigned char *old, unsigned char *made);
 /* Free an overview node after its task is done. */
 void swath_plan_release(swath_plan *p, swath_plan_node *node);
 const swath_plan_counts *swath_plan_counts_get(const swath_plan *p);

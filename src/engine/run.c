@@ -42,6 +42,7 @@
 #include "core/progress.h"
 #include "core/raster.h"
 #include "core/secret.h"
+#include "engine/job_size.h"
 #include "engine/overview.h"
 #include "engine/plan.h"
 #include "engine/product.h"
@@ -96,6 +97,7 @@ typedef struct run_ctx {
 
   swath_fetcher **fetchers;   /* per input; NULL for inputs that fetch nothing */
   unsigned char *offline; /* per input: remote, offline (no fetcher; prefetch checks the cache) */
+  swath_source_held *held; /* per input: what its checking open fetched, written by the next */
   int nremote;            /* remote inputs, offline ones included */
   /* fetch stage accounting, under lock */
   int64_t fetch_seq, compute_seq; /* leaves submitted by the fetch stage / computed */
@@ -113,27 +115,30 @@ typedef struct worker {
   run_ctx *rc;
   void **src;       /* per input source state */
   swath_area *area; /* own copy (area queries are not thread-safe); NULL with metatiling 1 */
-  int failed_open;
+  int failed_open;   /* the code its inputs' open failed with (open_msg says why), or 0 */
+  char open_msg[512];
 } worker;
 
 /* Cut a metatile block into output tiles: write those holding data, remove
  * those without. Only tiles flagged in `select` (m*m, row-major; NULL: all)
- * are touched; `handled` (m*m) gets those written or removed, and *range
- * the tiles of the block that hold data, touched or not (minx > maxx if
- * none). Returns the number of tiles written or a negative code.
+ * are touched; `handled` (m*m) gets those written or removed, `made` (m*m)
+ * the tiles of the area, and *range the tiles of the block that hold data,
+ * touched or not (minx > maxx if none). Returns the number of tiles written
+ * or a negative code.
  *
  * Where a metatile reaches beyond the area, its tiles outside it are neither
  * written nor removed (a run touches only its own area), and the block
  * takes what is on disk there (overview.h's contract with the parent): the
  * parent is built from the area's tiles of this run and what earlier runs
- * left, the same for any metatiling. */
+ * left, the same for any metatiling. The task is recorded as covering the
+ * area's tiles only (store.h), so a run over more of it does it again. */
 static void range_add(swath_tile_range *r, int64_t x, int64_t y) {
   r->minx = x < r->minx ? x : r->minx, r->maxx = x > r->maxx ? x : r->maxx;
   r->miny = y < r->miny ? y : r->miny, r->maxy = y > r->maxy ? y : r->maxy;
 }
 
 static int write_tiles(worker *w, swath_tile mt, swath_raster *block, const unsigned char *select,
-                       unsigned char *handled, swath_tile_range *range) {
+                       unsigned char *handled, unsigned char *made, swath_tile_range *range) {
   run_ctx *rc = w->rc;
   swath_tile_range tr = swath_grid_metatile_tiles(rc->g, mt, rc->m);
   const swath_tile_matrix *tm = &rc->g->m[mt.z];
@@ -151,6 +156,7 @@ static int write_tiles(worker *w, swath_tile mt, swath_raster *block, const unsi
         if (r > 0) range_add(range, tx, ty);
         continue;
       }
+      made[i] = 1;
       swath_raster tile;
       int r = swath_raster_crop(block, x0, y0, tm->tile_width, tm->tile_height, &tile);
       if (r) return r;
@@ -298,7 +304,7 @@ static void record_failure(run_ctx *rc, swath_tile mt, const char *msg) {
   char text[1024];
   swath_redact(msg, text, sizeof text); /* (error messages are already) */
   msg = text;
-  rc->store->mark(rc->store_state, mt, SWATH_TASK_FAILED, msg, NULL);
+  rc->store->mark(rc->store_state, mt, SWATH_TASK_FAILED, msg, NULL, NULL, 0);
   if (rc->failures) {
     fprintf(rc->failures, "%d/%lld/%lld\t%s\n", mt.z, (long long)mt.x, (long long)mt.y, msg);
     fflush(rc->failures);
@@ -316,17 +322,36 @@ static void mark_parent_stale(run_ctx *rc, const swath_task *t) {
   if (t->parent) {
     swath_plan_node *p = t->parent;
     if (!p->stale_marked && (p->stored == SWATH_TASK_DONE || p->stored == SWATH_TASK_EMPTY))
-      rc->store->mark(rc->store_state, p->mt, SWATH_TASK_STALE, NULL, NULL);
+      rc->store->mark(rc->store_state, p->mt, SWATH_TASK_STALE, NULL, NULL, NULL, 0);
     p->stale_marked = 1;
     return;
   }
   swath_tile pm = {t->mt.z - 1, t->mt.x >> 1, t->mt.y >> 1};
   if (pm.z < rc->g->min_zoom || !swath_plan_grid_is_quadtree(rc->g, pm.z, t->mt.z)) return;
   enum swath_task_state s;
-  if (rc->store->get(rc->store_state, pm, &s) || (s != SWATH_TASK_DONE && s != SWATH_TASK_EMPTY))
+  if (rc->store->get(rc->store_state, pm, &s, NULL, 0) ||
+      (s != SWATH_TASK_DONE && s != SWATH_TASK_EMPTY))
     return;
-  rc->store->mark(rc->store_state, pm, SWATH_TASK_STALE, NULL, NULL);
+  rc->store->mark(rc->store_state, pm, SWATH_TASK_STALE, NULL, NULL, NULL, 0);
   rc->stale_below++;
+}
+
+/* The tiles a finished task records as covered (store.h): those of the
+ * area (`made`) and those its record covered before (read into `old` for a
+ * leaf); a leaf that found no data anywhere covers its whole metatile
+ * (NULL). Under rc->lock. */
+static const unsigned char *task_covered(run_ctx *rc, const swath_task *t, int wrote,
+                                         unsigned char *made, unsigned char *old) {
+  if (!wrote) return NULL;
+  enum swath_task_state s = SWATH_TASK_PENDING;
+  if (t->kind == SWATH_TASK_OVERVIEW) {
+    s = (enum swath_task_state)t->node->stored;
+    old = t->node->covered;
+  } else if (rc->store->get(rc->store_state, t->mt, &s, old, rc->m * rc->m)) {
+    s = SWATH_TASK_PENDING;
+  }
+  swath_plan_covered(rc->g, rc->m, t->mt, (int)s, old, made);
+  return made;
 }
 
 static void run_task(worker *w, swath_task *t) {
@@ -334,8 +359,9 @@ static void run_task(worker *w, swath_task *t) {
   swath_raster block = {0};
   double t_read = 0, t_comp = 0, t0;
   size_t mm = (size_t)rc->m * rc->m;
-  /* handled: the tiles written or removed; select: those an overview may touch. */
-  unsigned char *handled = calloc(2, mm), *select = NULL;
+  /* handled: the tiles written or removed; select: those an overview may
+   * touch; made: the area's tiles; old: scratch for task_covered. */
+  unsigned char *handled = calloc(4, mm), *select = NULL;
   int r;
   if (!handled)
     r = swath_error_set(SWATH_ENOMEM, "out of memory");
@@ -348,10 +374,10 @@ static void run_task(worker *w, swath_task *t) {
     t_comp += swath_now() - t0;
   }
   t0 = swath_now();
-  int written = 0, changed = 0;
+  int written = 0, changed = 0, wrote = !r;
   swath_tile_range range = {0};
   if (!r) {
-    written = write_tiles(w, t->mt, &block, select, handled, &range);
+    written = write_tiles(w, t->mt, &block, select, handled, handled + 2 * mm, &range);
     if (written < 0) r = written;
   }
   for (size_t i = 0; handled && i < mm; i++)
@@ -374,7 +400,9 @@ static void run_task(worker *w, swath_task *t) {
   rc->compute_busy += t_comp;
   rc->write_busy += t_write;
   if (changed) mark_parent_stale(rc, t);
+  const unsigned char *covered = NULL;
   if (r == 0 || r == SWATH_EEMPTY) {
+    covered = task_covered(rc, t, wrote, handled + 2 * mm, handled + 3 * mm);
     if (t->kind == SWATH_TASK_LEAF)
       rc->leaves++;
     else
@@ -384,10 +412,10 @@ static void run_task(worker *w, swath_task *t) {
     rc->done++;
     rc->tiles_written += written;
     rc->pixels += (int64_t)block.width * block.height;
-    rc->store->mark(rc->store_state, t->mt, SWATH_TASK_DONE, NULL, &range);
+    rc->store->mark(rc->store_state, t->mt, SWATH_TASK_DONE, NULL, &range, covered, (int)mm);
   } else if (r == SWATH_EEMPTY) {
     rc->empty++;
-    rc->store->mark(rc->store_state, t->mt, SWATH_TASK_EMPTY, NULL, NULL);
+    rc->store->mark(rc->store_state, t->mt, SWATH_TASK_EMPTY, NULL, NULL, covered, (int)mm);
   } else {
     record_failure(rc, t->mt, msg[0] ? msg : "unknown error");
   }
@@ -409,9 +437,32 @@ static void run_task(worker *w, swath_task *t) {
   }
 }
 
+/* A worker opens its own input handles, in its own thread: GDAL shares a
+ * dataset opened in shared mode (the file behind a vrt:// connection or a
+ * VRT's sources) among the handles of the thread that opened it, and two
+ * workers must never read through one dataset. */
+static int worker_open(worker *w) {
+  run_ctx *rc = w->rc;
+  for (int k = 0; k < rc->job->ninputs; k++) {
+    swath_source_info si;
+    int r = rc->src_vt[k]->open(&rc->specs[k], rc->g, &si, &w->src[k]);
+    if (r) {
+      w->failed_open = r;
+      snprintf(w->open_msg, sizeof w->open_msg, "%s", swath_error_message());
+      pthread_mutex_lock(&rc->lock);
+      rc->stop = 1;
+      pthread_cond_broadcast(&rc->cond);
+      pthread_mutex_unlock(&rc->lock);
+      return r;
+    }
+  }
+  return 0;
+}
+
 static void *worker_main(void *arg) {
   worker *w = arg;
   run_ctx *rc = w->rc;
+  if (worker_open(w)) return NULL;
   for (;;) {
     swath_task t;
     pthread_mutex_lock(&rc->lock);
@@ -443,10 +494,10 @@ typedef struct walk {
   swath_plan *plan;
   void **src;        /* the walker's own handles of the remote inputs */
   uint64_t *seen;    /* SEEN_SLOTS hashes of submitted cache paths */
-  int counting;      /* only count requests (prefetch's first pass) */
   int prefetch;      /* swath_prefetch: tally outcomes, list failures */
   pthread_mutex_t mu; /* guards what follows */
-  int64_t requests;  /* counted, or submitted (each ends in one callback) */
+  int64_t requests;   /* submitted (each ends in one callback) */
+  int64_t leaves;     /* prefetch: leaves walked so far */
   int64_t fetched, cached, empty, failed, aborted; /* callbacks so far, by outcome */
   int fed;           /* every request has been submitted */
   FILE *failures;
@@ -536,10 +587,6 @@ static void submit_request(void *ud, const swath_fetch_req *r) {
   uint64_t *slot = &w->seen[h % SEEN_SLOTS];
   if (*slot == h) return;
   *slot = h;
-  if (w->counting) {
-    w->requests++;
-    return;
-  }
   walk_tag *tag = malloc(sizeof *tag);
   if (!tag) {
     ws->rc = swath_error_set(SWATH_ENOMEM, "out of memory");
@@ -575,7 +622,7 @@ static int walk_leaf(walk *w, swath_tile mt, int64_t seq) {
   swath_read_req req = leaf_req(rc, mt);
   for (int i = 0; i < rc->job->ninputs; i++) {
     /* (a run's fetch stage leaves offline inputs to the compute stage) */
-    if (!rc->fetchers[i] && !(rc->offline[i] && (w->counting || w->prefetch))) continue;
+    if (!rc->fetchers[i] && !(rc->offline[i] && w->prefetch)) continue;
     walk_submit ws = {w, i, seq, 0};
     int r = rc->src_vt[i]->requests(w->src[i], &req, submit_request, &ws);
     if (r == SWATH_EEMPTY) continue;
@@ -626,13 +673,14 @@ static int walk_init(walk *w, run_ctx *rc, const swath_area *area, int overviews
 
 /* The run's view of the store for the fetch stage's plan: it skips what is
  * done but records nothing. Called under rc->lock, like every store call. */
-static int ro_get(void *st, swath_tile t, enum swath_task_state *out) {
+static int ro_get(void *st, swath_tile t, enum swath_task_state *out, unsigned char *covered,
+                  int n) {
   run_ctx *rc = st;
-  return rc->store->get(rc->store_state, t, out);
+  return rc->store->get(rc->store_state, t, out, covered, n);
 }
 static int ro_mark(void *st, swath_tile t, enum swath_task_state s, const char *msg,
-                   const swath_tile_range *tiles) {
-  (void)st, (void)t, (void)s, (void)msg, (void)tiles;
+                   const swath_tile_range *tiles, const unsigned char *covered, int n) {
+  (void)st, (void)t, (void)s, (void)msg, (void)tiles, (void)covered, (void)n;
   return 0;
 }
 static const swath_store_vtable ro_store = {.name = "read-only", .get = ro_get, .mark = ro_mark};
@@ -704,11 +752,14 @@ static int probe_inputs(run_ctx *rc, swath_bounds *fp) {
   rc->src_vt = calloc((size_t)job->ninputs, sizeof *rc->src_vt);
   rc->fetchers = calloc((size_t)job->ninputs, sizeof *rc->fetchers);
   rc->offline = calloc((size_t)job->ninputs, sizeof *rc->offline);
-  if (!rc->descs || !rc->src_info || !rc->specs || !rc->src_vt || !rc->fetchers || !rc->offline)
+  rc->held = calloc((size_t)job->ninputs, sizeof *rc->held);
+  if (!rc->descs || !rc->src_info || !rc->specs || !rc->src_vt || !rc->fetchers || !rc->offline ||
+      !rc->held)
     return swath_error_set(SWATH_ENOMEM, "out of memory");
   for (int i = 0; i < job->ninputs; i++) {
     const swath_job_input *in = &job->inputs[i];
-    rc->specs[i] = (swath_source_spec){in->name, in->type, in->uri, in->cfg, job->cache_dir, NULL, 0};
+    rc->specs[i] = (swath_source_spec){in->name,       in->type, in->uri, in->cfg,
+                                       job->cache_dir, NULL,     0,       &rc->held[i]};
     rc->src_vt[i] = swath_source_find(in->type);
     /* One fetcher per remote input, shared by every thread's handle. */
     int r = swath_source_fetcher_new(&rc->specs[i], &rc->fetchers[i]);
@@ -720,7 +771,9 @@ static int probe_inputs(run_ctx *rc, swath_bounds *fp) {
   for (int i = 0; i < job->ninputs; i++) {
     const swath_source_vtable *vt = rc->src_vt[i];
     void *st;
-    rc->specs[i].check = 1; /* the first open checks that the service answers */
+    /* The first open checks that the service answers, and writes nothing:
+     * no cache folder or document before every check has passed. */
+    rc->specs[i].check = 1;
     int r = vt->open(&rc->specs[i], rc->g, &rc->src_info[i], &st);
     rc->specs[i].check = 0;
     if (r) return r;
@@ -797,6 +850,9 @@ static void ctx_free(run_ctx *rc, swath_area *area) {
   for (int i = 0; rc->fetchers && i < rc->job->ninputs; i++) swath_fetch_free(rc->fetchers[i]);
   free(rc->fetchers);
   free(rc->offline);
+  for (int i = 0; rc->held && i < rc->job->ninputs; i++)
+    swath_source_held_clear(&rc->held[i]);
+  free(rc->held);
   free(rc->descs);
   free(rc->src_info);
   free(rc->specs);
@@ -805,14 +861,30 @@ static void ctx_free(run_ctx *rc, swath_area *area) {
   pthread_cond_destroy(&rc->cond);
 }
 
+/* The first remote input's name (NULL if none), and whether only the top
+ * zoom is computed from the inputs: what job_size.h asks. */
+static const char *remote_input(const run_ctx *rc) {
+  for (int i = 0; i < rc->job->ninputs; i++)
+    if (rc->fetchers[i] || rc->offline[i]) return rc->job->inputs[i].name;
+  return NULL;
+}
+
+static int top_zoom_only(const run_ctx *rc) {
+  return rc->job->overviews &&
+         swath_plan_grid_is_quadtree(rc->g, rc->job->min_zoom, rc->job->max_zoom);
+}
+
 /* What a run and a prefetch share: inputs probed (fetchers made), area,
- * process initialised (it decides the pixel buffer, so the requests). */
-static int setup(run_ctx *rc, swath_area **area) {
+ * the size of a remote job without area checked (`yes`: go ahead above
+ * job_size.h's limit), process initialised (it decides the pixel buffer,
+ * so the requests). */
+static int setup(run_ctx *rc, swath_area **area, int yes) {
   const swath_job *job = rc->job;
   swath_bounds fp = {0, 0, 0, 0};
   int r;
   if ((r = probe_inputs(rc, &fp))) return r;
   if ((r = build_area(job, rc->g, fp, area))) return r;
+  if ((r = swath_job_size_check(job, *area, remote_input(rc), top_zoom_only(rc), yes))) return r;
 
   /* Process. */
   if ((r = swath_process_open(job->process, &rc->proc))) return r;
@@ -828,6 +900,35 @@ static int setup(run_ctx *rc, swath_area **area) {
   rc->sink_bands = rc->info.out_bands;
   rc->average = job->overview_resampling ? strcmp(job->overview_resampling, "average") == 0
                                          : !rc->info.categorical;
+  return 0;
+}
+
+/* The last check before anything is written, once the inputs, area,
+ * process and output (opened in check mode) have passed: tiles without
+ * state are another job's (swath_product_claim says the same of tiles with
+ * another job's state, which needs the store, made after this). */
+static int check_output(run_ctx *rc, int overwrite) {
+  const swath_job *job = rc->job;
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%s/state.sqlite", job->out_path, SWATH_STATE_DIR);
+  if (!overwrite && access(path, F_OK) != 0 && rc->sink->has_tiles(rc->sink_state))
+    return swath_error_set(SWATH_EINVAL,
+                           "output '%s' holds another job's tiles (they have no swath state): use "
+                           "--overwrite to replace them, or another output path",
+                           job->out_path);
+  return 0;
+}
+
+/* swath run --check, once every check has passed: what the run would do. */
+static int check_only(run_ctx *rc, const swath_area *area, int overviews) {
+  const swath_job *job = rc->job;
+  long long total = 0;
+  for (int z = job->min_zoom; z <= job->max_zoom; z++)
+    total += swath_area_count_tiles(rc->g, area, z, rc->m);
+  swath_info("%s: check passed: %lld tasks at zooms %d-%d (%dx%d metatiles%s) -> %s; "
+             "nothing written",
+             job->path, total, job->min_zoom, job->max_zoom, rc->m, rc->m,
+             overviews ? ", overviews from the top zoom" : "", job->out_path);
   return 0;
 }
 
@@ -877,7 +978,8 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
   if (nworkers < 1) nworkers = 1;
   int r = 0;
 
-  if ((r = setup(rc, &area))) goto out;
+  swath_task_count *count = NULL; /* counts stats->total while the run starts */
+  if ((r = setup(rc, &area, opts->yes))) goto out;
 
   /* Sink first: an unwritable output must fail before any state is created. */
   int overviews = job->overviews;
@@ -912,8 +1014,15 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
       .palette = palette ? (const unsigned char(*)[4])in0->palette : NULL,
       .palette_n = palette ? in0->palette_n : 0,
       .link_empty = job->link_empty,
+      .check = 1, /* nothing is made before every check has passed */
   };
   if ((r = rc->sink->open(&sc, &rc->sink_state))) goto out;
+  if ((r = check_output(rc, opts->overwrite))) goto out;
+  if (opts->check) {
+    r = check_only(rc, area, overviews);
+    goto out;
+  }
+  if ((r = rc->sink->create(rc->sink_state))) goto out;
   rc->overviews = overviews;
   rc->ov = (swath_overview_ctx){rc->g,          rc->m,         rc->sink,   rc->sink_state,
                                 rc->sink_bands, rc->out_dtype, rc->average};
@@ -938,15 +1047,19 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
   snprintf(path, sizeof path, "%s/failed.txt", state_dir);
   rc->failures = fopen(path, "w");
 
-  for (int z = job->min_zoom; z <= job->max_zoom; z++)
-    stats->total += swath_area_count_tiles(rc->g, area, z, rc->m);
+  if ((r = swath_task_count_start(rc->g, area, job->min_zoom, job->max_zoom, rc->m, &count)))
+    goto out;
+  int exact; /* a small count is in at once: the first line is exact */
+  swath_task_count_wait(count, 0.2);
+  stats->total = swath_task_count_get(count, &exact);
   if ((r = swath_plan_new(rc->g, area, job->min_zoom, job->max_zoom, rc->m, overviews, rc->store,
                           rc->store_state, &rc->plan)))
     goto out;
   if (redo) swath_plan_redo(rc->plan);
-  swath_info("%s: %lld tasks at zooms %d-%d (%dx%d metatiles) on %d workers -> %s", job->path,
-             (long long)stats->total, job->min_zoom, job->max_zoom, rc->m, rc->m, nworkers,
-             job->out_path);
+  swath_job_size_note(job, area, remote_input(rc), top_zoom_only(rc));
+  swath_info("%s: %s%lld tasks at zooms %d-%d (%dx%d metatiles) on %d workers -> %s", job->path,
+             exact ? "" : "about ", (long long)stats->total, job->min_zoom, job->max_zoom, rc->m,
+             rc->m, nworkers, job->out_path);
 
   /* Workers, each with its own input handles. */
   workers = calloc((size_t)nworkers, sizeof *workers);
@@ -961,10 +1074,6 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
     workers[i].area = rc->m > 1 ? swath_area_clone(area) : NULL;
     if (!workers[i].src || (rc->m > 1 && !workers[i].area))
       r = swath_error_set(SWATH_ENOMEM, "out of memory");
-    for (int k = 0; k < job->ninputs && !r; k++) {
-      swath_source_info si;
-      r = rc->src_vt[k]->open(&rc->specs[k], rc->g, &si, &workers[i].src[k]);
-    }
   }
   if (r) goto out;
 
@@ -993,6 +1102,7 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
   } else {
     swath_progress pg;
     swath_progress_init(&pg, "tasks", stats->total, opts->progress);
+    swath_progress_set_total(&pg, stats->total, !exact);
     for (;;) {
       pthread_mutex_lock(&rc->lock);
       struct timespec ts;
@@ -1006,6 +1116,10 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
       int64_t failed = rc->failed;
       rc->store->flush(rc->store_state);
       pthread_mutex_unlock(&rc->lock);
+      if (!exact) {
+        int64_t total = swath_task_count_get(count, &exact);
+        swath_progress_set_total(&pg, total, !exact);
+      }
       swath_progress_show(&pg, finished_tasks, failed);
       if (finished) break;
     }
@@ -1017,6 +1131,8 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
     pthread_mutex_unlock(&rc->lock);
   }
   for (int i = 0; i < started; i++) pthread_join(threads[i], NULL);
+  for (int i = 0; i < started && !r; i++)
+    if (workers[i].failed_open) r = swath_error_set(workers[i].failed_open, "%s", workers[i].open_msg);
   if (fetching) {
     /* Computing is over: what the fetch stage still has queued is not needed. */
     pthread_mutex_lock(&rc->lock);
@@ -1034,6 +1150,9 @@ out_walk:
   sigaction(SIGTERM, &old_term, NULL);
   if (!r) r = rc->store->flush(rc->store_state);
 
+  /* The count outlives only runs cut short; it is in long before a whole run ends. */
+  swath_task_count_wait(count, swath_plan_finished(rc->plan) ? 3600 : 0);
+  stats->total = swath_task_count_get(count, &exact);
   const swath_plan_counts *pc = swath_plan_counts_get(rc->plan);
   stats->done = rc->done;
   stats->leaves = rc->leaves;
@@ -1083,6 +1202,7 @@ out:
       unlink(path);
     }
   }
+  swath_task_count_free(count);
   swath_plan_free(rc->plan);
   ctx_free(rc, area);
   return r;
@@ -1138,8 +1258,13 @@ static void *prefetch_main(void *arg) {
     while (!pf->rc && !g_interrupted && fgets(line, sizeof line, pf->replay)) pf->rc = replay_line(w, line);
   } else {
     swath_task t;
-    while (!pf->rc && !g_interrupted && walk_next(w, &t))
-      if (t.kind == SWATH_TASK_LEAF) pf->rc = walk_leaf(w, t.mt, 0);
+    while (!pf->rc && !g_interrupted && walk_next(w, &t)) {
+      if (t.kind != SWATH_TASK_LEAF) continue;
+      pf->rc = walk_leaf(w, t.mt, 0);
+      pthread_mutex_lock(&w->mu);
+      w->leaves++;
+      pthread_mutex_unlock(&w->mu);
+    }
   }
   if (pf->rc) {
     char msg[1024];
@@ -1168,7 +1293,8 @@ int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts, swath_
   int walk_made = 0;
   FILE *replay = NULL;
   char state_dir[4096], path[4200], old[4300];
-  int r = setup(rc, &area);
+  swath_task_count *leaves = NULL; /* the process tiles the walk will visit */
+  int r = setup(rc, &area, opts->yes);
   if (!r && !rc->nremote)
     r = swath_error_set(SWATH_EINVAL, "%s: no remote inputs (xyz, wmts, wms): nothing to prefetch", job->path);
   int overviews = job->overviews && swath_plan_grid_is_quadtree(rc->g, job->min_zoom, job->max_zoom);
@@ -1187,30 +1313,29 @@ int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts, swath_
     walk_made = 1; /* walk_init leaves it freeable whatever happens */
     r = walk_init(&w, rc, area, overviews, NULL, NULL);
   }
-  if (!r && !opts->retry_failed) {
-    /* First pass: count the distinct requests, for an honest progress bar. */
-    w.counting = 1;
-    swath_task t;
-    while (!r && walk_next(&w, &t))
-      if (t.kind == SWATH_TASK_LEAF) r = walk_leaf(&w, t.mt, 0);
-    stats->requests = w.requests;
-    swath_plan_free(w.plan);
-    w.plan = NULL;
-    memset(w.seen, 0, SEEN_SLOTS * sizeof *w.seen);
-    w.counting = 0;
-    w.requests = 0;
-    if (!r)
-      r = swath_plan_new(rc->g, area, job->min_zoom, job->max_zoom, rc->m, overviews, NULL, NULL, &w.plan);
-  }
+  /* No pass to count the requests first: over a large area it would keep
+   * the servers waiting for minutes. The progress total is estimated from
+   * the requests per process tile so far until the walk is over. */
+  if (!r && !opts->retry_failed)
+    r = swath_task_count_start(rc->g, area, overviews ? job->max_zoom : job->min_zoom,
+                               job->max_zoom, rc->m, &leaves);
   if (!r && (opts->retry_failed ? replay != NULL : 1)) {
     w.prefetch = 1;
     if (!(w.failures = fopen(path, "w")))
       r = swath_error_set(SWATH_EINVAL, "cannot write '%s': %s", path, strerror(errno));
   }
   if (!r && w.prefetch) {
-    swath_info("%s: prefetching %s%lld requests at zooms %d-%d into %s", job->path,
-               opts->retry_failed ? "the failed " : "", (long long)stats->requests, job->min_zoom,
-               job->max_zoom, job->cache_dir);
+    swath_job_size_note(job, area, remote_input(rc), top_zoom_only(rc));
+    int exact = 0;
+    if (leaves) swath_task_count_wait(leaves, 0.2);
+    int64_t nleaves = leaves ? swath_task_count_get(leaves, &exact) : 0;
+    if (leaves)
+      swath_info("%s: prefetching the requests of %s%lld process tiles at zooms %d-%d into %s",
+                 job->path, exact ? "" : "about ", (long long)nleaves, job->min_zoom, job->max_zoom,
+                 job->cache_dir);
+    else
+      swath_info("%s: prefetching the failed requests at zooms %d-%d into %s", job->path,
+                 job->min_zoom, job->max_zoom, job->cache_dir);
     g_interrupted = 0;
     struct sigaction sa = {0}, old_int, old_term;
     sa.sa_handler = on_signal;
@@ -1222,16 +1347,23 @@ int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts, swath_
       r = swath_error_set(SWATH_EIO, "cannot start a thread");
     } else {
       swath_progress pg;
-      swath_progress_init(&pg, "requests", opts->retry_failed ? 0 : stats->requests, opts->progress);
+      swath_progress_init(&pg, "requests", -1, opts->progress);
       /* Poll often (the end of a short run should not wait), draw 5 times a
        * second. Over when everything is submitted and has had its callback. */
       double drawn = 0;
       for (;;) {
         pthread_mutex_lock(&w.mu);
         int64_t finished = w.fetched + w.cached + w.empty + w.failed + w.aborted;
-        int64_t failed = w.failed + w.aborted;
-        int over = w.fed && finished >= w.requests;
+        int64_t failed = w.failed + w.aborted, requests = w.requests, walked = w.leaves;
+        int fed = w.fed, over = w.fed && finished >= w.requests;
         pthread_mutex_unlock(&w.mu);
+        if (fed) {
+          swath_progress_set_total(&pg, requests, 0);
+        } else if (leaves && walked > 0) {
+          nleaves = swath_task_count_get(leaves, &exact);
+          double guess = (double)requests * (double)nleaves / (double)walked;
+          swath_progress_set_total(&pg, guess > requests ? (int64_t)guess : requests, 1);
+        }
         if (over || swath_now() - drawn >= 0.2) {
           swath_progress_show(&pg, finished, failed);
           drawn = swath_now();
@@ -1263,7 +1395,7 @@ int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts, swath_
   stats->empty = w.empty;
   stats->failed = w.failed;
   stats->aborted = w.aborted;
-  if (opts->retry_failed) stats->requests = w.requests;
+  stats->requests = w.requests;
   swath_fetch_stats fs;
   fetch_totals(rc, &fs);
   stats->bytes = fs.bytes;
@@ -1285,6 +1417,7 @@ int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts, swath_
                           (long long)(stats->failed + stats->aborted), path);
   }
   if (walk_made) walk_free(&w);
+  swath_task_count_free(leaves);
   ctx_free(rc, area);
   return r;
 }

@@ -12,6 +12,8 @@ typedef struct swath_run_opts {
   int workers;   /* compute threads; 0 = number of cores */
   int overwrite; /* redo every task of the run's area and zooms; replace another job's tiles */
   int progress;  /* -1: bar on a terminal, log lines otherwise; 0: lines; 1: bar */
+  int check;     /* check everything a run checks before it writes, then stop: write nothing */
+  int yes;       /* go ahead with a remote job without area above SWATH_NO_AREA_MAX_TILES */
 } swath_run_opts;
 
 typedef struct swath_run_stats {
@@ -29,12 +31,19 @@ typedef struct swath_run_stats {
 
 /* Run the job. Returns 0 when every task ended done or empty; SWATH_EIO when
  * some failed (they are listed in {output}/.swath/failed.txt and retried by
- * the next run); SWATH_EINVAL for bad input found before anything ran. */
+ * the next run); SWATH_EINVAL for bad input found before anything ran
+ * (a remote job without area too large to go ahead without opts->yes:
+ * engine/job_size.h). The tasks are counted while the run starts: the
+ * progress shows an estimate until the count is in.
+ * With opts->check: 0 when the job passes every check at start (inputs
+ * opened, remote services answering, area, process, output options and
+ * folder), and nothing is written, not even the output folder. */
 int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats *stats);
 
 typedef struct swath_prefetch_opts {
   int retry_failed; /* replay only the previous prefetch's failure list */
   int progress;     /* as swath_run_opts.progress */
+  int yes;          /* as swath_run_opts.yes */
 } swath_prefetch_opts;
 
 typedef struct swath_prefetch_stats {
@@ -45,7 +54,9 @@ typedef struct swath_prefetch_stats {
 } swath_prefetch_stats;
 
 /* Warm the cache of the job's remote inputs: every request a run of the job
- * would make, computed by the same function the run uses. Failed requests
+ * would make, computed by the same function the run uses. Requests go out
+ * at once; the progress total is an estimate (from the process tiles walked
+ * so far) until the walk is over. Failed requests
  * go to {output}/.swath/prefetch-failed.txt (URL, cache path, reason), which
  * retry_failed replays. Returns 0 if everything ended fetched, cached or
  * empty; SWATH_EIO if some failed; SWATH_EINVAL for bad input (including a

@@ -10,7 +10,14 @@
  * pending. Completions are buffered and committed in batches by the caller's
  * thread; mark() is thread-safe. A task recorded DONE is never recorded
  * before its tiles are renamed into place, and a parent is recorded STALE
- * before the child that changed it is recorded DONE. */
+ * before the child that changed it is recorded DONE.
+ *
+ * A run writes only the tiles of its area, so a task on the area's edge
+ * may be DONE or EMPTY for some of its tiles only: the store keeps, with
+ * each mark, which tiles of the metatile were made ("covered": one flag per
+ * tile, metatiling^2 of them, row-major from the metatile's first tile;
+ * NULL: all of them). Only DONE and EMPTY marks give it a meaning; the
+ * engine (plan.c) decides what a run still has to do of such a task. */
 #ifndef SWATH_ENGINE_STORE_H
 #define SWATH_ENGINE_STORE_H
 
@@ -42,12 +49,14 @@ typedef struct swath_store_vtable {
   int (*open)(const char *uri, const char *job_key, int *same, int64_t *done, void **state);
   /* Drop every task and run and record the open's job key as the store's. */
   int (*reset)(void *state);
-  /* State of a task (PENDING if unknown). */
-  int (*get)(void *state, swath_tile t, enum swath_task_state *out);
+  /* State of a task (PENDING if unknown). `covered` (n flags, or NULL) gets
+   * the tiles its last mark recorded as made: all 1 where it gave none. */
+  int (*get)(void *state, swath_tile t, enum swath_task_state *out, unsigned char *covered, int n);
   /* Record a task's final state; `message` for FAILED; `tiles` (or NULL) the
-   * range of its tiles on disk, for the product's tile limits. */
+   * range of its tiles on disk, for the product's tile limits; `covered` (n
+   * flags, or NULL: all) the tiles of the metatile made (see above). */
   int (*mark)(void *state, swath_tile t, enum swath_task_state s, const char *message,
-              const swath_tile_range *tiles);
+              const swath_tile_range *tiles, const unsigned char *covered, int n);
   /* Make all marks so far durable. */
   int (*flush)(void *state);
   /* Call fn for every FAILED task. */

@@ -11,10 +11,12 @@
  * simply done again. Marks are written in the order they were made, so a
  * parent's STALE is durable before its child's DONE.
  *
- * Tables: meta (the job key), tasks (state and the range of the task's
- * tiles on disk, for the product's tile limits), runs (the zooms and areas
- * the product was run for). Stores made before the ranges and runs existed
- * are upgraded in place; their tasks have no range (see tile_limits). */
+ * Tables: meta (the job key), tasks (state, the range of the task's tiles
+ * on disk, for the product's tile limits, and the tiles it covered, one bit
+ * per tile, NULL for all), runs (the zooms and areas the product was run
+ * for). Stores made before the ranges, runs and covered tiles existed are
+ * upgraded in place: their tasks have no range (see tile_limits) and count
+ * as covering their whole metatile, which is what swath wrote then. */
 #include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -33,6 +35,8 @@ typedef struct pending_mark {
   char *msg;
   int has_range;
   swath_tile_range range;
+  unsigned char *cover; /* covered tiles, packed; NULL: all */
+  int cover_len;
 } pending_mark;
 
 typedef struct sq_state {
@@ -57,19 +61,43 @@ static int exec(sq_state *s, const char *sql) {
 static void sq_close(void *st);
 static int flush_locked(sq_state *s);
 
-/* Add the tile range columns to a tasks table made before they existed. */
-static int upgrade(sq_state *s) {
+/* 1 if the tasks table has the column, 0 if not, or a negative code. */
+static int has_column(sq_state *s, const char *name) {
   sqlite3_stmt *q;
   int found = 0;
-  if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM pragma_table_info('tasks') WHERE name='tx0'",
-                         -1, &q, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM pragma_table_info('tasks') WHERE name=?", -1,
+                         &q, NULL) != SQLITE_OK)
     return fail(s, "read the tasks table");
-  if (sqlite3_step(q) == SQLITE_ROW) found = sqlite3_column_int(q, 0);
+  sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+  if (sqlite3_step(q) == SQLITE_ROW) found = sqlite3_column_int(q, 0) > 0;
   sqlite3_finalize(q);
-  if (found) return 0;
-  return exec(
-      s, "ALTER TABLE tasks ADD COLUMN tx0 INTEGER; ALTER TABLE tasks ADD COLUMN ty0 INTEGER;"
-         "ALTER TABLE tasks ADD COLUMN tx1 INTEGER; ALTER TABLE tasks ADD COLUMN ty1 INTEGER;");
+  return found;
+}
+
+/* Add the columns a tasks table made by an older swath lacks. */
+static int upgrade(sq_state *s) {
+  int r = has_column(s, "tx0");
+  if (r == 0)
+    r = exec(s,
+             "ALTER TABLE tasks ADD COLUMN tx0 INTEGER; ALTER TABLE tasks ADD COLUMN ty0 INTEGER;"
+             "ALTER TABLE tasks ADD COLUMN tx1 INTEGER; ALTER TABLE tasks ADD COLUMN ty1 INTEGER;");
+  if (r < 0) return r;
+  r = has_column(s, "covered");
+  if (r == 0) r = exec(s, "ALTER TABLE tasks ADD COLUMN covered BLOB");
+  return r < 0 ? r : 0;
+}
+
+/* Covered flags to the bits kept in the table and back (no bits: all). */
+static unsigned char *pack(const unsigned char *flags, int n, int *len) {
+  *len = (n + 7) / 8;
+  unsigned char *b = calloc((size_t)*len + 1, 1);
+  for (int i = 0; b && i < n; i++)
+    if (flags[i]) b[i >> 3] |= (unsigned char)(1u << (i & 7));
+  return b;
+}
+static void unpack(const unsigned char *bits, int len, unsigned char *flags, int n) {
+  for (int i = 0; i < n; i++)
+    flags[i] = !bits || (i >> 3 < len && (bits[i >> 3] >> (i & 7) & 1));
 }
 
 /* One integer from a query with one text parameter (or none). */
@@ -96,7 +124,8 @@ static int sq_open(const char *uri, const char *job_key, int *same, int64_t *don
   }
   pthread_mutex_init(&s->lock, NULL);
   int r = 0;
-  if (sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+  if (sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      NULL) != SQLITE_OK)
     r = fail(s, "open");
   if (!r) sqlite3_busy_timeout(s->db, 30000);
   if (!r) r = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
@@ -105,7 +134,7 @@ static int sq_open(const char *uri, const char *job_key, int *same, int64_t *don
     r = exec(s, "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
                 "CREATE TABLE IF NOT EXISTS tasks(z INTEGER, x INTEGER, y INTEGER, state INTEGER,"
                 " message TEXT, attempts INTEGER DEFAULT 1, updated_at INTEGER,"
-                " tx0 INTEGER, ty0 INTEGER, tx1 INTEGER, ty1 INTEGER,"
+                " tx0 INTEGER, ty0 INTEGER, tx1 INTEGER, ty1 INTEGER, covered BLOB,"
                 " PRIMARY KEY(z, x, y)) WITHOUT ROWID;"
                 "CREATE TABLE IF NOT EXISTS runs(seq INTEGER PRIMARY KEY, min_zoom INTEGER, "
                 "max_zoom INTEGER,"
@@ -123,14 +152,15 @@ static int sq_open(const char *uri, const char *job_key, int *same, int64_t *don
       sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
   }
   if (!r &&
-      (sqlite3_prepare_v2(s->db, "SELECT state FROM tasks WHERE z=? AND x=? AND y=?", -1, &s->get,
-                          NULL) != SQLITE_OK ||
+      (sqlite3_prepare_v2(s->db, "SELECT state, covered FROM tasks WHERE z=? AND x=? AND y=?", -1,
+                          &s->get, NULL) != SQLITE_OK ||
        sqlite3_prepare_v2(
            s->db,
-           "INSERT INTO tasks(z, x, y, state, message, updated_at, tx0, ty0, tx1, ty1)"
-           " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+           "INSERT INTO tasks(z, x, y, state, message, updated_at, tx0, ty0, tx1, ty1, covered)"
+           " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
            " ON CONFLICT(z, x, y) DO UPDATE SET state=excluded.state, message=excluded.message,"
            " updated_at=excluded.updated_at, attempts=tasks.attempts+(excluded.state<>4),"
+           " covered=excluded.covered,"
            /* STALE keeps the range of the tiles still on disk */
            " tx0=CASE WHEN excluded.state=4 THEN tasks.tx0 ELSE excluded.tx0 END,"
            " ty0=CASE WHEN excluded.state=4 THEN tasks.ty0 ELSE excluded.ty0 END,"
@@ -146,12 +176,18 @@ static int sq_open(const char *uri, const char *job_key, int *same, int64_t *don
   return 0;
 }
 
+static void free_marks(sq_state *s) {
+  for (int i = 0; i < s->nbuf; i++) {
+    free(s->buf[i].msg);
+    free(s->buf[i].cover);
+  }
+  s->nbuf = 0;
+}
+
 static int sq_reset(void *st) {
   sq_state *s = st;
   pthread_mutex_lock(&s->lock);
-  for (int i = 0; i < s->nbuf; i++)
-    free(s->buf[i].msg);
-  s->nbuf = 0;
+  free_marks(s);
   /* In one transaction with the key check: a process that adopted the same
    * key meanwhile has nothing dropped. */
   int r = exec(s, "BEGIN IMMEDIATE");
@@ -179,13 +215,17 @@ static int sq_reset(void *st) {
   return r;
 }
 
-static int sq_get(void *st, swath_tile t, enum swath_task_state *out) {
+static int sq_get(void *st, swath_tile t, enum swath_task_state *out, unsigned char *covered,
+                  int n) {
   sq_state *s = st;
   *out = SWATH_TASK_PENDING;
+  if (covered) unpack(NULL, 0, covered, n);
   pthread_mutex_lock(&s->lock);
   for (int i = s->nbuf - 1; i >= 0; i--) {
-    if (s->buf[i].t.z == t.z && s->buf[i].t.x == t.x && s->buf[i].t.y == t.y) {
-      *out = (enum swath_task_state)s->buf[i].state;
+    pending_mark *m = &s->buf[i];
+    if (m->t.z == t.z && m->t.x == t.x && m->t.y == t.y) {
+      *out = (enum swath_task_state)m->state;
+      if (covered) unpack(m->cover, m->cover_len, covered, n);
       pthread_mutex_unlock(&s->lock);
       return 0;
     }
@@ -194,8 +234,13 @@ static int sq_get(void *st, swath_tile t, enum swath_task_state *out) {
   sqlite3_bind_int64(s->get, 2, t.x);
   sqlite3_bind_int64(s->get, 3, t.y);
   int rc = sqlite3_step(s->get), r = 0;
-  if (rc == SQLITE_ROW) *out = (enum swath_task_state)sqlite3_column_int(s->get, 0);
-  else if (rc != SQLITE_DONE) r = fail(s, "read task");
+  if (rc == SQLITE_ROW) {
+    *out = (enum swath_task_state)sqlite3_column_int(s->get, 0);
+    if (covered)
+      unpack(sqlite3_column_blob(s->get, 1), sqlite3_column_bytes(s->get, 1), covered, n);
+  } else if (rc != SQLITE_DONE) {
+    r = fail(s, "read task");
+  }
   sqlite3_reset(s->get);
   pthread_mutex_unlock(&s->lock);
   return r;
@@ -211,8 +256,10 @@ static int flush_locked(sq_state *s) {
     sqlite3_bind_int64(s->put, 2, m->t.x);
     sqlite3_bind_int64(s->put, 3, m->t.y);
     sqlite3_bind_int(s->put, 4, m->state);
-    if (m->msg) sqlite3_bind_text(s->put, 5, m->msg, -1, SQLITE_STATIC);
-    else sqlite3_bind_null(s->put, 5);
+    if (m->msg)
+      sqlite3_bind_text(s->put, 5, m->msg, -1, SQLITE_STATIC);
+    else
+      sqlite3_bind_null(s->put, 5);
     sqlite3_bind_int64(s->put, 6, now);
     int64_t rv[4] = {m->range.minx, m->range.miny, m->range.maxx, m->range.maxy};
     for (int k = 0; k < 4; k++) {
@@ -221,29 +268,45 @@ static int flush_locked(sq_state *s) {
       else
         sqlite3_bind_null(s->put, 7 + k);
     }
+    if (m->cover)
+      sqlite3_bind_blob(s->put, 11, m->cover, m->cover_len, SQLITE_STATIC);
+    else
+      sqlite3_bind_null(s->put, 11);
     if (sqlite3_step(s->put) != SQLITE_DONE) r = fail(s, "write task");
     sqlite3_reset(s->put);
   }
-  if (!r) r = exec(s, "COMMIT");
-  else sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-  if (!r) {
-    for (int i = 0; i < s->nbuf; i++) free(s->buf[i].msg);
-    s->nbuf = 0;
-  }
+  if (!r)
+    r = exec(s, "COMMIT");
+  else
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+  if (!r) free_marks(s);
   return r;
 }
 
 static int sq_mark(void *st, swath_tile t, enum swath_task_state state, const char *message,
-                   const swath_tile_range *tiles) {
+                   const swath_tile_range *tiles, const unsigned char *covered, int n) {
   sq_state *s = st;
+  int all = 1, len = 0;
+  for (int i = 0; covered && i < n; i++)
+    all &= covered[i] != 0;
+  unsigned char *cover = all ? NULL : pack(covered, n, &len);
+  /* Without its covered tiles the mark would claim the whole metatile. */
+  if (!all && !cover) return swath_error_set(SWATH_ENOMEM, "state store: out of memory");
   pthread_mutex_lock(&s->lock);
   int r = 0;
   if (s->nbuf == BUF_MAX) r = flush_locked(s);
   if (!r && s->nbuf < BUF_MAX) {
-    s->buf[s->nbuf++] = (pending_mark){t, (int)state, message ? strdup(message) : NULL,
-                                       tiles != NULL, tiles ? *tiles : (swath_tile_range){0}};
+    s->buf[s->nbuf++] = (pending_mark){t,
+                                       (int)state,
+                                       message ? strdup(message) : NULL,
+                                       tiles != NULL,
+                                       tiles ? *tiles : (swath_tile_range){0},
+                                       cover,
+                                       len};
+    cover = NULL;
   }
   pthread_mutex_unlock(&s->lock);
+  free(cover);
   return r;
 }
 
@@ -261,11 +324,13 @@ static int sq_each_failed(void *st, void (*fn)(void *ud, swath_tile t, const cha
   if (r) return r;
   sqlite3_stmt *q;
   pthread_mutex_lock(&s->lock);
-  if (sqlite3_prepare_v2(s->db, "SELECT z, x, y, message FROM tasks WHERE state=3 ORDER BY z, y, x", -1, &q, NULL) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(s->db, "SELECT z, x, y, message FROM tasks WHERE state=3 ORDER BY z, y, x",
+                         -1, &q, NULL) != SQLITE_OK) {
     r = fail(s, "list failures");
   } else {
     while (sqlite3_step(q) == SQLITE_ROW) {
-      swath_tile t = {sqlite3_column_int(q, 0), sqlite3_column_int64(q, 1), sqlite3_column_int64(q, 2)};
+      swath_tile t = {sqlite3_column_int(q, 0), sqlite3_column_int64(q, 1),
+                      sqlite3_column_int64(q, 2)};
       fn(ud, t, (const char *)sqlite3_column_text(q, 3));
     }
     sqlite3_finalize(q);
@@ -357,7 +422,7 @@ static void sq_close(void *st) {
   sq_state *s = st;
   if (!s) return;
   if (s->db) flush_locked(s);
-  for (int i = 0; i < s->nbuf; i++) free(s->buf[i].msg);
+  free_marks(s);
   sqlite3_finalize(s->get);
   sqlite3_finalize(s->put);
   sqlite3_close(s->db);

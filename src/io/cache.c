@@ -150,12 +150,18 @@ static int write_if_absent(const char *path, const char *text) {
   return swath_cache_write(path, text, strlen(text), 0);
 }
 
-int swath_cache_source_dir(const char *root, const swath_cache_source_id *id, char *buf,
-                           size_t cap) {
+int swath_cache_source_path(const char *root, const swath_cache_source_id *id, char *buf,
+                            size_t cap) {
   char name[160];
   int rc = swath_cache_source_name(id, name, sizeof name);
   if (rc) return rc;
-  if ((rc = put(buf, cap, "source folder", "%s/%s", root, name))) return rc;
+  return put(buf, cap, "source folder", "%s/%s", root, name);
+}
+
+int swath_cache_source_dir(const char *root, const swath_cache_source_id *id, char *buf,
+                           size_t cap) {
+  int rc = swath_cache_source_path(root, id, buf, cap);
+  if (rc) return rc;
   if ((rc = mkdirs(buf))) return rc;
 
   char desc[4096], path[4096];

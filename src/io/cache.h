@@ -68,6 +68,11 @@ uint64_t swath_cache_source_hash(const swath_cache_source_id *id);
  * type/url are missing or it does not fit. */
 int swath_cache_source_name(const swath_cache_source_id *id, char *buf, size_t cap);
 
+/* "{root}/{source name}" into `buf`, creating nothing (a check at start
+ * writes nothing: see swath_source_spec.check). */
+int swath_cache_source_path(const char *root, const swath_cache_source_id *id, char *buf,
+                            size_t cap);
+
 /* "{root}/{source name}" into `buf`; creates the folder (mkdir -p) and, if
  * absent, a source.txt describing the identity (secrets redacted), so a
  * person can tell the folders apart. SWATH_EIO if the folder cannot be

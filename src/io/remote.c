@@ -324,6 +324,16 @@ int swath__remote_document(const swath_source_spec *spec, swath_fetcher *f, cons
   *age = -1;
   char path[4400];
   if (document_path(spec, url, path, sizeof path)) return SWATH_ENOMEM;
+  swath_source_held *held = spec->held;
+  if (!spec->check && held && held->path && strcmp(held->path, path) == 0) {
+    /* Fetched by this run's check at start, which wrote nothing: cached now. */
+    *body = held->body;
+    held->body = NULL;
+    swath_source_held_clear(held);
+    if (spec->cache_dir && swath_cache_write(path, *body, strlen(*body), 0))
+      swath_warn("input %s: could not cache %s: %s", spec->name, url, swath_error_message());
+    return 0;
+  }
   struct stat st;
   long a = stat(path, &st) == 0 ? (long)(time(NULL) - st.st_mtime) : -1;
   /* Offline, the cached document is all there is, whatever its age. */
@@ -369,8 +379,18 @@ int swath__remote_document(const swath_source_spec *spec, swath_fetcher *f, cons
   free(*body);
   if (!(*body = red)) return swath_error_set(SWATH_ENOMEM, "out of memory");
   len = strlen(red);
-  if (spec->cache_dir && swath_cache_write(path, *body, len, 0))
+  if (spec->check) {
+    /* Nothing is written before every check has passed (the next open
+     * caches it); without a place to hold it, the next open asks again. */
+    if (held) {
+      swath_source_held_clear(held);
+      held->path = strdup(path);
+      held->body = strdup(*body);
+      if (!held->path || !held->body) swath_source_held_clear(held);
+    }
+  } else if (spec->cache_dir && swath_cache_write(path, *body, len, 0)) {
     swath_warn("input %s: could not cache %s: %s", spec->name, url, swath_error_message());
+  }
   return 0;
 }
 
@@ -494,7 +514,10 @@ int swath__remote_init(swath__remote *r, const swath_source_spec *spec, const sw
   if (!spec->cache_dir)
     return swath_error_set(SWATH_EINVAL, "input %s: remote inputs need a cache folder", r->name);
   if ((rc = swath_secrets_collect(spec->cfg, &r->secrets))) return rc;
-  if ((rc = swath_cache_source_dir(spec->cache_dir, &r->id, r->dir, sizeof r->dir))) return rc;
+  /* A checking open makes no folder: a later check may fail. */
+  rc = r->check ? swath_cache_source_path(spec->cache_dir, &r->id, r->dir, sizeof r->dir)
+                : swath_cache_source_dir(spec->cache_dir, &r->id, r->dir, sizeof r->dir);
+  if (rc) return rc;
   if ((rc = swath__remote_fetcher(r, spec))) return rc;
   OGRSpatialReferenceH src = OSRNewSpatialReference(NULL), dst = OSRNewSpatialReference(NULL);
   OSRSetFromUserInput(src, r->tms.crs);

@@ -33,6 +33,8 @@ typedef struct swath_sink_cfg {
   /* output.empty_tiles: link: empty positions inside the limits become hard
    * links to one all-nodata tile (io/tiledir_blank.c). */
   int link_empty;
+  int check; /* open checks only: the folder is not made, only proven makable; create()
+                makes it (swath run calls it once every check has passed) */
 } swath_sink_cfg;
 
 /* What the folder holds, for the metadata finish() writes: every tile on
@@ -47,8 +49,12 @@ typedef struct swath_sink_extent {
 
 typedef struct swath_sink_vtable {
   const char *name;
-  /* Create the output location (fails with SWATH_EINVAL if unwritable). */
+  /* Check the options and create the output location (fails with
+   * SWATH_EINVAL if unwritable); with cfg->check it creates nothing, and
+   * only create() may be called before close(). */
   int (*open)(const swath_sink_cfg *cfg, void **state);
+  /* Create the output location of a sink opened with cfg->check. */
+  int (*create)(void *state);
   int (*write_tile)(void *state, swath_tile t, const swath_raster *tile);
   /* Read a tile back (for overviews after a resume). SWATH_EEMPTY if absent. */
   int (*read_tile)(void *state, swath_tile t, swath_raster *out);

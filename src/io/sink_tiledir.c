@@ -90,6 +90,25 @@ static int mkdirs(const char *path) {
   return stat(tmp, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : (errno = ENOTDIR, -1);
 }
 
+/* Could the folder be made and written (swath run --check)? Nothing is
+ * made: the deepest folder of the path that exists must be a folder this
+ * process may write. -1 with errno otherwise. */
+static int check_writable(const char *path) {
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s", path);
+  for (;;) {
+    struct stat st;
+    if (stat(tmp, &st) == 0) {
+      if (!S_ISDIR(st.st_mode)) return errno = ENOTDIR, -1;
+      return access(tmp, W_OK | X_OK);
+    }
+    if (errno != ENOENT) return -1;
+    char *slash = strrchr(tmp, '/');
+    if (!slash) return access(".", W_OK | X_OK);
+    slash[slash == tmp] = '\0'; /* "/x" -> "/" */
+  }
+}
+
 /* Remove what a dead process left in its temp folder. */
 static void reap_tmp(const char *root) {
   DIR *d = opendir(root);
@@ -289,6 +308,38 @@ static void blank_signature(const tiledir *t, char sig[17]) {
   snprintf(sig, 17, "%016llx", (unsigned long long)h);
 }
 
+static int td_create(void *st) {
+  tiledir *t = st;
+  /* Prove the folder is writable now, not at the first tile. */
+  char probe[4200];
+  snprintf(probe, sizeof probe, "%s/.swath-probe.%d", t->path, (int)getpid());
+  FILE *f = NULL;
+  if (mkdirs(t->path) || !(f = fopen(probe, "w")))
+    return swath_error_set(SWATH_EINVAL, "output: cannot write to '%s': %s", t->path,
+                           strerror(errno));
+  fclose(f);
+  unlink(probe);
+  char root[4096];
+  snprintf(root, sizeof root, "%s/.swath/tmp", t->path);
+  snprintf(t->tmpdir, sizeof t->tmpdir, "%s/%d", root, (int)getpid());
+  if (mkdirs(t->tmpdir)) {
+    int e = errno;
+    t->tmpdir[0] = 0;
+    return swath_error_set(SWATH_EINVAL, "output: cannot create '%s/%d': %s", root, (int)getpid(),
+                           strerror(e));
+  }
+  reap_tmp(root);
+  if (t->cfg.link_empty && !t->has_blanks) {
+    char sig[17];
+    blank_signature(t, sig);
+    int r =
+        swath__blanks_open(&t->blanks, &t->cfg, t->path, t->ext, t->tmpdir, sig, encode_blank, t);
+    t->has_blanks = r == 0;
+    if (r) return r;
+  }
+  return 0;
+}
+
 static int td_open(const swath_sink_cfg *cfg, void **out) {
   *out = NULL;
   const char *ext = swath_sink_format_ext(cfg->format);
@@ -343,37 +394,15 @@ static int td_open(const swath_sink_cfg *cfg, void **out) {
     td_close(t);
     return rc;
   }
-  /* Prove the folder is writable now, not at the first tile. */
-  char probe[4200];
-  snprintf(probe, sizeof probe, "%s/.swath-probe.%d", t->path, (int)getpid());
-  FILE *f = NULL;
-  if (mkdirs(t->path) || !(f = fopen(probe, "w"))) {
+  if (cfg->check ? check_writable(t->path) : 0) {
     int e = errno;
     td_close(t);
-    return swath_error_set(SWATH_EINVAL, "output: cannot write to '%s': %s", cfg->path, strerror(e));
+    return swath_error_set(SWATH_EINVAL, "output: cannot write to '%s': %s", cfg->path,
+                           strerror(e));
   }
-  fclose(f);
-  unlink(probe);
-  char root[4096];
-  snprintf(root, sizeof root, "%s/.swath/tmp", t->path);
-  snprintf(t->tmpdir, sizeof t->tmpdir, "%s/%d", root, (int)getpid());
-  if (mkdirs(t->tmpdir)) {
-    int e = errno;
-    t->tmpdir[0] = 0;
+  if (!cfg->check && (rc = td_create(t))) {
     td_close(t);
-    return swath_error_set(SWATH_EINVAL, "output: cannot create '%s/%d': %s", root, (int)getpid(), strerror(e));
-  }
-  reap_tmp(root);
-  if (cfg->link_empty) {
-    char sig[17];
-    blank_signature(t, sig);
-    int r =
-        swath__blanks_open(&t->blanks, &t->cfg, t->path, t->ext, t->tmpdir, sig, encode_blank, t);
-    t->has_blanks = r == 0;
-    if (r) {
-      td_close(t);
-      return r;
-    }
+    return rc;
   }
   *out = t;
   return 0;
@@ -627,25 +656,42 @@ static int td_remove(void *st, swath_tile tl) {
  * corner of the limits of the first zoom that has one there, and cannot
  * open the pyramid (even with SKIP_MISSING_METATILE) if no zoom has: then
  * that position of the lowest zoom gets an all-nodata tile. Not in JPEG,
- * where it would be a black square for every XYZ client. */
+ * where it would be a black square for every XYZ client. The one an
+ * earlier run wrote counts as absent here, and goes when it is no longer
+ * where a fresh run would put it. */
 static int write_prototype(tiledir *t, const swath_sink_extent *e) {
-  if (strcmp(t->ext, "jpg") == 0) return 0;
-  int first = -1;
+  swath_tile old;
+  char oldfile[4200];
+  int had = swath__prototype_recall(t->path, &old, oldfile, sizeof oldfile);
+  int first = -1, need = strcmp(t->ext, "jpg") != 0;
   swath_tile_range l, l0 = {0};
-  for (int z = t->cfg.min_zoom; z <= t->cfg.max_zoom; z++) {
+  for (int z = t->cfg.min_zoom; need && z <= t->cfg.max_zoom; z++) {
     if (!swath__tiledir_limits(&t->cfg, e, z, &l)) continue;
     if (first < 0) first = z, l0 = l;
     char dir[4096], file[4200];
     tile_path(t, (swath_tile){z, l.minx, l.miny}, dir, sizeof dir, file, sizeof file);
-    if (access(file, F_OK) == 0) return 0;
+    if (access(file, F_OK) == 0 && !(had && strcmp(file, oldfile) == 0)) need = 0;
   }
-  if (first < 0) return 0;
+  if (first < 0) need = 0;
+  swath_tile at = {first, l0.minx, l0.miny};
+  if (need && had && old.z == at.z && old.x == at.x && old.y == at.y) return 0;
+  if (had) {
+    if (unlink(oldfile) && errno != ENOENT)
+      return swath_error_set(SWATH_EIO, "output: cannot remove '%s': %s", oldfile, strerror(errno));
+    swath__prototype_forget(t->path);
+  }
+  if (!need) return 0;
   const swath_tile_matrix *m = &t->cfg.grid->m[first];
   swath_raster r;
   int rc = blank_raster(t, m->tile_width, m->tile_height, &r);
   if (rc) return rc;
-  rc = td_write(t, (swath_tile){first, l0.minx, l0.miny}, &r);
+  rc = td_write(t, at, &r);
   swath_raster_free(&r);
+  if (!rc) {
+    char dir[4096], file[4200];
+    tile_path(t, at, dir, sizeof dir, file, sizeof file);
+    rc = swath__prototype_record(t->path, at, file);
+  }
   return rc;
 }
 
@@ -749,6 +795,7 @@ const swath_sink_vtable swath_sink_tiledir = {
     .write_tile = td_write,
     .read_tile = td_read,
     .remove_tile = td_remove,
+    .create = td_create,
     .has_tiles = td_has_tiles,
     .clear = td_clear,
     .set_extent = td_set_extent,

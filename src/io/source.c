@@ -1,4 +1,5 @@
 /* source.c: the registry of source types, the one place that lists them. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "io/source.h"
@@ -13,3 +14,10 @@ const swath_source_vtable *swath_source_find(const char *type) {
 }
 
 const char *swath_source_types(void) { return "gdal, xyz, wmts, wms"; }
+
+void swath_source_held_clear(swath_source_held *h) {
+  if (!h) return;
+  free(h->path);
+  free(h->body);
+  h->path = h->body = NULL;
+}

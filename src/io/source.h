@@ -37,6 +37,20 @@ typedef struct swath_read_req {
   double warp_error;      /* max transformer approximation error in pixels; 0 = exact */
 } swath_read_req;
 
+/* A document (capabilities) that a checking open fetched. A run writes
+ * nothing before every check at start has passed, so the document waits
+ * here, in memory; the input's next open (check 0, after the checks) writes
+ * it into the cache and uses it, instead of asking the server again. One per
+ * input, owned by the caller of open (the engine), which opens an input's
+ * handles one at a time. */
+typedef struct swath_source_held {
+  char *path; /* the document's cache file; NULL: nothing held */
+  char *body; /* NUL-terminated, secrets redacted (as cached) */
+} swath_source_held;
+
+/* Free what `h` holds (the struct itself is the caller's). */
+void swath_source_held_clear(swath_source_held *h);
+
 /* One input of a job, as the job file describes it. */
 typedef struct swath_source_spec {
   const char *name;           /* the input's key under inputs: */
@@ -47,7 +61,11 @@ typedef struct swath_source_spec {
   const char *cache_dir;      /* root of the tile cache (remote sources) */
   swath_fetcher *fetcher;     /* shared fetcher for remote sources; NULL: the source
                                  makes its own from the input's options */
-  int check;                  /* check that the service answers (the engine's first open) */
+  int check;                  /* the engine's first open: check that the service answers,
+                                 and write nothing (no cache folder, no cached
+                                 document): other checks may still fail */
+  swath_source_held *held;    /* where a checking open leaves the documents it fetched;
+                                 NULL: they are not kept (the next open fetches again) */
 } swath_source_spec;
 
 /* Called once per remote request a read needs. */

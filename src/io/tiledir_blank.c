@@ -245,3 +245,58 @@ int swath__blanks_fill(swath__blanks *b, int64_t *made) {
   }
   return 0;
 }
+
+/* ---- the prototype tile ------------------------------------------------- */
+
+static void prototype_record_path(const char *root, char *out, size_t n) {
+  snprintf(out, n, "%s/.swath/prototype", root);
+}
+
+int swath__prototype_recall(const char *root, swath_tile *tl, char *file, size_t n) {
+  char rec[4200], rel[4096], path[8400];
+  prototype_record_path(root, rec, sizeof rec);
+  FILE *f = fopen(rec, "r");
+  if (!f) return 0;
+  int z;
+  long long x, y;
+  unsigned long long ino;
+  int ok = fscanf(f, "%d %lld %lld %llu %4095[^\n]", &z, &x, &y, &ino, rel) == 5;
+  fclose(f);
+  snprintf(path, sizeof path, "%s/%s", root, rel);
+  struct stat st;
+  if (ok && stat(path, &st) == 0 && (unsigned long long)st.st_ino == ino && strlen(path) < n) {
+    *tl = (swath_tile){z, x, y};
+    memcpy(file, path, strlen(path) + 1);
+    return 1;
+  }
+  unlink(rec);
+  return 0;
+}
+
+int swath__prototype_record(const char *root, swath_tile tl, const char *file) {
+  char rec[4200], tmp[4300];
+  struct stat st;
+  size_t n = strlen(root);
+  if (strncmp(file, root, n) || file[n] != '/') return swath_error_set(SWATH_EINVAL, "output: '%s' is not under '%s'", file, root);
+  if (stat(file, &st)) return swath_error_set(SWATH_EIO, "output: cannot stat '%s': %s", file, strerror(errno));
+  snprintf(rec, sizeof rec, "%s/.swath", root);
+  if (mkdir1(rec)) return swath_error_set(SWATH_EIO, "output: cannot create '%s': %s", rec, strerror(errno));
+  prototype_record_path(root, rec, sizeof rec);
+  snprintf(tmp, sizeof tmp, "%s.%d", rec, (int)getpid());
+  FILE *f = fopen(tmp, "w");
+  if (!f) return swath_error_set(SWATH_EIO, "output: cannot write '%s': %s", tmp, strerror(errno));
+  int bad = fprintf(f, "%d %lld %lld %llu %s\n", tl.z, (long long)tl.x, (long long)tl.y,
+                    (unsigned long long)st.st_ino, file + n + 1) < 0;
+  bad |= fclose(f) != 0;
+  if (bad || rename(tmp, rec)) {
+    unlink(tmp);
+    return swath_error_set(SWATH_EIO, "output: cannot write '%s'", rec);
+  }
+  return 0;
+}
+
+void swath__prototype_forget(const char *root) {
+  char rec[4200];
+  prototype_record_path(root, rec, sizeof rec);
+  unlink(rec);
+}

@@ -54,4 +54,15 @@ void swath__blanks_set_extent(swath__blanks *b, const swath_sink_extent *e);
  * link to another product's blank). `made` counts the links made. */
 int swath__blanks_fill(swath__blanks *b, int64_t *made);
 
+/* The prototype: the one all-nodata tile written (without empty_tiles:
+ * link) so that GDAL's STACTA driver learns the bands, see
+ * sink_tiledir.c. Its position is kept in {root}/.swath/prototype with the
+ * file's name (under root) and inode, so that a later run whose limits start elsewhere removes it
+ * (a fresh run would not have it), unless a real tile replaced it since.
+ * recall: 1 and the tile and file when the recorded prototype is still
+ * there, unchanged; else 0 (and the record is dropped). */
+int swath__prototype_recall(const char *root, swath_tile *tl, char *file, size_t n);
+int swath__prototype_record(const char *root, swath_tile tl, const char *file);
+void swath__prototype_forget(const char *root);
+
 #endif

@@ -8,7 +8,16 @@
  * detected"), and the buffer is shared by every thread. The C++ exception
  * holds the message, the token and the position as strings of any length;
  * here the token is shortened in the message, and the position goes to
- * the caller, which shows the expression around it. */
+ * the caller, which shows the expression around it.
+ *
+ * Two of muParser's operators are refused here, so no expression that
+ * passes this check can use them at run time: '=' assigns to a variable,
+ * and in bandmath's bulk mode a variable is an input band's plane, shared
+ * by every expression of the job ("nir.b1 = 0; nir.b1" made the second
+ * band zero; QGIS users write '=' for equality); ',' outside a function's
+ * arguments makes several results, of which a band would keep the last.
+ * The variables are defined as constants for the check: muParser refuses
+ * '=' after a constant ("Unexpected operator"), wherever it stands. */
 #include <muParser.h>
 
 #include <cstdio>
@@ -39,14 +48,25 @@ extern "C" int swath__bandmath_check(const char *expr, const char *const *vars, 
   try {
     mu::Parser p;
     p.DefineNameChars(SWATH__BANDMATH_NAME_CHARS);
-    double dummy = 1;
     for (int v = 0; v < nvars; v++)
-      p.DefineVar(vars[v], &dummy);
+      p.DefineConst(vars[v], 1);
     p.SetExpr(expr);
     p.Eval();
+    int n = p.GetNumResults();
+    if (n > 1) {
+      std::snprintf(msg, cap,
+                    "gives %d values separated by ','; write one value per expression and "
+                    "separate output bands with ';' (',' separates a function's arguments)",
+                    n);
+      return 1;
+    }
     return 0;
   } catch (const mu::Parser::exception_type &e) {
     std::string m = e.GetMsg();
+    if (e.GetCode() == mu::ecUNEXPECTED_OPERATOR && e.GetToken() == "=") {
+      if (!m.empty() && m.back() == '.') m.pop_back();
+      m += " ('=' assigns, and an expression may not change an input; compare with '==')";
+    }
     const std::string &tok = e.GetToken();
     if (tok.size() > kTokenMax) {
       size_t at = m.find(tok);

@@ -30,8 +30,11 @@ static const swath_param hs_params[] = {
     {"altitude", "number", "45", "height of the light above the horizon, degrees"},
     {"z_factor", "number", "1", "vertical exaggeration"},
     {"scale", "number", "1", "ratio of vertical units to horizontal (111120 for metres over degrees)"},
-    {"multidirectional", "boolean", "false", "combine light from 225, 270, 315 and 360 degrees (gdaldem -multidirectional)"},
-    {"combined", "boolean", "false", "combine slope and oblique shading (gdaldem -combined)"},
+    {"multidirectional", "boolean", "false",
+     "combine light from 225, 270, 315 and 360 degrees (gdaldem -multidirectional); not with "
+     "combined"},
+    {"combined", "boolean", "false",
+     "combine slope and oblique shading (gdaldem -combined); not with multidirectional"},
     {"alg", "string", "Horn", "gradient: Horn or ZevenbergenThorne"},
     {NULL, NULL, NULL, NULL}};
 

@@ -286,4 +286,45 @@ e = e[:e.rindex(" +")]
 print(e.replace(" + ", " % ", 1))')
 PROCESS="bandmath" PARAMS="{expression: \"$LONG\"}"
 case_job "a ${#LONG}-character expression with one % typo" "found at position 25, near '\(img\.b1 - img\.b2\) \* 0\.25 % \(img"
+# Issue 16 point 7: muParser's '=' assigned into the input band every later
+# expression reads ("img.b1 = 0; img.b1" wrote a zero second band) and ','
+# kept the last of several values; both exited 0.
+FORMAT=GTiff PROCESS="bandmath" PARAMS='{expression: "img.b1 = 0; img.b1"}'
+case_job "'=' in an expression" "expression 'img\.b1 = 0': Unexpected operator \"=\" found at position 7 \('=' assigns, .*compare with '=='\)"
+FORMAT=GTiff PROCESS="bandmath" PARAMS='{expression: "img.b1, img.b2"}'
+case_job "',' between two values" "expression 'img\.b1, img\.b2': gives 2 values separated by ','.* with ';'"
+unset FORMAT
 SWATH=$REAL_SWATH
+
+# Issue 16 point 17: the metatiling error listed 1-16 while 32 and 64 are
+# accepted; both messages list every value, and 64 runs.
+new_job
+printf 'process: convert\ninputs: {img: data/img.tif}\ngrid: {metatiling: 24}\nzoom: 13\noutput: {path: %s}\n' "$O" >"$J"
+bad_job "metatiling 24" "job$N\.yaml:3: grid\.metatiling: 24 is not a power of two \(1, 2, 4, 8, 16, 32 or 64\)"
+run_swath tiles --grid WebMercatorQuad --zoom 3 --bounds 0,0,1,1 --metatiling 24
+if [ "$RUN_RC" -eq 2 ] && grep -q -- "--metatiling: 24 is not a power of two (1, 2, 4, 8, 16, 32 or 64)" "$WORK/run.err"; then
+  pass "swath tiles --metatiling 24: the message lists the values"
+else fail "swath tiles --metatiling 24: the message lists the values" "exit $RUN_RC" "$(cat "$WORK/run.err")"; fi
+new_job
+printf 'process: convert\ninputs: {img: data/img.tif}\ngrid: {metatiling: 64}\nzoom: 13\noutput: {path: %s}\n' "$O" >"$J"
+check_run "metatiling 64 runs" 0 run "$J" --no-progress
+
+# Issue 16 point 17: limits the docs now state (config.md, processes.md):
+# PNG holds 1 or 3 bands, JPEG 1 or 3, WEBP 3 (a 6-band convert with the
+# default format stops at start); hillshade's multidirectional and combined
+# exclude each other.
+gdalbuildvrt -q -separate "$WORK/data/six.vrt" "$WORK/data/img.tif" "$WORK/data/img.tif" "$WORK/data/img.tif" "$WORK/data/img.tif" "$WORK/data/img.tif" "$WORK/data/img.tif" &&
+  [ "$(gdalinfo "$WORK/data/six.vrt" | grep -c '^Band ')" -eq 6 ] || die "a 6-band VRT"
+new_job
+printf 'process: convert\ninputs: {img: data/six.vrt}\nzoom: 13\noutput: {path: %s}\n' "$O" >"$J"
+bad_job "6 bands into PNG (the default format)" "output: PNG holds 1 \(grey\) or 3 \(RGB\) bands plus alpha, not 6; use GTiff"
+new_job
+printf 'process: convert\nparams: {bands: "1,2"}\ninputs: {img: data/img.tif}\nzoom: 13\noutput: {path: %s, format: JPEG}\n' "$O" >"$J"
+bad_job "2 bands into JPEG" "output: JPEG holds 1 or 3 bands, not 2"
+new_job
+printf 'process: convert\nparams: {bands: "1,2"}\ninputs: {img: data/img.tif}\nzoom: 13\noutput: {path: %s, format: WEBP}\n' "$O" >"$J"
+bad_job "2 bands into WEBP" "output: WEBP holds 3 \(RGB\) bands plus alpha \(1 grey band is expanded to RGB\), not 2"
+gen_dem "$WORK/data/dem.tif" --size 256
+new_job
+printf 'process: hillshade\nparams: {multidirectional: true, combined: true}\ninputs: {dem: data/dem.tif}\nzoom: 13\noutput: {path: %s}\n' "$O" >"$J"
+bad_job "hillshade multidirectional and combined" "process hillshade: multidirectional and combined exclude each other"

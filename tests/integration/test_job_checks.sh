@@ -218,6 +218,20 @@ job "$WORK/p11/job3.yaml" "{path: $WORK/p11/out3, format: PNG}" "\"GTIFF_DIR:1:$
 check_run "input GTIFF_DIR:1:/abs/img.tif reaches GDAL unchanged" 0 run "$WORK/p11/job3.yaml" --no-progress
 job "$WORK/p11/job4.yaml" "{path: $WORK/p11/out4, format: PNG}" "\"vrt://$WORK/data/img.tif?bands=3,2,1\""
 check_run "input vrt:///abs/img.tif?bands=3,2,1 reaches GDAL unchanged" 0 run "$WORK/p11/job4.yaml" --no-progress
+# Each worker opens its inputs in its own thread: GDAL shares the file behind
+# a vrt:// connection among the handles of the thread that opened them, and
+# with every handle opened by the main thread two workers read one GTiff
+# handle at once ("TIFFReadEncodedTile() failed" in about a third of the
+# runs). Eight runs of 4 workers over 3 zooms: each must have no failure.
+gen_rgb "$WORK/data/img512.tif" --size 512
+job "$WORK/p11/job5.yaml" "{path: $WORK/p11/out5, format: PNG}" "\"vrt://$WORK/data/img512.tif?bands=3,2,1\"" "zoom: [12, 14]"
+sed -i '/^zoom: 13$/d' "$WORK/p11/job5.yaml"
+vrt_failed=0
+for i in 1 2 3 4 5 6 7 8; do
+  rm -rf "$WORK/p11/out5"
+  "$SWATH" run "$WORK/p11/job5.yaml" --no-progress --workers 4 >"$WORK/run.out" 2>"$WORK/run.err" || vrt_failed=$((vrt_failed + 1))
+done
+check_eq "vrt:// input read by 4 workers: 8 runs without a failed task" 0 "$vrt_failed" || _detail <"$WORK/run.err"
 
 # --- point 12: control characters in user values ---------------------------
 

@@ -4,7 +4,9 @@
  * tasks recorded in the store are skipped, and half-built parents stay few.
  * Reruns: children outside the area say what the store records of them; a
  * top-zoom task over recorded children is an overview of them; a STALE
- * task is rebuilt. */
+ * task is rebuilt; a task recorded over part of its metatile (an earlier
+ * run's area cut it) is done again by a run that needs more of it, and by
+ * no other. */
 #include <gdal.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,10 +23,12 @@
 
 /* A fake store: a small open-addressing table of (z,x,y) -> state. */
 #define CAP 65536
+#define MAXM 4
 typedef struct fake {
   swath_tile key[CAP];
   int state[CAP];
   int used[CAP];
+  unsigned char covered[CAP][MAXM * MAXM]; /* as marked; all 1 for NULL */
   int marks;
 } fake;
 
@@ -34,20 +38,25 @@ static unsigned slot(fake *f, swath_tile t) {
   while (f->used[i] && !(f->key[i].z == t.z && f->key[i].x == t.x && f->key[i].y == t.y)) i = (i + 1) % CAP;
   return i;
 }
-static int f_get(void *st, swath_tile t, enum swath_task_state *out) {
+static int f_get(void *st, swath_tile t, enum swath_task_state *out, unsigned char *covered,
+                 int n) {
   fake *f = st;
   unsigned i = slot(f, t);
   *out = f->used[i] ? (enum swath_task_state)f->state[i] : SWATH_TASK_PENDING;
+  for (int k = 0; covered && k < n; k++)
+    covered[k] = f->used[i] ? f->covered[i][k] : 1;
   return 0;
 }
 static int f_mark(void *st, swath_tile t, enum swath_task_state s, const char *msg,
-                  const swath_tile_range *tiles) {
+                  const swath_tile_range *tiles, const unsigned char *covered, int n) {
   (void)msg, (void)tiles;
   fake *f = st;
   unsigned i = slot(f, t);
   f->used[i] = 1;
   f->key[i] = t;
   f->state[i] = (int)s;
+  for (int k = 0; k < MAXM * MAXM; k++)
+    f->covered[i][k] = !covered || k >= n || covered[k];
   f->marks++;
   return 0;
 }
@@ -92,17 +101,17 @@ static int64_t drive(swath_plan *p, fake *f, int minz, int maxz, int m, int *max
       for (int i = 0; i < 4; i++) {
         if (t.node->child[i] != SWATH_CHILD_DATA) continue; /* not visited: outside the area */
         enum swath_task_state s;
-        f_get(f, kids[i], &s);
+        f_get(f, kids[i], &s, NULL, 0);
         assert_true(s == SWATH_TASK_DONE || s == SWATH_TASK_EMPTY);
       }
     } else {
       assert_int_equal(t.mt.z, maxz);
     }
     enum swath_task_state s;
-    f_get(handed, t.mt, &s);
+    f_get(handed, t.mt, &s, NULL, 0);
     assert_int_equal(s, SWATH_TASK_PENDING); /* never handed out twice */
-    f_mark(handed, t.mt, SWATH_TASK_DONE, NULL, NULL);
-    f_mark(f, t.mt, SWATH_TASK_DONE, NULL, NULL);
+    f_mark(handed, t.mt, SWATH_TASK_DONE, NULL, NULL, NULL, 0);
+    f_mark(f, t.mt, SWATH_TASK_DONE, NULL, NULL, NULL, 0);
     swath_plan_report(p, t.parent, t.quadrant, SWATH_CHILD_DATA);
     if (t.kind == SWATH_TASK_OVERVIEW) swath_plan_release(p, t.node);
   }
@@ -186,7 +195,7 @@ static void without_overviews_every_zoom_is_a_leaf(void **st) {
 /* What the store says a child outside the area gives its parent. */
 static enum swath_child_result expected_child(fake *f, swath_tile kid) {
   enum swath_task_state s;
-  f_get(f, kid, &s);
+  f_get(f, kid, &s, NULL, 0);
   return s == SWATH_TASK_DONE || s == SWATH_TASK_STALE ? SWATH_CHILD_ONDISK
          : s == SWATH_TASK_EMPTY                       ? SWATH_CHILD_EMPTY
                                                        : SWATH_CHILD_KEEP;
@@ -206,7 +215,7 @@ static void outside_children_come_from_the_store(void **st) {
   assert_int_equal(swath_tile_iter_new(&grid, area, 13, 2, &it), 0);
   assert_int_equal(swath_tile_iter_next(it, &empty), 1);
   swath_tile_iter_free(it);
-  f_mark(f, empty, SWATH_TASK_EMPTY, NULL, NULL);
+  f_mark(f, empty, SWATH_TASK_EMPTY, NULL, NULL, NULL, 0);
   /* A rerun over a small part of it, one zoom deeper. */
   swath_area *sub;
   assert_int_equal(
@@ -293,7 +302,7 @@ static void stale_is_rebuilt(void **st) {
   assert_int_equal(swath_tile_iter_new(&grid, area, 13, 1, &it), 0);
   assert_int_equal(swath_tile_iter_next(it, &mid), 1);
   swath_tile_iter_free(it);
-  f_mark(f, mid, SWATH_TASK_STALE, NULL, NULL);
+  f_mark(f, mid, SWATH_TASK_STALE, NULL, NULL, NULL, 0);
   assert_int_equal(swath_plan_new(&grid, area, 12, 14, 1, 1, &fake_vt, f, &p), 0);
   swath_task t;
   assert_int_equal(swath_plan_next(p, &t), 1);
@@ -315,6 +324,120 @@ static void stale_is_rebuilt(void **st) {
   free(f);
 }
 
+/* Drive a plan as run.c does over area `a`: each task records as covered
+ * the tiles of `a` (and those its record covered before). Returns the
+ * tasks handed out; *partial_leaves counts leaves handed out that the store
+ * recorded over part of their metatile. */
+static int64_t drive_area(swath_plan *p, fake *f, const swath_area *a, int m, int *partial_leaves) {
+  int64_t n = 0;
+  swath_task t;
+  *partial_leaves = 0;
+  while (swath_plan_next(p, &t)) {
+    n++;
+    enum swath_task_state s;
+    unsigned char old[MAXM * MAXM], made[MAXM * MAXM] = {0};
+    f_get(f, t.mt, &s, old, m * m);
+    int whole = 1;
+    for (int i = 0; i < m * m; i++)
+      whole &= old[i];
+    if (t.kind == SWATH_TASK_LEAF) *partial_leaves += (s == SWATH_TASK_DONE) && !whole;
+    swath_tile_range tr = swath_grid_metatile_tiles(&grid, t.mt, m);
+    for (int64_t y = tr.miny; y <= tr.maxy; y++)
+      for (int64_t x = tr.minx; x <= tr.maxx; x++)
+        made[(y - tr.miny) * m + (x - tr.minx)] =
+            swath_area_intersects(a, swath_grid_tile_bounds(&grid, (swath_tile){t.mt.z, x, y}));
+    swath_plan_covered(&grid, m, t.mt, (int)s, old, made);
+    f_mark(f, t.mt, SWATH_TASK_DONE, NULL, NULL, made, m * m);
+    swath_plan_report(p, t.parent, t.quadrant, SWATH_CHILD_DATA);
+    if (t.kind == SWATH_TASK_OVERVIEW) swath_plan_release(p, t.node);
+  }
+  assert_true(swath_plan_finished(p));
+  return n;
+}
+
+static void partial_tasks_are_done_again_where_needed(void **st) {
+  (void)st;
+  /* A small area whose edges cut metatiles at every zoom, inside `area`. */
+  swath_area *small;
+  assert_int_equal(swath_area_from_bounds(&grid, (swath_bounds){8.5213, 47.3711, 8.5384, 47.3822},
+                                          "EPSG:4326", &small),
+                   0);
+  for (int m = 2; m <= MAXM; m *= 2) {
+    fake *f = calloc(1, sizeof *f);
+    swath_plan *p;
+    int partial;
+    assert_int_equal(swath_plan_new(&grid, small, 12, 15, m, 1, &fake_vt, f, &p), 0);
+    int64_t first = drive_area(p, f, small, m, &partial);
+    swath_plan_free(p);
+    /* The same area again: finished. */
+    assert_int_equal(swath_plan_new(&grid, small, 12, 15, m, 1, &fake_vt, f, &p), 0);
+    assert_int_equal(drive_area(p, f, small, m, &partial), 0);
+    assert_int_equal(swath_plan_counts_get(p)->skipped, first);
+    swath_plan_free(p);
+    /* Everything: every task, the small area's edge leaves among them. */
+    int64_t all = 0;
+    for (int z = 12; z <= 15; z++)
+      all += swath_area_count_tiles(&grid, area, z, m);
+    assert_int_equal(swath_plan_new(&grid, area, 12, 15, m, 1, &fake_vt, f, &p), 0);
+    int64_t second = drive_area(p, f, area, m, &partial);
+    int64_t fully_inside = swath_plan_counts_get(p)->skipped;
+    swath_plan_free(p);
+    assert_true(partial > 0);
+    assert_int_equal(second + fully_inside, all);
+    /* Leaves of the small area that cover it whole are not done again;
+     * their parents are (a child changed). */
+    int64_t top_small = swath_area_count_tiles(&grid, small, 15, m);
+    assert_int_equal(fully_inside, top_small - partial);
+    /* Then neither area has anything left to do. */
+    assert_int_equal(swath_plan_new(&grid, area, 12, 15, m, 1, &fake_vt, f, &p), 0);
+    assert_int_equal(drive_area(p, f, area, m, &partial), 0);
+    swath_plan_free(p);
+    assert_int_equal(swath_plan_new(&grid, small, 12, 15, m, 1, &fake_vt, f, &p), 0);
+    assert_int_equal(drive_area(p, f, small, m, &partial), 0);
+    swath_plan_free(p);
+    free(f);
+    /* Zooms 12-14 over everything after the small area at 12-15: a zoom-14
+     * task that the small area cut is built again from its children on
+     * disk (the product is deeper there); one it covered whole is not. */
+    f = calloc(1, sizeof *f);
+    assert_int_equal(swath_plan_new(&grid, small, 12, 15, m, 1, &fake_vt, f, &p), 0);
+    drive_area(p, f, small, m, &partial);
+    swath_plan_free(p);
+    int cut14 = 0, done14 = 0;
+    swath_tile_iter *it;
+    swath_tile mt;
+    assert_int_equal(swath_tile_iter_new(&grid, small, 14, m, &it), 0);
+    while (swath_tile_iter_next(it, &mt)) {
+      enum swath_task_state s;
+      unsigned char c[MAXM * MAXM];
+      f_get(f, mt, &s, c, m * m);
+      int whole = 1;
+      for (int i = 0; i < m * m; i++)
+        whole &= c[i];
+      cut14 += !whole;
+      done14++;
+    }
+    swath_tile_iter_free(it);
+    assert_true(cut14 > 0);
+    assert_int_equal(swath_plan_new(&grid, area, 12, 14, m, 1, &fake_vt, f, &p), 0);
+    swath_task t;
+    int rebuilt14 = 0;
+    int64_t leaves14 = 0;
+    while (swath_plan_next(p, &t)) {
+      if (t.mt.z == 14 && t.kind == SWATH_TASK_OVERVIEW) rebuilt14++;
+      leaves14 += t.kind == SWATH_TASK_LEAF;
+      swath_plan_report(p, t.parent, t.quadrant, SWATH_CHILD_DATA);
+      if (t.kind == SWATH_TASK_OVERVIEW) swath_plan_release(p, t.node);
+    }
+    assert_true(swath_plan_finished(p));
+    assert_int_equal(rebuilt14, cut14);
+    assert_int_equal(leaves14, swath_area_count_tiles(&grid, area, 14, m) - done14);
+    swath_plan_free(p);
+    free(f);
+  }
+  swath_area_free(small);
+}
+
 static void quadtree_check(void **st) {
   (void)st;
   assert_true(swath_plan_grid_is_quadtree(&grid, 0, 20));
@@ -333,6 +456,7 @@ int main(void) {
       cmocka_unit_test(outside_children_come_from_the_store),
       cmocka_unit_test(top_zoom_over_recorded_children_is_an_overview),
       cmocka_unit_test(stale_is_rebuilt),
+      cmocka_unit_test(partial_tasks_are_done_again_where_needed),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -205,6 +205,57 @@ static void bandmath_long_errors(void **st) {
     swath_raster_free(&in[i]);
 }
 
+/* Issue 16 point 7: muParser's '=' assigns, and in bulk mode it wrote into
+ * the input plane every later expression reads ("nir.b1 = 0; nir.b1" gave a
+ * zero second band); its ',' returns several values of which a band kept
+ * the last. Both are refused at init with a hint; '==' and a function's
+ * ',' still work, and the inputs are never written. */
+static void bandmath_no_assignment_or_comma(void **st) {
+  (void)st;
+  swath_input_desc d[2] = {{"nir", 1, SWATH_DT_FLOAT64}, {"red", 1, SWATH_DT_FLOAT64}};
+  swath_raster in[2], out;
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(swath_raster_alloc(&in[i], 4, 4, 1, SWATH_DT_FLOAT64), 0);
+  for (int k = 0; k < 16; k++) {
+    ((double *)in[0].data)[k] = 1 + k;
+    ((double *)in[1].data)[k] = 100 + k;
+  }
+  static const char *const assign[] = {"nir.b1 = 0; nir.b1",  "nir.b1 = 0",
+                                       "(nir.b1) = 2",        "sin(nir.b1 = 2)",
+                                       "nir.b1 = red.b1 = 3", "red.b1 + (nir.b1 = 1)"};
+  for (size_t i = 0; i < sizeof assign / sizeof *assign; i++) {
+    const char *kv[] = {"expression", assign[i], NULL};
+    assert_int_equal(run_one("bandmath", kv, d, 2, in, 1, &out), SWATH_EINVAL);
+    const char *m = swath_error_message();
+    if (!strstr(m, "'=' assigns") || !strstr(m, "'=='")) fail_msg("%s: %s", assign[i], m);
+  }
+  static const char *const comma[] = {"nir.b1, red.b1", "max(nir.b1, red.b1), 3", "1,2",
+                                      "nir.b1 * 2; nir.b1, red.b1"};
+  for (size_t i = 0; i < sizeof comma / sizeof *comma; i++) {
+    const char *kv[] = {"expression", comma[i], NULL};
+    assert_int_equal(run_one("bandmath", kv, d, 2, in, 1, &out), SWATH_EINVAL);
+    const char *m = swath_error_message();
+    if (!strstr(m, "gives 2 values") || !strstr(m, "';'")) fail_msg("%s: %s", comma[i], m);
+  }
+  for (int k = 0; k < 16; k++) { /* nothing above wrote into the inputs */
+    assert_float_equal(((double *)in[0].data)[k], 1 + k, 0);
+    assert_float_equal(((double *)in[1].data)[k], 100 + k, 0);
+  }
+  const char *ok[] = {"expression", "nir.b1 == 3; max(nir.b1, red.b1) >= 100; nir.b1 != 3", "dtype",
+                      "Float64", NULL};
+  assert_int_equal(run_one("bandmath", ok, d, 2, in, 1, &out), 0);
+  assert_int_equal(out.bands, 3);
+  for (int k = 0; k < 16; k++) {
+    assert_float_equal(((double *)out.data)[k], k == 2, 0);
+    assert_float_equal(((double *)out.data)[16 + k], 1, 0);
+    assert_float_equal(((double *)out.data)[32 + k], k != 2, 0);
+    assert_float_equal(((double *)in[0].data)[k], 1 + k, 0);
+  }
+  swath_raster_free(&out);
+  for (int i = 0; i < 2; i++)
+    swath_raster_free(&in[i]);
+}
+
 static void plugins(void **st) {
   (void)st;
   const char *bd = getenv("SWATH_BUILD_DIR");
@@ -239,6 +290,7 @@ int main(void) {
       cmocka_unit_test(params_are_checked),
       cmocka_unit_test(bandmath_ndvi),
       cmocka_unit_test(bandmath_long_errors),
+      cmocka_unit_test(bandmath_no_assignment_or_comma),
       cmocka_unit_test(plugins),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
