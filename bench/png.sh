@@ -20,6 +20,6 @@ if [ -z "$raster" ]; then
   [ -f "$raster" ] || /usr/bin/python3 "$root/tests/data/gen_raster.py" rgb "$raster" --size 8192 --res 1
 fi
 cc -O2 -std=gnu17 -I"$root/src" -I"$root/include" -o "$work/png_encode" "$here/png_encode.c" "$build/libswathlib.a" \
-  $(pkg-config --cflags --libs gdal jansson libdeflate libpng) -lpthread -lm
+  $(pkg-config --cflags --libs gdal jansson libdeflate libpng yaml-0.1) -lpthread -lm
 bench_machine
 "$work/png_encode" "$raster" "${TILES:-300}" "${GDAL_LEVEL:-6}" "${SWATH_LEVEL:-7}"

@@ -10,15 +10,18 @@
 #   default    each tool with its own default resampling (swath bilinear,
 #              gdal2tiles average) and its own default PNG level
 #   bilinear   both tools with bilinear
-# The runs alternate, swath then gdal2tiles, PAIRS times (default 3); the
+# The runs alternate, swath then gdal2tiles, PAIRS times (default 5); the
 # figures are the medians (the machine is shared: single runs are not worth
 # comparing). Prints per tool: tiles, median wall s, tiles/s, median CPU s,
 # peak RSS, PNG MB, KB per tile, bytes against gdal2tiles', and the median
 # (and range) of the pairs' tiles/s ratios.
 #
+# QUICK=1 checks that the script works, in about a minute (SIZE 1024, one
+# pair: no figures worth reading).
+#
 # Environment: IMAGES ("generated real"), MODES ("default bilinear", or
 # resampling names run by both tools alike; RESAMPLING=x alone means
-# MODES=x), PAIRS (3), LEVELS (swath PNG levels run in each pair besides the
+# MODES=x), PAIRS (5), LEVELS (swath PNG levels run in each pair besides the
 # default, e.g. "1 4 6 9"), FORMAT (PNG, or WEBP: gdal2tiles --tiledriver
 # WEBP, both at their default quality), SIZE (8192), BENCH_WORK.
 set -euo pipefail
@@ -27,8 +30,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 base=${BENCH_WORK:-$here/work}/pyramid
 mkdir -p "$base"
+if [ -n "${QUICK:-}" ]; then
+  SIZE=${SIZE:-1024} PAIRS=${PAIRS:-1}
+fi
 size=${SIZE:-8192}
-pairs=${PAIRS:-3}
+pairs=${PAIRS:-5}
 images=${IMAGES:-generated real}
 modes=${MODES:-${RESAMPLING:-default bilinear}}
 levels=${LEVELS:-}
