@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # png.sh SWATH: swath's PNG encoder against GDAL's PNG driver on the same
 # 256x256 RGBA tiles (bench/png_encode.c), each at its default deflate level
-# (GDAL 6, swath 7; GDAL_LEVEL and SWATH_LEVEL change them). Tiles
+# (GDAL 6, swath 6; GDAL_LEVEL and SWATH_LEVEL change them). Tiles
 # are cut from the pyramid benchmark's generated RGB raster (smooth synthetic
 # imagery) or from RASTER=path (any raster with 3 bands). Prints ms per tile,
 # bytes, and both ratios. Environment: TILES (300), BENCH_WORK.
