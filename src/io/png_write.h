@@ -25,8 +25,9 @@
  * that of 5 and 2.7x that of 4 (bench/png.sh with RASTER=). Real tiles
  * deflate 3-4x worse than generated ones, so deflate is most of the write
  * stage and the write stage most of a run. In the pyramid benchmark on the
- * real image (docs/PERFORMANCE.md) gdal2tiles' bytes are matched within 5%
- * by level 6 (+3%) and no faster level (5: +5.7%, 4: +7.2%). Level 7 (the
+ * real image (docs/PERFORMANCE.md), each tool with its default resampling,
+ * gdal2tiles' bytes are matched within 5% by level 6 (+3%) and by no faster
+ * level (5: +5.7%, 4: +7.2%). Level 7 (the
  * default before) was chosen on generated rasters, where it matched zlib 6
  * and cost little; on real imagery it takes 1.6x the CPU of level 6. */
 #define SWATH_PNG_DEFAULT_LEVEL 6
