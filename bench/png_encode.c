@@ -1,12 +1,12 @@
 /* png_encode.c: swath's PNG encoder (src/io/png_write.c) against GDAL's PNG
  * driver, side by side on the same tiles: 256x256 RGBA tiles cut from a
  * raster (its first three bands, alpha 255), each encoded by both, by
- * default each at its own default deflate level (GDAL 6, swath 7), in five
+ * default each at its own default deflate level (GDAL 6, swath 6), in five
  * alternating passes. Prints the median pass's ms per tile, total bytes and
  * the ratios, and checks that GDAL decodes every swath tile to the pixels
  * given.
  *
- *   png_encode RASTER [TILES [GDAL_LEVEL [SWATH_LEVEL]]]   (300, 6, 7)
+ *   png_encode RASTER [TILES [GDAL_LEVEL [SWATH_LEVEL]]]   (300, 6, 6)
  *
  * Built and run by bench/png.sh. */
 #include <cpl_conv.h>

@@ -12,6 +12,7 @@ PKGS=(
   postgresql postgresql-15-postgis-3
   lighttpd lighttpd-mod-openssl openssl cgi-mapserver mapcache-tools mapcache-cgi
   wrk hyperfine time bc curl jq python3-yaml
+  lomiri-wallpapers-16.04
   clang libclang-rt-14-dev
 )
 

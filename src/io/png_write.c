@@ -62,13 +62,13 @@ static uint32_t cost(const unsigned char *restrict f, size_t n) {
 }
 
 /* Filter `cur` (n bytes, bpp bytes per pixel) against `prev` (zeros for the
- * first row) with each of the five filters into cand[0..4], and return the
- * type whose output costs least. */
-static int filter_row(const unsigned char *restrict cur, const unsigned char *restrict prev,
-                      size_t n, int bpp, unsigned char *restrict none, unsigned char *restrict sub,
-                      unsigned char *restrict up, unsigned char *restrict avg,
-                      unsigned char *restrict pth) {
-  memcpy(none, cur, n);
+ * first row) with the four filters other than None into sub, up, avg, pth,
+ * and return the type whose output costs least (0: `cur` itself). Built
+ * twice, for AVX2 where the CPU has it (the loops are twice as wide). */
+__attribute__((target_clones("avx2", "default"))) static int
+filter_row(const unsigned char *restrict cur, const unsigned char *restrict prev, size_t n, int bpp,
+           unsigned char *restrict sub, unsigned char *restrict up, unsigned char *restrict avg,
+           unsigned char *restrict pth) {
   for (int i = 0; i < bpp; i++) {
     sub[i] = cur[i];
     avg[i] = (unsigned char)(cur[i] - (prev[i] >> 1));
@@ -87,9 +87,9 @@ static int filter_row(const unsigned char *restrict cur, const unsigned char *re
     int16_t pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
     pth[i] = (unsigned char)(cur[i] - pred);
   }
-  const unsigned char *cand[5] = {none, sub, up, avg, pth};
+  const unsigned char *cand[5] = {cur, sub, up, avg, pth};
   int best = 0;
-  uint32_t best_cost = cost(none, n);
+  uint32_t best_cost = cost(cur, n);
   for (int f = 1; f < 5; f++) {
     uint32_t c = cost(cand[f], n);
     if (c < best_cost) {
@@ -98,6 +98,29 @@ static int filter_row(const unsigned char *restrict cur, const unsigned char *re
     }
   }
   return best;
+}
+
+/* Row `at` of the planes into `cur` as PNG's interleaved samples. RGBA, the
+ * common tile, gets its own loop, which GCC vectorises (the general one
+ * stores one byte at a time). */
+static void interleave(unsigned char *restrict cur, const unsigned char *const *planes, size_t at,
+                       int w, int channels) {
+  if (channels == 4) {
+    const unsigned char *restrict r = planes[0] + at, *restrict g = planes[1] + at,
+                                  *restrict b = planes[2] + at, *restrict a = planes[3] + at;
+    for (int x = 0; x < w; x++) {
+      cur[4 * x] = r[x];
+      cur[4 * x + 1] = g[x];
+      cur[4 * x + 2] = b[x];
+      cur[4 * x + 3] = a[x];
+    }
+    return;
+  }
+  for (int c = 0; c < channels; c++) {
+    const unsigned char *src = planes[c] + at;
+    for (int x = 0; x < w; x++)
+      cur[(size_t)x * channels + c] = src[x];
+  }
 }
 
 /* ---- the container ---------------------------------------------------- */
@@ -166,7 +189,7 @@ int swath_png_encode(int w, int h, int channels, const unsigned char *const *pla
   if (!zc) return swath_error_set(SWATH_ENOMEM, "PNG: out of memory");
 
   size_t n = (size_t)w * channels, row = n + 1, raw_len = row * (size_t)h;
-  unsigned char *raw = malloc(raw_len), *work = malloc(7 * n);
+  unsigned char *raw = malloc(raw_len), *work = malloc(6 * n);
   size_t zcap = libdeflate_zlib_compress_bound(zc, raw_len);
   unsigned char *z = malloc(zcap);
   struct membuf m = {0};
@@ -176,17 +199,13 @@ int swath_png_encode(int w, int h, int channels, const unsigned char *const *pla
     goto done;
   }
   unsigned char *prev = work, *cur = work + n, *cand[5];
-  for (int f = 0; f < 5; f++)
-    cand[f] = work + (2 + f) * n;
+  for (int f = 1; f < 5; f++)
+    cand[f] = work + (1 + f) * n;
   memset(prev, 0, n);
   for (int y = 0; y < h; y++) {
-    size_t at = (size_t)y * w;
-    for (int c = 0; c < channels; c++) {
-      const unsigned char *src = planes[c] + at;
-      for (int x = 0; x < w; x++)
-        cur[(size_t)x * channels + c] = src[x];
-    }
-    int f = filter_row(cur, prev, n, channels, cand[0], cand[1], cand[2], cand[3], cand[4]);
+    interleave(cur, planes, (size_t)y * w, w, channels);
+    cand[0] = cur;
+    int f = filter_row(cur, prev, n, channels, cand[1], cand[2], cand[3], cand[4]);
     raw[(size_t)y * row] = (unsigned char)f;
     memcpy(raw + (size_t)y * row + 1, cand[f], n);
     unsigned char *t = prev;

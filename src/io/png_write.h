@@ -17,11 +17,20 @@
 
 #include <stddef.h>
 
-/* libdeflate's level 7 makes files about the size of zlib's default level 6
- * (GDAL's and gdal2tiles'): -1% to +4% on the tiles measured, 1.8-2.3x
- * faster than GDAL's driver (bench/png.sh); its level 6 is faster still on
- * some tiles but makes files 8-20% larger. */
-#define SWATH_PNG_DEFAULT_LEVEL 7
+/* The default level was chosen on real imagery (issue 17; docs/config.md has
+ * the figures): 300 tiles of bench/real_raster.py's photographs, against
+ * GDAL's driver at zlib 6 (what gdal2tiles writes), take 0.94x its bytes at
+ * libdeflate level 9, 0.98x at 7, 1.01x at 6, 1.04x at 5, 1.05x at 4 and
+ * 1.14x at 1, and level 7 costs about twice the time of 6, 6 about 1.6x
+ * that of 5 and 2.7x that of 4 (bench/png.sh with RASTER=). Real tiles
+ * deflate 3-4x worse than generated ones, so deflate is most of the write
+ * stage and the write stage most of a run. In the pyramid benchmark on the
+ * real image (docs/PERFORMANCE.md), each tool with its default resampling,
+ * gdal2tiles' bytes are matched within 5% by level 6 (+3%) and by no faster
+ * level (5: +5.7%, 4: +7.2%). Level 7 (the
+ * default before) was chosen on generated rasters, where it matched zlib 6
+ * and cost little; on real imagery it takes 1.6x the CPU of level 6. */
+#define SWATH_PNG_DEFAULT_LEVEL 6
 
 /* Encode a w x h image with `channels` (1-4) 8-bit samples per pixel, given
  * as separate planes of w*h bytes (grey | grey, alpha | R, G, B | R, G, B,

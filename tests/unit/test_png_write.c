@@ -8,6 +8,9 @@
  *     above cover every filter's code;
  *   - the fast PNG check proves every output good, and GDAL reports the
  *     colour type's bands (grey, grey+alpha, RGB, RGBA: alpha as alpha);
+ *   - the level asked for is the level used: the IDAT is exactly what
+ *     libdeflate makes of the inflated rows at that level, for 1-12, and
+ *     levels 1, 6 and 12 give three different streams;
  *   - outputs stay within 15% of the size GDAL's driver (zlib level 6)
  *     writes for the same smooth image;
  *   - bad arguments are refused with an error, not encoded. */
@@ -105,19 +108,33 @@ static void assert_decodes_to(const unsigned char *png, size_t len, int w, int h
   assert_true(swath__png_check(png, len, w, h));
 }
 
-/* Count the filter type of every row of `png` (one IDAT, as we write). */
-static void count_filters(const unsigned char *png, size_t len, int w, int h, int channels,
-                          int seen[5]) {
+/* The IDAT of `png` (one, as we write): its data and length. */
+static const unsigned char *idat_of(const unsigned char *png, size_t len, size_t *n) {
   assert_true(len > 8 + 25 + 12 + 12);
   const unsigned char *idat = png + 8 + 25; /* signature, IHDR */
   assert_memory_equal(idat + 4, "IDAT", 4);
-  size_t n = (size_t)idat[0] << 24 | (size_t)idat[1] << 16 | (size_t)idat[2] << 8 | idat[3];
-  size_t row = (size_t)w * channels + 1, raw_len = row * h;
+  *n = (size_t)idat[0] << 24 | (size_t)idat[1] << 16 | (size_t)idat[2] << 8 | idat[3];
+  return idat + 8;
+}
+
+/* The filtered rows of `png`, inflated (malloc'd, h rows of 1 + w*channels). */
+static unsigned char *inflate_rows(const unsigned char *png, size_t len, int w, int h,
+                                   int channels) {
+  size_t n;
+  const unsigned char *z = idat_of(png, len, &n);
+  size_t raw_len = ((size_t)w * channels + 1) * h;
   unsigned char *raw = malloc(raw_len);
   struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
-  assert_int_equal(libdeflate_zlib_decompress(d, idat + 8, n, raw, raw_len, NULL),
-                   LIBDEFLATE_SUCCESS);
+  assert_int_equal(libdeflate_zlib_decompress(d, z, n, raw, raw_len, NULL), LIBDEFLATE_SUCCESS);
   libdeflate_free_decompressor(d);
+  return raw;
+}
+
+/* Count the filter type of every row of `png`. */
+static void count_filters(const unsigned char *png, size_t len, int w, int h, int channels,
+                          int seen[5]) {
+  size_t row = (size_t)w * channels + 1;
+  unsigned char *raw = inflate_rows(png, len, w, h, channels);
   for (int y = 0; y < h; y++) {
     assert_true(raw[(size_t)y * row] < 5);
     seen[raw[(size_t)y * row]]++;
@@ -153,6 +170,50 @@ static void test_round_trip(void **state) {
   for (int f = 0; f < 5; f++) {
     if (!seen[f]) fail_msg("filter type %d never chosen: its code is untested", f);
   }
+}
+
+/* Each level 1-12 on a noisy smooth RGBA tile: the IDAT is libdeflate's own
+ * stream of the same rows at that level (a compressor kept from an earlier
+ * call at another level, or a level ignored, gives other bytes: levels 1, 6
+ * and 12 differ on this tile). */
+static void test_level_applied(void **state) {
+  (void)state;
+  int w = 256, h = 256;
+  unsigned char *buf = malloc((size_t)w * h * 4);
+  const unsigned char *planes[4];
+  for (int c = 0; c < 4; c++) {
+    unsigned char *p = buf + (size_t)c * w * h;
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++)
+        p[y * w + x] = c == 3 ? 255 : (unsigned char)((x * (c + 1) + y * 2 + (rnd() & 7)) / 2);
+    planes[c] = p;
+  }
+  size_t sizes[13] = {0};
+  for (int pass = 0; pass < 2; pass++) /* twice: levels changing back and forth in one thread */
+    for (int level = 1; level <= 12; level++) {
+      unsigned char *png;
+      size_t len, n;
+      assert_int_equal(swath_png_encode(w, h, 4, planes, level, &png, &len), 0);
+      const unsigned char *z = idat_of(png, len, &n);
+      size_t raw_len = ((size_t)w * 4 + 1) * h;
+      unsigned char *raw = inflate_rows(png, len, w, h, 4);
+      struct libdeflate_compressor *c = libdeflate_alloc_compressor(level);
+      size_t cap = libdeflate_zlib_compress_bound(c, raw_len);
+      unsigned char *want = malloc(cap);
+      size_t want_len = libdeflate_zlib_compress(c, raw, raw_len, want, cap);
+      libdeflate_free_compressor(c);
+      if (want_len != n || memcmp(want, z, n) != 0)
+        fail_msg("level %d: IDAT of %zu bytes is not libdeflate's stream (%zu bytes)", level, n,
+                 want_len);
+      sizes[level] = n;
+      free(want);
+      free(raw);
+      free(png);
+    }
+  if (sizes[1] == sizes[6] || sizes[6] == sizes[12] || sizes[1] == sizes[12])
+    fail_msg("levels 1, 6, 12 gave %zu, %zu, %zu bytes: the check above proves nothing", sizes[1],
+             sizes[6], sizes[12]);
+  free(buf);
 }
 
 /* A smooth RGBA tile: within 15% of what GDAL's driver writes at zlib 6. */
@@ -205,6 +266,7 @@ static void test_bad_arguments(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_round_trip),
+      cmocka_unit_test(test_level_applied),
       cmocka_unit_test(test_size_near_gdal),
       cmocka_unit_test(test_bad_arguments),
   };
