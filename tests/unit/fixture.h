@@ -39,6 +39,16 @@ static inline int tmpdir_remove(void) {
   return system(cmd) == 0 ? 0 : -1;
 }
 
+/* `tmpdir`/`name`; the last four answers stay valid, so a call may take
+ * a few of them. */
+static inline const char *tmp_path(const char *name) {
+  static char p[4][160];
+  static int k;
+  k = (k + 1) % 4;
+  snprintf(p[k], sizeof p[k], "%s/%s", tmpdir, name);
+  return p[k];
+}
+
 /* Write `text` to `tmpdir`/`name`; returns the path, valid until the next
  * call. */
 static inline const char *write_tmp(const char *name, const char *text) {

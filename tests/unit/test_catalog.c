@@ -12,6 +12,8 @@
 /* cmocka.h needs the four headers above first */
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include <cpl_vsi.h>
 #include <gdal.h>
 #include <math.h>
@@ -28,39 +30,19 @@
 #include "core/error.h"
 #include "core/log.h"
 
-static char tmpdir[64];
-
 static int setup(void **state) {
   (void)state;
   GDALAllRegister();
   swath_log_set_level(SWATH_LOG_WARN);
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/swath-test-catalog-XXXXXX");
-  return mkdtemp(tmpdir) ? 0 : -1;
+  return tmpdir_make("catalog");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  int rc = system(cmd);
+  int rc = tmpdir_remove();
   GDALDestroyDriverManager();
   OSRCleanup();
   return rc;
-}
-
-static const char *path_of(const char *name) {
-  static char p[4][160];
-  static int k;
-  k = (k + 1) % 4;
-  snprintf(p[k], sizeof p[k], "%s/%s", tmpdir, name);
-  return p[k];
-}
-
-static void write_file(const char *name, const char *text) {
-  FILE *f = fopen(path_of(name), "wb");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
 }
 
 #define HEADER                                                                                     \
@@ -79,13 +61,13 @@ static void row(FILE *f, const char *g, int d, double c, double w, double s, dou
 
 static swath_catalog *open_new(const char *name) {
   swath_catalog *c;
-  unlink(path_of(name));
-  assert_int_equal(swath_catalog_open(path_of(name), SWATH_CATALOG_CREATE, &c), 0);
+  unlink(tmp_path(name));
+  assert_int_equal(swath_catalog_open(tmp_path(name), SWATH_CATALOG_CREATE, &c), 0);
   return c;
 }
 
 static void ingest(swath_catalog *c, const char *file, swath_ingest_report *r) {
-  assert_int_equal(swath_catalog_ingest(c, path_of(file), NULL, r), 0);
+  assert_int_equal(swath_catalog_ingest(c, tmp_path(file), NULL, r), 0);
 }
 
 /* A new catalog `db` with the rows of `file`, all `n` of them new. */
@@ -102,7 +84,7 @@ static swath_catalog *ingest_new(const char *file, const char *db, int64_t n) {
 static void sql_row(const char *name, const char *sql, int64_t *v, int n) {
   sqlite3 *db;
   sqlite3_stmt *st;
-  assert_int_equal(sqlite3_open(path_of(name), &db), SQLITE_OK);
+  assert_int_equal(sqlite3_open(tmp_path(name), &db), SQLITE_OK);
   assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
   for (int k = 0; k < n; k++)
@@ -332,7 +314,7 @@ static void on_bad(void *ud, const char *source, int64_t line, const char *msg) 
 
 static void test_ingest_csv(void **state) {
   (void)state;
-  FILE *f = fopen(path_of("a.csv"), "wb");
+  FILE *f = fopen(tmp_path("a.csv"), "wb");
   fputs("\xef\xbb\xbf" HEADER "\r\n", f); /* BOM and CRLF */
   row(f, "G1", 1, 10, 10, 40, 11, 41);
   fputs("\"G2\",\"S2A_MSIL1C_20230602T102031_N0509_R065_T32TMT_20230615T140000\",D,32TMT,"
@@ -349,7 +331,7 @@ static void test_ingest_csv(void **state) {
   o.on_bad = on_bad;
   o.ud = &bl;
   swath_ingest_report r;
-  assert_int_equal(swath_catalog_ingest(c, path_of("a.csv"), &o, &r), 0);
+  assert_int_equal(swath_catalog_ingest(c, tmp_path("a.csv"), &o, &r), 0);
   assert_string_equal(r.format, "s2csv");
   assert_int_equal(r.inserted, 2);
   assert_int_equal(r.malformed, 4);
@@ -367,7 +349,7 @@ static void test_ingest_csv(void **state) {
   json_decref(item);
   assert_int_equal(swath_catalog_get_item(c, "sentinel-2-l1c", "nope", &item), SWATH_ENOTFOUND);
   /* re-ingest: updates, no duplicates */
-  assert_int_equal(swath_catalog_ingest(c, path_of("a.csv"), &o, &r), 0);
+  assert_int_equal(swath_catalog_ingest(c, tmp_path("a.csv"), &o, &r), 0);
   assert_int_equal(r.inserted, 0);
   assert_int_equal(r.updated, 2);
   int64_t m;
@@ -375,14 +357,14 @@ static void test_ingest_csv(void **state) {
   assert_int_equal(m, 2);
   /* re-ingest with changes (the cloud cover of one, a field of the stored
    * record of the other): both rewritten (unchanged rows are skipped) */
-  f = fopen(path_of("b.csv"), "wb");
+  f = fopen(tmp_path("b.csv"), "wb");
   fputs(HEADER "\n", f);
   row(f, "G1", 1, 11, 10, 40, 11, 41);
   fputs("G2,S2A_MSIL1C_20230602T102031_N0509_R065_T32TMT_20230615T140000,D,32TMT,"
         "2023-06-02T10:25:59.024000Z,,20.5,FAILED,2023-06-15T14:00:00Z,41,40,10,11,\"gs://x,y\"\n",
         f);
   fclose(f);
-  assert_int_equal(swath_catalog_ingest(c, path_of("b.csv"), &o, &r), 0);
+  assert_int_equal(swath_catalog_ingest(c, tmp_path("b.csv"), &o, &r), 0);
   assert_int_equal(r.updated, 2);
   assert_int_equal(swath_catalog_get_item(c, "sentinel-2-l1c", "G1", &item), 0);
   p = json_object_get(item, "properties");
@@ -398,12 +380,12 @@ static void test_ingest_csv(void **state) {
   assert_int_equal(page, 16384);
   /* a half-built catalog (interrupted bulk build) is refused with a clear line */
   sqlite3 *db;
-  assert_int_equal(sqlite3_open(path_of("a.db"), &db), SQLITE_OK);
+  assert_int_equal(sqlite3_open(tmp_path("a.db"), &db), SQLITE_OK);
   sqlite3_exec(db, "UPDATE meta SET value = 'building' WHERE key = 'state'", NULL, NULL, NULL);
   sqlite3_close(db);
-  assert_int_equal(swath_catalog_open(path_of("a.db"), SWATH_CATALOG_READONLY, &c), SWATH_EINVAL);
+  assert_int_equal(swath_catalog_open(tmp_path("a.db"), SWATH_CATALOG_READONLY, &c), SWATH_EINVAL);
   assert_non_null(strstr(swath_error_message(), "half-built"));
-  assert_int_equal(swath_catalog_open(path_of("missing.db"), SWATH_CATALOG_READONLY, &c),
+  assert_int_equal(swath_catalog_open(tmp_path("missing.db"), SWATH_CATALOG_READONLY, &c),
                    SWATH_EINVAL);
 }
 
@@ -413,12 +395,17 @@ static void test_ingest_csv(void **state) {
 static void test_s2_item_text(void **state) {
   (void)state;
   static const char prod[] = "S2A_MSIL1C_20230602T102031_N0509_R065_T32TMT_20230615T140000";
-  FILE *f = fopen(path_of("t.csv"), "wb");
+  FILE *f = fopen(tmp_path("t.csv"), "wb");
   fputs(HEADER "\n", f);
-  fprintf(f, "U1,%s,GS2A_x,32TMT,2023-06-02T10:25:59Z,1,2,PASSED,,41,40,10,11,"
-             "gs://b\xc3\xbc" "cket/t.SAFE\n", prod);
-  fprintf(f, "U2,%s,GS2A_x,32TMT,2023-06-02T10:25:59Z,1,2,PASSED,,41,40,10,11,"
-             "gs://bad\xff/t.SAFE\n", prod);
+  fprintf(f,
+          "U1,%s,GS2A_x,32TMT,2023-06-02T10:25:59Z,1,2,PASSED,,41,40,10,11,"
+          "gs://b\xc3\xbc"
+          "cket/t.SAFE\n",
+          prod);
+  fprintf(f,
+          "U2,%s,GS2A_x,32TMT,2023-06-02T10:25:59Z,1,2,PASSED,,41,40,10,11,"
+          "gs://bad\xff/t.SAFE\n",
+          prod);
   fprintf(f, "U3,%s,GS2A_\xff,32TMT,2023-06-02T10:25:59Z,1,2,PASSED,,41,40,10,11,gs://b/t.SAFE\n",
           prod);
   fclose(f);
@@ -426,11 +413,12 @@ static void test_s2_item_text(void **state) {
   json_t *item;
   assert_int_equal(swath_catalog_get_item(c, "sentinel-2-l1c", "U1", &item), 0);
   json_t *p = json_object_get(item, "properties"), *a = json_object_get(item, "assets");
-  assert_string_equal(json_string_value(json_object_get(p, "s2:base_url")),
-                      "gs://b\xc3\xbc" "cket/t.SAFE");
+  assert_string_equal(json_string_value(json_object_get(p, "s2:base_url")), "gs://b\xc3\xbc"
+                                                                            "cket/t.SAFE");
   assert_int_equal(json_object_size(a), 14);
   assert_string_equal(json_string_value(json_object_get(json_object_get(a, "B04"), "href")),
-                      "https://storage.googleapis.com/b\xc3\xbc" "cket/t.SAFE/GRANULE/U1/IMG_DATA/"
+                      "https://storage.googleapis.com/b\xc3\xbc"
+                      "cket/t.SAFE/GRANULE/U1/IMG_DATA/"
                       "T32TMT_20230602T102031_B04.jp2");
   json_decref(item);
   assert_int_equal(swath_catalog_get_item(c, "sentinel-2-l1c", "U2", &item), 0);
@@ -458,7 +446,7 @@ static void test_item_text_golden(void **state) {
   static const char r1[] = "L1C_T01KAB_A031000_20230602T223001",
                     r2[] = "S2A_OPER_MSI_L1C_TL_SGS__20151001T101010_A001000_T32TMT_N02.04",
                     r3[] = "L1C_T32TMT_A031001_20230603T103001";
-  FILE *f = fopen(path_of("g.csv"), "wb");
+  FILE *f = fopen(tmp_path("g.csv"), "wb");
   fprintf(f,
           HEADER "\n%s,S2B_MSIL1C_20230602T222539_N0509_R029_T01KAB_20230603T000101,"
                  "GS2B_20230602T222539_031000_N05.09,01KAB,2023-06-02T22:30:01.5Z,,12.5,Q\"\\x,"
@@ -478,7 +466,7 @@ static void test_item_text_golden(void **state) {
   swath_catalog *c = ingest_new("g.csv", "g.db", 3);
   swath_catalog_close(c);
   sqlite3 *db;
-  assert_int_equal(sqlite3_open(path_of("g.db"), &db), SQLITE_OK);
+  assert_int_equal(sqlite3_open(tmp_path("g.db"), &db), SQLITE_OK);
   assert_int_equal(
       sqlite3_exec(db,
                    "UPDATE items SET red = 12.25, green = 1e-7, blue = 1234567.891234, "
@@ -487,7 +475,7 @@ static void test_item_text_golden(void **state) {
                    NULL, NULL, NULL),
       SQLITE_OK);
   sqlite3_close(db);
-  assert_int_equal(swath_catalog_open(path_of("g.db"), SWATH_CATALOG_READONLY, &c), 0);
+  assert_int_equal(swath_catalog_open(tmp_path("g.db"), SWATH_CATALOG_READONLY, &c), 0);
 
   char body[512];
   snprintf(body, sizeof body,
@@ -533,7 +521,7 @@ static void test_item_text_golden(void **state) {
 
 static void test_antimeridian_and_time(void **state) {
   (void)state;
-  FILE *f = fopen(path_of("am.csv"), "w");
+  FILE *f = fopen(tmp_path("am.csv"), "w");
   fputs(HEADER "\n", f);
   row(f, "EAST", 1, 5, 179.0, 0, 179.9, 1);   /* just west of 180 */
   row(f, "WEST", 2, 5, -179.9, 0, -179.0, 1); /* just east of -180 */
@@ -588,7 +576,7 @@ static void test_antimeridian_and_time(void **state) {
   json_decref(b);
   /* CROSS is indexed over [179.5, 180.5], not over every longitude, both
    * when packed (a new catalog) and when inserted (CROSS2, an update) */
-  FILE *f2 = fopen(path_of("am2.csv"), "w");
+  FILE *f2 = fopen(tmp_path("am2.csv"), "w");
   fputs(HEADER "\n", f2);
   row(f2, "CROSS2", 3, 5, 170, 5, -170, 6);
   fclose(f2);
@@ -600,7 +588,7 @@ static void test_antimeridian_and_time(void **state) {
   s = ids_of(c, "{\"bbox\": [0, 0, 10, 10]}", NULL, NULL);
   assert_string_equal(s, "FAR");
   sqlite3 *db;
-  assert_int_equal(sqlite3_open(path_of("am.db"), &db), SQLITE_OK);
+  assert_int_equal(sqlite3_open(tmp_path("am.db"), &db), SQLITE_OK);
   sqlite3_stmt *st;
   assert_int_equal(sqlite3_prepare_v2(db,
                                       "SELECT i.id, r.minx, r.maxx FROM items_rtree r JOIN items i "
@@ -621,18 +609,18 @@ static void test_antimeridian_and_time(void **state) {
 
 static void test_intersects_exact(void **state) {
   (void)state;
-  write_file("tri.json",
-             "{\"type\": \"FeatureCollection\", \"features\": ["
-             "{\"type\": \"Feature\", \"id\": \"tri\", \"geometry\": {\"type\": \"Polygon\", "
-             "\"coordinates\": [[[0, 0], [10, 0], [0, 10], [0, 0]]]}, \"properties\": "
-             "{\"datetime\": null, \"start_datetime\": \"2020-01-01T00:00:00Z\", "
-             "\"end_datetime\": \"2020-12-31T00:00:00Z\"}},\n"
-             "{\"type\": \"Feature\", \"id\": \"line\", \"geometry\": {\"type\": \"LineString\", "
-             "\"coordinates\": [[20, 0], [30, 10]]}, \"properties\": {\"datetime\": "
-             "\"2021-01-01T00:00:00Z\"}},\n"
-             "{\"type\": \"Feature\", \"id\": \"nodate\", \"geometry\": {\"type\": \"Point\", "
-             "\"coordinates\": [1, 1]}, \"properties\": {}}\n"
-             "]}");
+  write_tmp("tri.json",
+            "{\"type\": \"FeatureCollection\", \"features\": ["
+            "{\"type\": \"Feature\", \"id\": \"tri\", \"geometry\": {\"type\": \"Polygon\", "
+            "\"coordinates\": [[[0, 0], [10, 0], [0, 10], [0, 0]]]}, \"properties\": "
+            "{\"datetime\": null, \"start_datetime\": \"2020-01-01T00:00:00Z\", "
+            "\"end_datetime\": \"2020-12-31T00:00:00Z\"}},\n"
+            "{\"type\": \"Feature\", \"id\": \"line\", \"geometry\": {\"type\": \"LineString\", "
+            "\"coordinates\": [[20, 0], [30, 10]]}, \"properties\": {\"datetime\": "
+            "\"2021-01-01T00:00:00Z\"}},\n"
+            "{\"type\": \"Feature\", \"id\": \"nodate\", \"geometry\": {\"type\": \"Point\", "
+            "\"coordinates\": [1, 1]}, \"properties\": {}}\n"
+            "]}");
   swath_catalog *c = open_new("tri.db");
   swath_ingest_report r;
   ingest(c, "tri.json", &r);
@@ -662,10 +650,10 @@ static void test_intersects_exact(void **state) {
   assert_string_equal(ids_of(c, "{\"datetime\": \"2019-01-01/2020-01-01\"}", NULL, NULL), "tri");
   assert_string_equal(ids_of(c, "{\"datetime\": \"2020-12-31T00:00:01Z/..\"}", NULL, NULL), "line");
   /* a single Item document (not a collection); ingested again, it updates */
-  write_file("one.json", "{\"type\": \"Feature\", \"stac_version\": \"1.0.0\", \"id\": \"one\", "
-                         "\"geometry\": {\"type\": \"Point\", \"coordinates\": [40, 40]}, "
-                         "\"properties\": {\"datetime\": \"2022-02-02T00:00:00Z\"}, "
-                         "\"assets\": {}, \"links\": []}");
+  write_tmp("one.json", "{\"type\": \"Feature\", \"stac_version\": \"1.0.0\", \"id\": \"one\", "
+                        "\"geometry\": {\"type\": \"Point\", \"coordinates\": [40, 40]}, "
+                        "\"properties\": {\"datetime\": \"2022-02-02T00:00:00Z\"}, "
+                        "\"assets\": {}, \"links\": []}");
   ingest(c, "one.json", &r);
   assert_int_equal(r.inserted, 1);
   ingest(c, "one.json", &r);
@@ -678,7 +666,7 @@ static void test_intersects_exact(void **state) {
 /* Many rows with few distinct sort values: pages must tile the result. */
 static void test_paging_and_filters(void **state) {
   (void)state;
-  FILE *f = fopen(path_of("p.csv"), "w");
+  FILE *f = fopen(tmp_path("p.csv"), "w");
   fputs(HEADER "\n", f);
   for (int i = 0; i < 300; i++) {
     char g[32];
@@ -805,7 +793,7 @@ static int page_ids(swath_catalog *c, const char *body, int64_t count_limit, cha
  * same instant) and items whose time span covers years. */
 static void test_sliced_paging(void **state) {
   (void)state;
-  FILE *f = fopen(path_of("sl.csv"), "w");
+  FILE *f = fopen(tmp_path("sl.csv"), "w");
   fputs(HEADER "\n", f);
   for (int i = 0; i < 400; i++) {
     char g[32], t[40];
@@ -819,33 +807,34 @@ static void test_sliced_paging(void **state) {
     gmtime_r(&sec, &tm);
     strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%S.000000Z", &tm);
     double x = old ? 10 + (i % 5) * 0.1 : (i % 9) * 0.1;
-    fprintf(f,
-            "%s,S2A_MSIL1C_20230601T102031_N0509_R065_T32TMT_20230615T140000,GS2A_x,32TMT,%s,123,"
-            "%d,PASSED,2023-06-15T14:00:00.000000Z,1,0,%g,%g,"
-            "gs://b/tiles/32/T/MT/S2A_MSIL1C_20230601T102031_N0509_R065_T32TMT_20230615T140000.SAFE\n",
-            g, t, i % 100, x, x + 1);
+    fprintf(
+        f,
+        "%s,S2A_MSIL1C_20230601T102031_N0509_R065_T32TMT_20230615T140000,GS2A_x,32TMT,%s,123,"
+        "%d,PASSED,2023-06-15T14:00:00.000000Z,1,0,%g,%g,"
+        "gs://b/tiles/32/T/MT/S2A_MSIL1C_20230601T102031_N0509_R065_T32TMT_20230615T140000.SAFE\n",
+        g, t, i % 100, x, x + 1);
   }
   fclose(f);
-  write_file("span.json",
-             "{\"type\": \"FeatureCollection\", \"features\": ["
-             "{\"type\": \"Feature\", \"id\": \"LONG1\", \"bbox\": [0.2, 0.2, 0.3, 0.3], "
-             "\"geometry\": {\"type\": \"Polygon\", \"coordinates\": [[[0.2, 0.2], [0.3, 0.2], "
-             "[0.3, 0.3], [0.2, 0.3], [0.2, 0.2]]]}, \"properties\": {\"datetime\": "
-             "\"2019-01-01T00:00:00Z\", \"start_datetime\": \"2016-01-01T00:00:00Z\", "
-             "\"end_datetime\": \"2024-01-01T00:00:00Z\"}},"
-             "{\"type\": \"Feature\", \"id\": \"LONG2\", \"bbox\": [10.2, 0.2, 10.3, 0.3], "
-             "\"geometry\": {\"type\": \"Polygon\", \"coordinates\": [[[10.2, 0.2], [10.3, 0.2], "
-             "[10.3, 0.3], [10.2, 0.3], [10.2, 0.2]]]}, \"properties\": {\"datetime\": null, "
-             "\"start_datetime\": \"2015-06-01T00:00:00Z\", \"end_datetime\": "
-             "\"2024-06-01T00:00:00Z\"}}]}");
+  write_tmp("span.json",
+            "{\"type\": \"FeatureCollection\", \"features\": ["
+            "{\"type\": \"Feature\", \"id\": \"LONG1\", \"bbox\": [0.2, 0.2, 0.3, 0.3], "
+            "\"geometry\": {\"type\": \"Polygon\", \"coordinates\": [[[0.2, 0.2], [0.3, 0.2], "
+            "[0.3, 0.3], [0.2, 0.3], [0.2, 0.2]]]}, \"properties\": {\"datetime\": "
+            "\"2019-01-01T00:00:00Z\", \"start_datetime\": \"2016-01-01T00:00:00Z\", "
+            "\"end_datetime\": \"2024-01-01T00:00:00Z\"}},"
+            "{\"type\": \"Feature\", \"id\": \"LONG2\", \"bbox\": [10.2, 0.2, 10.3, 0.3], "
+            "\"geometry\": {\"type\": \"Polygon\", \"coordinates\": [[[10.2, 0.2], [10.3, 0.2], "
+            "[10.3, 0.3], [10.2, 0.3], [10.2, 0.2]]]}, \"properties\": {\"datetime\": null, "
+            "\"start_datetime\": \"2015-06-01T00:00:00Z\", \"end_datetime\": "
+            "\"2024-06-01T00:00:00Z\"}}]}");
   swath_catalog *c = open_new("sl.db");
   swath_ingest_report r;
   ingest(c, "sl.csv", &r);
   ingest(c, "span.json", &r);
   static const char *const where[] = {
-      "\"bbox\": [0, 0, 0.5, 1]",                    /* A only */
-      "\"bbox\": [10, 0, 12, 1]",                    /* B only: all old */
-      "\"bbox\": [-1, -1, 12, 2]",                   /* both */
+      "\"bbox\": [0, 0, 0.5, 1]",  /* A only */
+      "\"bbox\": [10, 0, 12, 1]",  /* B only: all old */
+      "\"bbox\": [-1, -1, 12, 2]", /* both */
       "\"bbox\": [0, 0, 12, 1], \"datetime\": \"2016-03-01T00:00:00Z/2016-09-30T00:00:00Z\"",
       "\"bbox\": [0, 0, 12, 1], \"datetime\": \"../2018-01-01T00:00:00Z\"",
       "\"bbox\": [0, 0, 12, 1], \"datetime\": \"2022-01-01T00:00:00Z/..\"",
@@ -853,10 +842,8 @@ static void test_sliced_paging(void **state) {
       "\"eo:cloud_cover\"}, 20]}",
       NULL};
   static const char *const sorts[] = {
-      "[{\"field\": \"datetime\", \"direction\": \"desc\"}]",
-      "[{\"field\": \"datetime\"}]",
-      "[{\"field\": \"datetime\", \"direction\": \"desc\"}, {\"field\": \"id\"}]",
-      NULL};
+      "[{\"field\": \"datetime\", \"direction\": \"desc\"}]", "[{\"field\": \"datetime\"}]",
+      "[{\"field\": \"datetime\", \"direction\": \"desc\"}, {\"field\": \"id\"}]", NULL};
   static char all[16384], got[16384];
   for (int w = 0; where[w]; w++)
     for (int s = 0; sorts[s]; s++) {
@@ -949,14 +936,14 @@ static void test_rtree_count(void **state) {
   static int64_t when[ITEMS];
   uint32_t seed = 12345;
 #define RND() (seed = seed * 1664525u + 1013904223u, (double)(seed >> 8) / 16777216.0)
-  FILE *f = fopen(path_of("rc.csv"), "w");
+  FILE *f = fopen(tmp_path("rc.csv"), "w");
   fputs(HEADER "\n", f);
   for (int i = 0; i < ITEMS; i++) {
     double w = -180 + 360 * RND(), s = -60 + 100 * RND(), e = w + 0.05 + 3 * RND();
     if (i % 10 == 0) w = 179 + RND(), e = -180 + 2 * RND(); /* across the antimeridian */
-    if (i % 37 == 0) e = 180;                                 /* on it, from the west */
-    if (i % 41 == 0) w = 178.5, e = -180;                     /* across, ending on it */
-    if (i % 43 == 0) w = -180;                                /* on it, from the east */
+    if (i % 37 == 0) e = 180;                               /* on it, from the west */
+    if (i % 41 == 0) w = 178.5, e = -180;                   /* across, ending on it */
+    if (i % 43 == 0) w = -180;                              /* on it, from the east */
     if (e > 180) e -= 360;
     box[i][0] = w, box[i][1] = s, box[i][2] = e, box[i][3] = s + 0.01 + 2 * RND();
     when[i] = 1577836800000LL + (int64_t)(RND() * 1.5e11); /* 2020 .. 2024, in ms */
@@ -969,11 +956,12 @@ static void test_rtree_count(void **state) {
     char t[40];
     gmtime_r(&sec, &tm);
     strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%S", &tm);
-    fprintf(f,
-            "R%03d,S2A_MSIL1C_20230601T102031_N0509_R065_T32TMT_20230615T140000,GS2A_x,32TMT,"
-            "%s.%03dZ,1,5,PASSED,2023-06-15T14:00:00.000000Z,%.9f,%.9f,%.9f,%.9f,"
-            "gs://b/tiles/32/T/MT/S2A_MSIL1C_20230601T102031_N0509_R065_T32TMT_20230615T140000.SAFE\n",
-            i, t, (int)(when[i] % 1000), box[i][3], box[i][1], box[i][0], box[i][2]);
+    fprintf(
+        f,
+        "R%03d,S2A_MSIL1C_20230601T102031_N0509_R065_T32TMT_20230615T140000,GS2A_x,32TMT,"
+        "%s.%03dZ,1,5,PASSED,2023-06-15T14:00:00.000000Z,%.9f,%.9f,%.9f,%.9f,"
+        "gs://b/tiles/32/T/MT/S2A_MSIL1C_20230601T102031_N0509_R065_T32TMT_20230615T140000.SAFE\n",
+        i, t, (int)(when[i] % 1000), box[i][3], box[i][1], box[i][0], box[i][2]);
     /* what the catalog stores: the decimals as written */
     char v[4][32];
     for (int k = 0; k < 4; k++)
@@ -985,11 +973,11 @@ static void test_rtree_count(void **state) {
   ingest(c, "rc.csv", &r);
   swath_catalog_close(c);
   sqlite3 *db;
-  assert_int_equal(sqlite3_open(path_of("rc.db"), &db), SQLITE_OK);
+  assert_int_equal(sqlite3_open(tmp_path("rc.db"), &db), SQLITE_OK);
   sqlite3_stmt *st;
-  assert_int_equal(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'footprints'", -1,
-                                      &st, NULL),
-                   SQLITE_OK);
+  assert_int_equal(
+      sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'footprints'", -1, &st, NULL),
+      SQLITE_OK);
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
   assert_string_equal((const char *)sqlite3_column_text(st, 0), "boxes");
   sqlite3_finalize(st);
@@ -998,7 +986,7 @@ static void test_rtree_count(void **state) {
   static int64_t fast[QUERIES], fast_cap[QUERIES];
   for (int k = 0; k < QUERIES; k++) {
     int j = (int)(RND() * ITEMS);
-    if (k % 12 == 7) j = 37 * (int)(RND() * (ITEMS / 37)); /* an item ending on 180 */
+    if (k % 12 == 7) j = 37 * (int)(RND() * (ITEMS / 37));  /* an item ending on 180 */
     if (k % 12 == 11) j = 10 * (int)(RND() * (ITEMS / 10)); /* one across the antimeridian */
     const double *b = box[j];
     double w, s, e, n, tiny = (k / 6 % 3 - 1) * 1e-9; /* on an item's edge, or a hair off */
@@ -1050,8 +1038,8 @@ static void test_rtree_count(void **state) {
     if (e < -180) e = -180;
     if (s < -90) s = -90;
     if (n > 90) n = 90;
-    int len = snprintf(bodies[k], sizeof bodies[k], "{\"bbox\": [%.12f, %.12f, %.12f, %.12f]", w,
-                       s, e, n);
+    int len = snprintf(bodies[k], sizeof bodies[k], "{\"bbox\": [%.12f, %.12f, %.12f, %.12f]", w, s,
+                       e, n);
     if (k % 4 == 2) { /* from or to the item's instant, or 1 ms off it */
       int v = k / 4 % 4, open_end = v < 2;
       int64_t t = when[j] + (v == 0 ? 1 : v == 2 ? -1 : 0);
@@ -1062,14 +1050,15 @@ static void test_rtree_count(void **state) {
     }
     snprintf(bodies[k] + len, sizeof bodies[k] - len, "}");
   }
-  assert_int_equal(swath_catalog_open(path_of("rc.db"), SWATH_CATALOG_READONLY, &c), 0);
+  assert_int_equal(swath_catalog_open(tmp_path("rc.db"), SWATH_CATALOG_READONLY, &c), 0);
   int64_t total = 0;
   for (int k = 0; k < QUERIES; k++) {
     fast[k] = matched_of(c, bodies[k], 0);
     fast_cap[k] = matched_of(c, bodies[k], 3);
     int64_t tree = rtree_count_of(c, bodies[k], 0);
-    if (tree != fast[k]) fail_msg("%s: %lld from the R*Tree's entries, %lld from the search",
-                                  bodies[k], (long long)tree, (long long)fast[k]);
+    if (tree != fast[k])
+      fail_msg("%s: %lld from the R*Tree's entries, %lld from the search", bodies[k],
+               (long long)tree, (long long)fast[k]);
     assert_int_equal(rtree_count_of(c, bodies[k], 3), fast_cap[k]);
     fast_ids[k] = all_ids(c, bodies[k], k % 2, 0);
     if (k % 5 == 0) { /* the same, a page at a time */
@@ -1084,11 +1073,12 @@ static void test_rtree_count(void **state) {
   assert_int_equal(sqlite3_exec(db, "DELETE FROM meta WHERE key = 'footprints'", NULL, NULL, NULL),
                    SQLITE_OK);
   sqlite3_close(db);
-  assert_int_equal(swath_catalog_open(path_of("rc.db"), SWATH_CATALOG_READONLY, &c), 0);
+  assert_int_equal(swath_catalog_open(tmp_path("rc.db"), SWATH_CATALOG_READONLY, &c), 0);
   for (int k = 0; k < QUERIES; k++) {
     int64_t slow = matched_of(c, bodies[k], 0);
-    if (slow != fast[k]) fail_msg("%s: %lld from the R*Tree, %lld from the rows", bodies[k],
-                                  (long long)fast[k], (long long)slow);
+    if (slow != fast[k])
+      fail_msg("%s: %lld from the R*Tree, %lld from the rows", bodies[k], (long long)fast[k],
+               (long long)slow);
     assert_int_equal(matched_of(c, bodies[k], 3), fast_cap[k]);
     char *ids = all_ids(c, bodies[k], k % 2, 0);
     if (strcmp(ids, fast_ids[k]))
@@ -1108,7 +1098,7 @@ static void test_rtree_count(void **state) {
  * runs, sorted by the helper thread, then merged). */
 static void test_rtree_pack(void **state) {
   (void)state;
-  FILE *f = fopen(path_of("big.csv"), "w");
+  FILE *f = fopen(tmp_path("big.csv"), "w");
   fputs(HEADER "\n", f);
   srand(7);
   for (int i = 0; i < 6000; i++) {
@@ -1124,8 +1114,8 @@ static void test_rtree_pack(void **state) {
   swath_ingest_report r;
   ingest(a, "big.csv", &r);
   assert_int_equal(r.inserted, 6000);
-  write_file("first.csv", HEADER "\n");
-  FILE *g = fopen(path_of("first.csv"), "a");
+  write_tmp("first.csv", HEADER "\n");
+  FILE *g = fopen(tmp_path("first.csv"), "a");
   row(g, "R00000", 1, 0, 0, 0, 1, 1);
   fclose(g);
   ingest(b, "first.csv", &r);
@@ -1133,7 +1123,7 @@ static void test_rtree_pack(void **state) {
   assert_int_equal(r.inserted, 5999);
   for (int k = 0; k < 2; k++) {
     sqlite3 *db;
-    assert_int_equal(sqlite3_open(path_of(k ? "grown.db" : "packed.db"), &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(tmp_path(k ? "grown.db" : "packed.db"), &db), SQLITE_OK);
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db,
                                         "SELECT rtreecheck('items_rtree'), (SELECT count(*) "
@@ -1193,7 +1183,7 @@ static void test_rtree_pack(void **state) {
  * that move an item or change only its datetime. */
 static void test_rtree_copies(void **state) {
   (void)state;
-  FILE *f = fopen(path_of("cp.csv"), "w");
+  FILE *f = fopen(tmp_path("cp.csv"), "w");
   fputs(HEADER "\n", f);
   for (int i = 0; i < 300; i++) {
     char g[32];
@@ -1201,7 +1191,7 @@ static void test_rtree_copies(void **state) {
     row(f, g, 1 + i % 28, i % 100, i % 50, i % 40, i % 50 + 1, i % 40 + 1);
   }
   fclose(f);
-  f = fopen(path_of("cp2.csv"), "w");
+  f = fopen(tmp_path("cp2.csv"), "w");
   fputs(HEADER "\n", f);
   row(f, "C0007", 3, 5, 100, 10, 101, 11); /* moved */
   row(f, "C0008", 9, 5, 8, 8, 9, 9);       /* another day */
@@ -1223,7 +1213,7 @@ static void test_rtree_copies(void **state) {
   ingest(c, "cp2.csv", &r);
   assert_int_equal(r.updated, 2);
   for (int k = 0; k < 2; k++) {
-    write_file("cp.json", json[k]);
+    write_tmp("cp.json", json[k]);
     ingest(c, "cp.json", &r);
   }
   assert_int_equal(r.updated, 1);
@@ -1248,7 +1238,7 @@ static void test_rtree_copies(void **state) {
  * collection's count is of the rows kept. */
 static void test_bulk_duplicates(void **state) {
   (void)state;
-  FILE *f = fopen(path_of("dup.csv"), "w");
+  FILE *f = fopen(tmp_path("dup.csv"), "w");
   fputs(HEADER "\n", f);
   row(f, "D1", 1, 5, 10, 40, 11, 41);
   row(f, "D2", 2, 6, 20, 20, 21, 21);
@@ -1291,7 +1281,7 @@ static void test_bulk_duplicates(void **state) {
  * the ingest with a message, never passes as a shorter file. */
 static size_t gzip_rows(const char *name, int first, int n, unsigned char **bytes) {
   char path[256];
-  snprintf(path, sizeof path, "/vsigzip/%s", path_of(name));
+  snprintf(path, sizeof path, "/vsigzip/%s", tmp_path(name));
   VSILFILE *f = VSIFOpenL(path, "wb");
   assert_non_null(f);
   if (first == 0) VSIFWriteL(HEADER "\n", 1, strlen(HEADER) + 1, f);
@@ -1305,7 +1295,7 @@ static size_t gzip_rows(const char *name, int first, int n, unsigned char **byte
     VSIFWriteL(line, 1, (size_t)len, f);
   }
   VSIFCloseL(f);
-  FILE *r = fopen(path_of(name), "rb");
+  FILE *r = fopen(tmp_path(name), "rb");
   fseek(r, 0, SEEK_END);
   long size = ftell(r);
   rewind(r);
@@ -1319,7 +1309,7 @@ static void test_gzip_input(void **state) {
   (void)state;
   unsigned char *a, *b;
   size_t na = gzip_rows("gz_a.csv.gz", 0, 3000, &a), nb = gzip_rows("gz_b.csv.gz", 3000, 2000, &b);
-  FILE *f = fopen(path_of("gz_ab.csv.gz"), "wb"); /* two members */
+  FILE *f = fopen(tmp_path("gz_ab.csv.gz"), "wb"); /* two members */
   fwrite(a, 1, na, f);
   fwrite(b, 1, nb, f);
   fclose(f);
@@ -1329,19 +1319,19 @@ static void test_gzip_input(void **state) {
   assert_int_equal(r.inserted, 5000);
   assert_int_equal(r.malformed, 0);
   swath_catalog_close(c);
-  f = fopen(path_of("gz_cut.csv.gz"), "wb"); /* cut short */
+  f = fopen(tmp_path("gz_cut.csv.gz"), "wb"); /* cut short */
   fwrite(a, 1, na - 200, f);
   fclose(f);
   c = open_new("gz2.db");
-  assert_int_not_equal(swath_catalog_ingest(c, path_of("gz_cut.csv.gz"), NULL, &r), 0);
+  assert_int_not_equal(swath_catalog_ingest(c, tmp_path("gz_cut.csv.gz"), NULL, &r), 0);
   assert_non_null(strstr(swath_error_message(), "gzip stream ends early"));
   swath_catalog_close(c);
   a[na / 2] ^= 0x55; /* corrupted */
-  f = fopen(path_of("gz_bad.csv.gz"), "wb");
+  f = fopen(tmp_path("gz_bad.csv.gz"), "wb");
   fwrite(a, 1, na, f);
   fclose(f);
   c = open_new("gz3.db");
-  assert_int_not_equal(swath_catalog_ingest(c, path_of("gz_bad.csv.gz"), NULL, &r), 0);
+  assert_int_not_equal(swath_catalog_ingest(c, tmp_path("gz_bad.csv.gz"), NULL, &r), 0);
   assert_non_null(strstr(swath_error_message(), "gzip stream is corrupt"));
   swath_catalog_close(c);
   free(a);
@@ -1350,7 +1340,7 @@ static void test_gzip_input(void **state) {
 
 static void test_rgb_stats(void **state) {
   (void)state;
-  const char *tif = path_of("rgb.tif");
+  const char *tif = tmp_path("rgb.tif");
   GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), tif, 50, 40, 3, GDT_Byte, NULL);
   double gt[6] = {10, 0.01, 0, 50, 0, -0.01};
   GDALSetGeoTransform(ds, gt);

@@ -23,6 +23,8 @@
 /* cmocka.h needs the four headers above first */
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include <gdal.h>
 #include <ogr_srs_api.h>
 #include <stdio.h>
@@ -34,39 +36,19 @@
 #include "core/error.h"
 #include "core/log.h"
 
-static char tmpdir[64];
-
 static int setup(void **state) {
   (void)state;
   GDALAllRegister();
   swath_log_set_level(SWATH_LOG_WARN);
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/swath-test-filters-XXXXXX");
-  return mkdtemp(tmpdir) ? 0 : -1;
+  return tmpdir_make("filters");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  int rc = system(cmd);
+  int rc = tmpdir_remove();
   GDALDestroyDriverManager();
   OSRCleanup();
   return rc;
-}
-
-static const char *path_of(const char *name) {
-  static char p[4][160];
-  static int k;
-  k = (k + 1) % 4;
-  snprintf(p[k], sizeof p[k], "%s/%s", tmpdir, name);
-  return p[k];
-}
-
-static void write_file(const char *name, const char *text, size_t n) {
-  FILE *f = fopen(path_of(name), "wb");
-  assert_non_null(f);
-  assert_int_equal(fwrite(text, 1, n, f), n);
-  fclose(f);
 }
 
 #define BOX "\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]}"
@@ -90,12 +72,12 @@ static const char ITEMS[] =
 #define NITEMS 9
 
 static swath_catalog *filters_catalog(void) {
-  write_file("f.ndjson", ITEMS, sizeof ITEMS - 1);
-  unlink(path_of("f.db"));
+  write_file(tmp_path("f.ndjson"), ITEMS, sizeof ITEMS - 1);
+  unlink(tmp_path("f.db"));
   swath_catalog *c;
-  assert_int_equal(swath_catalog_open(path_of("f.db"), SWATH_CATALOG_CREATE, &c), 0);
+  assert_int_equal(swath_catalog_open(tmp_path("f.db"), SWATH_CATALOG_CREATE, &c), 0);
   swath_ingest_report r;
-  assert_int_equal(swath_catalog_ingest(c, path_of("f.ndjson"), NULL, &r), 0);
+  assert_int_equal(swath_catalog_ingest(c, tmp_path("f.ndjson"), NULL, &r), 0);
   assert_int_equal(r.inserted, NITEMS);
   assert_int_equal(r.malformed, 0);
   return c;
@@ -347,18 +329,18 @@ static void test_bare_dates_refused(void **state) {
   swath_ingest_opts o = {.on_bad = report_bad, .ud = bad};
   swath_ingest_report r;
   swath_catalog *c;
-  write_file("dates.ndjson", items, sizeof items - 1);
-  unlink(path_of("dates.db"));
-  assert_int_equal(swath_catalog_open(path_of("dates.db"), SWATH_CATALOG_CREATE, &c), 0);
-  assert_int_equal(swath_catalog_ingest(c, path_of("dates.ndjson"), &o, &r), 0);
+  write_file(tmp_path("dates.ndjson"), items, sizeof items - 1);
+  unlink(tmp_path("dates.db"));
+  assert_int_equal(swath_catalog_open(tmp_path("dates.db"), SWATH_CATALOG_CREATE, &c), 0);
+  assert_int_equal(swath_catalog_ingest(c, tmp_path("dates.ndjson"), &o, &r), 0);
   assert_int_equal(r.inserted, 1);
   assert_string_equal(bad, "2: properties.datetime '2020-01-01' is not an RFC 3339 date-time "
                            "(e.g. 2023-06-15T10:25:59Z)\n"
                            "3: properties.start_datetime '2020-01-01' is not an RFC 3339 "
                            "date-time (e.g. 2023-06-15T10:25:59Z)\n");
   bad[0] = '\0';
-  write_file("dates.csv", csv, sizeof csv - 1);
-  assert_int_equal(swath_catalog_ingest(c, path_of("dates.csv"), &o, &r), 0);
+  write_file(tmp_path("dates.csv"), csv, sizeof csv - 1);
+  assert_int_equal(swath_catalog_ingest(c, tmp_path("dates.csv"), &o, &r), 0);
   assert_int_equal(r.malformed, 1);
   assert_string_equal(bad, "2: SENSING_TIME '2023-06-15' is not an RFC 3339 date-time\n");
   swath_catalog_close(c);
