@@ -2,9 +2,9 @@
  * drivers (GTiff, PNG, JPEG, WEBP), except 8-bit PNGs, which swath's own
  * encoder writes (io/png_write.h: GDAL's PNG driver was the slowest step).
  *
- * A tile is encoded from a MEM dataset that wraps the caller's buffers (no
- * copy of the pixels), or from the buffers directly for PNG, into a temp
- * file, then renamed into place: readers and
+ * A tile is encoded (io/tiledir_encode.c) from a MEM dataset that wraps the
+ * caller's buffers (no copy of the pixels), or from the buffers directly for
+ * PNG, into a temp file, then renamed into place: readers and
  * resumed runs never see a partial tile. Temp files live in
  * {path}/.swath/tmp/{pid}/ (same file system, so rename is atomic); a process
  * killed mid-write leaves its folder behind, and the next process to open
@@ -51,21 +51,7 @@
 #include "io/tiledir_meta.h"
 #include "io/warp.h"
 
-typedef struct tiledir {
-  swath_sink_cfg cfg;
-  char *path, *format, *compression, *name;
-  const char *ext;
-  GDALDriverH drv;
-  char *wkt;
-  GDALColorTableH palette; /* band 1's colour table in GTiff tiles, or NULL */
-  int grey_to_rgb;         /* 1-band results written as R=G=B (WEBP holds no grey) */
-  int data_bands;          /* bands of the rasters the engine hands over */
-  int has_blanks;          /* blanks is open (output.empty_tiles: link) */
-  swath__blanks blanks;
-  char tmpdir[4200];
-  int has_extent; /* set_extent was called: limits below, not from cfg.bounds */
-  swath_sink_extent extent;
-} tiledir;
+#include "io/tiledir_int.h"
 
 const char *swath_sink_format_ext(const char *format) {
   if (!format) return NULL;
@@ -171,9 +157,6 @@ static void keep_palette(tiledir *t, const swath_sink_cfg *cfg) {
   }
 }
 
-static int write_gdal(const tiledir *t, swath_tile tl, const char *tmp, const swath_raster *r,
-                      void *data, void *alpha);
-
 /* Tiles that go through GDAL's driver (all but 8-bit PNG): one 16x16 tile
  * written to memory with the tiles' own options, type and bands. */
 static int probe_write(const tiledir *t) {
@@ -187,7 +170,7 @@ static int probe_write(const tiledir *t) {
   snprintf(tmp, sizeof tmp, "/vsimem/swath-probe-%p.%s", (void *)t, t->ext);
   int rc = c->alpha && !alpha
                ? SWATH_ENOMEM
-               : write_gdal(t, (swath_tile){c->min_zoom, 0, 0}, tmp, &r, r.data, alpha);
+               : swath__tiledir_write_gdal(t, (swath_tile){c->min_zoom, 0, 0}, tmp, &r, r.data, alpha);
   VSIUnlink(tmp);
   free(alpha);
   swath_raster_free(&r);
@@ -275,8 +258,6 @@ int swath_sink_check_options(const char *format, const char *compression, int qu
   return 0;
 }
 
-static int encode(const tiledir *t, swath_tile tl, const swath_raster *r, const char *tmp);
-
 /* A tile without data: every pixel masked (alpha 0, or the nodata value). */
 static int blank_raster(const tiledir *t, int w, int h, swath_raster *r) {
   int rc = swath_raster_alloc(r, w, h, t->data_bands, t->cfg.dtype);
@@ -288,7 +269,7 @@ static int encode_blank(void *sink, int w, int h, const char *dest) {
   const tiledir *t = sink;
   swath_raster r;
   int rc = blank_raster(t, w, h, &r);
-  if (!rc) rc = encode(t, (swath_tile){-1, 0, 0}, &r, dest);
+  if (!rc) rc = swath__tiledir_encode(t, (swath_tile){-1, 0, 0}, &r, dest);
   swath_raster_free(&r);
   return rc;
 }
@@ -413,176 +394,6 @@ static void tile_path(const tiledir *t, swath_tile tl, char *dir, size_t dn, cha
   snprintf(file, fn, "%s/%lld.%s", dir, (long long)tl.y, t->ext);
 }
 
-static double alpha_max(const tiledir *t) {
-  return t->cfg.dtype == SWATH_DT_UINT16 && strcmp(t->ext, "png") == 0 ? 65535 : 255;
-}
-
-/* A PNG of 8-bit samples (the common tile) through swath's encoder (see
- * io/png_write.h): `planes` are the bands, then the alpha plane if any. */
-static int write_png8(const tiledir *t, const char *tmp, const swath_raster *r, void *data, void *alpha) {
-  size_t px = (size_t)r->width * r->height;
-  const unsigned char *planes[4];
-  int n = 0;
-  for (int b = 0; b < r->bands; b++) planes[n++] = (const unsigned char *)data + b * px;
-  if (alpha) planes[n++] = alpha;
-  unsigned char *png;
-  size_t len;
-  int level = t->compression ? atoi(t->compression) : SWATH_PNG_DEFAULT_LEVEL;
-  int rc = swath_png_encode(r->width, r->height, n, planes, level, &png, &len);
-  if (rc) return rc;
-  FILE *f = fopen(tmp, "wb");
-  int ok = f && fwrite(png, 1, len, f) == len;
-  int e = errno;
-  if (f && fclose(f) != 0 && ok) ok = 0, e = errno;
-  free(png);
-  if (!ok) return swath_error_set(SWATH_EIO, "output: cannot write '%s': %s", tmp, strerror(e));
-  return 0;
-}
-
-/* Any other tile through GDAL's driver, from a MEM dataset over `data` (and
- * `alpha`, if any, as the last band). */
-static int write_gdal(const tiledir *t, swath_tile tl, const char *tmp, const swath_raster *r, void *data,
-                      void *alpha) {
-  GDALDatasetH mem = swath__mem_dataset(r->width, r->height, r->dtype, data, r->bands, alpha);
-  if (!mem)
-    return swath_error_set(SWATH_EIO, "output: cannot create a MEM dataset for tile %d/%lld/%lld", tl.z,
-                           (long long)tl.x, (long long)tl.y);
-  /* GDAL's drivers take each band's interpretation from the MEM bands; GTiff
-   * makes the Alpha band an unassociated-alpha extra sample. */
-  if (alpha) GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, r->bands + 1), GCI_AlphaBand);
-  if (r->bands == 3) {
-    GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, 1), GCI_RedBand);
-    GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, 2), GCI_GreenBand);
-    GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, 3), GCI_BlueBand);
-  } else if (t->palette) {
-    GDALSetRasterColorTable(GDALGetRasterBand(mem, 1), t->palette);
-    GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, 1), GCI_PaletteIndex);
-  } else {
-    GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, 1), GCI_GrayIndex);
-  }
-  char **opts = NULL;
-  if (strcmp(t->ext, "tif") == 0 && tl.z >= 0) {
-    swath_bounds b = swath_grid_tile_bounds(t->cfg.grid, tl);
-    double gt[6] = {b.minx, (b.maxx - b.minx) / r->width, 0, b.maxy, 0, -(b.maxy - b.miny) / r->height};
-    GDALSetGeoTransform(mem, gt);
-    if (t->wkt) GDALSetProjection(mem, t->wkt);
-  }
-  if (strcmp(t->ext, "tif") == 0) {
-    if (t->cfg.has_nodata)
-      for (int b2 = 1; b2 <= r->bands; b2++) GDALSetRasterNoDataValue(GDALGetRasterBand(mem, b2), t->cfg.nodata);
-    const char *comp = t->compression ? t->compression : "DEFLATE";
-    opts = CSLSetNameValue(opts, "COMPRESS", comp);
-    if (t->cfg.quality > 0 && strcasecmp(comp, "JPEG") == 0) {
-      char q[16];
-      snprintf(q, sizeof q, "%d", t->cfg.quality);
-      opts = CSLSetNameValue(opts, "JPEG_QUALITY", q);
-    } else if (t->cfg.quality > 0 && strcasecmp(comp, "WEBP") == 0) {
-      char q[16];
-      snprintf(q, sizeof q, "%d", t->cfg.quality);
-      /* As for WEBP tiles: 100 means lossless. */
-      opts = CSLSetNameValue(opts, t->cfg.quality == 100 ? "WEBP_LOSSLESS" : "WEBP_LEVEL",
-                             t->cfg.quality == 100 ? "YES" : q);
-    }
-    if (strcasecmp(comp, "DEFLATE") == 0 || strcasecmp(comp, "LZW") == 0 || strcasecmp(comp, "ZSTD") == 0)
-      opts = CSLSetNameValue(opts, "PREDICTOR", (r->dtype == SWATH_DT_FLOAT32 || r->dtype == SWATH_DT_FLOAT64) ? "3" : "2");
-    if (r->width % 16 == 0 && r->height % 16 == 0) {
-      char bs[16];
-      snprintf(bs, sizeof bs, "%d", r->width);
-      opts = CSLSetNameValue(opts, "TILED", "YES");
-      opts = CSLSetNameValue(opts, "BLOCKXSIZE", bs);
-      snprintf(bs, sizeof bs, "%d", r->height);
-      opts = CSLSetNameValue(opts, "BLOCKYSIZE", bs);
-    }
-  } else if (strcmp(t->ext, "png") == 0 && t->compression) {
-    opts = CSLSetNameValue(opts, "ZLEVEL", t->compression);
-  } else if (t->cfg.quality > 0) {
-    char q[16];
-    snprintf(q, sizeof q, "%d", t->cfg.quality);
-    if (strcmp(t->ext, "webp") == 0 && t->cfg.quality == 100) opts = CSLSetNameValue(opts, "LOSSLESS", "YES");
-    else opts = CSLSetNameValue(opts, "QUALITY", q);
-  }
-  swath_gdal_reset();
-  CPLPushErrorHandler(swath_gdal_handler);
-  GDALDatasetH out = GDALCreateCopy(t->drv, tmp, mem, FALSE, opts, NULL, NULL);
-  int ok = out != NULL;
-  if (out) GDALClose(out);
-  ok &= CPLGetLastErrorType() < CE_Failure;
-  CPLPopErrorHandler();
-  CSLDestroy(opts);
-  GDALClose(mem);
-  if (!ok)
-    return swath_error_set(SWATH_EIO, "output: writing tile %d/%lld/%lld failed: %s", tl.z,
-                           (long long)tl.x, (long long)tl.y, swath_gdal_why("GDAL gave no reason"));
-  return 0;
-}
-
-/* Encode `r` as tile `tl` into the file `tmp` (tl.z < 0: a tile without
- * georeferencing, shared by many positions). */
-static int encode(const tiledir *t, swath_tile tl, const swath_raster *r, const char *tmp) {
-  size_t px = (size_t)r->width * r->height, es = swath_dtype_size(r->dtype);
-  int use_alpha = t->cfg.alpha;
-  void *alpha = NULL, *own_alpha = NULL;
-  void *data = r->data;
-  void *own = NULL;
-  if (use_alpha && r->mask && r->dtype == SWATH_DT_BYTE) {
-    alpha = r->mask; /* masks are 0 or 255: already the alpha band */
-  } else if (use_alpha) {
-    alpha = own_alpha = malloc(px * es);
-    if (!alpha) return swath_error_set(SWATH_ENOMEM, "output: out of memory");
-    /* The two alpha values in the band's type, then copied per pixel. */
-    double full = alpha_max(t), zero = 0;
-    unsigned char on[16], off[16];
-    GDALCopyWords(&full, GDT_Float64, 0, on, (GDALDataType)r->dtype, 0, 1);
-    GDALCopyWords(&zero, GDT_Float64, 0, off, (GDALDataType)r->dtype, 0, 1);
-    for (size_t i = 0; i < px; i++) memcpy((char *)alpha + i * es, r->mask && !r->mask[i] ? off : on, es);
-  } else if (r->mask && (t->cfg.has_nodata || strcmp(t->ext, "jpg") == 0)) {
-    /* No alpha: masked pixels get the nodata value (0 for JPEG). */
-    own = malloc(px * es * r->bands);
-    if (!own) return swath_error_set(SWATH_ENOMEM, "output: out of memory");
-    memcpy(own, r->data, px * es * r->bands);
-    double nd = t->cfg.has_nodata ? t->cfg.nodata : 0;
-    unsigned char ndv[16];
-    GDALCopyWords(&nd, GDT_Float64, 0, ndv, (GDALDataType)r->dtype, 0, 1);
-    for (int b = 0; b < r->bands; b++) {
-      if (es == 1) { /* branch-free: vectorised */
-        unsigned char *o = (unsigned char *)own + b * px, v = ndv[0];
-        for (size_t i = 0; i < px; i++) o[i] = r->mask[i] ? o[i] : v;
-      } else {
-        for (size_t i = 0; i < px; i++)
-          if (!r->mask[i]) memcpy((char *)own + (b * px + i) * es, ndv, es);
-      }
-    }
-    data = own;
-  }
-  swath_raster rgb;
-  if (t->grey_to_rgb && r->bands == 1) {
-    void *grey = data;
-    data = malloc(px * es * 3);
-    if (!data) {
-      free(own_alpha);
-      free(own);
-      return swath_error_set(SWATH_ENOMEM, "output: out of memory");
-    }
-    for (int b = 0; b < 3; b++)
-      memcpy((char *)data + b * px * es, grey, px * es);
-    free(own);
-    own = data;
-    rgb = *r;
-    rgb.bands = 3;
-    rgb.data = data;
-    r = &rgb;
-  }
-  int rc;
-  if (strcmp(t->ext, "png") == 0 && r->dtype == SWATH_DT_BYTE && r->bands + use_alpha <= 4)
-    rc = write_png8(t, tmp, r, data, use_alpha ? alpha : NULL);
-  else
-    rc = write_gdal(t, tl, tmp, r, data, use_alpha ? alpha : NULL);
-  free(own_alpha);
-  free(own);
-  if (rc) unlink(tmp);
-  return rc;
-}
-
 static int td_write(void *st, swath_tile tl, const swath_raster *r) {
   tiledir *t = st;
   char dir[4096], file[4200], tmp[4500];
@@ -590,7 +401,7 @@ static int td_write(void *st, swath_tile tl, const swath_raster *r) {
   if (mkdirs(dir)) return swath_error_set(SWATH_EIO, "output: cannot create '%s': %s", dir, strerror(errno));
   snprintf(tmp, sizeof tmp, "%s/%d-%lld-%lld.%s.%lx", t->tmpdir, tl.z, (long long)tl.x, (long long)tl.y, t->ext,
            (unsigned long)pthread_self());
-  int rc = encode(t, tl, r, tmp);
+  int rc = swath__tiledir_encode(t, tl, r, tmp);
   if (rc) return rc;
   if (rename(tmp, file)) {
     int e = errno;

@@ -206,6 +206,10 @@ gen() {
     die "generate $kind raster $out" "$(cat "$WORK/gen.log")"
 }
 gen_rgb() { gen rgb "$@"; }
+# gen_zurich FILE SIZE: an RGB GeoTIFF of SIZE px of 4.777 m (zoom 15 of
+# WebMercatorQuad) in EPSG:3857 over Zurich, on that zoom's pixel grid: what
+# the remote tests serve as XYZ/WMS/WMTS tiles.
+gen_zurich() { gen_rgb "$1" --size "$2" --crs EPSG:3857 --center 950668,6002678 --res 4.777314267823516; }
 gen_dem() { gen dem "$@"; }
 gen_bands() { gen bands "$@"; }
 
@@ -496,3 +500,18 @@ def compare(name, got, want, tol, min_valid_frac=0.0, bands=None):
     msg = "%s: %d px valid in both, max |diff| %.6g, %d samples over %g" % (name, n, worst, bad, tol)
     return bad == 0, msg
 PYEOF
+
+# fault_server NAME MAX_SECONDS ARGS...: tests/faultserver/faultserver.py in
+# the background (killed when the test ends; it also stops by itself after
+# MAX_SECONDS), logging to $WORK/NAME.log; waits for its ports and prints
+# its first port ($WORK/NAME.ports lists them all).
+fault_server() {
+  local name=$1 max=$2 i
+  shift 2
+  "$PY" "$SWATH_SRC/tests/faultserver/faultserver.py" serve --port-file "$WORK/$name.ports" \
+    --log "$WORK/$name.log" --max-seconds "$max" "$@" >"$WORK/$name.out" 2>&1 &
+  track_bg $!
+  for i in $(seq 200); do [ -s "$WORK/$name.ports" ] && break; sleep 0.05; done
+  [ -s "$WORK/$name.ports" ] || die "fault server $name starts" "$(cat "$WORK/$name.out")"
+  sed -n 1p "$WORK/$name.ports" | cut -d' ' -f2
+}

@@ -19,7 +19,7 @@ require_swath
 DOC=$WORK/doc
 mkdir -p "$DOC"
 SRC=$WORK/src.tif
-gen_rgb "$SRC" --size 1024 --crs EPSG:3857 --center 950668,6002678 --res 4.777314267823516
+gen_zurich "$SRC" 1024
 IFS=, read -r W S E N <<<"$(lonlat_bounds "$SRC")"
 AREA="[$(echo "$W + 0.004" | bc -l), $(echo "$S + 0.003" | bc -l), $(echo "$E - 0.004" | bc -l), $(echo "$N - 0.003" | bc -l)]"
 job() { # job FILE OUT INPUT-YAML

@@ -22,7 +22,7 @@
 require_swath
 
 SRC=$WORK/src.tif
-gen_rgb "$SRC" --size 512 --crs EPSG:3857 --center 950668,6002678 --res 4.777314267823516
+gen_zurich "$SRC" 512
 IFS=, read -r W S E N <<<"$(lonlat_bounds "$SRC")"
 AREA="[$(echo "$W + 0.004" | bc -l), $(echo "$S + 0.003" | bc -l), $(echo "$E - 0.004" | bc -l), $(echo "$N - 0.003" | bc -l)]"
 DEAD=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -22,21 +22,8 @@ FETCHCLI=$SWATH_BUILD_DIR/swath_fetchcli
 FS=$SWATH_SRC/tests/faultserver/faultserver.py
 [ -x "$FETCHCLI" ] || die "swath_fetchcli built" "not executable: $FETCHCLI"
 
-# start_server NAME ARGS...: a fault server in the background (killed on
-# exit, and it stops by itself after --max-seconds); waits for its ports.
-start_server() {
-  local name=$1
-  shift
-  "$PY" "$FS" serve --port-file "$WORK/$name.ports" --log "$WORK/$name.log" --max-seconds 110 \
-    "$@" >"$WORK/$name.out" 2>&1 &
-  track_bg $!
-  local i
-  for i in $(seq 200); do
-    [ -s "$WORK/$name.ports" ] && return 0
-    sleep 0.05
-  done
-  die "fault server $name starts" "$(cat "$WORK/$name.out")"
-}
+# start_server NAME ARGS...: a fault server (lib.sh fault_server); waits for its ports.
+start_server() { fault_server "$1" 110 "${@:2}" >/dev/null; }
 
 # port NAME [N]: the port of a server's Nth address (1-based).
 port() { sed -n "${2:-1}p" "$WORK/$1.ports" | cut -d' ' -f2; }

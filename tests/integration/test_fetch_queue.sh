@@ -26,17 +26,7 @@ FETCHCLI=$SWATH_BUILD_DIR/swath_fetchcli
 FS=$SWATH_SRC/tests/faultserver/faultserver.py
 [ -x "$FETCHCLI" ] || die "swath_fetchcli built" "not executable: $FETCHCLI"
 
-start_server() { # start_server NAME ARGS...: prints the port
-  local name=$1
-  shift
-  "$PY" "$FS" serve --port-file "$WORK/$name.ports" --log "$WORK/$name.log" --max-seconds 120 \
-    "$@" >"$WORK/$name.out" 2>&1 &
-  track_bg $!
-  local i
-  for i in $(seq 200); do [ -s "$WORK/$name.ports" ] && break; sleep 0.05; done
-  [ -s "$WORK/$name.ports" ] || die "fault server $name starts" "$(cat "$WORK/$name.out")"
-  sed -n 1p "$WORK/$name.ports" | cut -d' ' -f2
-}
+start_server() { fault_server "$1" 120 "${@:2}"; } # start_server NAME ARGS...: prints the port
 
 fetch() { # fetch NAME ARGS... < requests: $WORK/NAME.tsv, FETCH_RC
   local name=$1

@@ -17,7 +17,7 @@ require_swath
 DOC=$WORK/doc
 mkdir -p "$DOC"
 SRC=$WORK/src.tif
-gen_rgb "$SRC" --size 1024 --crs EPSG:3857 --center 950668,6002678 --res 4.777314267823516
+gen_zurich "$SRC" 1024
 IFS=, read -r W S E N <<<"$(lonlat_bounds "$SRC")"
 # Area A inside the raster; area B = A and as much again to the east.
 A="[$(echo "$W + 0.004" | bc -l), $(echo "$S + 0.003" | bc -l), $(echo "$E - 0.025" | bc -l), $(echo "$N - 0.003" | bc -l)]"
@@ -75,12 +75,7 @@ done
 touch -d '2 days ago' "$WORK"/cache/capabilities/*.xml
 servers_stop
 # Something on the old port that logs (and refuses, 503) every attempt.
-"$PY" "$SWATH_SRC/tests/faultserver/faultserver.py" serve --root "$DOC" --port "$PORT" \
-  --port-file "$WORK/gone.ports" --log "$WORK/gone.log" --fault down=1.0 --max-seconds 150 \
-  >"$WORK/gone.out" 2>&1 &
-track_bg $!
-for i in $(seq 200); do [ -s "$WORK/gone.ports" ] && break; sleep 0.05; done
-[ -s "$WORK/gone.ports" ] || die "a listener on the stopped server's port" "$(cat "$WORK/gone.out")"
+fault_server gone 150 --root "$DOC" --port "$PORT" --fault down=1.0 >/dev/null
 attempts() { if [ -s "$WORK/gone.log" ]; then wc -l <"$WORK/gone.log"; else echo 0; fi; }
 
 for t in xyz wms wmts; do

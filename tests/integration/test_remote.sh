@@ -32,7 +32,7 @@ DOC=$WORK/doc
 mkdir -p "$DOC"
 SRC=$WORK/src.tif
 # 2048 px of 4.777 m (zoom 15 of WebMercatorQuad) over Zurich, on the grid.
-gen_rgb "$SRC" --size 2048 --crs EPSG:3857 --center 950668,6002678 --res 4.777314267823516
+gen_zurich "$SRC" 2048
 BOUNDS=$(lonlat_bounds "$SRC")
 IFS=, read -r W S E N <<<"$BOUNDS"
 # An area inside the raster, so that edge tiles do not depend on who clips.
@@ -178,18 +178,7 @@ check "wmts: KVP GetTile requests" grep -q "REQUEST=GetTile.*TILEMATRIXSET=Googl
 compare "wmts: tiles close to the local job" "$WORK/out_local" "$WORK/out_wmts" 0.5
 
 # ---- faults -------------------------------------------------------------------
-FS=$SWATH_SRC/tests/faultserver/faultserver.py
-start_fs() { # start_fs NAME ARGS...
-  local name=$1
-  shift
-  "$PY" "$FS" serve --port-file "$WORK/$name.ports" --log "$WORK/$name.log" --max-seconds 170 \
-    --upstream "$SERVERS_URL" "$@" >"$WORK/$name.out" 2>&1 &
-  track_bg $!
-  local i
-  for i in $(seq 200); do [ -s "$WORK/$name.ports" ] && break; sleep 0.05; done
-  [ -s "$WORK/$name.ports" ] || die "fault server $name starts" "$(cat "$WORK/$name.out")"
-  sed -n 1p "$WORK/$name.ports" | cut -d' ' -f2
-}
+start_fs() { fault_server "$1" 170 --upstream "$SERVERS_URL" "${@:2}"; } # start_fs NAME ARGS...: prints the port
 P=$(start_fs flaky --seed 7 --fault 503=0.02 --fault 429=0.02 --fault reset=0.02 --fault truncate=0.02 \
   --fault corrupt=0.01 --fault stall=0.01 --retry-after 1 --stall-seconds 4)
 rm -rf "$WORK/cache"

@@ -177,12 +177,7 @@ curl -s -o "$WORK/tbad.xml" "${GETTILE/GoogleMapsCompatible/NoSuchSet}"
 check "WMTS unknown tile matrix set: an OWS exception" grep -q 'ExceptionReport' "$WORK/tbad.xml"
 
 # ---- the fault server as a proxy in front of the WMS ----------------------------
-FS=$SWATH_SRC/tests/faultserver/faultserver.py
-"$PY" "$FS" serve --upstream "$SERVERS_URL" --port-file "$WORK/fs.ports" --log "$WORK/fs.log" \
-  --seed 7 --repeat 1 --fault 503=1.0 --max-seconds 60 >"$WORK/fs.out" 2>&1 &
-track_bg $!
-for i in $(seq 100); do [ -s "$WORK/fs.ports" ] && break; sleep 0.05; done
-FSURL=http://127.0.0.1:$(cut -d' ' -f2 "$WORK/fs.ports")
+FSURL=http://127.0.0.1:$(fault_server fs 60 --upstream "$SERVERS_URL" --seed 7 --repeat 1 --fault 503=1.0)
 PROXIED="${GETMAP/$SERVERS_URL/$FSURL}&CRS=EPSG:3857&BBOX=$BX0,$BY0,$BX1,$BY1&WIDTH=200&HEIGHT=150&FORMAT=image/png&TRANSPARENT=TRUE"
 check_eq "fault proxy: first attempt gets the injected 503" 503 \
   "$(curl -s -o /dev/null -w '%{http_code}' "$PROXIED")"

@@ -17,7 +17,7 @@ require_swath
 DOC=$WORK/doc
 mkdir -p "$DOC"
 SRC=$WORK/src.tif
-gen_rgb "$SRC" --size 1024 --crs EPSG:3857 --center 950668,6002678 --res 4.777314267823516
+gen_zurich "$SRC" 1024
 IFS=, read -r W S E N <<<"$(lonlat_bounds "$SRC")"
 AREA="[$(echo "$W + 0.004" | bc -l), $(echo "$S + 0.003" | bc -l), $(echo "$E - 0.004" | bc -l), $(echo "$N - 0.003" | bc -l)]"
 job() { # job NAME INPUT-YAML
@@ -93,13 +93,7 @@ check "wmts REST only without a template: one line saying so" \
   test "$(wc -l <"$WORK/run.err")" -eq 1 -a -n "$(grep "offers GetTile only RESTful, and layer ortho has no ResourceURL template for image/png" "$WORK/run.err")"
 
 # ---- the fetch summary adds up ------------------------------------------------
-FS=$SWATH_SRC/tests/faultserver/faultserver.py
-"$PY" "$FS" serve --port-file "$WORK/slow.ports" --log "$WORK/slow.log" --max-seconds 120 \
-  --upstream "$SERVERS_URL" --delay-ms 300 >"$WORK/slow.out" 2>&1 &
-track_bg $!
-for i in $(seq 200); do [ -s "$WORK/slow.ports" ] && break; sleep 0.05; done
-P=$(sed -n 1p "$WORK/slow.ports" | cut -d' ' -f2)
-[ -n "$P" ] || die "slow fault server starts" "$(cat "$WORK/slow.out")"
+P=$(fault_server slow 120 --upstream "$SERVERS_URL" --delay-ms 300)
 
 job slow "{type: wms, url: \"http://127.0.0.1:$P/cgi-bin/mapserv?map=$WORK/wms.map\", layers: ortho, format: image/png, crs: EPSG:3857, block_size: 256, max_connections: 4}"
 check_run "slow server: cold run" 0 run "$WORK/slow.yaml" --no-progress

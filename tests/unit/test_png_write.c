@@ -3,9 +3,8 @@
  *   - every pixel of every channel decodes to what was given, for 1-4
  *     channels, sizes from 1x1 to odd widths over 256, levels 1, 6 and 12,
  *     on noise, gradients, flat areas and a mix of them;
- *   - that set of images makes the encoder choose each of PNG's five row
- *     filters (read from the inflated stream here), so the round trips
- *     above cover every filter's code;
+ *   - every row is written with the Up filter (read from the inflated
+ *     stream here), the one png_write.c chose on real imagery;
  *   - the fast PNG check proves every output good, and GDAL reports the
  *     colour type's bands (grey, grey+alpha, RGB, RGBA: alpha as alpha);
  *   - the level asked for is the level used: the IDAT is exactly what
@@ -168,8 +167,9 @@ static void test_round_trip(void **state) {
           free(buf);
         }
   for (int f = 0; f < 5; f++) {
-    if (!seen[f]) fail_msg("filter type %d never chosen: its code is untested", f);
+    if (f != 2 && seen[f]) fail_msg("filter type %d used in %d rows: every row is Up (2)", f, seen[f]);
   }
+  assert_true(seen[2] > 0);
 }
 
 /* Each level 1-12 on a noisy smooth RGBA tile: the IDAT is libdeflate's own
