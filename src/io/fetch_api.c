@@ -88,6 +88,22 @@ static int check_config(const swath_fetch_config *c) {
   return 0;
 }
 
+/* What swath_fetch_new allocates besides the threads, the easy handles,
+ * the multi handle and the hosts, and the fetcher itself. */
+static void release(swath_fetcher *f) {
+  curl_slist_free_all(f->headers);
+  free(f->user_agent);
+  free(f->ca_file);
+  free(f->active);
+  free(f->pool);
+  free(f->fin_threads);
+  pthread_mutex_destroy(&f->mu);
+  pthread_cond_destroy(&f->space);
+  pthread_cond_destroy(&f->idle);
+  pthread_cond_destroy(&f->work);
+  free(f);
+}
+
 int swath_fetch_new(const swath_fetch_config *cfg, swath_fetcher **out) {
   *out = NULL;
   swath_fetch_config def;
@@ -161,17 +177,7 @@ int swath_fetch_new(const swath_fetch_config *cfg, swath_fetcher **out) {
 
 fail:
   if (f->multi) curl_multi_cleanup(f->multi);
-  curl_slist_free_all(f->headers);
-  free(f->user_agent);
-  free(f->ca_file);
-  free(f->active);
-  free(f->pool);
-  free(f->fin_threads);
-  pthread_mutex_destroy(&f->mu);
-  pthread_cond_destroy(&f->space);
-  pthread_cond_destroy(&f->idle);
-  pthread_cond_destroy(&f->work);
-  free(f);
+  release(f);
   return rc;
 }
 
@@ -328,17 +334,7 @@ void swath_fetch_free(swath_fetcher *f) {
     f->hosts = h->next;
     free(h);
   }
-  curl_slist_free_all(f->headers);
-  free(f->user_agent);
-  free(f->ca_file);
-  free(f->active);
-  free(f->pool);
-  free(f->fin_threads);
-  pthread_mutex_destroy(&f->mu);
-  pthread_cond_destroy(&f->space);
-  pthread_cond_destroy(&f->idle);
-  pthread_cond_destroy(&f->work);
-  free(f);
+  release(f);
 }
 
 /* ---- synchronous convenience ---- */

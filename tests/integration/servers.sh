@@ -456,3 +456,19 @@ EOF
   SERVERS_WMTS_CAPS=$SERVERS_URL/cgi-bin/mapcache/wmts/1.0.0/WMTSCapabilities.xml
   export SERVERS_WMTS_URL SERVERS_WMTS_CAPS
 }
+
+# zurich_source SIZE: the raster the remote tests serve: $SRC (lib.sh's
+# gen_zurich, SIZE px), its lon/lat bounds in W S E N, and $DOC, the
+# (empty) document root for the servers.
+zurich_source() {
+  DOC=$WORK/doc
+  mkdir -p "$DOC"
+  SRC=$WORK/src.tif
+  gen_zurich "$SRC" "$1"
+  IFS=, read -r W S E N <<<"$(lonlat_bounds "$SRC")"
+}
+# inset_box DW DS DE DN: the YAML box [W+DW, S+DS, E-DE, N-DN] of
+# zurich_source's bounds (degrees).
+inset_box() {
+  echo "[$(echo "$W + $1" | bc -l), $(echo "$S + $2" | bc -l), $(echo "$E - $3" | bc -l), $(echo "$N - $4" | bc -l)]"
+}

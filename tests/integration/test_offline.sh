@@ -14,14 +14,10 @@
 . "$SWATH_SRC/tests/integration/servers.sh"
 require_swath
 
-DOC=$WORK/doc
-mkdir -p "$DOC"
-SRC=$WORK/src.tif
-gen_zurich "$SRC" 1024
-IFS=, read -r W S E N <<<"$(lonlat_bounds "$SRC")"
+zurich_source 1024
 # Area A inside the raster; area B = A and as much again to the east.
-A="[$(echo "$W + 0.004" | bc -l), $(echo "$S + 0.003" | bc -l), $(echo "$E - 0.025" | bc -l), $(echo "$N - 0.003" | bc -l)]"
-B="[$(echo "$W + 0.004" | bc -l), $(echo "$S + 0.003" | bc -l), $(echo "$E - 0.004" | bc -l), $(echo "$N - 0.003" | bc -l)]"
+A=$(inset_box 0.004 0.003 0.025 0.003)
+B=$(inset_box 0.004 0.003 0.004 0.003)
 job() { # job NAME AREA INPUT-YAML
   cat >"$WORK/$1.yaml" <<JOB
 process: convert

@@ -28,11 +28,7 @@
 . "$SWATH_SRC/tests/integration/servers.sh"
 require_swath
 
-DOC=$WORK/doc
-mkdir -p "$DOC"
-SRC=$WORK/src.tif
-# 2048 px of 4.777 m (zoom 15 of WebMercatorQuad) over Zurich, on the grid.
-gen_zurich "$SRC" 2048
+zurich_source 2048
 BOUNDS=$(lonlat_bounds "$SRC")
 IFS=, read -r W S E N <<<"$BOUNDS"
 # An area inside the raster, so that edge tiles do not depend on who clips.

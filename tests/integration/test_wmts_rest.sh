@@ -14,12 +14,8 @@
 . "$SWATH_SRC/tests/integration/servers.sh"
 require_swath
 
-DOC=$WORK/doc
-mkdir -p "$DOC"
-SRC=$WORK/src.tif
-gen_zurich "$SRC" 1024
-IFS=, read -r W S E N <<<"$(lonlat_bounds "$SRC")"
-AREA="[$(echo "$W + 0.004" | bc -l), $(echo "$S + 0.003" | bc -l), $(echo "$E - 0.004" | bc -l), $(echo "$N - 0.003" | bc -l)]"
+zurich_source 1024
+AREA=$(inset_box 0.004 0.003 0.004 0.003)
 job() { # job NAME INPUT-YAML
   cat >"$WORK/$1.yaml" <<JOB
 process: convert
