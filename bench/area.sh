@@ -17,12 +17,7 @@ work=${BENCH_WORK:-$here/work}/area
 mkdir -p "$work"
 repeat=${REPEAT:-3}
 zoom=${ZOOM:-14}
-gen="/usr/bin/python3 $here/../tests/data/gen_boundaries.py"
-[ -f "$work/many.gpkg" ] || $gen "$work/many.gpkg" --format GPKG --bounds 6,45.8,10.5,47.8 --nx 60 --ny 40 2>/dev/null
-[ -f "$work/dense.gpkg" ] || $gen "$work/dense.gpkg" --format GPKG --bounds 6,45.8,10.5,47.8 --nx 12 --ny 8 \
-  --vertices 3000 2>/dev/null
-
-median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+boundary_files "$work"
 
 bench_machine
 printf '%-8s %-6s %8s %8s %8s %8s\n' file build wall_s cpu_s rss_MB tiles

@@ -17,12 +17,7 @@ work=${BENCH_WORK:-$here/work}/area
 mkdir -p "$work"
 repeat=${REPEAT:-3}
 limit=${TIMEOUT:-300}
-gen="/usr/bin/python3 $here/../tests/data/gen_boundaries.py"
-[ -f "$work/many.gpkg" ] || $gen "$work/many.gpkg" --format GPKG --bounds 6,45.8,10.5,47.8 --nx 60 --ny 40 2>/dev/null
-[ -f "$work/dense.gpkg" ] || $gen "$work/dense.gpkg" --format GPKG --bounds 6,45.8,10.5,47.8 --nx 12 --ny 8 \
-  --vertices 3000 2>/dev/null
-
-median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+boundary_files "$work"
 
 # one BIN ARGS...: median WALL/CPU of REPEAT runs (one run if it timed out) and the count N.
 one() {
