@@ -50,9 +50,11 @@ static inline void fuzz_null_ok_in(const void *p, size_t n) {
   size_t k = 0;
   for (size_t i = 0; i < n && !g_fuzz_null_ok; i++) {
     size_t j = i;
-    if (s[i] == '&')
+    if (s[i] == '&') {
       while (j < n && j - i < 12 && s[j] != ';')
         j++;
+      if (j >= n || s[j] != ';') j = i; /* no entity: a plain '&' */
+    }
     if (s[i] == '\\' && i + 5 < n && s[i + 1] == 'u') j = i + 5;
     if (j != i && j < n) { /* an escape: it may stand for any one character */
       k++;
