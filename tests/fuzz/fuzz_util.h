@@ -15,6 +15,7 @@
 #define SWATH_FUZZ_UTIL_H
 
 #include <cpl_error.h>
+#include <ctype.h>
 #include <gdal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,9 +51,10 @@ static inline void fuzz_null_ok_in(const void *p, size_t n) {
   size_t k = 0;
   for (size_t i = 0; i < n && !g_fuzz_null_ok; i++) {
     size_t j = i;
-    if (s[i] == '&') {
-      while (j < n && j - i < 12 && s[j] != ';')
+    if (s[i] == '&') { /* &name; or &#123; */
+      do
         j++;
+      while (j < n && j - i < 12 && (isalnum((unsigned char)s[j]) || s[j] == '#'));
       if (j >= n || s[j] != ';') j = i; /* no entity: a plain '&' */
     }
     if (s[i] == '\\' && i + 5 < n && s[i + 1] == 'u') j = i + 5;
