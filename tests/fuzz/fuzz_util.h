@@ -57,7 +57,10 @@ static inline void fuzz_null_ok_in(const void *p, size_t n) {
       while (j < n && j - i < 12 && (isalnum((unsigned char)s[j]) || s[j] == '#'));
       if (j >= n || s[j] != ';') j = i; /* no entity: a plain '&' */
     }
-    if (s[i] == '\\' && i + 5 < n && s[i + 1] == 'u') j = i + 5;
+    if (s[i] == '\\' && i + 5 < n && s[i + 1] == 'u' && isxdigit((unsigned char)s[i + 2]) &&
+        isxdigit((unsigned char)s[i + 3]) && isxdigit((unsigned char)s[i + 4]) &&
+        isxdigit((unsigned char)s[i + 5]))
+      j = i + 5;           /* \uXXXX */
     if (j != i && j < n) { /* an escape: it may stand for any one character */
       k++;
       i = j;
