@@ -515,3 +515,23 @@ fault_server() {
   [ -s "$WORK/$name.ports" ] || die "fault server $name starts" "$(cat "$WORK/$name.out")"
   sed -n 1p "$WORK/$name.ports" | cut -d' ' -f2
 }
+
+# same_tiles A B: the same PNG tile files under A and B ({z}/{x}/{y}.png,
+# at least one) with the same decoded pixels; prints how many, or the first
+# difference.
+same_tiles() {
+  "$PY" - "$1" "$2" <<'PY'
+import sys, glob, os
+import numpy as np
+from osgeo import gdal
+a, b = sys.argv[1], sys.argv[2]
+ta = sorted(os.path.relpath(p, a) for p in glob.glob(a + "/*/*/*.png"))
+tb = sorted(os.path.relpath(p, b) for p in glob.glob(b + "/*/*/*.png"))
+if ta != tb or not ta:
+    print("tile sets differ", len(ta), len(tb)); sys.exit(1)
+for t in ta:
+    if not np.array_equal(gdal.Open(os.path.join(a, t)).ReadAsArray(), gdal.Open(os.path.join(b, t)).ReadAsArray()):
+        print("pixels differ in", t); sys.exit(1)
+print(len(ta), "tiles equal")
+PY
+}

@@ -44,22 +44,6 @@ cut_half() { "$PY" -c 'import sys; p = sys.argv[1]; b = open(p, "rb").read(); op
 # decodes FILE: GDAL reads every pixel.
 decodes() { "$PY" -c 'import sys; from osgeo import gdal; gdal.UseExceptions(); gdal.Open(sys.argv[1]).ReadAsArray()' "$1" 2>/dev/null; }
 undecodable() { ! decodes "$1"; }
-# same_tiles A B: the same tile files with the same decoded pixels.
-same_tiles() {
-  "$PY" - "$1" "$2" <<'PY'
-import sys, glob, os
-import numpy as np
-from osgeo import gdal
-a, b = sys.argv[1], sys.argv[2]
-ta = sorted(os.path.relpath(p, a) for p in glob.glob(a + "/*/*/*.png"))
-tb = sorted(os.path.relpath(p, b) for p in glob.glob(b + "/*/*/*.png"))
-if ta != tb or not ta:
-    print("tile sets differ", len(ta), len(tb)); sys.exit(1)
-for t in ta:
-    if not np.array_equal(gdal.Open(os.path.join(a, t)).ReadAsArray(), gdal.Open(os.path.join(b, t)).ReadAsArray()):
-        print("pixels differ in", t); sys.exit(1)
-PY
-}
 # quiet_stderr: every line of the last run's stderr is swath's own (none of GDAL's raw
 # "ERROR 1: libpng: ..." lines).
 quiet_stderr() { ! grep -v "^swath: " "$WORK/run.err"; }

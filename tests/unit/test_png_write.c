@@ -167,9 +167,25 @@ static void test_round_trip(void **state) {
           free(buf);
         }
   for (int f = 0; f < 5; f++) {
-    if (f != 2 && seen[f]) fail_msg("filter type %d used in %d rows: every row is Up (2)", f, seen[f]);
+    if (f != 2 && seen[f])
+      fail_msg("filter type %d used in %d rows: every row is Up (2)", f, seen[f]);
   }
   assert_true(seen[2] > 0);
+}
+
+/* An opaque w x h RGBA tile of gradients with noise (rnd() & noise) in
+ * its colours: planes[] point into the returned buffer (caller frees). */
+static unsigned char *smooth_rgba(int w, int h, int noise, const unsigned char *planes[4]) {
+  unsigned char *buf = malloc((size_t)w * h * 4);
+  assert_non_null(buf);
+  for (int c = 0; c < 4; c++) {
+    unsigned char *p = buf + (size_t)c * w * h;
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++)
+        p[y * w + x] = c == 3 ? 255 : (unsigned char)((x * (c + 1) + y * 2 + (rnd() & noise)) / 2);
+    planes[c] = p;
+  }
+  return buf;
 }
 
 /* Each level 1-12 on a noisy smooth RGBA tile: the IDAT is libdeflate's own
@@ -179,15 +195,8 @@ static void test_round_trip(void **state) {
 static void test_level_applied(void **state) {
   (void)state;
   int w = 256, h = 256;
-  unsigned char *buf = malloc((size_t)w * h * 4);
   const unsigned char *planes[4];
-  for (int c = 0; c < 4; c++) {
-    unsigned char *p = buf + (size_t)c * w * h;
-    for (int y = 0; y < h; y++)
-      for (int x = 0; x < w; x++)
-        p[y * w + x] = c == 3 ? 255 : (unsigned char)((x * (c + 1) + y * 2 + (rnd() & 7)) / 2);
-    planes[c] = p;
-  }
+  unsigned char *buf = smooth_rgba(w, h, 7, planes);
   size_t sizes[13] = {0};
   for (int pass = 0; pass < 2; pass++) /* twice: levels changing back and forth in one thread */
     for (int level = 1; level <= 12; level++) {
@@ -220,15 +229,8 @@ static void test_level_applied(void **state) {
 static void test_size_near_gdal(void **state) {
   (void)state;
   int w = 256, h = 256;
-  unsigned char *buf = malloc((size_t)w * h * 4);
   const unsigned char *planes[4];
-  for (int c = 0; c < 4; c++) {
-    unsigned char *p = buf + (size_t)c * w * h;
-    for (int y = 0; y < h; y++)
-      for (int x = 0; x < w; x++)
-        p[y * w + x] = c == 3 ? 255 : (unsigned char)((x * (c + 1) + y * 2 + (rnd() & 3)) / 2);
-    planes[c] = p;
-  }
+  unsigned char *buf = smooth_rgba(w, h, 3, planes);
   GDALDatasetH mem = swath__mem_dataset(w, h, SWATH_DT_BYTE, buf, 4, NULL);
   assert_non_null(mem);
   GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, 4), GCI_AlphaBand);
