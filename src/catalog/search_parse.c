@@ -341,7 +341,7 @@ static int parse_token(swath_search *q, const char *s) {
            json_is_integer(json_array_get(t, n - 1));
   if (ok && strcmp(json_string_value(json_array_get(t, 0)), q->sortsig) != 0) {
     /* (the message reads the token: set it before the token is freed) */
-    int rc = swath_error_set(SWATH_EINVAL, "token: it belongs to another sortby (%s), not %s",
+    int rc = swath_error_set(SWATH_EINVAL, "token: it belongs to another sortby '%s', not '%s'",
                              json_string_value(json_array_get(t, 0)), q->sortsig);
     json_decref(t);
     return rc;

@@ -493,7 +493,7 @@ def links_and_tokens(swath, db, base, props):
     token = urllib.parse.parse_qs(urllib.parse.urlparse(nxt[0]).query)["token"][0] if nxt else ""
     status, e = http(base, "/search?token=" + urllib.parse.quote(token))
     check("HTTP: a token of another sortby is a 400 naming both",
-          one_line_400(status, e) and "another sortby (+datetime), not -datetime" in
+          one_line_400(status, e) and "another sortby '+datetime', not '-datetime'" in
           e["description"], f"{status} {e}")
     rc, out, err = cli(swath, ["catalog", "search", "--catalog", db, "--limit", "1",
                                "--sortby", "datetime"])
@@ -501,8 +501,8 @@ def links_and_tokens(swath, db, base, props):
     rc, out, err = cli(swath, ["catalog", "search", "--catalog", db, "--token",
                                m.group(1) if m else "x"])
     check("CLI: a token of another sortby is exit 2, one line naming both",
-          rc == 2 and err == "swath: token: it belongs to another sortby (+datetime), not "
-          "-datetime\n", f"{rc} {err!r}")
+          rc == 2 and err == "swath: token: it belongs to another sortby '+datetime', not "
+          "'-datetime'\n", f"{rc} {err!r}")
     q0, q1 = "1969-12-31T23:59:59.9991Z", "1970-01-01T00:00:00.0001Z"
 
     def meets(p):

@@ -296,11 +296,11 @@ static void test_token_of_another_sortby(void **state) {
   b = json_pack("{s:s}", "token", p.next_token);
   assert_int_equal(swath_search_parse(b, &q), SWATH_EINVAL);
   assert_string_equal(swath_error_message(),
-                      "token: it belongs to another sortby (+datetime), not -datetime");
+                      "token: it belongs to another sortby '+datetime', not '-datetime'");
   json_object_set_new(b, "sortby", json_pack("[{s:s}]", "field", "id"));
   assert_int_equal(swath_search_parse(b, &q), SWATH_EINVAL);
   assert_string_equal(swath_error_message(),
-                      "token: it belongs to another sortby (+datetime), not +id");
+                      "token: it belongs to another sortby '+datetime', not '+id'");
   json_decref(b);
   swath_page_clear(&p);
   swath_catalog_close(c);
