@@ -17,6 +17,12 @@
  * concurrently from several worker threads with the same state, so it must
  * not modify state; per-call scratch memory belongs on the stack or heap.
  *
+ * A vector process (a detector, contours) adds features instead of (or as
+ * well as) pixels: it sets info->features in init and calls
+ * host->feature_add for each feature it finds in the block; the host keeps
+ * those the tile owns (see swath_feature) and writes them to the job's
+ * features store atomically with the task's state.
+ *
  * Bump SWATH_PLUGIN_ABI whenever a struct below changes layout. */
 #ifndef SWATH_PLUGIN_H
 #define SWATH_PLUGIN_H
@@ -27,7 +33,7 @@
 extern "C" {
 #endif
 
-#define SWATH_PLUGIN_ABI 1
+#define SWATH_PLUGIN_ABI 2
 
 /* Return codes shared with the host (see src/core/error.h). */
 #define SWATH_PLUGIN_OK 0
@@ -60,7 +66,10 @@ typedef struct swath_raster {
 
 /* A parameter the process accepts. Lists end with name == NULL. The host
  * rejects any job parameter that is not listed. type is one of "number",
- * "integer", "boolean", "string". default_value NULL means required. */
+ * "integer", "boolean", "string", "path" (a file, resolved against the job
+ * file's folder unless a URL). default_value NULL means required. A job's
+ * nested mappings arrive as dotted names ("chip.size") and lists as one
+ * comma-separated value ("1,2,3"). */
 typedef struct swath_param {
   const char *name;
   const char *type;
@@ -71,6 +80,26 @@ typedef struct swath_param {
 /* Opaque parameter set of one job. */
 typedef struct swath_params swath_params;
 
+/* Where a vector process adds the features of one process tile (opaque). */
+typedef struct swath_features swath_features;
+
+/* One feature a vector process found. The host copies what it keeps.
+ *
+ * Ownership: features near a tile edge are seen by the process tiles on
+ * both sides (their blocks overlap by the pixel buffer). The host keeps a
+ * feature only in the tile that holds its anchor (for a box, its centre),
+ * decided in the zoom's pixel lattice (ctx->col0 + anchor_col), so the
+ * same object is kept exactly once whatever the metatiling. */
+typedef struct swath_feature {
+  const char *wkt;        /* geometry, grid CRS (POLYGON, LINESTRING, POINT ...) */
+  double anchor_col;      /* the anchor, in the block's pixel coordinates */
+  double anchor_row;      /*   (0,0 = top-left corner of the block's first pixel) */
+  const char *cls;        /* class name (NULL: none) */
+  double score;           /* 0..1 */
+  int has_value;          /* value is set (e.g. a contour's elevation) */
+  double value;
+} swath_feature;
+
 /* What the host offers a plugin. */
 typedef struct swath_host {
   int abi_version;
@@ -78,6 +107,9 @@ typedef struct swath_host {
   const char *(*param)(const swath_params *p, const char *name);
   /* Record the error message for the failing call and return `code`. */
   int (*error)(int code, const char *fmt, ...);
+  /* Add a feature of the tile being run (ctx->features); the host keeps it
+   * if the tile owns it. 0, or SWATH_PLUGIN_EINVAL (bad WKT, NaN anchor). */
+  int (*feature_add)(swath_features *fs, const swath_feature *f);
 } swath_host;
 
 /* One of the job's inputs, as known before any tile is read. */
@@ -96,6 +128,8 @@ typedef struct swath_process_info {
   swath_dtype out_dtype;
   int pixel_buffer;      /* halo the process needs on each side, in pixels */
   int categorical;       /* 1: overviews use nearest, not average */
+  int features;          /* 1: a vector process: it adds features and writes no
+                            tiles (out_bands is ignored; one zoom, no overviews) */
 } swath_process_info;
 
 /* One process tile. inputs[i] and out cover the same pixels: the metatile
@@ -113,6 +147,12 @@ typedef struct swath_tile_ctx {
   double minx, miny, maxx, maxy; /* bounds of the buffered block, grid CRS */
   int geographic;        /* 1 if grid units are degrees */
   int zoom;
+  /* The block's top-left pixel in the zoom's whole pixel lattice (column
+   * and row counted from the grid's origin, the buffer included): a
+   * process that lays chips on a lattice anchored there sees the same chips
+   * whatever the metatiling. */
+  long long col0, row0;
+  swath_features *features; /* where feature_add puts them (vector processes) */
 } swath_tile_ctx;
 
 typedef struct swath_process_vtable {
@@ -125,6 +165,9 @@ typedef struct swath_process_vtable {
               swath_process_info *info, void **state);
   int (*run)(const void *state, swath_tile_ctx *ctx);
   void (*destroy)(void *state);
+  /* Optional: one line for the run's summary (a model's busy time against
+   * the run's `wall_s`), into buf; called once, after the workers. */
+  void (*summary)(const void *state, double wall_s, char *buf, size_t n);
 } swath_process_vtable;
 
 typedef const swath_process_vtable *(*swath_plugin_entry_fn)(int host_abi);

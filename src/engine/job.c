@@ -278,6 +278,31 @@ static int check_output_folder(const swath_job *job, const swath_cfg *at) {
   return 0;
 }
 
+/* output.features: the features store of a vector process (a GeoPackage
+ * path, or a PG: connection), {output.path}/features.gpkg by default;
+ * output.heatmap is read by engine/heatmap.c, kept as its node. */
+static int parse_features(swath_job *job, const swath_cfg *c, const char *dir) {
+  const swath_cfg *v = swath_cfg_get(c, "features");
+  int rc;
+  if (v) {
+    const char *p;
+    if ((rc = swath_cfg_string(v, "output.features", &p))) return rc;
+    if (strncmp(p, "PG:", 3) == 0) {
+      if (!(job->features = strdup(p))) return SWATH_ENOMEM;
+    } else if ((rc = swath_job_path(dir, p, v, "output.features", &job->features))) {
+      return rc;
+    }
+  } else {
+    size_t n = strlen(job->out_path) + 20;
+    if (!(job->features = malloc(n))) return SWATH_ENOMEM;
+    snprintf(job->features, n, "%s/features.gpkg", job->out_path);
+  }
+  job->heatmap = swath_cfg_get(c, "heatmap");
+  if (job->heatmap && job->heatmap->type != SWATH_CFG_MAP)
+    return swath_cfg_error(job->heatmap, "output.heatmap: expected a mapping (zoom, cell, value)");
+  return 0;
+}
+
 static int parse_output(swath_job *job, const swath_cfg *c, const char *dir) {
   if (!c || c->type != SWATH_CFG_MAP)
     return c ? swath_cfg_error(c, "output: expected a mapping with at least 'path'")
@@ -285,7 +310,8 @@ static int parse_output(swath_job *job, const swath_cfg *c, const char *dir) {
   static const char *const keys[] = {"path",        "format",      "dtype",
                                      "compression", "quality",     "resampling",
                                      "warp_error",  "overviews",   "overview_resampling",
-                                     "nodata",      "empty_tiles", NULL};
+                                     "nodata",      "empty_tiles", "features",
+                                     "heatmap",     NULL};
   int rc = swath_cfg_check_keys(c, "output", keys);
   if (rc) return rc;
   const swath_cfg *v;
@@ -296,6 +322,7 @@ static int parse_output(swath_job *job, const swath_cfg *c, const char *dir) {
   job->sink = SWATH_SINK_DEFAULT; /* no job key chooses another yet */
   job->store = SWATH_STORE_DEFAULT;
   if ((rc = check_output_folder(job, v))) return rc;
+  if ((rc = parse_features(job, c, dir))) return rc;
 
   job->format = strdup("PNG");
   if ((v = swath_cfg_get(c, "format")) && (rc = dup_scalar(v, "output.format", &job->format)))
@@ -377,21 +404,6 @@ static int parse_output(swath_job *job, const swath_cfg *c, const char *dir) {
   return 0;
 }
 
-static int parse_params(swath_job *job, const swath_cfg *c) {
-  job->params = swath_params_new();
-  if (!job->params) return SWATH_ENOMEM;
-  if (!c) return 0;
-  if (c->type != SWATH_CFG_MAP) return swath_cfg_error(c, "params: expected a mapping");
-  for (size_t i = 0; i < c->n; i++) {
-    const swath_cfg *v = c->items[i];
-    if (v->type != SWATH_CFG_SCALAR)
-      return swath_cfg_error(v, "params.%s: expected a single value", c->keys[i]);
-    int rc = swath_params_set(job->params, c->keys[i], v->value);
-    if (rc) return rc;
-  }
-  return 0;
-}
-
 int swath_job_load(const char *path, swath_job **out) {
   *out = NULL;
   swath_job *job = calloc(1, sizeof *job);
@@ -425,7 +437,7 @@ int swath_job_load(const char *path, swath_job **out) {
         rc = SWATH_ENOMEM;
     }
   }
-  if (!rc) rc = parse_params(job, swath_cfg_get(root, "params"));
+  if (!rc) rc = swath_job_parse_params(job, swath_cfg_get(root, "params"));
   if (!rc) rc = parse_inputs(job, swath_cfg_get(root, "inputs"), dir);
   if (!rc) rc = parse_cache(job, swath_cfg_get(root, "cache"), dir);
   if (!rc) rc = parse_grid(job, swath_cfg_get(root, "grid"), dir);
@@ -437,6 +449,7 @@ int swath_job_load(const char *path, swath_job **out) {
     rc = swath_process_open(job->process, &proc);
     if (!rc) {
       rc = swath_process_check_params(proc.vt, job->params);
+      if (!rc) rc = swath_job_resolve_path_params(job, dir, swath_cfg_get(root, "params"));
       swath_process_close(&proc);
     }
   }
@@ -467,6 +480,7 @@ void swath_job_free(swath_job *job) {
   free(job->bounds_crs);
   free(job->area_file);
   free(job->out_path);
+  free(job->features);
   free(job->format);
   free(job->compression);
   free(job->resampling);

@@ -51,7 +51,17 @@ typedef struct swath_job {
   int has_nodata;
   double nodata;
   int link_empty; /* output.empty_tiles: link (not in the job key: no pixel changes) */
+  /* A vector process's features store: output.features (a .gpkg path or a
+   * PG: connection), by default {out_path}/features.gpkg; and the density
+   * heatmap built from it after the run (output.heatmap's node, or NULL). */
+  char *features;
+  const swath_cfg *heatmap;
 } swath_job;
+
+/* job_params.c: `params:` flattened to dotted keys (a.b) and comma-joined
+ * lists, and the values of "path" parameters resolved against `dir`. */
+int swath_job_parse_params(swath_job *job, const swath_cfg *c);
+int swath_job_resolve_path_params(swath_job *job, const char *dir, const swath_cfg *c);
 
 /* Parse and validate a job file. Errors name the file and line. */
 int swath_job_load(const char *path, swath_job **out);

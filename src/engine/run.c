@@ -53,6 +53,8 @@ static void summary(const swath_run_stats *s) {
       (long long)s->skipped, (long long)s->failed, (long long)s->leaves, (long long)s->overviews,
       (long long)s->tiles_written, s->seconds > 0 ? s->tiles_written / s->seconds : 0,
       s->seconds > 0 ? s->pixels / s->seconds / 1e6 : 0);
+  if (s->vector) swath_info("features: %lld kept by their tiles", (long long)s->features);
+  if (s->process_summary[0]) swath_info("%s", s->process_summary);
   double cap = s->seconds * s->workers;
   const swath_fetch_stats *f = &s->fetch;
   /* The parts add up to the requests: one that joined a download already in
@@ -175,6 +177,8 @@ static void collect_stats(const run_ctx *rc, swath_task_count *count, int nworke
   stats->compute_busy = rc->compute_busy;
   stats->write_busy = rc->write_busy;
   stats->workers = nworkers;
+  stats->vector = rc->info.features;
+  stats->features = rc->features;
   if (!fetch_counted) swath__fetch_totals(rc, &stats->fetch);
 }
 
@@ -217,6 +221,7 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
   int r = swath_sink_find(job->sink, &rc->sink);
   if (!r) r = swath_store_find(job->store, &rc->store);
   if (!r) r = swath__run_setup(rc, &area, opts->yes);
+  if (!r && rc->info.features) r = swath_sink_find("none", &rc->sink); /* no tiles */
   if (!r) r = swath__open_output(rc, area, opts->overwrite, &overviews, &lonlat);
   if (!r && opts->check) {
     r = swath__check_only(rc, area, overviews);
@@ -233,6 +238,9 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
   collect_stats(rc, count, nworkers, fetch_counted, stats);
   if (!r) r = swath__finish_product(rc, job, swath_area_bounds(area), &lonlat);
   stats->seconds = swath_now() - t_start;
+  if (rc->proc.vt->summary)
+    rc->proc.vt->summary(rc->proc_state, stats->seconds, stats->process_summary,
+                         sizeof stats->process_summary);
   summary(stats);
   r = run_result(rc, r);
 

@@ -27,6 +27,9 @@ typedef struct swath_run_stats {
   double read_busy, compute_busy, write_busy; /* thread-seconds per stage */
   int workers;
   swath_fetch_stats fetch; /* remote inputs, all fetchers summed (busy: the busiest) */
+  int vector;              /* a vector process: */
+  int64_t features;        /*   the features its tiles kept */
+  char process_summary[512]; /* the process's own line (a model's busy time), or "" */
 } swath_run_stats;
 
 /* Run the job. Returns 0 when every task ended done or empty; SWATH_EIO when

@@ -23,6 +23,7 @@
 #include "engine/plan.h"
 #include "engine/run.h"
 #include "engine/store.h"
+#include "io/features.h"
 #include "io/fetch.h"
 #include "io/sink.h"
 #include "io/source.h"
@@ -56,6 +57,9 @@ typedef struct run_ctx {
   void *sink_state;
   const swath_store_vtable *store;
   void *store_state;
+  /* A vector process's features store (NULL for raster processes). */
+  const swath_features_store_vtable *fstore;
+  void *fstore_state;
   swath_plan *plan;
   swath_overview_ctx ov; /* how overviews are built (set once the sink is open) */
   int overviews;         /* zooms below the top are built from children */
@@ -66,6 +70,7 @@ typedef struct run_ctx {
   int stop; /* interrupted or fatal: hand out no more tasks */
   int64_t done, empty, failed, tiles_written, pixels;
   int64_t leaves, built; /* tasks computed from the inputs / overviews built */
+  int64_t features;      /* features kept (vector processes) */
   int64_t stale_below;   /* overview tasks below the run's zooms now older than their children */
   double read_busy, compute_busy, write_busy;
   FILE *failures;

@@ -120,6 +120,7 @@ static int build_area(const swath_job *job, const swath_grid *g, swath_bounds fp
 void swath__run_ctx_free(run_ctx *rc, swath_area *area) {
   if (rc->store_state) rc->store->close(rc->store_state);
   if (rc->sink_state) rc->sink->close(rc->sink_state);
+  if (rc->fstore_state) swath_features_ogr.close(rc->fstore_state);
   if (rc->proc_state && rc->proc.vt->destroy) rc->proc.vt->destroy(rc->proc_state);
   if (rc->proc.vt) swath_process_close(&rc->proc);
   swath_area_free(area);
@@ -167,8 +168,8 @@ int swath__run_setup(run_ctx *rc, swath_area **area, int yes) {
 
   /* Process. */
   if ((r = swath_process_open(job->process, &rc->proc))) return r;
-  rc->info = (swath_process_info){SWATH_DT_UNKNOWN, rc->descs[0].bands, rc->descs[0].dtype, 0,
-                                  rc->src_info[0].categorical};
+  rc->info = (swath_process_info){
+      SWATH_DT_UNKNOWN, rc->descs[0].bands, rc->descs[0].dtype, 0, rc->src_info[0].categorical, 0};
   swath_error_clear();
   r = rc->proc.vt->init(swath_process_host(), job->params, rc->descs, job->ninputs, &rc->info,
                         &rc->proc_state);
@@ -177,6 +178,11 @@ int swath__run_setup(run_ctx *rc, swath_area **area, int yes) {
       swath_error_set(SWATH_EINVAL, "process %s: init failed", rc->proc.vt->name);
     return r == SWATH_EIO ? SWATH_EIO : SWATH_EINVAL;
   }
+  if (rc->info.features && job->min_zoom != job->max_zoom)
+    return swath_error_set(SWATH_EINVAL,
+                           "process %s finds features at one zoom (the resolution its model "
+                           "was made for), not zooms %d-%d",
+                           rc->proc.vt->name, job->min_zoom, job->max_zoom);
   rc->buffer =
       job->pixel_buffer > rc->info.pixel_buffer ? job->pixel_buffer : rc->info.pixel_buffer;
   rc->out_dtype = job->dtype ? job->dtype : rc->info.out_dtype;
@@ -206,7 +212,7 @@ int swath__open_output(run_ctx *rc, const swath_area *area, int overwrite, int *
                        swath_lonlat_extent *lonlat) {
   const swath_job *job = rc->job;
   /* Sink first: an unwritable output must fail before any state is created. */
-  *overviews = job->overviews;
+  *overviews = job->overviews && !rc->info.features;
   if (*overviews && !swath_plan_grid_is_quadtree(rc->g, job->min_zoom, job->max_zoom)) {
     swath_warn("grid %s: zooms %d-%d do not halve, so every zoom is computed from the inputs",
                rc->g->name, job->min_zoom, job->max_zoom);
@@ -242,7 +248,34 @@ int swath__open_output(run_ctx *rc, const swath_area *area, int overwrite, int *
       .check = 1, /* nothing is made before every check has passed */
   };
   if ((r = rc->sink->open(&sc, &rc->sink_state))) return r;
+  if (rc->info.features) {
+    swath_features_cfg fc = {.path = job->features, .crs = rc->g->crs, .check = 1};
+    if ((r = swath_features_ogr.open(&fc, &rc->fstore_state))) return r;
+  }
   return check_output(rc, overwrite);
+}
+
+/* A vector process's features store, opened for the run: another job's
+ * features are refused, or deleted with --overwrite (like tiles). */
+static int open_features(run_ctx *rc, int overwrite, int same, const char *key) {
+  const swath_job *job = rc->job;
+  swath_features_cfg fc = {
+      .path = job->features, .crs = rc->g->crs, .job = key, .model = rc->proc.vt->name};
+  int r = swath_features_ogr.open(&fc, &rc->fstore_state);
+  if (r) return r;
+  rc->fstore = &swath_features_ogr;
+  int64_t n = 0;
+  if (same && !overwrite) return 0; /* resume: a task's features are replaced when it runs */
+  if ((r = rc->fstore->count(rc->fstore_state, &n))) return r;
+  if (n == 0) return 0;
+  if (!same && !overwrite)
+    return swath_error_set(SWATH_EINVAL,
+                           "features store '%s' holds %lld features of another job: use "
+                           "--overwrite to replace them, or another output.features",
+                           job->features, (long long)n);
+  swath_info("features store %s: removing %lld features (--overwrite)", job->features,
+             (long long)n);
+  return rc->fstore->clear(rc->fstore_state);
 }
 
 int swath__open_state(run_ctx *rc, const swath_area *area, int overwrite, int overviews,
@@ -265,6 +298,7 @@ int swath__open_state(run_ctx *rc, const swath_area *area, int overwrite, int ov
   if ((r = swath_product_claim(job, rc->store, rc->store_state, same, recorded, rc->sink,
                                rc->sink_state, overwrite, redo)))
     return r;
+  if (rc->info.features && (r = open_features(rc, overwrite, same, key))) return r;
   if ((r = swath_product_add_run(job, rc->store, rc->store_state, swath_area_bounds(area))))
     return r;
   snprintf(path, sizeof path, "%s/failed.txt", state_dir);

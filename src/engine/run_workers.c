@@ -130,9 +130,10 @@ swath_read_req swath__leaf_req(const run_ctx *rc, swath_tile mt) {
 }
 
 /* Compute a leaf from the inputs into the metatile block (interior only).
- * Returns 0 with *block filled, SWATH_EEMPTY, or an error. */
+ * Returns 0 with *block filled, SWATH_EEMPTY, or an error. A vector
+ * process's leaf (fs set) fills fs instead, and block is NULL. */
 static int compute_leaf(worker *w, swath_tile mt, swath_raster *block, double *t_read,
-                        double *t_comp) {
+                        double *t_comp, swath_features *fs) {
   run_ctx *rc = w->rc;
   const swath_job *job = rc->job;
   int mw, mh;
@@ -160,7 +161,9 @@ static int compute_leaf(worker *w, swath_tile mt, swath_raster *block, double *t
   swath_raster out = {0};
   if (!r && !any) r = SWATH_EEMPTY;
   if (!r)
-    r = swath_raster_alloc(&out, req.width, req.height, rc->info.out_bands, rc->info.out_dtype);
+    r = fs ? swath_raster_alloc(&out, req.width, req.height, 1, SWATH_DT_BYTE)
+           : swath_raster_alloc(&out, req.width, req.height, rc->info.out_bands,
+                                rc->info.out_dtype);
   if (!r) {
     size_t px = (size_t)req.width * req.height;
     for (int i = 0; i < job->ninputs; i++)
@@ -180,6 +183,9 @@ static int compute_leaf(worker *w, swath_tile mt, swath_raster *block, double *t
         .maxy = req.bounds.maxy,
         .geographic = rc->g->is_geographic,
         .zoom = mt.z,
+        .col0 = (long long)(mt.x * rc->m * rc->g->m[mt.z].tile_width - buf),
+        .row0 = (long long)(mt.y * rc->m * rc->g->m[mt.z].tile_height - buf),
+        .features = fs,
     };
     swath_error_clear();
     r = rc->proc.vt->run(rc->proc_state, &ctx);
@@ -189,6 +195,11 @@ static int compute_leaf(worker *w, swath_tile mt, swath_raster *block, double *t
   for (int i = 0; i < job->ninputs; i++)
     swath_raster_free(&in[i]);
   free(in);
+  if (fs) {
+    swath_raster_free(&out);
+    *t_comp += swath_now() - t1;
+    return r;
+  }
   if (!r) r = swath_raster_crop(&out, buf, buf, mw, mh, block);
   swath_raster_free(&out);
   if (!r && rc->out_dtype != rc->info.out_dtype) r = swath_raster_convert(block, rc->out_dtype);
@@ -257,6 +268,77 @@ static const unsigned char *task_covered(run_ctx *rc, const swath_task *t, int w
   return made;
 }
 
+/* A vector process's task: its features, the ones it owns in the area's
+ * tiles, replace what an earlier attempt wrote there (in one transaction,
+ * features.h), and only then is the task recorded: killed in between, the
+ * task runs again and writes the same features once. No tiles, no parent
+ * (one zoom, no overviews). */
+static void run_vector_task(worker *w, swath_task *t) {
+  run_ctx *rc = w->rc;
+  const swath_tile_matrix *tm = &rc->g->m[t->mt.z];
+  swath_tile_range tr = swath_grid_metatile_tiles(rc->g, t->mt, rc->m);
+  size_t mm = (size_t)rc->m * rc->m;
+  unsigned char *made = calloc(2, mm); /* the area's tiles, then scratch for task_covered */
+  double t_read = 0, t_comp = 0;
+  int r = made ? 0 : swath_error_set(SWATH_ENOMEM, "out of memory"), all = 1;
+  for (int64_t ty = tr.miny; made && ty <= tr.maxy; ty++)
+    for (int64_t tx = tr.minx; tx <= tr.maxx; tx++) {
+      swath_tile tile = {t->mt.z, tx, ty};
+      int in = rc->m == 1 || swath_area_intersects(w->area, swath_grid_tile_bounds(rc->g, tile));
+      made[(ty - tr.miny) * rc->m + (tx - tr.minx)] = (unsigned char)in;
+      all &= in;
+    }
+  swath_features fs = {
+      .zoom = t->mt.z,
+      .col0 = tr.minx * tm->tile_width - rc->buffer,
+      .row0 = tr.miny * tm->tile_height - rc->buffer,
+      .tx0 = tr.minx,
+      .ty0 = tr.miny,
+      .m = rc->m,
+      .ntx = (int)(tr.maxx - tr.minx + 1),
+      .nty = (int)(tr.maxy - tr.miny + 1),
+      .tile_width = tm->tile_width,
+      .tile_height = tm->tile_height,
+      .made = made,
+  };
+  if (!r) r = compute_leaf(w, t->mt, NULL, &t_read, &t_comp, &fs);
+  double t0 = swath_now();
+  if (!r || r == SWATH_EEMPTY) {
+    int wr = rc->fstore->write_task(rc->fstore_state, t->mt, rc->m, all ? NULL : made, fs.v, fs.n);
+    if (wr) r = wr;
+  }
+  if (!r && fs.n == 0) r = SWATH_EEMPTY;
+  double t_write = swath_now() - t0;
+  char msg[1024];
+  snprintf(msg, sizeof msg, "%s", swath_error_message());
+
+  pthread_mutex_lock(&rc->lock);
+  int64_t slot = ++rc->compute_seq % FETCH_RING; /* its fetched tiles leave the queue */
+  rc->ahead_bytes -= rc->ring[slot];
+  rc->ring[slot] = 0;
+  rc->read_busy += t_read;
+  rc->compute_busy += t_comp;
+  rc->write_busy += t_write;
+  if (r == 0 || r == SWATH_EEMPTY) {
+    const unsigned char *covered = task_covered(rc, t, 1, made, made + mm);
+    rc->leaves++;
+    if (r == 0) {
+      rc->done++;
+      rc->features += fs.n;
+      swath_tile_range range = {t->mt.z, tr.minx, tr.miny, tr.maxx, tr.maxy};
+      rc->store->mark(rc->store_state, t->mt, SWATH_TASK_DONE, NULL, &range, covered, (int)mm);
+    } else {
+      rc->empty++;
+      rc->store->mark(rc->store_state, t->mt, SWATH_TASK_EMPTY, NULL, NULL, covered, (int)mm);
+    }
+  } else {
+    record_failure(rc, t->mt, msg[0] ? msg : "unknown error");
+  }
+  pthread_mutex_unlock(&rc->lock);
+  swath_features_clear(&fs);
+  free(made);
+}
+
 static void run_task(worker *w, swath_task *t) {
   run_ctx *rc = w->rc;
   swath_raster block = {0};
@@ -269,7 +351,7 @@ static void run_task(worker *w, swath_task *t) {
   if (!handled)
     r = swath_error_set(SWATH_ENOMEM, "out of memory");
   else if (t->kind == SWATH_TASK_LEAF) {
-    r = compute_leaf(w, t->mt, &block, &t_read, &t_comp);
+    r = compute_leaf(w, t->mt, &block, &t_read, &t_comp, NULL);
     if (t->node && (!r || r == SWATH_EEMPTY)) /* over children on disk (plan.h) */
       r = swath_overview_over_inputs(&rc->ov, t->node, &block, select = handled + mm);
   } else {
@@ -380,7 +462,10 @@ static void *worker_main(void *arg) {
     if (got) rc->in_flight++;
     pthread_mutex_unlock(&rc->lock);
     if (!got) break;
-    run_task(w, &t);
+    if (rc->fstore)
+      run_vector_task(w, &t);
+    else
+      run_task(w, &t);
     pthread_mutex_lock(&rc->lock);
     rc->in_flight--;
     pthread_cond_broadcast(&rc->cond);

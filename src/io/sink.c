@@ -13,6 +13,7 @@ static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static void add_builtins(void) {
   swath_registry_add(&g_sinks, swath_sink_tiledir.name, swath_sink_tiledir.abi_version,
                      &swath_sink_tiledir);
+  swath_registry_add(&g_sinks, swath_sink_none.name, swath_sink_none.abi_version, &swath_sink_none);
 }
 
 int swath_sink_register(const swath_sink_vtable *vt) {

@@ -3,7 +3,7 @@
  * writes them atomically: temp file in the same directory, then rename, so a
  * crash never leaves a truncated tile that a resume would take as done.
  * write_tile is called concurrently from worker threads. Implementations:
- * sink_tiledir.c ({path}/{z}/{x}/{y}.{ext}), registered by name in sink.c
+ * sink_tiledir.c ({path}/{z}/{x}/{y}.{ext}) and sink_none.c (no tiles), registered by name in sink.c
  * (the engine looks a job's sink up there; none is hard-coded). */
 #ifndef SWATH_IO_SINK_H
 #define SWATH_IO_SINK_H
@@ -79,6 +79,8 @@ typedef struct swath_sink_vtable {
 } swath_sink_vtable;
 
 extern const swath_sink_vtable swath_sink_tiledir;
+/* A product without tiles (a vector process's): only job.yaml. */
+extern const swath_sink_vtable swath_sink_none;
 
 /* The sink a job names when it names none. */
 #define SWATH_SINK_DEFAULT "tiledir"

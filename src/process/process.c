@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "core/error.h"
+#include "io/features.h"
 
 swath_params *swath_params_new(void) { return calloc(1, sizeof(swath_params)); }
 
@@ -70,7 +71,7 @@ static int host_error(int code, const char *fmt, ...) {
   return code;
 }
 
-static const swath_host g_host = {SWATH_PLUGIN_ABI, host_param, host_error};
+static const swath_host g_host = {SWATH_PLUGIN_ABI, host_param, host_error, swath_features_add};
 
 const swath_host *swath_process_host(void) { return &g_host; }
 

@@ -26,7 +26,7 @@ static int run_one(const char *name, const char *const *kv, const swath_input_de
   swath_params *params = swath_params_new();
   for (int i = 0; kv && kv[i]; i += 2) swath_params_set(params, kv[i], kv[i + 1]);
   r = swath_process_check_params(p.vt, params);
-  swath_process_info info = {SWATH_DT_UNKNOWN, desc[0].bands, desc[0].dtype, 0, 0};
+  swath_process_info info = {SWATH_DT_UNKNOWN, desc[0].bands, desc[0].dtype, 0, 0, 0};
   void *st = NULL;
   if (!r) r = p.vt->init(swath_process_host(), params, desc, n, &info, &st);
   if (!r) {
