@@ -14,6 +14,7 @@ PKGS=(
   wrk hyperfine time bc curl jq python3-yaml
   lomiri-wallpapers-16.04
   clang libclang-rt-14-dev
+  libopencv-dnn-dev libonnx-dev libprotobuf-dev python3-onnx python3-torch
 )
 
 missing=()

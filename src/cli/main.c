@@ -30,6 +30,7 @@ static const struct command commands[] = {
     {"processes", swath_cmd_processes, "list built-in processes and their parameters"},
     {"catalog", swath_cmd_catalog, "ingest, search and rank satellite scenes"},
     {"serve", swath_cmd_serve, "serve the STAC API over a catalog"},
+    {"model", swath_cmd_model, "show a model's inputs and outputs; run one batch"},
     {NULL, NULL, NULL},
 };
 

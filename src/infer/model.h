@@ -26,6 +26,10 @@
 
 #include "io/fetch.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define SWATH_TENSOR_MAX_DIMS 8
 #define SWATH_MODEL_MAX_OUTPUTS 8
 
@@ -51,27 +55,35 @@ typedef struct swath_tensor_info {
 } swath_tensor_info;
 
 typedef struct swath_model_info {
-  char runtime[32];      /* "onnx", "kserve", "tfserving" */
-  char name[128];        /* the model's name (file name or the server's) */
+  char runtime[32];        /* "onnx", "kserve", "tfserving" */
+  char name[128];          /* the model's name (file name or the server's) */
   swath_tensor_info input; /* one input: the chips, N x C x H x W */
   int noutputs;
   swath_tensor_info outputs[SWATH_MODEL_MAX_OUTPUTS];
   int max_batch; /* the most chips one run() takes (0: any) */
+  int opset;     /* onnx: the model's opset (default domain); 0: unknown or not ONNX */
 } swath_model_info;
 
-/* Where a model is and how to reach it. Strings are borrowed for open(). */
+/* Where a model is and how to reach it. Strings are borrowed for the
+ * vtable's open(); swath_model_open copies the spec (its strings and
+ * *fetch, shallowly: the strings inside *fetch must outlive the model),
+ * because a runtime that is not concurrent opens more states later. */
 typedef struct swath_model_spec {
-  const char *type; /* "onnx" (default when path is set), "kserve", "tfserving" */
-  const char *path; /* onnx: the .onnx file */
-  const char *url;  /* remote: the server's base URL, e.g. http://gpu:8000 */
-  const char *name; /* remote: the model's name on the server */
+  const char *type;    /* "onnx" (default when path is set), "kserve", "tfserving" */
+  const char *path;    /* onnx: the .onnx file */
+  const char *url;     /* remote: the server's base URL, e.g. http://gpu:8000 */
+  const char *name;    /* remote: the model's name on the server */
   const char *version; /* remote: a model version, or NULL */
   /* Remote runtimes: limits, timeouts and retries of their fetcher (NULL:
    * defaults). The input/output shapes a remote model does not publish
    * come from here: */
   const swath_fetch_config *fetch;
   int input_channels, input_height, input_width; /* 0: what the model says */
-  int threads; /* in-process: threads one instance may use (0: 1) */
+  /* in-process: threads one instance may use (0: 1). OpenCV's thread
+   * count is process-wide (cv::setNumThreads): the last open sets it for
+   * every instance. swath opens one instance per worker thread and leaves
+   * this at 1, so the run's thread budget is its --workers. */
+  int threads;
 } swath_model_spec;
 
 /* Bump when swath_model_vtable, swath_model_spec or swath_model_info
@@ -90,8 +102,10 @@ typedef struct swath_model_vtable {
    * model and the reason. */
   int (*open)(const swath_model_spec *spec, void **state);
   void (*info)(void *state, swath_model_info *out);
-  /* Run a batch: `in` is N x C x H x W; `out` gets info.noutputs tensors,
-   * each with the batch as its first dimension. SWATH_EIO (a server fault,
+  /* Run a batch: `in` is N x C x H x W; `out` (an array of at least
+   * info.noutputs) gets info.noutputs tensors in the order info lists
+   * them, each with the batch as its first dimension; on failure none is
+   * left allocated. SWATH_EIO (a server fault,
    * transient or not) or SWATH_EINVAL (an answer of the wrong shape) with
    * the reason set. */
   int (*run)(void *state, const swath_tensor *in, swath_tensor *out);
@@ -105,15 +119,18 @@ int swath_model_register(const swath_model_vtable *vt);
 /* The runtime registered as `name`; SWATH_EINVAL naming the known ones. */
 int swath_model_find(const char *name, const swath_model_vtable **out);
 
+/* The built-in runtimes (model.c registers them). */
+extern const swath_model_vtable swath_model_onnx; /* model_opencv.cpp */
+
 /* ---- model.c: a model as the rest of swath uses it ---- */
 
 typedef struct swath_model swath_model;
 
 typedef struct swath_model_stats {
-  double busy_s;  /* seconds inside run(), summed over threads */
-  int64_t runs;   /* batches */
-  int64_t chips;  /* chips (batch items) */
-  int instances;  /* states opened (in-process: one per thread that ran) */
+  double busy_s; /* seconds inside run(), summed over threads */
+  int64_t runs;  /* batches */
+  int64_t chips; /* chips (batch items) */
+  int instances; /* states opened (in-process: one per thread that ran) */
 } swath_model_stats;
 
 /* Open the model `spec` names. `max_instances`: for a runtime that is not
@@ -128,5 +145,9 @@ const swath_model_info *swath_model_get_info(const swath_model *m);
 int swath_model_run(swath_model *m, const swath_tensor *in, swath_tensor *out);
 void swath_model_stats_get(swath_model *m, swath_model_stats *out);
 void swath_model_close(swath_model *m);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
