@@ -60,8 +60,14 @@ static int check_path(const char *path) {
   else
     snprintf(dir, sizeof dir, ".");
   /* The folder may not exist yet (the output folder is made later). */
-  while (access(dir, F_OK) != 0 && (slash = strrchr(dir, '/')))
-    *slash = '\0';
+  while (access(dir, F_OK) != 0) {
+    if ((slash = strrchr(dir, '/')) && slash != dir)
+      *slash = '\0';
+    else if (slash)
+      dir[1] = '\0'; /* "/" */
+    else
+      snprintf(dir, sizeof dir, ".");
+  }
   if (access(dir, W_OK) != 0)
     return swath_error_set(SWATH_EINVAL, "output.features: cannot write '%s' (folder '%s')", path,
                            dir);

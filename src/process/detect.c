@@ -69,7 +69,8 @@ static int numbers(const char *s, double *v, int max) {
     double d = strtod(s, &end);
     if (end == s || !isfinite(d) || n == max) return -1;
     v[n++] = d;
-    while (*end == ' ') end++;
+    while (*end == ' ')
+      end++;
     if (*end && *end != ',') return -1;
     s = *end ? end + 1 : end;
   }
@@ -80,12 +81,16 @@ static int parse_bands(const swath_host *h, detect_cfg *c, const char *s, int ha
   double v[DETECT_MAX_BANDS + 1];
   int n = numbers(s, v, DETECT_MAX_BANDS + 1);
   if (n <= 0 || n > DETECT_MAX_BANDS)
-    return h->error(SWATH_PLUGIN_EINVAL, "process detect: params.bands: '%s' is not a list of 1 to "
-                    "%d band numbers", s, DETECT_MAX_BANDS);
+    return h->error(SWATH_PLUGIN_EINVAL,
+                    "process detect: params.bands: '%s' is not a list of 1 to "
+                    "%d band numbers",
+                    s, DETECT_MAX_BANDS);
   for (int i = 0; i < n; i++) {
     if (v[i] != floor(v[i]) || v[i] < 1 || v[i] > have)
-      return h->error(SWATH_PLUGIN_EINVAL, "process detect: params.bands: band %g, but the input "
-                      "has %d band(s)", v[i], have);
+      return h->error(SWATH_PLUGIN_EINVAL,
+                      "process detect: params.bands: band %g, but the input "
+                      "has %d band(s)",
+                      v[i], have);
     c->bands[i] = (int)v[i] - 1;
   }
   c->nbands = n;
@@ -95,12 +100,15 @@ static int parse_bands(const swath_host *h, detect_cfg *c, const char *s, int ha
 static int parse_norm(const swath_host *h, const swath_params *p, const char *key, double *v,
                       int nb, double dflt) {
   const char *s = h->param(p, key);
-  for (int i = 0; i < nb; i++) v[i] = dflt;
+  for (int i = 0; i < nb; i++)
+    v[i] = dflt;
   if (!s || !*s) return 0;
   int n = numbers(s, v, DETECT_MAX_BANDS);
   if (n != nb)
-    return h->error(SWATH_PLUGIN_EINVAL, "process detect: params.%s: %s values for %d band(s): "
-                    "'%s'", key, n < 0 ? "not a list of" : "wrong number of", nb, s);
+    return h->error(SWATH_PLUGIN_EINVAL,
+                    "process detect: params.%s: %s values for %d band(s): "
+                    "'%s'",
+                    key, n < 0 ? "not a list of" : "wrong number of", nb, s);
   for (int i = 0; i < nb && strcmp(key, "normalize.std") == 0; i++)
     if (v[i] == 0) return h->error(SWATH_PLUGIN_EINVAL, "process detect: params.normalize.std: 0");
   return 0;
@@ -110,11 +118,14 @@ static int parse_classes(const swath_host *h, detect_cfg *c, const char *s) {
   char *copy = strdup(s), *save = NULL;
   if (!copy) return h->error(SWATH_PLUGIN_EIO, "out of memory");
   for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-    while (*t == ' ') t++;
+    while (*t == ' ')
+      t++;
     if (!*t || c->nclasses == DETECT_MAX_CLASSES) {
       free(copy);
-      return h->error(SWATH_PLUGIN_EINVAL, "process detect: params.classes: '%s' is not a list "
-                      "of 1 to %d names", s, DETECT_MAX_CLASSES);
+      return h->error(SWATH_PLUGIN_EINVAL,
+                      "process detect: params.classes: '%s' is not a list "
+                      "of 1 to %d names",
+                      s, DETECT_MAX_CLASSES);
     }
     c->classes[c->nclasses++] = strdup(t);
   }
@@ -126,20 +137,27 @@ static int parse_classes(const swath_host *h, detect_cfg *c, const char *s) {
 static int parse_cfg(const swath_host *h, const swath_params *p, const swath_input_desc *in,
                      detect_cfg *c) {
   const char *kind = h->param(p, "kind");
-  if (strcmp(kind, "detection") == 0) c->kind = KIND_DETECTION;
-  else if (strcmp(kind, "segmentation") == 0) c->kind = KIND_SEGMENTATION;
-  else if (strcmp(kind, "classification") == 0) c->kind = KIND_CLASSIFICATION;
+  if (strcmp(kind, "detection") == 0)
+    c->kind = KIND_DETECTION;
+  else if (strcmp(kind, "segmentation") == 0)
+    c->kind = KIND_SEGMENTATION;
+  else if (strcmp(kind, "classification") == 0)
+    c->kind = KIND_CLASSIFICATION;
   else
-    return h->error(SWATH_PLUGIN_EINVAL, "process detect: params.kind: '%s' is not detection, "
-                    "segmentation or classification", kind);
+    return h->error(SWATH_PLUGIN_EINVAL,
+                    "process detect: params.kind: '%s' is not detection, "
+                    "segmentation or classification",
+                    kind);
   c->size = atoi(h->param(p, "chip.size"));
   c->overlap = atoi(h->param(p, "chip.overlap"));
   if (c->size < 8 || c->size > 4096)
     return h->error(SWATH_PLUGIN_EINVAL, "process detect: params.chip.size: %d is not in 8-4096",
                     c->size);
   if (c->overlap < 0 || c->overlap >= c->size / 2)
-    return h->error(SWATH_PLUGIN_EINVAL, "process detect: params.chip.overlap: %d is not in 0 to "
-                    "half the chip size (%d)", c->overlap, c->size / 2 - 1);
+    return h->error(SWATH_PLUGIN_EINVAL,
+                    "process detect: params.chip.overlap: %d is not in 0 to "
+                    "half the chip size (%d)",
+                    c->overlap, c->size / 2 - 1);
   c->stride = c->size - c->overlap;
   c->batch = atoi(h->param(p, "batch"));
   if (c->batch < 1 || c->batch > 1024)
@@ -150,7 +168,7 @@ static int parse_cfg(const swath_host *h, const swath_params *p, const swath_inp
   if (c->margin < 0) c->margin = c->overlap;
   if (c->edge < 0 || c->edge > c->overlap / 2 || c->margin > c->size)
     return h->error(SWATH_PLUGIN_EINVAL, "process detect: params.edge must be 0 to half the "
-                    "overlap, params.margin 0 to the chip size");
+                                         "overlap, params.margin 0 to the chip size");
   int r = parse_bands(h, c, h->param(p, "bands"), in->bands);
   if (!r) r = parse_norm(h, p, "normalize.mean", c->mean, c->nbands, 0);
   if (!r) r = parse_norm(h, p, "normalize.std", c->std, c->nbands, 1);
@@ -163,7 +181,7 @@ static int parse_cfg(const swath_host *h, const swath_params *p, const swath_inp
   if (c->min_score < 0 || c->min_score > 1 || c->nms_iou <= 0 || c->nms_iou > 1 ||
       c->mask_threshold <= 0 || c->mask_threshold > 1 || c->simplify < 0)
     return h->error(SWATH_PLUGIN_EINVAL, "process detect: min_score must be in [0,1], nms_iou and "
-                    "mask_threshold in (0,1], simplify >= 0");
+                                         "mask_threshold in (0,1], simplify >= 0");
   return parse_classes(h, c, h->param(p, "classes"));
 }
 
@@ -175,7 +193,7 @@ static int open_model(detect_state *s, const swath_params *p) {
   if (!*path) path = path2;
   if (!*path && !*url)
     return h->error(SWATH_PLUGIN_EINVAL, "process detect: params.model: a model file, or "
-                    "{type: kserve|tfserving, url: ..., name: ...}");
+                                         "{type: kserve|tfserving, url: ..., name: ...}");
   const detect_cfg *c = &s->c;
   swath_model_spec spec = {
       .type = *type ? type : NULL,
@@ -196,10 +214,11 @@ static int open_model(detect_state *s, const swath_params *p) {
   const int64_t *sh = mi->input.shape;
   if (mi->input.ndim != 4 || (sh[1] > 0 && sh[1] != c->nbands) || (sh[2] > 0 && sh[2] != c->size) ||
       (sh[3] > 0 && sh[3] != c->size))
-    return h->error(SWATH_PLUGIN_EINVAL, "model '%s': its input is %lldx%lldx%lldx%lld, but the "
-                    "job feeds Nx%dx%dx%d (params.bands, params.chip.size)", mi->name,
-                    (long long)sh[0], (long long)sh[1], (long long)sh[2], (long long)sh[3],
-                    c->nbands, c->size, c->size);
+    return h->error(SWATH_PLUGIN_EINVAL,
+                    "model '%s': its input is %lldx%lldx%lldx%lld, but the "
+                    "job feeds Nx%dx%dx%d (params.bands, params.chip.size)",
+                    mi->name, (long long)sh[0], (long long)sh[1], (long long)sh[2],
+                    (long long)sh[3], c->nbands, c->size, c->size);
   if (mi->noutputs < 1)
     return h->error(SWATH_PLUGIN_EINVAL, "model '%s': it has no output", mi->name);
   if (mi->max_batch > 0 && s->c.batch > mi->max_batch) s->c.batch = mi->max_batch;
@@ -210,7 +229,8 @@ static void detect_destroy(void *state) {
   detect_state *s = state;
   if (!s) return;
   swath_model_close(s->model);
-  for (int i = 0; i < s->c.nclasses; i++) free(s->c.classes[i]);
+  for (int i = 0; i < s->c.nclasses; i++)
+    free(s->c.classes[i]);
   free(s);
 }
 
@@ -236,6 +256,17 @@ static int detect_init(const swath_host *host, const swath_params *params,
   return 0;
 }
 
+/* Does the chip at (x0, y0) hold any imagery? */
+static int chip_has_data(const detect_cfg *c, const swath_raster *in, int x0, int y0) {
+  if (!in->mask) return 1;
+  for (int y = 0; y < c->size; y++) {
+    const unsigned char *m = in->mask + (size_t)(y0 + y) * in->width + x0;
+    for (int x = 0; x < c->size; x++)
+      if (m[x]) return 1;
+  }
+  return 0;
+}
+
 /* Chip `k` of the batch from the block at (x0, y0), normalised. */
 static void fill_chip(const detect_cfg *c, const swath_raster *in, int x0, int y0, float *dst) {
   size_t plane = (size_t)in->width * in->height, n = (size_t)c->size;
@@ -255,7 +286,9 @@ static void fill_chip(const detect_cfg *c, const swath_raster *in, int x0, int y
 }
 
 /* Floor division for the lattice (the block may start left of the origin). */
-static long long div_floor(long long a, long long b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+static long long div_floor(long long a, long long b) {
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
 
 typedef struct chip_pos {
   int x, y; /* top-left in the block */
@@ -282,8 +315,8 @@ static int run_batch(const detect_state *s, swath_tile_ctx *ctx, const chip_pos 
       for (int j = 0; !r && j < c->nclasses; j++) {
         double sc = out[0].data[(size_t)k * c->nclasses + j];
         if (sc < c->min_score) continue;
-        detect_box b = {pos[k].x + h0, pos[k].y + h0, pos[k].x + c->size - h0,
-                        pos[k].y + c->size - h0, sc, j};
+        detect_box b = {
+            pos[k].x + h0, pos[k].y + h0, pos[k].x + c->size - h0, pos[k].y + c->size - h0, sc, j};
         r = detect_add_box(s->host, ctx, c, &b);
       }
     } else {
@@ -307,7 +340,8 @@ static int run_batch(const detect_state *s, swath_tile_ctx *ctx, const chip_pos 
     }
   }
   (void)mi;
-  for (int i = 0; i < SWATH_MODEL_MAX_OUTPUTS; i++) swath_tensor_free(&out[i]);
+  for (int i = 0; i < SWATH_MODEL_MAX_OUTPUTS; i++)
+    swath_tensor_free(&out[i]);
   return r;
 }
 
@@ -336,16 +370,19 @@ static int detect_run(const void *state, swath_tile_ctx *ctx) {
   for (long long i = i0; !r && i <= i1; i++)
     for (long long j = j0; !r && j <= j1; j++) {
       pos[n] = (chip_pos){(int)(j * c->stride - ctx->col0), (int)(i * c->stride - ctx->row0)};
-      fill_chip(c, in, pos[n].x, pos[n].y, t.data + (size_t)n * chip_floats);
-      n++;
-      if (n == c->batch || (i == i1 && j == j1)) { /* the last batch may be short */
+      if (chip_has_data(c, in, pos[n].x, pos[n].y)) { /* no imagery, nothing to find */
+        fill_chip(c, in, pos[n].x, pos[n].y, t.data + (size_t)n * chip_floats);
+        n++;
+      }
+      if (n && (n == c->batch || (i == i1 && j == j1))) { /* the last batch may be short */
         r = run_batch(s, ctx, pos, n, &t, &boxes, prob);
         n = 0;
       }
     }
   if (!r && c->kind == KIND_DETECTION) {
     detect_nms(&boxes, c->nms_iou);
-    for (int k = 0; !r && k < boxes.n; k++) r = detect_add_box(s->host, ctx, c, &boxes.v[k]);
+    for (int k = 0; !r && k < boxes.n; k++)
+      r = detect_add_box(s->host, ctx, c, &boxes.v[k]);
   }
   if (!r && c->kind == KIND_SEGMENTATION) r = detect_segment_features(s->host, ctx, c, prob, W, H);
   detect_boxes_free(&boxes);

@@ -36,20 +36,25 @@ int detect_check_output(const detect_cfg *c, const swath_tensor_info *t, const c
   case KIND_DETECTION:
     if (t->ndim != 4 || (s[1] > 0 && s[1] != K + 4) || (s[2] > 0 && c->size % s[2]) ||
         (s[3] > 0 && c->size % s[3]))
-      return swath_error_set(SWATH_EINVAL, "model '%s': detection needs output 0 as Nx%dxHxW "
+      return swath_error_set(SWATH_EINVAL,
+                             "model '%s': detection needs output 0 as Nx%dxHxW "
                              "(%d classes + dx, dy, w, h; H, W dividing chip.size %d), it has "
-                             "%d dims with %lld channels", model, K + 4, K, c->size, t->ndim,
-                             t->ndim > 1 ? (long long)s[1] : 0);
+                             "%d dims with %lld channels",
+                             model, K + 4, K, c->size, t->ndim, t->ndim > 1 ? (long long)s[1] : 0);
     break;
   case KIND_SEGMENTATION:
     if (t->ndim != 4 || (s[1] > 0 && s[1] != K) || (s[2] > 0 && c->size % s[2]))
-      return swath_error_set(SWATH_EINVAL, "model '%s': segmentation needs output 0 as Nx%dxHxW "
-                             "(one map per class), it has %d dims", model, K, t->ndim);
+      return swath_error_set(SWATH_EINVAL,
+                             "model '%s': segmentation needs output 0 as Nx%dxHxW "
+                             "(one map per class), it has %d dims",
+                             model, K, t->ndim);
     break;
   case KIND_CLASSIFICATION:
     if (t->ndim != 2 || (s[1] > 0 && s[1] != K))
-      return swath_error_set(SWATH_EINVAL, "model '%s': classification needs output 0 as Nx%d "
-                             "(one score per class), it has %d dims", model, K, t->ndim);
+      return swath_error_set(SWATH_EINVAL,
+                             "model '%s': classification needs output 0 as Nx%d "
+                             "(one score per class), it has %d dims",
+                             model, K, t->ndim);
     break;
   }
   return 0;
@@ -60,9 +65,10 @@ int detect_decode_boxes(const detect_cfg *c, const swath_tensor *out, int k, dou
   int K = c->nclasses;
   if (out->ndim != 4 || out->shape[0] <= k || out->shape[1] != K + 4 || out->shape[2] < 1 ||
       out->shape[3] < 1 || c->size % out->shape[2] || c->size % out->shape[3])
-    return swath_error_set(SWATH_EIO, "the model answered output 0 of shape %lldx%lldx%lldx%lld, "
-                           "not Nx%dxHxW for %d-pixel chips", (long long)out->shape[0],
-                           (long long)(out->ndim > 1 ? out->shape[1] : 0),
+    return swath_error_set(SWATH_EIO,
+                           "the model answered output 0 of shape %lldx%lldx%lldx%lld, "
+                           "not Nx%dxHxW for %d-pixel chips",
+                           (long long)out->shape[0], (long long)(out->ndim > 1 ? out->shape[1] : 0),
                            (long long)(out->ndim > 2 ? out->shape[2] : 0),
                            (long long)(out->ndim > 3 ? out->shape[3] : 0), K + 4, c->size);
   int h = (int)out->shape[2], w = (int)out->shape[3];
@@ -133,8 +139,9 @@ int detect_add_box(const swath_host *host, swath_tile_ctx *ctx, const detect_cfg
   double x0 = ctx->minx + b->x0 * ctx->res_x, x1 = ctx->minx + b->x1 * ctx->res_x;
   double y0 = ctx->maxy - b->y0 * ctx->res_y, y1 = ctx->maxy - b->y1 * ctx->res_y;
   char wkt[400];
-  snprintf(wkt, sizeof wkt, "POLYGON ((%.17g %.17g,%.17g %.17g,%.17g %.17g,%.17g %.17g,%.17g %.17g))",
-           x0, y0, x1, y0, x1, y1, x0, y1, x0, y0);
+  snprintf(wkt, sizeof wkt,
+           "POLYGON ((%.17g %.17g,%.17g %.17g,%.17g %.17g,%.17g %.17g,%.17g %.17g))", x0, y0, x1,
+           y0, x1, y1, x0, y1, x0, y0);
   swath_feature f = {
       .wkt = wkt,
       .anchor_col = (b->x0 + b->x1) / 2,

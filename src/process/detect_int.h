@@ -30,8 +30,8 @@ typedef struct detect_cfg {
   int nclasses;
   char *classes[DETECT_MAX_CLASSES];
   double min_score, nms_iou, mask_threshold, simplify;
-  int edge;  /* detection: boxes closer than this to a chip's edge are cut: dropped */
-  int batch; /* chips per model call */
+  int edge;   /* detection: boxes closer than this to a chip's edge are cut: dropped */
+  int batch;  /* chips per model call */
   int margin; /* pixels around the tile whose boxes take part in its suppression */
 } detect_cfg;
 

@@ -6,6 +6,7 @@
  * probability of the mask pixels inside. A polygon is anchored at its
  * centroid, so the tile holding the centroid reports it; an object wider
  * than the pixel buffer is cut at the block's edge. */
+#include <cpl_conv.h>
 #include <gdal.h>
 #include <gdal_alg.h>
 #include <math.h>
@@ -17,12 +18,14 @@
 #include "process/detect_int.h"
 
 /* Mean probability of class `cl` over the mask pixels inside polygon g. */
-static double polygon_score(OGRGeometryH g, const unsigned char *mask, const float *p, int w,
-                            int h, const swath_tile_ctx *ctx) {
+static double polygon_score(OGRGeometryH g, const unsigned char *mask, const float *p, int w, int h,
+                            const swath_tile_ctx *ctx) {
   OGREnvelope e;
   OGR_G_GetEnvelope(g, &e);
-  int x0 = (int)floor((e.MinX - ctx->minx) / ctx->res_x), x1 = (int)ceil((e.MaxX - ctx->minx) / ctx->res_x);
-  int y0 = (int)floor((ctx->maxy - e.MaxY) / ctx->res_y), y1 = (int)ceil((ctx->maxy - e.MinY) / ctx->res_y);
+  int x0 = (int)floor((e.MinX - ctx->minx) / ctx->res_x),
+      x1 = (int)ceil((e.MaxX - ctx->minx) / ctx->res_x);
+  int y0 = (int)floor((ctx->maxy - e.MaxY) / ctx->res_y),
+      y1 = (int)ceil((ctx->maxy - e.MinY) / ctx->res_y);
   double sum = 0;
   long n = 0;
   OGRGeometryH pt = OGR_G_CreateGeometry(wkbPoint);
@@ -30,7 +33,8 @@ static double polygon_score(OGRGeometryH g, const unsigned char *mask, const flo
     for (int x = x0 < 0 ? 0 : x0; x < x1 && x < w; x++) {
       size_t i = (size_t)y * w + x;
       if (!mask[i]) continue;
-      OGR_G_SetPoint_2D(pt, 0, ctx->minx + (x + 0.5) * ctx->res_x, ctx->maxy - (y + 0.5) * ctx->res_y);
+      OGR_G_SetPoint_2D(pt, 0, ctx->minx + (x + 0.5) * ctx->res_x,
+                        ctx->maxy - (y + 0.5) * ctx->res_y);
       if (OGR_G_Contains(g, pt)) sum += p[i], n++;
     }
   OGR_G_DestroyGeometry(pt);
@@ -74,8 +78,11 @@ static int class_polygons(const swath_host *host, swath_tile_ctx *ctx, const det
       char *wkt = NULL;
       double score = polygon_score(g, mask, p, w, h, ctx);
       if (s && OGR_G_ExportToWkt(s, &wkt) == OGRERR_NONE && score >= c->min_score) {
-        swath_feature ft = {.wkt = wkt, .anchor_col = col, .anchor_row = row,
-                            .cls = c->classes[cl], .score = score};
+        swath_feature ft = {.wkt = wkt,
+                            .anchor_col = col,
+                            .anchor_row = row,
+                            .cls = c->classes[cl],
+                            .score = score};
         r = host->feature_add(ctx->features, &ft);
       }
       CPLFree(wkt);
@@ -100,7 +107,8 @@ int detect_segment_features(const swath_host *host, swath_tile_ctx *ctx, const d
     for (size_t i = 0; i < plane; i++) {
       int on = p[i] >= c->mask_threshold;
       for (int o = 0; on && o < c->nclasses; o++)
-        on = o == cl || prob[(size_t)o * plane + i] < p[i] || (prob[(size_t)o * plane + i] == p[i] && o > cl);
+        on = o == cl || prob[(size_t)o * plane + i] < p[i] ||
+             (prob[(size_t)o * plane + i] == p[i] && o > cl);
       mask[i] = (unsigned char)on;
       any |= on;
     }

@@ -76,7 +76,7 @@ static const swath_host g_host = {SWATH_PLUGIN_ABI, host_param, host_error, swat
 const swath_host *swath_process_host(void) { return &g_host; }
 
 static const swath_process_vtable *const g_builtins[] = {&swath_process_convert, &swath_process_hillshade,
-                                                         &swath_process_bandmath, NULL};
+                                                         &swath_process_bandmath, &swath_process_detect, NULL};
 
 const swath_process_vtable *const *swath_process_builtins(void) { return g_builtins; }
 

@@ -44,5 +44,6 @@ int swath_process_check_params(const swath_process_vtable *vt, swath_params *p);
 extern const swath_process_vtable swath_process_convert;
 extern const swath_process_vtable swath_process_hillshade;
 extern const swath_process_vtable swath_process_bandmath;
+extern const swath_process_vtable swath_process_detect;
 
 #endif
