@@ -56,6 +56,7 @@ void swath_progress_show(swath_progress *p, int64_t done, int64_t failed) {
     fprintf(stderr, "\r[%s] %3.0f%% %lld/%s %s  %.1f/s  ETA %s", bar, frac * 100, (long long)done,
             total, p->label, rate, eta);
     if (failed) fprintf(stderr, "  %lld failed", (long long)failed);
+    if (p->extra[0]) fprintf(stderr, "  %s", p->extra);
     fprintf(stderr, "\033[K");
     fflush(stderr);
     p->drawn = 1;
@@ -63,8 +64,9 @@ void swath_progress_show(swath_progress *p, int64_t done, int64_t failed) {
   }
   if (now - p->last_line < p->interval) return;
   p->last_line = now;
-  swath_info("progress: %lld/%s %s (%.0f%%), %.1f/s, ETA %s%s", (long long)done, total, p->label,
-             frac * 100, rate, eta, failed ? ", with failures" : "");
+  swath_info("progress: %lld/%s %s (%.0f%%), %.1f/s, ETA %s%s%s%s", (long long)done, total,
+             p->label, frac * 100, rate, eta, failed ? ", with failures" : "",
+             p->extra[0] ? ", " : "", p->extra);
 }
 
 void swath_progress_end(swath_progress *p) {

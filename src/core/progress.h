@@ -14,6 +14,7 @@ typedef struct swath_progress {
   double interval;   /* seconds between log lines */
   double start, last_line;
   int drawn;
+  char extra[96]; /* shown after the counts when set, e.g. "1234 features" */
 } swath_progress;
 
 /* mode: -1 auto (bar if stderr is a terminal), 0 lines, 1 bar. */

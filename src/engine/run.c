@@ -120,6 +120,7 @@ static void run_tick(void *ud, swath__tick *t) {
   const swath_plan_counts *pc = swath_plan_counts_get(rc->plan);
   t->finished = rc->done + rc->empty + rc->failed + pc->skipped + pc->empty;
   t->failed = rc->failed;
+  if (rc->fstore) snprintf(t->extra, sizeof t->extra, "%lld features", (long long)rc->features);
   rc->store->flush(rc->store_state);
   pthread_mutex_unlock(&rc->lock);
   if (!k->exact) {

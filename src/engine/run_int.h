@@ -150,6 +150,7 @@ typedef struct swath__tick {
   int64_t total; /* a new total, or -1: unchanged */
   int estimate;  /* the new total is a guess */
   int over;      /* the work is over: the last tick */
+  char extra[96]; /* what the progress shows after the counts ("" : nothing) */
 } swath__tick;
 /* One tick: wait a little (the tick decides how: a condition, a sleep),
  * then fill `t`. */

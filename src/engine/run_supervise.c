@@ -44,6 +44,7 @@ void swath__supervise(swath_progress *pg, swath__tick_fn tick, void *ud, double 
     swath__tick t = {.total = -1};
     tick(ud, &t);
     if (t.total >= 0) swath_progress_set_total(pg, t.total, t.estimate);
+    if (t.extra[0]) snprintf(pg->extra, sizeof pg->extra, "%s", t.extra);
     if (t.over || swath_now() - drawn >= min_draw) {
       swath_progress_show(pg, t.finished, t.failed);
       drawn = swath_now();

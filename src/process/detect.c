@@ -396,12 +396,13 @@ static void detect_summary(const void *state, double wall_s, char *buf, size_t n
   const detect_state *s = state;
   swath_model_stats st;
   swath_model_stats_get(s->model, &st);
+  int k = st.instances > 0 ? st.instances : 1;
   snprintf(buf, n,
-           "model %s: %lld chips in %lld batches, %.1f chips/s, busy %.1f s over %d instance(s): "
-           "%.0f%% of the run's wall time",
+           "model %s: %lld chips in %lld batches, %.1f chips/s; model busy %.1f s = %.0f%% of the "
+           "run's wall time on %d instance(s), %.0f%% each",
            s->model_name, (long long)st.chips, (long long)st.runs,
-           wall_s > 0 ? st.chips / wall_s : 0, st.busy_s, st.instances,
-           wall_s > 0 ? 100 * st.busy_s / wall_s : 0);
+           wall_s > 0 ? st.chips / wall_s : 0, st.busy_s, wall_s > 0 ? 100 * st.busy_s / wall_s : 0,
+           k, wall_s > 0 ? 100 * st.busy_s / wall_s / k : 0);
 }
 
 const swath_process_vtable swath_process_detect = {
