@@ -157,7 +157,7 @@ int swath_process_check_params(const swath_process_vtable *vt, swath_params *p) 
     const swath_param *s = vt->params;
     while (s && s->name && strcmp(s->name, p->keys[i]) != 0) s++;
     if (!s || !s->name) {
-      char list[512] = "";
+      char list[2048] = "";
       for (const swath_param *q = vt->params; q && q->name; q++) {
         if (q != vt->params) strncat(list, ", ", sizeof list - strlen(list) - 1);
         strncat(list, q->name, sizeof list - strlen(list) - 1);
