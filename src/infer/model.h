@@ -10,8 +10,10 @@
  * REST :predict). They are registered by name in model.c.
  *
  * What every runtime shares is written once in model.c, around the vtable:
- * the instance pool (a runtime whose state is not `concurrent` gets one
- * instance per caller thread, handed out under a lock), the checks of the
+ * the instance pool (a runtime whose state is not `concurrent` gets a pool
+ * of states, each used by one thread at a time, opened lazily up to
+ * max_instances and handed out under a lock: with max_instances = the
+ * run's workers, each worker in run() has a state of its own), the checks of the
  * input against info(), and the busy-time and chip counters the run's
  * summary reports.
  *
@@ -136,7 +138,10 @@ typedef struct swath_model_stats {
 /* Open the model `spec` names. `max_instances`: for a runtime that is not
  * concurrent, the most states kept (one per worker thread; 0: 1). The
  * first state is opened now, so a model that cannot be loaded fails here,
- * before any tile runs. */
+ * before any tile runs; so does one whose input is not 4-D, whose outputs
+ * are not 1 to SWATH_MODEL_MAX_OUTPUTS, or whose declared C, H or W differs
+ * from spec->input_channels/height/width where both are set (SWATH_EINVAL,
+ * one line). spec->type NULL with a path means "onnx". */
 int swath_model_open(const swath_model_spec *spec, int max_instances, swath_model **out);
 const swath_model_info *swath_model_get_info(const swath_model *m);
 /* Run a batch (thread-safe). `in` must be N x C x H x W with C, H, W as the

@@ -74,6 +74,8 @@ std::string innermost(const std::string &what) {
   if (fn != std::string::npos) m.erase(fn);
   size_t nl = m.find('\n');
   if (nl != std::string::npos) m.erase(nl);
+  if (what.find("(-215:Assertion failed)", at == std::string::npos ? 0 : at) != std::string::npos)
+    m = "OpenCV's check '" + m + "' failed";
   return m;
 }
 
@@ -141,6 +143,16 @@ int read_declaration(Onnx *st) {
     return fail(SWATH_EINVAL, st->path,
                 "input '" + inputs[0]->name() + "' is of ONNX element type " + std::to_string(et) +
                     "; swath feeds float32 (1)");
+  /* OpenCV 4.6's importer asserts on either (tensor.has_shape()). */
+  const onnx::ValueInfoProto *noshape = nullptr;
+  for (const onnx::ValueInfoProto &v : g.output())
+    if (!noshape && !v.type().tensor_type().has_shape()) noshape = &v;
+  if (!inputs[0]->type().tensor_type().has_shape()) noshape = inputs[0];
+  if (noshape)
+    return fail(SWATH_EINVAL, st->path,
+                "'" + noshape->name() +
+                    "' declares no shape; OpenCV DNN needs one on every graph input and output "
+                    "(torch.onnx.export writes them)");
   if (g.output_size() < 1 || g.output_size() > SWATH_MODEL_MAX_OUTPUTS)
     return fail(SWATH_EINVAL, st->path,
                 std::to_string(g.output_size()) + " outputs (swath reads 1 to " +
@@ -189,7 +201,8 @@ int to_tensor(const Onnx *st, int i, const cv::Mat &mat, swath_tensor *t) {
 }
 
 /* Forward one batch; `out` gets every output or nothing. */
-int forward(Onnx *st, const swath_tensor *in, swath_tensor *out, int fail_code) {
+int forward(Onnx *st, const swath_tensor *in, swath_tensor *out, int fail_code,
+            const std::string &ctx) {
   int n = st->info.noutputs;
   for (int i = 0; i < n; i++)
     out[i] = swath_tensor{};
@@ -210,11 +223,11 @@ int forward(Onnx *st, const swath_tensor *in, swath_tensor *out, int fail_code) 
         rc = to_tensor(st, i, mats[i], &out[i]);
     }
   } catch (const cv::Exception &e) {
-    rc = fail(fail_code, st->path, opencv_reason(e));
+    rc = fail(fail_code, st->path, ctx + opencv_reason(e));
   } catch (const std::bad_alloc &) {
     rc = fail(SWATH_ENOMEM, st->path, "out of memory");
   } catch (const std::exception &e) {
-    rc = fail(fail_code, st->path, e.what());
+    rc = fail(fail_code, st->path, ctx + e.what());
   }
   if (rc)
     for (int i = 0; i < n; i++)
@@ -236,7 +249,10 @@ int validate(Onnx *st, const swath_model_spec *spec) {
   if (rc) return rc;
   std::memset(in.data, 0, swath_tensor_count(&in) * sizeof(float));
   swath_tensor out[SWATH_MODEL_MAX_OUTPUTS];
-  rc = forward(st, &in, out, SWATH_EINVAL);
+  std::string ctx = "a first run on a zero batch of " + std::to_string(shape[0]);
+  for (int i = 1; i < 4; i++)
+    ctx += " x " + std::to_string(shape[i]);
+  rc = forward(st, &in, out, SWATH_EINVAL, ctx + " failed: ");
   swath_tensor_free(&in);
   for (int i = 0; !rc && i < st->info.noutputs; i++)
     swath_tensor_free(&out[i]);
@@ -292,7 +308,7 @@ void onnx_info(void *state, swath_model_info *out) { *out = static_cast<Onnx *>(
 
 int onnx_run(void *state, const swath_tensor *in, swath_tensor *out) {
   /* After open's check, a failure here is OpenCV's at run time. */
-  return forward(static_cast<Onnx *>(state), in, out, SWATH_EIO);
+  return forward(static_cast<Onnx *>(state), in, out, SWATH_EIO, "");
 }
 
 void onnx_close(void *state) { delete static_cast<Onnx *>(state); }
