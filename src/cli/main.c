@@ -30,6 +30,8 @@ static const struct command commands[] = {
     {"processes", swath_cmd_processes, "list built-in processes and their parameters"},
     {"catalog", swath_cmd_catalog, "ingest, search and rank satellite scenes"},
     {"serve", swath_cmd_serve, "serve the STAC API over a catalog"},
+    {"export", swath_cmd_export, "write detected features as GeoJSON, CSV, FlatGeobuf or GPKG"},
+    {"heatmap", swath_cmd_heatmap, "map the density of detected features as tiles"},
     {NULL, NULL, NULL},
 };
 
