@@ -61,6 +61,11 @@ int swath_export_check(const swath_export_opts *o) {
   if (o->query.classes && !*o->query.classes)
     return swath_error_set(SWATH_EINVAL, "--class: expected class names separated by commas");
   struct stat st;
+  char *copy = o->out ? strdup(o->out) : NULL;
+  int folder = !copy || (stat(dirname(copy), &st) == 0 && S_ISDIR(st.st_mode));
+  free(copy);
+  if (!folder)
+    return swath_error_set(SWATH_EINVAL, "-o: the folder of '%s' does not exist", o->out);
   if (o->out && stat(o->out, &st) == 0) {
     if (S_ISDIR(st.st_mode))
       return swath_error_set(SWATH_EINVAL, "-o: '%s' is a folder; give a file name", o->out);
