@@ -13,6 +13,8 @@ int swath_cmd_processes(int argc, char **argv);
 int swath_cmd_catalog(int argc, char **argv);
 int swath_cmd_serve(int argc, char **argv);
 int swath_cmd_model(int argc, char **argv);
+int swath_cmd_export(int argc, char **argv);
+int swath_cmd_heatmap(int argc, char **argv);
 
 /* Print "swath: <msg>" for the calling thread's last error and return the
  * exit status that goes with `code`. */

@@ -31,6 +31,8 @@ static const struct command commands[] = {
     {"catalog", swath_cmd_catalog, "ingest, search and rank satellite scenes"},
     {"serve", swath_cmd_serve, "serve the STAC API over a catalog"},
     {"model", swath_cmd_model, "show a model's inputs and outputs; run one batch"},
+    {"export", swath_cmd_export, "write detected features as GeoJSON, CSV, FlatGeobuf or GPKG"},
+    {"heatmap", swath_cmd_heatmap, "map the density of detected features as tiles"},
     {NULL, NULL, NULL},
 };
 
