@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "engine/heatmap.h"
 #include "engine/job.h"
 #include "engine/run.h"
 
@@ -62,6 +63,7 @@ int swath_cmd_run(int argc, char **argv) {
   o.yes = cmd.yes;
   swath_run_stats stats;
   int r = swath_run(job, &o, &stats);
+  if (!r && !o.check && job->heatmap) r = swath_heatmap_of_job(job, o.workers, o.progress);
   swath_job_free(job);
   return swath_cli_status(r);
 }

@@ -30,6 +30,7 @@
 #include "core/error.h"
 #include "core/gdal_log.h"
 #include "core/grid.h"
+#include "core/log.h"
 #include "engine/job.h"
 #include "io/features_read.h"
 
@@ -326,4 +327,33 @@ int swath_heatmap_build(const char *store, const swath_heatmap_opts *o, swath_he
   if (!rc) rc = tiles(dir, o, &st->run);
   free(dir);
   return rc;
+}
+
+int swath_heatmap_of_job(const swath_job *job, int workers, int progress) {
+  char dir[4200];
+  snprintf(dir, sizeof dir, "%s/heatmap", job->out_path);
+  const struct swath_job_heatmap *h = &job->hm;
+  swath_heatmap_opts o = {
+      .out_dir = dir,
+      .min_zoom = h->min_zoom,
+      .max_zoom = h->max_zoom,
+      .cell = h->cell,
+      .cell_metres = h->cell_metres,
+      .value_score = h->value_score,
+      .has_threshold = h->has_threshold,
+      .threshold = h->threshold,
+      .max = h->max,
+      .workers = workers,
+      .progress = progress,
+  };
+  swath_heatmap_stats st;
+  int r = swath_heatmap_build(job->features, &o, &st);
+  if (r == SWATH_EEMPTY) {
+    swath_info("heatmap: %s: nothing written", swath_error_message());
+    return 0;
+  }
+  if (!r)
+    swath_info("heatmap of %lld features: %d x %d cells, densest %.6g, tiles %d-%d in %s",
+               (long long)st.features, st.width, st.height, st.max, o.min_zoom, o.max_zoom, dir);
+  return r;
 }

@@ -49,4 +49,9 @@ int swath_heatmap_parse_cell(const char *s, double *cell, int *metres);
  * folder that holds another product; else as swath_run. */
 int swath_heatmap_build(const char *store, const swath_heatmap_opts *o, swath_heatmap_stats *st);
 
+/* The heatmap a job's output.heatmap asks for, of its features store, into
+ * {output.path}/heatmap, after its run; a store without a feature above
+ * the threshold is said in one line and is not an error. */
+int swath_heatmap_of_job(const swath_job *job, int workers, int progress);
+
 #endif

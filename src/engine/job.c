@@ -18,6 +18,7 @@
 #include "core/hash.h"
 #include "core/raster.h"
 #include "core/secret.h"
+#include "engine/heatmap.h"
 #include "engine/job_path.h"
 #include "engine/store.h"
 #include "io/cache.h"
@@ -49,9 +50,8 @@ int swath_parse_bounds(const char *spec, const char *what, swath_bounds *b) {
     errno = 0;
     v[i] = strtod(s, &end);
     if (end == s || errno || (i < 3 && *end != ',') || (i == 3 && *end))
-      return swath_error_set(SWATH_EINVAL,
-                             "%s: expected minx,miny,maxx,maxy (four numbers), got '%s'", what,
-                             spec);
+      return swath_error_set(
+          SWATH_EINVAL, "%s: expected minx,miny,maxx,maxy (four numbers), got '%s'", what, spec);
     s = end + 1;
   }
   if (v[1] >= v[3])
@@ -121,7 +121,8 @@ static int parse_inputs(swath_job *job, const swath_cfg *c, const char *dir) {
       int rc;
       if (t && (rc = swath_cfg_string(t, "inputs.type", &type))) return rc;
       if (!swath_source_find(type))
-        return swath_cfg_error(t, "inputs.%s.type: unknown source type '%s' (%s)", name, type, swath_source_types());
+        return swath_cfg_error(t, "inputs.%s.type: unknown source type '%s' (%s)", name, type,
+                               swath_source_types());
       in->cfg = v;
       if (strcmp(type, "gdal") == 0) {
         /* Remote sources check their own keys when they open. */
@@ -203,8 +204,10 @@ static int parse_grid(swath_job *job, const swath_cfg *c, const char *dir) {
   rc = swath_grid_load(p, (int)tile_size, &job->grid);
   free(p);
   if (rc == SWATH_ENOTFOUND)
-    return swath_cfg_error(c, "grid: unknown grid '%s' (WebMercatorQuad, WorldCRS84Quad, or a "
-                              "TileMatrixSet .json file)", name);
+    return swath_cfg_error(c,
+                           "grid: unknown grid '%s' (WebMercatorQuad, WorldCRS84Quad, or a "
+                           "TileMatrixSet .json file)",
+                           name);
   if (rc) return rc;
   job->metatiling = (int)meta;
   job->pixel_buffer = (int)buffer;
@@ -212,7 +215,8 @@ static int parse_grid(swath_job *job, const swath_cfg *c, const char *dir) {
 }
 
 static int parse_zoom(swath_job *job, const swath_cfg *c) {
-  if (!c) return swath_error_set(SWATH_EINVAL, "%s: missing 'zoom' (a zoom or [min, max])", job->path);
+  if (!c)
+    return swath_error_set(SWATH_EINVAL, "%s: missing 'zoom' (a zoom or [min, max])", job->path);
   long a, b;
   int rc;
   if (c->type == SWATH_CFG_SCALAR) {
@@ -252,7 +256,8 @@ static int parse_area(swath_job *job, const swath_cfg *c, const char *dir) {
   }
   double v[4];
   if ((rc = swath_cfg_doubles(b, "area.bounds", v, 4))) return rc;
-  if (v[1] >= v[3]) return swath_cfg_error(b, "area.bounds: miny %g must be below maxy %g", v[1], v[3]);
+  if (v[1] >= v[3])
+    return swath_cfg_error(b, "area.bounds: miny %g must be below maxy %g", v[1], v[3]);
   if (v[0] == v[2]) return swath_cfg_error(b, "area.bounds: minx equals maxx: empty area");
   job->has_bounds = 1;
   job->bounds = (swath_bounds){v[0], v[1], v[2], v[3]};
@@ -278,6 +283,56 @@ static int check_output_folder(const swath_job *job, const swath_cfg *at) {
   return 0;
 }
 
+/* output.heatmap: {zoom: Z | [Z1, Z2], cell: 100m | SIZE, value: count |
+ * score, threshold: T, max: V} (engine/heatmap.h). */
+static int parse_heatmap(swath_job *job, const swath_cfg *c) {
+  if (c->type != SWATH_CFG_MAP)
+    return swath_cfg_error(
+        c, "output.heatmap: expected a mapping (zoom, cell, value, threshold, max)");
+  static const char *const keys[] = {"zoom", "cell", "value", "threshold", "max", NULL};
+  int rc = swath_cfg_check_keys(c, "output.heatmap", keys);
+  if (rc) return rc;
+  struct swath_job_heatmap *h = &job->hm;
+  *h = (struct swath_job_heatmap){10, 16, 100, 1, 0, 0, 0, 0};
+  const swath_cfg *v;
+  long a, b;
+  if ((v = swath_cfg_get(c, "zoom"))) {
+    if (v->type == SWATH_CFG_SEQ && v->n == 2) {
+      if ((rc = swath_cfg_int(v->items[0], "output.heatmap.zoom", 0, 30, &a)) ||
+          (rc = swath_cfg_int(v->items[1], "output.heatmap.zoom", 0, 30, &b)))
+        return rc;
+    } else if ((rc = swath_cfg_int(v, "output.heatmap.zoom", 0, 30, &a))) {
+      return rc;
+    } else {
+      b = a;
+    }
+    h->min_zoom = (int)(a < b ? a : b), h->max_zoom = (int)(a < b ? b : a);
+  }
+  const char *s;
+  if ((v = swath_cfg_get(c, "cell"))) {
+    if ((rc = swath_cfg_string(v, "output.heatmap.cell", &s))) return rc;
+    if (swath_heatmap_parse_cell(s, &h->cell, &h->cell_metres))
+      return swath_cfg_error(v, "output.heatmap.cell: %s", swath_error_message());
+  }
+  if ((v = swath_cfg_get(c, "value"))) {
+    if ((rc = swath_cfg_string(v, "output.heatmap.value", &s))) return rc;
+    if (strcmp(s, "count") && strcmp(s, "score"))
+      return swath_cfg_error(v, "output.heatmap.value: '%s' is not count or score", s);
+    h->value_score = strcmp(s, "score") == 0;
+  }
+  if ((v = swath_cfg_get(c, "threshold"))) {
+    if ((rc = swath_cfg_double(v, "output.heatmap.threshold", &h->threshold))) return rc;
+    if (h->threshold < 0 || h->threshold > 1)
+      return swath_cfg_error(v, "output.heatmap.threshold: %g is not in [0, 1]", h->threshold);
+    h->has_threshold = 1;
+  }
+  if ((v = swath_cfg_get(c, "max"))) {
+    if ((rc = swath_cfg_double(v, "output.heatmap.max", &h->max))) return rc;
+    if (!(h->max > 0)) return swath_cfg_error(v, "output.heatmap.max: must be above 0");
+  }
+  return 0;
+}
+
 /* output.features: the features store of a vector process (a GeoPackage
  * path, or a PG: connection), {output.path}/features.gpkg by default;
  * output.heatmap is read by engine/heatmap.c, kept as its node. */
@@ -298,9 +353,7 @@ static int parse_features(swath_job *job, const swath_cfg *c, const char *dir) {
     snprintf(job->features, n, "%s/features.gpkg", job->out_path);
   }
   job->heatmap = swath_cfg_get(c, "heatmap");
-  if (job->heatmap && job->heatmap->type != SWATH_CFG_MAP)
-    return swath_cfg_error(job->heatmap, "output.heatmap: expected a mapping (zoom, cell, value)");
-  return 0;
+  return job->heatmap ? parse_heatmap(job, job->heatmap) : 0;
 }
 
 static int parse_output(swath_job *job, const swath_cfg *c, const char *dir) {
@@ -341,8 +394,10 @@ static int parse_output(swath_job *job, const swath_cfg *c, const char *dir) {
     const char *s;
     if ((rc = swath_cfg_string(v, "output.dtype", &s))) return rc;
     if ((job->dtype = swath_dtype_parse(s)) == SWATH_DT_UNKNOWN)
-      return swath_cfg_error(v, "output.dtype: unknown type '%s' (Byte, UInt16, Int16, UInt32, "
-                                "Int32, Float32, Float64)", s);
+      return swath_cfg_error(v,
+                             "output.dtype: unknown type '%s' (Byte, UInt16, Int16, UInt32, "
+                             "Int32, Float32, Float64)",
+                             s);
   }
   const swath_cfg *cv = swath_cfg_get(c, "compression"), *qv = swath_cfg_get(c, "quality");
   if (cv && (rc = dup_scalar(cv, "output.compression", &job->compression))) return rc;
@@ -356,23 +411,27 @@ static int parse_output(swath_job *job, const swath_cfg *c, const char *dir) {
   if ((v = swath_cfg_get(c, "resampling")) &&
       (rc = dup_scalar(v, "output.resampling", &job->resampling)))
     return rc;
-  static const char *const rs[] = {"near", "bilinear", "cubic", "cubicspline", "lanczos",
-                                   "average", "mode", "max", "min", "med", "q1", "q3", "sum",
-                                   "rms", NULL};
+  static const char *const rs[] = {"near",    "bilinear", "cubic", "cubicspline", "lanczos",
+                                   "average", "mode",     "max",   "min",         "med",
+                                   "q1",      "q3",       "sum",   "rms",         NULL};
   known = 0;
-  for (const char *const *r = rs; *r; r++) known |= strcmp(*r, job->resampling) == 0;
+  for (const char *const *r = rs; *r; r++)
+    known |= strcmp(*r, job->resampling) == 0;
   if (!known)
-    return swath_cfg_error(v, "output.resampling: unknown method '%s' (near, bilinear, cubic, "
-                              "cubicspline, lanczos, average, mode, max, min, med, q1, q3, sum, rms)",
+    return swath_cfg_error(v,
+                           "output.resampling: unknown method '%s' (near, bilinear, cubic, "
+                           "cubicspline, lanczos, average, mode, max, min, med, q1, q3, sum, rms)",
                            job->resampling);
   job->warp_error = 0.125;
   if ((v = swath_cfg_get(c, "warp_error"))) {
     if ((rc = swath_cfg_double(v, "output.warp_error", &job->warp_error))) return rc;
     if (job->warp_error < 0 || job->warp_error > 10)
-      return swath_cfg_error(v, "output.warp_error: %g is out of range (0 = exact, up to 10 pixels)", job->warp_error);
+      return swath_cfg_error(
+          v, "output.warp_error: %g is out of range (0 = exact, up to 10 pixels)", job->warp_error);
   }
   job->overviews = 1;
-  if ((v = swath_cfg_get(c, "overviews")) && (rc = swath_cfg_bool(v, "output.overviews", &job->overviews)))
+  if ((v = swath_cfg_get(c, "overviews")) &&
+      (rc = swath_cfg_bool(v, "output.overviews", &job->overviews)))
     return rc;
   if ((v = swath_cfg_get(c, "overview_resampling"))) {
     if (!job->overviews)
@@ -418,8 +477,8 @@ int swath_job_load(const char *path, swath_job **out) {
   if (!rc) rc = swath_cfg_parse_string(job->text, path, &root);
   if (!rc && root->type != SWATH_CFG_MAP)
     rc = swath_cfg_error(root, "a job is a mapping with process, inputs, zoom and output");
-  static const char *const keys[] = {"name", "process", "params", "inputs", "grid", "zoom", "area",
-                                     "output", "cache", NULL};
+  static const char *const keys[] = {"name", "process", "params", "inputs", "grid",
+                                     "zoom", "area",    "output", "cache",  NULL};
   if (!rc) rc = swath_cfg_check_keys(root, "job", keys);
   const char *dir = dircopy ? dirname(dircopy) : ".";
   const swath_cfg *nm = rc ? NULL : swath_cfg_get(root, "name");
@@ -427,7 +486,8 @@ int swath_job_load(const char *path, swath_job **out) {
   if (nm) rc = swath_cfg_string(nm, "name", &name); /* only for the user; but a string */
   if (!rc) {
     const swath_cfg *p = swath_cfg_get(root, "process");
-    if (!p) rc = swath_error_set(SWATH_EINVAL, "%s: missing 'process' (see 'swath processes')", path);
+    if (!p)
+      rc = swath_error_set(SWATH_EINVAL, "%s: missing 'process' (see 'swath processes')", path);
     else if (!(rc = swath_cfg_string(p, "process", (const char **)&job->process))) {
       const char *pv = job->process;
       job->process = NULL;

@@ -56,6 +56,12 @@ typedef struct swath_job {
    * heatmap built from it after the run (output.heatmap's node, or NULL). */
   char *features;
   const swath_cfg *heatmap;
+  struct swath_job_heatmap {
+    int min_zoom, max_zoom;
+    double cell; /* cell_metres: ground metres; else CRS units */
+    int cell_metres, value_score, has_threshold;
+    double threshold, max;
+  } hm; /* output.heatmap, checked at load (when heatmap is set) */
 } swath_job;
 
 /* job_params.c: `params:` flattened to dotted keys (a.b) and comma-joined
