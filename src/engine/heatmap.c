@@ -333,6 +333,8 @@ int swath_heatmap_of_job(const swath_job *job, int workers, int progress) {
   char dir[4200];
   snprintf(dir, sizeof dir, "%s/heatmap", job->out_path);
   const struct swath_job_heatmap *h = &job->hm;
+  swath_grid g;
+  int builtin = swath_grid_builtin(job->grid.name, 256, &g) == 0;
   swath_heatmap_opts o = {
       .out_dir = dir,
       .min_zoom = h->min_zoom,
@@ -343,6 +345,7 @@ int swath_heatmap_of_job(const swath_job *job, int workers, int progress) {
       .has_threshold = h->has_threshold,
       .threshold = h->threshold,
       .max = h->max,
+      .grid = builtin ? job->grid.name : NULL, /* the job's grid (if swath knows it by name) */
       .workers = workers,
       .progress = progress,
   };
