@@ -39,11 +39,13 @@ export PYTHONPATH="$WORK${PYTHONPATH:+:$PYTHONPATH}"
 _PASSED=0
 _FAILED=0
 _BG_PIDS=()
+_ON_EXIT=()
 _T0=$(date +%s)
 
 _finish() {
   local rc=$?
   local p
+  for p in "${_ON_EXIT[@]}"; do eval "$p" >/dev/null 2>&1; done
   for p in "${_BG_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
   if [ "$_PASSED" -eq 0 ] && [ "$_FAILED" -eq 0 ]; then
     echo "FAIL - $TEST_NAME ran no check (exit status $rc)"
@@ -534,4 +536,32 @@ for t in ta:
         print("pixels differ in", t); sys.exit(1)
 print(len(ta), "tiles equal")
 PY
+}
+
+# start_postgres: a throwaway PostgreSQL 15 cluster (with PostGIS available)
+# in $WORK/pg, listening on a free loopback port, trust authentication for
+# user swath; stopped when the test ends. Sets PG_PORT and PG_CONN (an OGR
+# "PG:" connection string to database `swath`, created here). Runs the
+# server as the postgres user when the test runs as root (initdb refuses
+# root).
+start_postgres() {
+  local bin=/usr/lib/postgresql/15/bin as=()
+  [ -x "$bin/initdb" ] || die "PostgreSQL 15 is installed" "missing $bin/initdb"
+  mkdir -p "$WORK/pg"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres "$WORK/pg"
+    chmod o+x "$WORK"
+    as=(runuser -u postgres --)
+  fi
+  "${as[@]}" "$bin/initdb" -D "$WORK/pg/data" -A trust -U swath >"$WORK/pg/initdb.log" 2>&1 ||
+    die "initdb" "$(tail -5 "$WORK/pg/initdb.log")"
+  PG_PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "${as[@]}" "$bin/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w -t 60 \
+    -o "-p $PG_PORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null 2>&1 ||
+    die "PostgreSQL starts" "$(tail -5 "$WORK/pg/log")"
+  _ON_EXIT+=("${as[*]} $bin/pg_ctl -D $WORK/pg/data -m immediate stop")
+  psql -h 127.0.0.1 -p "$PG_PORT" -U swath -d postgres -qc "CREATE DATABASE swath" >/dev/null &&
+    psql -h 127.0.0.1 -p "$PG_PORT" -U swath -d swath -qc "CREATE EXTENSION postgis" >/dev/null ||
+    die "database swath with PostGIS" "$(tail -5 "$WORK/pg/log")"
+  PG_CONN="PG:host=127.0.0.1 port=$PG_PORT user=swath dbname=swath"
 }
