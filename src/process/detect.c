@@ -166,6 +166,7 @@ static int parse_cfg(const swath_host *h, const swath_params *p, const swath_inp
   c->edge = atoi(h->param(p, "edge"));
   c->margin = atoi(h->param(p, "margin"));
   if (c->margin < 0) c->margin = c->overlap;
+  if (c->kind != KIND_DETECTION) c->edge = 0; /* boxes only */
   if (c->edge < 0 || c->edge > c->overlap / 2 || c->margin > c->size)
     return h->error(SWATH_PLUGIN_EINVAL, "process detect: params.edge must be 0 to half the "
                                          "overlap, params.margin 0 to the chip size");
