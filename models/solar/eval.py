@@ -1,20 +1,22 @@
 #!/usr/bin/python3
 """Precision and recall of SolarNet on held-out generated scenes.
 
-Mirrors what swath's detect process does (docs/models.md, `detection`):
-the scene is cut into 256 px chips overlapping by 32 px, each chip is
-normalised and run through the network, a box is decoded at every cell
-whose heatmap is at least the threshold and the largest of its 3 x 3
-neighbourhood, a box is kept by the chip whose core (the chip less half
-the overlap on inner sides) holds its centre, and class-aware NMS at IoU
-0.5 runs over the scene. Detections are matched greedily (by score) to the
-ground truth at IoU >= 0.5.
+Mirrors what swath's detect process does (docs/models.md, `detection`;
+src/process/detect_decode.c): the scene is cut into 256 px chips
+overlapping by `--overlap` px (48 by default: panels are up to 40 px, and a
+box within `edge` = 2 px of its chip's edge is dropped, so an object must
+fit whole in the overlap less 2 x 2 px to be seen whole by some chip), each
+chip is normalised and run through the network, a box is decoded at every
+cell whose heatmap is at least the threshold and the largest of its 3 x 3
+neighbourhood, boxes cut by the chip's edge are dropped, and class-aware
+NMS at IoU 0.5 runs over the scene. Detections are matched greedily (by
+score) to the ground truth at IoU >= 0.5.
 
 The decoder and NMS are plain numpy; the network runs in python3-torch
 from solar.pt (Debian's python has no cv2; swath's own measurement goes
 through `swath run`). Held-out seeds 9000.. are disjoint from train.py's.
 
-    python3 eval.py [--seeds 9000-9009] [--size 2048] [--threshold 0.5]
+    python3 eval.py [--seeds 9000-9009] [--size 2048] [--threshold 0.5] [--overlap 48]
 """
 
 import argparse
@@ -26,7 +28,7 @@ import numpy as np
 import scenes
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CHIP, OVERLAP = 256, 32
+CHIP, OVERLAP, EDGE = 256, 48, 2
 
 
 def decode(out, min_score):
@@ -70,40 +72,36 @@ def nms(boxes, scores, classes, thr=0.5):
     return np.array(keep, int)
 
 
-def chip_starts(size):
-    """Chip origins along one axis: step CHIP - OVERLAP, the last flush with the end."""
-    s = list(range(0, max(size - CHIP, 0) + 1, CHIP - OVERLAP))
+def chip_starts(size, overlap):
+    """Chip origins along one axis: step CHIP - overlap, the last flush with the end."""
+    s = list(range(0, max(size - CHIP, 0) + 1, CHIP - overlap))
     if s[-1] != size - CHIP:
         s.append(size - CHIP)
     return s
 
 
-def cores(starts, size):
-    """Each chip's core [lo, hi): boundaries at the middle of consecutive overlaps."""
-    cut = [0] + [(b + a + CHIP) / 2 for a, b in zip(starts, starts[1:])] + [size]
-    return list(zip(cut[:-1], cut[1:]))
+def detect(run, img, min_score, overlap=OVERLAP, edge=EDGE, batch=16):
+    """All detections in a scene (boxes, scores, classes), as swath's detect finds them.
 
-
-def detect(run, img, min_score, batch=16):
-    """All detections in a scene: (boxes, scores, classes) after ownership and NMS."""
+    The scene is padded with `overlap` pixels of 0 (what swath feeds outside
+    the imagery), so objects at its edge are seen whole by some chip.
+    """
     from train import normalise
 
+    pad = overlap
+    img = np.pad(img, ((pad, pad), (pad, pad), (0, 0)))
     h, w = img.shape[:2]
-    xs, ys = chip_starts(w), chip_starts(h)
-    xc, yc = cores(xs, w), cores(ys, h)
-    jobs = [(x, y, xc[a], yc[b]) for b, y in enumerate(ys) for a, x in enumerate(xs)]
+    jobs = [(x, y) for y in chip_starts(h, overlap) for x in chip_starts(w, overlap)]
     B, S, C = [], [], []
     for n in range(0, len(jobs), batch):
         part = jobs[n:n + batch]
-        outs = run(normalise(np.stack([img[y:y + CHIP, x:x + CHIP] for x, y, _, _ in part])))
-        for out, (x, y, cx, cy) in zip(outs, part):
+        outs = run(normalise(np.stack([img[y:y + CHIP, x:x + CHIP] for x, y in part])))
+        for out, (x, y) in zip(outs, part):
             b, s, c = decode(out, min_score)
-            b = b + [x, y, x, y]
-            mx, my = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
-            own = (mx >= cx[0]) & (mx < cx[1]) & (my >= cy[0]) & (my < cy[1])
-            B.append(b[own])
-            S.append(s[own])
-            C.append(c[own])
+            whole = (b[:, :2].min(1) >= edge) & (b[:, 2:].max(1) <= CHIP - edge)
+            B.append(b[whole] + [x - pad, y - pad, x - pad, y - pad])
+            S.append(s[whole])
+            C.append(c[whole])
     b, s, c = np.concatenate(B), np.concatenate(S), np.concatenate(C)
     k = nms(b, s, c)
     return b[k], s[k], c[k]
@@ -147,19 +145,21 @@ def main():
     ap.add_argument("--seeds", default="9000-9009", help="FIRST-LAST")
     ap.add_argument("--size", type=int, default=2048)
     ap.add_argument("--threshold", type=float, default=0.5)
+    ap.add_argument("--overlap", type=int, default=OVERLAP)
     a = ap.parse_args()
     lo, hi = (int(v) for v in a.seeds.split("-"))
     run = torch_runner(a.weights)
     tot = np.zeros(3, int)
     for seed in range(lo, hi + 1):
         img, truth = scenes.generate(seed, a.size)
-        b, s, _ = detect(run, img, a.threshold)
+        b, s, _ = detect(run, img, a.threshold, a.overlap)
         r = np.array(match(b, s, truth))
         tot += r
         print("seed %d: %d panels, tp %d fp %d fn %d" % (seed, len(truth), *r), flush=True)
     tp, fp, fn = tot
-    print("precision %.4f recall %.4f (tp %d fp %d fn %d; IoU 0.5, score >= %g, seeds %s, %d px)" % (
-        tp / max(tp + fp, 1), tp / max(tp + fn, 1), tp, fp, fn, a.threshold, a.seeds, a.size))
+    print("precision %.4f recall %.4f (tp %d fp %d fn %d; IoU 0.5, score >= %g, seeds %s, %d px, "
+          "overlap %d)" % (tp / max(tp + fp, 1), tp / max(tp + fn, 1), tp, fp, fn, a.threshold,
+                           a.seeds, a.size, a.overlap))
 
 
 if __name__ == "__main__":
