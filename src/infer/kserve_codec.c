@@ -72,8 +72,9 @@ static int shape_count(const int64_t *shape, int ndim, size_t limit, const char 
   size_t c = 1;
   for (int i = 0; i < ndim; i++) {
     if (shape[i] && c > limit / (size_t)shape[i])
-      return swath_error_set(SWATH_EINVAL, "%s: shape holds more values than the body can (%zu)",
-                             what, limit);
+      return swath_error_set(SWATH_EINVAL,
+                             "%s: its shape holds more values than its %zu byte body carries", what,
+                             limit);
     c *= (size_t)shape[i];
   }
   *n = c;
