@@ -110,9 +110,19 @@ static int read_tensor(const json_t *o, const char *what, const char *bin, int64
   int64_t shape[SWATH_TENSOR_MAX_DIMS];
   size_t n = 0;
   int rc = read_shape(json_object_get(o, "shape"), what, 0, &ndim, shape);
-  if (!rc) rc = shape_count(shape, ndim, limit, what, &n);
+  if (!rc) rc = shape_count(shape, ndim, SIZE_MAX / sizeof(float), what, &n);
   if (rc) return rc;
   const json_t *data = json_object_get(o, "data");
+  /* A flat "data" (the usual form) says at once whether the counts agree. */
+  size_t flat = json_array_size(data);
+  if (!bin && json_is_array(data) && (flat == 0 || json_is_number(json_array_get(data, 0))) &&
+      flat != n)
+    return swath_error_set(SWATH_EINVAL, "%s: \"data\" holds %zu values; its shape, %zu", what,
+                           flat, n);
+  if (!bin && n > limit) /* each value takes a byte of text at least */
+    return swath_error_set(SWATH_EINVAL,
+                           "%s: its shape holds %zu values, more than its %zu byte body carries",
+                           what, n, limit);
   if (bin) {
     if ((uint64_t)bin_size != (uint64_t)n * sizeof(float))
       return swath_error_set(SWATH_EINVAL,
