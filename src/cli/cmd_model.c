@@ -1,10 +1,13 @@
 /* cmd_model.c: `swath model info` (what a model declares and what swath
- * will feed it) and `swath model predict` (one batch from a raw float32
+ * will feed it), `swath model predict` (one batch from a raw float32
  * file, every output to a raw float32 file: a debugging tool, and what the
- * oracle tests compare with PyTorch). Thin: the work is infer/model.c and
- * infer/model_io.c. */
+ * oracle tests compare with PyTorch) and `swath model serve` (the KServe v2
+ * API over the model). Thin: the work is infer/model.c, infer/model_io.c
+ * and server/kserve.c. */
 #include <getopt.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,21 +16,33 @@
 #include "core/error.h"
 #include "infer/model.h"
 #include "infer/model_io.h"
+#include "server/kserve.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: swath model info FILE.onnx|URL [--type TYPE] [--name NAME] [--json]\n"
              "       swath model predict FILE.onnx|URL [--type TYPE] [--name NAME]\n"
              "                           --chips IN.f32 --shape N,C,H,W -o OUT_PREFIX\n"
+             "       swath model serve FILE.onnx [--port 8500] [--host 127.0.0.1] [--name NAME]\n"
+             "                         [--threads 2] [--max-batch N] [--max-body MB]\n"
              "\n"
              "info     the model's runtime, input and outputs (names and shapes; ? or -1:\n"
              "         left open by the model), its opset, and the chips swath feeds it\n"
              "predict  run one batch: IN.f32 holds N x C x H x W little-endian float32\n"
              "         values (no header); each output i is written to OUT_PREFIX.i.f32\n"
              "         (same format) and its shape printed as 'output i NAME: N x ...'\n"
+             "serve    answer the KServe v2 inference protocol (REST: /v2/health/ready,\n"
+             "         /v2/models/NAME, POST /v2/models/NAME/infer, JSON or binary tensors)\n"
+             "         over the model run here, until interrupted\n"
              "\n"
-             "  --type   onnx (the default for a file), kserve or tfserving (a URL)\n"
-             "  --name   the model's name on a server\n"
-             "  --json   info as one JSON object\n");
+             "  --type      onnx (the default for a file), kserve or tfserving (a URL)\n"
+             "  --name      the model's name on a server (serve: default the file name)\n"
+             "  --protocol  kserve: binary (the binary tensor extension, default) or json\n"
+             "  --layout    tfserving: nchw or nhwc (default: guessed from the signature)\n"
+             "  --json      info as one JSON object\n"
+             "  --port      serve: TCP port (0: any free port, printed at start)\n"
+             "  --threads   serve: request threads, each with its own model instance\n"
+             "  --max-batch serve: most chips per request (0: any; published in the metadata)\n"
+             "  --max-body  serve: largest request body in MiB (default 256)\n");
 }
 
 struct args {
@@ -38,10 +53,11 @@ struct args {
 
 static int parse_args(const char *cmd, int argc, char **argv, struct args *a) {
   static const struct option opts[] = {
-      {"type", required_argument, NULL, 't'},  {"name", required_argument, NULL, 'n'},
-      {"json", no_argument, NULL, 'j'},        {"chips", required_argument, NULL, 'c'},
-      {"shape", required_argument, NULL, 's'}, {"output", required_argument, NULL, 'o'},
-      {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+      {"type", required_argument, NULL, 't'},     {"name", required_argument, NULL, 'n'},
+      {"json", no_argument, NULL, 'j'},           {"chips", required_argument, NULL, 'c'},
+      {"shape", required_argument, NULL, 's'},    {"output", required_argument, NULL, 'o'},
+      {"protocol", required_argument, NULL, 'P'}, {"layout", required_argument, NULL, 'L'},
+      {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
   };
   int c;
   optind = 1;
@@ -65,6 +81,12 @@ static int parse_args(const char *cmd, int argc, char **argv, struct args *a) {
       break;
     case 'o':
       a->out = optarg;
+      break;
+    case 'P':
+      a->spec.protocol = optarg;
+      break;
+    case 'L':
+      a->spec.layout = optarg;
       break;
     case 'h':
       usage(stdout);
@@ -162,15 +184,92 @@ static int cmd_predict(struct args *a) {
   return swath_cli_status(rc);
 }
 
+/* `swath model serve`: the KServe v2 API over the model until SIGINT or
+ * SIGTERM (blocked before the server's threads start, so only this
+ * thread, in sigwait, receives them). */
+static int swath_cmd_model_serve(int argc, char **argv) {
+  static const struct option opts[] = {{"port", required_argument, NULL, 'p'},
+                                       {"host", required_argument, NULL, 'H'},
+                                       {"name", required_argument, NULL, 'n'},
+                                       {"threads", required_argument, NULL, 't'},
+                                       {"max-batch", required_argument, NULL, 'b'},
+                                       {"max-body", required_argument, NULL, 'B'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+  swath_kserve_config cfg = {0};
+  cfg.http.host = "127.0.0.1";
+  cfg.http.port = 8500;
+  cfg.http.threads = 2;
+  cfg.http.max_body = (size_t)256 << 20;
+  long v = 0;
+  int c, rc = 0;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'p':
+      if (!(rc = swath_cli_long(optarg, "--port", 0, 65535, &v))) cfg.http.port = (int)v;
+      break;
+    case 'H':
+      cfg.http.host = optarg;
+      break;
+    case 'n':
+      cfg.name = optarg;
+      break;
+    case 't':
+      if (!(rc = swath_cli_long(optarg, "--threads", 1, 256, &v))) cfg.http.threads = (int)v;
+      break;
+    case 'b':
+      if (!(rc = swath_cli_long(optarg, "--max-batch", 0, 1 << 20, &v))) cfg.max_batch = (int)v;
+      break;
+    case 'B':
+      if (!(rc = swath_cli_long(optarg, "--max-body", 1, 1 << 16, &v)))
+        cfg.http.max_body = (size_t)v << 20;
+      break;
+    case 'h':
+      usage(stdout);
+      return 0;
+    case ':':
+      rc =
+          swath_error_set(SWATH_EINVAL, "model serve: option '%s' needs a value", argv[optind - 1]);
+      break;
+    default:
+      rc = swath_error_set(SWATH_EINVAL,
+                           "model serve: unknown option '%s' (try 'swath model --help')",
+                           argv[optind - 1]);
+    }
+    if (rc) return swath_cli_fail(rc);
+  }
+  if (optind != argc - 1)
+    return swath_cli_fail(
+        swath_error_set(SWATH_EINVAL, "model serve: expected one model (a .onnx file)"));
+  cfg.model.path = argv[optind];
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  swath_kserve_server *srv;
+  if ((rc = swath_kserve_start(&cfg, &srv))) return swath_cli_fail(rc);
+  fprintf(stderr, "swath: serving model '%s' (KServe v2) on http://%s:%d/ (%d threads)\n",
+          swath_kserve_name(srv), cfg.http.host, swath_kserve_port(srv), cfg.http.threads);
+  int sig = 0;
+  sigwait(&set, &sig);
+  fprintf(stderr, "swath: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
+  swath_kserve_stop(srv);
+  return 0;
+}
+
 int swath_cmd_model(int argc, char **argv) {
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
   const char *sub = argv[1];
+  if (!strcmp(sub, "serve")) return swath_cmd_model_serve(argc - 1, argv + 1);
   if (strcmp(sub, "info") && strcmp(sub, "predict"))
-    return swath_cli_fail(
-        swath_error_set(SWATH_EINVAL, "model: unknown subcommand '%s' (info or predict)", sub));
+    return swath_cli_fail(swath_error_set(
+        SWATH_EINVAL, "model: unknown subcommand '%s' (info, predict or serve)", sub));
   struct args a;
   memset(&a, 0, sizeof a);
   int rc = parse_args(sub, argc - 1, argv + 1, &a);

@@ -19,6 +19,7 @@
 #include "infer/model.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -67,10 +68,11 @@ void swath_tensor_free(swath_tensor *t) {
 
 /* ---- registry ---- */
 
-/* The built-in runtimes, registered on first use. The remote ones join
- * this list from their own files (model_kserve.c, model_tfserving.c). */
+/* The built-in runtimes, registered on first use. */
 static const swath_model_vtable *const builtins[] = {
     &swath_model_onnx,
+    &swath_model_kserve,
+    &swath_model_tfserving,
 };
 
 /* Names of runtimes swath knows of that may be missing from a build (or
@@ -127,7 +129,7 @@ int swath_model_find(const char *name, const swath_model_vtable **out) {
 struct swath_model {
   const swath_model_vtable *vt;
   swath_model_spec spec; /* strings owned (copied at open) */
-  char *strs[5];
+  char *strs[7];
   swath_fetch_config fetch; /* a copy, when the spec had one */
   swath_model_info info;
   pthread_mutex_t lock;
@@ -146,10 +148,11 @@ static double now_s(void) {
 
 static int copy_spec(swath_model *m, const swath_model_spec *spec, const char *type) {
   m->spec = *spec;
-  const char *src[5] = {type, spec->path, spec->url, spec->name, spec->version};
-  const char **dst[5] = {&m->spec.type, &m->spec.path, &m->spec.url, &m->spec.name,
-                         &m->spec.version};
-  for (int i = 0; i < 5; i++) {
+  const char *src[7] = {type,          spec->path,     spec->url,   spec->name,
+                        spec->version, spec->protocol, spec->layout};
+  const char **dst[7] = {&m->spec.type,    &m->spec.path,     &m->spec.url,   &m->spec.name,
+                         &m->spec.version, &m->spec.protocol, &m->spec.layout};
+  for (int i = 0; i < 7; i++) {
     m->strs[i] = src[i] ? strdup(src[i]) : NULL;
     if (src[i] && !m->strs[i]) return swath_error_set(SWATH_ENOMEM, "model: out of memory");
     *dst[i] = m->strs[i];
@@ -211,7 +214,7 @@ static void model_free(swath_model *m) {
     m->vt->close(m->states[i]);
   free(m->states);
   free(m->busy);
-  for (int i = 0; i < 5; i++)
+  for (int i = 0; i < 7; i++)
     free(m->strs[i]);
   pthread_mutex_destroy(&m->lock);
   pthread_cond_destroy(&m->freed);
@@ -314,6 +317,36 @@ static int check_input(const swath_model *m, const swath_tensor *in) {
   return 0;
 }
 
+static void dims_text(char *buf, size_t cap, int ndim, const int64_t *shape, int64_t first) {
+  size_t k = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < ndim && k + 1 < cap; i++) {
+    long long d = i == 0 && first > 0 ? first : shape[i];
+    int w = d >= 0 ? snprintf(buf + k, cap - k, "%s%lld", i ? " x " : "", d)
+                   : snprintf(buf + k, cap - k, "%s?", i ? " x " : "");
+    k += w > 0 ? (size_t)w : 0;
+  }
+  if (k >= cap) buf[cap - 1] = '\0';
+}
+
+/* Each output as its declaration says: N first, then every declared size. */
+static int check_outputs(const swath_model *m, int64_t n, const swath_tensor *out) {
+  for (int i = 0; i < m->info.noutputs; i++) {
+    const swath_tensor_info *d = &m->info.outputs[i];
+    int ok = out[i].ndim == d->ndim && d->ndim >= 1 && out[i].shape[0] == n;
+    for (int k = 1; ok && k < d->ndim; k++)
+      ok = d->shape[k] <= 0 || out[i].shape[k] == d->shape[k];
+    if (ok) continue;
+    char want[160], got[160];
+    dims_text(want, sizeof want, d->ndim, d->shape, n);
+    dims_text(got, sizeof got, out[i].ndim, out[i].shape, 0);
+    return swath_error_set(SWATH_EIO, "model '%s': output '%s' came back %s; it declares %s",
+                           model_label(&m->spec), d->name, got[0] ? got : "with no dimensions",
+                           want);
+  }
+  return 0;
+}
+
 int swath_model_run(swath_model *m, const swath_tensor *in, swath_tensor *out) {
   int rc = check_input(m, in);
   if (rc) return rc;
@@ -324,6 +357,9 @@ int swath_model_run(swath_model *m, const swath_tensor *in, swath_tensor *out) {
   }
   double t0 = now_s();
   rc = m->vt->run(m->states[slot], in, out);
+  if (!rc && (rc = check_outputs(m, in->shape[0], out)))
+    for (int i = 0; i < m->info.noutputs; i++)
+      swath_tensor_free(&out[i]);
   double dt = now_s() - t0;
   pthread_mutex_lock(&m->lock);
   m->stats.busy_s += dt;

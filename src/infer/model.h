@@ -76,6 +76,12 @@ typedef struct swath_model_spec {
   const char *url;     /* remote: the server's base URL, e.g. http://gpu:8000 */
   const char *name;    /* remote: the model's name on the server */
   const char *version; /* remote: a model version, or NULL */
+  /* kserve: "binary" (the binary tensor extension; NULL means it) or
+   * "json" (every tensor as JSON, for servers without the extension). */
+  const char *protocol;
+  /* tfserving: the layout of a 4-d signature input, "nchw" or "nhwc"; NULL:
+   * guessed from its declared shape (model_tfserving.c). */
+  const char *layout;
   /* Remote runtimes: limits, timeouts and retries of their fetcher (NULL:
    * defaults). The input/output shapes a remote model does not publish
    * come from here: */
@@ -90,7 +96,7 @@ typedef struct swath_model_spec {
 
 /* Bump when swath_model_vtable, swath_model_spec or swath_model_info
  * changes layout. */
-#define SWATH_MODEL_ABI 1
+#define SWATH_MODEL_ABI 2
 
 typedef struct swath_model_vtable {
   const char *name; /* the spec type it serves */
@@ -107,9 +113,9 @@ typedef struct swath_model_vtable {
   /* Run a batch: `in` is N x C x H x W; `out` (an array of at least
    * info.noutputs) gets info.noutputs tensors in the order info lists
    * them, each with the batch as its first dimension; on failure none is
-   * left allocated. SWATH_EIO (a server fault,
-   * transient or not) or SWATH_EINVAL (an answer of the wrong shape) with
-   * the reason set. */
+   * left allocated. SWATH_EIO (a server fault, transient or not, or an
+   * answer that is not what the protocol or the model's declaration says)
+   * with the reason set: the run lists the tile as failed. */
   int (*run)(void *state, const swath_tensor *in, swath_tensor *out);
   void (*close)(void *state);
 } swath_model_vtable;
@@ -122,7 +128,9 @@ int swath_model_register(const swath_model_vtable *vt);
 int swath_model_find(const char *name, const swath_model_vtable **out);
 
 /* The built-in runtimes (model.c registers them). */
-extern const swath_model_vtable swath_model_onnx; /* model_opencv.cpp */
+extern const swath_model_vtable swath_model_onnx;      /* model_opencv.cpp */
+extern const swath_model_vtable swath_model_kserve;    /* model_kserve.c */
+extern const swath_model_vtable swath_model_tfserving; /* model_tfserving.c */
 
 /* ---- model.c: a model as the rest of swath uses it ---- */
 
@@ -146,7 +154,10 @@ int swath_model_open(const swath_model_spec *spec, int max_instances, swath_mode
 const swath_model_info *swath_model_get_info(const swath_model *m);
 /* Run a batch (thread-safe). `in` must be N x C x H x W with C, H, W as the
  * model's input declares them (where it declares them) and N <= max_batch
- * (where set); SWATH_EINVAL otherwise. Splits nothing: the caller batches. */
+ * (where set); SWATH_EINVAL otherwise. Splits nothing: the caller batches.
+ * Each output must come back with the dimensions its declaration gives
+ * (N first, then every declared size): SWATH_EIO naming the output, what
+ * it declares and what came (a server answering the wrong shape). */
 int swath_model_run(swath_model *m, const swath_tensor *in, swath_tensor *out);
 void swath_model_stats_get(swath_model *m, swath_model_stats *out);
 void swath_model_close(swath_model *m);

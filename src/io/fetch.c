@@ -48,6 +48,9 @@ void swath__fetch_job_free(struct job *j) {
   free(j->hop_url);
   free(j->dest);
   free(j->body);
+  free(j->resp_headers);
+  curl_slist_free_all(j->req_headers);
+  curl_slist_free_all(j->hop_headers);
   free(j);
 }
 /* Account the end of a job, run its callback and free it. Any thread, mu not
@@ -63,6 +66,7 @@ static void finish(swath_fetcher *f, struct job *j, swath_fetch_outcome o, const
       .body = (o == SWATH_FETCH_DONE && !j->dest) ? j->body : NULL,
       .body_len = (o == SWATH_FETCH_DONE && !j->dest) ? j->body_len : 0,
       .bytes = o == SWATH_FETCH_DONE ? j->body_len : 0,
+      .headers = (j->flags & SWATH_FETCH_HEADERS) && j->resp_headers ? j->resp_headers : NULL,
       .seconds = now_s() - j->t_submit,
   };
   if (o == SWATH_FETCH_FAILED)
@@ -194,6 +198,24 @@ static size_t on_body(char *data, size_t size, size_t n, void *user) {
   return m;
 }
 
+/* SWATH_FETCH_HEADERS: keep a header line (at most 64 KiB of them). */
+static void keep_header(struct job *j, const char *line, size_t k) {
+  if (k == 0 || j->resp_headers_len + k + 2 > 65536) return;
+  if (j->resp_headers_len + k + 2 > j->resp_headers_cap) {
+    size_t cap = j->resp_headers_cap ? j->resp_headers_cap * 2 : 1024;
+    while (cap < j->resp_headers_len + k + 2)
+      cap *= 2;
+    char *p = realloc(j->resp_headers, cap);
+    if (!p) return;
+    j->resp_headers = p;
+    j->resp_headers_cap = cap;
+  }
+  memcpy(j->resp_headers + j->resp_headers_len, line, k);
+  j->resp_headers_len += k;
+  j->resp_headers[j->resp_headers_len++] = '\n';
+  j->resp_headers[j->resp_headers_len] = '\0';
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *user) {
   struct job *j = user;
   size_t m = size * n;
@@ -207,6 +229,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *user) {
     /* A new response (after a redirect or 100-continue): forget the last. */
     j->retry_after = -1;
     j->content_type[0] = '\0';
+    j->resp_headers_len = 0;
+    if (j->resp_headers) j->resp_headers[0] = '\0';
     const char *sp = strchr(line, ' ');
     sp = sp ? strchr(sp + 1, ' ') : NULL;
     snprintf(j->status_text, sizeof j->status_text, "%.*s", (int)sizeof j->status_text - 1,
@@ -219,6 +243,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *user) {
       v++;
     snprintf(j->content_type, sizeof j->content_type, "%.*s", (int)sizeof j->content_type - 1, v);
   }
+  if ((j->flags & SWATH_FETCH_HEADERS) && strncmp(line, "HTTP/", 5) != 0) keep_header(j, line, k);
   return m;
 }
 
@@ -244,6 +269,34 @@ static int on_prereq(void *user, char *conn_primary_ip, char *conn_local_ip, int
   return CURL_PREREQFUNC_OK;
 }
 
+/* A request with its own headers or a body: the configured headers (where
+ * they may go), then its own, then "Expect:" for a POST, so that libcurl
+ * sends the body at once instead of waiting for a 100 Continue that a
+ * simple server never sends. 0, or -1 out of memory. */
+static int set_own_headers(swath_fetcher *f, struct job *j, CURL *e) {
+  curl_slist_free_all(j->hop_headers);
+  j->hop_headers = NULL;
+  struct curl_slist *l = NULL;
+  const struct curl_slist *parts[2] = {j->send_headers ? f->headers : NULL, j->req_headers};
+  for (int p = 0; p < 2; p++)
+    for (const struct curl_slist *h = parts[p]; h; h = h->next) {
+      struct curl_slist *n = curl_slist_append(l, h->data);
+      if (!n) goto oom;
+      l = n;
+    }
+  if (j->post) {
+    struct curl_slist *n = curl_slist_append(l, "Expect:");
+    if (!n) goto oom;
+    l = n;
+  }
+  j->hop_headers = l;
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, l);
+  return 0;
+oom:
+  curl_slist_free_all(l);
+  return -1;
+}
+
 /* Start one hop of a job: a new attempt (hop 0, counted), or the next
  * request of a redirect within the current attempt. */
 static void start_transfer(swath_fetcher *f, struct job *j, double t, int hop) {
@@ -260,6 +313,8 @@ static void start_transfer(swath_fetcher *f, struct job *j, double t, int hop) {
   j->status = 0;
   j->retry_after = -1;
   j->status_text[0] = j->content_type[0] = j->errbuf[0] = '\0';
+  j->resp_headers_len = 0;
+  if (j->resp_headers) j->resp_headers[0] = '\0';
   j->t_sent = 0;
   if (!hop) {
     j->attempts++;
@@ -282,7 +337,20 @@ static void start_transfer(swath_fetcher *f, struct job *j, double t, int hop) {
   if (f->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, f->ca_file);
   /* The configured headers (API keys, Authorization) go to the origin of the
    * request's URL only, never to another one a redirect points at. */
-  if (f->headers && j->send_headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, f->headers);
+  if (j->req_headers || j->post) {
+    if (set_own_headers(f, j, e)) {
+      f->pool[f->npool++] = e;
+      j->easy = NULL;
+      finish(f, j, SWATH_FETCH_FAILED, "out of memory (request headers)");
+      return;
+    }
+  } else if (f->headers && j->send_headers) {
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, f->headers);
+  }
+  if (j->post) {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->post_len);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->post);
+  }
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* every encoding libcurl decodes */
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);  /* followed in on_done */
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -396,6 +464,7 @@ static int follow_redirect(swath_fetcher *f, struct job *j, double t) {
   if (j->status != 301 && j->status != 302 && j->status != 303 && j->status != 307 &&
       j->status != 308)
     return 0;
+  if (j->post && j->status != 307 && j->status != 308) return 0; /* would become a GET */
   char *loc = NULL;
   if (curl_easy_getinfo(j->easy, CURLINFO_REDIRECT_URL, &loc) != CURLE_OK || !loc || !*loc)
     return 0; /* no Location: the 3xx is the answer */
@@ -450,8 +519,12 @@ static void on_done(swath_fetcher *f, struct job *j, CURLcode rc, double t) {
                                                 : "request failed",
              j->errbuf[0] ? j->errbuf : curl_easy_strerror(rc));
   } else {
-    snprintf(j->reason, sizeof j->reason, "HTTP %ld%s%s%s", status, j->status_text[0] ? " (" : "",
-             j->status_text, j->status_text[0] ? ")" : "");
+    char said[320] = "";
+    if (status >= 400 && j->body_len > 0 &&
+        swath_fetch_error_text(j->body, j->body_len, j->content_type, said + 2, sizeof said - 2))
+      memcpy(said, ": ", 2);
+    snprintf(j->reason, sizeof j->reason, "HTTP %ld%s%s%s%s", status, j->status_text[0] ? " (" : "",
+             j->status_text, j->status_text[0] ? ")" : "", said);
   }
   switch (cls) {
   case SWATH_FETCH_CLASS_OK:

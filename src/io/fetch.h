@@ -29,6 +29,8 @@
  * request to that host until then. Other 4xx, an HTML page, an OGC exception
  * document, an empty or non-image body and an image of the wrong size or kind
  * fail at once. Nothing that failed validation is ever written to the cache.
+ * The reason for an HTTP error status ends with what the server said
+ * (swath_fetch_error_text), so a 400 from an API names its cause.
  *
  * Limits. At most max_in_flight transfers overall and max_per_host per host
  * (scheme://host:port), optionally at most rate_per_host new requests per
@@ -84,7 +86,9 @@ enum {
    * (swath_fetch_validate with the request's kinds and size); otherwise
    * download it (joining a download of it already in flight) and replace
    * it. The check runs on the submitting thread. */
-  SWATH_FETCH_VERIFY = 1u << 1
+  SWATH_FETCH_VERIFY = 1u << 1,
+  /* Hand the answer's header lines to the callback (result.headers). */
+  SWATH_FETCH_HEADERS = 1u << 2
 };
 
 #define SWATH_FETCH_MAX_EMPTY 8
@@ -146,9 +150,11 @@ typedef struct swath_fetch_result {
   const char *reason; /* FAILED/ABORTED: one line; else NULL */
   const void *body;   /* DONE with dest NULL: the validated body; else NULL */
   size_t body_len;
-  size_t bytes;       /* DONE after a download: the body's size (at dest or in body);
-                         0 when answered from the cache */
-  double seconds; /* submit to completion */
+  const char *headers; /* SWATH_FETCH_HEADERS: the last answer's header lines,
+                          "Name: value\n" each (at most 64 KiB); else NULL */
+  size_t bytes;        /* DONE after a download: the body's size (at dest or in body);
+                          0 when answered from the cache */
+  double seconds;      /* submit to completion */
 } swath_fetch_result;
 
 typedef void (*swath_fetch_cb)(const swath_fetch_result *res, void *user);
@@ -163,6 +169,12 @@ typedef struct swath_fetch_req {
   unsigned flags;    /* SWATH_FETCH_REFETCH, SWATH_FETCH_VERIFY */
   swath_fetch_cb cb; /* may be NULL (fire and forget, see stats) */
   void *user;
+  /* A request other than a plain GET (an API call; use with dest NULL): */
+  const char *const *req_headers; /* NULL-terminated "Name: value" lines added to this
+                                     request (after the configured ones); copied */
+  const void *post;               /* a body to POST, borrowed: valid until the callback
+                                     (every attempt sends it again); NULL: GET */
+  size_t post_len;
 } swath_fetch_req;
 
 /* Transient causes, counted in stats and named in reasons. */
@@ -187,13 +199,13 @@ typedef struct swath_fetch_stats {
   uint64_t empty;   /* EMPTY after a download */
   uint64_t failed;
   uint64_t aborted;
-  uint64_t coalesced; /* joined a request for the same cache path already in flight
-                         (its outcome is counted there once, not here) */
+  uint64_t coalesced;     /* joined a request for the same cache path already in flight
+                             (its outcome is counted there once, not here) */
   uint64_t cache_invalid; /* VERIFY: cached files that failed the checks, downloaded
                              again (counted in fetched/failed/... as well) */
-  uint64_t requests;                       /* HTTP attempts started */
-  uint64_t retries;                        /* attempts after a request's first */
-  uint64_t bytes;                          /* body bytes received, all attempts */
+  uint64_t requests;      /* HTTP attempts started */
+  uint64_t retries;       /* attempts after a request's first */
+  uint64_t bytes;         /* body bytes received, all attempts */
   uint64_t transient[SWATH_FETCH_C_COUNT]; /* retryable failures by cause */
   double wall_seconds;                     /* since swath_fetch_new */
   double busy_seconds;                     /* wall time with at least one transfer in flight */
@@ -234,6 +246,34 @@ void swath_fetch_free(swath_fetcher *f);
  * NUL-terminated for convenience) and *len hold the validated body.
  * SWATH_EEMPTY for an empty status; otherwise SWATH_EIO with the reason. */
 int swath_fetch_get(swath_fetcher *f, const char *url, unsigned kinds, char **body, size_t *len);
+
+/* An API call, synchronously: method "GET" or "POST" (`body` of `len`
+ * bytes, NULL for GET), `headers` NULL-terminated "Name: value" lines for
+ * this request (Content-Type, ...; may be NULL). The same limits, timeouts
+ * and retries as every request (a POST is sent again on a transient
+ * failure: use it for idempotent calls such as inference), no cache; a
+ * redirect of a POST is followed only for 307 and 308. Any non-empty body
+ * is accepted (the caller parses it). Safe to call from several threads at
+ * once (not from a callback). */
+typedef struct swath_fetch_response {
+  long status;   /* of the last attempt; 0 if none got an answer (also on failure) */
+  char *body;    /* on 0: the body, NUL-terminated (owned) */
+  size_t len;    /* its length without the NUL */
+  char *headers; /* on 0: the answer's header lines, "Name: value\n" each (owned) */
+} swath_fetch_response;
+
+/* 0 with *resp filled (clear it with swath_fetch_response_clear); otherwise
+ * SWATH_EIO with one line ("POST URL: HTTP 400 (Bad Request): <the
+ * server's error text>", "...: connect: ... (gave up after 5 attempts)")
+ * and resp->status set, or SWATH_EINVAL for a method other than GET or
+ * POST. */
+int swath_fetch_request(swath_fetcher *f, const char *method, const char *url,
+                        const char *const *headers, const void *body, size_t len,
+                        swath_fetch_response *resp);
+void swath_fetch_response_clear(swath_fetch_response *resp);
+/* The value of header `name` (case-insensitive) in `headers` (lines as
+ * above), white space trimmed, into buf; NULL if absent. */
+const char *swath_fetch_header(const char *headers, const char *name, char *buf, size_t cap);
 
 /* ---- The policy as pure functions (used by the fetcher; tested alone) ---- */
 
@@ -280,6 +320,14 @@ swath_fetch_sniffed swath_fetch_sniff(const void *body, size_t len);
  * code ("InvalidParameterValue: Layer foo not found"), entities decoded and
  * white space collapsed, into `buf`. Returns the length, 0 if none. */
 size_t swath_fetch_exception_text(const void *body, size_t len, char *buf, size_t cap);
+
+/* What a server says went wrong, from the body of an error answer: the
+ * "error" (a string, or an object's "message"), "message", "description" or
+ * "detail" member of a JSON object (KServe, TF Serving, OGC API, FastAPI),
+ * an OGC exception's text, or the first line of a text/plain body; one
+ * line of at most 300 characters into `buf`. Returns its length, 0 if none. */
+size_t swath_fetch_error_text(const void *body, size_t len, const char *content_type, char *buf,
+                              size_t cap);
 
 /* Check a 2xx body against what the request accepts. 0 if acceptable;
  * otherwise the reason is set with swath_error_set and the code says what

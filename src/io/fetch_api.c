@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -219,6 +220,16 @@ int swath_fetch_submit(swath_fetcher *f, const swath_fetch_req *req) {
     swath__fetch_job_free(j);
     return swath_error_set(SWATH_ENOMEM, "fetch: out of memory");
   }
+  for (const char *const *h = req->req_headers; h && *h; h++) {
+    struct curl_slist *l = curl_slist_append(j->req_headers, *h);
+    if (!l) {
+      swath__fetch_job_free(j);
+      return swath_error_set(SWATH_ENOMEM, "fetch: out of memory");
+    }
+    j->req_headers = l;
+  }
+  j->post = req->post;
+  j->post_len = req->post_len;
   j->expect_w = req->expect_width;
   j->expect_h = req->expect_height;
   j->kinds = req->kinds;
@@ -344,22 +355,36 @@ struct sync_get {
   pthread_cond_t cv;
   int done;
   swath_fetch_outcome outcome;
+  long status;
   char *body;
   size_t len;
+  char *headers;
   char reason[600];
 };
+
+static char *copy_bytes(const void *p, size_t n) {
+  char *c = malloc(n + 1);
+  if (c) {
+    if (n) memcpy(c, p, n);
+    c[n] = '\0';
+  }
+  return c;
+}
 
 static void sync_cb(const swath_fetch_result *r, void *user) {
   struct sync_get *s = user;
   pthread_mutex_lock(&s->mu);
   s->outcome = r->outcome;
+  s->status = r->http_status;
   if (r->outcome == SWATH_FETCH_DONE && r->body) {
-    s->body = malloc(r->body_len + 1);
-    if (s->body) {
-      memcpy(s->body, r->body, r->body_len);
-      s->body[r->body_len] = '\0';
+    s->body = copy_bytes(r->body, r->body_len);
+    s->headers = r->headers ? copy_bytes(r->headers, strlen(r->headers)) : NULL;
+    if (s->body && (s->headers || !r->headers)) {
       s->len = r->body_len;
     } else {
+      free(s->body);
+      free(s->headers);
+      s->body = s->headers = NULL;
       s->outcome = SWATH_FETCH_FAILED;
       snprintf(s->reason, sizeof s->reason, "out of memory");
     }
@@ -370,33 +395,92 @@ static void sync_cb(const swath_fetch_result *r, void *user) {
   pthread_mutex_unlock(&s->mu);
 }
 
+/* Submit `req` (its callback and user are set here) and wait for it. */
+static int sync_run(swath_fetcher *f, swath_fetch_req *req, const char *method,
+                    struct sync_get *s) {
+  memset(s, 0, sizeof *s);
+  pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->cv, NULL);
+  req->cb = sync_cb;
+  req->user = s;
+  int rc = swath_fetch_submit(f, req);
+  if (rc == 0) {
+    pthread_mutex_lock(&s->mu);
+    while (!s->done)
+      pthread_cond_wait(&s->cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+    if (s->outcome == SWATH_FETCH_EMPTY)
+      rc = swath_error_set(SWATH_EEMPTY, "%s %s: no data there", method, req->url);
+    else if (s->outcome != SWATH_FETCH_DONE)
+      rc = swath_error_set(SWATH_EIO, "%s %s: %s", method, req->url, s->reason);
+  }
+  pthread_mutex_destroy(&s->mu);
+  pthread_cond_destroy(&s->cv);
+  return rc;
+}
+
 int swath_fetch_get(swath_fetcher *f, const char *url, unsigned kinds, char **body, size_t *len) {
   *body = NULL;
   *len = 0;
-  struct sync_get s = {.done = 0};
-  pthread_mutex_init(&s.mu, NULL);
-  pthread_cond_init(&s.cv, NULL);
-  swath_fetch_req req = {.url = url, .kinds = kinds, .cb = sync_cb, .user = &s};
-  int rc = swath_fetch_submit(f, &req);
+  struct sync_get s;
+  swath_fetch_req req = {.url = url, .kinds = kinds};
+  int rc = sync_run(f, &req, "GET", &s);
+  free(s.headers);
   if (rc == 0) {
-    pthread_mutex_lock(&s.mu);
-    while (!s.done)
-      pthread_cond_wait(&s.cv, &s.mu);
-    pthread_mutex_unlock(&s.mu);
-    switch (s.outcome) {
-    case SWATH_FETCH_DONE:
-      *body = s.body;
-      *len = s.len;
-      break;
-    case SWATH_FETCH_EMPTY:
-      rc = swath_error_set(SWATH_EEMPTY, "GET %s: no data there", url);
-      break;
-    default:
-      rc = swath_error_set(SWATH_EIO, "GET %s: %s", url, s.reason);
-      break;
-    }
+    *body = s.body;
+    *len = s.len;
   }
-  pthread_mutex_destroy(&s.mu);
-  pthread_cond_destroy(&s.cv);
   return rc;
+}
+
+int swath_fetch_request(swath_fetcher *f, const char *method, const char *url,
+                        const char *const *headers, const void *body, size_t len,
+                        swath_fetch_response *resp) {
+  memset(resp, 0, sizeof *resp);
+  int post = method && strcmp(method, "POST") == 0;
+  if (!post && !(method && strcmp(method, "GET") == 0))
+    return swath_error_set(SWATH_EINVAL, "fetch: method %s (GET or POST)", method ? method : "");
+  if (!post && body) return swath_error_set(SWATH_EINVAL, "fetch: a GET request has no body");
+  static const char empty[1] = "";
+  swath_fetch_req req = {.url = url,
+                         .kinds = SWATH_FETCH_ANY,
+                         .flags = SWATH_FETCH_HEADERS,
+                         .req_headers = headers,
+                         .post = post ? (body ? body : empty) : NULL,
+                         .post_len = post ? len : 0};
+  struct sync_get s;
+  int rc = sync_run(f, &req, method, &s);
+  resp->status = s.status;
+  if (rc == 0) {
+    resp->body = s.body;
+    resp->len = s.len;
+    resp->headers = s.headers;
+  }
+  return rc;
+}
+
+void swath_fetch_response_clear(swath_fetch_response *resp) {
+  if (!resp) return;
+  free(resp->body);
+  free(resp->headers);
+  memset(resp, 0, sizeof *resp);
+}
+
+const char *swath_fetch_header(const char *headers, const char *name, char *buf, size_t cap) {
+  size_t n = strlen(name);
+  for (const char *l = headers; l && *l;) {
+    const char *end = strchr(l, '\n');
+    if (!end) end = l + strlen(l);
+    if ((size_t)(end - l) > n && strncasecmp(l, name, n) == 0 && l[n] == ':') {
+      const char *v = l + n + 1, *e = end;
+      while (v < e && (*v == ' ' || *v == '\t'))
+        v++;
+      while (e > v && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+        e--;
+      snprintf(buf, cap, "%.*s", (int)(e - v), v);
+      return buf;
+    }
+    l = *end ? end + 1 : end;
+  }
+  return NULL;
 }

@@ -51,6 +51,9 @@ struct job {
   struct follower *followers;
   char *url;
   char *dest;
+  struct curl_slist *req_headers; /* this request's own header lines, or NULL */
+  const void *post;               /* a POST body (borrowed, fetch.h), or NULL */
+  size_t post_len;
   int expect_w, expect_h;
   unsigned kinds, flags;
   swath_fetch_cb cb;
@@ -68,6 +71,7 @@ struct job {
   int hops;         /* redirects followed in this attempt */
   int send_headers; /* this hop is to the origin the configured headers are for */
   double t_sent;    /* when libcurl was about to send this hop's request; 0: not yet */
+  struct curl_slist *hop_headers; /* configured + own headers for this hop (own set only) */
 
   /* The current attempt's answer. */
   char *body;
@@ -77,6 +81,8 @@ struct job {
   long retry_after; /* seconds, -1 = none */
   char status_text[64];
   char content_type[96];
+  char *resp_headers; /* SWATH_FETCH_HEADERS: the answer's header lines */
+  size_t resp_headers_len, resp_headers_cap;
   char errbuf[CURL_ERROR_SIZE];
 
   int empty_answer; /* for the finisher: write a marker, not a body */

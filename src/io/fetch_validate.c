@@ -25,6 +25,8 @@
 #include <cpl_error.h>
 #include <cpl_minixml.h>
 #include <cpl_vsi.h>
+#include <jansson.h>
+#include <strings.h>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -488,6 +490,61 @@ static int xml_complete(const void *body, size_t len) {
     return swath_error_set(SWATH_ETRANSIENT, "XML document does not parse (cut short?): %s",
                            errs.count ? errs.first : "no root element");
   CPLDestroyXMLNode(root);
+  return 0;
+}
+
+/* `text` as one line of at most 300 characters: control characters become
+ * spaces, runs of white space one. */
+static size_t one_line(const char *text, size_t n, char *buf, size_t cap) {
+  size_t k = 0;
+  if (cap > 301) cap = 301;
+  for (size_t i = 0; i < n && k + 1 < cap; i++) {
+    unsigned char c = (unsigned char)text[i];
+    if (c < 32 || c == 127) c = ' ';
+    if (c == ' ' && (k == 0 || buf[k - 1] == ' ')) continue;
+    buf[k++] = (char)c;
+  }
+  while (k > 0 && buf[k - 1] == ' ')
+    k--;
+  buf[k] = '\0';
+  return k;
+}
+
+static const char *json_error_member(const json_t *o) {
+  static const char *const keys[] = {"error", "message", "description", "detail"};
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    const json_t *v = json_object_get(o, keys[i]);
+    if (json_is_object(v)) v = json_object_get(v, "message"); /* {"error": {"message": ...}} */
+    if (json_is_string(v) && json_string_length(v) > 0) return json_string_value(v);
+  }
+  return NULL;
+}
+
+size_t swath_fetch_error_text(const void *body, size_t len, const char *content_type, char *buf,
+                              size_t cap) {
+  if (cap == 0) return 0;
+  buf[0] = '\0';
+  const char *b = body;
+  size_t i = 0;
+  while (i < len && is_space((unsigned char)b[i]))
+    i++;
+  if (i < len && b[i] == '{' && len <= ((size_t)1 << 20)) {
+    json_t *o = json_loadb(b, len, 0, NULL);
+    const char *msg = json_is_object(o) ? json_error_member(o) : NULL;
+    size_t k = msg ? one_line(msg, strlen(msg), buf, cap) : 0;
+    json_decref(o);
+    return k;
+  }
+  swath_fetch_sniffed s = swath_fetch_sniff(body, len);
+  if (s == SWATH_SNIFF_OGC_EXCEPTION) {
+    char text[400];
+    size_t k = swath_fetch_exception_text(body, len, text, sizeof text);
+    return k ? one_line(text, k, buf, cap) : 0;
+  }
+  if (content_type && strncasecmp(content_type, "text/plain", 10) == 0) {
+    const char *nl = memchr(b + i, '\n', len - i);
+    return one_line(b + i, nl ? (size_t)(nl - (b + i)) : len - i, buf, cap);
+  }
   return 0;
 }
 

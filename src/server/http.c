@@ -254,6 +254,11 @@ static enum MHD_Result send_response(struct MHD_Connection *c, swath_http_respon
   MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                           rs->content_type ? rs->content_type : "application/json");
   MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+  char *colon = strchr(rs->header, ':');
+  if (colon) {
+    *colon = '\0';
+    MHD_add_response_header(r, rs->header, colon + 1 + (colon[1] == ' '));
+  }
   enum MHD_Result ok = MHD_queue_response(c, (unsigned)rs->status, r);
   MHD_destroy_response(r);
   return ok;

@@ -23,6 +23,7 @@ typedef struct swath_http_response {
   char *raw;    /* or raw bytes (owned, malloc'd) */
   size_t raw_len;
   const char *content_type; /* default application/json */
+  char header[128];         /* one more header line, "Name: value", or "" */
 } swath_http_response;
 
 typedef void (*swath_http_handler)(void *app, const swath_http_request *rq,

@@ -116,9 +116,10 @@ for t, (kind, rep, variant) in sorted(plan.items()):
                 "OGC exception: TileOutOfRange (TILEROW): TileRow is out of range & cannot be "
                 "served")
     elif kind == "403":
-        want = ("failed", 1, "HTTP 403 (Forbidden)")
+        # the server's own text (text/plain) follows the status
+        want = ("failed", 1, "HTTP 403 (Forbidden): forbidden")
     elif kind == "down":
-        want = ("failed", 5, "HTTP 503 (Service Unavailable) (gave up after 5 attempts)")
+        want = ("failed", 5, "HTTP 503 (Service Unavailable): busy (gave up after 5 attempts)")
     elif kind == "wrongsize":
         want = ("failed", 1, "PNG image is 100x100, expected 256x256")
     got = (outcome, attempts, reason if want[2] is not None else None)

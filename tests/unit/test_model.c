@@ -128,9 +128,10 @@ static void registry(void **st) {
   assert_ptr_equal(vt, &swath_model_onnx);
   assert_int_equal(swath_model_find("fake", &vt), 0);
   assert_ptr_equal(vt, &fake_vt);
-  assert_int_equal(swath_model_find("kserve", &vt), SWATH_EINVAL);
-  assert_non_null(strstr(swath_error_message(), "runtime 'kserve' is not available"));
-  assert_non_null(strstr(swath_error_message(), "onnx, fake"));
+  assert_int_equal(swath_model_find("kserve", &vt), 0);
+  assert_ptr_equal(vt, &swath_model_kserve);
+  assert_int_equal(swath_model_find("tfserving", &vt), 0);
+  assert_ptr_equal(vt, &swath_model_tfserving);
   assert_int_equal(swath_model_find("nope", &vt), SWATH_EINVAL);
   assert_non_null(strstr(swath_error_message(), "unknown model runtime 'nope'"));
   assert_int_equal(swath_model_register(&fake_vt), SWATH_EINVAL);
