@@ -18,7 +18,7 @@
 #                       antimeridian, one of the old naming
 #   job.yaml            a small job over a remote XYZ input (the local tiles)
 #   old.so              a plugin built for plugin ABI 0
-#   examples/, include/, tests/data/gen_raster.py   copies from the tree
+#   examples/, include/, models/, tests/data/gen_raster.py   copies from the tree
 # Servers (servers.sh, one lighttpd), for the URLs docs_test.py rewrites:
 #   https://tiles.example.org/{z}/{x}/{y}.png   a tile tree swath made of data/rgb.tif
 #   https://example.org/cog.tif                 data/rgb.tif, over HTTP
@@ -42,7 +42,7 @@ gdal_translate -q -b 1 "$WORK/bands.tif" "$FIX/data/B08.tif" || die "data/B08.ti
 gdal_translate -q -b 2 "$WORK/bands.tif" "$FIX/data/B04.tif" || die "data/B04.tif"
 gen_rgb "$WORK/ortho2056.tif" --size 1024 --crs EPSG:2056 --center 2683000,1248000
 cp "$FIX/data/rgb.tif" "$WWW/example.org/cog.tif"
-cp -r "$SWATH_SRC/examples" "$SWATH_SRC/include" "$FIX/"
+cp -r "$SWATH_SRC/examples" "$SWATH_SRC/include" "$SWATH_SRC/models" "$FIX/"
 rm -f "$FIX/examples/plugin/"*.so
 cp "$SWATH_SRC/tests/data/gen_raster.py" "$FIX/tests/data/"
 
@@ -133,7 +133,7 @@ EOF
 
 # What `make demo` runs once it has built swath, in a copy of the tree.
 mkdir -p "$WORK/demo/tests/data"
-cp -r "$SWATH_SRC/examples" "$WORK/demo/"
+cp -r "$SWATH_SRC/examples" "$SWATH_SRC/models" "$WORK/demo/"
 cp "$SWATH_SRC/tests/data/gen_raster.py" "$WORK/demo/tests/data/"
 if (cd "$WORK/demo" && bash examples/demo.sh "$SWATH") >"$WORK/demo.log" 2>&1 &&
   grep -q "STACTA" "$WORK/demo.log" && grep -q "already done" "$WORK/demo.log"; then

@@ -146,8 +146,8 @@ bad "loads but cannot run: fails at open" \
   "model 'add_bad.onnx': a first run on a zero batch of 1 x 3 x 8 x 8 failed: OpenCV's check" \
   model info add_bad.onnx
 bad "3-D input" "model 'rank3.onnx': input 'chips' has 3 dimensions" model info rank3.onnx
-bad "remote runtime not built" "model runtime 'kserve' is not available" \
-  model info http://127.0.0.1:1/ --type kserve --name solar
+bad "unknown runtime" "unknown model runtime 'onnxruntime'" \
+  model info good.onnx --type onnxruntime
 bad "URL without --type" "a model URL needs --type" model info http://127.0.0.1:1/
 bad "predict: operator OpenCV lacks" "operator 'Hardmax'" \
   model predict hardmax.onnx --chips chip1.f32 --shape 1,3,8,8 -o hm

@@ -37,7 +37,7 @@ static void unknown_names_get_one_line(void **st) {
   const swath_store_vtable *store = &swath_store_sqlite;
   assert_int_equal(swath_sink_find("stacta", &sink), SWATH_EINVAL);
   assert_null(sink);
-  one_line("unknown sink 'stacta' (known: tiledir)");
+  one_line("unknown sink 'stacta' (known: tiledir, none)");
   assert_int_equal(swath_store_find("postgres\nx", &store), SWATH_EINVAL);
   assert_null(store);
   one_line("unknown store 'postgres\\nx' (known: sqlite)");
@@ -98,7 +98,7 @@ static void registered_ones_are_found(void **st) {
   assert_int_equal(swath_sink_register(&lacking), SWATH_EINVAL);
   one_line("sink 'lacking': its vtable lacks open, write_tile or close");
   assert_int_equal(swath_sink_find("nope", &sink), SWATH_EINVAL);
-  one_line("(known: tiledir, mine)");
+  one_line("(known: tiledir, none, mine)");
 }
 
 int main(void) {
