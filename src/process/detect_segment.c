@@ -17,27 +17,42 @@
 #include "core/error.h"
 #include "process/detect_int.h"
 
-/* Mean probability of class `cl` over the mask pixels inside polygon g. */
-static double polygon_score(OGRGeometryH g, const unsigned char *mask, const float *p, int w, int h,
+/* Mean probability of the pixels polygon g covers (those whose centre is
+ * inside: exactly the mask pixels it was traced from), found by GDAL's
+ * rasterizer over the polygon's envelope (a test per pixel would cost the
+ * polygon's vertex count for every pixel). */
+static double polygon_score(OGRGeometryH g, const float *p, int w, int h,
                             const swath_tile_ctx *ctx) {
   OGREnvelope e;
   OGR_G_GetEnvelope(g, &e);
-  int x0 = (int)floor((e.MinX - ctx->minx) / ctx->res_x),
-      x1 = (int)ceil((e.MaxX - ctx->minx) / ctx->res_x);
-  int y0 = (int)floor((ctx->maxy - e.MaxY) / ctx->res_y),
-      y1 = (int)ceil((ctx->maxy - e.MinY) / ctx->res_y);
+  int x0 = (int)floor((e.MinX - ctx->minx) / ctx->res_x);
+  int x1 = (int)ceil((e.MaxX - ctx->minx) / ctx->res_x);
+  int y0 = (int)floor((ctx->maxy - e.MaxY) / ctx->res_y);
+  int y1 = (int)ceil((ctx->maxy - e.MinY) / ctx->res_y);
+  x0 = x0 < 0 ? 0 : x0, y0 = y0 < 0 ? 0 : y0, x1 = x1 > w ? w : x1, y1 = y1 > h ? h : y1;
+  if (x1 <= x0 || y1 <= y0) return 0;
+  int ww = x1 - x0, hh = y1 - y0;
+  GDALDriverH mem = GDALGetDriverByName("MEM");
+  GDALDatasetH ds = mem ? GDALCreate(mem, "", ww, hh, 1, GDT_Byte, NULL) : NULL;
+  unsigned char *in = malloc((size_t)ww * hh);
   double sum = 0;
   long n = 0;
-  OGRGeometryH pt = OGR_G_CreateGeometry(wkbPoint);
-  for (int y = y0 < 0 ? 0 : y0; y < y1 && y < h; y++)
-    for (int x = x0 < 0 ? 0 : x0; x < x1 && x < w; x++) {
-      size_t i = (size_t)y * w + x;
-      if (!mask[i]) continue;
-      OGR_G_SetPoint_2D(pt, 0, ctx->minx + (x + 0.5) * ctx->res_x,
-                        ctx->maxy - (y + 0.5) * ctx->res_y);
-      if (OGR_G_Contains(g, pt)) sum += p[i], n++;
-    }
-  OGR_G_DestroyGeometry(pt);
+  if (ds && in) {
+    double gt[6] = {ctx->minx + x0 * ctx->res_x, ctx->res_x, 0,
+                    ctx->maxy - y0 * ctx->res_y, 0,          -ctx->res_y};
+    GDALSetGeoTransform(ds, gt);
+    int band = 1;
+    double burn = 1;
+    if (GDALRasterizeGeometries(ds, 1, &band, 1, &g, NULL, NULL, &burn, NULL, NULL, NULL) ==
+            CE_None &&
+        GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 0, 0, ww, hh, in, ww, hh, GDT_Byte, 0, 0) ==
+            CE_None)
+      for (int y = 0; y < hh; y++)
+        for (int x = 0; x < ww; x++)
+          if (in[(size_t)y * ww + x]) sum += p[(size_t)(y0 + y) * w + x0 + x], n++;
+  }
+  free(in);
+  if (ds) GDALClose(ds);
   return n ? sum / n : 0;
 }
 
@@ -76,7 +91,7 @@ static int class_polygons(const swath_host *host, swath_tile_ctx *ctx, const det
       OGRGeometryH s = c->simplify > 0 ? OGR_G_SimplifyPreserveTopology(g, c->simplify * ctx->res_x)
                                        : OGR_G_Clone(g);
       char *wkt = NULL;
-      double score = polygon_score(g, mask, p, w, h, ctx);
+      double score = polygon_score(g, p, w, h, ctx);
       if (s && OGR_G_ExportToWkt(s, &wkt) == OGRERR_NONE && score >= c->min_score) {
         swath_feature ft = {.wkt = wkt,
                             .anchor_col = col,
