@@ -31,7 +31,9 @@ static void export_usage(FILE *f) {
              "  --overwrite       replace FILE if it exists\n"
              "  --tiles           with csv: z,x,y,class,score, the best score per output tile\n"
              "                    and class, sorted by z, x, y, class\n"
-             "  --crs store       fgb, gpkg: keep the store's CRS instead of EPSG:4326\n");
+             "  --crs store       fgb, gpkg: keep the store's CRS instead of EPSG:4326\n"
+             "  --merge           lines (contours): one feature per line joined from the pieces\n"
+             "                    of equal class and value (class, value, pieces); not csv\n");
 }
 
 static int parse_bounds(const char *s, swath_features_query *q) {
@@ -54,17 +56,13 @@ static int bad_flag(const char *cmd, int c, char **argv) {
 }
 
 int swath_cmd_export(int argc, char **argv) {
-  static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
-                                       {"threshold", required_argument, NULL, 't'},
-                                       {"class", required_argument, NULL, 'c'},
-                                       {"area", required_argument, NULL, 'a'},
-                                       {"bounds", required_argument, NULL, 'b'},
-                                       {"output", required_argument, NULL, 'o'},
-                                       {"overwrite", no_argument, NULL, 'w'},
-                                       {"tiles", no_argument, NULL, 'T'},
-                                       {"crs", required_argument, NULL, 'C'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {
+      {"format", required_argument, NULL, 'f'}, {"threshold", required_argument, NULL, 't'},
+      {"class", required_argument, NULL, 'c'},  {"area", required_argument, NULL, 'a'},
+      {"bounds", required_argument, NULL, 'b'}, {"output", required_argument, NULL, 'o'},
+      {"overwrite", no_argument, NULL, 'w'},    {"tiles", no_argument, NULL, 'T'},
+      {"crs", required_argument, NULL, 'C'},    {"merge", no_argument, NULL, 'M'},
+      {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
   swath_export_opts o = {0};
   int c, rc = 0;
   optind = 1;
@@ -96,6 +94,9 @@ int swath_cmd_export(int argc, char **argv) {
     case 'T':
       o.tiles = 1;
       break;
+    case 'M':
+      o.merge = 1;
+      break;
     case 'C':
       if (strcmp(optarg, "store") && strcmp(optarg, "EPSG:4326"))
         rc = swath_error_set(SWATH_EINVAL, "--crs: expected 'store' or 'EPSG:4326', got '%s'",
@@ -123,7 +124,11 @@ int swath_cmd_export(int argc, char **argv) {
   if (!rc) rc = swath_export(store, &o, &st);
   free(store);
   if (rc) return swath_cli_fail(rc);
-  if (o.tiles)
+  if (o.merge)
+    fprintf(stderr, "swath: exported %lld merged lines (from %lld pieces of %lld features) to %s\n",
+            (long long)st.written, (long long)st.matched, (long long)st.total,
+            o.out ? o.out : "stdout");
+  else if (o.tiles)
     fprintf(stderr, "swath: exported %lld tile rows (from %lld features of %lld) to %s\n",
             (long long)st.written, (long long)st.matched, (long long)st.total,
             o.out ? o.out : "stdout");

@@ -3,7 +3,13 @@
  * drivers): swath chooses the columns and the CRS, the drivers write the
  * bytes. Per-tile scores (--tiles) are the best score per tile and class,
  * gathered in a temporary SQLite table (on disk once it outgrows its
- * cache, so memory stays flat) and written sorted by z, x, y, class. */
+ * cache, so memory stays flat) and written sorted by z, x, y, class.
+ * --merge joins lines (contour pieces cut at tile borders) of equal class
+ * and value with GDAL's SQLite dialect and SpatiaLite, ST_LineMerge over
+ * ST_Collect: GEOS joins lines whose ends meet exactly, which the pieces'
+ * do (src/process/contours.c); the selected lines are held in an OGR
+ * memory layer for it, so memory grows with them (select with --class,
+ * --area, --bounds). */
 #include "engine/export.h"
 
 #include <cpl_conv.h>
@@ -55,6 +61,9 @@ int swath_export_check(const swath_export_opts *o) {
   if (o->tiles && strcmp(fm->name, "csv") != 0)
     return swath_error_set(SWATH_EINVAL,
                            "--tiles: per-tile scores are written as csv only (--format csv)");
+  if (o->merge && (o->tiles || strcmp(fm->name, "csv") == 0))
+    return swath_error_set(SWATH_EINVAL,
+                           "--merge: merged lines are written as geojson, fgb or gpkg");
   if (o->keep_crs && (strcmp(fm->name, "fgb") && strcmp(fm->name, "gpkg")))
     return swath_error_set(SWATH_EINVAL,
                            "--crs store: only for fgb and gpkg (GeoJSON and CSV are lon/lat)");
@@ -378,6 +387,111 @@ static int write_tiles(writer *w, swath_features *f, swath_export_stats *st) {
   return rc;
 }
 
+/* ---- merged lines (--merge) -------------------------------------------- */
+
+/* The selected line features (class, value, geometry) into a memory
+ * layer `features` of a new memory dataset. */
+static int gather_lines(swath_features *f, GDALDatasetH *out, int64_t *matched) {
+  GDALDatasetH ds = GDALCreate(GDALGetDriverByName("Memory"), "", 0, 0, 0, GDT_Unknown, NULL);
+  OGRLayerH l =
+      ds ? GDALDatasetCreateLayer(ds, SWATH_FEATURES_LAYER, swath_features_srs(f), wkbUnknown, NULL)
+         : NULL;
+  if (!l) {
+    if (ds) GDALClose(ds);
+    return swath_error_set(SWATH_EIO, "export --merge: GDAL's Memory driver failed");
+  }
+  OGRFieldDefnH d = OGR_Fld_Create("class", OFTString);
+  OGR_L_CreateField(l, d, TRUE);
+  OGR_Fld_Destroy(d);
+  d = OGR_Fld_Create("value", OFTReal);
+  OGR_L_CreateField(l, d, TRUE);
+  OGR_Fld_Destroy(d);
+  *out = ds;
+  OGRFeatureH ft;
+  OGRGeometryH centre;
+  int rc = 0;
+  while (!rc && swath_features_next(f, &ft, &centre) == 1) {
+    OGRGeometryH g = OGR_F_GetGeometryRef(ft);
+    OGRwkbGeometryType t = g ? wkbFlatten(OGR_G_GetGeometryType(g)) : wkbNone;
+    if (t != wkbLineString && t != wkbMultiLineString) {
+      rc = swath_error_set(
+          SWATH_EINVAL,
+          "--merge: feature %lld is a %s, not a line (--merge joins lines such as contours)",
+          (long long)OGR_F_GetFID(ft), g ? OGR_G_GetGeometryName(g) : "feature without geometry");
+    } else {
+      OGRFeatureH nf = OGR_F_Create(OGR_L_GetLayerDefn(l));
+      int kc = OGR_F_GetFieldIndex(ft, "class"), kv = OGR_F_GetFieldIndex(ft, "value");
+      if (OGR_F_IsFieldSetAndNotNull(ft, kc))
+        OGR_F_SetFieldString(nf, 0, OGR_F_GetFieldAsString(ft, kc));
+      if (OGR_F_IsFieldSetAndNotNull(ft, kv))
+        OGR_F_SetFieldDouble(nf, 1, OGR_F_GetFieldAsDouble(ft, kv));
+      OGR_F_SetGeometry(nf, g);
+      if (OGR_L_CreateFeature(l, nf) != OGRERR_NONE)
+        rc = swath_error_set(SWATH_EIO, "export --merge: cannot hold the lines (out of memory?)");
+      OGR_F_Destroy(nf);
+      (*matched)++;
+    }
+    OGR_F_Destroy(ft);
+  }
+  return rc;
+}
+
+/* Each line of `g` (a LINESTRING or a MULTILINESTRING) as one feature. */
+static int put_lines(writer *w, OGRFeatureH row, OGRGeometryH g, swath_export_stats *st) {
+  OGRwkbGeometryType t = wkbFlatten(OGR_G_GetGeometryType(g));
+  int n = t == wkbLineString ? 1 : OGR_G_GetGeometryCount(g), rc = 0;
+  for (int i = 0; !rc && i < n; i++) {
+    OGRGeometryH line = OGR_G_Clone(t == wkbLineString ? g : OGR_G_GetGeometryRef(g, i));
+    if (w->ct && OGR_G_Transform(line, w->ct) != OGRERR_NONE) {
+      OGR_G_DestroyGeometry(line);
+      return swath_error_set(SWATH_EIO, "export: a merged line does not transform to EPSG:4326");
+    }
+    OGRFeatureH of = OGR_F_Create(OGR_L_GetLayerDefn(w->layer));
+    for (int k = 0; k < 2; k++)
+      if (OGR_F_IsFieldSetAndNotNull(row, k))
+        OGR_F_SetFieldString(of, k, OGR_F_GetFieldAsString(row, k));
+    OGR_F_SetFieldInteger(of, 2, OGR_F_GetFieldAsInteger(row, 2));
+    OGR_F_SetGeometryDirectly(of, line);
+    if (!(rc = put(w, of))) st->written++;
+  }
+  return rc;
+}
+
+static int write_merged(writer *w, swath_features *f, swath_export_stats *st) {
+  static const char *const names[] = {"class", "value", "pieces", NULL};
+  static const OGRFieldType types[] = {OFTString, OFTReal, OFTInteger};
+  int rc = writer_fields(w, f, names, types);
+  GDALDatasetH mem = NULL;
+  int64_t matched = 0;
+  CPLPushErrorHandler(swath_gdal_handler);
+  if (!rc) rc = gather_lines(f, &mem, &matched);
+  OGRLayerH res = NULL;
+  if (!rc) {
+    swath_gdal_reset();
+    res = GDALDatasetExecuteSQL(
+        mem,
+        "SELECT class, value, count(*) AS pieces,"
+        " ST_LineMerge(ST_Collect(GEOMETRY)) AS geom FROM " SWATH_FEATURES_LAYER
+        " GROUP BY class, value ORDER BY class, value",
+        NULL, "SQLITE");
+    if (!res)
+      rc = swath_error_set(SWATH_EIO,
+                           "export --merge: GDAL's SQLite dialect (SpatiaLite) failed: %s",
+                           swath_gdal_why("no ST_LineMerge in this GDAL"));
+  }
+  OGRFeatureH row;
+  while (!rc && res && (row = OGR_L_GetNextFeature(res))) {
+    OGRGeometryH g = OGR_F_GetGeometryRef(row);
+    if (g) rc = put_lines(w, row, g, st);
+    OGR_F_Destroy(row);
+  }
+  if (res) GDALDatasetReleaseResultSet(mem, res);
+  if (mem) GDALClose(mem);
+  CPLPopErrorHandler();
+  st->matched = matched;
+  return rc;
+}
+
 int swath_export(const char *store, const swath_export_opts *o, swath_export_stats *st) {
   *st = (swath_export_stats){0};
   int rc = swath_export_check(o);
@@ -388,8 +502,11 @@ int swath_export(const char *store, const swath_export_opts *o, swath_export_sta
   rc = swath_features_select(f, &o->query);
   writer w = {0};
   if (!rc) rc = writer_open(&w, o, f);
-  if (!rc) rc = o->tiles ? write_tiles(&w, f, st) : write_features(&w, f, st);
-  if (!o->tiles) st->matched = st->written;
+  if (!rc)
+    rc = o->tiles   ? write_tiles(&w, f, st)
+         : o->merge ? write_merged(&w, f, st)
+                    : write_features(&w, f, st);
+  if (!o->tiles && !o->merge) st->matched = st->written;
   rc = writer_close(&w, o->out, rc);
   swath_features_close(f);
   return rc;

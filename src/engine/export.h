@@ -17,11 +17,13 @@ typedef struct swath_export_opts {
   int tiles;       /* csv only: z,x,y,class,score, the best score per tile and class */
   int overwrite;   /* replace an existing `out` */
   int keep_crs;    /* fgb, gpkg: write in the store's CRS, not EPSG:4326 */
+  int merge;       /* lines: one feature per merged line of equal class and value
+                      (contour pieces joined across tiles); not csv, not tiles */
 } swath_export_opts;
 
 typedef struct swath_export_stats {
   int64_t written; /* features (or tile rows, with tiles) written */
-  int64_t matched; /* features that passed the query */
+  int64_t matched; /* features that passed the query (with merge: pieces merged) */
   int64_t total;   /* features in the store */
 } swath_export_stats;
 

@@ -299,6 +299,8 @@ static void run_vector_task(worker *w, swath_task *t) {
       .nty = (int)(tr.maxy - tr.miny + 1),
       .tile_width = tm->tile_width,
       .tile_height = tm->tile_height,
+      .origin_x = tm->origin_x,
+      .origin_y = tm->origin_y,
       .made = made,
   };
   if (!r) r = compute_leaf(w, t->mt, NULL, &t_read, &t_comp, &fs);

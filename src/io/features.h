@@ -38,11 +38,15 @@ typedef struct swath_feature_rec {
 struct swath_features {
   /* Set by the engine before the process runs. */
   int zoom;
-  int64_t col0, row0;        /* the block's top-left in the zoom's pixel lattice */
-  int64_t tx0, ty0;          /* the metatile's first tile */
-  int m;                     /* metatiling: the metatile is m x m tiles (fewer at the edge) */
-  int ntx, nty;              /* tiles of this metatile (clipped to the matrix) */
+  int64_t col0, row0; /* the block's top-left in the zoom's pixel lattice */
+  int64_t tx0, ty0;   /* the metatile's first tile */
+  int m;              /* metatiling: the metatile is m x m tiles (fewer at the edge) */
+  int ntx, nty;       /* tiles of this metatile (clipped to the matrix) */
   int tile_width, tile_height;
+  /* The zoom's tile matrix origin (top-left, grid CRS): a built-in that
+   * computes in the pixel lattice (contours) maps lattice coordinates to
+   * the grid CRS with it, the same numbers from every block. */
+  double origin_x, origin_y;
   const unsigned char *made; /* m*m flags: the tiles the task makes (NULL: all) */
   /* Filled by swath_features_add. */
   int n, cap;

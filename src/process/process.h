@@ -45,5 +45,6 @@ extern const swath_process_vtable swath_process_convert;
 extern const swath_process_vtable swath_process_hillshade;
 extern const swath_process_vtable swath_process_bandmath;
 extern const swath_process_vtable swath_process_detect;
+extern const swath_process_vtable swath_process_contours;
 
 #endif
