@@ -252,7 +252,10 @@ static int detect_init(const swath_host *host, const swath_params *params,
     detect_destroy(s);
     return r == SWATH_EIO ? SWATH_PLUGIN_EIO : SWATH_PLUGIN_EINVAL;
   }
-  info->in_dtype = SWATH_DT_FLOAT32;
+  swath_dtype dt = inputs[0].dtype; /* fill_chip reads these as they are */
+  info->in_dtype = dt == SWATH_DT_BYTE || dt == SWATH_DT_UINT16 || dt == SWATH_DT_FLOAT32
+                       ? SWATH_DT_UNKNOWN
+                       : SWATH_DT_FLOAT32;
   info->features = 1;
   info->out_bands = 1;
   info->out_dtype = SWATH_DT_BYTE;
@@ -272,21 +275,32 @@ static int chip_has_data(const detect_cfg *c, const swath_raster *in, int x0, in
   return 0;
 }
 
-/* Chip `k` of the batch from the block at (x0, y0), normalised. */
+/* One band of a chip, normalised: T is the block's sample type. */
+#define FILL_BAND(T)                                                                               \
+  do {                                                                                             \
+    const T *band = (const T *)in->data + (size_t)c->bands[b] * plane;                             \
+    for (int y = 0; y < c->size; y++) {                                                            \
+      size_t row = (size_t)(y0 + y) * in->width + x0;                                              \
+      float *o = dst + ((size_t)b * n + y) * n;                                                    \
+      for (int x = 0; x < c->size; x++)                                                            \
+        o[x] = (float)((in->mask && !in->mask[row + x] ? 0 : (double)band[row + x]) * sc + off);   \
+    }                                                                                              \
+  } while (0)
+
+/* Chip `k` of the batch from the block at (x0, y0), normalised. The block
+ * comes in its native type when that is Byte, UInt16 or Float32 (a Byte
+ * block is a quarter of a Float32 one: less to allocate, zero and convert
+ * for every process tile), else as Float32 (detect_init asks for it). */
 static void fill_chip(const detect_cfg *c, const swath_raster *in, int x0, int y0, float *dst) {
   size_t plane = (size_t)in->width * in->height, n = (size_t)c->size;
-  const float *px = in->data;
   for (int b = 0; b < c->nbands; b++) {
-    const float *band = px + (size_t)c->bands[b] * plane;
     double sc = c->scale / c->std[b], off = -c->mean[b] / c->std[b];
-    for (int y = 0; y < c->size; y++) {
-      size_t row = (size_t)(y0 + y) * in->width + x0;
-      float *o = dst + ((size_t)b * n + y) * n;
-      for (int x = 0; x < c->size; x++) {
-        double v = in->mask && !in->mask[row + x] ? 0 : band[row + x];
-        o[x] = (float)(v * sc + off);
-      }
-    }
+    if (in->dtype == SWATH_DT_BYTE)
+      FILL_BAND(unsigned char);
+    else if (in->dtype == SWATH_DT_UINT16)
+      FILL_BAND(unsigned short);
+    else
+      FILL_BAND(float);
   }
 }
 
