@@ -168,10 +168,19 @@ if [ "${SKIP_WMS:-0}" != 1 ]; then
   swath_run "$work/wms.yaml" || exit 1
   echo "chips $R_CHIPS, wall $WALL s, $R_RATE chips/s = $(ratio "$R_RATE" "$A_MED") x (a); model busy $R_MODEL% per instance; fetch stage busy $R_FETCH%; workers: read $R_READ%, compute $R_COMP%, write $R_WRITE% (load $l)"
   grep -E 'fetch:|busy:|model ' "$work/run.log" | sed 's/^/  /'
-  if [ "$R_READ" -gt "$R_COMP" ]; then
-    echo "bottleneck: reading (the workers wait for imagery: the WMS renders and swath decodes; the model is idle $((100 - R_MODEL))% of the time)"
+  # Worker time: the model (its busy share per instance; one instance per
+  # worker), the rest of compute (chip filling, decoding boxes), reading
+  # (waiting for imagery: the fetch, decoding, warping), writing.
+  other=$((R_COMP - R_MODEL))
+  [ "$other" -lt 0 ] && other=0
+  echo "worker time: model $R_MODEL%, other compute $other%, read $R_READ%, write $R_WRITE%, idle $((100 - R_COMP - R_READ - R_WRITE))%"
+  if [ "$R_MODEL" -ge 90 ]; then
+    echo "bottleneck: the model"
   else
-    echo "bottleneck: compute (the model)"
+    big=read v=$R_READ
+    [ "$other" -gt "$v" ] && big="compute outside the model" v=$other
+    [ "$R_WRITE" -gt "$v" ] && big=write v=$R_WRITE
+    echo "bottleneck: $big ($v% of worker time; the model is idle $((100 - R_MODEL))% of it)"
   fi
 fi
 
