@@ -1,9 +1,10 @@
 /* cmd_model.c: `swath model info` (what a model declares and what swath
  * will feed it), `swath model predict` (one batch from a raw float32
  * file, every output to a raw float32 file: a debugging tool, and what the
- * oracle tests compare with PyTorch) and `swath model serve` (the KServe v2
- * API over the model). Thin: the work is infer/model.c, infer/model_io.c
- * and server/kserve.c. */
+ * oracle tests compare with PyTorch), `swath model serve` (the KServe v2
+ * API over the model) and `swath model bench` (the model's ceiling: chips/s
+ * over chips held in memory). Thin: the work is infer/model.c,
+ * infer/model_io.c, infer/model_bench.c and server/kserve.c. */
 #include <getopt.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -15,6 +16,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "infer/model.h"
+#include "infer/model_bench.h"
 #include "infer/model_io.h"
 #include "server/kserve.h"
 
@@ -24,6 +26,8 @@ static void usage(FILE *f) {
              "                           --chips IN.f32 --shape N,C,H,W -o OUT_PREFIX\n"
              "       swath model serve FILE.onnx [--port 8500] [--host 127.0.0.1] [--name NAME]\n"
              "                         [--threads 2] [--max-batch N] [--max-body MB]\n"
+             "       swath model bench FILE.onnx --chips IN.f32|--random N [--batch B]\n"
+             "                         [--workers W] [--seconds S] [--batches K]\n"
              "\n"
              "info     the model's runtime, input and outputs (names and shapes; ? or -1:\n"
              "         left open by the model), its opset, and the chips swath feeds it\n"
@@ -33,6 +37,11 @@ static void usage(FILE *f) {
              "serve    answer the KServe v2 inference protocol (REST: /v2/health/ready,\n"
              "         /v2/models/NAME, POST /v2/models/NAME/infer, JSON or binary tensors)\n"
              "         over the model run here, until interrupted\n"
+             "bench    the model's ceiling: W threads (default 1), one model instance each,\n"
+             "         run batches of B chips (default 8) taken from the chips in memory\n"
+             "         (IN.f32: N x C x H x W float32 as for predict, N from its size;\n"
+             "         or N chips of random values) for S seconds (default 10) or K\n"
+             "         batches in all; prints chips, batches, wall s, chips/s, model busy\n"
              "\n"
              "  --type      onnx (the default for a file), kserve or tfserving (a URL)\n"
              "  --name      the model's name on a server (serve: default the file name)\n"
@@ -49,17 +58,42 @@ struct args {
   swath_model_spec spec;
   const char *chips, *shape, *out;
   int json;
+  /* bench; -1: not given */
+  long long random, batches;
+  int batch, workers;
+  double seconds;
 };
+
+/* A whole number in [lo, hi] for option `opt`, into *v. */
+static int whole(const char *opt, const char *s, long long lo, long long hi, long long *v) {
+  char *end;
+  *v = strtoll(s, &end, 10);
+  if (end == s || *end || *v < lo || *v > hi)
+    return swath_error_set(SWATH_EINVAL, "%s: '%s' is not a whole number in %lld-%lld", opt, s, lo,
+                           hi);
+  return 0;
+}
 
 static int parse_args(const char *cmd, int argc, char **argv, struct args *a) {
   static const struct option opts[] = {
-      {"type", required_argument, NULL, 't'},     {"name", required_argument, NULL, 'n'},
-      {"json", no_argument, NULL, 'j'},           {"chips", required_argument, NULL, 'c'},
-      {"shape", required_argument, NULL, 's'},    {"output", required_argument, NULL, 'o'},
-      {"protocol", required_argument, NULL, 'P'}, {"layout", required_argument, NULL, 'L'},
-      {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+      {"type", required_argument, NULL, 't'},
+      {"name", required_argument, NULL, 'n'},
+      {"json", no_argument, NULL, 'j'},
+      {"chips", required_argument, NULL, 'c'},
+      {"shape", required_argument, NULL, 's'},
+      {"output", required_argument, NULL, 'o'},
+      {"protocol", required_argument, NULL, 'P'},
+      {"layout", required_argument, NULL, 'L'},
+      {"random", required_argument, NULL, 'r'},
+      {"batch", required_argument, NULL, 'b'},
+      {"workers", required_argument, NULL, 'w'},
+      {"seconds", required_argument, NULL, 'S'},
+      {"batches", required_argument, NULL, 'k'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
   };
-  int c;
+  int c, rc = 0;
+  long long v;
   optind = 1;
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":ho:", opts, NULL)) != -1) {
@@ -88,6 +122,24 @@ static int parse_args(const char *cmd, int argc, char **argv, struct args *a) {
     case 'L':
       a->spec.layout = optarg;
       break;
+    case 'r':
+      rc = whole("--random", optarg, 1, 1 << 20, &a->random);
+      break;
+    case 'k':
+      rc = whole("--batches", optarg, 1, 1LL << 40, &a->batches);
+      break;
+    case 'b':
+    case 'w':
+      rc = whole(c == 'b' ? "--batch" : "--workers", optarg, 1, c == 'b' ? 1024 : 256, &v);
+      *(c == 'b' ? &a->batch : &a->workers) = (int)v;
+      break;
+    case 'S': {
+      char *end;
+      a->seconds = strtod(optarg, &end);
+      if (end == optarg || *end || !(a->seconds > 0 && a->seconds <= 86400))
+        rc = swath_error_set(SWATH_EINVAL, "--seconds: '%s' is not a number in (0, 86400]", optarg);
+      break;
+    }
     case 'h':
       usage(stdout);
       return 1;
@@ -99,6 +151,7 @@ static int parse_args(const char *cmd, int argc, char **argv, struct args *a) {
                              "model %s: unknown option '%s' (try 'swath model --help')", cmd,
                              argv[optind - 1]);
     }
+    if (rc) return rc;
   }
   if (optind != argc - 1)
     return swath_error_set(SWATH_EINVAL, "model %s: expected one model (a .onnx file or a URL)",
@@ -260,6 +313,42 @@ static int swath_cmd_model_serve(int argc, char **argv) {
   return 0;
 }
 
+static int cmd_bench(struct args *a) {
+  if (!a->chips == (a->random < 0))
+    return swath_cli_fail(
+        swath_error_set(SWATH_EINVAL, "model bench: give --chips IN.f32 or --random N (one)"));
+  swath_model_bench_opts o = {
+      .batch = a->batch > 0 ? a->batch : 8,
+      .workers = a->workers > 0 ? a->workers : 1,
+      .seconds = a->seconds > 0   ? a->seconds
+                 : a->batches > 0 ? 86400
+                                  : 10,
+      .batches = a->batches > 0 ? a->batches : 0,
+  };
+  swath_model *m;
+  int rc = swath_model_open(&a->spec, o.workers, &m);
+  if (rc) return swath_cli_fail(rc);
+  const int64_t *d = swath_model_get_info(m)->input.shape;
+  swath_tensor chips = {0};
+  rc = swath_model_bench_chips(a->chips, a->random, (int)d[1], (int)d[2], (int)d[3], &chips);
+  swath_model_bench_result res;
+  if (!rc) rc = swath_model_bench(m, &chips, &o, &res);
+  if (!rc) {
+    printf("model bench %s: %lld chips (%s) x %lld x %lld x %lld, batch %d, %d worker(s)\n",
+           swath_model_get_info(m)->name, (long long)chips.shape[0], a->chips ? a->chips : "random",
+           (long long)d[1], (long long)d[2], (long long)d[3], o.batch, o.workers);
+    printf("%lld chips in %lld batches in %.3f s: %.2f chips/s; model busy %.3f s = %.0f%% of "
+           "%d x wall, %d instance(s)\n",
+           (long long)res.chips, (long long)res.batches, res.wall_s,
+           res.wall_s > 0 ? res.chips / res.wall_s : 0, res.busy_s,
+           res.wall_s > 0 ? 100 * res.busy_s / res.wall_s / o.workers : 0, o.workers,
+           res.instances);
+  }
+  swath_tensor_free(&chips);
+  swath_model_close(m);
+  return swath_cli_status(rc);
+}
+
 int swath_cmd_model(int argc, char **argv) {
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
     usage(argc < 2 ? stderr : stdout);
@@ -267,14 +356,28 @@ int swath_cmd_model(int argc, char **argv) {
   }
   const char *sub = argv[1];
   if (!strcmp(sub, "serve")) return swath_cmd_model_serve(argc - 1, argv + 1);
-  if (strcmp(sub, "info") && strcmp(sub, "predict"))
+  if (strcmp(sub, "info") && strcmp(sub, "predict") && strcmp(sub, "bench"))
     return swath_cli_fail(swath_error_set(
-        SWATH_EINVAL, "model: unknown subcommand '%s' (info, predict or serve)", sub));
+        SWATH_EINVAL, "model: unknown subcommand '%s' (info, predict, serve or bench)", sub));
   struct args a;
   memset(&a, 0, sizeof a);
+  a.random = a.batches = -1;
   int rc = parse_args(sub, argc - 1, argv + 1, &a);
   if (rc > 0) return 0;
   if (rc) return swath_cli_fail(rc);
+  int bench_opts = a.random >= 0 || a.batches >= 0 || a.batch || a.workers || a.seconds > 0;
+  if (!strcmp(sub, "bench")) {
+    if (a.shape || a.out || a.json)
+      return swath_cli_fail(
+          swath_error_set(SWATH_EINVAL, "model bench: --shape, -o and --json are not bench's"));
+    return cmd_bench(&a);
+  }
+  if (bench_opts)
+    return swath_cli_fail(
+        swath_error_set(SWATH_EINVAL,
+                        "model %s: --random, --batch, --workers, --seconds and --batches are for "
+                        "bench",
+                        sub));
   if (!strcmp(sub, "info")) {
     if (a.chips || a.shape || a.out)
       return swath_cli_fail(
