@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fuzz_check_rc(rc, "bandmath params", 1);
   swath_input_desc d[3] = {
       {"nir", 1, SWATH_DT_UINT16}, {"red", 1, SWATH_DT_UINT16}, {"img", 3, SWATH_DT_BYTE}};
-  swath_process_info info = {SWATH_DT_UNKNOWN, 1, SWATH_DT_BYTE, 0, 0};
+  swath_process_info info = {SWATH_DT_UNKNOWN, 1, SWATH_DT_BYTE, 0, 0, 0};
   void *st = NULL;
   if (!rc) {
     swath_error_clear();
