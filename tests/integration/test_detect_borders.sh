@@ -19,59 +19,14 @@
 . "$(dirname "$0")/lib.sh"
 require_swath
 
-MODEL="$SWATH_SRC/models/solar/solar.onnx"
-[ -f "$MODEL" ] || die "the committed model is there" "missing: $MODEL"
-"$PY" "$SWATH_SRC/tests/integration/detect_scene.py" "$WORK/data" >"$WORK/scene.txt" ||
-  die "scene generated" "$(cat "$WORK/scene.txt")"
-read -r TX0 TY0 NT <"$WORK/scene.txt"
-
-# job NAME METATILING [AREA]: a detect job over the scene.
-job() {
-  cat >"$WORK/$1.yaml" <<EOF
-process: detect
-params:
-  model: $MODEL
-  kind: detection
-  chip: {size: 256, overlap: 64}
-  bands: [1, 2, 3]
-  normalize: {scale: 0.00392157, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]}
-  classes: [solar_panel]
-  min_score: 0.05
-inputs:
-  imagery: data/scene.tif
-grid: {name: WebMercatorQuad, metatiling: $2}
-zoom: 19
-${3:+area: $3}
-output: {path: out/$1}
-EOF
-}
-
-cat >"$WORK/feat.py" <<'EOF'
-from osgeo import ogr
-def load(path):
-    """Sorted features: (class, tile, envelope, score)."""
-    ds = ogr.Open(path)
-    out = []
-    for f in ds.GetLayer("features"):
-        e = f.GetGeometryRef().GetEnvelope()
-        out.append((f["class"], (f["z"], f["x"], f["y"]), e, f["score"]))
-    return sorted(out, key=lambda t: (t[1], round(t[2][0], 1), round(t[2][2], 1)))
-def same(a, b):
-    """'' if a and b are the same features, else why not."""
-    if len(a) != len(b):
-        return "%d features, not %d" % (len(b), len(a))
-    for x, y in zip(a, b):
-        if x[0] != y[0] or x[1] != y[1] or abs(x[3] - y[3]) > 1e-5 or \
-                max(abs(u - v) for u, v in zip(x[2], y[2])) > 0.3:
-            return "differ: %r vs %r" % (x, y)
-    return ""
-EOF
+. "$SWATH_SRC/tests/integration/detect_lib.sh"
+detect_scene
 
 for m in 1 2 8; do
-  job "m$m" "$m"
+  detect_job "m$m" "$m"
   check_run "metatiling $m: the run exits 0" 0 run "$WORK/m$m.yaml"
 done
-job w1 2
+detect_job w1 2
 check_run "metatiling 2 on 1 worker: the run exits 0" 0 run --workers 1 "$WORK/w1.yaml"
 
 py_checks "$WORK" <<'EOF'
@@ -121,7 +76,7 @@ print("{bounds: [%r, %r, %r, %r], crs: EPSG:3857}" % (x0, y0, x1, y1))
 EOF
 )
 for m in 1 8; do
-  job "a$m" "$m" "$AREA"
+  detect_job "a$m" "$m" "" "" "$AREA"
   check_run "metatiling $m over an area cutting tiles: exits 0" 0 run "$WORK/a$m.yaml"
 done
 py_checks "$WORK" "$TX0" "$TY0" <<'EOF'
@@ -142,7 +97,7 @@ EOF
 
 # kill -9 once some tasks have written their features, then run again
 # (metatiling 2: 16 tasks, so the kill lands between two).
-job k 2
+detect_job k 2
 "$SWATH" run --workers 1 "$WORK/k.yaml" >"$WORK/k.out" 2>&1 &
 PID=$!
 track_bg "$PID"
