@@ -6,7 +6,8 @@
 # geometry within 1 mm, scores within 1e-5), in the binary tensor protocol
 # and in JSON; and a server that stops answering mid-run fails the tiles
 # it was asked for (listed, exit 1), which a rerun against a live server
-# completes with the same features.
+# completes with the same features. Also: the imagery as a remote XYZ
+# source gives the local run's features.
 . "$(dirname "$0")/lib.sh"
 require_swath
 
@@ -66,5 +67,39 @@ sys.path.insert(0, sys.argv[1])
 import feat
 why = feat.same(feat.load(sys.argv[1] + "/out/local/features.gpkg"),
                 feat.load(sys.argv[1] + "/out/gone/features.gpkg"), tol=1e-3)
+if why: sys.exit(why)
+EOF
+
+# The imagery as a remote XYZ source (its own PNG tiles from lighttpd),
+# read with the detect process's pixel buffer: the local run's features.
+. "$SWATH_SRC/tests/integration/servers.sh"
+cat >"$WORK/tiles.yaml" <<EOF_T
+process: convert
+inputs: {img: data/scene.tif}
+grid: {name: WebMercatorQuad, metatiling: 1}
+zoom: 19
+output: {path: www/xyz, format: PNG}
+EOF_T
+check_run "the scene as PNG tiles" 0 run "$WORK/tiles.yaml"
+servers_start_lighttpd "$WORK/www" || die "lighttpd started"
+AREA=$(py "$WORK/data/scene.tif" <<'EOF'
+import sys
+from osgeo import gdal
+d = gdal.Open(sys.argv[1]); g = d.GetGeoTransform()
+print("{bounds: [%r, %r, %r, %r], crs: EPSG:3857}" % (g[0], g[3] + d.RasterYSize * g[5],
+                                                      g[0] + d.RasterXSize * g[1], g[3]))
+EOF
+)
+detect_job xyz 4 "" "" "$AREA"
+sed -i "s#imagery: data/scene.tif#imagery: {type: xyz, url: '$SERVERS_URL/xyz/{z}/{x}/{y}.png', zoom: 19, empty_status: [404]}#" \
+  "$WORK/xyz.yaml"
+check_run "the job over the XYZ source exits 0" 0 run "$WORK/xyz.yaml"
+check_py "over the XYZ source: the local run's features" "$WORK" <<'EOF'
+import sys
+sys.path.insert(0, sys.argv[1])
+import feat
+a = feat.load(sys.argv[1] + "/out/local/features.gpkg")
+why = feat.same(a, feat.load(sys.argv[1] + "/out/xyz/features.gpkg"), tol=1e-3)
+print(len(a), "features")
 if why: sys.exit(why)
 EOF
