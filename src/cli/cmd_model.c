@@ -64,16 +64,6 @@ struct args {
   double seconds;
 };
 
-/* A whole number in [lo, hi] for option `opt`, into *v. */
-static int whole(const char *opt, const char *s, long long lo, long long hi, long long *v) {
-  char *end;
-  *v = strtoll(s, &end, 10);
-  if (end == s || *end || *v < lo || *v > hi)
-    return swath_error_set(SWATH_EINVAL, "%s: '%s' is not a whole number in %lld-%lld", opt, s, lo,
-                           hi);
-  return 0;
-}
-
 static int parse_args(const char *cmd, int argc, char **argv, struct args *a) {
   static const struct option opts[] = {
       {"type", required_argument, NULL, 't'},
@@ -93,7 +83,7 @@ static int parse_args(const char *cmd, int argc, char **argv, struct args *a) {
       {NULL, 0, NULL, 0},
   };
   int c, rc = 0;
-  long long v;
+  long v;
   optind = 1;
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":ho:", opts, NULL)) != -1) {
@@ -123,15 +113,16 @@ static int parse_args(const char *cmd, int argc, char **argv, struct args *a) {
       a->spec.layout = optarg;
       break;
     case 'r':
-      rc = whole("--random", optarg, 1, 1 << 20, &a->random);
+      if (!(rc = swath_cli_long(optarg, "--random", 1, 1 << 20, &v))) a->random = v;
       break;
     case 'k':
-      rc = whole("--batches", optarg, 1, 1LL << 40, &a->batches);
+      if (!(rc = swath_cli_long(optarg, "--batches", 1, 1L << 40, &v))) a->batches = v;
       break;
     case 'b':
     case 'w':
-      rc = whole(c == 'b' ? "--batch" : "--workers", optarg, 1, c == 'b' ? 1024 : 256, &v);
-      *(c == 'b' ? &a->batch : &a->workers) = (int)v;
+      if (!(rc = swath_cli_long(optarg, c == 'b' ? "--batch" : "--workers", 1,
+                                c == 'b' ? 1024 : 256, &v)))
+        *(c == 'b' ? &a->batch : &a->workers) = (int)v;
       break;
     case 'S': {
       char *end;

@@ -211,6 +211,14 @@ static int compute_leaf(worker *w, swath_tile mt, swath_raster *block, double *t
   return r;
 }
 
+/* A leaf is computed: its fetched tiles leave the queue between the
+ * stages (the fetch stage may run further ahead). Under rc->lock. */
+static void leaf_computed(run_ctx *rc) {
+  int64_t slot = ++rc->compute_seq % FETCH_RING;
+  rc->ahead_bytes -= rc->ring[slot];
+  rc->ring[slot] = 0;
+}
+
 static void record_failure(run_ctx *rc, swath_tile mt, const char *msg) {
   /* Under rc->lock. */
   rc->failed++;
@@ -315,9 +323,7 @@ static void run_vector_task(worker *w, swath_task *t) {
   snprintf(msg, sizeof msg, "%s", swath_error_message());
 
   pthread_mutex_lock(&rc->lock);
-  int64_t slot = ++rc->compute_seq % FETCH_RING; /* its fetched tiles leave the queue */
-  rc->ahead_bytes -= rc->ring[slot];
-  rc->ring[slot] = 0;
+  leaf_computed(rc);
   rc->read_busy += t_read;
   rc->compute_busy += t_comp;
   rc->write_busy += t_write;
@@ -379,12 +385,7 @@ static void run_task(worker *w, swath_task *t) {
 
   /* Record before telling the parent: the parent's DONE must never precede its children's. */
   pthread_mutex_lock(&rc->lock);
-  if (t->kind == SWATH_TASK_LEAF) {
-    /* This leaf's fetched tiles leave the queue between the stages. */
-    int64_t slot = ++rc->compute_seq % FETCH_RING;
-    rc->ahead_bytes -= rc->ring[slot];
-    rc->ring[slot] = 0;
-  }
+  if (t->kind == SWATH_TASK_LEAF) leaf_computed(rc);
   rc->read_busy += t_read;
   rc->compute_busy += t_comp;
   rc->write_busy += t_write;

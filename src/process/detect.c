@@ -29,7 +29,6 @@ typedef struct detect_state {
   swath_model *model;
   char model_name[256];
   const swath_host *host;
-  double pre_busy; /* seconds filling chips, summed over threads (under no lock: a gauge) */
 } detect_state;
 
 static const swath_param PARAMS[] = {
@@ -188,7 +187,8 @@ static int parse_cfg(const swath_host *h, const swath_params *p, const swath_inp
   return parse_classes(h, c, h->param(p, "classes"));
 }
 
-/* The model the params name, opened; its input checked against the chips. */
+/* The model the params name, opened (its input checked against the chips
+ * there) and its first output against the kind's layout. */
 static int open_model(detect_state *s, const swath_params *p) {
   const swath_host *h = s->host;
   const char *path = h->param(p, "model"), *path2 = h->param(p, "model.path");
@@ -216,16 +216,8 @@ static int open_model(detect_state *s, const swath_params *p) {
   if (r) return r; /* the message names the model */
   const swath_model_info *mi = swath_model_get_info(s->model);
   snprintf(s->model_name, sizeof s->model_name, "%s", mi->name);
-  const int64_t *sh = mi->input.shape;
-  if (mi->input.ndim != 4 || (sh[1] > 0 && sh[1] != c->nbands) || (sh[2] > 0 && sh[2] != c->size) ||
-      (sh[3] > 0 && sh[3] != c->size))
-    return h->error(SWATH_PLUGIN_EINVAL,
-                    "model '%s': its input is %lldx%lldx%lldx%lld, but the "
-                    "job feeds Nx%dx%dx%d (params.bands, params.chip.size)",
-                    mi->name, (long long)sh[0], (long long)sh[1], (long long)sh[2],
-                    (long long)sh[3], c->nbands, c->size, c->size);
-  if (mi->noutputs < 1)
-    return h->error(SWATH_PLUGIN_EINVAL, "model '%s': it has no output", mi->name);
+  /* (swath_model_open checked the input against bands and chip.size, and
+   * that there are outputs: the spec carries them) */
   if (mi->max_batch > 0 && s->c.batch > mi->max_batch) s->c.batch = mi->max_batch;
   return detect_check_output(c, &mi->outputs[0], mi->name);
 }
@@ -320,7 +312,6 @@ static int run_batch(const detect_state *s, swath_tile_ctx *ctx, const chip_pos 
   in->shape[0] = n;
   swath_tensor out[SWATH_MODEL_MAX_OUTPUTS] = {0};
   int r = swath_model_run(s->model, in, out);
-  const swath_model_info *mi = swath_model_get_info(s->model);
   for (int k = 0; !r && k < n; k++) {
     if (c->kind == KIND_DETECTION) {
       r = detect_decode_boxes(c, &out[0], k, pos[k].x, pos[k].y, boxes);
@@ -358,7 +349,6 @@ static int run_batch(const detect_state *s, swath_tile_ctx *ctx, const chip_pos 
           }
     }
   }
-  (void)mi;
   for (int i = 0; i < SWATH_MODEL_MAX_OUTPUTS; i++)
     swath_tensor_free(&out[i]);
   return r;

@@ -73,8 +73,8 @@ bad "a chips file of the wrong size" "400 bytes is not a whole number of 3 x 128
 bad "a missing chips file" "--chips 'nope.f32': cannot read it" model bench conv.onnx --chips nope.f32
 bad "a batch larger than the chips" "a batch of 8 needs at least as many chips (have 6)" \
   model bench conv.onnx --chips chips6.f32 --batch 8
-bad "batch 0" "--batch: '0' is not a whole number in 1-1024" model bench conv.onnx --random 2 --batch 0
-bad "workers not a number" "--workers: 'x' is not a whole number" model bench conv.onnx --random 2 --workers x
+bad "batch 0" "--batch: expected a whole number in 1-1024, got '0'" model bench conv.onnx --random 2 --batch 0
+bad "workers not a number" "--workers: expected a whole number in 1-256, got 'x'" model bench conv.onnx --random 2 --workers x
 bad "seconds 0" "--seconds: '0' is not a number in (0, 86400]" model bench conv.onnx --random 2 --seconds 0
 bad "bench options to info" "model info: --random, --batch, --workers, --seconds and --batches are for bench" \
   model info conv.onnx --workers 2
