@@ -250,18 +250,13 @@ static int swath_cmd_model_serve(int argc, char **argv) {
   optind = 1;
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    if (swath_cli_http_option(c, optarg, &cfg.http, &rc)) {
+      if (rc) return swath_cli_fail(rc);
+      continue;
+    }
     switch (c) {
-    case 'p':
-      if (!(rc = swath_cli_long(optarg, "--port", 0, 65535, &v))) cfg.http.port = (int)v;
-      break;
-    case 'H':
-      cfg.http.host = optarg;
-      break;
     case 'n':
       cfg.name = optarg;
-      break;
-    case 't':
-      if (!(rc = swath_cli_long(optarg, "--threads", 1, 256, &v))) cfg.http.threads = (int)v;
       break;
     case 'b':
       if (!(rc = swath_cli_long(optarg, "--max-batch", 0, 1 << 20, &v))) cfg.max_batch = (int)v;
@@ -289,17 +284,12 @@ static int swath_cmd_model_serve(int argc, char **argv) {
         swath_error_set(SWATH_EINVAL, "model serve: expected one model (a .onnx file)"));
   cfg.model.path = argv[optind];
   sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  swath_cli_block_stop_signals(&set);
   swath_kserve_server *srv;
   if ((rc = swath_kserve_start(&cfg, &srv))) return swath_cli_fail(rc);
   fprintf(stderr, "swath: serving model '%s' (KServe v2) on http://%s:%d/ (%d threads)\n",
           swath_kserve_name(srv), cfg.http.host, swath_kserve_port(srv), cfg.http.threads);
-  int sig = 0;
-  sigwait(&set, &sig);
-  fprintf(stderr, "swath: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
+  swath_cli_wait_stop(&set);
   swath_kserve_stop(srv);
   return 0;
 }

@@ -44,18 +44,13 @@ int swath_cmd_serve(int argc, char **argv) {
   optind = 1;
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    if (swath_cli_http_option(c, optarg, &cfg.http, &rc)) {
+      if (rc) return swath_cli_fail(rc);
+      continue;
+    }
     switch (c) {
     case 'c':
       cfg.catalog = optarg;
-      break;
-    case 'p':
-      if (!(rc = swath_cli_long(optarg, "--port", 0, 65535, &v))) cfg.http.port = (int)v;
-      break;
-    case 'H':
-      cfg.http.host = optarg;
-      break;
-    case 't':
-      if (!(rc = swath_cli_long(optarg, "--threads", 1, 256, &v))) cfg.http.threads = (int)v;
       break;
     case 'b':
       cfg.http.base_url = optarg;
@@ -82,17 +77,12 @@ int swath_cmd_serve(int argc, char **argv) {
     return swath_cli_fail(swath_error_set(SWATH_EINVAL, "serve: --catalog DB is required"));
 
   sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  swath_cli_block_stop_signals(&set);
   swath_stac_server *srv;
   if ((rc = swath_stac_start(&cfg, &srv))) return swath_cli_fail(rc);
   fprintf(stderr, "swath: serving the STAC API for %s on http://%s:%d/ (%d threads)\n", cfg.catalog,
           cfg.http.host, swath_stac_port(srv), cfg.http.threads);
-  int sig = 0;
-  sigwait(&set, &sig);
-  fprintf(stderr, "swath: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
+  swath_cli_wait_stop(&set);
   swath_stac_stop(srv);
   return 0;
 }

@@ -4,6 +4,7 @@
 #ifndef SWATH_CLI_COMMANDS_H
 #define SWATH_CLI_COMMANDS_H
 
+#include <signal.h>
 #include <stdio.h>
 
 int swath_cmd_run(int argc, char **argv);
@@ -30,11 +31,21 @@ int swath_cli_long(const char *s, const char *what, long lo, long hi, long *v);
  * count, numberMatched left out). */
 int swath_cli_count_limit(const char *s, long *v);
 
+/* serve_common.c: a server's listening flags, --port ('p'), --host ('H')
+ * and --threads ('t'), into `h` (1 if `c` is one of them; *rc gets the
+ * parse result); and running until SIGINT or SIGTERM: block them before
+ * the server starts its threads, then wait (a line says which came). */
+struct swath_http_config;
+int swath_cli_http_option(int c, const char *arg, struct swath_http_config *h, int *rc);
+void swath_cli_block_stop_signals(sigset_t *set);
+void swath_cli_wait_stop(const sigset_t *set);
+
 struct swath_job;
 /* Load a job file and apply --zoom / --bounds overrides (NULL: none). On
  * failure prints the error, frees what was loaded and returns the exit
  * status; 0 with *out set otherwise. */
-int swath_cli_load_job(const char *path, const char *zoom, const char *bounds, struct swath_job **out);
+int swath_cli_load_job(const char *path, const char *zoom, const char *bounds,
+                       struct swath_job **out);
 
 struct option;
 /* A command over one job file (job_cmd.c). */
