@@ -16,6 +16,12 @@ int swath_cmd_serve(int argc, char **argv);
 int swath_cmd_model(int argc, char **argv);
 int swath_cmd_export(int argc, char **argv);
 int swath_cmd_heatmap(int argc, char **argv);
+int swath_cmd_submit(int argc, char **argv);
+int swath_cmd_worker(int argc, char **argv);
+int swath_cmd_status(int argc, char **argv);
+int swath_cmd_cancel(int argc, char **argv);
+int swath_cmd_retry(int argc, char **argv);
+int swath_cmd_plan(int argc, char **argv);
 
 /* Print "swath: <msg>" for the calling thread's last error and return the
  * exit status that goes with `code`. */

@@ -33,6 +33,12 @@ static const struct command commands[] = {
     {"model", swath_cmd_model, "show a model's inputs and outputs; run one batch"},
     {"export", swath_cmd_export, "write detected features as GeoJSON, CSV, FlatGeobuf or GPKG"},
     {"heatmap", swath_cmd_heatmap, "map the density of detected features as tiles"},
+    {"plan", swath_cmd_plan, "a job's tasks per zoom, its cells, a worker's peak memory"},
+    {"submit", swath_cmd_submit, "queue a job's tasks in PostgreSQL for swath workers"},
+    {"worker", swath_cmd_worker, "run queued tasks until the queue is drained"},
+    {"status", swath_cmd_status, "progress of queued jobs"},
+    {"cancel", swath_cmd_cancel, "stop a queued job"},
+    {"retry", swath_cmd_retry, "queue a job's failed tasks again"},
     {NULL, NULL, NULL},
 };
 

@@ -463,7 +463,9 @@ static int parse_output(swath_job *job, const swath_cfg *c, const char *dir) {
   return 0;
 }
 
-int swath_job_load(const char *path, swath_job **out) {
+int swath_job_load(const char *path, swath_job **out) { return swath_job_load_text(path, NULL, out); }
+
+int swath_job_load_text(const char *path, const char *text, swath_job **out) {
   *out = NULL;
   swath_job *job = calloc(1, sizeof *job);
   if (!job) return SWATH_ENOMEM;
@@ -472,7 +474,12 @@ int swath_job_load(const char *path, swath_job **out) {
   int rc = dircopy ? 0 : SWATH_ENOMEM;
   if (!rc) {
     job->path = strdup(path);
-    rc = job->path ? swath_cfg_read_file(path, &job->text) : SWATH_ENOMEM;
+    if (!job->path)
+      rc = SWATH_ENOMEM;
+    else if (text)
+      rc = (job->text = strdup(text)) ? 0 : SWATH_ENOMEM;
+    else
+      rc = swath_cfg_read_file(path, &job->text);
   }
   if (!rc) rc = swath_cfg_parse_string(job->text, path, &root);
   if (!rc && root->type != SWATH_CFG_MAP)

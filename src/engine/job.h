@@ -17,8 +17,8 @@ typedef struct swath_job_input {
 } swath_job_input;
 
 typedef struct swath_job {
-  char *path;  /* the job file */
-  char *text;  /* the job file's text, stored with the output */
+  char *path;      /* the job file */
+  char *text;      /* the job file's text, stored with the output */
   swath_cfg *tree; /* the parsed job; inputs point into it */
   char *cache_dir; /* tile cache root for remote inputs (cache.path or the default) */
   char *process;
@@ -40,13 +40,13 @@ typedef struct swath_job {
   char *out_path;
   const char *sink;  /* the output's sink type (io/sink.h registry): SWATH_SINK_DEFAULT */
   const char *store; /* the state store type (engine/store.h registry): SWATH_STORE_DEFAULT */
-  char *format;             /* GTiff | PNG | JPEG | WEBP */
-  swath_dtype dtype;        /* UNKNOWN: what the process produces */
-  char *compression;        /* GTiff only */
-  int quality;              /* JPEG / WEBP */
-  char *resampling;         /* input reprojection */
-  double warp_error;        /* transformer approximation, pixels; 0 = exact */
-  int overviews;            /* 1: zooms below max built from children */
+  char *format;      /* GTiff | PNG | JPEG | WEBP */
+  swath_dtype dtype; /* UNKNOWN: what the process produces */
+  char *compression; /* GTiff only */
+  int quality;       /* JPEG / WEBP */
+  char *resampling;  /* input reprojection */
+  double warp_error; /* transformer approximation, pixels; 0 = exact */
+  int overviews;     /* 1: zooms below max built from children */
   char *overview_resampling; /* average | nearest (NULL: by data kind) */
   int has_nodata;
   double nodata;
@@ -71,6 +71,9 @@ int swath_job_resolve_path_params(swath_job *job, const char *dir, const swath_c
 
 /* Parse and validate a job file. Errors name the file and line. */
 int swath_job_load(const char *path, swath_job **out);
+/* The same from the job's text (a queued job's, engine/queue.h): `path`
+ * names it in messages and its folder resolves relative paths. */
+int swath_job_load_text(const char *path, const char *text, swath_job **out);
 void swath_job_free(swath_job *job);
 /* Override zooms ("12" or "12-15") with the same checks as the file's. */
 int swath_job_set_zoom(swath_job *job, const char *spec);

@@ -22,6 +22,8 @@ struct swath_plan {
   const swath_store_vtable *store;
   void *store_state;
   swath_tile_iter *roots; /* metatiles of the zoom being walked */
+  int has_root, root_given; /* swath_plan_set_root: the one root, handed out yet */
+  swath_tile root;
   int zoom;               /* without overviews: the zoom being walked */
   frame stack[SWATH_GRID_MAX_ZOOMS + 1];
   int depth;
@@ -388,6 +390,24 @@ static int visit(swath_plan *p, swath_tile mt, swath_plan_node *parent, int q, s
   return 0;
 }
 
+/* The next metatile the walk starts from at p->zoom: the iterator's, or
+ * the one root swath_plan_set_root gave (if it meets the area). */
+static int next_root(swath_plan *p, swath_tile *mt) {
+  if (!p->has_root) return swath_tile_iter_next(p->roots, mt);
+  if (p->root_given) return 0;
+  p->root_given = 1;
+  if (!metatile_in_area(p, p->root)) return 0;
+  *mt = p->root;
+  return 1;
+}
+
+void swath_plan_set_root(swath_plan *p, swath_tile root) {
+  swath_tile_iter_free(p->roots);
+  p->roots = NULL;
+  p->has_root = 1;
+  p->root = root;
+}
+
 int swath_plan_next(swath_plan *p, swath_task *t) {
   if (p->ready) {
     swath_plan_node *n = p->ready;
@@ -403,11 +423,11 @@ int swath_plan_next(swath_plan *p, swath_task *t) {
   while (!p->exhausted) {
     if (p->depth == 0) {
       swath_tile mt;
-      if (!swath_tile_iter_next(p->roots, &mt)) {
+      if (!next_root(p, &mt)) {
         swath_tile_iter_free(p->roots);
         p->roots = NULL;
         /* Without overviews, walk the next zoom down. */
-        if (!p->overviews && p->zoom > p->min_zoom &&
+        if (!p->overviews && !p->has_root && p->zoom > p->min_zoom &&
             swath_tile_iter_new(p->g, p->area, --p->zoom, p->m, &p->roots) == 0)
           continue;
         p->exhausted = 1;

@@ -111,6 +111,14 @@ int swath_plan_grid_is_quadtree(const swath_grid *g, int min_zoom, int max_zoom)
  * (children outside the area still count as what the store says). Call
  * before the first swath_plan_next. */
 void swath_plan_redo(swath_plan *p);
+/* Walk only the subtree of metatile `root` (at the plan's min_zoom; call
+ * before the first swath_plan_next): one task of a queued job (a cell, or
+ * one metatile of the zooms above the cells, engine/queue.h). Everything
+ * else is as for the whole area: the subtree's tiles are the area's tiles
+ * under the root, and its top zoom's overviews follow the store's
+ * children, so the task makes exactly what a run over the whole area
+ * makes there. */
+void swath_plan_set_root(swath_plan *p, swath_tile root);
 /* Next task: 1 and *t filled; 0 if none is ready now (see swath_plan_finished). */
 int swath_plan_next(swath_plan *p, swath_task *t);
 /* 1 when every task has been handed out and no parent is waiting. */

@@ -88,8 +88,7 @@ static int plan_run(run_ctx *rc, const swath_area *area, int overviews, int redo
   if (r) return r;
   swath_task_count_wait(*count, 0.2);
   stats->total = swath_task_count_get(*count, exact);
-  if ((r = swath_plan_new(rc->g, area, job->min_zoom, job->max_zoom, rc->m, overviews, rc->store,
-                          rc->store_state, &rc->plan)))
+  if ((r = swath__plan_new(rc, area, overviews, rc->store, rc->store_state, &rc->plan)))
     return r;
   if (redo) swath_plan_redo(rc->plan);
   swath_job_size_note(job, area, swath__remote_input(rc), swath__top_zoom_only(rc));

@@ -175,8 +175,7 @@ int swath__walk_init(walk *w, run_ctx *rc, const swath_area *area, int overviews
     r = rc->src_vt[i]->open(&rc->specs[i], rc->g, &si, &w->src[i]);
   }
   if (!r)
-    r = swath_plan_new(rc->g, area, rc->job->min_zoom, rc->job->max_zoom, rc->m, overviews, store,
-                       store_state, &w->plan);
+    r = swath__plan_new(rc, area, overviews, store, store_state, &w->plan);
   return r;
 }
 

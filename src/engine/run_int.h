@@ -55,6 +55,7 @@ typedef struct run_ctx {
   int average;                        /* overview resampling */
   const swath_sink_vtable *sink;
   void *sink_state;
+  swath_sink_cfg sink_cfg; /* what the sink was opened with (swath__open_output) */
   const swath_store_vtable *store;
   void *store_state;
   /* A vector process's features store (NULL for raster processes). */
@@ -63,6 +64,10 @@ typedef struct run_ctx {
   swath_plan *plan;
   swath_overview_ctx ov; /* how overviews are built (set once the sink is open) */
   int overviews;         /* zooms below the top are built from children */
+  /* One task of a queued job (run_task.c): the plan walks only the subtree
+   * of scope_root, zooms scope_root.z to scope_max. */
+  int has_scope, scope_max;
+  swath_tile scope_root;
 
   pthread_mutex_t lock; /* guards the plan, counters, node buffers' allocation */
   pthread_cond_t cond;
@@ -74,6 +79,7 @@ typedef struct run_ctx {
   int64_t stale_below;   /* overview tasks below the run's zooms now older than their children */
   double read_busy, compute_busy, write_busy;
   FILE *failures;
+  char first_failure[512]; /* the first failed task's message ("" if none) */
 
   swath_fetcher **fetchers; /* per input; NULL for inputs that fetch nothing */
   unsigned char *offline;   /* per input: remote, offline (no fetcher; prefetch checks the cache) */
@@ -147,9 +153,9 @@ int swath__interrupted_error(void);
 /* What one tick of the progress loop found. */
 typedef struct swath__tick {
   int64_t finished, failed;
-  int64_t total; /* a new total, or -1: unchanged */
-  int estimate;  /* the new total is a guess */
-  int over;      /* the work is over: the last tick */
+  int64_t total;  /* a new total, or -1: unchanged */
+  int estimate;   /* the new total is a guess */
+  int over;       /* the work is over: the last tick */
   char extra[96]; /* what the progress shows after the counts ("" : nothing) */
 } swath__tick;
 /* One tick: wait a little (the tick decides how: a condition, a sleep),
@@ -210,6 +216,12 @@ int swath__fetch_stage_start(swath__fetch_stage *fs, run_ctx *rc, const swath_ar
  * ran (`stats` left alone). */
 int swath__fetch_stage_stop(swath__fetch_stage *fs, run_ctx *rc, swath_fetch_stats *stats);
 
+/* ---- run_task.c ---- */
+
+struct swath_task_runner;
+/* The run context a task runner set up (for job_memory.c's estimate). */
+run_ctx *swath__task_runner_ctx(struct swath_task_runner *tr);
+
 /* ---- run_setup.c ---- */
 
 /* A run's context over `job` (released by swath__run_ctx_free). */
@@ -231,6 +243,9 @@ int swath__open_output(run_ctx *rc, const swath_area *area, int overwrite, int *
  * recorded, the failure list opened. */
 int swath__open_state(run_ctx *rc, const swath_area *area, int overwrite, int overviews, int *redo);
 int swath__check_only(run_ctx *rc, const swath_area *area, int overviews);
+/* The plan of the run's zooms over `area`, or of its scope (has_scope). */
+int swath__plan_new(const run_ctx *rc, const swath_area *area, int overviews,
+                    const swath_store_vtable *store, void *store_state, swath_plan **out);
 int swath__finish_product(run_ctx *rc, const swath_job *job, swath_bounds area_bounds,
                           const swath_lonlat_extent *lonlat);
 

@@ -247,6 +247,7 @@ int swath__open_output(run_ctx *rc, const swath_area *area, int overwrite, int *
       .link_empty = job->link_empty,
       .check = 1, /* nothing is made before every check has passed */
   };
+  rc->sink_cfg = sc;
   if ((r = rc->sink->open(&sc, &rc->sink_state))) return r;
   if (rc->info.features) {
     swath_features_cfg fc = {.path = job->features, .crs = rc->g->crs, .check = 1};
@@ -304,6 +305,16 @@ int swath__open_state(run_ctx *rc, const swath_area *area, int overwrite, int ov
   snprintf(path, sizeof path, "%s/failed.txt", state_dir);
   rc->failures = fopen(path, "w");
   return 0;
+}
+
+int swath__plan_new(const run_ctx *rc, const swath_area *area, int overviews,
+                    const swath_store_vtable *store, void *store_state, swath_plan **out) {
+  const swath_job *job = rc->job;
+  int lo = rc->has_scope ? rc->scope_root.z : job->min_zoom;
+  int hi = rc->has_scope ? rc->scope_max : job->max_zoom;
+  int r = swath_plan_new(rc->g, area, lo, hi, rc->m, overviews, store, store_state, out);
+  if (!r && rc->has_scope) swath_plan_set_root(*out, rc->scope_root);
+  return r;
 }
 
 /* swath run --check, once every check has passed: what the run would do. */

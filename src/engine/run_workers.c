@@ -225,6 +225,14 @@ static void record_failure(run_ctx *rc, swath_tile mt, const char *msg) {
   char text[1024];
   swath_redact(msg, text, sizeof text); /* (error messages are already) */
   msg = text;
+  if (!rc->first_failure[0]) {
+    int n = snprintf(rc->first_failure, sizeof rc->first_failure, "task %d/%lld/%lld: ", mt.z,
+                     (long long)mt.x, (long long)mt.y);
+    size_t k = strlen(msg), room = n > 0 ? sizeof rc->first_failure - (size_t)n - 1 : 0;
+    if (k > room) k = room;
+    memcpy(rc->first_failure + n, msg, k);
+    rc->first_failure[n + k] = 0;
+  }
   rc->store->mark(rc->store_state, mt, SWATH_TASK_FAILED, msg, NULL, NULL, 0);
   if (rc->failures) {
     fprintf(rc->failures, "%d/%lld/%lld\t%s\n", mt.z, (long long)mt.x, (long long)mt.y, msg);
