@@ -60,9 +60,9 @@ enum swath_qjob_state {
   SWATH_QJOB_PLANNING = 0, /* tasks being inserted: nothing claimable yet */
   SWATH_QJOB_QUEUED = 1,   /* planned, no task claimed yet */
   SWATH_QJOB_RUNNING = 2,
-  SWATH_QJOB_DONE = 3,     /* every task done or empty, FINISH included */
-  SWATH_QJOB_FAILED = 4,   /* some task FAILED and nothing else can run */
-  SWATH_QJOB_CANCELLED = 5 /* swath cancel: nothing claimable, running tasks dropped */
+  SWATH_QJOB_DONE = 3,      /* every task done or empty, FINISH included */
+  SWATH_QJOB_FAILED = 4,    /* some task FAILED and nothing else can run */
+  SWATH_QJOB_CANCELLED = 5  /* swath cancel: nothing claimable, running tasks dropped */
 };
 
 /* Name of a state ("queued", ...). */
@@ -82,20 +82,20 @@ void swath_queue_close(swath_queue *q);
 /* ---- submit ---- */
 
 typedef struct swath_qtask {
-  int kind;      /* enum swath_qtask_kind */
+  int kind;     /* enum swath_qtask_kind */
   swath_tile mt; /* metatile (z, x, y); FINISH: unused */
   int64_t tiles; /* output tiles the task writes at most (progress) */
 } swath_qtask;
 
 typedef struct swath_qjob_spec {
-  const char *key;    /* the job key (engine/job.h): same key, same product */
-  const char *yaml;   /* the job text, run by every worker */
-  const char *path;   /* the job file's path, for messages */
-  const char *output; /* the output location */
+  const char *key;       /* the job key (engine/job.h): same key, same product */
+  const char *yaml;      /* the job text, run by every worker */
+  const char *path;      /* the job file's path, for messages */
+  const char *output;    /* the output location */
   int min_zoom, max_zoom;
-  int cell_zoom;    /* zoom of the CELL tasks */
-  int overviews;    /* TILE tasks are built from their children */
-  int max_attempts; /* attempts per task before FAILED (>= 1) */
+  int cell_zoom;         /* zoom of the CELL tasks */
+  int overviews;         /* TILE tasks are built from their children */
+  int max_attempts;      /* attempts per task before FAILED (>= 1) */
 } swath_qjob_spec;
 
 /* Create a job and stream its tasks into the queue: `next` returns 1 with
@@ -113,9 +113,9 @@ int swath_queue_submit(swath_queue *q, const swath_qjob_spec *spec,
 
 typedef struct swath_claim {
   int64_t job;
-  int kind; /* enum swath_qtask_kind */
+  int kind;       /* enum swath_qtask_kind */
   swath_tile mt;
-  int attempt; /* 1 for the first claim; the fencing token */
+  int attempt;    /* 1 for the first claim; the fencing token */
   int64_t tiles;
 } swath_claim;
 
@@ -161,16 +161,16 @@ int swath_queue_release(swath_queue *q, const char *owner, const swath_claim *c,
 typedef struct swath_qjob {
   int64_t id;
   char *key, *yaml, *path, *output; /* owned: swath_qjob_clear */
-  int state;                        /* enum swath_qjob_state */
+  int state;                         /* enum swath_qjob_state */
   int min_zoom, max_zoom, cell_zoom, overviews, max_attempts;
   double created, started, finished, updated; /* Unix seconds; 0 if not yet */
   int64_t tasks, tasks_done, tasks_empty, tasks_failed, tasks_running, tasks_ready;
   int64_t tiles_total, tiles_written;
   int64_t expired_leases, fenced;
-  int workers_alive; /* workers with a heartbeat in the last 3 leases that claimed from it */
-  double rate;       /* tiles/s over the last minute of completions (0 if none) */
-  double eta;        /* seconds, from the rate (-1 if unknown) */
-  char *last_error;  /* the last failure message, or NULL */
+  int workers_alive;  /* workers with a heartbeat in the last 3 leases that claimed from it */
+  double rate;        /* tiles/s over the last minute of completions (0 if none) */
+  double eta;         /* seconds, from the rate (-1 if unknown) */
+  char *last_error;   /* the last failure message, or NULL */
 } swath_qjob;
 
 void swath_qjob_clear(swath_qjob *j);

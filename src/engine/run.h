@@ -17,18 +17,18 @@ typedef struct swath_run_opts {
 } swath_run_opts;
 
 typedef struct swath_run_stats {
-  int64_t total;                        /* tasks (process tiles over all zooms) */
+  int64_t total;         /* tasks (process tiles over all zooms) */
   int64_t done, empty, failed, skipped; /* skipped: finished by an earlier run */
   int64_t leaves,
       overviews; /* tasks computed from the inputs / overview tasks built (done or empty) */
   int64_t tiles_written;
-  int64_t pixels; /* output pixels computed from the inputs */
+  int64_t pixels;        /* output pixels computed from the inputs */
   double seconds;
   double read_busy, compute_busy, write_busy; /* thread-seconds per stage */
   int workers;
-  swath_fetch_stats fetch;   /* remote inputs, all fetchers summed (busy: the busiest) */
-  int vector;                /* a vector process: */
-  int64_t features;          /*   the features its tiles kept */
+  swath_fetch_stats fetch; /* remote inputs, all fetchers summed (busy: the busiest) */
+  int vector;              /* a vector process: */
+  int64_t features;        /*   the features its tiles kept */
   char process_summary[512]; /* the process's own line (a model's busy time), or "" */
 } swath_run_stats;
 
@@ -64,8 +64,7 @@ typedef struct swath_prefetch_stats {
  * retry_failed replays. Returns 0 if everything ended fetched, cached or
  * empty; SWATH_EIO if some failed; SWATH_EINVAL for bad input (including a
  * job without remote inputs). */
-int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts,
-                   swath_prefetch_stats *stats);
+int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts, swath_prefetch_stats *stats);
 
 /* Where a job keeps its state and failure list. */
 #define SWATH_STATE_DIR ".swath"
