@@ -64,6 +64,7 @@ static int setup(const swath_job *job, int workers, swath_task_runner **out) {
   if (!r) r = swath__run_setup(rc, &tr->area, 1);
   if (!r && rc->info.features) r = swath_sink_find("none", &rc->sink);
   if (!r) r = swath__open_output(rc, tr->area, 1, &tr->overviews, &tr->lonlat);
+  rc->overviews = tr->overviews;
   if (!r && rc->info.features && (!job->features || strncmp(job->features, "PG:", 3) != 0))
     r = swath_error_set(SWATH_EINVAL,
                         "%s: output.features '%s' is a file: workers on several machines "

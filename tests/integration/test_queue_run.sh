@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# test_queue_run.sh: a job drained from the PostgreSQL queue, through
+# pgbouncer in transaction pooling, by several `swath worker` processes
+# makes the same product as `swath run` of the job on one machine (issue
+# 19, points 1-3 and 5):
+#   - the tile trees are byte-identical (every file, same names) for jobs
+#     with overviews (cells at the chosen zoom and at forced cell zooms)
+#     and without (every zoom from the inputs), and the metadata describes
+#     the same tiles;
+#   - no staging folder or temporary file is left;
+#   - `swath status JOB --json` says successful with every task finished,
+#     each task completed exactly once in the queue's record;
+#   - cancel: workers claim nothing of a cancelled job; retry --failed
+#     queues failed tasks again; bad input gets one line and exit 2.
+. "$(dirname "$0")/lib.sh"
+require_swath
+start_postgres
+start_pgbouncer
+DB="$PGB_CONN"
+
+gen_dem "$WORK/data/dem.tif" --size 1024
+# job NAME METATILING ZOOMS: a hillshade job (names starting "noov": every
+# zoom from the inputs, no overviews).
+job() {
+  local extra=""
+  case $1 in noov*) extra=", overviews: false" ;; esac
+  cat >"$WORK/$1.yaml" <<EOF
+process: hillshade
+params: {azimuth: 315, altitude: 45}
+inputs:
+  dem: data/dem.tif
+grid: {name: WebMercatorQuad, metatiling: $2, pixel_buffer: 1}
+zoom: $3
+output: {path: out/$1, format: PNG$extra}
+EOF
+}
+
+# byte_identical A B: the same files (tiles and metadata) with the same bytes.
+byte_identical() {
+  "$PY" - "$1" "$2" <<'PY'
+import hashlib, json, os, sys
+a, b = sys.argv[1], sys.argv[2]
+def files(root):
+    out = {}
+    for d, dirs, fs in os.walk(root):
+        dirs[:] = [x for x in dirs if x != ".swath"]
+        for f in fs:
+            p = os.path.join(d, f)
+            out[os.path.relpath(p, root)] = hashlib.md5(open(p, "rb").read()).hexdigest()
+    return out
+fa, fb = files(a), files(b)
+tiles = [k for k in fa if k.endswith(".png")]
+if not tiles:
+    sys.exit("no tiles in " + a)
+only = sorted(set(fa) ^ set(fb))
+if only:
+    sys.exit("files in one tree only: %s" % only[:5])
+diff = [k for k in fa if k.endswith(".png") and fa[k] != fb[k]]
+if diff:
+    sys.exit("%d tiles differ, e.g. %s" % (len(diff), diff[:3]))
+# Metadata: the same limits and zooms (paths and names may differ).
+for m in ("tilejson.json",):
+    if m in fa:
+        ja, jb = json.load(open(os.path.join(a, m))), json.load(open(os.path.join(b, m)))
+        for k in ("minzoom", "maxzoom", "bounds", "center"):
+            if ja.get(k) != jb.get(k):
+                sys.exit("%s: %s differs: %s vs %s" % (m, k, ja.get(k), jb.get(k)))
+print("%d tiles byte-identical, %d files" % (len(tiles), len(fa)))
+PY
+}
+
+# status_json ID: the job's status document.
+status_json() { "$SWATH" status "$1" --db "$DB" --json; }
+
+# drain NAME ID NWORKERS: run NWORKERS workers on job ID until they exit.
+drain() {
+  local pids=() i
+  for i in $(seq 1 "$3"); do
+    "$SWATH" worker --db "$DB" --job "$2" --workers 1 --lease 10 >"$WORK/$1.w$i.log" 2>&1 &
+    pids+=($!)
+    track_bg $!
+  done
+  local rc=0
+  for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+  return $rc
+}
+
+# queue_case NAME METATILING ZOOMS [submit flags...]
+queue_case() {
+  local name=$1 m=$2 zooms=$3
+  shift 3
+  job "$name-ref" "$m" "$zooms"
+  job "$name-q" "$m" "$zooms"
+  check_run "$name: swath run exits 0" 0 run "$WORK/$name-ref.yaml" --workers 2 --no-progress ||
+    return
+  run_swath submit "$WORK/$name-q.yaml" --db "$DB" "$@"
+  local id
+  id=$(tr -d '[:space:]' <"$WORK/run.out")
+  check "$name: submit exits 0 and prints the job id" test "$RUN_RC" -eq 0 -a -n "$id" ||
+    { echo "$(last_run_output)" | _detail; return; }
+  check "$name: 3 workers drain the job and exit 0" drain "$name" "$id" 3
+  status_json "$id" >"$WORK/$name.status.json"
+  check_py "$name: status says done, every task finished once, 100%" "$WORK/$name.status.json" "$PG_LIBPQ" "$id" <<'EOF'
+import json, subprocess, sys
+s = json.load(open(sys.argv[1]))
+assert s["state"] == "done", s
+t = s["tasks"]
+assert t["done"] + t["empty"] == t["total"] and t["failed"] == 0 and t["running"] == 0, t
+assert s["progress"] == 100, s
+out = subprocess.run(["psql", sys.argv[2], "-Atc",
+    "SELECT count(*), sum(CASE WHEN completions = 1 THEN 1 ELSE 0 END) FROM swath_tasks WHERE job = %d" % int(sys.argv[3])],
+    capture_output=True, text=True, check=True).stdout.strip().split("|")
+assert out[0] == out[1] and int(out[0]) == t["total"], ("tasks completed other than once", out, t)
+EOF
+  check "$name: the tile tree is byte-identical to swath run's" byte_identical "$WORK/out/$name-ref" "$WORK/out/$name-q"
+  check_eq "$name: no staging folder left" "" "$(ls -A "$WORK/out/$name-q/.swath/stage" 2>/dev/null)"
+  check_eq "$name: no temporary file left" "" "$(tmp_files "$WORK/out/$name-q")"
+}
+
+queue_case ov 2 "[9, 14]"
+queue_case ov-cells 2 "[9, 14]" --cell-zoom 11
+queue_case ov-m1 1 "[10, 13]" --cell-zoom 12
+# Without overviews every metatile of every zoom is a task of its own.
+queue_case noov 2 "[10, 13]"
+# ---- cancel, retry, bad input ----
+job cancel 2 "[9, 13]"
+run_swath submit "$WORK/cancel.yaml" --db "$DB"
+CID=$(tr -d '[:space:]' <"$WORK/run.out")
+check_run "cancel exits 0" 0 cancel "$CID" --db "$DB"
+timeout 60 "$SWATH" worker --db "$DB" --job "$CID" --lease 5 >"$WORK/cancel.w.log" 2>&1
+check_eq "a worker exits 0 at once on a cancelled job" 0 $?
+check_py "a cancelled job: state cancelled, nothing claimed" "$(status_json "$CID")" <<'EOF'
+import json, sys
+s = json.loads(sys.argv[1])
+assert s["state"] == "cancelled" and s["tasks"]["done"] == 0 and s["tasks"]["running"] == 0, s
+EOF
+
+# A job whose input is gone when the workers run: its tasks fail (one
+# attempt each here), the job fails with the reason; once the input is
+# back, retry --failed queues them again and the job finishes as swath run.
+job retry-q 2 "[10, 12]"
+job retry-ref 2 "[10, 12]"
+run_swath submit "$WORK/retry-q.yaml" --db "$DB" --max-attempts 1
+RID=$(tr -d '[:space:]' <"$WORK/run.out")
+mv "$WORK/data/dem.tif" "$WORK/data/dem.away"
+timeout 120 "$SWATH" worker --db "$DB" --job "$RID" --lease 5 >"$WORK/retry.w1.log" 2>&1
+check_eq "a worker exits 0 once the job has failed" 0 $?
+check_py "the job failed, its last error names the input" "$(status_json "$RID")" <<'EOF2'
+import json, sys
+s = json.loads(sys.argv[1])
+assert s["state"] == "failed" and s["tasks"]["failed"] > 0, s
+assert "dem.tif" in (s["last_error"] or ""), s["last_error"]
+EOF2
+mv "$WORK/data/dem.away" "$WORK/data/dem.tif"
+check_run "retry --failed exits 0" 0 retry "$RID" --failed --db "$DB"
+check "  and says how many it queued" grep -qE "[1-9][0-9]* failed task\(s\) queued again" "$WORK/run.err"
+check "workers drain the retried job" drain retry "$RID" 2
+check_py "the retried job is done" "$(status_json "$RID")" <<'EOF2'
+import json, sys
+s = json.loads(sys.argv[1])
+assert s["state"] == "done" and s["tasks"]["failed"] == 0, s
+EOF2
+check_run "swath run of the same job exits 0" 0 run "$WORK/retry-ref.yaml" --no-progress
+check "the retried job's tiles equal swath run's" byte_identical "$WORK/out/retry-ref" "$WORK/out/retry-q"
+
+check_run "submit without a database: exit 2" 2 submit "$WORK/ov-q.yaml"
+check "  names the missing --db" grep -q -- "--db" "$WORK/run.err"
+check_run "submit to a server that is not there: exit 2" 2 submit "$WORK/ov-q.yaml" --db "host=127.0.0.1 port=1 user=swath dbname=swath connect_timeout=3"
+check_eq "  one line" 1 "$(wc -l <"$WORK/run.err")"
+check_run "status of a job that does not exist: exit 2" 2 status 999999 --db "$DB"
+check_run "status with a bad job id: exit 2" 2 status 12x --db "$DB"
+check_run "retry without --failed: exit 2" 2 retry "$CID" --db "$DB"
+check_run "worker --lease 1: exit 2" 2 worker --db "$DB" --lease 1
+check_run "submit --cell-zoom outside the zooms: exit 2" 2 submit "$WORK/ov-q.yaml" --db "$DB" --cell-zoom 3
