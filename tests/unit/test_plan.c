@@ -6,7 +6,11 @@
  * top-zoom task over recorded children is an overview of them; a STALE
  * task is rebuilt; a task recorded over part of its metatile (an earlier
  * run's area cut it) is done again by a run that needs more of it, and by
- * no other. */
+ * no other. Queued jobs: the plans of a job's cells (swath_plan_set_root)
+ * and of the overview tasks above them, run in the queue's order, hand out
+ * exactly the metatiles of the whole plan, each once, and an overview task
+ * over its finished children is an overview of them (cells.c streams
+ * exactly those tasks). */
 #include <gdal.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +23,7 @@
 
 #include "core/area.h"
 #include "core/grid.h"
+#include "engine/cells.h"
 #include "engine/plan.h"
 
 /* A fake store: a small open-addressing table of (z,x,y) -> state. */
@@ -466,6 +471,65 @@ static void quadtree_check(void **st) {
   assert_true(swath_plan_grid_is_quadtree(&g, 6, 8));
 }
 
+/* A job cut as the queue cuts it (cells at cz, one task per metatile
+ * above): each cell's plan covers exactly its subtree, the tasks above are
+ * overviews of the children the cells recorded, and together they are
+ * the whole plan's metatiles, each once. cells.c streams the same tasks. */
+static void cells_and_roots_cover_the_plan_once(void **st) {
+  (void)st;
+  for (int m = 1; m <= 2; m *= 2) {
+    for (int cz = 10; cz <= 15; cz += 2) {
+      fake *f = calloc(1, sizeof *f), *handed = calloc(1, sizeof *handed);
+      swath_cells c;
+      assert_int_equal(swath_cells_start(&c, &grid, area, 10, 15, m, 1, cz), 0);
+      swath_qtask qt;
+      int64_t n = 0, cells = 0;
+      int r;
+      while ((r = swath_cells_next(&c, &qt)) == 1) {
+        swath_plan *p;
+        int top = qt.kind == SWATH_QTASK_CELL ? 15 : qt.mt.z;
+        assert_true(qt.kind == SWATH_QTASK_CELL ? qt.mt.z == cz : qt.mt.z < cz);
+        cells += qt.kind == SWATH_QTASK_CELL;
+        assert_int_equal(swath_plan_new(&grid, area, qt.mt.z, top, m, 1, &fake_vt, f, &p), 0);
+        swath_plan_set_root(p, qt.mt);
+        swath_task t;
+        int64_t in_task = 0;
+        for (;;) {
+          if (!swath_plan_next(p, &t)) break;
+          /* Under the root, handed out once over all tasks. */
+          int dz = t.mt.z - qt.mt.z;
+          assert_true(dz >= 0);
+          assert_int_equal(t.mt.x >> dz, qt.mt.x);
+          assert_int_equal(t.mt.y >> dz, qt.mt.y);
+          enum swath_task_state s;
+          f_get(handed, t.mt, &s, NULL, 0);
+          assert_int_equal(s, SWATH_TASK_PENDING);
+          f_mark(handed, t.mt, SWATH_TASK_DONE, NULL, NULL, NULL, 0);
+          /* Above the cells a task is the overview of recorded children. */
+          if (qt.kind == SWATH_QTASK_TILE) assert_int_equal(t.kind, SWATH_TASK_OVERVIEW);
+          f_mark(f, t.mt, SWATH_TASK_DONE, NULL, NULL, NULL, 0);
+          swath_plan_report(p, t.parent, t.quadrant, SWATH_CHILD_DATA);
+          if (t.node) swath_plan_release(p, t.node);
+          in_task++;
+        }
+        assert_true(swath_plan_finished(p));
+        assert_true(in_task >= 1);
+        n += in_task;
+        swath_plan_free(p);
+      }
+      assert_int_equal(r, 0);
+      swath_cells_free(&c);
+      int64_t expect = 0;
+      for (int z = 10; z <= 15; z++)
+        expect += swath_area_count_tiles(&grid, area, z, m);
+      assert_int_equal(n, expect);
+      assert_int_equal(cells, swath_area_count_tiles(&grid, area, cz, m));
+      free(f);
+      free(handed);
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(every_task_once_children_first),
@@ -476,6 +540,7 @@ int main(void) {
       cmocka_unit_test(top_zoom_over_recorded_children_is_an_overview),
       cmocka_unit_test(stale_is_rebuilt),
       cmocka_unit_test(partial_tasks_are_done_again_where_needed),
+      cmocka_unit_test(cells_and_roots_cover_the_plan_once),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
