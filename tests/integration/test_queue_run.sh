@@ -163,6 +163,34 @@ EOF2
 check_run "swath run of the same job exits 0" 0 run "$WORK/retry-ref.yaml" --no-progress
 check "the retried job's tiles equal swath run's" byte_identical "$WORK/out/retry-ref" "$WORK/out/retry-q"
 
+# Cancel while a worker runs a long task: the heartbeat finds the lease
+# lost within a second or two, the task stops, its staged tiles are
+# dropped, and the worker exits (its job has ended).
+job slow 4 "[9, 17]"
+run_swath submit "$WORK/slow.yaml" --db "$DB" --cell-zoom 9
+SID=$(tr -d '[:space:]' <"$WORK/run.out")
+"$SWATH" worker --db "$DB" --job "$SID" --workers 1 --lease 3 >"$WORK/slow.w.log" 2>&1 &
+SPID=$!
+track_bg $SPID
+for _ in $(seq 1 100); do grep -q "set up" "$WORK/slow.w.log" && break; sleep 0.1; done
+sleep 1
+check_run "cancel of a running job exits 0" 0 cancel "$SID" --db "$DB"
+t_cancel=$(date +%s.%N)
+wait_s=""
+for _ in $(seq 1 150); do
+  if ! kill -0 $SPID 2>/dev/null; then wait_s=$(echo "$(date +%s.%N) - $t_cancel" | bc); break; fi
+  sleep 0.1
+done
+check "the worker stopped its task and exited within 15 s of the cancel (${wait_s:-no}s)" test -n "$wait_s"
+check "  its log says the lease was lost" grep -q "lease lost" "$WORK/slow.w.log"
+check_py "  the cancelled job: no task done, none running" "$(status_json "$SID")" <<'EOF2'
+import json, sys
+s = json.loads(sys.argv[1])
+assert s["state"] == "cancelled" and s["tasks"]["done"] == 0 and s["tasks"]["running"] == 0, s
+EOF2
+check_eq "  its staged tiles were dropped" "" "$(find "$WORK/out/slow/.swath/stage" -type f 2>/dev/null | head -3)"
+check_eq "  and nothing reached the output" "" "$(tile_files "$WORK/out/slow" png | head -3)"
+
 check_run "submit without a database: exit 2" 2 submit "$WORK/ov-q.yaml"
 check "  names the missing --db" grep -q -- "--db" "$WORK/run.err"
 check_run "submit to a server that is not there: exit 2" 2 submit "$WORK/ov-q.yaml" --db "host=127.0.0.1 port=1 user=swath dbname=swath connect_timeout=3"
