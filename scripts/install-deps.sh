@@ -9,7 +9,7 @@ PKGS=(
   libgdal-dev gdal-bin python3-gdal python3-numpy libproj-dev
   libcurl4-openssl-dev libsqlite3-dev sqlite3 libyaml-dev libjansson-dev
   libmicrohttpd-dev libpq-dev libcmocka-dev libmuparser-dev libdeflate-dev libisal-dev libpng-dev libyajl-dev libgoogle-perftools-dev
-  postgresql postgresql-15-postgis-3
+  postgresql postgresql-15-postgis-3 pgbouncer
   lighttpd lighttpd-mod-openssl openssl cgi-mapserver mapcache-tools mapcache-cgi
   wrk hyperfine time bc curl jq python3-yaml
   lomiri-wallpapers-16.04
@@ -32,6 +32,6 @@ export DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes
 $SUDO apt-get update -qq >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts services on install; tests start their own on loopback.
-for svc in lighttpd postgresql; do
+for svc in lighttpd postgresql pgbouncer; do
   $SUDO service "$svc" stop >/dev/null 2>&1 || true
 done

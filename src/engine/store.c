@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/registry.h"
+#include "engine/queue.h"
 #include "engine/store.h"
 
 static swath_registry g_stores = {.what = "store", .abi = SWATH_STORE_ABI};
@@ -13,6 +14,8 @@ static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static void add_builtins(void) {
   swath_registry_add(&g_stores, swath_store_sqlite.name, swath_store_sqlite.abi_version,
                      &swath_store_sqlite);
+  /* A queued job's marks (store_pg.c): open's uri is a libpq conninfo. */
+  swath_registry_add(&g_stores, swath_store_pg.name, swath_store_pg.abi_version, &swath_store_pg);
 }
 
 int swath_store_register(const swath_store_vtable *vt) {

@@ -1,6 +1,6 @@
 /* store.h: where task state lives, so a run resumes without redoing work.
- * One interface, several backends (store_sqlite.c now; PostgreSQL later),
- * registered by name in store.c.
+ * One interface, several backends (store_sqlite.c; store_pg.c: a queued
+ * job's marks in PostgreSQL), registered by name in store.c.
  *
  * A store holds the state of one product: the tasks of one job key (a hash
  * of everything that changes pixels) over every area and zoom range it was
@@ -88,7 +88,8 @@ extern const swath_store_vtable swath_store_sqlite;
 
 /* The store a job uses when it names none. */
 #define SWATH_STORE_DEFAULT "sqlite"
-/* The store registered as `name` (the built-ins: sqlite); SWATH_EINVAL with
+/* The store registered as `name` (the built-ins: sqlite, and postgresql:
+ * a queued job's marks, engine/queue.h); SWATH_EINVAL with
  * one line naming the known ones otherwise. */
 int swath_store_find(const char *name, const swath_store_vtable **out);
 /* Register another store, at start-up (before any run): SWATH_EINVAL for

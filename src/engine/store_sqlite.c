@@ -26,6 +26,7 @@
 
 #include "core/error.h"
 #include "engine/store.h"
+#include "engine/store_cover.h"
 
 #define BUF_MAX 512
 
@@ -85,31 +86,6 @@ static int upgrade(sq_state *s) {
   r = has_column(s, "covered");
   if (r == 0) r = exec(s, "ALTER TABLE tasks ADD COLUMN covered BLOB");
   return r < 0 ? r : 0;
-}
-
-/* Covered flags to the bits kept in the table and back (no bits: all
- * SWATH_COVERED): one bit per tile for "made", then, only if some tile is
- * SWATH_COVERED_PARTIAL, as many bits again for those (older stores have
- * the first half only: nothing partial). */
-static unsigned char *pack(const unsigned char *flags, int n, int *len) {
-  int half = (n + 7) / 8, partial = 0;
-  for (int i = 0; i < n; i++)
-    partial |= flags[i] == SWATH_COVERED_PARTIAL;
-  *len = partial ? 2 * half : half;
-  unsigned char *b = calloc((size_t)*len + 1, 1);
-  for (int i = 0; b && i < n; i++) {
-    if (flags[i]) b[i >> 3] |= (unsigned char)(1u << (i & 7));
-    if (flags[i] == SWATH_COVERED_PARTIAL) b[half + (i >> 3)] |= (unsigned char)(1u << (i & 7));
-  }
-  return b;
-}
-static void unpack(const unsigned char *bits, int len, unsigned char *flags, int n) {
-  int half = (n + 7) / 8;
-  for (int i = 0; i < n; i++) {
-    int made = !bits || (i >> 3 < len && (bits[i >> 3] >> (i & 7) & 1));
-    int partial = bits && half + (i >> 3) < len && (bits[half + (i >> 3)] >> (i & 7) & 1);
-    flags[i] = !made ? 0 : partial ? SWATH_COVERED_PARTIAL : SWATH_COVERED;
-  }
 }
 
 /* One integer from a query with one text parameter (or none). */
@@ -231,13 +207,13 @@ static int sq_get(void *st, swath_tile t, enum swath_task_state *out, unsigned c
                   int n) {
   sq_state *s = st;
   *out = SWATH_TASK_PENDING;
-  if (covered) unpack(NULL, 0, covered, n);
+  if (covered) swath__cover_unpack(NULL, 0, covered, n);
   pthread_mutex_lock(&s->lock);
   for (int i = s->nbuf - 1; i >= 0; i--) {
     pending_mark *m = &s->buf[i];
     if (m->t.z == t.z && m->t.x == t.x && m->t.y == t.y) {
       *out = (enum swath_task_state)m->state;
-      if (covered) unpack(m->cover, m->cover_len, covered, n);
+      if (covered) swath__cover_unpack(m->cover, m->cover_len, covered, n);
       pthread_mutex_unlock(&s->lock);
       return 0;
     }
@@ -249,7 +225,8 @@ static int sq_get(void *st, swath_tile t, enum swath_task_state *out, unsigned c
   if (rc == SQLITE_ROW) {
     *out = (enum swath_task_state)sqlite3_column_int(s->get, 0);
     if (covered)
-      unpack(sqlite3_column_blob(s->get, 1), sqlite3_column_bytes(s->get, 1), covered, n);
+      swath__cover_unpack(sqlite3_column_blob(s->get, 1), sqlite3_column_bytes(s->get, 1), covered,
+                          n);
   } else if (rc != SQLITE_DONE) {
     r = fail(s, "read task");
   }
@@ -301,7 +278,7 @@ static int sq_mark(void *st, swath_tile t, enum swath_task_state state, const ch
   int all = 1, len = 0;
   for (int i = 0; covered && i < n; i++)
     all &= covered[i] == SWATH_COVERED;
-  unsigned char *cover = all ? NULL : pack(covered, n, &len);
+  unsigned char *cover = all ? NULL : swath__cover_pack(covered, n, &len);
   /* Without its covered tiles the mark would claim the whole metatile. */
   if (!all && !cover) return swath_error_set(SWATH_ENOMEM, "state store: out of memory");
   pthread_mutex_lock(&s->lock);

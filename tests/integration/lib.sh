@@ -540,8 +540,9 @@ PY
 
 # start_postgres: a throwaway PostgreSQL 15 cluster (with PostGIS available)
 # in $WORK/pg, listening on a free loopback port, trust authentication for
-# user swath; stopped when the test ends. Sets PG_PORT and PG_CONN (an OGR
-# "PG:" connection string to database `swath`, created here). Runs the
+# user swath; stopped when the test ends. Sets PG_PORT, PG_CONN (an OGR
+# "PG:" connection string to database `swath`, created here) and PG_LIBPQ
+# (the same as a libpq conninfo). Runs the
 # server as the postgres user when the test runs as root (initdb refuses
 # root).
 start_postgres() {
@@ -564,4 +565,53 @@ start_postgres() {
     psql -h 127.0.0.1 -p "$PG_PORT" -U swath -d swath -qc "CREATE EXTENSION postgis" >/dev/null ||
     die "database swath with PostGIS" "$(tail -5 "$WORK/pg/log")"
   PG_CONN="PG:host=127.0.0.1 port=$PG_PORT user=swath dbname=swath"
+  PG_LIBPQ="host=127.0.0.1 port=$PG_PORT user=swath dbname=swath"
 }
+
+# start_pgbouncer: a pgbouncer (Debian's, 1.18) in front of start_postgres'
+# server, on a free loopback port, in transaction pooling with a pool of 4
+# server connections per database (so clients really share them), any
+# database name passed through, trust authentication for user swath;
+# stopped when the test ends. Sets PGB_PORT, PGB_CONN (a libpq conninfo to
+# database swath through it) and PGB_RESTART, a script that stops it at
+# once (SIGTERM: every client and server connection dropped) and starts it
+# again on the same port, returning once it accepts connections: callable
+# from anywhere (a C driver, a background loop), or as restart_pgbouncer.
+# Runs as the postgres user when the test runs as root (pgbouncer refuses).
+start_pgbouncer() {
+  local bin=/usr/sbin/pgbouncer dir=$WORK/pgb as=""
+  [ -x "$bin" ] || die "pgbouncer is installed" "missing $bin (scripts/install-deps.sh)"
+  [ -n "${PG_PORT:-}" ] || die "start_pgbouncer after start_postgres"
+  mkdir -p "$dir"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres "$dir"
+    chmod o+x "$WORK"
+    as="runuser -u postgres --"
+  fi
+  PGB_PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  printf '"swath" ""\n' >"$dir/users.txt"
+  printf '%s\n' "[databases]" "* = host=127.0.0.1 port=$PG_PORT" "[pgbouncer]" \
+    "listen_addr = 127.0.0.1" "listen_port = $PGB_PORT" "unix_socket_dir =" "auth_type = trust" \
+    "auth_file = $dir/users.txt" "pool_mode = transaction" "default_pool_size = 4" \
+    "max_client_conn = 200" "logfile = $dir/pgbouncer.log" "pidfile = $dir/pgbouncer.pid" \
+    >"$dir/pgbouncer.ini"
+  printf '%s\n' '#!/bin/bash' "pid=\$(cat $dir/pgbouncer.pid 2>/dev/null) || exit 0" \
+    'kill -TERM "$pid" 2>/dev/null || exit 0' \
+    'for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.05; done' \
+    'kill -9 "$pid" 2>/dev/null; exit 0' >"$dir/stop.sh"
+  printf '%s\n' '#!/bin/bash' "$as $bin -d $dir/pgbouncer.ini || exit 1" \
+    'for _ in $(seq 200); do' \
+    "  (exec 3<>/dev/tcp/127.0.0.1/$PGB_PORT) 2>/dev/null && exit 0" \
+    '  sleep 0.05' 'done' "echo 'pgbouncer does not accept connections on port $PGB_PORT' >&2" \
+    'exit 1' >"$dir/start.sh"
+  printf '%s\n' '#!/bin/bash' "$dir/stop.sh && exec $dir/start.sh" >"$dir/restart.sh"
+  chmod +x "$dir/stop.sh" "$dir/start.sh" "$dir/restart.sh"
+  "$dir/start.sh" >"$dir/start.log" 2>&1 ||
+    die "pgbouncer starts" "$(cat "$dir/start.log")" "$(tail -5 "$dir/pgbouncer.log" 2>/dev/null)"
+  _ON_EXIT+=("$dir/stop.sh")
+  PGB_CONN="host=127.0.0.1 port=$PGB_PORT user=swath dbname=swath"
+  PGB_RESTART=$dir/restart.sh
+}
+
+# restart_pgbouncer: see start_pgbouncer.
+restart_pgbouncer() { "$PGB_RESTART"; }

@@ -40,7 +40,7 @@ static void unknown_names_get_one_line(void **st) {
   one_line("unknown sink 'stacta' (known: tiledir, none)");
   assert_int_equal(swath_store_find("postgres\nx", &store), SWATH_EINVAL);
   assert_null(store);
-  one_line("unknown store 'postgres\\nx' (known: sqlite)");
+  one_line("unknown store 'postgres\\nx' (known: sqlite, postgresql)");
 }
 
 static int s_open(const swath_sink_cfg *c, void **s) { return (void)c, (void)s, 0; }
