@@ -45,6 +45,7 @@ static void submit_usage(FILE *f) {
              "  --bounds W,S,E,N       area in lon/lat (overrides the job's)\n"
              "  --cell-zoom Z          zoom of the cells (default: chosen from the job's size)\n"
              "  --max-attempts N       attempts per task before it fails (default 5)\n"
+             "  --overwrite            delete the tiles the output folder holds (refused otherwise)\n"
              "  --yes                  go ahead with a remote job without area over more than\n"
              "                         1000000 tiles\n"
              "Checks the job as `swath run --check` does, then queues its tasks and prints the\n"
@@ -55,6 +56,7 @@ static void submit_usage(FILE *f) {
 typedef struct submit_opts {
   const char *db;
   long cell_zoom, max_attempts;
+  int overwrite;
 } submit_opts;
 
 static int submit_option(void *ud, int c, const char *arg) {
@@ -67,6 +69,9 @@ static int submit_option(void *ud, int c, const char *arg) {
     return swath_cli_long(arg, "--cell-zoom", 0, SWATH_GRID_MAX_ZOOMS - 1, &o->cell_zoom);
   case 'A':
     return swath_cli_long(arg, "--max-attempts", 1, 100, &o->max_attempts);
+  case 'o':
+    o->overwrite = 1;
+    return 0;
   }
   return 0;
 }
@@ -78,6 +83,7 @@ static int submit(const swath_job *job, const submit_opts *o, const char *db) {
   char *yaml = NULL, key[17], path[PATH_MAX];
   swath_cells cells = {0};
   int r = swath_task_runner_check(job, &tr);
+  if (!r) r = swath_task_runner_check_output(tr, o->overwrite);
   if (!r && !realpath(job->path, path))
     r = swath_error_set(SWATH_EINVAL, "%s: cannot resolve its path", job->path);
   int overviews = tr ? swath_task_runner_overviews(tr) : 0, cz = 0;
@@ -121,6 +127,7 @@ int swath_cmd_submit(int argc, char **argv) {
   static const struct option options[] = {{"db", required_argument, 0, 'D'},
                                           {"cell-zoom", required_argument, 0, 'C'},
                                           {"max-attempts", required_argument, 0, 'A'},
+                                          {"overwrite", no_argument, 0, 'o'},
                                           {0, 0, 0, 0}};
   submit_opts o = {.cell_zoom = -1, .max_attempts = 5};
   swath_job_cmd cmd = {.name = "submit",

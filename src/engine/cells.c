@@ -14,7 +14,7 @@ static int64_t metatile_pixels(const swath_grid *g, int z, int m) {
 int swath_cells_zoom(const swath_grid *g, const swath_area *area, int min_zoom, int max_zoom, int m,
                      int overviews, int want, int *cell_zoom) {
   if (!overviews) {
-    *cell_zoom = max_zoom + 1;
+    *cell_zoom = max_zoom; /* (no cells: every task is a TILE) */
     return 0;
   }
   if (want >= 0) {

@@ -28,7 +28,7 @@ typedef struct swath_cells {
   const swath_grid *g;
   const swath_area *area;
   int min_zoom, max_zoom, m, overviews;
-  int cell_zoom; /* max_zoom + 1 without overviews: no cells */
+  int cell_zoom; /* without overviews: max_zoom, and no cells */
   int z;         /* the zoom being streamed */
   swath_tile_iter *it;
   int64_t cell_weight; /* tiles of a whole cell's subtree (progress weight) */

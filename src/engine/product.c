@@ -121,6 +121,11 @@ int swath_product_add_run(const swath_job *job, const swath_store_vtable *store,
       if ((r = store->add_run(store_state, &old))) return r;
     }
   }
+  return swath_product_record_run(job, store, store_state, area_bounds);
+}
+
+int swath_product_record_run(const swath_job *job, const swath_store_vtable *store,
+                             void *store_state, swath_bounds area_bounds) {
   char area[1200];
   swath_job_area_text(job, area, sizeof area);
   swath_store_run run = {job->min_zoom, job->max_zoom, area_bounds, area};

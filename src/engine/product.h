@@ -26,6 +26,10 @@ int swath_product_claim(const swath_job *job, const swath_store_vtable *store, v
 /* Record this run (its zooms and its area, `area_bounds` in the grid CRS). */
 int swath_product_add_run(const swath_job *job, const swath_store_vtable *store, void *store_state,
                           swath_bounds area_bounds);
+/* Record the run alone, without the guess for a product made before runs
+ * were recorded (a queued job's output starts empty: swath submit). */
+int swath_product_record_run(const swath_job *job, const swath_store_vtable *store,
+                             void *store_state, swath_bounds area_bounds);
 
 /* The product's extent: zooms that have tiles, tile limits per zoom (the
  * tasks recorded finished, clipped to the grid), bounds (the runs' areas,

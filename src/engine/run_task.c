@@ -87,6 +87,18 @@ int swath_task_runner_check(const swath_job *job, swath_task_runner **out) {
   return setup(job, 1, out);
 }
 
+int swath_task_runner_check_output(swath_task_runner *tr, int overwrite) {
+  run_ctx *rc = &tr->rc;
+  if (!rc->sink->has_tiles(rc->sink_state)) return 0;
+  if (!overwrite)
+    return swath_error_set(SWATH_EINVAL,
+                           "output '%s' already holds tiles: a queued job starts from an empty "
+                           "folder; use --overwrite to delete them, or another output path",
+                           rc->job->out_path);
+  swath_info("output %s: deleting its tiles (--overwrite)", rc->job->out_path);
+  return rc->sink->clear(rc->sink_state);
+}
+
 int swath_task_runner_open(const swath_job *job, int workers, const swath_store_vtable *store,
                            void *store_state, swath_task_runner **out) {
   swath_task_runner *tr;
@@ -219,7 +231,7 @@ void swath_task_runner_discard(swath_task_runner *tr) {
 int swath_task_runner_finish(swath_task_runner *tr) {
   run_ctx *rc = &tr->rc;
   const swath_job *job = rc->job;
-  int r = swath_product_add_run(job, rc->store, rc->store_state, swath_area_bounds(tr->area));
+  int r = swath_product_record_run(job, rc->store, rc->store_state, swath_area_bounds(tr->area));
   /* (The staged sink hands the metadata to the output's instance.) */
   if (!r) r = swath__finish_product(rc, job, swath_area_bounds(tr->area), &tr->lonlat);
   if (!r) swath_stage_remove_all(job->out_path);

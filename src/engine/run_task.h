@@ -35,6 +35,9 @@ int swath_task_runner_open(const swath_job *job, int workers, const swath_store_
 /* The same set-up and checks, writing nothing (no output folder made, no
  * task can run): what swath submit and swath plan need to know. */
 int swath_task_runner_check(const swath_job *job, swath_task_runner **out);
+/* swath submit: an output folder that holds tiles is refused (SWATH_EINVAL,
+ * one line), or with `overwrite` emptied. */
+int swath_task_runner_check_output(swath_task_runner *tr, int overwrite);
 /* What the set-up found: the area (owned by the runner), whether the job
  * builds overviews from children (its TILE tasks are then overviews), and
  * whether its process finds features. */

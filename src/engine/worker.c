@@ -109,6 +109,9 @@ static int job_open(wstate *w, int64_t id) {
   job_close(w);
   int r = swath_queue_job(w->q, id, &w->qjob);
   if (!r) r = swath_job_load_text(w->qjob.path, w->qjob.yaml, &w->job);
+  if (!r) r = swath_store_pg_view(w->q, id, w->job->metatiling, &w->view);
+  /* The set-up first: an input missing here fails with its own message. */
+  if (!r) r = swath_task_runner_open(w->job, w->o->threads, &swath_store_pg, w->view, &w->runner);
   if (!r) {
     char key[17];
     swath_job_key(w->job, key);
@@ -118,8 +121,6 @@ static int job_open(wstate *w, int64_t id) {
                           "(job key %s, submitted as %s): workers must see the same files",
                           (long long)id, key, w->qjob.key);
   }
-  if (!r) r = swath_store_pg_view(w->q, id, w->job->metatiling, &w->view);
-  if (!r) r = swath_task_runner_open(w->job, w->o->threads, &swath_store_pg, w->view, &w->runner);
   if (r) {
     int keep = r;
     job_close(w);
@@ -153,7 +154,9 @@ static void run_claim(wstate *w, const swath_claim *c, swath_worker_stats *st) {
   if (r == SWATH_EINTR && (lost || swath__interrupted)) {
     swath_store_pg_discard(w->view);
     if (lost) st->lost++;
-    if (!lost) swath_queue_release(w->q, w->owner, c, 1);
+    /* Handed back (a claim taken over meanwhile is not ours: the queue
+     * ignores it); a cancelled job's task then counts as not running. */
+    swath_queue_release(w->q, w->owner, c, 1);
     return;
   }
   if (r) {

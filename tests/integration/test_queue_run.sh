@@ -200,3 +200,9 @@ check_run "status with a bad job id: exit 2" 2 status 12x --db "$DB"
 check_run "retry without --failed: exit 2" 2 retry "$CID" --db "$DB"
 check_run "worker --lease 1: exit 2" 2 worker --db "$DB" --lease 1
 check_run "submit --cell-zoom outside the zooms: exit 2" 2 submit "$WORK/ov-q.yaml" --db "$DB" --cell-zoom 3
+n_before=$(tile_files "$WORK/out/ov-q" png | wc -l)
+check_run "submit into an output folder that holds tiles: exit 2" 2 submit "$WORK/ov-q.yaml" --db "$DB"
+check "  says so in one line" test "$(wc -l <"$WORK/run.err")" = 1 -a -n "$(grep 'already holds tiles' "$WORK/run.err")"
+check_eq "  and leaves the tiles alone" "$n_before" "$(tile_files "$WORK/out/ov-q" png | wc -l)"
+check_run "submit --overwrite into it exits 0" 0 submit "$WORK/ov-q.yaml" --db "$DB" --overwrite
+check_eq "  and deleted the tiles first" 0 "$(tile_files "$WORK/out/ov-q" png | wc -l)"
