@@ -29,14 +29,14 @@ params: {azimuth: 315, altitude: 45}
 inputs:
   dem: data/dem.tif
 grid: {name: WebMercatorQuad, metatiling: 1, pixel_buffer: 1}
-zoom: [9, 15]
+zoom: [9, 17]
 output: {path: out/$name, format: PNG}
 EOF
 done
 check_run "swath run of the job exits 0" 0 run "$WORK/ref.yaml" --workers 2 --no-progress
 NTILES=$(tile_files "$WORK/out/ref" png | wc -l)
 check "the job has a few thousand tiles ($NTILES)" test "$NTILES" -ge 1500
-run_swath submit "$WORK/q.yaml" --db "$DB" --cell-zoom 15
+run_swath submit "$WORK/q.yaml" --db "$DB" --cell-zoom 16
 ID=$(tr -d '[:space:]' <"$WORK/run.out")
 check "submit exits 0 with a job id" test "$RUN_RC" -eq 0 -a -n "$ID" || exit 1
 
