@@ -110,6 +110,7 @@ inputs:
   img: {type: xyz, url: "$SERVERS_URL/xyz/{z}/{x}/{y}.png", zoom: 15, empty_status: [404]}
 grid: {name: WebMercatorQuad, metatiling: 4}
 zoom: [11, 15]
+area: {bounds: [8.45, 47.32, 8.63, 47.43], crs: EPSG:4326}
 cache: {path: $work/cache}
 output: {path: out/remote, format: PNG}
 EOF

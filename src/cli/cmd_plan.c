@@ -128,7 +128,7 @@ int swath_cmd_plan(int argc, char **argv) {
   int st = swath_cli_job_args(&cmd, argc, argv, &job);
   if (st >= 0) return st;
   swath_task_runner *tr = NULL;
-  int r = swath_task_runner_check(job, &tr);
+  int r = swath_task_runner_check(job, 1 /* a plan only shows the size */, &tr);
   json_t *p = json_object();
   if (!r) r = p ? plan_json(job, tr, &o, p) : swath_error_set(SWATH_ENOMEM, "out of memory");
   if (!r && o.json) {

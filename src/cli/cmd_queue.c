@@ -39,18 +39,19 @@ static int job_id_arg(const char *s, int64_t *id) {
 /* ---- swath submit ---- */
 
 static void submit_usage(FILE *f) {
-  fprintf(f, "usage: swath submit JOB.yaml --db CONNINFO [options]\n"
-             "  --db CONNINFO          the queue's PostgreSQL (or $SWATH_DB)\n"
-             "  --zoom Z|Z1-Z2         zooms to process (overrides the job's)\n"
-             "  --bounds W,S,E,N       area in lon/lat (overrides the job's)\n"
-             "  --cell-zoom Z          zoom of the cells (default: chosen from the job's size)\n"
-             "  --max-attempts N       attempts per task before it fails (default 5)\n"
-             "  --overwrite            delete the tiles the output folder holds (refused otherwise)\n"
-             "  --yes                  go ahead with a remote job without area over more than\n"
-             "                         1000000 tiles\n"
-             "Checks the job as `swath run --check` does, then queues its tasks and prints the\n"
-             "job id. The job file's folder, its inputs and the output must be at the same\n"
-             "paths on every worker's machine (a shared folder).\n");
+  fprintf(f,
+          "usage: swath submit JOB.yaml --db CONNINFO [options]\n"
+          "  --db CONNINFO          the queue's PostgreSQL (or $SWATH_DB)\n"
+          "  --zoom Z|Z1-Z2         zooms to process (overrides the job's)\n"
+          "  --bounds W,S,E,N       area in lon/lat (overrides the job's)\n"
+          "  --cell-zoom Z          zoom of the cells (default: chosen from the job's size)\n"
+          "  --max-attempts N       attempts per task before it fails (default 5)\n"
+          "  --overwrite            delete the tiles the output folder holds (refused otherwise)\n"
+          "  --yes                  go ahead with a remote job without area over more than\n"
+          "                         1000000 tiles\n"
+          "Checks the job as `swath run --check` does, then queues its tasks and prints the\n"
+          "job id. The job file's folder, its inputs and the output must be at the same\n"
+          "paths on every worker's machine (a shared folder).\n");
 }
 
 typedef struct submit_opts {
@@ -77,12 +78,12 @@ static int submit_option(void *ud, int c, const char *arg) {
 }
 
 /* Queue the job's tasks, streamed from the area (engine/cells.h). */
-static int submit(const swath_job *job, const submit_opts *o, const char *db) {
+static int submit(const swath_job *job, const submit_opts *o, int yes, const char *db) {
   swath_task_runner *tr = NULL;
   swath_queue *q = NULL;
   char *yaml = NULL, key[17], path[PATH_MAX];
   swath_cells cells = {0};
-  int r = swath_task_runner_check(job, &tr);
+  int r = swath_task_runner_check(job, yes, &tr);
   if (!r) r = swath_task_runner_check_output(tr, o->overwrite);
   if (!r && !realpath(job->path, path))
     r = swath_error_set(SWATH_EINVAL, "%s: cannot resolve its path", job->path);
@@ -140,7 +141,7 @@ int swath_cmd_submit(int argc, char **argv) {
   if (st >= 0) return st;
   const char *db;
   int r = db_conninfo(o.db, &db);
-  if (!r) r = submit(job, &o, db);
+  if (!r) r = submit(job, &o, cmd.yes, db);
   swath_job_free(job);
   return swath_cli_status(r);
 }

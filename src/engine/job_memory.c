@@ -12,8 +12,11 @@
  *   - overview nodes: the plan keeps about one half-built parent metatile
  *     per zoom level under the task's root, plus one per thread handing its
  *     result up;
- *   - GDAL's block cache fills up to GDAL_CACHEMAX (128 MB unless set) with
- *     the local inputs' blocks, or their whole size if smaller;
+ *   - GDAL's block cache holds the local inputs' blocks under the tasks
+ *     being computed: a worker opens its input handles per task and a
+ *     closed handle drops its blocks, so the cache holds about one block
+ *     window per thread at the input's own resolution (at most
+ *     GDAL_CACHEMAX, 128 MB unless set), not the whole input;
  *   - remote inputs: the fetcher's transfers in flight and decoded tiles. */
 #include "engine/job_memory.h"
 
@@ -58,6 +61,7 @@ int swath_job_memory_estimate(const swath_job *job, swath_task_runner *tr, int w
   int64_t mw = (int64_t)rc->m * tm->tile_width, mh = (int64_t)rc->m * tm->tile_height;
   int64_t bw = mw + 2 * rc->buffer, bh = mh + 2 * rc->buffer, block = bw * bh;
   int64_t in = 0, local = 0, nremote = 0;
+  double cell = rc->g->m[job->max_zoom].cell_size;
   for (int i = 0; i < job->ninputs; i++) {
     const swath_source_info *si = &rc->src_info[i];
     swath_dtype dt = rc->info.in_dtype != SWATH_DT_UNKNOWN ? rc->info.in_dtype : si->dtype;
@@ -65,9 +69,10 @@ int swath_job_memory_estimate(const swath_job *job, swath_task_runner *tr, int w
     if (rc->fetchers[i] || rc->offline[i]) {
       nremote++;
     } else if (si->native_res > 0) {
-      double w = (si->footprint.maxx - si->footprint.minx) / si->native_res;
-      double h = (si->footprint.maxy - si->footprint.miny) / si->native_res;
-      local += (int64_t)(w * h) * si->bands * (int64_t)swath_dtype_size(si->dtype);
+      /* The input's pixels under one block, at its own resolution. */
+      double scale = cell / si->native_res;
+      local += (int64_t)((double)block * scale * scale) * si->bands *
+               (int64_t)swath_dtype_size(si->dtype);
     }
   }
   int64_t out_px = (int64_t)rc->info.out_bands * (int64_t)swath_dtype_size(rc->info.out_dtype) + 1;
@@ -78,7 +83,7 @@ int swath_job_memory_estimate(const swath_job *job, swath_task_runner *tr, int w
     out->overviews = (int64_t)(levels + workers) * mw * mh * out_px;
   }
   int64_t cmax = gdal_cache_max();
-  out->gdal_cache = local < cmax ? local : cmax;
+  out->gdal_cache = local * workers < cmax ? local * workers : cmax;
   out->fetch = nremote * FETCH_BYTES;
   out->total = out->base + workers * out->per_thread + out->overviews + out->gdal_cache +
                out->fetch + out->model;

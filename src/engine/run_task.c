@@ -49,7 +49,7 @@ static int open_features(swath_task_runner *tr) {
 }
 
 /* Set-up shared by open and check: everything but the output's creation. */
-static int setup(const swath_job *job, int workers, swath_task_runner **out) {
+static int setup(const swath_job *job, int workers, int yes, swath_task_runner **out) {
   *out = NULL;
   if (!CPLGetConfigOption("GDAL_CACHEMAX", NULL)) CPLSetConfigOption("GDAL_CACHEMAX", "128");
   CPLSetConfigOption("GDAL_PAM_ENABLED", "NO");
@@ -61,7 +61,7 @@ static int setup(const swath_job *job, int workers, swath_task_runner **out) {
   tr->nworkers = workers > 0 ? workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
   if (tr->nworkers < 1) tr->nworkers = 1;
   int r = swath_sink_find(job->sink, &rc->sink);
-  if (!r) r = swath__run_setup(rc, &tr->area, 1);
+  if (!r) r = swath__run_setup(rc, &tr->area, yes);
   if (!r && rc->info.features) r = swath_sink_find("none", &rc->sink);
   if (!r) r = swath__open_output(rc, tr->area, 1, &tr->overviews, &tr->lonlat);
   rc->overviews = tr->overviews;
@@ -83,8 +83,8 @@ static int setup(const swath_job *job, int workers, swath_task_runner **out) {
   return 0;
 }
 
-int swath_task_runner_check(const swath_job *job, swath_task_runner **out) {
-  return setup(job, 1, out);
+int swath_task_runner_check(const swath_job *job, int yes, swath_task_runner **out) {
+  return setup(job, 1, yes, out);
 }
 
 int swath_task_runner_check_output(swath_task_runner *tr, int overwrite) {
@@ -102,7 +102,7 @@ int swath_task_runner_check_output(swath_task_runner *tr, int overwrite) {
 int swath_task_runner_open(const swath_job *job, int workers, const swath_store_vtable *store,
                            void *store_state, swath_task_runner **out) {
   swath_task_runner *tr;
-  int r = setup(job, workers, &tr);
+  int r = setup(job, workers, 1 /* swath submit checked the size */, &tr);
   if (r) return r;
   run_ctx *rc = &tr->rc;
   r = rc->sink->create(rc->sink_state);
@@ -177,6 +177,9 @@ static int execute_task(swath_task_runner *tr) {
     swath_fetch_stats unused;
     swath__fetch_stage_stop(&fs, rc, &unused);
   }
+  /* The stage's stop cancelled what it had queued: the next task fetches. */
+  for (int i = 0; rc->fetchers && i < rc->job->ninputs; i++)
+    if (rc->fetchers[i]) swath_fetch_resume(rc->fetchers[i]);
   swath__workers_free(&pool, rc);
   return r;
 }

@@ -33,8 +33,9 @@ typedef struct swath_task_result {
 int swath_task_runner_open(const swath_job *job, int workers, const swath_store_vtable *store,
                            void *store_state, swath_task_runner **out);
 /* The same set-up and checks, writing nothing (no output folder made, no
- * task can run): what swath submit and swath plan need to know. */
-int swath_task_runner_check(const swath_job *job, swath_task_runner **out);
+ * task can run): what swath submit and swath plan need to know. `yes`: a
+ * remote job without area may be as large as it is (engine/job_size.h). */
+int swath_task_runner_check(const swath_job *job, int yes, swath_task_runner **out);
 /* swath submit: an output folder that holds tiles is refused (SWATH_EINVAL,
  * one line), or with `overwrite` emptied. */
 int swath_task_runner_check_output(swath_task_runner *tr, int overwrite);

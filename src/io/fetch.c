@@ -100,7 +100,8 @@ static void finish(swath_fetcher *f, struct job *j, swath_fetch_outcome o, const
       snprintf(text, sizeof text, "%s: %s", j->url, reason ? reason : "");
       swath_redact(text, f->last_failure, sizeof f->last_failure);
     }
-    if (f->cfg.failure_budget > 0 && f->st.failed >= (uint64_t)f->cfg.failure_budget &&
+    if (f->cfg.failure_budget > 0 &&
+        f->st.failed - f->budget_base >= (uint64_t)f->cfg.failure_budget &&
         !f->aborting) {
       f->aborting = 1;
       f->st.budget_exhausted = 1;

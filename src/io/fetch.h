@@ -234,6 +234,11 @@ int swath_fetch_wait_idle(swath_fetcher *f);
 /* Give up: every outstanding request ends ABORTED with `reason` (transfers
  * in flight are dropped), and so does everything submitted later. */
 void swath_fetch_cancel(swath_fetcher *f, const char *reason);
+/* After a cancel (or a spent failure budget), once every outstanding
+ * request has had its callback: accept requests again, with the failure
+ * budget started afresh. A worker process runs one queued task after
+ * another over the same fetchers (engine/run_task.c). */
+void swath_fetch_resume(swath_fetcher *f);
 
 void swath_fetch_stats_get(swath_fetcher *f, swath_fetch_stats *out);
 

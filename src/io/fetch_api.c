@@ -310,6 +310,17 @@ void swath_fetch_cancel(swath_fetcher *f, const char *reason) {
   curl_multi_wakeup(f->multi);
 }
 
+void swath_fetch_resume(swath_fetcher *f) {
+  pthread_mutex_lock(&f->mu);
+  while (f->outstanding > 0)
+    pthread_cond_wait(&f->idle, &f->mu);
+  f->aborting = 0;
+  f->abort_reason[0] = 0;
+  f->st.budget_exhausted = 0;
+  f->budget_base = f->st.failed;
+  pthread_mutex_unlock(&f->mu);
+}
+
 void swath_fetch_stats_get(swath_fetcher *f, swath_fetch_stats *out) {
   double t = now_s();
   pthread_mutex_lock(&f->mu);

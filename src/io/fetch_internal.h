@@ -125,6 +125,7 @@ struct swath_fetcher {
   int stop;
   int aborting;
   char abort_reason[640];
+  uint64_t budget_base; /* st.failed when the budget last started (swath_fetch_resume) */
   swath_fetch_stats st;
   int in_flight;     /* mirror of the loop's count, for busy time */
   double busy_since; /* when in_flight last went from 0 to 1 */
