@@ -4,6 +4,11 @@
 #include <math.h>
 #include <time.h>
 
+/* The ETA means something only while the job can still progress. */
+static double eta(const swath_qjob *j) {
+  return j->state == SWATH_QJOB_QUEUED || j->state == SWATH_QJOB_RUNNING ? j->eta : -1;
+}
+
 double swath_qjob_percent(const swath_qjob *j) {
   if (j->tasks <= 0) return 0;
   double p = 100.0 * (double)(j->tasks_done + j->tasks_empty + j->tasks_failed) / (double)j->tasks;
@@ -69,9 +74,10 @@ void swath_qjob_print(FILE *f, const swath_qjob *j) {
           (long long)j->tasks_running, (long long)j->tasks_ready);
   fprintf(f, "  tiles: %lld written, %.1f tiles/s over the last minute",
           (long long)j->tiles_written, j->rate);
-  if (j->eta >= 0)
-    fprintf(f, ", ETA %02d:%02d:%02d", (int)(j->eta / 3600), (int)((long)j->eta % 3600 / 60),
-            (int)((long)j->eta % 60));
+  double e = eta(j);
+  if (e >= 0)
+    fprintf(f, ", ETA %02d:%02d:%02d", (int)(e / 3600), (int)((long)e % 3600 / 60),
+            (int)((long)e % 60));
   fprintf(f, "\n  workers alive: %d; leases expired: %lld; completions refused (fenced): %lld\n",
           j->workers_alive, (long long)j->expired_leases, (long long)j->fenced);
   fprintf(f, "  created %s", iso(j->created, b));

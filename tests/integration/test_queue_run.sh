@@ -122,6 +122,43 @@ queue_case ov-cells 2 "[9, 14]" --cell-zoom 11
 queue_case ov-m1 1 "[10, 13]" --cell-zoom 12
 # Without overviews every metatile of every zoom is a task of its own.
 queue_case noov 2 "[10, 13]"
+# A remote input (an XYZ service on loopback), cold caches: tasks one after
+# another in each worker fetch what they need (the fetch stage stops after
+# each task; the next task must still fetch).
+. "$(dirname "$0")/servers.sh"
+gen_zurich "$WORK/data/zurich.tif" 1024
+B=$(lonlat_bounds "$WORK/data/zurich.tif")
+cat >"$WORK/tree.yaml" <<EOF
+process: convert
+inputs: {img: data/zurich.tif}
+zoom: 15
+output: {path: doc/xyz, format: PNG}
+EOF
+check_run "an XYZ tree to serve" 0 run "$WORK/tree.yaml" --no-progress
+servers_start_lighttpd "$WORK/doc" >/dev/null || die "lighttpd starts"
+for name in xyz-ref xyz-q; do
+  cat >"$WORK/$name.yaml" <<EOF
+process: convert
+inputs:
+  img: {type: xyz, url: "$SERVERS_URL/xyz/{z}/{x}/{y}.png", zoom: 15, empty_status: [404]}
+grid: {name: WebMercatorQuad, metatiling: 2}
+zoom: [11, 16]
+area: {bounds: [$B], crs: EPSG:4326}
+cache: {path: $WORK/cache-$name}
+output: {path: out/$name, format: PNG}
+EOF
+done
+check_run "xyz: swath run exits 0" 0 run "$WORK/xyz-ref.yaml" --no-progress
+run_swath submit "$WORK/xyz-q.yaml" --db "$DB" --cell-zoom 14
+XID=$(tr -d '[:space:]' <"$WORK/run.out")
+check "xyz: 2 workers drain the job" drain xyz "$XID" 2
+check_py "xyz: the job is done, no task failed" "$(status_json "$XID")" <<'EOF2'
+import json, sys
+s = json.loads(sys.argv[1])
+assert s["state"] == "done" and s["tasks"]["failed"] == 0, s
+EOF2
+check "xyz: the tile tree is byte-identical to swath run's" byte_identical "$WORK/out/xyz-ref" "$WORK/out/xyz-q"
+
 # ---- cancel, retry, bad input ----
 job cancel 2 "[9, 13]"
 run_swath submit "$WORK/cancel.yaml" --db "$DB"
