@@ -10,8 +10,7 @@
  *     READ_COPIES), the process's output block and the metatile cut from
  *     it, and one tile being encoded;
  *   - overview nodes: the plan keeps about one half-built parent metatile
- *     per zoom level under the task's root, plus one per thread handing its
- *     result up;
+ *     per zoom level under the task's root;
  *   - GDAL's block cache holds the local inputs' blocks under the tasks
  *     being computed: a worker opens its input handles per task and a
  *     closed handle drops its blocks, so the cache holds about one block
@@ -29,7 +28,7 @@
 #include "engine/run_int.h"
 
 #define READ_COPIES 2
-#define FETCH_BYTES ((int64_t)32 << 20) /* per remote input */
+#define FETCH_BYTES ((int64_t)4 << 20) /* per remote input: transfers' buffers, a decoded tile */
 #define MIB (1024.0 * 1024.0)
 
 /* The resident set now, from /proc (0 where there is none). */
@@ -80,7 +79,7 @@ int swath_job_memory_estimate(const swath_job *job, swath_task_runner *tr, int w
   out->per_thread = rc->info.features ? in + block : in + block * out_px + mw * mh * out_px + tile;
   if (rc->overviews) {
     int levels = job->max_zoom - (cell_zoom > job->min_zoom ? cell_zoom : job->min_zoom);
-    out->overviews = (int64_t)(levels + workers) * mw * mh * out_px;
+    out->overviews = (int64_t)levels * mw * mh * out_px;
   }
   int64_t cmax = gdal_cache_max();
   out->gdal_cache = local * workers < cmax ? local * workers : cmax;
