@@ -182,14 +182,22 @@ void test_fail_backoff(void **state) {
   assert_true(a > 0.8 && a <= 3.0);
   assert_true(b > 15.8 && b <= 48.0);   /* 32 s */
   assert_true(cap > 149 && cap <= 450); /* capped at 300 s */
-  /* Jitter: the same attempt twice gets two delays. */
-  assert_int_equal(qt_claim(t, "A", id, 1, 60, &x), 0);
-  qt_exec(t, "UPDATE swath_tasks SET not_before = now(), tries = 0 WHERE job = %lld",
-          (long long)id);
-  assert_int_equal(qt_claim(t, "A", id, 3, 60, three), 3);
-  fail_ok(t, &three[0], "boom");
-  fail_ok(t, &three[1], "boom");
-  assert_true(delay(t, &three[0]) != delay(t, &three[1]));
+  /* Jitter: eight first failures made within a few milliseconds get
+   * delays spread over much more than that (0.5-1.5 times 2 s). */
+  id = row_job(t, 9, 30);
+  swath_claim eight[8];
+  assert_int_equal(qt_claim(t, "A", id, 8, 60, eight), 8);
+  double lo = 1e9, hi = -1e9;
+  for (int i = 0; i < 8; i++)
+    fail_ok(t, &eight[i], "boom");
+  for (int i = 0; i < 8; i++) {
+    double d = delay(t, &eight[i]);
+    lo = d < lo ? d : lo;
+    hi = d > hi ? d : hi;
+  }
+  print_message("# 8 first delays from %.3f to %.3f s\n", lo, hi);
+  assert_true(lo > 0.8 && hi <= 3.0);
+  assert_true(hi - lo > 0.25);
   qt_free(t);
 }
 
