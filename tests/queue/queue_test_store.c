@@ -115,6 +115,7 @@ void test_store_view(void **state) {
   /* tile_limits: DONE (and STALE) marks only, a mark without a range as
    * its whole metatile. */
   mark(v1, 4, 3, 1, SWATH_TASK_DONE, NULL, NULL);
+  mark(v1, 4, 0, 0, SWATH_TASK_EMPTY, NULL, NULL); /* outside those: not counted */
   swath_tile_range r4 = {4, 4, 0, 5, 1};
   mark(v1, 4, 2, 1, SWATH_TASK_DONE, &r4, NULL);
   assert_int_equal(
