@@ -209,8 +209,8 @@ int swath_queue_job_done(swath_queue *q, int64_t id);
 /* ---- the engine's view of one job (store.h) ----
  *
  * A swath_store_vtable over the job's marks in PostgreSQL: get() reads the
- * marks finished tasks committed (the children an overview task is built
- * from), mark() buffers in memory, and the buffer is written by the next
+ * view's own buffered marks, then those finished tasks committed (the
+ * children an overview task is built from), mark() buffers in memory, and the buffer is written by the next
  * swath_queue_complete (pass the state as `marks`), so a task's marks are
  * durable exactly when its completion is accepted. flush() does nothing.
  * tile_limits() aggregates every committed mark of the job. One view per
