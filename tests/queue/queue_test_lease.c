@@ -295,6 +295,11 @@ static int failing_commit(void *ud) {
   return swath_error_set(SWATH_EIO, "cannot move the tiles");
 }
 
+static int transient_commit(void *ud) {
+  ++*(long *)ud;
+  return swath_error_set(SWATH_ETRANSIENT, "the disk is busy");
+}
+
 typedef struct nested {
   swath_queue *q;
   int64_t job;
@@ -325,6 +330,15 @@ void test_commit_error(void **state) {
   assert_int_equal(task_i64(t, &c, "state"), SWATH_QTASK_RUNNING);
   assert_int_equal(task_i64(t, &c, "completions"), 0);
   assert_int_equal(qt_job(t, id, "tasks_done"), 0);
+  /* Its code passed on as it is, and a commit is not run again by the
+   * queue, even when it calls its error transient. */
+  calls = 0;
+  assert_int_equal(
+      swath_queue_complete(t->q, "A", &c, SWATH_QTASK_DONE, 1, NULL, transient_commit, &calls),
+      SWATH_ETRANSIENT);
+  assert_string_equal(swath_error_message(), "the disk is busy");
+  assert_int_equal(calls, 1);
+  assert_int_equal(task_i64(t, &c, "state"), SWATH_QTASK_RUNNING);
   /* A commit function that calls the queue is refused, not run inside. */
   nested n = {t->q, id, 0};
   assert_int_equal(
