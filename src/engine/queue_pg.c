@@ -396,19 +396,19 @@ static int fail_once(swath_pg *pg, void *ud) {
     r = swath__pg_exec(
         pg, "fail the task",
         "WITH t AS (UPDATE swath_tasks SET state = 5, message = $2, finished = now(),"
-        "  lease_until = NULL WHERE id = $1::bigint RETURNING id)"
+        "  failed_at = now(), lease_until = NULL WHERE id = $1::bigint RETURNING id)"
         " UPDATE swath_jobs SET tasks_failed = tasks_failed + 1, last_error = $2,"
         "  updated = now() WHERE id = $3::bigint AND (SELECT count(*) FROM t) = 1",
         3, p, NULL);
   else
+    /* Backoff: 2 s doubled per try, at most 5 min, times 0.5-1.5 (jitter). */
     r = swath__pg_exec(pg, "put the task back",
                        "WITH t AS (UPDATE swath_tasks SET state = 1, message = $2,"
-                       "  lease_until = NULL,"
-                       "  not_before = now() + make_interval(secs => " SWATH__QUEUE_BACKOFF_SQL(
-                           "tries") ")"
-                                    "  WHERE id = $1::bigint RETURNING id)"
-                                    " UPDATE swath_jobs SET last_error = $2, updated = now()"
-                                    " WHERE id = $3::bigint AND (SELECT count(*) FROM t) = 1",
+                       "  lease_until = NULL, failed_at = now(), not_before = now()"
+                       "  + make_interval(secs => least(300, 2 * power(2, least(tries - 1, 20)))"
+                       "  * (0.5 + random())) WHERE id = $1::bigint RETURNING id)"
+                       " UPDATE swath_jobs SET last_error = $2, updated = now()"
+                       " WHERE id = $3::bigint AND (SELECT count(*) FROM t) = 1",
                        3, p, NULL);
   return r ? r : swath__pg_commit(pg);
 }
