@@ -324,8 +324,23 @@ void test_pgbouncer_restart(void **state) {
   const char *cmd = qt_env("SWATH_QUEUE_RESTART");
   qt *t = qt_new("q_restart");
   qt_gen g;
+  int64_t n;
+  /* 0: restarted while a submit streams its tasks (in its second batch). */
+  qt_gen_init(&g, 2, 7, 100, 60, 1);
+  g.restart_at = 5000;
+  g.restart_cmd = cmd;
+  long long top, total = qt_gen_count(&g, &top);
+  int64_t big = qt_submit(t, &g, "big", 3, &n);
+  assert_int_equal(n, total + 1);
+  assert_int_equal(qt_i64(t, "SELECT count(*) FROM swath_tasks WHERE job = %lld", (long long)big),
+                   total + 1);
+  assert_int_equal(
+      qt_i64(t, "SELECT waiting FROM swath_tasks WHERE job = %lld AND kind = 2", (long long)big),
+      top);
+  assert_int_equal(swath__queue_reconnects(t->q), 1);
+
   qt_gen_init(&g, 5, 5, 160, 1, 0);
-  int64_t n, id = qt_submit(t, &g, "key", 3, &n);
+  int64_t id = qt_submit(t, &g, "key", 3, &n);
   swath_claim c;
   int k = 0, got;
   pid_t bg = -1;
