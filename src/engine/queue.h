@@ -32,8 +32,11 @@
  * statements, no advisory locks; a dropped connection is re-opened and the
  * call retried (a transaction that did not commit did nothing).
  *
- * One swath_queue is one connection: not thread-safe (a worker process
- * gives each thread that talks to the queue its own, or serialises). */
+ * One swath_queue is one connection. Its calls are serialised by a lock: a
+ * thread waits while another's call runs (a heartbeat that must not wait
+ * behind a long commit function wants a swath_queue of its own); a call
+ * made from inside a call on the same queue (a commit function using it)
+ * is refused with SWATH_EINTERNAL. */
 #ifndef SWATH_ENGINE_QUEUE_H
 #define SWATH_ENGINE_QUEUE_H
 
@@ -142,14 +145,21 @@ int swath_queue_renew(swath_queue *q, const char *owner, const swath_claim *c, i
  * counter decremented (and the parent made READY at zero), the job's
  * counters updated. Returns 0 if accepted; SWATH_EEMPTY if refused
  * (fenced: counted on the job; commit never called); commit's error (the
- * transaction rolled back) or SWATH_EIO otherwise. */
+ * transaction rolled back) or SWATH_EIO otherwise. A connection lost
+ * before the COMMIT runs the whole call again, commit included: commit
+ * must be safe to run twice (moving files already in place does nothing);
+ * a call whose COMMIT went through but whose answer was lost is seen as
+ * accepted on the second run (0, nothing done twice). */
 int swath_queue_complete(swath_queue *q, const char *owner, const swath_claim *c, int state,
                          int64_t tiles_written, void *marks, int (*commit)(void *ud), void *ud);
 
 /* Fenced failure of claim c with `message`: back to READY with not_before
  * = now + backoff (base 2 s doubled per attempt, capped at 5 min, jitter
  * 0.5-1.5x), or FAILED after the job's max_attempts (and the job FAILED
- * once nothing else can run). SWATH_EEMPTY if fenced. */
+ * once nothing else can run: no task READY or RUNNING). SWATH_EEMPTY if
+ * fenced. A try is a claim not released: an expired lease counts too, and
+ * a task whose lease expires on its last try is FAILED (by the next claim)
+ * with a message saying so. */
 int swath_queue_fail(swath_queue *q, const char *owner, const swath_claim *c, const char *message);
 
 /* Hand back claims not started (a worker stopping): READY again, the
@@ -178,10 +188,12 @@ void swath_qjob_clear(swath_qjob *j);
 int swath_queue_job(swath_queue *q, int64_t id, swath_qjob *out);
 /* The newest `limit` jobs, newest first; *n set; each to be cleared. */
 int swath_queue_jobs(swath_queue *q, int limit, swath_qjob **out, int *n);
-/* Stop claims of the job; running tasks are lost at their next renew. */
+/* Stop claims of the job; running tasks are lost at their next renew and
+ * their completions refused. A DONE job: SWATH_EINVAL. */
 int swath_queue_cancel(swath_queue *q, int64_t id);
 /* Re-queue the job's FAILED tasks (attempts reset) and make it RUNNING
- * again; *n the tasks re-queued. */
+ * again (a CANCELLED job too; a DONE one: SWATH_EINVAL); *n the tasks
+ * re-queued. */
 int swath_queue_retry(swath_queue *q, int64_t id, int64_t *n);
 /* Each FAILED task of the job: fn(ud, kind, mt, message). */
 int swath_queue_each_failed(swath_queue *q, int64_t id,
@@ -189,17 +201,23 @@ int swath_queue_each_failed(swath_queue *q, int64_t id,
                             void *ud);
 /* A worker's heartbeat: (owner, host, pid, the job it works on or 0). */
 int swath_queue_beat(swath_queue *q, const char *owner, const char *host, int pid, int64_t job);
-/* Mark the job DONE (the FINISH task's worker, after the metadata). */
+/* Mark the job DONE (the FINISH task's worker, after the metadata), once
+ * the FINISH task's completion was accepted: SWATH_EINVAL while some task,
+ * FINISH included, is not DONE or EMPTY. Again on a DONE job: 0. */
 int swath_queue_job_done(swath_queue *q, int64_t id);
 
 /* ---- the engine's view of one job (store.h) ----
  *
  * A swath_store_vtable over the job's marks in PostgreSQL: get() reads the
- * marks finished tasks committed (the children an overview task is built
- * from), mark() buffers in memory, and the buffer is written by the next
+ * view's own buffered marks, then those finished tasks committed (the
+ * children an overview task is built from), mark() buffers in memory, and the buffer is written by the next
  * swath_queue_complete (pass the state as `marks`), so a task's marks are
  * durable exactly when its completion is accepted. flush() does nothing.
- * tile_limits() aggregates every committed mark of the job. */
+ * tile_limits() aggregates every committed mark of the job. One view per
+ * task in progress: a completion writes every mark the view holds.
+ * Through the registry ("postgresql"), open(uri, job_key) takes a libpq
+ * conninfo and the newest job with that key (none: SWATH_ENOTFOUND) on a
+ * connection of its own, and flush() writes the marks. */
 extern const swath_store_vtable swath_store_pg;
 /* A view of job `job` over connection q (not owned). */
 int swath_store_pg_view(swath_queue *q, int64_t job, int metatiling, void **state);

@@ -39,9 +39,4 @@ int swath__queue_settle(swath_pg *pg, long long job);
 int swath__store_pg_write(void *view, swath_pg *pg, long long job, int *n);
 void swath__store_pg_written(void *view, int n);
 
-/* The delay before attempt `tries` + 1 after a failure, in seconds, as the
- * SQL expression the queue uses ($tries is the attempt that failed). */
-#define SWATH__QUEUE_BACKOFF_SQL(tries)                                                            \
-  "least(300, 2 * power(2, least(" tries " - 1, 20))) * (0.5 + random())"
-
 #endif

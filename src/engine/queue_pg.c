@@ -14,6 +14,7 @@
  * connection: the call reports success again and changes nothing, so a
  * task's `completions` is 1 however often the call ran. Lock order is
  * task, then its parent task, then the job row, everywhere. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,7 +242,8 @@ static int lock_task(swath_pg *pg, const char *owner, const swath_claim *c, cons
       "SELECT t.id, t.state, t.owner, t.attempt, j.state, t.tries, j.max_attempts,"
       " coalesce((SELECT o.id FROM swath_tasks o WHERE j.overviews AND t.kind <> 2"
       "   AND o.job = t.job AND o.kind = 1 AND o.z = t.z - 1 AND o.x = t.x / 2 AND o.y = t.y / 2),"
-      "  (SELECT o.id FROM swath_tasks o WHERE t.kind <> 2 AND o.job = t.job AND o.kind = 2))"
+      "  (SELECT o.id FROM swath_tasks o WHERE t.kind <> 2 AND o.job = t.job AND o.z = -1"
+      "   AND o.x = 0 AND o.y = 0))"
       " FROM swath_tasks t JOIN swath_jobs j ON j.id = t.job"
       " WHERE t.job = $1 AND t.z = $2 AND t.x = $3 AND t.y = $4 FOR UPDATE OF t",
       4, p, &res);
@@ -301,6 +303,7 @@ typedef struct complete_ctx {
   int (*commit)(void *ud);
   void *ud;
   int nmarks;
+  int commit_r;     /* commit's own error, passed on as it is */
   long long failed; /* the job's FAILED tasks, after */
 } complete_ctx;
 
@@ -308,13 +311,19 @@ static int complete_once(swath_pg *pg, void *ud) {
   complete_ctx *c = ud;
   fence f = {0};
   c->nmarks = 0;
+  c->commit_r = 0;
   c->failed = 0;
   int r = swath__pg_begin(pg);
   if (!r) r = lock_task(pg, c->owner, c->c, "34", 1, &f);
   if (r) return r;
-  if (f.verdict == APPLIED) return 0;
+  if (f.verdict == APPLIED) {
+    c->nmarks = INT_MAX; /* written by the try that committed */
+    return 0;
+  }
   if (f.verdict == FENCED) return count_fenced(pg, c->c->job);
-  if (c->commit && (r = c->commit(c->ud))) return r;
+  /* Not run again for a commit error, even one it calls transient. */
+  if (c->commit && (r = c->commit(c->ud)))
+    return (c->commit_r = r) == SWATH_ETRANSIENT ? SWATH_EIO : r;
   if (c->marks && (r = swath__store_pg_write(c->marks, pg, c->c->job, &c->nmarks))) return r;
   char j[24], st[24], tw[24];
   swath__pg_i64(j, c->c->job);
@@ -351,8 +360,9 @@ int swath_queue_complete(swath_queue *q, const char *owner, const swath_claim *c
   if (state != SWATH_QTASK_DONE && state != SWATH_QTASK_EMPTY)
     return swath_error_set(SWATH_EINVAL, "queue: complete: state %d is not DONE or EMPTY", state);
   if (!owner) return swath_error_set(SWATH_EINVAL, "queue: complete: needs an owner");
-  complete_ctx x = {owner, c, state, tiles_written, marks, commit, ud, 0, 0};
+  complete_ctx x = {owner, c, state, tiles_written, marks, commit, ud, 0, 0, 0};
   int r = swath__queue_call(q, complete_once, &x);
+  if (r && x.commit_r) r = x.commit_r;
   if (!r && marks) swath__store_pg_written(marks, x.nmarks);
   /* A task finished while another had failed: maybe nothing can run now. */
   long long job = c->job;
@@ -386,19 +396,19 @@ static int fail_once(swath_pg *pg, void *ud) {
     r = swath__pg_exec(
         pg, "fail the task",
         "WITH t AS (UPDATE swath_tasks SET state = 5, message = $2, finished = now(),"
-        "  lease_until = NULL WHERE id = $1::bigint RETURNING id)"
+        "  failed_at = now(), lease_until = NULL WHERE id = $1::bigint RETURNING id)"
         " UPDATE swath_jobs SET tasks_failed = tasks_failed + 1, last_error = $2,"
         "  updated = now() WHERE id = $3::bigint AND (SELECT count(*) FROM t) = 1",
         3, p, NULL);
   else
+    /* Backoff: 2 s doubled per try, at most 5 min, times 0.5-1.5 (jitter). */
     r = swath__pg_exec(pg, "put the task back",
                        "WITH t AS (UPDATE swath_tasks SET state = 1, message = $2,"
-                       "  lease_until = NULL,"
-                       "  not_before = now() + make_interval(secs => " SWATH__QUEUE_BACKOFF_SQL(
-                           "tries") ")"
-                                    "  WHERE id = $1::bigint RETURNING id)"
-                                    " UPDATE swath_jobs SET last_error = $2, updated = now()"
-                                    " WHERE id = $3::bigint AND (SELECT count(*) FROM t) = 1",
+                       "  lease_until = NULL, failed_at = now(), not_before = now()"
+                       "  + make_interval(secs => least(300, 2 * power(2, least(tries - 1, 20)))"
+                       "  * (0.5 + random())) WHERE id = $1::bigint RETURNING id)"
+                       " UPDATE swath_jobs SET last_error = $2, updated = now()"
+                       " WHERE id = $3::bigint AND (SELECT count(*) FROM t) = 1",
                        3, p, NULL);
   return r ? r : swath__pg_commit(pg);
 }

@@ -18,6 +18,7 @@
  *                  children (waiting), lease (owner, attempt = the fencing
  *                  token, lease_until), tries (attempts that count against
  *                  max_attempts: claims less releases), backoff (not_before),
+ *                  the last failure (message, failed_at),
  *                  finished time, tiles written, accepted completions
  *   swath_marks    the engine's marks of a job (store.h), written with the
  *                  completion that made them
@@ -50,7 +51,8 @@ static const char *const v1[] = {
     " waiting int NOT NULL DEFAULT 0, owner text, attempt int NOT NULL DEFAULT 0,"
     " tries int NOT NULL DEFAULT 0, not_before timestamptz NOT NULL DEFAULT '-infinity',"
     " lease_until timestamptz, finished timestamptz, tiles_written bigint NOT NULL DEFAULT 0,"
-    " completions int NOT NULL DEFAULT 0, message text, UNIQUE (job, z, x, y))",
+    " completions int NOT NULL DEFAULT 0, message text, failed_at timestamptz,"
+    " UNIQUE (job, z, x, y))",
     /* The claim's scan: only tasks that may be claimable, in claim order. */
     "CREATE INDEX swath_tasks_claim ON swath_tasks(job, kind DESC, z DESC, id)"
     " WHERE state IN (1, 2)",

@@ -66,6 +66,8 @@ static int check_spec(const swath_qjob_spec *s) {
   return 0;
 }
 
+/* The job's text goes in as it is: workers run it, so a byte the server
+ * cannot store is refused (class 22: SWATH_EINVAL), never replaced. */
 static int create_job(swath_pg *pg, void *ud) {
   submit_ctx *c = ud;
   const swath_qjob_spec *s = c->spec;
@@ -74,24 +76,17 @@ static int create_job(swath_pg *pg, void *ud) {
   swath__pg_i64(z1, s->max_zoom);
   swath__pg_i64(zc, s->cell_zoom);
   swath__pg_i64(att, s->max_attempts);
-  char *yaml = swath__pg_utf8(s->yaml), *path = swath__pg_utf8(s->path ? s->path : ""),
-       *key = swath__pg_utf8(s->key), *out = swath__pg_utf8(s->output);
-  const char *p[] = {c->token, key, yaml, path, out, z0, z1, zc, s->overviews ? "t" : "f", att};
+  const char *p[] = {c->token, s->key, s->yaml, s->path ? s->path : "",   s->output,
+                     z0,       z1,     zc,      s->overviews ? "t" : "f", att};
   PGresult *res = NULL;
-  int r = yaml && path && key && out ? 0 : swath_error_set(SWATH_ENOMEM, "queue: out of memory");
-  if (!r)
-    r = swath__pg_exec(pg, "create the job",
-                       "INSERT INTO swath_jobs(token, key, yaml, path, output, state, min_zoom,"
-                       " max_zoom, cell_zoom, overviews, max_attempts)"
-                       " VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9, $10)"
-                       " ON CONFLICT (token) DO UPDATE SET token = excluded.token RETURNING id",
-                       10, p, &res);
+  int r = swath__pg_exec(pg, "create the job",
+                         "INSERT INTO swath_jobs(token, key, yaml, path, output, state, min_zoom,"
+                         " max_zoom, cell_zoom, overviews, max_attempts)"
+                         " VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9, $10)"
+                         " ON CONFLICT (token) DO UPDATE SET token = excluded.token RETURNING id",
+                         10, p, &res);
   if (!r) c->job = swath__pg_get_i64(res, 0, 0);
   PQclear(res);
-  free(yaml);
-  free(path);
-  free(key);
-  free(out);
   return r;
 }
 

@@ -61,7 +61,7 @@ static void drop_marks(pg_view *v, int k) {
   if (k > v->n) k = v->n;
   for (int i = 0; i < k; i++)
     free_mark(&v->buf[i]);
-  memmove(v->buf, v->buf + k, (size_t)(v->n - k) * sizeof *v->buf);
+  if (k > 0 && v->n > k) memmove(v->buf, v->buf + k, (size_t)(v->n - k) * sizeof *v->buf);
   v->n -= k;
   pthread_mutex_unlock(&v->lock);
 }

@@ -45,6 +45,8 @@ typedef struct qt_gen {
   int tiles_above;      /* give the TILEs (default: overviews) */
   long long fail_after; /* next() returns SWATH_EIO after this many (0: never) */
   long long dup_at;     /* give the task at this index twice (0: never) */
+  long long restart_at; /* run restart_cmd before this task (0: never) */
+  const char *restart_cmd;
   /* cursor */
   int z;
   long long x, y, given;

@@ -178,6 +178,8 @@ int qt_gen_next(void *ud, swath_qtask *t) {
       g->y++;
     }
     if (!qt_gen_has(g, g->z, x, y)) continue;
+    if (g->restart_at && g->given == g->restart_at && system(g->restart_cmd) != 0)
+      return swath_error_set(SWATH_EIO, "generator: %s failed", g->restart_cmd);
     if (g->fail_after && g->given == g->fail_after)
       return swath_error_set(SWATH_EIO, "generator: stopped on purpose");
     *t = (swath_qtask){

@@ -191,8 +191,13 @@ static void test_submit(void **state) {
   assert_int_equal(n, total + 1);
   check_counters(t, &g, id, total);
 
-  /* A failing stream or a task given twice (in a later batch): nothing left. */
+  /* A failing stream, a task given twice (in a later batch), a job text
+   * the server cannot store: refused, nothing left. */
   long long jobs = qt_i64(t, "SELECT count(*) FROM swath_jobs");
+  swath_qjob_spec bad = qt_spec(&g, "key-bad", 3);
+  bad.yaml = "process: convert # caf\xe9\n";
+  assert_int_equal(swath_queue_submit(t->q, &bad, qt_gen_next, &g, &id, &n), SWATH_EINVAL);
+  assert_non_null(strstr(swath_error_message(), "create the job: invalid byte sequence"));
   qt_gen_init(&g, 2, 7, 60, 45, 1);
   g.fail_after = 100;
   swath_qjob_spec s = qt_spec(&g, "key-c", 3);

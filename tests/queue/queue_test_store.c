@@ -56,8 +56,8 @@ void test_store_view(void **state) {
   swath_queue *q2;
   assert_int_equal(swath_store_pg_view(t->q, id, 2, &v1), 0);
   assert_int_equal(swath_queue_open(t->pgb, &q2), 0);
-  assert_int_equal(swath_store_pg_view(q2, id, 2, &v2), 0);
   assert_int_equal(swath_store_pg_view(q2, id + 100, 2, &v2), SWATH_ENOTFOUND);
+  assert_null(v2);
   assert_int_equal(swath_store_pg_view(q2, id, 2, &v2), 0);
 
   /* Buffered: the view sees its own marks, nobody else does. */
@@ -115,6 +115,7 @@ void test_store_view(void **state) {
   /* tile_limits: DONE (and STALE) marks only, a mark without a range as
    * its whole metatile. */
   mark(v1, 4, 3, 1, SWATH_TASK_DONE, NULL, NULL);
+  mark(v1, 4, 0, 0, SWATH_TASK_EMPTY, NULL, NULL); /* outside those: not counted */
   swath_tile_range r4 = {4, 4, 0, 5, 1};
   mark(v1, 4, 2, 1, SWATH_TASK_DONE, &r4, NULL);
   assert_int_equal(
@@ -323,8 +324,23 @@ void test_pgbouncer_restart(void **state) {
   const char *cmd = qt_env("SWATH_QUEUE_RESTART");
   qt *t = qt_new("q_restart");
   qt_gen g;
+  int64_t n;
+  /* 0: restarted while a submit streams its tasks (in its second batch). */
+  qt_gen_init(&g, 2, 7, 100, 60, 1);
+  g.restart_at = 5000;
+  g.restart_cmd = cmd;
+  long long top, total = qt_gen_count(&g, &top);
+  int64_t big = qt_submit(t, &g, "big", 3, &n);
+  assert_int_equal(n, total + 1);
+  assert_int_equal(qt_i64(t, "SELECT count(*) FROM swath_tasks WHERE job = %lld", (long long)big),
+                   total + 1);
+  assert_int_equal(
+      qt_i64(t, "SELECT waiting FROM swath_tasks WHERE job = %lld AND kind = 2", (long long)big),
+      top);
+  assert_int_equal(swath__queue_reconnects(t->q), 1);
+
   qt_gen_init(&g, 5, 5, 160, 1, 0);
-  int64_t n, id = qt_submit(t, &g, "key", 3, &n);
+  int64_t id = qt_submit(t, &g, "key", 3, &n);
   swath_claim c;
   int k = 0, got;
   pid_t bg = -1;
