@@ -104,9 +104,13 @@ int swath_stage_begin(swath_stage *s, swath_tile root, int attempt) {
   return r;
 }
 
-/* Move every file under `dir` (relative path `rel`) to the output. */
+/* Move every file under `dir` (relative path `rel`) to the output. Safe to
+ * run again after a partial run: what was moved is not there any more. */
 static int move_files(swath_stage *s, const char *dir, const char *rel) {
   DIR *d = opendir(dir);
+  /* Gone: an earlier run of this commit moved everything (the queue runs a
+   * commit again when the connection dropped before its COMMIT). */
+  if (!d && errno == ENOENT && !*rel) return 0;
   if (!d) return swath_error_set(SWATH_EIO, "cannot read '%s': %s", dir, strerror(errno));
   int r = 0;
   struct dirent *e;

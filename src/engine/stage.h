@@ -32,7 +32,9 @@ int swath_stage_new(const swath_sink_vtable *inner, void *out_state, const swath
 int swath_stage_begin(swath_stage *s, swath_tile root, int attempt);
 /* Move every staged file into the output (same relative path, folders
  * made), remove the recorded tiles, and remove the staging folder. Called
- * inside the queue's fenced completion. */
+ * inside the queue's fenced completion, which may call it again (the
+ * connection dropped before the COMMIT): a second call finishes what the
+ * first left and does nothing twice. */
 int swath_stage_commit(swath_stage *s);
 /* Drop the task's staged files (a failed or refused task). */
 void swath_stage_discard(swath_stage *s);
