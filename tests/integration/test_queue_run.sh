@@ -72,11 +72,13 @@ PY
 # status_json ID: the job's status document.
 status_json() { "$SWATH" status "$1" --db "$DB" --json; }
 
-# drain NAME ID NWORKERS: run NWORKERS workers on job ID until they exit.
+# drain NAME ID NWORKERS: run NWORKERS workers on job ID until they exit
+# (with $DRAIN_FLAGS).
+DRAIN_FLAGS=
 drain() {
   local pids=() i
   for i in $(seq 1 "$3"); do
-    "$SWATH" worker --db "$DB" --job "$2" --workers 1 --lease 10 >"$WORK/$1.w$i.log" 2>&1 &
+    "$SWATH" worker --db "$DB" --job "$2" --workers 1 --lease 10 $DRAIN_FLAGS >"$WORK/$1.w$i.log" 2>&1 &
     pids+=($!)
     track_bg $!
   done
@@ -119,7 +121,10 @@ EOF
 
 queue_case ov 2 "[9, 14]"
 queue_case ov-cells 2 "[9, 14]" --cell-zoom 11
+# Claims in batches of 4 (a worker holds 4 leases, runs them in turn).
+DRAIN_FLAGS="--batch 4"
 queue_case ov-m1 1 "[10, 13]" --cell-zoom 12
+DRAIN_FLAGS=
 # Without overviews every metatile of every zoom is a task of its own.
 queue_case noov 2 "[10, 13]"
 # A remote input (an XYZ service on loopback), cold caches: tasks one after
