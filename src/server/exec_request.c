@@ -45,7 +45,8 @@ static int scan_all(const char *key, const json_t *v) {
     json_t *x;
     json_object_foreach((json_t *)v, k, x) {
       snprintf(sub, sizeof sub, "%s.%s", key, k);
-      int r = scan_all(sub, x);
+      int r = scan_string(sub, k); /* keys too: they end up in the job text */
+      if (!r) r = scan_all(sub, x);
       if (r) return r;
     }
   } else if (json_is_array(v)) {

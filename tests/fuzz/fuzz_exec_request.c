@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,19 +43,26 @@ static int under(const char *s, const char *root) {
   return strncmp(s, root, n) == 0 && (s[n] == '/' || s[n] == '\0');
 }
 
+/* A ".." path segment. */
+static int dotdot(const char *s) {
+  for (const char *p = s; (p = strstr(p, "..")); p++)
+    if ((p == s || p[-1] == '/') && (p[2] == '/' || p[2] == '\0')) return 1;
+  return 0;
+}
+
 /* The rule on what passed: every rewritten path lies under its root. */
 static void check_job(const char *text) {
   json_t *j = json_loads(text, 0, NULL);
   if (!j) abort(); /* we wrote it */
   json_t *o = json_object_get(j, "output"), *v;
   if (json_is_object(o) && json_is_string(v = json_object_get(o, "path")) &&
-      (!under(json_string_value(v), g_out) || strstr(json_string_value(v), "..")))
+      (!under(json_string_value(v), g_out) || dotdot(json_string_value(v))))
     abort();
   json_t *in = json_object_get(j, "inputs");
   const char *k;
   json_object_foreach(in, k, v) {
-    if (json_is_string(v) && strncmp(json_string_value(v), "http", 4) != 0 &&
-        (!under(json_string_value(v), g_in) || strstr(json_string_value(v), "/../")))
+    if (json_is_string(v) && strncasecmp(json_string_value(v), "http", 4) != 0 &&
+        (!under(json_string_value(v), g_in) || dotdot(json_string_value(v))))
       abort();
   }
   if (strstr(text, "file://") || strstr(text, "vrt://")) abort();
