@@ -12,10 +12,9 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/json_out.h"
-#include "engine/cells.h"
 #include "engine/job.h"
 #include "engine/queue.h"
-#include "engine/run_task.h"
+#include "engine/submit.h"
 #include "engine/worker.h"
 
 /* --db, else $SWATH_DB; SWATH_EINVAL if neither. */
@@ -77,50 +76,21 @@ static int submit_option(void *ud, int c, const char *arg) {
   return 0;
 }
 
-/* Queue the job's tasks, streamed from the area (engine/cells.h). */
+/* Queue the job's tasks (engine/submit.h). */
 static int submit(const swath_job *job, const submit_opts *o, int yes, const char *db) {
-  swath_task_runner *tr = NULL;
-  swath_queue *q = NULL;
-  char *yaml = NULL, key[17], path[PATH_MAX];
-  swath_cells cells = {0};
-  int r = swath_task_runner_check(job, yes, &tr);
-  if (!r) r = swath_task_runner_check_output(tr, o->overwrite);
-  if (!r && !realpath(job->path, path))
-    r = swath_error_set(SWATH_EINVAL, "%s: cannot resolve its path", job->path);
-  int overviews = tr ? swath_task_runner_overviews(tr) : 0, cz = 0;
-  const swath_area *area = tr ? swath_task_runner_area(tr) : NULL;
-  if (!r)
-    r = swath_cells_zoom(&job->grid, area, job->min_zoom, job->max_zoom, job->metatiling, overviews,
-                         (int)o->cell_zoom, &cz);
-  if (!r) r = swath_job_yaml(job, NULL, &yaml);
-  if (!r) r = swath_queue_open(db, &q);
-  if (!r)
-    r = swath_cells_start(&cells, &job->grid, area, job->min_zoom, job->max_zoom, job->metatiling,
-                          overviews, cz);
-  int64_t id = 0, n = 0;
-  if (!r) {
-    swath_job_key(job, key);
-    swath_qjob_spec spec = {.key = key,
-                            .yaml = yaml,
-                            .path = path,
-                            .output = job->out_path,
-                            .min_zoom = job->min_zoom,
-                            .max_zoom = job->max_zoom,
-                            .cell_zoom = cz,
-                            .overviews = overviews,
-                            .max_attempts = (int)o->max_attempts};
-    r = swath_queue_submit(q, &spec, swath_cells_next, &cells, &id, &n);
-  }
+  swath_submit_opts so = {.cell_zoom = (int)o->cell_zoom,
+                          .max_attempts = (int)o->max_attempts,
+                          .overwrite = o->overwrite,
+                          .yes = yes};
+  swath_submit_result res;
+  int r = swath_submit(NULL, db, job, &so, &res);
   if (!r) {
     fprintf(stderr, "swath: info: job %lld: %lld tasks queued (%s at zoom %d), zooms %d-%d -> %s\n",
-            (long long)id, (long long)n, overviews ? "cells" : "metatiles",
-            overviews ? cz : job->max_zoom, job->min_zoom, job->max_zoom, job->out_path);
-    printf("%lld\n", (long long)id);
+            (long long)res.id, (long long)res.ntasks, res.overviews ? "cells" : "metatiles",
+            res.overviews ? res.cell_zoom : job->max_zoom, job->min_zoom, job->max_zoom,
+            job->out_path);
+    printf("%lld\n", (long long)res.id);
   }
-  swath_cells_free(&cells);
-  swath_queue_close(q);
-  free(yaml);
-  swath_task_runner_close(tr);
   return r;
 }
 

@@ -1,4 +1,5 @@
-/* cmd_serve.c: `swath serve`, the STAC API over a catalog until SIGINT or
+/* cmd_serve.c: `swath serve`, the STAC API over a catalog and/or OGC API -
+ * Processes over the job queue (server/service.h), until SIGINT or
  * SIGTERM. The signals are blocked before the server's threads start, so
  * they inherit the mask and only this thread (in sigwait) receives them. */
 #include <getopt.h>
@@ -9,14 +10,17 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
-#include "server/stac.h"
+#include "server/service.h"
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: swath serve --catalog DB [--port 8080] [--host 127.0.0.1] [--threads N]\n"
-             "                   [--base-url URL] [--count-limit N|none]\n"
+  fprintf(f, "usage: swath serve [--catalog DB] [--db CONNINFO --outputs DIR [--inputs DIR]...]\n"
+             "                   [--port 8080] [--host 127.0.0.1] [--threads N]\n"
+             "                   [--base-url URL] [--count-limit N|none] [--plugin PATH.so]...\n"
+             "                   [--sync-tiles N] [--max-attempts N]\n"
              "\n"
-             "Serve the STAC API (landing page, /conformance, /collections, items, /search)\n"
-             "over a catalog built with 'swath catalog ingest'. Runs until interrupted.\n"
+             "Serve, in one server, the STAC API over a catalog built with 'swath catalog\n"
+             "ingest' (--catalog) and/or OGC API - Processes over the PostgreSQL job queue\n"
+             "(--db, or $SWATH_DB, with --outputs). Runs until interrupted.\n"
              "\n"
              "  --port         TCP port (0: any free port, printed at start)\n"
              "  --host         address to listen on\n"
@@ -25,20 +29,45 @@ static void usage(FILE *f) {
              "  --count-limit  count numberMatched up to N matches and omit it beyond, so\n"
              "                 no request counts millions of rows (default 10000; 0: always\n"
              "                 count; none: never; searches on collections alone are always\n"
-             "                 counted)\n");
+             "                 counted)\n"
+             "  --db           the queue's PostgreSQL (or $SWATH_DB): serve OGC API - Processes\n"
+             "  --outputs      the folder posted jobs write under (required with --db)\n"
+             "  --inputs       a folder posted jobs may read under (repeatable; relative input\n"
+             "                 paths resolve against the first; default: remote URLs only)\n"
+             "  --plugin       a plugin .so served as a process under its own name (repeatable)\n"
+             "  --sync-tiles   jobs of at most N tiles posted without 'Prefer: respond-async'\n"
+             "                 run in the request and answer with their results (default 256;\n"
+             "                 0: always asynchronous)\n"
+             "  --max-attempts attempts per task of a posted job (default 5)\n");
 }
 
+#define SERVE_MAX_ROOTS 16
+
 int swath_cmd_serve(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"catalog", required_argument, NULL, 'c'},  {"port", required_argument, NULL, 'p'},
-      {"host", required_argument, NULL, 'H'},     {"threads", required_argument, NULL, 't'},
-      {"base-url", required_argument, NULL, 'b'}, {"count-limit", required_argument, NULL, 'n'},
-      {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
-  swath_stac_config cfg = {0};
+  static const struct option opts[] = {{"catalog", required_argument, NULL, 'c'},
+                                       {"port", required_argument, NULL, 'p'},
+                                       {"host", required_argument, NULL, 'H'},
+                                       {"threads", required_argument, NULL, 't'},
+                                       {"base-url", required_argument, NULL, 'b'},
+                                       {"count-limit", required_argument, NULL, 'n'},
+                                       {"db", required_argument, NULL, 'D'},
+                                       {"outputs", required_argument, NULL, 'O'},
+                                       {"inputs", required_argument, NULL, 'I'},
+                                       {"plugin", required_argument, NULL, 'P'},
+                                       {"sync-tiles", required_argument, NULL, 'S'},
+                                       {"max-attempts", required_argument, NULL, 'A'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+  swath_service_config cfg = {0};
+  const char *inputs[SERVE_MAX_ROOTS], *plugins[SERVE_MAX_ROOTS];
   cfg.http.host = "127.0.0.1";
   cfg.http.port = 8080;
   cfg.http.threads = 2;
   cfg.count_limit = 10000;
+  cfg.proc.inputs = inputs;
+  cfg.proc.plugins = plugins;
+  cfg.proc.sync_tiles = 256;
+  cfg.proc.max_attempts = 5;
   long v = 0;
   int c, rc = 0;
   optind = 1;
@@ -58,6 +87,31 @@ int swath_cmd_serve(int argc, char **argv) {
     case 'n':
       if (!(rc = swath_cli_count_limit(optarg, &v))) cfg.count_limit = v;
       break;
+    case 'D':
+      cfg.proc.db = optarg;
+      break;
+    case 'O':
+      cfg.proc.outputs = optarg;
+      break;
+    case 'I':
+      if (cfg.proc.ninputs == SERVE_MAX_ROOTS)
+        rc = swath_error_set(SWATH_EINVAL, "serve: at most %d --inputs", SERVE_MAX_ROOTS);
+      else
+        inputs[cfg.proc.ninputs++] = optarg;
+      break;
+    case 'P':
+      if (cfg.proc.nplugins == SERVE_MAX_ROOTS)
+        rc = swath_error_set(SWATH_EINVAL, "serve: at most %d --plugin", SERVE_MAX_ROOTS);
+      else
+        plugins[cfg.proc.nplugins++] = optarg;
+      break;
+    case 'S':
+      if (!(rc = swath_cli_long(optarg, "--sync-tiles", 0, 1L << 40, &v))) cfg.proc.sync_tiles = v;
+      break;
+    case 'A':
+      if (!(rc = swath_cli_long(optarg, "--max-attempts", 1, 100, &v)))
+        cfg.proc.max_attempts = (int)v;
+      break;
     case 'h':
       usage(stdout);
       return 0;
@@ -73,16 +127,28 @@ int swath_cmd_serve(int argc, char **argv) {
   if (optind < argc)
     return swath_cli_fail(
         swath_error_set(SWATH_EINVAL, "serve: unexpected argument '%s'", argv[optind]));
-  if (!cfg.catalog)
-    return swath_cli_fail(swath_error_set(SWATH_EINVAL, "serve: --catalog DB is required"));
+  if (!cfg.proc.db && cfg.proc.outputs) cfg.proc.db = getenv("SWATH_DB");
+  if (cfg.proc.db && !*cfg.proc.db) cfg.proc.db = NULL;
+  if (cfg.proc.db && !cfg.proc.outputs)
+    return swath_cli_fail(swath_error_set(
+        SWATH_EINVAL, "serve: --db needs --outputs DIR (the folder posted jobs write under)"));
+  if (!cfg.proc.db && (cfg.proc.outputs || cfg.proc.ninputs || cfg.proc.nplugins))
+    return swath_cli_fail(swath_error_set(
+        SWATH_EINVAL, "serve: --outputs, --inputs and --plugin need --db CONNINFO (or $SWATH_DB)"));
+  cfg.processes = cfg.proc.db != NULL;
+  if (!cfg.catalog && !cfg.processes)
+    return swath_cli_fail(swath_error_set(
+        SWATH_EINVAL, "serve: --catalog DB is required (or --db CONNINFO with --outputs DIR)"));
 
   sigset_t set;
   swath_cli_block_stop_signals(&set);
-  swath_stac_server *srv;
-  if ((rc = swath_stac_start(&cfg, &srv))) return swath_cli_fail(rc);
-  fprintf(stderr, "swath: serving the STAC API for %s on http://%s:%d/ (%d threads)\n", cfg.catalog,
-          cfg.http.host, swath_stac_port(srv), cfg.http.threads);
+  swath_service *srv;
+  if ((rc = swath_service_start(&cfg, &srv))) return swath_cli_fail(rc);
+  fprintf(stderr, "swath: serving %s%s%s%s on http://%s:%d/ (%d threads)\n",
+          cfg.catalog ? "the STAC API for " : "", cfg.catalog ? cfg.catalog : "",
+          cfg.catalog && cfg.processes ? " and " : "", cfg.processes ? "OGC API - Processes" : "",
+          cfg.http.host, swath_service_port(srv), cfg.http.threads);
   swath_cli_wait_stop(&set);
-  swath_stac_stop(srv);
+  swath_service_stop(srv);
   return 0;
 }

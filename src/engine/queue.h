@@ -63,9 +63,9 @@ enum swath_qjob_state {
   SWATH_QJOB_PLANNING = 0, /* tasks being inserted: nothing claimable yet */
   SWATH_QJOB_QUEUED = 1,   /* planned, no task claimed yet */
   SWATH_QJOB_RUNNING = 2,
-  SWATH_QJOB_DONE = 3,      /* every task done or empty, FINISH included */
-  SWATH_QJOB_FAILED = 4,    /* some task FAILED and nothing else can run */
-  SWATH_QJOB_CANCELLED = 5  /* swath cancel: nothing claimable, running tasks dropped */
+  SWATH_QJOB_DONE = 3,     /* every task done or empty, FINISH included */
+  SWATH_QJOB_FAILED = 4,   /* some task FAILED and nothing else can run */
+  SWATH_QJOB_CANCELLED = 5 /* swath cancel: nothing claimable, running tasks dropped */
 };
 
 /* Name of a state ("queued", ...). */
@@ -85,20 +85,20 @@ void swath_queue_close(swath_queue *q);
 /* ---- submit ---- */
 
 typedef struct swath_qtask {
-  int kind;     /* enum swath_qtask_kind */
+  int kind;      /* enum swath_qtask_kind */
   swath_tile mt; /* metatile (z, x, y); FINISH: unused */
   int64_t tiles; /* output tiles the task writes at most (progress) */
 } swath_qtask;
 
 typedef struct swath_qjob_spec {
-  const char *key;       /* the job key (engine/job.h): same key, same product */
-  const char *yaml;      /* the job text, run by every worker */
-  const char *path;      /* the job file's path, for messages */
-  const char *output;    /* the output location */
+  const char *key;    /* the job key (engine/job.h): same key, same product */
+  const char *yaml;   /* the job text, run by every worker */
+  const char *path;   /* the job file's path, for messages */
+  const char *output; /* the output location */
   int min_zoom, max_zoom;
-  int cell_zoom;         /* zoom of the CELL tasks */
-  int overviews;         /* TILE tasks are built from their children */
-  int max_attempts;      /* attempts per task before FAILED (>= 1) */
+  int cell_zoom;    /* zoom of the CELL tasks */
+  int overviews;    /* TILE tasks are built from their children */
+  int max_attempts; /* attempts per task before FAILED (>= 1) */
 } swath_qjob_spec;
 
 /* Create a job and stream its tasks into the queue: `next` returns 1 with
@@ -116,9 +116,9 @@ int swath_queue_submit(swath_queue *q, const swath_qjob_spec *spec,
 
 typedef struct swath_claim {
   int64_t job;
-  int kind;       /* enum swath_qtask_kind */
+  int kind; /* enum swath_qtask_kind */
   swath_tile mt;
-  int attempt;    /* 1 for the first claim; the fencing token */
+  int attempt; /* 1 for the first claim; the fencing token */
   int64_t tiles;
 } swath_claim;
 
@@ -171,16 +171,16 @@ int swath_queue_release(swath_queue *q, const char *owner, const swath_claim *c,
 typedef struct swath_qjob {
   int64_t id;
   char *key, *yaml, *path, *output; /* owned: swath_qjob_clear */
-  int state;                         /* enum swath_qjob_state */
+  int state;                        /* enum swath_qjob_state */
   int min_zoom, max_zoom, cell_zoom, overviews, max_attempts;
   double created, started, finished, updated; /* Unix seconds; 0 if not yet */
   int64_t tasks, tasks_done, tasks_empty, tasks_failed, tasks_running, tasks_ready;
   int64_t tiles_total, tiles_written;
   int64_t expired_leases, fenced;
-  int workers_alive;  /* workers with a heartbeat in the last 3 leases that claimed from it */
-  double rate;        /* tiles/s over the last minute of completions (0 if none) */
-  double eta;         /* seconds, from the rate (-1 if unknown) */
-  char *last_error;   /* the last failure message, or NULL */
+  int workers_alive; /* workers with a heartbeat in the last 3 leases that claimed from it */
+  double rate;       /* tiles/s over the last minute of completions (0 if none) */
+  double eta;        /* seconds, from the rate (-1 if unknown) */
+  char *last_error;  /* the last failure message, or NULL */
 } swath_qjob;
 
 void swath_qjob_clear(swath_qjob *j);
@@ -188,6 +188,11 @@ void swath_qjob_clear(swath_qjob *j);
 int swath_queue_job(swath_queue *q, int64_t id, swath_qjob *out);
 /* The newest `limit` jobs, newest first; *n set; each to be cleared. */
 int swath_queue_jobs(swath_queue *q, int limit, swath_qjob **out, int *n);
+/* A page of jobs, newest first: at most `limit`, with an id below
+ * `before` (0: from the newest), in a state whose bit (1 << state) is set
+ * in `states` (0: any). */
+int swath_queue_jobs_page(swath_queue *q, int64_t before, unsigned states, int limit,
+                          swath_qjob **out, int *n);
 /* Stop claims of the job; running tasks are lost at their next renew and
  * their completions refused. A DONE job: SWATH_EINVAL. */
 int swath_queue_cancel(swath_queue *q, int64_t id);
@@ -210,11 +215,10 @@ int swath_queue_job_done(swath_queue *q, int64_t id);
  *
  * A swath_store_vtable over the job's marks in PostgreSQL: get() reads the
  * view's own buffered marks, then those finished tasks committed (the
- * children an overview task is built from), mark() buffers in memory, and the buffer is written by the next
- * swath_queue_complete (pass the state as `marks`), so a task's marks are
- * durable exactly when its completion is accepted. flush() does nothing.
- * tile_limits() aggregates every committed mark of the job. One view per
- * task in progress: a completion writes every mark the view holds.
+ * children an overview task is built from), mark() buffers in memory, and the buffer is written by
+ * the next swath_queue_complete (pass the state as `marks`), so a task's marks are durable exactly
+ * when its completion is accepted. flush() does nothing. tile_limits() aggregates every committed
+ * mark of the job. One view per task in progress: a completion writes every mark the view holds.
  * Through the registry ("postgresql"), open(uri, job_key) takes a libpq
  * conninfo and the newest job with that key (none: SWATH_ENOTFOUND) on a
  * connection of its own, and flush() writes the marks. */

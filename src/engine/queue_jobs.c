@@ -115,20 +115,27 @@ static int read_job(const PGresult *res, int i, swath_qjob *j) {
 typedef struct jobs_ctx {
   long long id; /* one job, or 0: the newest `limit` */
   int limit;
+  long long before; /* a page: ids below this (0: none) */
+  unsigned states;  /* a page: states wanted (bit 1 << state; 0: any) */
   swath_qjob *out;
   int n;
 } jobs_ctx;
 
 static int jobs_once(swath_pg *pg, void *ud) {
   jobs_ctx *c = ud;
-  char a[24];
+  char a[24], b[24], s[24];
   swath__pg_i64(a, c->id ? c->id : c->limit);
-  const char *p[] = {a};
+  swath__pg_i64(b, c->before);
+  swath__pg_i64(s, (long long)c->states);
+  const char *p[] = {a, b, s};
   PGresult *res;
-  int r = swath__pg_exec(pg, "read jobs",
-                         c->id ? JOB_COLUMNS "WHERE j.id = $1"
-                               : JOB_COLUMNS "ORDER BY j.id DESC LIMIT $1",
-                         1, p, &res);
+  int r =
+      swath__pg_exec(pg, "read jobs",
+                     c->id ? JOB_COLUMNS "WHERE j.id = $1"
+                           : JOB_COLUMNS "WHERE ($2::bigint = 0 OR j.id < $2::bigint)"
+                                         " AND ($3::bigint = 0 OR ($3::bigint >> j.state) & 1 = 1)"
+                                         " ORDER BY j.id DESC LIMIT $1",
+                     c->id ? 1 : 3, p, &res);
   if (r) return r;
   int k = PQntuples(res);
   c->n = 0;
@@ -147,9 +154,22 @@ static int jobs_once(swath_pg *pg, void *ud) {
   return r;
 }
 
+int swath_queue_jobs_page(swath_queue *q, int64_t before, unsigned states, int limit,
+                          swath_qjob **out, int *n) {
+  *out = NULL;
+  *n = 0;
+  if (limit < 1) return 0;
+  jobs_ctx c = {0, limit, before, states, NULL, 0};
+  int r = swath__queue_call(q, jobs_once, &c);
+  if (r) return r;
+  *out = c.out;
+  *n = c.n;
+  return 0;
+}
+
 int swath_queue_job(swath_queue *q, int64_t id, swath_qjob *out) {
   memset(out, 0, sizeof *out);
-  jobs_ctx c = {id, 1, NULL, 0};
+  jobs_ctx c = {id, 1, 0, 0, NULL, 0};
   int r = id > 0 ? swath__queue_call(q, jobs_once, &c) : 0;
   if (r) return r;
   if (c.n == 0) return swath_error_set(SWATH_ENOTFOUND, "queue: no job %lld", (long long)id);
@@ -162,7 +182,7 @@ int swath_queue_jobs(swath_queue *q, int limit, swath_qjob **out, int *n) {
   *out = NULL;
   *n = 0;
   if (limit < 1) return 0;
-  jobs_ctx c = {0, limit, NULL, 0};
+  jobs_ctx c = {0, limit, 0, 0, NULL, 0};
   int r = swath__queue_call(q, jobs_once, &c);
   if (r) return r;
   *out = c.out;

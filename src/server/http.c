@@ -23,10 +23,12 @@
 #define MAX_PARAMS 8
 #define MAX_ARGS 64
 
+#define MAX_APIS 8
+
 struct swath_http_server {
   struct MHD_Daemon *d;
-  const swath_http_route *routes;
-  void *app;
+  swath_http_api apis[MAX_APIS];
+  int napis;
   swath_http_config cfg;
   char *base_url;
   int port;
@@ -121,6 +123,19 @@ void swath_http_error(swath_http_response *rs, int status, const char *code, con
   va_end(ap);
   rs->content_type = "application/json";
   swath_http_json(rs, status, json_pack("{s:s, s:s}", "code", code, "description", msg));
+}
+
+void swath_http_problem(swath_http_response *rs, int status, const char *type, const char *title,
+                        const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  swath_http_json(rs, status,
+                  json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", title, "status", status,
+                            "detail", msg));
+  rs->content_type = "application/problem+json";
 }
 
 void swath_http_fail(swath_http_response *rs, int code) {
@@ -254,10 +269,12 @@ static enum MHD_Result send_response(struct MHD_Connection *c, swath_http_respon
   MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                           rs->content_type ? rs->content_type : "application/json");
   MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
-  char *colon = strchr(rs->header, ':');
-  if (colon) {
+  for (char *save, *line = strtok_r(rs->header, "\n", &save); line;
+       line = strtok_r(NULL, "\n", &save)) {
+    char *colon = strchr(line, ':');
+    if (!colon) continue;
     *colon = '\0';
-    MHD_add_response_header(r, rs->header, colon + 1 + (colon[1] == ' '));
+    MHD_add_response_header(r, line, colon + 1 + (colon[1] == ' '));
   }
   enum MHD_Result ok = MHD_queue_response(c, (unsigned)rs->status, r);
   MHD_destroy_response(r);
@@ -323,21 +340,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     swath_http_error(&rs, 400, "InvalidParameterValue", "more than %d query parameters", MAX_ARGS);
   } else {
     const swath_http_route *found = NULL;
+    void *app = NULL;
     int path_known = 0;
     char allow[128] = "";
-    for (const swath_http_route *r = srv->routes; r->pattern; r++) {
-      if (!match(r->pattern, url, &rq, buf)) continue;
-      path_known = 1;
-      size_t al = strlen(allow);
-      snprintf(allow + al, sizeof allow - al, "%s%s", al ? ", " : "", r->method);
-      if (!strcmp(r->method, method) || (head && !strcmp(r->method, "GET"))) {
-        found = r;
-        break;
+    for (int a = 0; a < srv->napis && !found; a++) {
+      for (const swath_http_route *r = srv->apis[a].routes; r->pattern; r++) {
+        if (!match(r->pattern, url, &rq, buf)) continue;
+        path_known = 1;
+        size_t al = strlen(allow);
+        snprintf(allow + al, sizeof allow - al, "%s%s", al ? ", " : "", r->method);
+        if (!strcmp(r->method, method) || (head && !strcmp(r->method, "GET"))) {
+          found = r;
+          app = srv->apis[a].app;
+          break;
+        }
       }
     }
     if (found) {
       swath_error_clear();
-      found->fn(srv->app, &rq, &rs);
+      found->fn(app, &rq, &rs);
     } else if (path_known) {
       swath_http_error(&rs, 405, "MethodNotAllowed", "%s is not allowed on %s (allowed: %s)",
                        method, url, allow);
@@ -389,15 +410,23 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
 
 int swath_http_start(const swath_http_config *cfg, const swath_http_route *routes, void *app,
                      swath_http_server **out) {
+  swath_http_api api = {routes, app};
+  return swath_http_start_apis(cfg, &api, 1, out);
+}
+
+int swath_http_start_apis(const swath_http_config *cfg, const swath_http_api *apis, int n,
+                          swath_http_server **out) {
   *out = NULL;
+  if (n < 1 || n > MAX_APIS)
+    return swath_error_set(SWATH_EINTERNAL, "http: %d APIs in one server (1-%d)", n, MAX_APIS);
   swath_http_server *s = calloc(1, sizeof *s);
   if (!s) return swath_error_set(SWATH_ENOMEM, "http: out of memory");
   s->cfg = *cfg;
   if (!s->cfg.host) s->cfg.host = "127.0.0.1";
   if (s->cfg.threads < 1) s->cfg.threads = 2;
   if (!s->cfg.max_body) s->cfg.max_body = 4 << 20;
-  s->routes = routes;
-  s->app = app;
+  memcpy(s->apis, apis, (size_t)n * sizeof *apis);
+  s->napis = n;
   if (cfg->base_url) {
     s->base_url = strdup(cfg->base_url);
     size_t n = s->base_url ? strlen(s->base_url) : 0;

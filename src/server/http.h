@@ -1,13 +1,13 @@
 /* http.h: a small HTTP server on libmicrohttpd for swath's JSON APIs (the
- * STAC API now; OGC API Processes, tiles and metrics later).
+ * STAC API, OGC API - Processes; tiles and metrics later).
  *
  * An API is a table of routes (method + path pattern with {} segments) and
  * one opaque app pointer. Handlers fill a response (status + JSON, or raw
  * bytes); errors are JSON bodies {"code": ..., "description": ...} as OGC
  * APIs expect. Requests run on MHD's thread pool: handlers must be
  * thread-safe (keep per-thread state behind a pthread key, as stac.c does
- * with its SQLite connections). Bodies are read whole up to max_body bytes
- * (larger: 413). Paths are matched after MHD's percent-decoding. */
+ * with its SQLite connections). One server may serve several APIs. Bodies are read whole up to
+ * max_body bytes (larger: 413). Paths are matched after MHD's percent-decoding. */
 #ifndef SWATH_SERVER_HTTP_H
 #define SWATH_SERVER_HTTP_H
 
@@ -23,7 +23,7 @@ typedef struct swath_http_response {
   char *raw;    /* or raw bytes (owned, malloc'd) */
   size_t raw_len;
   const char *content_type; /* default application/json */
-  char header[128];         /* one more header line, "Name: value", or "" */
+  char header[512];         /* more header lines, "Name: value", '\n'-separated, or "" */
 } swath_http_response;
 
 typedef void (*swath_http_handler)(void *app, const swath_http_request *rq,
@@ -43,10 +43,21 @@ typedef struct swath_http_config {
   size_t max_body;      /* default 4 MiB */
 } swath_http_config;
 
+/* One API served: its route table and the app its handlers get. */
+typedef struct swath_http_api {
+  const swath_http_route *routes;
+  void *app;
+} swath_http_api;
+
 /* Start serving in background threads. Routes and app must outlive the
  * server. */
 int swath_http_start(const swath_http_config *cfg, const swath_http_route *routes, void *app,
                      swath_http_server **out);
+/* The same for n APIs in one server: a request goes to the first route,
+ * in table order, whose pattern and method match (so a table listed first
+ * overrides the paths of those after it). The array is copied. */
+int swath_http_start_apis(const swath_http_config *cfg, const swath_http_api *apis, int n,
+                          swath_http_server **out);
 int swath_http_port(const swath_http_server *s);
 void swath_http_stop(swath_http_server *s);
 
@@ -73,6 +84,10 @@ void swath_http_bytes(swath_http_response *rs, int status, char *body, size_t le
 /* An OGC-style JSON error: {"code": code, "description": <message>}. */
 void swath_http_error(swath_http_response *rs, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* An RFC 7807 problem detail (application/problem+json): type URI, title,
+ * status and the detail. */
+void swath_http_problem(swath_http_response *rs, int status, const char *type, const char *title,
+                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* The error for a swath return code with the thread's last message:
  * SWATH_EINVAL 400, SWATH_ENOTFOUND 404, anything else 500. */
 void swath_http_fail(swath_http_response *rs, int swath_code);

@@ -408,7 +408,7 @@ static const swath_http_route ROUTES[] = {
     {NULL, NULL, NULL},
 };
 
-int swath_stac_start(const swath_stac_config *cfg, swath_stac_server **out) {
+int swath_stac_open(const swath_stac_config *cfg, swath_stac_server **out) {
   *out = NULL;
   /* Fail now, not on the first request, if the catalog cannot be read. */
   swath_catalog *probe;
@@ -427,11 +427,20 @@ int swath_stac_start(const swath_stac_config *cfg, swath_stac_server **out) {
     return swath_error_set(SWATH_EIO, "serve: cannot create thread key");
   }
   s->key_ok = 1;
-  if ((rc = swath_http_start(&cfg->http, ROUTES, s, &s->http))) {
-    swath_stac_stop(s);
+  *out = s;
+  return 0;
+}
+
+swath_http_api swath_stac_api(swath_stac_server *s) { return (swath_http_api){ROUTES, s}; }
+
+int swath_stac_start(const swath_stac_config *cfg, swath_stac_server **out) {
+  int rc = swath_stac_open(cfg, out);
+  if (rc) return rc;
+  if ((rc = swath_http_start(&cfg->http, ROUTES, *out, &(*out)->http))) {
+    swath_stac_stop(*out);
+    *out = NULL;
     return rc;
   }
-  *out = s;
   return 0;
 }
 

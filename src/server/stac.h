@@ -20,6 +20,11 @@ typedef struct swath_stac_config {
 typedef struct swath_stac_server swath_stac_server;
 
 int swath_stac_start(const swath_stac_config *cfg, swath_stac_server **out);
+/* Open the catalog without serving it: its routes are then served with
+ * other APIs' in one server (swath_http_start_apis); stop it after that
+ * server (swath_stac_stop). */
+int swath_stac_open(const swath_stac_config *cfg, swath_stac_server **out);
+swath_http_api swath_stac_api(swath_stac_server *s);
 int swath_stac_port(const swath_stac_server *s);
 void swath_stac_stop(swath_stac_server *s);
 

@@ -1,0 +1,52 @@
+/* processes.h: OGC API - Processes 1.0 (core, ogc-process-description,
+ * json, oas30, job-list, dismiss) over the PostgreSQL job queue
+ * (engine/queue.h), served by http.h.
+ *
+ * A posted job is turned into a job text (server/exec_request.h: only
+ * paths under the configured roots), loaded and submitted with
+ * swath_submit, exactly as `swath submit` does: the queue's `swath worker`
+ * processes run it. Below sync_tiles tiles and without `Prefer:
+ * respond-async`, the request's thread drains the job itself
+ * (swath_worker_run) and answers with its results. Each server thread
+ * holds its own queue connection (opened on first use). */
+#ifndef SWATH_SERVER_PROCESSES_H
+#define SWATH_SERVER_PROCESSES_H
+
+#include <stdint.h>
+
+#include "server/http.h"
+
+typedef struct swath_processes_config {
+  const char *db;            /* the queue's conninfo */
+  const char *outputs;       /* the outputs root (must exist) */
+  const char *const *inputs; /* input roots (must exist); may be none */
+  int ninputs;
+  const char *const *plugins; /* plugin .so files served by their process names */
+  int nplugins;
+  int64_t sync_tiles; /* most tiles of a job run synchronously (0: never) */
+  int max_attempts;   /* attempts per task (swath submit's default: 5) */
+  int sync_threads;   /* compute threads of a synchronous run (0: the cores) */
+} swath_processes_config;
+
+typedef struct swath_processes swath_processes;
+
+/* Resolve the roots, load the plugins and reach the queue (SWATH_EINVAL
+ * with one line naming what is wrong). */
+int swath_processes_open(const swath_processes_config *cfg, swath_processes **out);
+swath_http_api swath_processes_api(swath_processes *p);
+/* Close after the server that served it has stopped. */
+void swath_processes_close(swath_processes *p);
+
+/* ---- processes_doc.c: the documents (shared by the handlers) ---- */
+struct swath_qjob;
+/* The process list entry (full: the description with its inputs). */
+json_t *swath__process_doc(const char *id, const char *description, const void *params, int full,
+                           const char *base);
+/* A job's status document (OGC statusInfo). */
+json_t *swath__job_status(const struct swath_qjob *j, const char *base);
+/* The results document of a successful job. */
+json_t *swath__job_results(const struct swath_qjob *j, const char *outputs_root);
+/* The OGC status name of a queue state. */
+const char *swath__job_status_name(int state);
+
+#endif
