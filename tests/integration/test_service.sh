@@ -269,3 +269,35 @@ check_eq "a plugin path as process id: 404" 404 \
   "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{"inputs":{}}' "$BASE/processes/..%2Fevil.so/execution")"
 check_eq "no escape queued a job" "$NJOBS" "$(psql "$DB" -Atc "SELECT count(*) FROM swath_jobs")"
 check_eq "nothing written outside the roots" "secret.tif" "$(ls "$WORK/outside")"
+
+# ---- STAC and Processes in one server ----
+run_swath catalog ingest "$SWATH_SRC/tests/data/stac/simple-item.json" --catalog "$WORK/scenes.db"
+check_eq "a small catalog ingested" 0 "$RUN_RC"
+"$SWATH" serve --catalog "$WORK/scenes.db" --db "$DB" --outputs "$WORK/out" --inputs "$WORK/in" \
+  --port 0 2>"$WORK/serve2.log" &
+track_bg $!
+PORT2=$(serve_port "$WORK/serve2.log")
+[ -n "$PORT2" ] || die "the combined server started" "$(cat "$WORK/serve2.log")"
+py_checks "http://127.0.0.1:$PORT2" <<'EOF2'
+import json, sys, urllib.request
+import swt
+base = sys.argv[1]
+def get(p):
+    with urllib.request.urlopen(base + p) as r:
+        return json.load(r)
+land = get("/")
+rels = {l.get("rel") for l in land["links"]}
+hrefs = " ".join(l["href"] for l in land["links"])
+swt.check("combined landing links both APIs (processes, jobs, search, collections)",
+          "/processes" in hrefs and "/jobs" in hrefs and "/search" in hrefs and "/collections" in hrefs,
+          hrefs)
+conf = get("/conformance")["conformsTo"]
+swt.check("combined conformance lists STAC and Processes classes",
+          any("ogcapi-processes-1/1.0/conf/core" in c for c in conf) and any("stac" in c for c in conf),
+          conf)
+swt.check("the STAC search answers in the combined server", "features" in get("/search"), "")
+swt.check("the processes list answers in the combined server", len(get("/processes")["processes"]) > 3, "")
+api = get("/api")
+swt.check("/api describes the STAC paths too", "/search" in api["paths"] and "/processes" in api["paths"],
+          sorted(api["paths"])[:20])
+EOF2
