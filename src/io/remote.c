@@ -299,6 +299,7 @@ int swath__remote_init(swath__remote *r, const swath_source_spec *spec, const sw
   int rc;
   r->grid = g;
   r->check = spec->check;
+  r->memo = spec->memo;
   if (r->max_zoom <= 0 || r->max_zoom > r->tms.max_zoom) r->max_zoom = r->tms.max_zoom;
   if (r->min_zoom < r->tms.min_zoom) r->min_zoom = r->tms.min_zoom;
   if (r->zoom >= 0 && !swath_grid_has_zoom(&r->tms, r->zoom))
