@@ -65,6 +65,10 @@ struct swath__remote {
   /* the spec's: decoded tiles shared with the run's other handles of this
    * input (tile_memo.h); NULL: none */
   swath_tile_memo *memo;
+  /* read()'s mosaic, kept for the next read (remote.c: mosaic_buffer);
+   * a handle is used by one thread at a time */
+  unsigned char *mosaic;
+  size_t mosaic_cap;
 };
 
 /* A zeroed remote state of `type` with a zeroed context of ctx_size bytes

@@ -165,6 +165,47 @@ check_eq "xyz3: the 1 MB memo pastes as often, and decodes more (it evicts)" \
 
 job xyz1 "  img: $XYZ, bands: 1}"
 memo_runs xyz1
+# The pixels themselves, against the source tiles read by GDAL (palette
+# expanded, grey repeated, the colour key and alpha as alpha): the one
+# tile missing from the tree is not written (no pixels left over from an
+# earlier read's mosaic).
+for b in 3 1; do
+  check_py "xyz$b: the tiles are the source tiles' pixels" "$DOC/mixed" "$WORK/out-xyz$b-off" "$b" <<'PY'
+import glob, os, sys
+import numpy as np
+from osgeo import gdal
+src, out, bands = sys.argv[1], sys.argv[2], int(sys.argv[3])
+want = sorted(os.path.relpath(p, src) for p in glob.glob(src + "/15/*/*.png")
+              if 17159 <= int(p.split("/")[-2]) <= 17162 and 11473 <= int(p.split("/")[-1][:-4]) <= 11476)
+got = sorted(os.path.relpath(p, out) for p in glob.glob(out + "/15/*/*.png"))
+if want != got:
+    print("tile sets differ:", sorted(set(want) ^ set(got))); sys.exit(1)
+for t in want:
+    d = gdal.Open(os.path.join(src, t))
+    a = d.ReadAsArray().reshape(d.RasterCount, 256, 256).astype(int)
+    ct = d.GetRasterBand(1).GetColorTable()
+    if ct is not None:
+        lut = np.array([ct.GetColorEntry(i) for i in range(ct.GetCount())])
+        a = lut[a[0]].transpose(2, 0, 1)
+    n = a.shape[0]
+    if n in (2, 4):
+        colour, alpha = a[:-1], a[-1]
+    else:
+        colour = a
+        key = [d.GetRasterBand(i + 1).GetNoDataValue() for i in range(n)]
+        alpha = np.full((256, 256), 255)
+        if None not in key:
+            alpha[np.all([colour[i] == key[i] for i in range(n)], axis=0)] = 0
+    colour = np.array([colour[min(i, len(colour) - 1)] for i in range(bands)])
+    o = gdal.Open(os.path.join(out, t)).ReadAsArray().reshape(-1, 256, 256).astype(int)
+    on = alpha > 0
+    if not ((o[-1] > 0) == on).all():
+        print(t, "alpha differs"); sys.exit(1)
+    if not (o[:bands][:, on] == colour[:, on]).all():
+        print(t, "pixels differ"); sys.exit(1)
+print(len(want), "tiles")
+PY
+done
 job warp "  img: $XYZ, bands: 3}" WorldCRS84Quad 14 "" "" "" bilinear
 memo_runs warp
 job two "  a: $XYZ, bands: 3}
