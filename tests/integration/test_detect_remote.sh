@@ -7,7 +7,8 @@
 # and in JSON; and a server that stops answering mid-run fails the tiles
 # it was asked for (listed, exit 1), which a rerun against a live server
 # completes with the same features. Also: the imagery as a remote XYZ
-# source gives the local run's features.
+# source gives the local run's features, with the tile memo (process tiles
+# pasting their neighbours' decoded tiles) and without it the same ones.
 . "$(dirname "$0")/lib.sh"
 require_swath
 
@@ -94,6 +95,21 @@ detect_job xyz 4 "" "" "$AREA"
 sed -i "s#imagery: data/scene.tif#imagery: {type: xyz, url: '$SERVERS_URL/xyz/{z}/{x}/{y}.png', zoom: 19, empty_status: [404]}#" \
   "$WORK/xyz.yaml"
 check_run "the job over the XYZ source exits 0" 0 run "$WORK/xyz.yaml"
+check "over the XYZ source: process tiles paste their neighbours' decoded tiles from the memo" \
+  grep -qE "tiles: [0-9]+ cached tiles pasted, [0-9]+ decoded, [1-9][0-9]* from the tile memo" \
+  "$WORK/run.err"
+# The same without the memo (every paste decodes): the very same features.
+sed "s#path: out/xyz#path: out/xyz-nomemo#" "$WORK/xyz.yaml" >"$WORK/xyz-nomemo.yaml"
+SWATH_TILE_MEMO_MB=0 check_run "the XYZ job without the tile memo exits 0" 0 run "$WORK/xyz-nomemo.yaml"
+check_py "the tile memo changes no feature (class, tile, geometry, score all equal)" "$WORK" <<'EOF'
+import sys
+sys.path.insert(0, sys.argv[1])
+import feat
+a = feat.load(sys.argv[1] + "/out/xyz/features.gpkg")
+b = feat.load(sys.argv[1] + "/out/xyz-nomemo/features.gpkg")
+print(len(a), "features")
+sys.exit(0 if a == b and a else "differ: %d vs %d features" % (len(a), len(b)))
+EOF
 check_py "over the XYZ source: the local run's features" "$WORK" <<'EOF'
 import sys
 sys.path.insert(0, sys.argv[1])
