@@ -42,14 +42,15 @@
  * consecutive metatiles of the plan's Morton order, so neighbours run side
  * by side (their shared tiles are decoded once, the second thread waiting
  * for the first) or one pair after the other (the next pair's top rows
- * read right after the last pair's bottom rows): the tiles shared are
- * decoded shortly before. bench/detect.sh (2 workers, metatiling 8, a
- * 304 px buffer, 12 x 12 RGB tiles of 192 KB per block): 8 MB in all
- * caught 27% of the repeated decodes, 16 MB 79%, 24 MB and more all. A
- * metatile's right neighbour in the next quadrant comes several metatiles
- * later and is missed unless the memo holds blocks more; a budget that grew
- * with the area would break the flat peak memory. */
-#define TILE_MEMO_PER_WORKER ((size_t)16 << 20)
+ * read right after the last pair's bottom rows): those shared tiles were
+ * decoded shortly before. Neighbours across a quadrant's edge come several
+ * metatiles later. bench/detect.sh, 2 workers, metatiling 8, a 304 px
+ * buffer (a block: 12 x 12 RGB tiles of 192 KB): over 2 x 2 metatiles,
+ * 8 MB in all caught 27% of the repeated decodes, 16 MB 79%, 24 MB all;
+ * over 8 x 8, 32 MB saved 18% of the 8464 decodes, 64 MB 30%, 128 MB 30%
+ * too (the rest are neighbours a quadrant or more apart). A budget that
+ * grew with the area would break the flat peak memory. */
+#define TILE_MEMO_PER_WORKER ((size_t)32 << 20)
 
 typedef struct run_ctx {
   const swath_job *job;
