@@ -13,7 +13,8 @@
 #       run's summary (model chips / the run's wall time) against (a);
 #       target (b) >= 90% of (a). (a) and (b) run back to back, alternating,
 #       ROUNDS times, so both see the same load; medians and each pair's
-#       ratio are printed;
+#       ratio are printed, and the last run's cached tiles pasted, decoded
+#       and taken from the tile memo (SWATH_TILE_MEMO_MB=0: no memo);
 #   (c) the same job from a cold local WMS (MapServer as FastCGI under
 #       lighttpd, as in bench/remote.sh; no cache before the run): chips/s
 #       against (a), and the summary's busy figures (fetch stage, read /
@@ -120,6 +121,9 @@ swath_run() {
   R_FETCH=$(sed -n 's/.*fetch stage busy \([0-9]*\)% of the run.*/\1/p' "$work/run.log")
   read -r R_READ R_COMP R_WRITE <<<"$(sed -n 's/.*busy: read \([0-9]*\)%, compute \([0-9]*\)%, write \([0-9]*\)%.*/\1 \2 \3/p' "$work/run.log")"
   R_FETCH=${R_FETCH:--}
+  # pasted / decoded cached tiles and those from the tile memo ("-" without it)
+  read -r R_PASTED R_DECODED R_MEMO <<<"$(sed -n 's/.*tiles: \([0-9]*\) cached tiles pasted, \([0-9]*\) decoded, \([0-9]*\) from the tile memo.*/\1 \2 \3/p' "$work/run.log")"
+  R_PASTED=${R_PASTED:--} R_DECODED=${R_DECODED:--} R_MEMO=${R_MEMO:--}
 }
 
 bench_machine
@@ -154,6 +158,7 @@ A_MED=$(printf '%s\n' "${A_ALL[@]}" | median) B_MED=$(printf '%s\n' "${B_ALL[@]}
 P_MED=$(printf '%s\n' "${PAIRS[@]}" | median)
 ceiling --random 64 || exit 1
 echo "(a) over random chips (same shape, values in [-2, 2]): $A_RATE chips/s, $(ratio "$A_RATE" "$A_MED") x the imagery chips' median (load $(load1))"
+echo "cached tiles pasted: $R_PASTED, decoded: $R_DECODED, from the tile memo: $R_MEMO (SWATH_TILE_MEMO_MB=${SWATH_TILE_MEMO_MB:-default})"
 echo "run chips: $R_CHIPS in $R_BATCHES batches (the lattice's chips in the area's buffered metatiles: $(cut -d' ' -f2 <<<"$NCHIPS"); unique chips in the area: $(cut -d' ' -f3 <<<"$NCHIPS"))"
 echo "median chips/s: (a) $A_MED, (b) $B_MED; (b)/(a) $(ratio "$B_MED" "$A_MED") (pairs: ${PAIRS[*]}; median $P_MED); target >= 0.90"
 
@@ -167,7 +172,7 @@ if [ "${SKIP_WMS:-0}" != 1 ]; then
   l=$(load1)
   swath_run "$work/wms.yaml" || exit 1
   echo "chips $R_CHIPS, wall $WALL s, $R_RATE chips/s = $(ratio "$R_RATE" "$A_MED") x (a); model busy $R_MODEL% per instance; fetch stage busy $R_FETCH%; workers: read $R_READ%, compute $R_COMP%, write $R_WRITE% (load $l)"
-  grep -E 'fetch:|busy:|model ' "$work/run.log" | sed 's/^/  /'
+  grep -E 'fetch:|tiles:|busy:|model ' "$work/run.log" | sed 's/^/  /'
   # Worker time: the model (its busy share per instance; one instance per
   # worker), the rest of compute (chip filling, decoding boxes), reading
   # (waiting for imagery: the fetch, decoding, warping), writing.
@@ -196,7 +201,7 @@ if [ "${SKIP_RSS:-0}" != 1 ]; then
     l=$(load1)
     if [ $a = small ]; then swath_run "$work/xyz.yaml"; else swath_run "$work/large.yaml"; fi || exit 1
     side=$([ $a = small ] && echo "$CORE" || echo $((CORE * REPEAT)))
-    printf '%-6s %10s %8s %8s %8s %8s  %s\n' $a "${side}x$side" "$R_CHIPS" "$WALL" "$R_RATE" "$RSS_MB" "$l"
+    printf '%-6s %10s %8s %8s %8s %8s  %s  (tiles pasted %s, decoded %s, from the memo %s)\n' $a "${side}x$side" "$R_CHIPS" "$WALL" "$R_RATE" "$RSS_MB" "$l" "$R_PASTED" "$R_DECODED" "$R_MEMO"
     eval "rss_$a=$RSS_MB"
   done
   echo "peak RSS large/small: $(ratio "$rss_large" "$rss_small") (target <= 1.10, and <= 1024 MB)"

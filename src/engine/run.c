@@ -73,6 +73,13 @@ static void summary(const swath_run_stats *s) {
         (unsigned long long)f->cached, (unsigned long long)f->empty, (unsigned long long)f->failed,
         (unsigned long long)f->aborted, (unsigned long long)f->coalesced, dropped, f->bytes / 1e6,
         s->seconds > 0 ? 100 * f->busy_seconds / s->seconds : 0);
+  uint64_t pastes = s->tile_decodes + s->tile_memo_hits;
+  if (pastes)
+    swath_info("tiles: %llu cached tiles pasted, %llu decoded, %llu from the tile memo (%.0f%%; "
+               "budget %.0f MB, peak %.1f MB)",
+               (unsigned long long)pastes, (unsigned long long)s->tile_decodes,
+               (unsigned long long)s->tile_memo_hits, 100.0 * s->tile_memo_hits / pastes,
+               s->tile_memo_budget / 1048576.0, s->tile_memo_peak / 1048576.0);
   if (cap > 0)
     swath_info("busy: read %.0f%%, compute %.0f%%, write %.0f%% of %d worker threads",
                100 * s->read_busy / cap, 100 * s->compute_busy / cap, 100 * s->write_busy / cap,
@@ -180,6 +187,7 @@ static void collect_stats(const run_ctx *rc, swath_task_count *count, int nworke
   stats->vector = rc->info.features;
   stats->features = rc->features;
   if (!fetch_counted) swath__fetch_totals(rc, &stats->fetch);
+  swath__memo_totals(rc, stats);
 }
 
 /* What a run that went as far as its threads returns, and its warnings. */
@@ -220,6 +228,7 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
 
   int r = swath_sink_find(job->sink, &rc->sink);
   if (!r) r = swath_store_find(job->store, &rc->store);
+  if (!r) r = swath__memo_budget(nworkers, &rc->memo_budget);
   if (!r) r = swath__run_setup(rc, &area, opts->yes);
   if (!r && rc->info.features) r = swath_sink_find("none", &rc->sink); /* no tiles */
   if (!r) r = swath__open_output(rc, area, opts->overwrite, &overviews, &lonlat);

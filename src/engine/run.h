@@ -27,6 +27,10 @@ typedef struct swath_run_stats {
   double read_busy, compute_busy, write_busy; /* thread-seconds per stage */
   int workers;
   swath_fetch_stats fetch; /* remote inputs, all fetchers summed (busy: the busiest) */
+  /* Cached tiles of remote inputs: decoded by a read / taken from the
+   * run's tile memo (decoded by another read); the memos' budget and peak. */
+  uint64_t tile_decodes, tile_memo_hits;
+  size_t tile_memo_budget, tile_memo_peak;
   int vector;              /* a vector process: */
   int64_t features;        /*   the features its tiles kept */
   char process_summary[512]; /* the process's own line (a model's busy time), or "" */

@@ -56,20 +56,28 @@ static int probe_inputs(run_ctx *rc, swath_bounds *fp) {
   rc->fetchers = calloc((size_t)job->ninputs, sizeof *rc->fetchers);
   rc->offline = calloc((size_t)job->ninputs, sizeof *rc->offline);
   rc->held = calloc((size_t)job->ninputs, sizeof *rc->held);
+  rc->memos = calloc((size_t)job->ninputs, sizeof *rc->memos);
   if (!rc->descs || !rc->src_info || !rc->specs || !rc->src_vt || !rc->fetchers || !rc->offline ||
-      !rc->held)
+      !rc->held || !rc->memos)
     return swath_error_set(SWATH_ENOMEM, "out of memory");
   for (int i = 0; i < job->ninputs; i++) {
     const swath_job_input *in = &job->inputs[i];
-    rc->specs[i] = (swath_source_spec){in->name,       in->type, in->uri, in->cfg,
-                                       job->cache_dir, NULL,     0,       &rc->held[i]};
+    rc->specs[i] = (swath_source_spec){in->name, in->type, in->uri,      in->cfg, job->cache_dir,
+                                       NULL,     0,        &rc->held[i], NULL};
     rc->src_vt[i] = swath_source_find(in->type);
     /* One fetcher per remote input, shared by every thread's handle. */
     int r = swath_source_fetcher_new(&rc->specs[i], &rc->fetchers[i]);
     if (r) return r;
     rc->specs[i].fetcher = rc->fetchers[i];
     rc->offline[i] = (unsigned char)swath_source_offline(&rc->specs[i]);
-    rc->nremote += rc->fetchers[i] != NULL || rc->offline[i];
+    int remote = rc->fetchers[i] != NULL || rc->offline[i];
+    rc->nremote += remote;
+    /* The decoded tiles every worker's handle of this input shares. */
+    if (remote && rc->memo_budget > 0) {
+      if (!(rc->memos[i] = swath_tile_memo_new(rc->memo_budget)))
+        return swath_error_set(SWATH_ENOMEM, "out of memory");
+      rc->specs[i].memo = rc->memos[i];
+    }
   }
   for (int i = 0; i < job->ninputs; i++) {
     const swath_source_vtable *vt = rc->src_vt[i];
@@ -131,12 +139,44 @@ void swath__run_ctx_free(run_ctx *rc, swath_area *area) {
   for (int i = 0; rc->held && i < rc->job->ninputs; i++)
     swath_source_held_clear(&rc->held[i]);
   free(rc->held);
+  /* (after the workers: their handles, which held entries, are closed) */
+  for (int i = 0; rc->memos && i < rc->job->ninputs; i++)
+    swath_tile_memo_free(rc->memos[i]);
+  free(rc->memos);
   free(rc->descs);
   free(rc->src_info);
   free(rc->specs);
   free((void *)rc->src_vt);
   pthread_mutex_destroy(&rc->lock);
   pthread_cond_destroy(&rc->cond);
+}
+
+int swath__memo_budget(int nworkers, size_t *bytes) {
+  *bytes = TILE_MEMO_PER_WORKER * (size_t)(nworkers > 0 ? nworkers : 1);
+  const char *v = getenv("SWATH_TILE_MEMO_MB");
+  if (!v || !*v) return 0;
+  char *end;
+  errno = 0;
+  long long mb = strtoll(v, &end, 10);
+  if (*end || errno || mb < 0 || mb > (1LL << 20) || end == v)
+    return swath_error_set(SWATH_EINVAL,
+                           "SWATH_TILE_MEMO_MB: '%s' is not a whole number of MB from 0 (no tile "
+                           "memo) to 1048576",
+                           v);
+  *bytes = (size_t)mb << 20;
+  return 0;
+}
+
+void swath__memo_totals(const run_ctx *rc, swath_run_stats *stats) {
+  for (int i = 0; rc->memos && i < rc->job->ninputs; i++) {
+    if (!rc->memos[i]) continue;
+    swath_tile_memo_stats ms;
+    swath_tile_memo_stats_get(rc->memos[i], &ms);
+    stats->tile_decodes += ms.misses;
+    stats->tile_memo_hits += ms.hits;
+    stats->tile_memo_budget += rc->memo_budget;
+    stats->tile_memo_peak += ms.peak;
+  }
 }
 
 /* The first remote input's name (NULL if none), and whether only the top

@@ -379,4 +379,6 @@ void swath_model_stats_get(swath_model *m, swath_model_stats *out) {
   pthread_mutex_unlock(&m->lock);
 }
 
+int swath_model_in_process(const swath_model *m) { return !m->vt->concurrent; }
+
 void swath_model_close(swath_model *m) { model_free(m); }

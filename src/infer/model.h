@@ -160,6 +160,10 @@ const swath_model_info *swath_model_get_info(const swath_model *m);
  * it declares and what came (a server answering the wrong shape). */
 int swath_model_run(swath_model *m, const swath_tensor *in, swath_tensor *out);
 void swath_model_stats_get(swath_model *m, swath_model_stats *out);
+/* 1 when the runtime keeps a state per thread (in-process: OpenCV DNN,
+ * whose buffers are sized by the last batch's shape and reallocated when
+ * it changes), 0 for a concurrent one (a server: each run() a request). */
+int swath_model_in_process(const swath_model *m);
 void swath_model_close(swath_model *m);
 
 #ifdef __cplusplus

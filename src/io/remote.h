@@ -27,6 +27,7 @@
 #include "core/secret.h"
 #include "io/cache.h"
 #include "io/source.h"
+#include "io/tile_memo.h"
 
 typedef struct swath__remote swath__remote;
 
@@ -61,6 +62,13 @@ struct swath__remote {
   const swath_grid *grid;
   swath_secrets secrets; /* the job's secret parameters, for URLs built from a
                             redacted document (see swath__remote_document) */
+  /* the spec's: decoded tiles shared with the run's other handles of this
+   * input (tile_memo.h); NULL: none */
+  swath_tile_memo *memo;
+  /* read()'s mosaic, kept for the next read (remote.c: mosaic_buffer);
+   * a handle is used by one thread at a time */
+  unsigned char *mosaic;
+  size_t mosaic_cap;
 };
 
 /* A zeroed remote state of `type` with a zeroed context of ctx_size bytes
@@ -128,7 +136,8 @@ int swath__remote_format(const char *format, unsigned *kinds, char ext[8]);
 int swath__remote_escape(char *buf, size_t cap, const char *s);
 
 /* Decode the cached tile at `path` (tw x th pixels) into the mosaic
- * `planes` (bands + 1 planes of mw x mh) at (ox, oy): see remote_tile.c.
+ * `planes` (bands + 1 planes of mw x mh) at (ox, oy), or copy it from
+ * r->memo where another read decoded that file: see remote_tile.c.
  * On an error other than SWATH_ENOMEM, *undecodable is set: the file is not
  * a tile of that size (damaged, cut short, or something else). */
 int swath__remote_paste(const swath__remote *r, const char *path, unsigned char *planes, int mw,

@@ -9,6 +9,10 @@
  * key in every band is transparent, as PNG defines it (one channel matching
  * is not enough).
  *
+ * A run shares decoded tiles between its workers (tile_memo.h): a tile
+ * another read decoded is pasted from the memo, the same planes a decode
+ * here gives (the paste below is the one copy either way).
+ *
  * GDAL's messages while decoding (libpng's "Read Error" and the like) are
  * caught and become the one-line reason of the error, with
  * *undecodable set: the caller drops the file and fetches it again. */
@@ -18,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/error.h"
 #include "io/remote.h"
@@ -100,10 +105,11 @@ static int decode(GDALDatasetH ds, unsigned char *buf, int w, int h, int *n, int
   return 0;
 }
 
-int swath__remote_paste(const swath__remote *r, const char *path, unsigned char *planes, int mw,
-                        int mh, int ox, int oy, int tw, int th, int *undecodable) {
+/* Open and decode the cached tile at `path`, which must be tw x th, into
+ * *t (planes malloc'd). GDAL's messages become the error's reason. */
+static int decode_file(const swath__remote *r, const char *path, int tw, int th,
+                       swath_decoded_tile *t) {
   static const char *const drivers[] = {"PNG", "JPEG", "WEBP", "GTiff", NULL};
-  *undecodable = 0;
   gdal_msgs msgs = {""};
   CPLPushErrorHandlerEx(catch_msgs, &msgs);
   GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_READONLY, drivers, NULL, NULL);
@@ -120,29 +126,82 @@ int swath__remote_paste(const swath__remote *r, const char *path, unsigned char 
     rc = swath_error_set(SWATH_ENOMEM, "out of memory");
   } else {
     int ncolor, alpha;
-    if (decode(ds, buf, w, h, &n, &ncolor, &alpha))
+    if (decode(ds, buf, w, h, &n, &ncolor, &alpha)) {
       rc = swath_error_set(SWATH_EIO, "input %s: cached tile %s does not decode: %s", r->name, path,
                            msgs.first[0] ? msgs.first : "read failed");
-    size_t plane = (size_t)mw * mh, px = (size_t)w * h;
-    for (int b = 0; b <= r->bands && !rc; b++) {
-      const unsigned char *src;
-      if (b == r->bands)
-        src = alpha ? buf + (size_t)(n - 1) * px : NULL;
-      else
-        src = buf + (size_t)(b < ncolor ? b : ncolor - 1) * px;
-      unsigned char *dst = planes + (size_t)b * plane;
-      for (int y = 0; y < h; y++) {
-        unsigned char *d = dst + (size_t)(oy + y) * mw + ox;
-        if (src)
-          memcpy(d, src + (size_t)y * w, (size_t)w);
-        else
-          memset(d, 255, (size_t)w);
-      }
+    } else {
+      /* Only the planes decode() filled (a memo entry holds these). */
+      unsigned char *fit = realloc(buf, (size_t)w * h * (size_t)n);
+      if (fit) buf = fit;
+      *t = (swath_decoded_tile){w, h, n, ncolor, alpha, buf};
+      buf = NULL;
     }
   }
   free(buf);
   if (ds) GDALClose(ds);
   CPLPopErrorHandler();
+  return rc;
+}
+
+/* A decoded tile into the mosaic's `bands` planes and alpha at (ox, oy):
+ * grey repeated, no alpha plane: opaque. */
+static void paste_tile(const swath__remote *r, const swath_decoded_tile *t, unsigned char *planes,
+                       int mw, int mh, int ox, int oy) {
+  size_t plane = (size_t)mw * mh, px = (size_t)t->w * t->h;
+  for (int b = 0; b <= r->bands; b++) {
+    const unsigned char *src;
+    if (b == r->bands)
+      src = t->alpha ? t->planes + (size_t)(t->n - 1) * px : NULL;
+    else
+      src = t->planes + (size_t)(b < t->ncolor ? b : t->ncolor - 1) * px;
+    unsigned char *dst = planes + (size_t)b * plane;
+    for (int y = 0; y < t->h; y++) {
+      unsigned char *d = dst + (size_t)(oy + y) * mw + ox;
+      if (src)
+        memcpy(d, src + (size_t)y * t->w, (size_t)t->w);
+      else
+        memset(d, 255, (size_t)t->w);
+    }
+  }
+}
+
+static int same_stat(const struct stat *a, const struct stat *b) {
+  return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+         a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+int swath__remote_paste(const swath__remote *r, const char *path, unsigned char *planes, int mw,
+                        int mh, int ox, int oy, int tw, int th, int *undecodable) {
+  *undecodable = 0;
+  int rc = 0, hit = 0;
+  struct stat st;
+  swath_tile_memo_entry *e = NULL;
+  if (r->memo && stat(path, &st) == 0) e = swath_tile_memo_get(r->memo, path, &st, &hit);
+  if (hit) {
+    /* Decoded by another read (its size checked then, against the same
+     * zoom's tiles). */
+    const swath_decoded_tile *t = swath_tile_memo_tile(e);
+    if (t->w != tw || t->h != th)
+      rc = swath_error_set(SWATH_EIO, "input %s: cached tile %s is %dx%d, expected %dx%d", r->name,
+                           path, t->w, t->h, tw, th);
+    else
+      paste_tile(r, t, planes, mw, mh, ox, oy);
+  } else {
+    swath_decoded_tile t = {0};
+    rc = decode_file(r, path, tw, th, &t);
+    if (e) {
+      /* Kept only if the file is still the one stat() saw before the
+       * decode (a tile fetched again meanwhile is a new file). */
+      struct stat after;
+      int keep = !rc && stat(path, &after) == 0 && same_stat(&st, &after);
+      swath_tile_memo_done(r->memo, e, rc ? NULL : &t, keep);
+      if (!rc) paste_tile(r, swath_tile_memo_tile(e), planes, mw, mh, ox, oy);
+    } else if (!rc) {
+      paste_tile(r, &t, planes, mw, mh, ox, oy);
+    }
+    free(t.planes);
+  }
+  swath_tile_memo_release(r->memo, e);
   if (rc && rc != SWATH_ENOMEM) *undecodable = 1;
   return rc;
 }

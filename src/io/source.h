@@ -66,6 +66,10 @@ typedef struct swath_source_spec {
                                  document): other checks may still fail */
   swath_source_held *held;    /* where a checking open leaves the documents it fetched;
                                  NULL: they are not kept (the next open fetches again) */
+  /* Remote sources: decoded cached tiles shared by every handle of this
+   * input (io/tile_memo.h), owned by the caller; NULL: each read decodes
+   * its own. */
+  struct swath_tile_memo *memo;
 } swath_source_spec;
 
 /* Called once per remote request a read needs. */

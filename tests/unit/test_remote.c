@@ -60,7 +60,7 @@ static void collect(void *ud, const swath_fetch_req *r) {
 /* Open an xyz input from a YAML mapping (offline: no network at all). */
 static int open_xyz(const char *yaml, swath_cfg **cfg, void **st) {
   assert_int_equal(swath_cfg_parse_string(yaml, "test", cfg), 0);
-  swath_source_spec spec = {"img", "xyz", NULL, *cfg, tmpdir, NULL, 0, NULL};
+  swath_source_spec spec = {"img", "xyz", NULL, *cfg, tmpdir, NULL, 0, NULL, NULL};
   swath_source_info info;
   return swath_source_xyz.open(&spec, &wmq, &info, st);
 }
