@@ -224,21 +224,26 @@ typedef struct job_ctx {
   long long n;
 } job_ctx;
 
-static int cancel_once(swath_pg *pg, void *ud) {
-  job_ctx *c = ud;
+/* One UPDATE of job `id` that returns its id: 0 if it changed the row,
+ * else why not (`what` names the change). */
+static int update_job(swath_pg *pg, long long id, const char *what, const char *sql) {
   char j[24];
-  swath__pg_i64(j, c->id);
+  swath__pg_i64(j, id);
   const char *p[] = {j};
   PGresult *res;
-  int r = swath__pg_exec(pg, "cancel the job",
-                         "UPDATE swath_jobs SET state = 5,"
-                         " finished = CASE WHEN state = 5 THEN finished ELSE now() END,"
-                         " updated = now() WHERE id = $1 AND state <> 3 RETURNING id",
-                         1, p, &res);
+  int r = swath__pg_exec(pg, what, sql, 1, p, &res);
   if (r) return r;
   int k = PQntuples(res);
   PQclear(res);
-  return k ? 0 : why_not(pg, c->id, "cancel");
+  return k ? 0 : why_not(pg, id, what);
+}
+
+static int cancel_once(swath_pg *pg, void *ud) {
+  job_ctx *c = ud;
+  return update_job(pg, c->id, "cancel",
+                    "UPDATE swath_jobs SET state = 5,"
+                    " finished = CASE WHEN state = 5 THEN finished ELSE now() END,"
+                    " updated = now() WHERE id = $1 AND state <> 3 RETURNING id");
 }
 
 int swath_queue_cancel(swath_queue *q, int64_t id) {
@@ -284,20 +289,11 @@ int swath_queue_retry(swath_queue *q, int64_t id, int64_t *n) {
 
 static int done_once(swath_pg *pg, void *ud) {
   job_ctx *c = ud;
-  char j[24];
-  swath__pg_i64(j, c->id);
-  const char *p[] = {j};
-  PGresult *res;
-  int r = swath__pg_exec(pg, "finish the job",
-                         "UPDATE swath_jobs SET state = 3,"
-                         " finished = CASE WHEN state = 3 THEN finished ELSE now() END,"
-                         " updated = now() WHERE id = $1 AND state IN (1, 2, 3)"
-                         " AND tasks_done + tasks_empty = tasks RETURNING id",
-                         1, p, &res);
-  if (r) return r;
-  int k = PQntuples(res);
-  PQclear(res);
-  return k ? 0 : why_not(pg, c->id, "finish");
+  return update_job(pg, c->id, "finish",
+                    "UPDATE swath_jobs SET state = 3,"
+                    " finished = CASE WHEN state = 3 THEN finished ELSE now() END,"
+                    " updated = now() WHERE id = $1 AND state IN (1, 2, 3)"
+                    " AND tasks_done + tasks_empty = tasks RETURNING id");
 }
 
 int swath_queue_job_done(swath_queue *q, int64_t id) {
