@@ -246,6 +246,7 @@ run_ctx *swath__task_runner_ctx(struct swath_task_runner *tr);
 /* A run's context over `job` (released by swath__run_ctx_free). */
 void swath__run_ctx_init(run_ctx *rc, const swath_job *job);
 void swath__run_ctx_free(run_ctx *rc, swath_area *area);
+/* mkdir -p: 0, or -1 with errno set (the caller says what it was for). */
 int swath__mkdir_p(const char *path);
 /* The job's state folder, {output}/.swath, into buf, made if missing. */
 int swath__state_dir(const swath_job *job, char *buf, size_t n);

@@ -18,8 +18,8 @@
 #include "engine/job_size.h"
 #include "engine/product.h"
 
-static int mkdir_p(const char *path) {
-  char tmp[4096];
+int swath__mkdir_p(const char *path) {
+  char tmp[4400];
   snprintf(tmp, sizeof tmp, "%s", path);
   for (char *p = tmp + 1; *p; p++) {
     if (*p != '/') continue;
@@ -41,7 +41,7 @@ void swath__run_ctx_init(run_ctx *rc, const swath_job *job) {
 
 int swath__state_dir(const swath_job *job, char *buf, size_t n) {
   snprintf(buf, n, "%s/%s", job->out_path, SWATH_STATE_DIR);
-  if (mkdir_p(buf))
+  if (swath__mkdir_p(buf))
     return swath_error_set(SWATH_EINVAL, "output: cannot create '%s': %s", buf, strerror(errno));
   return 0;
 }

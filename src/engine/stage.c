@@ -17,6 +17,7 @@
 
 #include "core/error.h"
 #include "engine/run.h"
+#include "engine/run_int.h"
 
 struct swath_stage {
   const swath_sink_vtable *inner;
@@ -42,18 +43,6 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 static void rm_tree(const char *path) {
   struct stat st;
   if (lstat(path, &st) == 0) nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static int mkdirs(const char *path) {
-  char tmp[4400];
-  snprintf(tmp, sizeof tmp, "%s", path);
-  for (char *p = tmp + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    if (mkdir(tmp, 0777) && errno != EEXIST) return -1;
-    *p = '/';
-  }
-  return mkdir(tmp, 0777) && errno != EEXIST ? -1 : 0;
 }
 
 int swath_stage_new(const swath_sink_vtable *inner, void *out_state, const swath_sink_cfg *cfg,
@@ -92,7 +81,7 @@ int swath_stage_begin(swath_stage *s, swath_tile root, int attempt) {
   snprintf(s->dir, sizeof s->dir, "%s/%d-%lld-%lld.a%d", s->root, root.z, (long long)root.x,
            (long long)root.y, attempt);
   rm_tree(s->dir);
-  if (mkdirs(s->dir))
+  if (swath__mkdir_p(s->dir))
     return swath_error_set(SWATH_EIO, "cannot create the staging folder '%s': %s", s->dir,
                            strerror(errno));
   swath_sink_cfg c = s->cfg;
@@ -131,7 +120,7 @@ static int move_files(swath_stage *s, const char *dir, const char *rel) {
     snprintf(parent, sizeof parent, "%s", to);
     char *slash = strrchr(parent, '/');
     if (slash) *slash = 0;
-    if (errno != ENOENT || mkdirs(parent) || rename(from, to))
+    if (errno != ENOENT || swath__mkdir_p(parent) || rename(from, to))
       r = swath_error_set(SWATH_EIO, "cannot move '%s' into place: %s", from, strerror(errno));
   }
   closedir(d);

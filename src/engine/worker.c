@@ -239,16 +239,16 @@ static int idle_over(wstate *w) {
     swath_qjob_clear(&j);
     return over;
   }
+  /* Any job still to be drained (the newest one that is, whatever the
+   * number of jobs the queue has seen). */
   swath_qjob *v = NULL;
-  int n = 0, active = 0;
-  if (swath_queue_jobs(w->q, 1000, &v, &n)) return 0;
-  for (int i = 0; i < n; i++) {
-    active |= v[i].state == SWATH_QJOB_PLANNING || v[i].state == SWATH_QJOB_QUEUED ||
-              v[i].state == SWATH_QJOB_RUNNING;
+  int n = 0;
+  unsigned active = 1u << SWATH_QJOB_PLANNING | 1u << SWATH_QJOB_QUEUED | 1u << SWATH_QJOB_RUNNING;
+  if (swath_queue_jobs_page(w->q, 0, active, 1, &v, &n)) return 0;
+  for (int i = 0; i < n; i++)
     swath_qjob_clear(&v[i]);
-  }
   free(v);
-  return !active;
+  return n == 0;
 }
 
 static void drain(wstate *w, swath_worker_stats *st) {

@@ -248,3 +248,8 @@ check "  says so in one line" test "$(wc -l <"$WORK/run.err")" = 1 -a -n "$(grep
 check_eq "  and leaves the tiles alone" "$n_before" "$(tile_files "$WORK/out/ov-q" png | wc -l)"
 check_run "submit --overwrite into it exits 0" 0 submit "$WORK/ov-q.yaml" --db "$DB" --overwrite
 check_eq "  and deleted the tiles first" 0 "$(tile_files "$WORK/out/ov-q" png | wc -l)"
+# A worker for any job drains what is left (the job just resubmitted with
+# --overwrite) and exits once no job is queued or running.
+timeout 120 "$SWATH" worker --db "$DB" --workers 1 >"$WORK/any.w.log" 2>&1
+check_eq "a worker for any job exits 0 once nothing is queued or running" 0 $?
+check "  after draining the job left queued" test "$(tile_files "$WORK/out/ov-q" png | wc -l)" = "$n_before"
