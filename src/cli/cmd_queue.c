@@ -17,8 +17,7 @@
 #include "engine/submit.h"
 #include "engine/worker.h"
 
-/* --db, else $SWATH_DB; SWATH_EINVAL if neither. */
-static int db_conninfo(const char *flag, const char **out) {
+int swath_cli_db(const char *flag, const char **out) {
   *out = flag ? flag : getenv("SWATH_DB");
   if (!*out || !**out)
     return swath_error_set(SWATH_EINVAL,
@@ -110,7 +109,7 @@ int swath_cmd_submit(int argc, char **argv) {
   int st = swath_cli_job_args(&cmd, argc, argv, &job);
   if (st >= 0) return st;
   const char *db;
-  int r = db_conninfo(o.db, &db);
+  int r = swath_cli_db(o.db, &db);
   if (!r) r = submit(job, &o, cmd.yes, db);
   swath_job_free(job);
   return swath_cli_status(r);
@@ -173,7 +172,7 @@ int swath_cmd_worker(int argc, char **argv) {
   }
   if (!r && optind < argc)
     r = swath_error_set(SWATH_EINVAL, "worker: unexpected argument '%s'", argv[optind]);
-  if (!r) r = db_conninfo(db, &o.conninfo);
+  if (!r) r = swath_cli_db(db, &o.conninfo);
   if (r) return swath_cli_fail(r);
   swath_worker_stats st;
   r = swath_worker_run(&o, &st);

@@ -75,9 +75,7 @@ static int parse(int argc, char **argv, const char *cmd, int need_job, qargs *a)
     r = swath_error_set(SWATH_EINVAL, "%s: unexpected argument '%s'", cmd, argv[optind]);
   if (!r && need_job && !a->job)
     r = swath_error_set(SWATH_EINVAL, "%s: which job? give its id (swath status lists them)", cmd);
-  if (!r && !a->db) a->db = getenv("SWATH_DB");
-  if (!r && (!a->db || !*a->db))
-    r = swath_error_set(SWATH_EINVAL, "no queue database: give --db CONNINFO (or set SWATH_DB)");
+  if (!r) r = swath_cli_db(a->db, &a->db);
   return r ? swath_cli_fail(r) : -1;
 }
 

@@ -46,6 +46,10 @@ int swath_cli_http_option(int c, const char *arg, struct swath_http_config *h, i
 void swath_cli_block_stop_signals(sigset_t *set);
 void swath_cli_wait_stop(const sigset_t *set);
 
+/* The queue's database: --db's value (`flag`), else $SWATH_DB; SWATH_EINVAL
+ * with one line saying how to give it if neither (cmd_queue.c). */
+int swath_cli_db(const char *flag, const char **out);
+
 struct swath_job;
 /* Load a job file and apply --zoom / --bounds overrides (NULL: none). On
  * failure prints the error, frees what was loaded and returns the exit
