@@ -308,16 +308,16 @@ static void h_jobs(void *app, const swath_http_request *rq, swath_http_response 
   swath_http_json(rs, 200, json_pack("{s:o, s:o}", "jobs", list, "links", links));
 }
 
-/* The job of the path, or an answer already given (returns 0). */
-static int get_job(swath_processes *s, const swath_http_request *rq, swath_http_response *rs,
-                   swath_queue **q, swath_qjob *j) {
+int swath__processes_job(swath_processes *s, const swath_http_request *rq, swath_http_response *rs,
+                         swath_qjob *j) {
   int64_t id = job_id(rq);
   if (!id) {
     job_not_found(rs, 0);
     return 0;
   }
-  int rc = queue(s, q);
-  if (!rc) rc = swath_queue_job(*q, id, j);
+  swath_queue *q;
+  int rc = queue(s, &q);
+  if (!rc) rc = swath_queue_job(q, id, j);
   if (rc == SWATH_ENOTFOUND)
     job_not_found(rs, id);
   else if (rc)
@@ -325,18 +325,18 @@ static int get_job(swath_processes *s, const swath_http_request *rq, swath_http_
   return rc == 0;
 }
 
+const char *swath__processes_outputs(const swath_processes *s) { return s->outputs; }
+
 static void h_job(void *app, const swath_http_request *rq, swath_http_response *rs) {
-  swath_queue *q;
   swath_qjob j;
-  if (!get_job(app, rq, rs, &q, &j)) return;
+  if (!swath__processes_job(app, rq, rs, &j)) return;
   swath_http_json(rs, 200, swath__job_status(&j, swath_http_base_url(rq)));
   swath_qjob_clear(&j);
 }
 
 static void h_results(void *app, const swath_http_request *rq, swath_http_response *rs) {
-  swath_queue *q;
   swath_qjob j;
-  if (!get_job(app, rq, rs, &q, &j)) return;
+  if (!swath__processes_job(app, rq, rs, &j)) return;
   results(app, &j, rs);
   swath_qjob_clear(&j);
 }
@@ -344,8 +344,9 @@ static void h_results(void *app, const swath_http_request *rq, swath_http_respon
 static void h_dismiss(void *app, const swath_http_request *rq, swath_http_response *rs) {
   swath_queue *q;
   swath_qjob j;
-  if (!get_job(app, rq, rs, &q, &j)) return;
-  int rc = j.state == SWATH_QJOB_CANCELLED ? 0 : swath_queue_cancel(q, j.id);
+  if (!swath__processes_job(app, rq, rs, &j)) return;
+  int rc = queue(app, &q);
+  if (!rc && j.state != SWATH_QJOB_CANCELLED) rc = swath_queue_cancel(q, j.id);
   int64_t id = j.id;
   swath_qjob_clear(&j);
   if (!rc) rc = swath_queue_job(q, id, &j);

@@ -37,8 +37,16 @@ swath_http_api swath_processes_api(swath_processes *p);
 /* Close after the server that served it has stopped. */
 void swath_processes_close(swath_processes *p);
 
-/* ---- processes_doc.c: the documents (shared by the handlers) ---- */
+/* ---- for the other handlers of the API (results served, ...) ---- */
 struct swath_qjob;
+/* The job whose id is the request's first {} segment, into *j (to be
+ * cleared): 1; or 0 with the answer already given (404 no-such-job, 400). */
+int swath__processes_job(swath_processes *s, const swath_http_request *rq, swath_http_response *rs,
+                         struct swath_qjob *j);
+/* The outputs root, resolved (no trailing slash). */
+const char *swath__processes_outputs(const swath_processes *s);
+
+/* ---- processes_doc.c: the documents (shared by the handlers) ---- */
 /* The process list entry (full: the description with its inputs). */
 json_t *swath__process_doc(const char *id, const char *description, const void *params, int full,
                            const char *base);
