@@ -16,7 +16,8 @@
  *     closed handle drops its blocks, so the cache holds about one block
  *     window per thread at the input's own resolution (at most
  *     GDAL_CACHEMAX, 128 MB unless set), not the whole input;
- *   - remote inputs: the fetcher's transfers in flight and decoded tiles. */
+ *   - remote inputs: the fetcher's transfers in flight and decoded tiles;
+ *   - a vector process's worker reads its next task's blocks ahead. */
 #include "engine/job_memory.h"
 
 #include <cpl_conv.h>
@@ -77,6 +78,9 @@ int swath_job_memory_estimate(const swath_job *job, swath_task_runner *tr, int w
   int64_t out_px = (int64_t)rc->info.out_bands * (int64_t)swath_dtype_size(rc->info.out_dtype) + 1;
   int64_t tile = (int64_t)tm->tile_width * tm->tile_height * out_px * 2;
   out->per_thread = rc->info.features ? in + block : in + block * out_px + mw * mh * out_px + tile;
+  /* A vector process's worker holds the next task's blocks too, read
+   * while the process runs (run_ahead.c). */
+  if (rc->info.features && rc->read_ahead) out->per_thread += in / READ_COPIES;
   if (rc->overviews) {
     int levels = job->max_zoom - (cell_zoom > job->min_zoom ? cell_zoom : job->min_zoom);
     out->overviews = (int64_t)levels * mw * mh * out_px;

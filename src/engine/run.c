@@ -95,8 +95,7 @@ static int plan_run(run_ctx *rc, const swath_area *area, int overviews, int redo
   if (r) return r;
   swath_task_count_wait(*count, 0.2);
   stats->total = swath_task_count_get(*count, exact);
-  if ((r = swath__plan_new(rc, area, overviews, rc->store, rc->store_state, &rc->plan)))
-    return r;
+  if ((r = swath__plan_new(rc, area, overviews, rc->store, rc->store_state, &rc->plan))) return r;
   if (redo) swath_plan_redo(rc->plan);
   swath_job_size_note(job, area, swath__remote_input(rc), swath__top_zoom_only(rc));
   swath_info("%s: %s%lld tasks at zooms %d-%d (%dx%d metatiles) on %d workers -> %s", job->path,
@@ -229,6 +228,7 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
   int r = swath_sink_find(job->sink, &rc->sink);
   if (!r) r = swath_store_find(job->store, &rc->store);
   if (!r) r = swath__memo_budget(nworkers, &rc->memo_budget);
+  if (!r) r = swath__read_ahead_option(&rc->read_ahead);
   if (!r) r = swath__run_setup(rc, &area, opts->yes);
   if (!r && rc->info.features) r = swath_sink_find("none", &rc->sink); /* no tiles */
   if (!r) r = swath__open_output(rc, area, opts->overwrite, &overviews, &lonlat);

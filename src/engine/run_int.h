@@ -87,6 +87,9 @@ typedef struct run_ctx {
   pthread_cond_t cond;
   int in_flight;
   int stop; /* interrupted or fatal: hand out no more tasks */
+  /* A vector process's workers read the next task's inputs while the
+   * process runs (run_ahead.c). */
+  int read_ahead;
   int64_t done, empty, failed, tiles_written, pixels;
   int64_t leaves, built; /* tasks computed from the inputs / overviews built */
   int64_t features;      /* features kept (vector processes) */
@@ -117,6 +120,34 @@ typedef struct worker {
   int failed_open;  /* the code its inputs' open failed with (open_msg says why), or 0 */
   char open_msg[512];
 } worker;
+
+/* A leaf's inputs, read (swath__read_leaf): one block per input (owned). */
+typedef struct swath__leaf_inputs {
+  swath_tile mt;
+  swath_raster *in; /* per input; NULL if not read */
+  int any;          /* some input had data here */
+  int r;            /* the read's result; msg says why when not 0 */
+  char msg[1024];
+  double t_read;
+} swath__leaf_inputs;
+
+/* run_workers.c: read a leaf's inputs through the worker's handles (never
+ * two threads on one worker's handles at once). */
+int swath__read_leaf(worker *w, swath_tile mt, swath__leaf_inputs *li);
+void swath__leaf_inputs_free(const run_ctx *rc, swath__leaf_inputs *li);
+/* A vector process's task; pre: its inputs read ahead (consumed) or NULL. */
+void swath__run_vector_task(worker *w, swath_task *t, swath__leaf_inputs *pre);
+/* The next task of the plan (1), waiting for one while tasks are in
+ * flight when `wait`; 0: none (now, or any more). A task taken is in
+ * flight until swath__task_finished. */
+int swath__claim_task(run_ctx *rc, swath_task *t, int wait);
+void swath__task_finished(run_ctx *rc);
+/* run_ahead.c: a worker's loop over a vector process's tasks with the next
+ * task's inputs read by a second thread while this one runs the process. */
+void swath__vector_loop(worker *w);
+/* Whether vector processes read ahead: $SWATH_READ_AHEAD 0 or 1 (default
+ * 1; anything else SWATH_EINVAL). */
+int swath__read_ahead_option(int *on);
 
 typedef struct walk {
   run_ctx *rc;

@@ -129,11 +129,45 @@ swath_read_req swath__leaf_req(const run_ctx *rc, swath_tile mt) {
   };
 }
 
+int swath__read_leaf(worker *w, swath_tile mt, swath__leaf_inputs *li) {
+  run_ctx *rc = w->rc;
+  const swath_job *job = rc->job;
+  swath_read_req req = swath__leaf_req(rc, mt);
+  double t0 = swath_now();
+  *li = (swath__leaf_inputs){.mt = mt};
+  li->in = calloc((size_t)job->ninputs, sizeof *li->in);
+  if (!li->in) return li->r = swath_error_set(SWATH_ENOMEM, "out of memory");
+  int r = 0;
+  for (int i = 0; i < job->ninputs && !r; i++) {
+    r = rc->src_vt[i]->read(w->src[i], &req, &li->in[i]);
+    if (r == SWATH_EEMPTY) {
+      /* No data from this input here: an all-masked block keeps band maths simple. */
+      swath_dtype dt = req.dtype ? req.dtype : rc->src_info[i].dtype;
+      r = swath_raster_alloc(&li->in[i], req.width, req.height, rc->src_info[i].bands, dt);
+      if (!r) memset(li->in[i].mask, 0, (size_t)req.width * req.height);
+    } else if (!r) {
+      li->any = 1;
+    }
+  }
+  li->t_read = swath_now() - t0;
+  if (r) snprintf(li->msg, sizeof li->msg, "%s", swath_error_message());
+  return li->r = r;
+}
+
+void swath__leaf_inputs_free(const run_ctx *rc, swath__leaf_inputs *li) {
+  for (int i = 0; li->in && i < rc->job->ninputs; i++)
+    swath_raster_free(&li->in[i]);
+  free(li->in);
+  li->in = NULL;
+}
+
 /* Compute a leaf from the inputs into the metatile block (interior only).
  * Returns 0 with *block filled, SWATH_EEMPTY, or an error. A vector
- * process's leaf (fs set) fills fs instead, and block is NULL. */
+ * process's leaf (fs set) fills fs instead, and block is NULL. `pre`: the
+ * leaf's inputs read ahead (run_ahead.c; consumed), or NULL to read them
+ * here. */
 static int compute_leaf(worker *w, swath_tile mt, swath_raster *block, double *t_read,
-                        double *t_comp, swath_features *fs) {
+                        double *t_comp, swath_features *fs, swath__leaf_inputs *pre) {
   run_ctx *rc = w->rc;
   const swath_job *job = rc->job;
   int mw, mh;
@@ -141,23 +175,19 @@ static int compute_leaf(worker *w, swath_tile mt, swath_raster *block, double *t
   double res = rc->g->m[mt.z].cell_size;
   int buf = rc->buffer;
   swath_read_req req = swath__leaf_req(rc, mt);
-  double t0 = swath_now();
-  swath_raster *in = calloc((size_t)job->ninputs, sizeof *in);
-  if (!in) return swath_error_set(SWATH_ENOMEM, "out of memory");
-  int any = 0, r = 0;
-  for (int i = 0; i < job->ninputs && !r; i++) {
-    r = rc->src_vt[i]->read(w->src[i], &req, &in[i]);
-    if (r == SWATH_EEMPTY) {
-      /* No data from this input here: an all-masked block keeps band maths simple. */
-      swath_dtype dt = req.dtype ? req.dtype : rc->src_info[i].dtype;
-      r = swath_raster_alloc(&in[i], req.width, req.height, rc->src_info[i].bands, dt);
-      if (!r) memset(in[i].mask, 0, (size_t)req.width * req.height);
-    } else if (!r) {
-      any = 1;
-    }
+  swath__leaf_inputs li;
+  if (pre) {
+    li = *pre;
+    *pre = (swath__leaf_inputs){0};
+    if (li.r) swath_error_set(li.r, "%s", li.msg);
+  } else {
+    swath__read_leaf(w, mt, &li);
   }
+  swath_raster *in = li.in;
+  if (!in) return li.r;
+  int any = li.any, r = li.r;
+  *t_read += li.t_read;
   double t1 = swath_now();
-  *t_read += t1 - t0;
   swath_raster out = {0};
   if (!r && !any) r = SWATH_EEMPTY;
   if (!r)
@@ -192,9 +222,7 @@ static int compute_leaf(worker *w, swath_tile mt, swath_raster *block, double *t
     if (r && r != SWATH_EEMPTY && !*swath_error_message())
       swath_error_set(r, "process %s failed without a message", rc->proc.vt->name);
   }
-  for (int i = 0; i < job->ninputs; i++)
-    swath_raster_free(&in[i]);
-  free(in);
+  swath__leaf_inputs_free(rc, &li);
   if (fs) {
     swath_raster_free(&out);
     *t_comp += swath_now() - t1;
@@ -289,7 +317,7 @@ static const unsigned char *task_covered(run_ctx *rc, const swath_task *t, int w
  * features.h), and only then is the task recorded: killed in between, the
  * task runs again and writes the same features once. No tiles, no parent
  * (one zoom, no overviews). */
-static void run_vector_task(worker *w, swath_task *t) {
+void swath__run_vector_task(worker *w, swath_task *t, swath__leaf_inputs *pre) {
   run_ctx *rc = w->rc;
   const swath_tile_matrix *tm = &rc->g->m[t->mt.z];
   swath_tile_range tr = swath_grid_metatile_tiles(rc->g, t->mt, rc->m);
@@ -319,7 +347,7 @@ static void run_vector_task(worker *w, swath_task *t) {
       .origin_y = tm->origin_y,
       .made = made,
   };
-  if (!r) r = compute_leaf(w, t->mt, NULL, &t_read, &t_comp, &fs);
+  if (!r) r = compute_leaf(w, t->mt, NULL, &t_read, &t_comp, &fs, pre);
   double t0 = swath_now();
   if (!r || r == SWATH_EEMPTY) {
     int wr = rc->fstore->write_task(rc->fstore_state, t->mt, rc->m, all ? NULL : made, fs.v, fs.n);
@@ -367,7 +395,7 @@ static void run_task(worker *w, swath_task *t) {
   if (!handled)
     r = swath_error_set(SWATH_ENOMEM, "out of memory");
   else if (t->kind == SWATH_TASK_LEAF) {
-    r = compute_leaf(w, t->mt, &block, &t_read, &t_comp, NULL);
+    r = compute_leaf(w, t->mt, &block, &t_read, &t_comp, NULL, NULL);
     if (t->node && (!r || r == SWATH_EEMPTY)) /* over children on disk (plan.h) */
       r = swath_overview_over_inputs(&rc->ov, t->node, &block, select = handled + mm);
   } else {
@@ -457,30 +485,41 @@ static int worker_open(worker *w) {
   return 0;
 }
 
+int swath__claim_task(run_ctx *rc, swath_task *t, int wait) {
+  pthread_mutex_lock(&rc->lock);
+  int got = 0;
+  while (!rc->stop && !swath__interrupted) {
+    if ((got = swath_plan_next(rc->plan, t))) break;
+    if (!wait || swath_plan_finished(rc->plan) || rc->in_flight == 0) break;
+    pthread_cond_wait(&rc->cond, &rc->lock);
+  }
+  if (got) rc->in_flight++;
+  pthread_mutex_unlock(&rc->lock);
+  return got;
+}
+
+void swath__task_finished(run_ctx *rc) {
+  pthread_mutex_lock(&rc->lock);
+  rc->in_flight--;
+  pthread_cond_broadcast(&rc->cond);
+  pthread_mutex_unlock(&rc->lock);
+}
+
 static void *worker_main(void *arg) {
   worker *w = arg;
   run_ctx *rc = w->rc;
   if (worker_open(w)) return NULL;
-  for (;;) {
+  if (rc->fstore && rc->read_ahead) {
+    swath__vector_loop(w);
+  } else {
     swath_task t;
-    pthread_mutex_lock(&rc->lock);
-    int got = 0;
-    while (!rc->stop && !swath__interrupted) {
-      if ((got = swath_plan_next(rc->plan, &t))) break;
-      if (swath_plan_finished(rc->plan) || rc->in_flight == 0) break;
-      pthread_cond_wait(&rc->cond, &rc->lock);
+    while (swath__claim_task(rc, &t, 1)) {
+      if (rc->fstore)
+        swath__run_vector_task(w, &t, NULL);
+      else
+        run_task(w, &t);
+      swath__task_finished(rc);
     }
-    if (got) rc->in_flight++;
-    pthread_mutex_unlock(&rc->lock);
-    if (!got) break;
-    if (rc->fstore)
-      run_vector_task(w, &t);
-    else
-      run_task(w, &t);
-    pthread_mutex_lock(&rc->lock);
-    rc->in_flight--;
-    pthread_cond_broadcast(&rc->cond);
-    pthread_mutex_unlock(&rc->lock);
   }
   pthread_mutex_lock(&rc->lock);
   pthread_cond_broadcast(&rc->cond);
