@@ -465,7 +465,7 @@ static void *worker_main(void *arg) {
     swath_task t;
     pthread_mutex_lock(&rc->lock);
     int got = 0;
-    while (!rc->stop && !swath__interrupted) {
+    while (!rc->stop && !swath__stopping(rc)) {
       if ((got = swath_plan_next(rc->plan, &t))) break;
       if (swath_plan_finished(rc->plan) || rc->in_flight == 0) break;
       pthread_cond_wait(&rc->cond, &rc->lock);
