@@ -101,9 +101,11 @@ static void run_job(jobs_local *s, jl_run *r, int threads) {
     state = SWATH_QJOB_FAILED;
   pthread_mutex_lock(&s->mu);
   int r2 = 0;
-  if (!rc) /* the run's own final figures: the count is in */
-    r2 =
-        swath__jl_progress(&s->db, r->id, st.total, st.total, p.tiles_before + st.tiles_written, 0);
+  /* The run's own final figures (the count is in): what the last callback
+   * did not see yet. */
+  int64_t ended = rc ? st.done + st.empty + st.skipped + st.failed : st.total;
+  if (st.total > 0)
+    r2 = swath__jl_progress(&s->db, r->id, st.total, ended, p.tiles_before + st.tiles_written, 0);
   if (!r2) r2 = swath__jl_end(&s->db, r->id, state, rc && state == SWATH_QJOB_FAILED ? msg : NULL);
   pthread_mutex_unlock(&s->mu);
   if (r2) swath_warn("job %lld: %s", (long long)r->id, swath_error_message());

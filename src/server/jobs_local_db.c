@@ -110,7 +110,10 @@ int swath__jl_open(const char *path, jl_db *d) {
                            d->db ? sqlite3_errmsg(d->db) : "out of memory");
   sqlite3_busy_timeout(d->db, 10000);
   int v = 0;
-  if (!(r = exec(d, "BEGIN IMMEDIATE")) && !(r = schema_version(d, &v))) {
+  if (sqlite3_exec(d->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    return swath_error_set(SWATH_EINVAL, "--jobs %s: not a swath jobs file: %s", path,
+                           sqlite3_errmsg(d->db));
+  if (!(r = schema_version(d, &v))) {
     if (v > SWATH_JOBS_LOCAL_SCHEMA)
       r = swath_error_set(SWATH_EINVAL,
                           "--jobs %s: schema version %d is newer than this build's %d: use a "
