@@ -1,5 +1,6 @@
 /* cmd_serve.c: `swath serve`, the STAC API over a catalog and/or OGC API -
- * Processes over the job queue (server/service.h), until SIGINT or
+ * Processes over the PostgreSQL job queue (--db) or, on one machine, a
+ * SQLite jobs file run by this process (--jobs) (server/service.h), until SIGINT or
  * SIGTERM. The signals are blocked before the server's threads start, so
  * they inherit the mask and only this thread (in sigwait) receives them. */
 #include <getopt.h>
@@ -13,14 +14,16 @@
 #include "server/service.h"
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: swath serve [--catalog DB] [--db CONNINFO --outputs DIR [--inputs DIR]...]\n"
+  fprintf(f, "usage: swath serve [--catalog DB] [--db CONNINFO | --jobs FILE [--workers N]]\n"
+             "                   [--outputs DIR [--inputs DIR]...]\n"
              "                   [--port 8080] [--host 127.0.0.1] [--threads N]\n"
              "                   [--base-url URL] [--count-limit N|none] [--plugin PATH.so]...\n"
              "                   [--sync-tiles N] [--max-attempts N]\n"
              "\n"
              "Serve, in one server, the STAC API over a catalog built with 'swath catalog\n"
              "ingest' (--catalog) and/or OGC API - Processes over the PostgreSQL job queue\n"
-             "(--db, or $SWATH_DB, with --outputs). Runs until interrupted.\n"
+             "(--db, or $SWATH_DB, with --outputs) or, on one machine, over a jobs file\n"
+             "run by this process (--jobs, with --outputs). Runs until interrupted.\n"
              "\n"
              "  --port         TCP port (0: any free port, printed at start)\n"
              "  --host         address to listen on\n"
@@ -31,7 +34,10 @@ static void usage(FILE *f) {
              "                 count; none: never; searches on collections alone are always\n"
              "                 counted)\n"
              "  --db           the queue's PostgreSQL (or $SWATH_DB): serve OGC API - Processes\n"
-             "  --outputs      the folder posted jobs write under (required with --db)\n"
+             "  --jobs         one machine: the SQLite file of the jobs (created if missing),\n"
+             "                 run by this process's own runners; no PostgreSQL\n"
+             "  --workers      with --jobs: jobs run at once (default 1)\n"
+             "  --outputs      the folder posted jobs write under (required with --db or --jobs)\n"
              "  --inputs       a folder posted jobs may read under (repeatable; relative input\n"
              "                 paths resolve against the first; default: remote URLs only)\n"
              "  --plugin       a plugin .so served as a process under its own name (repeatable)\n"
@@ -56,6 +62,8 @@ int swath_cmd_serve(int argc, char **argv) {
                                        {"plugin", required_argument, NULL, 'P'},
                                        {"sync-tiles", required_argument, NULL, 'S'},
                                        {"max-attempts", required_argument, NULL, 'A'},
+                                       {"jobs", required_argument, NULL, 'J'},
+                                       {"workers", required_argument, NULL, 'W'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   swath_service_config cfg = {0};
@@ -112,6 +120,12 @@ int swath_cmd_serve(int argc, char **argv) {
       if (!(rc = swath_cli_long(optarg, "--max-attempts", 1, 100, &v)))
         cfg.proc.max_attempts = (int)v;
       break;
+    case 'J':
+      cfg.proc.jobs = optarg;
+      break;
+    case 'W':
+      if (!(rc = swath_cli_long(optarg, "--workers", 1, 64, &v))) cfg.proc.workers = (int)v;
+      break;
     case 'h':
       usage(stdout);
       return 0;
@@ -127,26 +141,39 @@ int swath_cmd_serve(int argc, char **argv) {
   if (optind < argc)
     return swath_cli_fail(
         swath_error_set(SWATH_EINVAL, "serve: unexpected argument '%s'", argv[optind]));
-  if (!cfg.proc.db && cfg.proc.outputs) cfg.proc.db = getenv("SWATH_DB");
+  if (cfg.proc.jobs && cfg.proc.db)
+    return swath_cli_fail(swath_error_set(
+        SWATH_EINVAL, "serve: --jobs FILE (one machine) and --db CONNINFO (the PostgreSQL queue) "
+                      "exclude each other: give one"));
+  if (cfg.proc.workers && !cfg.proc.jobs)
+    return swath_cli_fail(swath_error_set(
+        SWATH_EINVAL, "serve: --workers needs --jobs FILE (with --db, run swath worker)"));
+  if (cfg.proc.jobs && !cfg.proc.outputs)
+    return swath_cli_fail(swath_error_set(
+        SWATH_EINVAL, "serve: --jobs needs --outputs DIR (the folder posted jobs write under)"));
+  if (!cfg.proc.jobs && !cfg.proc.db && cfg.proc.outputs) cfg.proc.db = getenv("SWATH_DB");
   if (cfg.proc.db && !*cfg.proc.db) cfg.proc.db = NULL;
   if (cfg.proc.db && !cfg.proc.outputs)
     return swath_cli_fail(swath_error_set(
         SWATH_EINVAL, "serve: --db needs --outputs DIR (the folder posted jobs write under)"));
-  if (!cfg.proc.db && (cfg.proc.outputs || cfg.proc.ninputs || cfg.proc.nplugins))
-    return swath_cli_fail(swath_error_set(
-        SWATH_EINVAL, "serve: --outputs, --inputs and --plugin need --db CONNINFO (or $SWATH_DB)"));
-  cfg.processes = cfg.proc.db != NULL;
+  if (!cfg.proc.db && !cfg.proc.jobs && (cfg.proc.outputs || cfg.proc.ninputs || cfg.proc.nplugins))
+    return swath_cli_fail(
+        swath_error_set(SWATH_EINVAL, "serve: --outputs, --inputs and --plugin need --db CONNINFO "
+                                      "(or $SWATH_DB) or --jobs FILE"));
+  cfg.processes = cfg.proc.db != NULL || cfg.proc.jobs != NULL;
   if (!cfg.catalog && !cfg.processes)
-    return swath_cli_fail(swath_error_set(
-        SWATH_EINVAL, "serve: --catalog DB is required (or --db CONNINFO with --outputs DIR)"));
+    return swath_cli_fail(
+        swath_error_set(SWATH_EINVAL, "serve: --catalog DB is required (or --db CONNINFO or --jobs "
+                                      "FILE, with --outputs DIR)"));
 
   sigset_t set;
   swath_cli_block_stop_signals(&set);
   swath_service *srv;
   if ((rc = swath_service_start(&cfg, &srv))) return swath_cli_fail(rc);
-  fprintf(stderr, "swath: serving %s%s%s%s on http://%s:%d/ (%d threads)\n",
+  fprintf(stderr, "swath: serving %s%s%s%s%s%s on http://%s:%d/ (%d threads)\n",
           cfg.catalog ? "the STAC API for " : "", cfg.catalog ? cfg.catalog : "",
           cfg.catalog && cfg.processes ? " and " : "", cfg.processes ? "OGC API - Processes" : "",
+          cfg.proc.jobs ? " over the jobs file " : "", cfg.proc.jobs ? cfg.proc.jobs : "",
           cfg.http.host, swath_service_port(srv), cfg.http.threads);
   swath_cli_wait_stop(&set);
   swath_service_stop(srv);

@@ -108,6 +108,8 @@ typedef struct run_ticker {
   run_ctx *rc;
   swath_task_count *count;
   int exact; /* the count is in */
+  int64_t total;
+  const swath_run_opts *opts;
 } run_ticker;
 
 /* swath__tick_fn of a run: woken by every finished task, or once a second
@@ -120,7 +122,7 @@ static void run_tick(void *ud, swath__tick *t) {
   clock_gettime(CLOCK_REALTIME, &ts);
   ts.tv_sec += 1;
   int finished =
-      (swath_plan_finished(rc->plan) || rc->stop || swath__interrupted) && rc->in_flight == 0;
+      (swath_plan_finished(rc->plan) || rc->stop || swath__stopping(rc)) && rc->in_flight == 0;
   if (!finished) pthread_cond_timedwait(&rc->cond, &rc->lock, &ts);
   const swath_plan_counts *pc = swath_plan_counts_get(rc->plan);
   t->finished = rc->done + rc->empty + rc->failed + pc->skipped + pc->empty;
@@ -129,10 +131,12 @@ static void run_tick(void *ud, swath__tick *t) {
   rc->store->flush(rc->store_state);
   pthread_mutex_unlock(&rc->lock);
   if (!k->exact) {
-    t->total = swath_task_count_get(k->count, &k->exact);
+    t->total = k->total = swath_task_count_get(k->count, &k->exact);
     t->estimate = !k->exact;
   }
   t->over = finished;
+  if (k->opts->on_progress)
+    k->opts->on_progress(k->opts->progress_ud, t->finished, k->total, rc->tiles_written);
 }
 
 /* The threads of a run, from start to join: the fetch stage, the workers,
@@ -141,7 +145,8 @@ static int execute(run_ctx *rc, const swath_area *area, swath__workers *pool, in
                    int redo, swath_task_count *count, int exact, const swath_run_opts *opts,
                    swath_run_stats *stats, int *fetch_counted) {
   swath__signals sig;
-  swath__signals_catch(&sig);
+  /* A run with a cancel flag is stopped by its caller, who owns the signals. */
+  if (!opts->cancel) swath__signals_catch(&sig);
   swath__fetch_stage fs;
   int r = swath__fetch_stage_start(&fs, rc, area, overviews, redo);
   if (!r) r = swath__workers_start(pool);
@@ -149,7 +154,7 @@ static int execute(run_ctx *rc, const swath_area *area, swath__workers *pool, in
     swath_progress pg;
     swath_progress_init(&pg, "tasks", stats->total, opts->progress);
     swath_progress_set_total(&pg, stats->total, !exact);
-    run_ticker k = {rc, count, exact};
+    run_ticker k = {rc, count, exact, stats->total, opts};
     swath__supervise(&pg, run_tick, &k, 0);
     /* Workers leave once the plan is finished; wake any that wait. */
     pthread_mutex_lock(&rc->lock);
@@ -159,7 +164,7 @@ static int execute(run_ctx *rc, const swath_area *area, swath__workers *pool, in
   }
   r = swath__workers_join(pool, r);
   *fetch_counted = swath__fetch_stage_stop(&fs, rc, &stats->fetch);
-  swath__signals_restore(&sig);
+  if (!opts->cancel) swath__signals_restore(&sig);
   return r;
 }
 
@@ -192,7 +197,7 @@ static void collect_stats(const run_ctx *rc, swath_task_count *count, int nworke
 /* What a run that went as far as its threads returns, and its warnings. */
 static int run_result(const run_ctx *rc, int r) {
   const swath_job *job = rc->job;
-  if (!r && swath__interrupted)
+  if (!r && swath__stopping(rc))
     r = swath__interrupted_error();
   else if (!r && !swath_plan_finished(rc->plan))
     r = swath_error_set(SWATH_EINTERNAL, "the plan did not finish (a bug): rerun to resume");
@@ -217,6 +222,7 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
 
   run_ctx rc_s, *rc = &rc_s;
   swath__run_ctx_init(rc, job);
+  rc->cancel = opts->cancel;
   swath_area *area = NULL;
   swath__workers pool = {0};
   swath_task_count *count = NULL; /* counts stats->total while the run starts */
@@ -233,7 +239,7 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
   if (!r && rc->info.features) r = swath_sink_find("none", &rc->sink); /* no tiles */
   if (!r) r = swath__open_output(rc, area, opts->overwrite, &overviews, &lonlat);
   if (!r && opts->check) {
-    r = swath__check_only(rc, area, overviews);
+    r = swath__check_only(rc, area, overviews, &stats->total, &stats->check_tiles);
     goto out;
   }
   if (!r) r = swath__open_state(rc, area, opts->overwrite, overviews, &redo);

@@ -3,6 +3,7 @@
 #ifndef SWATH_ENGINE_RUN_H
 #define SWATH_ENGINE_RUN_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "engine/job.h"
@@ -14,15 +15,26 @@ typedef struct swath_run_opts {
   int progress;  /* -1: bar on a terminal, log lines otherwise; 0: lines; 1: bar */
   int check;     /* check everything a run checks before it writes, then stop: write nothing */
   int yes;       /* go ahead with a remote job without area above SWATH_NO_AREA_MAX_TILES */
+  /* For a run inside a longer-lived process (the job service's runners):
+   * `cancel`, when set by another thread, stops the run at a task boundary
+   * as SIGINT does (SWATH_EINTR; the next run resumes); with it, the run
+   * leaves SIGINT and SIGTERM to its caller (no handlers installed).
+   * `on_progress` is called by the run's supervising thread as tasks end
+   * and about once a second: tasks finished (done, empty, failed, or done
+   * by an earlier run) of `total` (an estimate until counted), tiles
+   * written by this run. NULL: none (swath run). */
+  const atomic_int *cancel;
+  void (*on_progress)(void *ud, int64_t finished, int64_t total, int64_t tiles_written);
+  void *progress_ud;
 } swath_run_opts;
 
 typedef struct swath_run_stats {
-  int64_t total;         /* tasks (process tiles over all zooms) */
+  int64_t total;                        /* tasks (process tiles over all zooms) */
   int64_t done, empty, failed, skipped; /* skipped: finished by an earlier run */
   int64_t leaves,
       overviews; /* tasks computed from the inputs / overview tasks built (done or empty) */
   int64_t tiles_written;
-  int64_t pixels;        /* output pixels computed from the inputs */
+  int64_t pixels; /* output pixels computed from the inputs */
   double seconds;
   double read_busy, compute_busy, write_busy; /* thread-seconds per stage */
   int workers;
@@ -31,9 +43,10 @@ typedef struct swath_run_stats {
    * run's tile memo (decoded by another read); the memos' budget and peak. */
   uint64_t tile_decodes, tile_memo_hits;
   size_t tile_memo_budget, tile_memo_peak;
-  int vector;              /* a vector process: */
-  int64_t features;        /*   the features its tiles kept */
+  int vector;                /* a vector process: */
+  int64_t features;          /*   the features its tiles kept */
   char process_summary[512]; /* the process's own line (a model's busy time), or "" */
+  int64_t check_tiles;       /* opts->check: output tiles of the plan (total: its tasks) */
 } swath_run_stats;
 
 /* Run the job. Returns 0 when every task ended done or empty; SWATH_EIO when
@@ -44,7 +57,8 @@ typedef struct swath_run_stats {
  * progress shows an estimate until the count is in.
  * With opts->check: 0 when the job passes every check at start (inputs
  * opened, remote services answering, area, process, output options and
- * folder), and nothing is written, not even the output folder. */
+ * folder), and nothing is written, not even the output folder; stats->total
+ * and stats->check_tiles then count the plan's tasks and tiles. */
 int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats *stats);
 
 typedef struct swath_prefetch_opts {
@@ -68,7 +82,8 @@ typedef struct swath_prefetch_stats {
  * retry_failed replays. Returns 0 if everything ended fetched, cached or
  * empty; SWATH_EIO if some failed; SWATH_EINVAL for bad input (including a
  * job without remote inputs). */
-int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts, swath_prefetch_stats *stats);
+int swath_prefetch(const swath_job *job, const swath_prefetch_opts *opts,
+                   swath_prefetch_stats *stats);
 
 /* Where a job keeps its state and failure list. */
 #define SWATH_STATE_DIR ".swath"

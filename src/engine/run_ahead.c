@@ -109,7 +109,7 @@ void swath__vector_loop(worker *w) {
     if (ahead) {
       take(&rd, &li);
       pthread_mutex_lock(&rc->lock);
-      int stop = rc->stop || swath__interrupted;
+      int stop = rc->stop || swath__stopping(rc);
       pthread_mutex_unlock(&rc->lock);
       if (stop) {
         swath__leaf_inputs_free(rc, &li);

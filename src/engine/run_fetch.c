@@ -174,8 +174,7 @@ int swath__walk_init(walk *w, run_ctx *rc, const swath_area *area, int overviews
     swath_source_info si;
     r = rc->src_vt[i]->open(&rc->specs[i], rc->g, &si, &w->src[i]);
   }
-  if (!r)
-    r = swath__plan_new(rc, area, overviews, store, store_state, &w->plan);
+  if (!r) r = swath__plan_new(rc, area, overviews, store, store_state, &w->plan);
   return r;
 }
 
@@ -200,11 +199,11 @@ static void *fetch_main(void *arg) {
   for (;;) {
     swath_task t;
     pthread_mutex_lock(&rc->lock);
-    while (!rc->stop && !swath__interrupted &&
+    while (!rc->stop && !swath__stopping(rc) &&
            (rc->fetch_seq - rc->compute_seq >= FETCH_AHEAD_TASKS ||
             rc->ahead_bytes > FETCH_AHEAD_BYTES))
       pthread_cond_wait(&rc->cond, &rc->lock);
-    int got = !rc->stop && !swath__interrupted && walk_next(w, &t);
+    int got = !rc->stop && !swath__stopping(rc) && walk_next(w, &t);
     int64_t seq = got && t.kind == SWATH_TASK_LEAF ? ++rc->fetch_seq : 0;
     pthread_mutex_unlock(&rc->lock);
     if (!got) break;

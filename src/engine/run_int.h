@@ -86,7 +86,8 @@ typedef struct run_ctx {
   pthread_mutex_t lock; /* guards the plan, counters, node buffers' allocation */
   pthread_cond_t cond;
   int in_flight;
-  int stop; /* interrupted or fatal: hand out no more tasks */
+  int stop;                 /* interrupted or fatal: hand out no more tasks */
+  const atomic_int *cancel; /* the caller's stop flag (swath_run_opts.cancel), or NULL */
   /* A vector process's workers read the next task's inputs while the
    * process runs (run_ahead.c). */
   int read_ahead;
@@ -199,6 +200,11 @@ void swath__signals_catch(swath__signals *saved);
 void swath__signals_restore(const swath__signals *saved);
 /* SWATH_EINTR with the message that says how to resume. */
 int swath__interrupted_error(void);
+/* Whether the run must stop at the next task boundary: a signal, or its
+ * caller's cancel flag. */
+static inline int swath__stopping(const run_ctx *rc) {
+  return swath__interrupted || (rc->cancel && atomic_load(rc->cancel));
+}
 
 /* What one tick of the progress loop found. */
 typedef struct swath__tick {
@@ -299,7 +305,8 @@ int swath__open_output(run_ctx *rc, const swath_area *area, int overwrite, int *
  * and claimed for the job (*redo: every task is done again), the run
  * recorded, the failure list opened. */
 int swath__open_state(run_ctx *rc, const swath_area *area, int overwrite, int overviews, int *redo);
-int swath__check_only(run_ctx *rc, const swath_area *area, int overviews);
+int swath__check_only(run_ctx *rc, const swath_area *area, int overviews, int64_t *tasks,
+                      int64_t *tiles);
 /* The plan of the run's zooms over `area`, or of its scope (has_scope). */
 int swath__plan_new(const run_ctx *rc, const swath_area *area, int overviews,
                     const swath_store_vtable *store, void *store_state, swath_plan **out);

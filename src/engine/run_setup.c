@@ -358,11 +358,16 @@ int swath__plan_new(const run_ctx *rc, const swath_area *area, int overviews,
 }
 
 /* swath run --check, once every check has passed: what the run would do. */
-int swath__check_only(run_ctx *rc, const swath_area *area, int overviews) {
+int swath__check_only(run_ctx *rc, const swath_area *area, int overviews, int64_t *tasks,
+                      int64_t *tiles) {
   const swath_job *job = rc->job;
-  long long total = 0;
-  for (int z = job->min_zoom; z <= job->max_zoom; z++)
+  long long total = 0, ntiles = 0;
+  for (int z = job->min_zoom; z <= job->max_zoom; z++) {
     total += swath_area_count_tiles(rc->g, area, z, rc->m);
+    ntiles += rc->m > 1 ? swath_area_count_tiles(rc->g, area, z, 1) : 0;
+  }
+  *tasks = total;
+  *tiles = rc->m > 1 ? ntiles : total;
   swath_info("%s: check passed: %lld tasks at zooms %d-%d (%dx%d metatiles%s) -> %s; "
              "nothing written",
              job->path, total, job->min_zoom, job->max_zoom, rc->m, rc->m,

@@ -488,7 +488,7 @@ static int worker_open(worker *w) {
 int swath__claim_task(run_ctx *rc, swath_task *t, int wait) {
   pthread_mutex_lock(&rc->lock);
   int got = 0;
-  while (!rc->stop && !swath__interrupted) {
+  while (!rc->stop && !swath__stopping(rc)) {
     if ((got = swath_plan_next(rc->plan, t))) break;
     if (!wait || swath_plan_finished(rc->plan) || rc->in_flight == 0) break;
     pthread_cond_wait(&rc->cond, &rc->lock);

@@ -1,14 +1,14 @@
 /* processes.c: the OGC API - Processes routes (processes.h).
  *
- * Invariants: a job enters the queue only through swath_submit, after
+ * Invariants: a job enters its backend (server/jobs.h: the PostgreSQL
+ * queue or the one-machine SQLite file) only through its submit, after
  * exec_request.h's path checks and the job's own load checks; every error
  * is an RFC 7807 problem detail (application/problem+json) with the
  * standard's type where it has one. Handlers keep no state between
- * requests but the thread's queue connection. */
+ * requests; they reach jobs only through the backend. */
 #include "server/processes.h"
 
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +16,9 @@
 #include "core/error.h"
 #include "engine/job.h"
 #include "engine/queue.h"
-#include "engine/submit.h"
-#include "engine/worker.h"
 #include "process/process.h"
 #include "server/exec_request.h"
+#include "server/jobs.h"
 
 #define EXC "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
 #define MAX_ROOTS 16
@@ -32,22 +31,8 @@ struct swath_processes {
   swath_process plugins[MAX_PLUGINS];
   char *plugin_paths[MAX_PLUGINS];
   int nplugins;
-  pthread_key_t key;
-  int key_ok;
+  swath_jobs jobs;
 };
-
-static void close_queue(void *q) { swath_queue_close(q); }
-
-static int queue(swath_processes *s, swath_queue **out) {
-  swath_queue *q = pthread_getspecific(s->key);
-  if (!q) {
-    int rc = swath_queue_open(s->cfg.db, &q);
-    if (rc) return rc;
-    pthread_setspecific(s->key, q);
-  }
-  *out = q;
-  return 0;
-}
 
 static void bad_request(swath_http_response *rs, int rc) {
   const char *m = swath_error_message();
@@ -87,7 +72,6 @@ static json_t *mklink(const char *rel, const char *type, const char *base, const
 }
 
 static void h_landing(void *app, const swath_http_request *rq, swath_http_response *rs) {
-  (void)app;
   const char *b = swath_http_base_url(rq);
   json_t *links = json_array();
   json_array_append_new(links, mklink("self", "application/json", b, "/", "landing page"));
@@ -100,10 +84,13 @@ static void h_landing(void *app, const swath_http_request *rq, swath_http_respon
                                       "application/json", b, "/processes", "processes"));
   json_array_append_new(links, mklink("http://www.opengis.net/def/rel/ogc/1.0/job-list",
                                       "application/json", b, "/jobs", "jobs"));
-  swath_http_json(rs, 200,
-                  json_pack("{s:s, s:s, s:o}", "title", "swath job service", "description",
-                            "swath's processes run as jobs on its PostgreSQL queue", "links",
-                            links));
+  swath_processes *s = app;
+  const char *d = s->jobs.vt == &swath_jobs_local
+                      ? "swath's processes run as jobs on this machine"
+                      : "swath's processes run as jobs on its PostgreSQL queue";
+  swath_http_json(
+      rs, 200,
+      json_pack("{s:s, s:s, s:o}", "title", "swath job service", "description", d, "links", links));
 }
 
 static void h_conformance(void *app, const swath_http_request *rq, swath_http_response *rs) {
@@ -178,14 +165,11 @@ static void results(swath_processes *s, const swath_qjob *j, swath_http_response
                      j->last_error ? j->last_error : "");
 }
 
-/* Run the job in this thread, as one more worker on it. */
-static void run_sync(swath_processes *s, swath_queue *q, int64_t id, swath_http_response *rs) {
-  swath_worker_opts wo = {
-      .conninfo = s->cfg.db, .threads = s->cfg.sync_threads, .job = id, .batch = 1, .lease = 60};
-  swath_worker_stats st;
-  int rc = swath_worker_run(&wo, &st);
+/* Run the job in this thread (or wait for it): the synchronous execution. */
+static void run_sync(swath_processes *s, int64_t id, swath_http_response *rs) {
+  int rc = s->jobs.vt->run_sync(s->jobs.st, id, s->cfg.sync_threads);
   swath_qjob j;
-  if (!rc) rc = swath_queue_job(q, id, &j);
+  if (!rc) rc = s->jobs.vt->get(s->jobs.st, id, &j);
   if (rc) return bad_request(rs, rc);
   if (j.state == SWATH_QJOB_DONE)
     results(s, &j, rs);
@@ -205,27 +189,24 @@ static void h_execute(void *app, const swath_http_request *rq, swath_http_respon
   const char *body = swath_http_body(rq, &len);
   char *text = NULL, path[PATH_MAX];
   swath_job *job = NULL;
-  swath_queue *q = NULL;
-  swath_submit_result res;
+  int64_t jid = 0;
   /* the folder of this name resolves nothing: every path is absolute */
   snprintf(path, sizeof path, "%s/posted-job", s->outputs);
-  swath_submit_opts so = {.cell_zoom = -1, .max_attempts = s->cfg.max_attempts, .path = path};
   int rc = swath_exec_request_job(&roots, name, vt->params, body, len, &text);
   if (!rc) rc = swath_job_load_text(path, text, &job);
-  if (!rc) rc = queue(s, &q);
-  if (!rc) rc = swath_submit(q, NULL, job, &so, &res);
+  if (!rc) rc = s->jobs.vt->submit(s->jobs.st, job, path, s->cfg.max_attempts, &jid);
   swath_job_free(job);
   free(text);
   if (rc) return bad_request(rs, rc);
   swath_qjob j;
-  if ((rc = swath_queue_job(q, res.id, &j))) return bad_request(rs, rc);
+  if ((rc = s->jobs.vt->get(s->jobs.st, jid, &j))) return bad_request(rs, rc);
   if (!wants_async(rq) && j.tiles_total <= s->cfg.sync_tiles) {
     swath_qjob_clear(&j);
-    return run_sync(s, q, res.id, rs);
+    return run_sync(s, jid, rs);
   }
   swath_http_json(rs, 201, swath__job_status(&j, swath_http_base_url(rq)));
   snprintf(rs->header, sizeof rs->header, "Location: %s/jobs/%lld%s", swath_http_base_url(rq),
-           (long long)res.id, wants_async(rq) ? "\nPreference-Applied: respond-async" : "");
+           (long long)jid, wants_async(rq) ? "\nPreference-Applied: respond-async" : "");
   swath_qjob_clear(&j);
 }
 
@@ -279,12 +260,10 @@ static void h_jobs(void *app, const swath_http_request *rq, swath_http_response 
   if (!rc && st) rc = state_bits(st, &bits);
   if (!rc && type && strcmp(type, "process") != 0)
     rc = swath_error_set(SWATH_EINVAL, "type: '%s': every job here is of type 'process'", type);
-  swath_queue *q;
   swath_qjob *jobs = NULL;
   int n = 0;
-  if (!rc) rc = queue(s, &q);
   /* one more than asked: whether there is a next page */
-  if (!rc) rc = swath_queue_jobs_page(q, before, bits, (int)limit + 1, &jobs, &n);
+  if (!rc) rc = s->jobs.vt->page(s->jobs.st, before, bits, (int)limit + 1, &jobs, &n);
   if (rc) return bad_request(rs, rc);
   const char *b = swath_http_base_url(rq);
   json_t *list = json_array(), *links = json_array();
@@ -315,9 +294,7 @@ int swath__processes_job(swath_processes *s, const swath_http_request *rq, swath
     job_not_found(rs, 0);
     return 0;
   }
-  swath_queue *q;
-  int rc = queue(s, &q);
-  if (!rc) rc = swath_queue_job(q, id, j);
+  int rc = s->jobs.vt->get(s->jobs.st, id, j);
   if (rc == SWATH_ENOTFOUND)
     job_not_found(rs, id);
   else if (rc)
@@ -342,14 +319,14 @@ static void h_results(void *app, const swath_http_request *rq, swath_http_respon
 }
 
 static void h_dismiss(void *app, const swath_http_request *rq, swath_http_response *rs) {
-  swath_queue *q;
+  swath_processes *s = app;
   swath_qjob j;
   if (!swath__processes_job(app, rq, rs, &j)) return;
-  int rc = queue(app, &q);
-  if (!rc && j.state != SWATH_QJOB_CANCELLED) rc = swath_queue_cancel(q, j.id);
+  int rc = 0;
+  if (j.state != SWATH_QJOB_CANCELLED) rc = s->jobs.vt->cancel(s->jobs.st, j.id);
   int64_t id = j.id;
   swath_qjob_clear(&j);
-  if (!rc) rc = swath_queue_job(q, id, &j);
+  if (!rc) rc = s->jobs.vt->get(s->jobs.st, id, &j);
   if (rc) return bad_request(rs, rc);
   swath_http_json(rs, 200, swath__job_status(&j, swath_http_base_url(rq)));
   swath_qjob_clear(&j);
@@ -399,12 +376,13 @@ int swath_processes_open(const swath_processes_config *cfg, swath_processes **ou
       if (!(s->plugin_paths[i] = strdup(buf))) rc = SWATH_ENOMEM;
     }
   }
-  swath_queue *probe = NULL;
-  if (!rc && !(rc = swath_queue_open(cfg->db, &probe))) swath_queue_close(probe);
-  if (!rc && pthread_key_create(&s->key, close_queue) != 0)
-    rc = swath_error_set(SWATH_EIO, "serve: cannot create thread key");
-  else if (!rc)
-    s->key_ok = 1;
+  if (!rc && cfg->jobs) {
+    swath_jobs_local_config lc = {cfg->jobs, cfg->workers > 0 ? cfg->workers : 1,
+                                  cfg->sync_threads};
+    if (!(rc = swath_jobs_local_open(&lc, &s->jobs.st))) s->jobs.vt = &swath_jobs_local;
+  } else if (!rc && !(rc = swath_jobs_queue_open(cfg->db, &s->jobs.st))) {
+    s->jobs.vt = &swath_jobs_queue;
+  }
   if (rc) {
     swath_processes_close(s);
     return rc;
@@ -415,7 +393,7 @@ int swath_processes_open(const swath_processes_config *cfg, swath_processes **ou
 
 void swath_processes_close(swath_processes *s) {
   if (!s) return;
-  if (s->key_ok) pthread_key_delete(s->key);
+  if (s->jobs.vt) s->jobs.vt->close(s->jobs.st);
   free(s->outputs);
   for (int i = 0; i < MAX_ROOTS; i++)
     free(s->inputs[i]);

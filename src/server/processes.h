@@ -1,14 +1,16 @@
 /* processes.h: OGC API - Processes 1.0 (core, ogc-process-description,
- * json, oas30, job-list, dismiss) over the PostgreSQL job queue
- * (engine/queue.h), served by http.h.
+ * json, oas30, job-list, dismiss) over a job backend (server/jobs.h): the
+ * PostgreSQL job queue (engine/queue.h) or, on one machine, a SQLite jobs
+ * file with runner threads in this process; served by http.h.
  *
  * A posted job is turned into a job text (server/exec_request.h: only
- * paths under the configured roots), loaded and submitted with
- * swath_submit, exactly as `swath submit` does: the queue's `swath worker`
- * processes run it. Below sync_tiles tiles and without `Prefer:
- * respond-async`, the request's thread drains the job itself
- * (swath_worker_run) and answers with its results. Each server thread
- * holds its own queue connection (opened on first use). */
+ * paths under the configured roots), loaded and submitted: to the queue
+ * with swath_submit, exactly as `swath submit` does (the queue's `swath
+ * worker` processes run it), or to the jobs file after `swath run
+ * --check`'s checks (a runner runs it with swath_run). Below sync_tiles
+ * tiles and without `Prefer: respond-async`, the request's thread runs
+ * the job itself (or waits for the runner that took it) and answers with
+ * its results. */
 #ifndef SWATH_SERVER_PROCESSES_H
 #define SWATH_SERVER_PROCESSES_H
 
@@ -17,7 +19,9 @@
 #include "server/http.h"
 
 typedef struct swath_processes_config {
-  const char *db;            /* the queue's conninfo */
+  const char *db;            /* the queue's conninfo (NULL with jobs) */
+  const char *jobs;          /* one machine: the SQLite jobs file (NULL: the queue at db) */
+  int workers;               /* with jobs: runner threads (0: 1) */
   const char *outputs;       /* the outputs root (must exist) */
   const char *const *inputs; /* input roots (must exist); may be none */
   int ninputs;
@@ -25,7 +29,7 @@ typedef struct swath_processes_config {
   int nplugins;
   int64_t sync_tiles; /* most tiles of a job run synchronously (0: never) */
   int max_attempts;   /* attempts per task (swath submit's default: 5) */
-  int sync_threads;   /* compute threads of a synchronous run (0: the cores) */
+  int sync_threads;   /* compute threads of a run in this process (0: the cores) */
 } swath_processes_config;
 
 typedef struct swath_processes swath_processes;
