@@ -115,7 +115,10 @@ for _ in $(seq 1 600); do
   n=$(py "$WORK/out/k/features.gpkg" <<'EOF' 2>/dev/null
 import sqlite3, sys
 try:
-    print(sqlite3.connect(sys.argv[1], timeout=1).execute("SELECT count(*) FROM features").fetchone()[0])
+    # read-only: a plain connect would create an empty file at the store's
+    # path if it polled before the run made the store (which then refuses it)
+    print(sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=1)
+          .execute("SELECT count(*) FROM features").fetchone()[0])
 except Exception:
     print(0)
 EOF
