@@ -20,6 +20,7 @@
 #include "engine/worker.h"
 #include "process/process.h"
 #include "server/exec_request.h"
+#include "server/results.h"
 
 #define EXC "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
 #define MAX_ROOTS 16
@@ -168,9 +169,10 @@ static int64_t job_id(const swath_http_request *rq) {
   return *s >= '1' && *s <= '9' && !*end && v > 0 && v < LLONG_MAX ? v : 0;
 }
 
-static void results(swath_processes *s, const swath_qjob *j, swath_http_response *rs) {
+static void results(swath_processes *s, const swath_qjob *j, const char *base,
+                    swath_http_response *rs) {
   if (j->state == SWATH_QJOB_DONE) {
-    swath_http_json(rs, 200, swath__job_results(j, s->outputs));
+    swath_http_json(rs, 200, swath__job_results(j, s->outputs, base));
     return;
   }
   swath_http_problem(rs, 404, EXC "result-not-ready", "Result not ready", "job %lld is %s%s%s",
@@ -179,7 +181,8 @@ static void results(swath_processes *s, const swath_qjob *j, swath_http_response
 }
 
 /* Run the job in this thread, as one more worker on it. */
-static void run_sync(swath_processes *s, swath_queue *q, int64_t id, swath_http_response *rs) {
+static void run_sync(swath_processes *s, swath_queue *q, int64_t id, const char *base,
+                     swath_http_response *rs) {
   swath_worker_opts wo = {
       .conninfo = s->cfg.db, .threads = s->cfg.sync_threads, .job = id, .batch = 1, .lease = 60};
   swath_worker_stats st;
@@ -188,7 +191,7 @@ static void run_sync(swath_processes *s, swath_queue *q, int64_t id, swath_http_
   if (!rc) rc = swath_queue_job(q, id, &j);
   if (rc) return bad_request(rs, rc);
   if (j.state == SWATH_QJOB_DONE)
-    results(s, &j, rs);
+    results(s, &j, base, rs);
   else
     swath_http_problem(rs, 500, "about:blank", "Job failed", "job %lld is %s: %s", (long long)id,
                        swath__job_status_name(j.state), j.last_error ? j.last_error : "no message");
@@ -214,6 +217,13 @@ static void h_execute(void *app, const swath_http_request *rq, swath_http_respon
   if (!rc) rc = swath_job_load_text(path, text, &job);
   if (!rc) rc = queue(s, &q);
   if (!rc) rc = swath_submit(q, NULL, job, &so, &res);
+  /* a vector job's features: a PostGIS store of the service's (results.h) */
+  if (rc == SWATH_EINVAL && swath__features_db_job(s->cfg.features_db, path, &text, rc) == 1) {
+    swath_job_free(job);
+    job = NULL;
+    rc = swath_job_load_text(path, text, &job);
+    if (!rc) rc = swath_submit(q, NULL, job, &so, &res);
+  }
   swath_job_free(job);
   free(text);
   if (rc) return bad_request(rs, rc);
@@ -221,7 +231,7 @@ static void h_execute(void *app, const swath_http_request *rq, swath_http_respon
   if ((rc = swath_queue_job(q, res.id, &j))) return bad_request(rs, rc);
   if (!wants_async(rq) && j.tiles_total <= s->cfg.sync_tiles) {
     swath_qjob_clear(&j);
-    return run_sync(s, q, res.id, rs);
+    return run_sync(s, q, res.id, swath_http_base_url(rq), rs);
   }
   swath_http_json(rs, 201, swath__job_status(&j, swath_http_base_url(rq)));
   snprintf(rs->header, sizeof rs->header, "Location: %s/jobs/%lld%s", swath_http_base_url(rq),
@@ -337,7 +347,7 @@ static void h_job(void *app, const swath_http_request *rq, swath_http_response *
 static void h_results(void *app, const swath_http_request *rq, swath_http_response *rs) {
   swath_qjob j;
   if (!swath__processes_job(app, rq, rs, &j)) return;
-  results(app, &j, rs);
+  results(app, &j, swath_http_base_url(rq), rs);
   swath_qjob_clear(&j);
 }
 
@@ -365,6 +375,17 @@ static const swath_http_route ROUTES[] = {
     {"GET", "/jobs/{}", h_job},
     {"DELETE", "/jobs/{}", h_dismiss},
     {"GET", "/jobs/{}/results", h_results},
+    /* results served (results.h) */
+    {"GET", "/jobs/{}/tiles.json", swath__h_tilejson},
+    {"GET", "/jobs/{}/tiles/{}/{}/{}", swath__h_tile},
+    {"GET", "/jobs/{}/heatmap/tiles.json", swath__h_heatmap_tilejson},
+    {"GET", "/jobs/{}/heatmap/{}/{}/{}", swath__h_heatmap_tile},
+    {"GET", "/jobs/{}/features", swath__h_features_landing},
+    {"GET", "/jobs/{}/features/conformance", swath__h_features_conformance},
+    {"GET", "/jobs/{}/features/collections", swath__h_features_collections},
+    {"GET", "/jobs/{}/features/collections/{}", swath__h_features_collection},
+    {"GET", "/jobs/{}/features/collections/{}/items", swath__h_features_items},
+    {"GET", "/jobs/{}/features/collections/{}/items/{}", swath__h_features_item},
     {NULL, NULL, NULL},
 };
 
@@ -401,6 +422,7 @@ int swath_processes_open(const swath_processes_config *cfg, swath_processes **ou
   }
   swath_queue *probe = NULL;
   if (!rc && !(rc = swath_queue_open(cfg->db, &probe))) swath_queue_close(probe);
+  if (!rc && cfg->features_db) rc = swath__features_db_check(cfg->features_db);
   if (!rc && pthread_key_create(&s->key, close_queue) != 0)
     rc = swath_error_set(SWATH_EIO, "serve: cannot create thread key");
   else if (!rc)
