@@ -18,7 +18,7 @@ static void usage(FILE *f) {
              "                   [--outputs DIR [--inputs DIR]...]\n"
              "                   [--port 8080] [--host 127.0.0.1] [--threads N]\n"
              "                   [--base-url URL] [--count-limit N|none] [--plugin PATH.so]...\n"
-             "                   [--sync-tiles N] [--max-attempts N]\n"
+             "                   [--sync-tiles N] [--max-attempts N] [--features-db CONNINFO]\n"
              "\n"
              "Serve, in one server, the STAC API over a catalog built with 'swath catalog\n"
              "ingest' (--catalog) and/or OGC API - Processes over the PostgreSQL job queue\n"
@@ -44,7 +44,10 @@ static void usage(FILE *f) {
              "  --sync-tiles   jobs of at most N tiles posted without 'Prefer: respond-async'\n"
              "                 run in the request and answer with their results (default 256;\n"
              "                 0: always asynchronous)\n"
-             "  --max-attempts attempts per task of a posted job (default 5)\n");
+             "  --max-attempts attempts per task of a posted job (default 5)\n"
+             "  --features-db  PostgreSQL with PostGIS, reachable by every worker, where\n"
+             "                 posted detection jobs put their features (a schema per job;\n"
+             "                 may be the queue's database); without it they are refused\n");
 }
 
 #define SERVE_MAX_ROOTS 16
@@ -64,6 +67,7 @@ int swath_cmd_serve(int argc, char **argv) {
                                        {"max-attempts", required_argument, NULL, 'A'},
                                        {"jobs", required_argument, NULL, 'J'},
                                        {"workers", required_argument, NULL, 'W'},
+                                       {"features-db", required_argument, NULL, 'F'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   swath_service_config cfg = {0};
@@ -126,6 +130,9 @@ int swath_cmd_serve(int argc, char **argv) {
     case 'W':
       if (!(rc = swath_cli_long(optarg, "--workers", 1, 64, &v))) cfg.proc.workers = (int)v;
       break;
+    case 'F':
+      cfg.proc.features_db = optarg;
+      break;
     case 'h':
       usage(stdout);
       return 0;
@@ -156,10 +163,11 @@ int swath_cmd_serve(int argc, char **argv) {
   if (cfg.proc.db && !cfg.proc.outputs)
     return swath_cli_fail(swath_error_set(
         SWATH_EINVAL, "serve: --db needs --outputs DIR (the folder posted jobs write under)"));
-  if (!cfg.proc.db && !cfg.proc.jobs && (cfg.proc.outputs || cfg.proc.ninputs || cfg.proc.nplugins))
-    return swath_cli_fail(
-        swath_error_set(SWATH_EINVAL, "serve: --outputs, --inputs and --plugin need --db CONNINFO "
-                                      "(or $SWATH_DB) or --jobs FILE"));
+  if (!cfg.proc.db && !cfg.proc.jobs &&
+      (cfg.proc.outputs || cfg.proc.ninputs || cfg.proc.nplugins || cfg.proc.features_db))
+    return swath_cli_fail(swath_error_set(SWATH_EINVAL,
+                                          "serve: --outputs, --inputs, --plugin and --features-db "
+                                          "need --db CONNINFO (or $SWATH_DB) or --jobs FILE"));
   cfg.processes = cfg.proc.db != NULL || cfg.proc.jobs != NULL;
   if (!cfg.catalog && !cfg.processes)
     return swath_cli_fail(

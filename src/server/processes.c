@@ -19,6 +19,7 @@
 #include "process/process.h"
 #include "server/exec_request.h"
 #include "server/jobs.h"
+#include "server/results.h"
 
 #define EXC "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
 #define MAX_ROOTS 16
@@ -155,9 +156,10 @@ static int64_t job_id(const swath_http_request *rq) {
   return *s >= '1' && *s <= '9' && !*end && v > 0 && v < LLONG_MAX ? v : 0;
 }
 
-static void results(swath_processes *s, const swath_qjob *j, swath_http_response *rs) {
+static void results(swath_processes *s, const swath_qjob *j, const char *base,
+                    swath_http_response *rs) {
   if (j->state == SWATH_QJOB_DONE) {
-    swath_http_json(rs, 200, swath__job_results(j, s->outputs));
+    swath_http_json(rs, 200, swath__job_results(j, s->outputs, base));
     return;
   }
   swath_http_problem(rs, 404, EXC "result-not-ready", "Result not ready", "job %lld is %s%s%s",
@@ -166,13 +168,13 @@ static void results(swath_processes *s, const swath_qjob *j, swath_http_response
 }
 
 /* Run the job in this thread (or wait for it): the synchronous execution. */
-static void run_sync(swath_processes *s, int64_t id, swath_http_response *rs) {
+static void run_sync(swath_processes *s, int64_t id, const char *base, swath_http_response *rs) {
   int rc = s->jobs.vt->run_sync(s->jobs.st, id, s->cfg.sync_threads);
   swath_qjob j;
   if (!rc) rc = s->jobs.vt->get(s->jobs.st, id, &j);
   if (rc) return bad_request(rs, rc);
   if (j.state == SWATH_QJOB_DONE)
-    results(s, &j, rs);
+    results(s, &j, base, rs);
   else
     swath_http_problem(rs, 500, "about:blank", "Job failed", "job %lld is %s: %s", (long long)id,
                        swath__job_status_name(j.state), j.last_error ? j.last_error : "no message");
@@ -195,6 +197,15 @@ static void h_execute(void *app, const swath_http_request *rq, swath_http_respon
   int rc = swath_exec_request_job(&roots, name, vt->params, body, len, &text);
   if (!rc) rc = swath_job_load_text(path, text, &job);
   if (!rc) rc = s->jobs.vt->submit(s->jobs.st, job, path, s->cfg.max_attempts, &jid);
+  /* A vector job's features, on the queue: a PostGIS store of the
+   * service's (results.h); one machine keeps them in the output. */
+  if (rc == SWATH_EINVAL && s->jobs.vt == &swath_jobs_queue &&
+      swath__features_db_job(s->cfg.features_db, path, &text, rc) == 1) {
+    swath_job_free(job);
+    job = NULL;
+    rc = swath_job_load_text(path, text, &job);
+    if (!rc) rc = s->jobs.vt->submit(s->jobs.st, job, path, s->cfg.max_attempts, &jid);
+  }
   swath_job_free(job);
   free(text);
   if (rc) return bad_request(rs, rc);
@@ -202,7 +213,7 @@ static void h_execute(void *app, const swath_http_request *rq, swath_http_respon
   if ((rc = s->jobs.vt->get(s->jobs.st, jid, &j))) return bad_request(rs, rc);
   if (!wants_async(rq) && j.tiles_total <= s->cfg.sync_tiles) {
     swath_qjob_clear(&j);
-    return run_sync(s, jid, rs);
+    return run_sync(s, jid, swath_http_base_url(rq), rs);
   }
   swath_http_json(rs, 201, swath__job_status(&j, swath_http_base_url(rq)));
   snprintf(rs->header, sizeof rs->header, "Location: %s/jobs/%lld%s", swath_http_base_url(rq),
@@ -314,7 +325,7 @@ static void h_job(void *app, const swath_http_request *rq, swath_http_response *
 static void h_results(void *app, const swath_http_request *rq, swath_http_response *rs) {
   swath_qjob j;
   if (!swath__processes_job(app, rq, rs, &j)) return;
-  results(app, &j, rs);
+  results(app, &j, swath_http_base_url(rq), rs);
   swath_qjob_clear(&j);
 }
 
@@ -342,6 +353,17 @@ static const swath_http_route ROUTES[] = {
     {"GET", "/jobs/{}", h_job},
     {"DELETE", "/jobs/{}", h_dismiss},
     {"GET", "/jobs/{}/results", h_results},
+    /* results served (results.h) */
+    {"GET", "/jobs/{}/tiles.json", swath__h_tilejson},
+    {"GET", "/jobs/{}/tiles/{}/{}/{}", swath__h_tile},
+    {"GET", "/jobs/{}/heatmap/tiles.json", swath__h_heatmap_tilejson},
+    {"GET", "/jobs/{}/heatmap/{}/{}/{}", swath__h_heatmap_tile},
+    {"GET", "/jobs/{}/features", swath__h_features_landing},
+    {"GET", "/jobs/{}/features/conformance", swath__h_features_conformance},
+    {"GET", "/jobs/{}/features/collections", swath__h_features_collections},
+    {"GET", "/jobs/{}/features/collections/{}", swath__h_features_collection},
+    {"GET", "/jobs/{}/features/collections/{}/items", swath__h_features_items},
+    {"GET", "/jobs/{}/features/collections/{}/items/{}", swath__h_features_item},
     {NULL, NULL, NULL},
 };
 
@@ -383,6 +405,7 @@ int swath_processes_open(const swath_processes_config *cfg, swath_processes **ou
   } else if (!rc && !(rc = swath_jobs_queue_open(cfg->db, &s->jobs.st))) {
     s->jobs.vt = &swath_jobs_queue;
   }
+  if (!rc && cfg->features_db) rc = swath__features_db_check(cfg->features_db);
   if (rc) {
     swath_processes_close(s);
     return rc;

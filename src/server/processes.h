@@ -27,9 +27,10 @@ typedef struct swath_processes_config {
   int ninputs;
   const char *const *plugins; /* plugin .so files served by their process names */
   int nplugins;
-  int64_t sync_tiles; /* most tiles of a job run synchronously (0: never) */
-  int max_attempts;   /* attempts per task (swath submit's default: 5) */
-  int sync_threads;   /* compute threads of a run in this process (0: the cores) */
+  int64_t sync_tiles;      /* most tiles of a job run synchronously (0: never) */
+  int max_attempts;        /* attempts per task (swath submit's default: 5) */
+  int sync_threads;        /* compute threads of a run in this process (0: the cores) */
+  const char *features_db; /* PostGIS for posted vector jobs' features (NULL: refused) */
 } swath_processes_config;
 
 typedef struct swath_processes swath_processes;
@@ -56,8 +57,9 @@ json_t *swath__process_doc(const char *id, const char *description, const void *
                            const char *base);
 /* A job's status document (OGC statusInfo). */
 json_t *swath__job_status(const struct swath_qjob *j, const char *base);
-/* The results document of a successful job. */
-json_t *swath__job_results(const struct swath_qjob *j, const char *outputs_root);
+/* The results document of a successful job (links to its results served
+ * under `base`, results.h). */
+json_t *swath__job_results(const struct swath_qjob *j, const char *outputs_root, const char *base);
 /* The OGC status name of a queue state. */
 const char *swath__job_status_name(int state);
 

@@ -16,8 +16,9 @@
 #include "core/config.h"
 #include "engine/queue.h"
 #include "engine/queue_report.h"
-#include "swath/plugin.h"
 #include "server/processes.h"
+#include "server/results.h"
+#include "swath/plugin.h"
 
 static json_t *link(const char *rel, const char *type, const char *base, const char *path,
                     const char *title) {
@@ -176,6 +177,7 @@ json_t *swath__job_status(const struct swath_qjob *j, const char *base) {
   snprintf(out, sizeof out, "file://%s", j->output);
   json_array_append_new(links, json_pack("{s:s, s:s, s:s}", "href", out, "rel", "describedby",
                                          "title", "the job's output"));
+  swath__results_links(j, base, links);
   json_object_set_new(o, "links", links);
   /* the queue's own figures, as `swath status --json` prints them */
   json_object_set_new(o, "swath", swath_qjob_json(j));
@@ -193,8 +195,10 @@ static void file_ref(json_t *doc, const char *name, const char *dir, const char 
   json_object_set_new(doc, name, json_pack("{s:s, s:s}", "href", href, "type", type));
 }
 
-json_t *swath__job_results(const struct swath_qjob *j, const char *outputs_root) {
-  json_t *doc = json_object();
+json_t *swath__job_results(const struct swath_qjob *j, const char *outputs_root, const char *base) {
+  json_t *doc = json_object(), *links = json_array();
+  swath__results_links(j, base, links);
+  json_object_set_new(doc, "links", links);
   size_t n = strlen(outputs_root);
   const char *rel = strncmp(j->output, outputs_root, n) == 0 && j->output[n] == '/'
                         ? j->output + n + 1
