@@ -136,8 +136,10 @@ void swath_http_error(swath_http_response *rs, int status, const char *code, con
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  char clean[1024]; /* messages quote what clients sent: keep the JSON valid */
+  swath__http_clean_utf8(msg, clean, sizeof clean);
   rs->content_type = "application/json";
-  swath_http_json(rs, status, json_pack("{s:s, s:s}", "code", code, "description", msg));
+  swath_http_json(rs, status, json_pack("{s:s, s:s}", "code", code, "description", clean));
 }
 
 void swath_http_problem(swath_http_response *rs, int status, const char *type, const char *title,
@@ -147,9 +149,11 @@ void swath_http_problem(swath_http_response *rs, int status, const char *type, c
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  char clean[1024];
+  swath__http_clean_utf8(msg, clean, sizeof clean);
   swath_http_json(rs, status,
                   json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", title, "status", status,
-                            "detail", msg));
+                            "detail", clean));
   rs->content_type = "application/problem+json";
 }
 

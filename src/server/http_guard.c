@@ -21,7 +21,7 @@
 #include "server/ratelimit.h"
 
 /* Copy s into out with bytes that are not UTF-8 (or controls) as '?'. */
-static void clean_utf8(const char *s, char *out, size_t n) {
+void swath__http_clean_utf8(const char *s, char *out, size_t n) {
   size_t o = 0;
   const unsigned char *p = (const unsigned char *)s;
   while (*p && o + 5 < n) {
@@ -52,7 +52,7 @@ void swath__http_problem(swath_http_response *rs, int status, const char *title,
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  clean_utf8(msg, clean, sizeof clean);
+  swath__http_clean_utf8(msg, clean, sizeof clean);
   swath_http_json(rs, status,
                   json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "type", "about:blank", "title", title,
                             "status", status, "detail", clean, "code", code, "description", clean));

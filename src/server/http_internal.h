@@ -12,6 +12,11 @@
 void swath__http_problem(swath_http_response *rs, int status, const char *title, const char *code,
                          const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* Copy s into out (n bytes) with bytes that are not UTF-8, and control
+ * characters, as '?': JSON (jansson) refuses such strings, and messages
+ * quote what clients sent. */
+void swath__http_clean_utf8(const char *s, char *out, size_t n);
+
 /* The client's address, numeric ("127.0.0.1", "::1"). */
 void swath__http_client(struct MHD_Connection *c, char *buf, size_t n);
 
