@@ -11,7 +11,7 @@ PKGS=(
   libmicrohttpd-dev libpq-dev libcmocka-dev libmuparser-dev libdeflate-dev libisal-dev libpng-dev libyajl-dev libgoogle-perftools-dev
   postgresql postgresql-15-postgis-3 pgbouncer
   lighttpd lighttpd-mod-openssl openssl cgi-mapserver mapcache-tools mapcache-cgi
-  wrk hyperfine time bc curl jq python3-yaml
+  wrk hyperfine time bc curl jq python3-yaml python3-prometheus-client
   lomiri-wallpapers-16.04
   clang libclang-rt-14-dev
   libopencv-dnn-dev libonnx-dev libprotobuf-dev python3-onnx python3-torch

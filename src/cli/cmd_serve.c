@@ -10,44 +10,51 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/serve_security.h"
 #include "core/error.h"
 #include "server/service.h"
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: swath serve [--catalog DB] [--db CONNINFO | --jobs FILE [--workers N]]\n"
-             "                   [--outputs DIR [--inputs DIR]...]\n"
-             "                   [--port 8080] [--host 127.0.0.1] [--threads N]\n"
-             "                   [--base-url URL] [--count-limit N|none] [--plugin PATH.so]...\n"
-             "                   [--sync-tiles N] [--max-attempts N] [--features-db CONNINFO]\n"
-             "\n"
-             "Serve, in one server, the STAC API over a catalog built with 'swath catalog\n"
-             "ingest' (--catalog) and/or OGC API - Processes over the PostgreSQL job queue\n"
-             "(--db, or $SWATH_DB, with --outputs) or, on one machine, over a jobs file\n"
-             "run by this process (--jobs, with --outputs). Runs until interrupted.\n"
-             "\n"
-             "  --port         TCP port (0: any free port, printed at start)\n"
-             "  --host         address to listen on\n"
-             "  --threads      request threads (default 2)\n"
-             "  --base-url     prefix for links (default http://<Host header>)\n"
-             "  --count-limit  count numberMatched up to N matches and omit it beyond, so\n"
-             "                 no request counts millions of rows (default 10000; 0: always\n"
-             "                 count; none: never; searches on collections alone are always\n"
-             "                 counted)\n"
-             "  --db           the queue's PostgreSQL (or $SWATH_DB): serve OGC API - Processes\n"
-             "  --jobs         one machine: the SQLite file of the jobs (created if missing),\n"
-             "                 run by this process's own runners; no PostgreSQL\n"
-             "  --workers      with --jobs: jobs run at once (default 1)\n"
-             "  --outputs      the folder posted jobs write under (required with --db or --jobs)\n"
-             "  --inputs       a folder posted jobs may read under (repeatable; relative input\n"
-             "                 paths resolve against the first; default: remote URLs only)\n"
-             "  --plugin       a plugin .so served as a process under its own name (repeatable)\n"
-             "  --sync-tiles   jobs of at most N tiles posted without 'Prefer: respond-async'\n"
-             "                 run in the request and answer with their results (default 256;\n"
-             "                 0: always asynchronous)\n"
-             "  --max-attempts attempts per task of a posted job (default 5)\n"
-             "  --features-db  PostgreSQL with PostGIS, reachable by every worker, where\n"
-             "                 posted detection jobs put their features (a schema per job;\n"
-             "                 may be the queue's database); without it they are refused\n");
+  fprintf(
+      f,
+      "usage: swath serve [--catalog DB] [--db CONNINFO | --jobs FILE [--workers N]]\n"
+      "                   [--outputs DIR [--inputs DIR]...]\n"
+      "                   [--port 8080] [--host 127.0.0.1] [--threads N]\n"
+      "                   [--base-url URL] [--count-limit N|none] [--plugin PATH.so]...\n"
+      "                   [--sync-tiles N] [--max-attempts N] [--features-db CONNINFO]\n"
+      "                   [--api-keys FILE|db [--public-read] | --no-auth]\n"
+      "                   [--rate-limit N[/s][,BURST]] [--cors ORIGIN]... [--max-body BYTES]\n"
+      "                   [--tls-cert FILE --tls-key FILE] [--timeout S] [--max-conns-per-ip N]\n"
+      "\n"
+      "Serve, in one server, the STAC API over a catalog built with 'swath catalog\n"
+      "ingest' (--catalog) and/or OGC API - Processes over the PostgreSQL job queue\n"
+      "(--db, or $SWATH_DB, with --outputs) or, on one machine, over a jobs file\n"
+      "run by this process (--jobs, with --outputs). Runs until interrupted.\n"
+      "\n"
+      "  --port         TCP port (0: any free port, printed at start)\n"
+      "  --host         address to listen on\n"
+      "  --threads      request threads (default 2)\n"
+      "  --base-url     prefix for links (default http://<Host header>)\n"
+      "  --count-limit  count numberMatched up to N matches and omit it beyond, so\n"
+      "                 no request counts millions of rows (default 10000; 0: always\n"
+      "                 count; none: never; searches on collections alone are always\n"
+      "                 counted)\n"
+      "  --db           the queue's PostgreSQL (or $SWATH_DB): serve OGC API - Processes\n"
+      "  --jobs         one machine: the SQLite file of the jobs (created if missing),\n"
+      "                 run by this process's own runners; no PostgreSQL\n"
+      "  --workers      with --jobs: jobs run at once (default 1)\n"
+      "  --outputs      the folder posted jobs write under (required with --db or --jobs)\n"
+      "  --inputs       a folder posted jobs may read under (repeatable; relative input\n"
+      "                 paths resolve against the first; default: remote URLs only)\n"
+      "  --plugin       a plugin .so served as a process under its own name (repeatable)\n"
+      "  --sync-tiles   jobs of at most N tiles posted without 'Prefer: respond-async'\n"
+      "                 run in the request and answer with their results (default 256;\n"
+      "                 0: always asynchronous)\n"
+      "  --max-attempts attempts per task of a posted job (default 5)\n"
+      "  --features-db  PostgreSQL with PostGIS, reachable by every worker, where\n"
+      "                 posted detection jobs put their features (a schema per job;\n"
+      "                 may be the queue's database); without it they are refused\n"
+      "\nSecurity (docs/service.md):\n" SWATH_CLI_SECURITY_USAGE);
 }
 
 #define SERVE_MAX_ROOTS 16
@@ -68,6 +75,7 @@ int swath_cmd_serve(int argc, char **argv) {
                                        {"jobs", required_argument, NULL, 'J'},
                                        {"workers", required_argument, NULL, 'W'},
                                        {"features-db", required_argument, NULL, 'F'},
+                                       SWATH_CLI_SECURITY_OPTIONS,
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   swath_service_config cfg = {0};
@@ -75,6 +83,8 @@ int swath_cmd_serve(int argc, char **argv) {
   cfg.http.host = "127.0.0.1";
   cfg.http.port = 8080;
   cfg.http.threads = 2;
+  cfg.http.per_ip = 128;
+  swath_cli_security sec = {0};
   cfg.count_limit = 10000;
   cfg.proc.inputs = inputs;
   cfg.proc.plugins = plugins;
@@ -86,6 +96,10 @@ int swath_cmd_serve(int argc, char **argv) {
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
     if (swath_cli_http_option(c, optarg, &cfg.http, &rc)) {
+      if (rc) return swath_cli_fail(rc);
+      continue;
+    }
+    if (swath_cli_security_option(c, optarg, &sec, &cfg.http, &rc)) {
       if (rc) return swath_cli_fail(rc);
       continue;
     }
@@ -174,16 +188,24 @@ int swath_cmd_serve(int argc, char **argv) {
         swath_error_set(SWATH_EINVAL, "serve: --catalog DB is required (or --db CONNINFO or --jobs "
                                       "FILE, with --outputs DIR)"));
 
+  if ((rc = swath_cli_security_open(&sec, cfg.proc.db ? cfg.proc.db : getenv("SWATH_DB"),
+                                    &cfg.http)))
+    return swath_cli_fail(rc);
   sigset_t set;
   swath_cli_block_stop_signals(&set);
   swath_service *srv;
-  if ((rc = swath_service_start(&cfg, &srv))) return swath_cli_fail(rc);
-  fprintf(stderr, "swath: serving %s%s%s%s%s%s on http://%s:%d/ (%d threads)\n",
+  if ((rc = swath_service_start(&cfg, &srv))) {
+    swath_cli_security_close(&cfg.http);
+    return swath_cli_fail(rc);
+  }
+  fprintf(stderr, "swath: serving %s%s%s%s%s%s on %s://%s:%d/ (%d threads)\n",
           cfg.catalog ? "the STAC API for " : "", cfg.catalog ? cfg.catalog : "",
           cfg.catalog && cfg.processes ? " and " : "", cfg.processes ? "OGC API - Processes" : "",
           cfg.proc.jobs ? " over the jobs file " : "", cfg.proc.jobs ? cfg.proc.jobs : "",
-          cfg.http.host, swath_service_port(srv), cfg.http.threads);
+          cfg.http.tls_cert ? "https" : "http", cfg.http.host, swath_service_port(srv),
+          cfg.http.threads);
   swath_cli_wait_stop(&set);
   swath_service_stop(srv);
+  swath_cli_security_close(&cfg.http);
   return 0;
 }

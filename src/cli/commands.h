@@ -22,6 +22,7 @@ int swath_cmd_status(int argc, char **argv);
 int swath_cmd_cancel(int argc, char **argv);
 int swath_cmd_retry(int argc, char **argv);
 int swath_cmd_plan(int argc, char **argv);
+int swath_cmd_key(int argc, char **argv);
 
 /* Print "swath: <msg>" for the calling thread's last error and return the
  * exit status that goes with `code`. */

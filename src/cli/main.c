@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "cli/commands.h"
-#include "engine/job.h"
 #include "core/error.h"
 #include "core/gdal_log.h"
 #include "core/log.h"
+#include "engine/job.h"
 
 #ifdef SWATH_TCMALLOC
 #include <gperftools/malloc_extension_c.h>
@@ -30,6 +30,7 @@ static const struct command commands[] = {
     {"processes", swath_cmd_processes, "list built-in processes and their parameters"},
     {"catalog", swath_cmd_catalog, "ingest, search and rank satellite scenes"},
     {"serve", swath_cmd_serve, "serve the STAC API over a catalog"},
+    {"key", swath_cmd_key, "make, list and remove the API keys of swath serve"},
     {"model", swath_cmd_model, "show a model's inputs and outputs; run one batch"},
     {"export", swath_cmd_export, "write detected features as GeoJSON, CSV, FlatGeobuf or GPKG"},
     {"heatmap", swath_cmd_heatmap, "map the density of detected features as tiles"},
@@ -44,7 +45,8 @@ static const struct command commands[] = {
 
 static void usage(FILE *f) {
   fprintf(f, "usage: swath [-v|-q] <command> [options]\n\ncommands:\n");
-  for (const struct command *c = commands; c->name; c++) fprintf(f, "  %-10s %s\n", c->name, c->help);
+  for (const struct command *c = commands; c->name; c++)
+    fprintf(f, "  %-10s %s\n", c->name, c->help);
   fprintf(f, "\nRun 'swath <command> --help' for a command's options.\n");
 }
 
@@ -106,8 +108,10 @@ int main(int argc, char **argv) {
   sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   int i = 1;
   for (; i < argc && argv[i][0] == '-'; i++) {
-    if (strcmp(argv[i], "-v") == 0) swath_log_set_level(SWATH_LOG_DEBUG);
-    else if (strcmp(argv[i], "-q") == 0) swath_log_set_level(SWATH_LOG_WARN);
+    if (strcmp(argv[i], "-v") == 0)
+      swath_log_set_level(SWATH_LOG_DEBUG);
+    else if (strcmp(argv[i], "-q") == 0)
+      swath_log_set_level(SWATH_LOG_WARN);
     else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
       usage(stdout);
       return 0;

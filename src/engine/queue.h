@@ -211,6 +211,16 @@ int swath_queue_beat(swath_queue *q, const char *owner, const char *host, int pi
  * FINISH included, is not DONE or EMPTY. Again on a DONE job: 0. */
 int swath_queue_job_done(swath_queue *q, int64_t id);
 
+/* The queue as a whole, for metrics (queue_stats.c): jobs by state,
+ * tasks ready to claim and running, tiles written per second over the
+ * last minute (every job), workers with a heartbeat in the last minute. */
+typedef struct swath_qstats {
+  int64_t jobs[SWATH_QJOB_CANCELLED + 1]; /* by enum swath_qjob_state */
+  int64_t tasks_ready, tasks_running, workers_alive;
+  double tiles_per_s;
+} swath_qstats;
+int swath_queue_stats(swath_queue *q, swath_qstats *out);
+
 /* ---- the engine's view of one job (store.h) ----
  *
  * A swath_store_vtable over the job's marks in PostgreSQL: get() reads the

@@ -11,14 +11,19 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include <time.h>
+
 #include "core/error.h"
 #include "core/json_out.h"
 #include "core/log.h"
+#include "server/http_internal.h"
+#include "server/metrics.h"
 
 #define MAX_PARAMS 8
 #define MAX_ARGS 64
@@ -31,6 +36,7 @@ struct swath_http_server {
   int napis;
   swath_http_config cfg;
   char *base_url;
+  char *tls_cert, *tls_key; /* PEM text (MHD reads it at start) */
   int port;
 };
 
@@ -52,11 +58,20 @@ struct conn_buf {
   size_t cap;
 };
 
-/* Per-connection state for one request (MHD's con_cls). */
+/* Per-connection state for one request (MHD's con_cls): its body, and
+ * what was decided when its headers came (route, who asks). */
 struct conn {
   char *body;
   size_t len, cap;
   int too_big;
+  double t0; /* headers in (monotonic s) */
+  const swath_http_route *route;
+  void *app;
+  int path_known;
+  char allow[128];
+  char who[96]; /* "key NAME" or the client's address: for the log */
+  char *param_buf;
+  const char *params[MAX_PARAMS];
 };
 
 struct swath_http_request {
@@ -121,8 +136,10 @@ void swath_http_error(swath_http_response *rs, int status, const char *code, con
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  char clean[1024]; /* messages quote what clients sent: keep the JSON valid */
+  swath__http_clean_utf8(msg, clean, sizeof clean);
   rs->content_type = "application/json";
-  swath_http_json(rs, status, json_pack("{s:s, s:s}", "code", code, "description", msg));
+  swath_http_json(rs, status, json_pack("{s:s, s:s}", "code", code, "description", clean));
 }
 
 void swath_http_problem(swath_http_response *rs, int status, const char *type, const char *title,
@@ -132,9 +149,11 @@ void swath_http_problem(swath_http_response *rs, int status, const char *type, c
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  char clean[1024];
+  swath__http_clean_utf8(msg, clean, sizeof clean);
   swath_http_json(rs, status,
                   json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", title, "status", status,
-                            "detail", msg));
+                            "detail", clean));
   rs->content_type = "application/problem+json";
 }
 
@@ -229,7 +248,8 @@ static int out_append(const char *buf, size_t n, void *data) {
   return 0;
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *c, swath_http_response *rs) {
+static enum MHD_Result send_response(struct MHD_Connection *c, swath_http_response *rs,
+                                     const char *origin) {
   char *body = NULL;
   size_t len = 0;
   enum MHD_ResponseMemoryMode mode = MHD_RESPMEM_MUST_FREE;
@@ -238,7 +258,9 @@ static enum MHD_Result send_response(struct MHD_Connection *c, swath_http_respon
     len = rs->raw_len;
     rs->raw = NULL;
   } else {
-    if (!rs->json) swath_http_error(rs, 500, "ServerError", "handler produced no response");
+    if (!rs->json)
+      swath__http_problem(rs, 500, "Internal Server Error", "ServerError",
+                          "handler produced no response");
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     struct conn_buf *cb = ci ? ci->socket_context : NULL;
@@ -268,7 +290,11 @@ static enum MHD_Result send_response(struct MHD_Connection *c, swath_http_respon
   }
   MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                           rs->content_type ? rs->content_type : "application/json");
-  MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+  if (origin) {
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
+    MHD_add_response_header(r, "Access-Control-Expose-Headers", "Location, Retry-After, ETag");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Origin");
+  }
   for (char *save, *line = strtok_r(rs->header, "\n", &save); line;
        line = strtok_r(NULL, "\n", &save)) {
     char *colon = strchr(line, ':');
@@ -281,6 +307,72 @@ static enum MHD_Result send_response(struct MHD_Connection *c, swath_http_respon
   return ok;
 }
 
+static double mono_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* The route of (method, url) into st: the first whose pattern and method
+ * match, its app and {} segments; else whether the path is known at all
+ * and the methods it allows. */
+static int resolve(swath_http_server *srv, struct conn *st, const char *url, const char *method) {
+  st->param_buf = malloc(strlen(url) + MAX_PARAMS + 1);
+  if (!st->param_buf) return -1;
+  int head = strcmp(method, "HEAD") == 0;
+  swath_http_request tmp;
+  memset(&tmp, 0, sizeof tmp);
+  for (int a = 0; a < srv->napis && !st->route; a++) {
+    for (const swath_http_route *r = srv->apis[a].routes; r->pattern; r++) {
+      if (!match(r->pattern, url, &tmp, st->param_buf)) continue;
+      st->path_known = 1;
+      size_t al = strlen(st->allow);
+      snprintf(st->allow + al, sizeof st->allow - al, "%s%s", al ? ", " : "", r->method);
+      if (!strcmp(r->method, method) || (head && !strcmp(r->method, "GET"))) {
+        st->route = r;
+        st->app = srv->apis[a].app;
+        memcpy(st->params, tmp.params, sizeof st->params);
+        break;
+      }
+    }
+  }
+  return 0;
+}
+
+/* Send rs as the request's answer: counted, logged (with who asked, never
+ * a key) and given CORS headers where the Origin is allowed. */
+static enum MHD_Result answer(swath_http_server *srv, struct MHD_Connection *c, struct conn *st,
+                              const char *method, const char *url, swath_http_response *rs) {
+  if (!rs->status) rs->status = 200;
+  swath_metrics_observe(srv->cfg.metrics, st->route, method, rs->status, mono_now() - st->t0);
+  swath_debug("http: %s %s -> %d (%s)", method, url, rs->status, st->who);
+  enum MHD_Result ok = send_response(c, rs, swath__http_cors(&srv->cfg, c));
+  json_decref(rs->json);
+  free(rs->raw);
+  return ok;
+}
+
+/* Append a body chunk (beyond max_body: only remember it was too big). */
+static int take_body(swath_http_server *srv, struct conn *st, const char *data, size_t n) {
+  if (st->too_big || st->len + n > srv->cfg.max_body) {
+    st->too_big = 1;
+    return 0;
+  }
+  if (st->len + n + 1 > st->cap) {
+    size_t cap = st->cap ? st->cap : 4096;
+    while (cap < st->len + n + 1)
+      cap *= 2;
+    char *b = realloc(st->body, cap);
+    if (!b) return -1;
+    st->body = b;
+    st->cap = cap;
+  }
+  memcpy(st->body + st->len, data, n);
+  st->len += n;
+  st->body[st->len] = '\0';
+  return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_size, void **con_cls) {
@@ -288,27 +380,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   swath_http_server *srv = cls;
   struct conn *st = *con_cls;
   if (!st) {
+    /* the headers are in: decide what can be decided before the body */
     if (!(st = calloc(1, sizeof *st))) return MHD_NO;
     *con_cls = st;
+    st->t0 = mono_now();
+    if (resolve(srv, st, url, method)) return MHD_NO;
+    swath_http_response rs = {0};
+    if (swath__http_guard(&srv->cfg, c, method, st->path_known ? st->allow : "", st->who,
+                          sizeof st->who, &rs))
+      return answer(srv, c, st, method, url, &rs);
     return MHD_YES;
   }
   if (*upload_size) {
-    if (!st->too_big && st->len + *upload_size <= srv->cfg.max_body) {
-      if (st->len + *upload_size + 1 > st->cap) {
-        size_t cap = st->cap ? st->cap : 4096;
-        while (cap < st->len + *upload_size + 1)
-          cap *= 2;
-        char *b = realloc(st->body, cap);
-        if (!b) return MHD_NO;
-        st->body = b;
-        st->cap = cap;
-      }
-      memcpy(st->body + st->len, upload_data, *upload_size);
-      st->len += *upload_size;
-      st->body[st->len] = '\0';
-    } else {
-      st->too_big = 1;
-    }
+    if (take_body(srv, st, upload_data, *upload_size)) return MHD_NO;
     *upload_size = 0;
     return MHD_YES;
   }
@@ -320,59 +404,35 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   rq.path = url;
   rq.body = st->body ? st->body : "";
   rq.body_len = st->len;
+  memcpy(rq.params, st->params, sizeof rq.params);
+  const char *scheme = srv->tls_cert ? "https" : "http";
   if (srv->base_url) {
     snprintf(rq.base, sizeof rq.base, "%s", srv->base_url);
   } else {
     const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
     if (clean_host(host))
-      snprintf(rq.base, sizeof rq.base, "http://%s", host);
+      snprintf(rq.base, sizeof rq.base, "%s://%s", scheme, host);
     else
-      snprintf(rq.base, sizeof rq.base, "http://%s:%d", srv->cfg.host, srv->port);
+      snprintf(rq.base, sizeof rq.base, "%s://%s:%d", scheme, srv->cfg.host, srv->port);
   }
   swath_http_response rs = {0};
-  int head = strcmp(method, "HEAD") == 0;
-  char *buf = malloc(strlen(url) + MAX_PARAMS + 1);
-  if (!buf) return MHD_NO;
   if (st->too_big) {
-    swath_http_error(&rs, 413, "PayloadTooLarge", "request body is larger than %zu bytes",
-                     srv->cfg.max_body);
+    swath__http_problem(&rs, 413, "Payload Too Large", "PayloadTooLarge",
+                        "request body is larger than %zu bytes", srv->cfg.max_body);
   } else if (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &rq) > MAX_ARGS) {
-    swath_http_error(&rs, 400, "InvalidParameterValue", "more than %d query parameters", MAX_ARGS);
+    swath__http_problem(&rs, 400, "Bad Request", "InvalidParameterValue",
+                        "more than %d query parameters", MAX_ARGS);
+  } else if (st->route) {
+    swath_error_clear();
+    st->route->fn(st->app, &rq, &rs);
+  } else if (st->path_known) {
+    swath__http_problem(&rs, 405, "Method Not Allowed", "MethodNotAllowed",
+                        "%s is not allowed on %s (allowed: %s)", method, url, st->allow);
+    snprintf(rs.header, sizeof rs.header, "Allow: %s, OPTIONS", st->allow);
   } else {
-    const swath_http_route *found = NULL;
-    void *app = NULL;
-    int path_known = 0;
-    char allow[128] = "";
-    for (int a = 0; a < srv->napis && !found; a++) {
-      for (const swath_http_route *r = srv->apis[a].routes; r->pattern; r++) {
-        if (!match(r->pattern, url, &rq, buf)) continue;
-        path_known = 1;
-        size_t al = strlen(allow);
-        snprintf(allow + al, sizeof allow - al, "%s%s", al ? ", " : "", r->method);
-        if (!strcmp(r->method, method) || (head && !strcmp(r->method, "GET"))) {
-          found = r;
-          app = srv->apis[a].app;
-          break;
-        }
-      }
-    }
-    if (found) {
-      swath_error_clear();
-      found->fn(app, &rq, &rs);
-    } else if (path_known) {
-      swath_http_error(&rs, 405, "MethodNotAllowed", "%s is not allowed on %s (allowed: %s)",
-                       method, url, allow);
-    } else {
-      swath_http_error(&rs, 404, "NotFound", "no such resource: %s", url);
-    }
+    swath__http_problem(&rs, 404, "Not Found", "NotFound", "no such resource: %s", url);
   }
-  free(buf);
-  if (!rs.status) rs.status = 200;
-  swath_debug("http: %s %s -> %d", method, url, rs.status);
-  enum MHD_Result ok = send_response(c, &rs);
-  json_decref(rs.json);
-  free(rs.raw);
-  return ok;
+  return answer(srv, c, st, method, url, &rs);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -381,6 +441,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
   struct conn *st = *con_cls;
   if (!st) return;
   free(st->body);
+  free(st->param_buf);
   free(st);
   *con_cls = NULL;
 }
@@ -452,20 +513,46 @@ int swath_http_start_apis(const swath_http_config *cfg, const swath_http_api *ap
   }
   unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
   if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
-  s->d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, s,
-                          MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
-                          ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads,
-                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                          MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
+  int rc = 0;
+  if (cfg->tls_cert || cfg->tls_key) {
+    if (!MHD_is_feature_supported(MHD_FEATURE_TLS))
+      rc = swath_error_set(SWATH_EINVAL, "--tls-cert: this libmicrohttpd has no TLS");
+    else
+      rc = swath__http_tls_load(cfg->tls_cert, cfg->tls_key, &s->tls_cert, &s->tls_key);
+    flags |= MHD_USE_TLS;
+  }
+  struct MHD_OptionItem o[16];
+  int k = 0;
+  o[k++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
+  o[k++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr};
+  o[k++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads, NULL};
+  o[k++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
+  o[k++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s};
+  /* an idle or trickling client is dropped after timeout_s without a byte */
+  o[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+                                   s->cfg.timeout_s > 0 ? s->cfg.timeout_s : 60, NULL};
+  if (s->cfg.per_ip > 0)
+    o[k++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->cfg.per_ip, NULL};
+  if (s->tls_cert) {
+    o[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert};
+    o[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key};
+  }
+  o[k++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+  if (!rc)
+    s->d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_ARRAY,
+                            o, MHD_OPTION_END);
   freeaddrinfo(ai);
-  if (!s->d) {
+  if (!rc && !s->d)
+    rc = swath_error_set(SWATH_EIO,
+                         "http: cannot listen on %s:%d (in use, or not an address "
+                         "of this machine?)",
+                         cfg->host ? cfg->host : "127.0.0.1", cfg->port);
+  if (rc) {
+    free(s->tls_cert);
+    free(s->tls_key);
     free(s->base_url);
     free(s);
-    return swath_error_set(SWATH_EIO,
-                           "http: cannot listen on %s:%d (in use, or not an address "
-                           "of this machine?)",
-                           cfg->host ? cfg->host : "127.0.0.1", cfg->port);
+    return rc;
   }
   const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
   s->port = info ? info->port : cfg->port;
@@ -478,6 +565,8 @@ int swath_http_port(const swath_http_server *s) { return s->port; }
 void swath_http_stop(swath_http_server *s) {
   if (!s) return;
   if (s->d) MHD_stop_daemon(s->d);
+  free(s->tls_cert);
+  free(s->tls_key);
   free(s->base_url);
   free(s);
 }

@@ -7,7 +7,14 @@
  * APIs expect. Requests run on MHD's thread pool: handlers must be
  * thread-safe (keep per-thread state behind a pthread key, as stac.c does
  * with its SQLite connections). One server may serve several APIs. Bodies are read whole up to
- * max_body bytes (larger: 413). Paths are matched after MHD's percent-decoding. */
+ * max_body bytes (larger: 413). Paths are matched after MHD's percent-decoding.
+ *
+ * Before a request's body is read, http_guard.c answers CORS preflights,
+ * takes a rate-limit token (429), asks for an API key (401) and refuses a
+ * declared body far over max_body (413): an unauthenticated client never
+ * makes the server read a body. The server's own errors (404, 405, 413, 401,
+ * 429) are RFC 7807 problem details that also carry the OGC/STAC "code"
+ * and "description" members. */
 #ifndef SWATH_SERVER_HTTP_H
 #define SWATH_SERVER_HTTP_H
 
@@ -41,6 +48,17 @@ typedef struct swath_http_config {
   int threads;          /* MHD thread pool size (default 2) */
   const char *base_url; /* for links; default http://<Host header> */
   size_t max_body;      /* default 4 MiB */
+  /* ---- security and metrics (all optional; see http_guard.c) ---- */
+  struct swath_auth *auth;      /* API keys asked (NULL: none) */
+  int public_read;              /* with auth: GET, HEAD need no key */
+  struct swath_ratelimit *rate; /* per key name, else client address (NULL: none) */
+  const char *const *cors;      /* origins answered with CORS headers ("*": any) */
+  int ncors;                    /* 0: no CORS headers */
+  const char *tls_cert;         /* PEM certificate (chain) and key files: HTTPS */
+  const char *tls_key;
+  int timeout_s;                 /* idle connection timeout (default 60 s) */
+  int per_ip;                    /* connections per client address (0: no limit) */
+  struct swath_metrics *metrics; /* requests counted and timed (NULL: not) */
 } swath_http_config;
 
 /* One API served: its route table and the app its handlers get. */

@@ -315,6 +315,23 @@ int swath__processes_job(swath_processes *s, const swath_http_request *rq, swath
 
 const char *swath__processes_outputs(const swath_processes *s) { return s->outputs; }
 
+int swath__processes_job_counts(swath_processes *s, int64_t *counts) {
+  memset(counts, 0, sizeof *counts * (SWATH_QJOB_CANCELLED + 1));
+  int64_t before = 0;
+  for (;;) {
+    swath_qjob *page = NULL;
+    int n = 0, rc = s->jobs.vt->page(s->jobs.st, before, 0, 1000, &page, &n);
+    if (rc) return rc;
+    for (int i = 0; i < n; i++) {
+      if (page[i].state >= 0 && page[i].state <= SWATH_QJOB_CANCELLED) counts[page[i].state]++;
+      before = page[i].id;
+      swath_qjob_clear(&page[i]);
+    }
+    free(page);
+    if (n < 1000) return 0;
+  }
+}
+
 static void h_job(void *app, const swath_http_request *rq, swath_http_response *rs) {
   swath_qjob j;
   if (!swath__processes_job(app, rq, rs, &j)) return;

@@ -48,6 +48,10 @@ struct swath_qjob;
  * cleared): 1; or 0 with the answer already given (404 no-such-job, 400). */
 int swath__processes_job(swath_processes *s, const swath_http_request *rq, swath_http_response *rs,
                          struct swath_qjob *j);
+/* Jobs by state (counts[SWATH_QJOB_CANCELLED + 1], by enum
+ * swath_qjob_state), through the backend's pages: /metrics's figures for
+ * the one-machine backend, whose jobs are few. */
+int swath__processes_job_counts(swath_processes *s, int64_t *counts);
 /* The outputs root, resolved (no trailing slash). */
 const char *swath__processes_outputs(const swath_processes *s);
 

@@ -10,8 +10,12 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/log.h"
+#include "engine/queue.h"
+#include "server/metrics.h"
 
-#define MAX_TABLES 4
+#define MAX_TABLES 5
+#define QUEUE_METRICS_CACHE_S 2.0
 
 struct swath_service {
   swath_stac_server *stac;
@@ -19,7 +23,59 @@ struct swath_service {
   swath_http_api apis[MAX_TABLES]; /* the front first, then the APIs */
   int napis;
   swath_http_server *http;
+  swath_metrics *metrics;
+  const char *db;      /* the queue, for its figures in /metrics */
+  swath_queue *mqueue; /* opened by the first scrape (under the metrics lock) */
 };
+
+/* The queue's figures for /metrics (called at most every
+ * QUEUE_METRICS_CACHE_S seconds, one scrape at a time). */
+static void queue_metrics(void *ud, FILE *f) {
+  swath_service *s = ud;
+  swath_qstats st;
+  int rc = s->mqueue ? 0 : swath_queue_open(s->db, &s->mqueue);
+  if (!rc) rc = swath_queue_stats(s->mqueue, &st);
+  fprintf(f,
+          "# HELP swath_queue_up 1 if the job queue answered the last scrape.\n"
+          "# TYPE swath_queue_up gauge\nswath_queue_up %d\n",
+          rc == 0);
+  if (rc) {
+    swath_warn("metrics: %s", swath_error_message());
+    return;
+  }
+  fputs("# HELP swath_jobs Jobs in the queue by state.\n# TYPE swath_jobs gauge\n", f);
+  for (int i = 0; i <= SWATH_QJOB_CANCELLED; i++)
+    fprintf(f, "swath_jobs{state=\"%s\"} %lld\n", swath_qjob_state_name(i), (long long)st.jobs[i]);
+  fprintf(f,
+          "# HELP swath_queue_ready_tasks Tasks ready to be claimed (the queue's depth).\n"
+          "# TYPE swath_queue_ready_tasks gauge\nswath_queue_ready_tasks %lld\n"
+          "# HELP swath_queue_running_tasks Tasks claimed by a worker.\n"
+          "# TYPE swath_queue_running_tasks gauge\nswath_queue_running_tasks %lld\n"
+          "# HELP swath_workers_alive Workers with a heartbeat in the last minute.\n"
+          "# TYPE swath_workers_alive gauge\nswath_workers_alive %lld\n"
+          "# HELP swath_tiles_per_second Tiles written per second over the last minute.\n"
+          "# TYPE swath_tiles_per_second gauge\nswath_tiles_per_second %.3f\n",
+          (long long)st.tasks_ready, (long long)st.tasks_running, (long long)st.workers_alive,
+          st.tiles_per_s);
+}
+
+/* The one-machine backend's figures for /metrics: its jobs by state. */
+static void local_metrics(void *ud, FILE *f) {
+  swath_service *s = ud;
+  int64_t n[SWATH_QJOB_CANCELLED + 1];
+  int rc = swath__processes_job_counts(s->proc, n);
+  fprintf(f,
+          "# HELP swath_queue_up 1 if the job queue answered the last scrape.\n"
+          "# TYPE swath_queue_up gauge\nswath_queue_up %d\n",
+          rc == 0);
+  if (rc) {
+    swath_warn("metrics: %s", swath_error_message());
+    return;
+  }
+  fputs("# HELP swath_jobs Jobs in the queue by state.\n# TYPE swath_jobs gauge\n", f);
+  for (int i = 0; i <= SWATH_QJOB_CANCELLED; i++)
+    fprintf(f, "swath_jobs{state=\"%s\"} %lld\n", swath_qjob_state_name(i), (long long)n[i]);
+}
 
 /* {} segments named after the segment before them: /jobs/{} -> {jobId}. */
 static void openapi_path(const char *pattern, char *out, size_t n, json_t *params) {
@@ -202,7 +258,20 @@ int swath_service_start(const swath_service_config *cfg, swath_service **out) {
     if (s->proc) s->apis[s->napis++] = (swath_http_api){FRONT, s};
     if (s->stac) s->apis[s->napis++] = swath_stac_api(s->stac);
     if (s->proc) s->apis[s->napis++] = swath_processes_api(s->proc);
-    rc = swath_http_start_apis(&cfg->http, s->apis, s->napis, &s->http);
+    s->apis[s->napis++] = (swath_http_api){swath_metrics_routes, NULL};
+    rc = swath_metrics_new(s->apis, s->napis, &s->metrics);
+  }
+  if (!rc) {
+    s->apis[s->napis - 1].app = s->metrics;
+    if (s->proc && cfg->proc.db) {
+      s->db = cfg->proc.db;
+      swath_metrics_provider(s->metrics, queue_metrics, s, QUEUE_METRICS_CACHE_S);
+    } else if (s->proc) {
+      swath_metrics_provider(s->metrics, local_metrics, s, QUEUE_METRICS_CACHE_S);
+    }
+    swath_http_config http = cfg->http;
+    http.metrics = s->metrics;
+    rc = swath_http_start_apis(&http, s->apis, s->napis, &s->http);
   }
   if (rc) {
     swath_service_stop(s);
@@ -219,5 +288,7 @@ void swath_service_stop(swath_service *s) {
   swath_http_stop(s->http);
   swath_stac_stop(s->stac);
   swath_processes_close(s->proc);
+  swath_metrics_free(s->metrics);
+  swath_queue_close(s->mqueue);
   free(s);
 }

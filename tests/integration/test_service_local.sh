@@ -217,6 +217,23 @@ ref_job "$KJ" hillshade "$WORK/killref" >"$WORK/kill.yaml"
 check_run "swath run of the killed job" 0 run "$WORK/kill.yaml" --no-progress
 check "the resumed job's tiles are byte-identical to swath run's" same_files "$WORK/killref" "$WORK/out/killed"
 check_eq "no job lost or added by the kill" 6 "$(curl -s "$BASE/jobs?limit=100" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["jobs"]))')"
+# /metrics counts the jobs file's jobs by state, as the job list has them
+curl -s "$BASE/jobs?limit=100" >"$WORK/all.json"
+curl -s "$BASE/metrics" >"$WORK/metrics.txt"
+check_py "/metrics: swath_jobs by state equals the job list's statuses" "$WORK" <<'EOF'
+import json, re, sys
+w = sys.argv[1]
+names = {"queued": "accepted", "planning": "accepted", "running": "running", "done": "successful",
+         "failed": "failed", "cancelled": "dismissed"}
+got = {}
+for m in re.finditer(r'^swath_jobs\{state="(\w+)"\} (\d+)$', open(w + "/metrics.txt").read(), re.M):
+    got[names[m.group(1)]] = got.get(names[m.group(1)], 0) + int(m.group(2))
+want = {}
+for j in json.load(open(w + "/all.json"))["jobs"]:
+    want[j["status"]] = want.get(j["status"], 0) + 1
+got = {k: v for k, v in got.items() if v}
+if got != want: sys.exit("metrics %r, job list %r" % (got, want))
+EOF
 
 # ---- bad input: one line, exit 2 ----
 # bad NAME WANT_IN_MESSAGE ARGS...
