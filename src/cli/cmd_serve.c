@@ -16,7 +16,7 @@ static void usage(FILE *f) {
   fprintf(f, "usage: swath serve [--catalog DB] [--db CONNINFO --outputs DIR [--inputs DIR]...]\n"
              "                   [--port 8080] [--host 127.0.0.1] [--threads N]\n"
              "                   [--base-url URL] [--count-limit N|none] [--plugin PATH.so]...\n"
-             "                   [--sync-tiles N] [--max-attempts N]\n"
+             "                   [--sync-tiles N] [--max-attempts N] [--web DIR]\n"
              "\n"
              "Serve, in one server, the STAC API over a catalog built with 'swath catalog\n"
              "ingest' (--catalog) and/or OGC API - Processes over the PostgreSQL job queue\n"
@@ -38,7 +38,9 @@ static void usage(FILE *f) {
              "  --sync-tiles   jobs of at most N tiles posted without 'Prefer: respond-async'\n"
              "                 run in the request and answer with their results (default 256;\n"
              "                 0: always asynchronous)\n"
-             "  --max-attempts attempts per task of a posted job (default 5)\n");
+             "  --max-attempts attempts per task of a posted job (default 5)\n"
+             "  --web          the map viewer's folder, served at /viewer/ (default: the\n"
+             "                 source tree's web/, set up by scripts/install-deps.sh)\n");
 }
 
 #define SERVE_MAX_ROOTS 16
@@ -56,6 +58,7 @@ int swath_cmd_serve(int argc, char **argv) {
                                        {"plugin", required_argument, NULL, 'P'},
                                        {"sync-tiles", required_argument, NULL, 'S'},
                                        {"max-attempts", required_argument, NULL, 'A'},
+                                       {"web", required_argument, NULL, 'W'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   swath_service_config cfg = {0};
@@ -111,6 +114,9 @@ int swath_cmd_serve(int argc, char **argv) {
     case 'A':
       if (!(rc = swath_cli_long(optarg, "--max-attempts", 1, 100, &v)))
         cfg.proc.max_attempts = (int)v;
+      break;
+    case 'W':
+      cfg.web = optarg;
       break;
     case 'h':
       usage(stdout);

@@ -11,11 +11,12 @@
 
 #include "core/error.h"
 
-#define MAX_TABLES 4
+#define MAX_TABLES 6
 
 struct swath_service {
   swath_stac_server *stac;
   swath_processes *proc;
+  swath_viewer *viewer;
   swath_http_api apis[MAX_TABLES]; /* the front first, then the APIs */
   int napis;
   swath_http_server *http;
@@ -202,8 +203,10 @@ int swath_service_start(const swath_service_config *cfg, swath_service **out) {
     if (s->proc) s->apis[s->napis++] = (swath_http_api){FRONT, s};
     if (s->stac) s->apis[s->napis++] = swath_stac_api(s->stac);
     if (s->proc) s->apis[s->napis++] = swath_processes_api(s->proc);
-    rc = swath_http_start_apis(&cfg->http, s->apis, s->napis, &s->http);
+    if (!(rc = swath_viewer_open(cfg->web, &s->viewer)))
+      s->apis[s->napis++] = swath_viewer_api(s->viewer);
   }
+  if (!rc) rc = swath_http_start_apis(&cfg->http, s->apis, s->napis, &s->http);
   if (rc) {
     swath_service_stop(s);
     return rc;
@@ -219,5 +222,6 @@ void swath_service_stop(swath_service *s) {
   swath_http_stop(s->http);
   swath_stac_stop(s->stac);
   swath_processes_close(s->proc);
+  swath_viewer_close(s->viewer);
   free(s);
 }
