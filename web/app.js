@@ -11,7 +11,8 @@ const ACTIVE = new Set(['accepted', 'running']);
 const POLL_MS = 2000;
 const MAX_FEATURES = 50000; // detections drawn per job (the rest is said)
 
-const state = { jobs: [], selected: null, features: null, keyedReads: false, busy: false };
+const state = { jobs: [], selected: null, shown: new Map(), loading: new Set() };
+const catalog = { box: null, drawing: false, start: null }; // the search box being drawn
 
 // ---- server access ---------------------------------------------------------
 
@@ -69,11 +70,6 @@ map.on('error', (e) => {
 });
 const mapReady = new Promise((resolve) => map.on('load', resolve));
 
-function removeLayers(prefix) {
-  for (const l of map.getStyle().layers) if (l.id.startsWith(prefix)) map.removeLayer(l.id);
-  for (const s of Object.keys(map.getStyle().sources)) if (s.startsWith(prefix)) map.removeSource(s);
-}
-
 function rasterSource(tj) {
   const src = { type: 'raster', tiles: tj.tiles, tileSize: 256, scheme: 'xyz' };
   if (tj.minzoom !== undefined) src.minzoom = tj.minzoom;
@@ -123,12 +119,12 @@ function jobItem(j) {
 async function pollJobs() {
   try {
     const { body } = await api('/jobs?limit=50');
-    const before = new Map(state.jobs.map((j) => [j.jobID, j.status]));
     state.jobs = body.jobs;
     $('joblist').replaceChildren(...state.jobs.map(jobItem));
     // the selected job's outputs appear as it finishes
     const sel = state.jobs.find((j) => j.jobID === state.selected);
-    if (sel && before.get(sel.jobID) !== sel.status) selectJob(sel.jobID, false);
+    const shown = sel && state.shown.get(sel.jobID);
+    if (shown && shown.status !== sel.status) selectJob(sel.jobID, false);
   } catch (e) {
     say(`jobs: ${e.message}`, true);
   }
@@ -193,8 +189,39 @@ async function readJobFile() {
 }
 
 // ---- a job's outputs --------------------------------------------------------
+// Several jobs can be on the map at once (say, imagery tiles under another
+// job's detections): each job's sources and layers are named job-ID-*.
+// The panel's controls act on the selected job.
 
+const L = (id, what) => `job-${id}-${what}`;
+const DET = ['det-fill', 'det-line', 'det-point'];
+
+// Rasters go under every vector layer, vectors on top.
+function firstVector() {
+  const l = map.getStyle().layers.find((x) => x.type !== 'raster' && x.type !== 'background');
+  return l && l.id;
+}
+
+function hideJob(id) {
+  const pre = `job-${id}-`;
+  for (const l of map.getStyle().layers) if (l.id.startsWith(pre)) map.removeLayer(l.id);
+  for (const s of Object.keys(map.getStyle().sources)) if (s.startsWith(pre)) map.removeSource(s);
+  state.shown.delete(id);
+}
+
+// Select a job (its controls) and (re)draw its outputs; one load per job
+// at a time (the job list's polling reloads a job whose status changed).
 async function selectJob(id, fit = true) {
+  if (state.loading.has(id)) return;
+  state.loading.add(id);
+  try {
+    await showJob(id, fit);
+  } finally {
+    state.loading.delete(id);
+  }
+}
+
+async function showJob(id, fit) {
   state.selected = id;
   for (const li of $('joblist').children) li.classList.toggle('selected', li.dataset.job === id);
   await mapReady;
@@ -206,8 +233,9 @@ async function selectJob(id, fit = true) {
     return;
   }
   if (state.selected !== id) return;
-  removeLayers('job-');
-  state.features = null;
+  hideJob(id);
+  const job = { status: doc.status, features: null, matched: 0, opacity: 1, threshold: 0.5, heat: true };
+  state.shown.set(id, job);
   $('layers').hidden = false;
   $('selname').textContent = `#${id} ${doc.processID || ''} (${doc.status})`;
   const tiles = link(doc, 'tiles'), feats = link(doc, 'features'), heat = link(doc, 'heatmap');
@@ -215,28 +243,30 @@ async function selectJob(id, fit = true) {
   $('featctl').hidden = !feats;
   $('heatctl').hidden = !heat;
   $('nooutput').hidden = !!(tiles || feats || heat);
+  $('opacity').value = job.opacity;
+  $('threshold').value = job.threshold;
+  $('heatmap').checked = job.heat;
   let bounds = null;
   try {
     if (tiles) {
       const { body: tj } = await api(tiles.href);
-      map.addSource('job-tiles', rasterSource(tj));
-      map.addLayer({ id: 'job-tiles', type: 'raster', source: 'job-tiles',
-        paint: { 'raster-opacity': Number($('opacity').value), 'raster-fade-duration': 0 } });
+      map.addSource(L(id, 'tiles'), rasterSource(tj));
+      map.addLayer({ id: L(id, 'tiles'), type: 'raster', source: L(id, 'tiles'),
+        paint: { 'raster-opacity': job.opacity, 'raster-fade-duration': 0 } }, firstVector());
       bounds = tj.bounds;
     }
     if (heat) {
       const { body: tj } = await api(heat.href);
-      map.addSource('job-heat', rasterSource(tj));
-      map.addLayer({ id: 'job-heat', type: 'raster', source: 'job-heat',
-        layout: { visibility: $('heatmap').checked ? 'visible' : 'none' },
-        paint: { 'raster-opacity': 0.75, 'raster-fade-duration': 0 } });
+      map.addSource(L(id, 'heat'), rasterSource(tj));
+      map.addLayer({ id: L(id, 'heat'), type: 'raster', source: L(id, 'heat'),
+        paint: { 'raster-opacity': 0.7, 'raster-fade-duration': 0 } }, firstVector());
       bounds = bounds || tj.bounds;
     }
     if (feats) {
-      const fc = await loadFeatures(feats.href);
-      map.addSource('job-det', { type: 'geojson', data: fc });
-      addDetectionLayers();
-      if (!bounds && fc.features.length) bounds = bbox(fc);
+      const fc = await loadFeatures(job, feats.href);
+      map.addSource(L(id, 'det'), { type: 'geojson', data: fc });
+      addDetectionLayers(id);
+      if (fc.features.length) bounds = bbox(fc);
     }
   } catch (e) {
     say(`job ${id}: ${e.message}`, true);
@@ -246,7 +276,7 @@ async function selectJob(id, fit = true) {
 
 // The features landing page -> its detections collection -> every item
 // (following `next` links), each tagged with its index for counting.
-async function loadFeatures(landing) {
+async function loadFeatures(job, landing) {
   const base = landing.replace(/\/$/, '');
   let url = `${base}/collections/detections/items?limit=10000`;
   const out = [];
@@ -261,48 +291,69 @@ async function loadFeatures(landing) {
     const next = link(body, 'next');
     url = next && body.features.length ? next.href : null;
   }
-  state.features = out;
-  state.featuresMatched = matched ?? out.length;
+  job.features = out;
+  job.matched = matched ?? out.length;
   return { type: 'FeatureCollection', features: out };
 }
 
-function scoreFilter() {
-  return ['>=', ['to-number', ['get', 'score'], 0], Number($('threshold').value)];
+function detFilter(kind, t) {
+  return ['all', ['==', ['geometry-type'], kind], ['>=', ['to-number', ['get', 'score'], 0], t]];
 }
 
-function addDetectionLayers() {
-  const f = scoreFilter();
-  map.addLayer({ id: 'job-det-fill', type: 'fill', source: 'job-det',
-    filter: ['all', ['==', ['geometry-type'], 'Polygon'], f],
-    paint: { 'fill-color': '#ff00ff', 'fill-opacity': 0.25 } });
-  map.addLayer({ id: 'job-det-line', type: 'line', source: 'job-det',
-    filter: ['all', ['==', ['geometry-type'], 'Polygon'], f],
-    paint: { 'line-color': '#c000c0', 'line-width': 1.5 } });
-  map.addLayer({ id: 'job-det-point', type: 'circle', source: 'job-det',
-    filter: ['all', ['==', ['geometry-type'], 'Point'], f],
+function addDetectionLayers(id) {
+  const t = state.shown.get(id).threshold, src = L(id, 'det');
+  map.addLayer({ id: L(id, 'det-fill'), type: 'fill', source: src, filter: detFilter('Polygon', t),
+    paint: { 'fill-color': '#ff00ff', 'fill-opacity': 0.2 } });
+  map.addLayer({ id: L(id, 'det-line'), type: 'line', source: src, filter: detFilter('Polygon', t),
+    paint: { 'line-color': '#d000d0', 'line-width': 2 } });
+  map.addLayer({ id: L(id, 'det-point'), type: 'circle', source: src, filter: detFilter('Point', t),
     paint: { 'circle-color': '#ff00ff', 'circle-radius': 4, 'circle-stroke-width': 1 } });
   showCount();
 }
 
-// How many detections pass the threshold (of those loaded).
+// How many of the selected job's detections pass its threshold.
 function showCount() {
+  const job = state.shown.get(state.selected);
   const t = Number($('threshold').value);
   $('thrval').textContent = t.toFixed(2);
-  if (!state.features) return;
-  const n = state.features.filter((f) => Number(f.properties.score) >= t).length;
-  const more = state.featuresMatched > state.features.length
-    ? ` (the first ${state.features.length} of ${state.featuresMatched} loaded)` : '';
-  $('featcount').textContent = `${n} of ${state.features.length} detections drawn${more}`;
+  if (!job || !job.features) return;
+  const n = job.features.filter((f) => Number(f.properties.score) >= t).length;
+  const more = job.matched > job.features.length
+    ? ` (the first ${job.features.length} of ${job.matched} loaded)` : '';
+  $('featcount').textContent = `${n} of ${job.features.length} detections drawn${more}`;
   $('featcount').dataset.drawn = String(n);
 }
 
 function onThreshold() {
-  for (const id of ['job-det-fill', 'job-det-line', 'job-det-point']) {
-    if (!map.getLayer(id)) continue;
-    const kind = id === 'job-det-point' ? 'Point' : 'Polygon';
-    map.setFilter(id, ['all', ['==', ['geometry-type'], kind], scoreFilter()]);
+  const id = state.selected, job = state.shown.get(id);
+  if (!job) return;
+  job.threshold = Number($('threshold').value);
+  for (const what of DET) {
+    if (!map.getLayer(L(id, what))) continue;
+    map.setFilter(L(id, what), detFilter(what === 'det-point' ? 'Point' : 'Polygon', job.threshold));
   }
   showCount();
+}
+
+function onOpacity() {
+  const id = state.selected, job = state.shown.get(id);
+  if (!job) return;
+  job.opacity = Number($('opacity').value);
+  if (map.getLayer(L(id, 'tiles'))) map.setPaintProperty(L(id, 'tiles'), 'raster-opacity', job.opacity);
+}
+
+function onHeatmap() {
+  const id = state.selected, job = state.shown.get(id);
+  if (!job) return;
+  job.heat = $('heatmap').checked;
+  if (map.getLayer(L(id, 'heat')))
+    map.setLayoutProperty(L(id, 'heat'), 'visibility', job.heat ? 'visible' : 'none');
+}
+
+function onHide() {
+  if (!state.selected) return;
+  hideJob(state.selected);
+  $('layers').hidden = true;
 }
 
 function bbox(fc) {
@@ -316,8 +367,23 @@ function bbox(fc) {
   return [w, s, e, n];
 }
 
-function popupFor(ev) {
-  const p = ev.features[0].properties;
+// The click popup of the detection under the pointer, if any.
+const clickable = () => map.getStyle().layers
+  .filter((l) => /^job-.*-det-(fill|point)$/.test(l.id)).map((l) => l.id);
+map.on('click', (ev) => {
+  if (catalog.drawing) return;
+  const layers = clickable();
+  const hit = layers.length ? map.queryRenderedFeatures(ev.point, { layers }) : [];
+  if (hit.length) popupFor(ev, hit[0].properties);
+});
+map.on('mousemove', (ev) => {
+  if (catalog.drawing) return;
+  const layers = clickable();
+  const hit = layers.length && map.queryRenderedFeatures(ev.point, { layers }).length;
+  map.getCanvas().style.cursor = hit ? 'pointer' : '';
+});
+
+function popupFor(ev, p) {
   const div = document.createElement('div');
   const rows = [['score', Number(p.score).toFixed(3)], ['class', p.class],
     ['tile', `${p.z}/${p.x}/${p.y}`]];
@@ -330,8 +396,6 @@ function popupFor(ev) {
 }
 
 // ---- catalog search ---------------------------------------------------------
-
-const catalog = { box: null, drawing: false, start: null };
 
 async function initCatalog() {
   $('catalog').hidden = false;
@@ -446,20 +510,14 @@ $('apikey').value = localStorage.getItem('swath.apikey') || '';
 $('apikey').addEventListener('change', () => localStorage.setItem('swath.apikey', $('apikey').value.trim()));
 $('jobform').addEventListener('submit', submitJob);
 $('jobfile').addEventListener('change', readJobFile);
-$('opacity').addEventListener('input', () =>
-  map.getLayer('job-tiles') && map.setPaintProperty('job-tiles', 'raster-opacity', Number($('opacity').value)));
+$('opacity').addEventListener('input', onOpacity);
 $('threshold').addEventListener('input', onThreshold);
-$('heatmap').addEventListener('change', () =>
-  map.getLayer('job-heat') && map.setLayoutProperty('job-heat', 'visibility', $('heatmap').checked ? 'visible' : 'none'));
+$('heatmap').addEventListener('change', onHeatmap);
+$('hide').addEventListener('click', onHide);
 $('drawbox').addEventListener('click', startDraw);
 $('search').addEventListener('click', search);
-for (const id of ['job-det-fill', 'job-det-point']) {
-  map.on('click', id, popupFor);
-  map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });
-  map.on('mouseleave', id, () => { map.getCanvas().style.cursor = ''; });
-}
 
-window.swathViewer = { map, state, selectJob, search, ready: null };
+window.swathViewer = { map, state, catalog, selectJob, search, ready: null };
 // The landing page says what this server serves: jobs, a catalog or both.
 window.swathViewer.ready = (async () => {
   await mapReady;
