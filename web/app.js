@@ -21,10 +21,16 @@ function authHeaders(extra = {}) {
   return key ? { ...extra, Authorization: `Bearer ${key}` } : extra;
 }
 
-// fetch a JSON document; a problem detail (RFC 7807) or an OGC error becomes
+// The server's root: the folder above /viewer/, so a reverse proxy's
+// prefix (swath serve --base-url https://host/swath) carries over.
+const ROOT = new URL('..', location.href).pathname.replace(/\/$/, '');
+
+// fetch a JSON document (a path from the server's root, or a link's
+// href); a problem detail (RFC 7807) or an OGC error becomes
 // an Error carrying its detail and status.
 async function api(path, opts = {}) {
-  const r = await fetch(path, { ...opts, headers: authHeaders(opts.headers) });
+  const url = path.startsWith('/') ? ROOT + path : path;
+  const r = await fetch(url, { ...opts, headers: authHeaders(opts.headers) });
   const text = await r.text();
   let body = null;
   try { body = text ? JSON.parse(text) : null; } catch { body = null; }

@@ -117,6 +117,8 @@ IMG=$(post img convert '{"inputs": {"image": "scene.tif"}, "grid": {"name": "Web
 # A posted job may not name a features store (a file is refused for
 # workers on several machines, a PG: connection as not a plain path): the
 # detect job comes through `swath submit` (the same queue, the same list).
+# Workers do not build a job's output.heatmap (swath run does, at the end):
+# viewer.mjs runs `swath heatmap` once the jobs have ended.
 cat >"$WORK/det.yaml" <<EOF_JOB
 {"process": "detect", "params": {"model": "$WORK/in/solar.onnx", "kind": "detection",
   "chip": {"size": 256, "overlap": 64}, "bands": [1, 2, 3],
@@ -136,6 +138,7 @@ hs = {"process": "hillshade", "params": {"azimuth": 315, "altitude": 45}, "input
 cancel = dict(hs, output={"path": "cancelled", "format": "PNG"})
 json.dump({"base": "$BASE", "out": "$OUT", "chromium": "$CHROMIUM",
            "worker": ["$SWATH", "worker", "--db", "$DB", "--wait", "--workers", "2"],
+           "after_jobs": ["$SWATH", "heatmap", "$WORK/out/det", "--zoom", "15-18", "--cell", "20m"],
            "form_job": hs, "cancel_job": cancel, "imagery": "$IMG", "detect": "$DET",
            "thresholds": [0, 0.3, 0.6, 0.9],
            "search": {"center": [8.9, 47.4], "zoom": 6.5, "corners": [[8.3, 47.9], [9.3, 47.1]],
@@ -157,8 +160,16 @@ out, base, work, pg = sys.argv[1:5]
 o = json.load(open(os.path.join(out, "observed.json")))
 swt.check("viewer.mjs ran to the end", "error" not in o and o["steps"][-1] == "search",
           (o.get("error"), o["steps"]))
-swt.check("the page loads with no console error", o["console"] == [],
-          (o["console"][:5], o["http_errors"][:5]))
+# A pyramid is sparse (no tile where a job wrote nothing) and MapLibre
+# cannot know which tiles exist: a 404 for a tile of a job is the one
+# console error allowed (Chromium logs every failed load).
+import re
+TILE404 = re.compile(r"/jobs/\d+/(tiles|heatmap)/\d+/\d+/\d+\.\w+$")
+errs = [e for e in o["console"]
+        if not (e["text"].startswith("Failed to load resource: the server responded with a status of 404")
+                and TILE404.search(e["url"] or ""))]
+swt.check("the page loads with no console error (but 404s of absent tiles)", errs == [],
+          (errs[:5], o["http_errors"][:5]))
 swt.check("WebGL 2 in headless chromium (software)", bool(o.get("webgl")), o.get("webgl"))
 swt.check("the form lists the processes (hillshade, detect)",
           {"hillshade", "detect", "convert"} <= set(o.get("processes", [])), o.get("processes"))
@@ -183,25 +194,33 @@ swt.check("the form's job's tiles are a layer on the map", tl in f.get("layers",
 if tl in f.get("layers", []):
     shot = gdal.Open(os.path.join(out, "tiles.png")).ReadAsArray()
     zero = gdal.Open(os.path.join(out, "tiles_opacity0.png")).ReadAsArray()
-    tile_cache, worst, bgbad = {}, 0, []
+    tile_cache, worst, bgbad, opaque = {}, 0, [], 0
+    BG = np.array([238, 240, 238])  # the page's background, #eef0ee
     for s in f["samples"]:
         url = f["url"].replace("{z}", str(s["z"])).replace("{x}", str(s["x"])).replace("{y}", str(s["y"]))
         if url not in tile_cache:
             p = os.path.join(work, "tile_%d_%d_%d.png" % (s["z"], s["x"], s["y"]))
             urllib.request.urlretrieve(url, p)
-            ds = gdal.Open(p)
-            tile_cache[url] = ds.ReadAsArray()
-        t = tile_cache[url]
-        want = t[:3, s["py"], s["px"]].astype(int) if t.ndim == 3 else np.repeat(int(t[s["py"], s["px"]]), 3)
+            a = gdal.Open(p).ReadAsArray().astype(float)
+            a = a[None] if a.ndim == 2 else a
+            # grey, grey+alpha, RGB or RGBA -> RGB and alpha
+            rgb = a[:3] if a.shape[0] >= 3 else np.repeat(a[:1], 3, axis=0)
+            alpha = a[3] if a.shape[0] == 4 else a[1] if a.shape[0] == 2 else np.full(a.shape[1:], 255.0)
+            tile_cache[url] = (rgb, alpha)
+        rgb, alpha = tile_cache[url]
+        al = alpha[s["py"], s["px"]] / 255
+        opaque += al == 1
+        want = rgb[:, s["py"], s["px"]] * al + BG * (1 - al)  # drawn over the background
         cx, cy = int(s["cx"]), int(s["cy"])
-        got = shot[:3, cy, cx].astype(int)
-        worst = max(worst, int(np.abs(got - want).max()))
-        if np.abs(zero[:3, cy, cx].astype(int) - [238, 240, 238]).max() > 2:
+        worst = max(worst, int(np.abs(shot[:3, cy, cx].astype(int) - want).max()))
+        if np.abs(zero[:3, cy, cx].astype(int) - BG).max() > 2:
             bgbad.append(zero[:3, cy, cx].tolist())
     swt.check("the canvas shows the served tile's pixels at 1:1 (9 samples, within 6 levels)",
-              worst <= 6, "largest difference %d" % worst)
+              worst <= 6 and opaque >= 3, "largest difference %d, %d opaque samples" % (worst, opaque))
     swt.check("opacity 0: the canvas shows the background there", not bgbad, bgbad[:3])
 dt = o.get("detect", {})
+swt.check("swath heatmap of the detect job's store", (o.get("after_jobs") or {}).get("status") == 0,
+          o.get("after_jobs"))
 swt.check("the detect job and the imagery job reach successful",
           (dt.get("status") or "").startswith("successful") and (o.get("imagery", {}).get("status") or "").startswith("successful"),
           (dt.get("status"), o.get("imagery", {}).get("status"), o.get("worker_log", "")[-500:]))

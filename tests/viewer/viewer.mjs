@@ -7,10 +7,11 @@
 //   node viewer.mjs CONFIG.json
 //
 // CONFIG: base (the server), out (folder), chromium, worker (argv of a
-// `swath worker` to start once the cancel check is done), form_job and
+// `swath worker` to start once the cancel check is done; after_jobs: argv
+// of a command to run once the jobs have ended), form_job and
 // cancel_job (job JSON posted through the form), imagery and detect (ids of
 // jobs posted beforehand), search (the catalog search to make).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
@@ -31,8 +32,10 @@ const browser = await chromium.launch({
 });
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
-  page.on('console', (m) => { if (m.type() === 'error') obs.console.push(m.text()); });
-  page.on('pageerror', (e) => obs.console.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') obs.console.push({ text: m.text(), url: m.location().url });
+  });
+  page.on('pageerror', (e) => obs.console.push({ text: `pageerror: ${e.message}`, url: '' }));
   page.on('response', (r) => { if (r.status() >= 400) obs.http_errors.push(`${r.status()} ${r.url()}`); });
 
   await page.goto(`${cfg.base}/viewer/`);
@@ -89,6 +92,10 @@ try {
     obs[k].status = await waitStatus(id, /^(successful|failed|dismissed)/, 240000);
   }
   obs.worker_log = wlog;
+  if (cfg.after_jobs) {
+    const r = spawnSync(cfg.after_jobs[0], cfg.after_jobs.slice(1), { encoding: 'utf8' });
+    obs.after_jobs = { status: r.status, stderr: (r.stderr || '').slice(-2000) };
+  }
   step('jobs ran');
 
   const select = async (id) => {
