@@ -15,7 +15,29 @@ PKGS=(
   lomiri-wallpapers-16.04
   clang libclang-rt-14-dev
   libopencv-dnn-dev libonnx-dev libprotobuf-dev python3-onnx python3-torch
+  nodejs chromium
 )
+# npm: Debian's package, unless the installed nodejs brings its own
+command -v npm >/dev/null 2>&1 || PKGS+=(npm)
+
+# The map viewer's npm packages (web/package-lock.json: MapLibre GL JS, and
+# playwright-core for its test, which drives Debian's chromium: no browser
+# download). npm ci only when web/node_modules is not what the lock says.
+web_deps() {
+  local web
+  web="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/web"
+  [ -f "$web/package-lock.json" ] || return 0
+  if [ -f "$web/node_modules/.package-lock.json" ] &&
+    node -e '
+      const a = require(process.argv[1]).packages, b = require(process.argv[2]).packages;
+      for (const [k, v] of Object.entries(a)) if (k && (!b[k] || b[k].version !== v.version)) process.exit(1);
+    ' "$web/package-lock.json" "$web/node_modules/.package-lock.json" 2>/dev/null; then
+    return 0
+  fi
+  echo "install-deps: npm ci in $web" >&2
+  (cd "$web" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+}
+trap web_deps EXIT
 
 missing=()
 for p in "${PKGS[@]}"; do

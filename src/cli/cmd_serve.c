@@ -21,7 +21,8 @@ static void usage(FILE *f) {
       "                   [--outputs DIR [--inputs DIR]...]\n"
       "                   [--port 8080] [--host 127.0.0.1] [--threads N]\n"
       "                   [--base-url URL] [--count-limit N|none] [--plugin PATH.so]...\n"
-      "                   [--sync-tiles N] [--max-attempts N] [--features-db CONNINFO]\n"
+      "                   [--sync-tiles N] [--max-attempts N] [--features-db CONNINFO] [--web "
+      "DIR]\n"
       "                   [--api-keys FILE|db [--public-read] | --no-auth]\n"
       "                   [--rate-limit N[/s][,BURST]] [--cors ORIGIN]... [--max-body BYTES]\n"
       "                   [--tls-cert FILE --tls-key FILE] [--timeout S] [--max-conns-per-ip N]\n"
@@ -54,6 +55,8 @@ static void usage(FILE *f) {
       "  --features-db  PostgreSQL with PostGIS, reachable by every worker, where\n"
       "                 posted detection jobs put their features (a schema per job;\n"
       "                 may be the queue's database); without it they are refused\n"
+      "  --web          the map viewer's folder, served at /viewer/ (default: the\n"
+      "                 source tree's web/, set up by scripts/install-deps.sh)\n"
       "\nSecurity (docs/service.md):\n" SWATH_CLI_SECURITY_USAGE);
 }
 
@@ -76,6 +79,7 @@ int swath_cmd_serve(int argc, char **argv) {
                                        {"workers", required_argument, NULL, 'W'},
                                        {"features-db", required_argument, NULL, 'F'},
                                        SWATH_CLI_SECURITY_OPTIONS,
+                                       {"web", required_argument, NULL, 'V'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   swath_service_config cfg = {0};
@@ -146,6 +150,9 @@ int swath_cmd_serve(int argc, char **argv) {
       break;
     case 'F':
       cfg.proc.features_db = optarg;
+      break;
+    case 'V':
+      cfg.web = optarg;
       break;
     case 'h':
       usage(stdout);

@@ -14,12 +14,13 @@
 #include "engine/queue.h"
 #include "server/metrics.h"
 
-#define MAX_TABLES 5
+#define MAX_TABLES 6
 #define QUEUE_METRICS_CACHE_S 2.0
 
 struct swath_service {
   swath_stac_server *stac;
   swath_processes *proc;
+  swath_viewer *viewer;
   swath_http_api apis[MAX_TABLES]; /* the front first, then the APIs */
   int napis;
   swath_http_server *http;
@@ -258,6 +259,10 @@ int swath_service_start(const swath_service_config *cfg, swath_service **out) {
     if (s->proc) s->apis[s->napis++] = (swath_http_api){FRONT, s};
     if (s->stac) s->apis[s->napis++] = swath_stac_api(s->stac);
     if (s->proc) s->apis[s->napis++] = swath_processes_api(s->proc);
+    if (!(rc = swath_viewer_open(cfg->web, &s->viewer)))
+      s->apis[s->napis++] = swath_viewer_api(s->viewer);
+  }
+  if (!rc) {
     s->apis[s->napis++] = (swath_http_api){swath_metrics_routes, NULL};
     rc = swath_metrics_new(s->apis, s->napis, &s->metrics);
   }
@@ -290,5 +295,6 @@ void swath_service_stop(swath_service *s) {
   swath_processes_close(s->proc);
   swath_metrics_free(s->metrics);
   swath_queue_close(s->mqueue);
+  swath_viewer_close(s->viewer);
   free(s);
 }

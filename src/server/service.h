@@ -6,12 +6,14 @@
  * (the union of their classes) and `/api` (an OpenAPI 3.0 document of
  * every route of every table, generated from the tables themselves, so no
  * path can be served without being described). The STAC API alone is
- * served exactly as before (its own `/`, `/conformance`, `/api`). */
+ * served exactly as before (its own `/`, `/conformance`, `/api`). Either
+ * way the map viewer's files are served at /viewer/ (viewer.h). */
 #ifndef SWATH_SERVER_SERVICE_H
 #define SWATH_SERVER_SERVICE_H
 
 #include "server/processes.h"
 #include "server/stac.h"
+#include "server/viewer.h"
 
 typedef struct swath_service_config {
   swath_http_config http;
@@ -19,6 +21,7 @@ typedef struct swath_service_config {
   int64_t count_limit;
   int processes; /* serve the Processes API with proc */
   swath_processes_config proc;
+  const char *web; /* the viewer's folder (viewer.h); NULL: the build's default */
 } swath_service_config;
 
 typedef struct swath_service swath_service;
