@@ -234,7 +234,7 @@ int swath_run(const swath_job *job, const swath_run_opts *opts, swath_run_stats 
   int r = swath_sink_find(job->sink, &rc->sink);
   if (!r) r = swath_store_find(job->store, &rc->store);
   if (!r) r = swath__memo_budget(nworkers, &rc->memo_budget);
-  if (!r) r = swath__read_ahead_option(&rc->read_ahead);
+  if (!r) r = swath__read_ahead_option(nworkers, &rc->read_ahead);
   if (!r) r = swath__run_setup(rc, &area, opts->yes);
   if (!r && rc->info.features) r = swath_sink_find("none", &rc->sink); /* no tiles */
   if (!r) r = swath__open_output(rc, area, opts->overwrite, &overviews, &lonlat);

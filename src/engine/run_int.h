@@ -146,9 +146,10 @@ void swath__task_finished(run_ctx *rc);
 /* run_ahead.c: a worker's loop over a vector process's tasks with the next
  * task's inputs read by a second thread while this one runs the process. */
 void swath__vector_loop(worker *w);
-/* Whether vector processes read ahead: $SWATH_READ_AHEAD 0 or 1 (default
- * 1; anything else SWATH_EINVAL). */
-int swath__read_ahead_option(int *on);
+/* Whether vector processes read ahead: $SWATH_READ_AHEAD 0 or 1; unset,
+ * when the run has fewer workers than the host has cores (anything else:
+ * SWATH_EINVAL). */
+int swath__read_ahead_option(int nworkers, int *on);
 
 typedef struct walk {
   run_ctx *rc;

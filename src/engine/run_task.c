@@ -61,7 +61,7 @@ static int setup(const swath_job *job, int workers, int yes, swath_task_runner *
   tr->nworkers = workers > 0 ? workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
   if (tr->nworkers < 1) tr->nworkers = 1;
   int r = swath_sink_find(job->sink, &rc->sink);
-  if (!r) r = swath__read_ahead_option(&rc->read_ahead);
+  if (!r) r = swath__read_ahead_option(tr->nworkers, &rc->read_ahead);
   if (!r) r = swath__run_setup(rc, &tr->area, yes);
   if (!r && rc->info.features) r = swath_sink_find("none", &rc->sink);
   if (!r) r = swath__open_output(rc, tr->area, 1, &tr->overviews, &tr->lonlat);
