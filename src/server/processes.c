@@ -33,6 +33,7 @@ struct swath_processes {
   char *plugin_paths[MAX_PLUGINS];
   int nplugins;
   swath_jobs jobs;
+  swath_pyramids *pyramids; /* successful jobs' pyramids (results_tiles.c) */
 };
 
 static void bad_request(swath_http_response *rs, int rc) {
@@ -315,6 +316,8 @@ int swath__processes_job(swath_processes *s, const swath_http_request *rq, swath
 
 const char *swath__processes_outputs(const swath_processes *s) { return s->outputs; }
 
+swath_pyramids *swath__processes_pyramids(swath_processes *s) { return s->pyramids; }
+
 int swath__processes_job_counts(swath_processes *s, int64_t *counts) {
   memset(counts, 0, sizeof *counts * (SWATH_QJOB_CANCELLED + 1));
   int64_t before = 0;
@@ -404,6 +407,7 @@ int swath_processes_open(const swath_processes_config *cfg, swath_processes **ou
   if (!s) return SWATH_ENOMEM;
   s->cfg = *cfg;
   int rc = root("--outputs", cfg->outputs, &s->outputs);
+  if (!rc) rc = swath__pyramids_new(&s->pyramids);
   for (int i = 0; !rc && i < cfg->ninputs; i++)
     rc = root("--inputs", cfg->inputs[i], &s->inputs[i]);
   for (int i = 0; !rc && i < cfg->nplugins; i++) {
@@ -434,6 +438,7 @@ int swath_processes_open(const swath_processes_config *cfg, swath_processes **ou
 void swath_processes_close(swath_processes *s) {
   if (!s) return;
   if (s->jobs.vt) s->jobs.vt->close(s->jobs.st);
+  swath__pyramids_free(s->pyramids);
   free(s->outputs);
   for (int i = 0; i < MAX_ROOTS; i++)
     free(s->inputs[i]);

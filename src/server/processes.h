@@ -52,6 +52,8 @@ int swath__processes_job(swath_processes *s, const swath_http_request *rq, swath
  * swath_qjob_state), through the backend's pages: /metrics's figures for
  * the one-machine backend, whose jobs are few. */
 int swath__processes_job_counts(swath_processes *s, int64_t *counts);
+/* The service's memory of successful jobs' pyramids (results_tiles.c). */
+struct swath_pyramids *swath__processes_pyramids(swath_processes *s);
 /* The outputs root, resolved (no trailing slash). */
 const char *swath__processes_outputs(const swath_processes *s);
 

@@ -16,6 +16,11 @@
 struct swath_qjob;
 
 /* results_tiles.c */
+/* The pyramids of successful jobs, remembered by the service (one per
+ * swath_processes: swath__processes_pyramids). */
+typedef struct swath_pyramids swath_pyramids;
+int swath__pyramids_new(swath_pyramids **out);
+void swath__pyramids_free(swath_pyramids *c);
 void swath__h_tilejson(void *app, const swath_http_request *rq, swath_http_response *rs);
 void swath__h_tile(void *app, const swath_http_request *rq, swath_http_response *rs);
 void swath__h_heatmap_tilejson(void *app, const swath_http_request *rq, swath_http_response *rs);

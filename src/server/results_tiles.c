@@ -14,12 +14,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/error.h"
 #include "engine/queue.h"
 #include "server/processes.h"
 #include "server/results.h"
@@ -76,6 +79,58 @@ static const char *tile_ext(const json_t *tj) {
   const char *t = json_string_value(json_array_get(json_object_get(tj, "tiles"), 0));
   const char *dot = t ? strrchr(t, '.') : NULL;
   return dot && !strchr(dot, '/') ? dot + 1 : NULL;
+}
+
+/* ---- the pyramids of successful jobs, remembered ---------------------------
+ *
+ * A tile request would otherwise ask the job backend for its job (a
+ * database query), resolve the output folder and parse its tilejson.json
+ * and tms.json, which is most of a tile's cost (bench/service.sh). A
+ * successful job's pyramid does not change what it is (its folder, format
+ * and zooms; the files' own stat still makes each ETag), so those are kept
+ * here by job, a small direct-mapped table; other jobs are looked up each
+ * time. A job dismissed after success stays servable, as it is uncached. */
+#define PYR_SLOTS 64
+
+typedef struct pyr {
+  int64_t id; /* 0: empty slot */
+  int heat;   /* the heatmap pyramid */
+  char dir[PATH_MAX];
+  char ext[16];
+  long long zmin, zmax;
+} pyr;
+
+struct swath_pyramids {
+  pthread_mutex_t mu;
+  pyr slot[PYR_SLOTS];
+};
+
+int swath__pyramids_new(swath_pyramids **out) {
+  *out = calloc(1, sizeof **out);
+  if (!*out) return SWATH_ENOMEM;
+  pthread_mutex_init(&(*out)->mu, NULL);
+  return 0;
+}
+
+void swath__pyramids_free(swath_pyramids *c) {
+  if (!c) return;
+  pthread_mutex_destroy(&c->mu);
+  free(c);
+}
+
+static int pyr_get(swath_pyramids *c, int64_t id, int heat, pyr *out) {
+  pyr *e = &c->slot[(uint64_t)(id * 2 + heat) % PYR_SLOTS];
+  pthread_mutex_lock(&c->mu);
+  int hit = e->id == id && e->heat == heat;
+  if (hit) *out = *e;
+  pthread_mutex_unlock(&c->mu);
+  return hit;
+}
+
+static void pyr_put(swath_pyramids *c, const pyr *p) {
+  pthread_mutex_lock(&c->mu);
+  c->slot[(uint64_t)(p->id * 2 + p->heat) % PYR_SLOTS] = *p;
+  pthread_mutex_unlock(&c->mu);
 }
 
 static void tilejson(void *app, const swath_http_request *rq, swath_http_response *rs,
@@ -174,26 +229,45 @@ static void tile(void *app, const swath_http_request *rq, swath_http_response *r
                        zs, xs, ys);
     return;
   }
-  swath_qjob j;
-  if (!swath__processes_job(s, rq, rs, &j)) return;
-  char dir[PATH_MAX], path[PATH_MAX + 96], real[PATH_MAX];
-  json_t *tj = NULL;
-  if (!pyramid(s, &j, sub, rs, dir, &tj)) goto done;
-  const char *ext = tile_ext(tj);
-  json_int_t zmin = json_integer_value(json_object_get(tj, "minzoom")),
-             zmax = json_integer_value(json_object_get(tj, "maxzoom"));
-  if (!ext || strcmp(dot + 1, ext) != 0) {
-    swath_http_problem(rs, 404, "about:blank", "Not Found",
-                       "tile extension '%s': job %lld's tiles are .%s", dot + 1, (long long)j.id,
-                       ext ? ext : "?");
-    goto done;
+  swath_pyramids *cache = swath__processes_pyramids(s);
+  long long id = 0;
+  const char *ids = swath_http_param(rq, 0);
+  pyr p = {0};
+  int done = whole(ids, strlen(ids), LLONG_MAX, &id) && id > 0 && pyr_get(cache, id, *sub != 0, &p);
+  if (!done) {
+    swath_qjob j;
+    if (!swath__processes_job(s, rq, rs, &j)) return;
+    json_t *tj = NULL;
+    int ok = pyramid(s, &j, sub, rs, p.dir, &tj);
+    const char *ext = ok ? tile_ext(tj) : NULL;
+    if (ok) {
+      p.id = j.id;
+      p.heat = *sub != 0;
+      snprintf(p.ext, sizeof p.ext, "%s", ext ? ext : "");
+      p.zmin = json_integer_value(json_object_get(tj, "minzoom"));
+      p.zmax = json_integer_value(json_object_get(tj, "maxzoom"));
+      done = j.state == SWATH_QJOB_DONE;
+      if (done && ext && strlen(ext) < sizeof p.ext) pyr_put(cache, &p);
+    }
+    json_decref(tj);
+    swath_qjob_clear(&j);
+    if (!ok) return;
   }
-  if (z < zmin || z > zmax) {
+  id = p.id;
+  const char *ext = p.ext;
+  if (!*ext || strcmp(dot + 1, ext) != 0) {
     swath_http_problem(rs, 404, "about:blank", "Not Found",
-                       "zoom %lld: job %lld has zooms %lld-%lld", z, (long long)j.id,
-                       (long long)zmin, (long long)zmax);
-    goto done;
+                       "tile extension '%s': job %lld's tiles are .%s", dot + 1, id,
+                       *ext ? ext : "?");
+    return;
   }
+  if (z < p.zmin || z > p.zmax) {
+    swath_http_problem(rs, 404, "about:blank", "Not Found",
+                       "zoom %lld: job %lld has zooms %lld-%lld", z, id, p.zmin, p.zmax);
+    return;
+  }
+  char path[PATH_MAX + 96], real[PATH_MAX];
+  const char *dir = p.dir;
   snprintf(path, sizeof path, "%s/%lld/%lld/%lld.%s", dir, z, x, y, ext);
   int fd = -1;
   struct stat st;
@@ -201,8 +275,8 @@ static void tile(void *app, const swath_http_request *rq, swath_http_response *r
       fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     if (fd >= 0) close(fd);
     swath_http_problem(rs, 404, "about:blank", "Not Found", "job %lld has no tile %lld/%lld/%lld",
-                       (long long)j.id, z, x, y);
-    goto done;
+                       id, z, x, y);
+    return;
   }
   char etag[96];
   snprintf(etag, sizeof etag, "\"%llx-%llx-%llx\"", (unsigned long long)st.st_ino,
@@ -210,7 +284,7 @@ static void tile(void *app, const swath_http_request *rq, swath_http_response *r
            (unsigned long long)st.st_mtim.tv_sec * 1000000000ULL +
                (unsigned long long)st.st_mtim.tv_nsec);
   snprintf(rs->header, sizeof rs->header, "ETag: %s\nCache-Control: %s", etag,
-           j.state == SWATH_QJOB_DONE ? IMMUTABLE : "no-cache");
+           done ? IMMUTABLE : "no-cache");
   rs->content_type = content_type(ext);
   if (none_match(swath_http_header(rq, "If-None-Match"), etag)) {
     swath_http_bytes(rs, 304, malloc(1), 0);
@@ -223,9 +297,6 @@ static void tile(void *app, const swath_http_request *rq, swath_http_response *r
                          path + strlen(swath__processes_outputs(s)));
   }
   close(fd);
-done:
-  json_decref(tj);
-  swath_qjob_clear(&j);
 }
 
 void swath__h_tile(void *app, const swath_http_request *rq, swath_http_response *rs) {
