@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/progress.h"
+#include "engine/heatmap.h"
 #include "engine/job.h"
 #include "engine/queue.h"
 #include "engine/run_int.h"
@@ -144,6 +145,10 @@ static void run_claim(wstate *w, const swath_claim *c, swath_worker_stats *st) {
   int r;
   if (c->kind == SWATH_QTASK_FINISH) {
     r = swath_task_runner_finish(w->runner);
+    /* The heatmap output.heatmap asks for, once every feature is in (as
+     * `swath run` builds it after its run); a retried FINISH builds it
+     * again. */
+    if (!r && w->job->heatmap) r = swath_heatmap_of_job(w->job, w->o->threads, 0);
   } else {
     int max_zoom = c->kind == SWATH_QTASK_CELL ? w->job->max_zoom : c->mt.z;
     r = swath_task_runner_run(w->runner, c->mt, max_zoom, c->attempt, &res);

@@ -117,8 +117,8 @@ IMG=$(post img convert '{"inputs": {"image": "scene.tif"}, "grid": {"name": "Web
 # A posted job may not name a features store (a file is refused for
 # workers on several machines, a PG: connection as not a plain path): the
 # detect job comes through `swath submit` (the same queue, the same list).
-# Workers do not build a job's output.heatmap (swath run does, at the end):
-# viewer.mjs runs `swath heatmap` once the jobs have ended.
+# (The job's FINISH task builds its output.heatmap; viewer.mjs runs
+# `swath heatmap` again once the jobs have ended, which remakes it.)
 cat >"$WORK/det.yaml" <<EOF_JOB
 {"process": "detect", "params": {"model": "$WORK/in/solar.onnx", "kind": "detection",
   "chip": {"size": 256, "overlap": 64}, "bands": [1, 2, 3],
