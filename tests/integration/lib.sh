@@ -133,6 +133,27 @@ check_py() {
   return $rc
 }
 
+# check_same_tiles NAME DIR_A DIR_B: the .png tiles under both folders
+# (their .swath state left out) are the same files, byte for byte, and
+# there are some.
+check_same_tiles() {
+  check_py "$1" "$2" "$3" <<'EOF'
+import hashlib, os, sys
+def files(root):
+    out = {}
+    for d, dirs, fs in os.walk(root):
+        dirs[:] = [x for x in dirs if x != ".swath"]
+        for f in fs:
+            if f.endswith(".png"):
+                p = os.path.join(d, f)
+                out[os.path.relpath(p, root)] = hashlib.md5(open(p, "rb").read()).hexdigest()
+    return out
+a, b = files(sys.argv[1]), files(sys.argv[2])
+assert a and a == b, (len(a), len(b), sorted(set(a) ^ set(b))[:5])
+print(len(a), "tiles")
+EOF
+}
+
 # py_checks [ARGS...] <<'EOF' ... EOF: a Python script that makes several
 # checks with swt.check(name, cond, detail) (printing "ok - "/"FAIL - " lines);
 # they are counted here. A script that dies (exception, non-zero exit) counts

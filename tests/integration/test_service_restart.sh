@@ -80,19 +80,5 @@ d["output"]["path"] = sys.argv[2] + "/ref%s" % sys.argv[3]
 print(json.dumps(d))' "$WORK/job$n.json" "$WORK" "$n" >"$WORK/ref$n.yaml"
   run_swath run "$WORK/ref$n.yaml" --no-progress
   [ "$RUN_RC" -eq 0 ] || die "swath run of job $n" "$(last_run_output)"
-  check_py "job $n's tiles are byte-identical to swath run's" "$WORK/ref$n" "$WORK/out/hs$n" <<'EOF'
-import hashlib, os, sys
-def files(root):
-    out = {}
-    for d, dirs, fs in os.walk(root):
-        dirs[:] = [x for x in dirs if x != ".swath"]
-        for f in fs:
-            if f.endswith(".png"):
-                p = os.path.join(d, f)
-                out[os.path.relpath(p, root)] = hashlib.md5(open(p, "rb").read()).hexdigest()
-    return out
-a, b = files(sys.argv[1]), files(sys.argv[2])
-assert a and a == b, (len(a), len(b), sorted(set(a) ^ set(b))[:5])
-print(len(a), "tiles")
-EOF
+  check_same_tiles "job $n's tiles are byte-identical to swath run's" "$WORK/ref$n" "$WORK/out/hs$n"
 done
