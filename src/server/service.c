@@ -29,6 +29,23 @@ struct swath_service {
   swath_queue *mqueue; /* opened by the first scrape (under the metrics lock) */
 };
 
+/* Whether the jobs' backend answered (rc), and its jobs by state: 0, or
+ * rc with the reason logged. */
+static int jobs_by_state(FILE *f, int rc, const int64_t *n) {
+  fprintf(f,
+          "# HELP swath_queue_up 1 if the job queue answered the last scrape.\n"
+          "# TYPE swath_queue_up gauge\nswath_queue_up %d\n",
+          rc == 0);
+  if (rc) {
+    swath_warn("metrics: %s", swath_error_message());
+    return rc;
+  }
+  fputs("# HELP swath_jobs Jobs in the queue by state.\n# TYPE swath_jobs gauge\n", f);
+  for (int i = 0; i <= SWATH_QJOB_CANCELLED; i++)
+    fprintf(f, "swath_jobs{state=\"%s\"} %lld\n", swath_qjob_state_name(i), (long long)n[i]);
+  return 0;
+}
+
 /* The queue's figures for /metrics (called at most every
  * QUEUE_METRICS_CACHE_S seconds, one scrape at a time). */
 static void queue_metrics(void *ud, FILE *f) {
@@ -36,17 +53,7 @@ static void queue_metrics(void *ud, FILE *f) {
   swath_qstats st;
   int rc = s->mqueue ? 0 : swath_queue_open(s->db, &s->mqueue);
   if (!rc) rc = swath_queue_stats(s->mqueue, &st);
-  fprintf(f,
-          "# HELP swath_queue_up 1 if the job queue answered the last scrape.\n"
-          "# TYPE swath_queue_up gauge\nswath_queue_up %d\n",
-          rc == 0);
-  if (rc) {
-    swath_warn("metrics: %s", swath_error_message());
-    return;
-  }
-  fputs("# HELP swath_jobs Jobs in the queue by state.\n# TYPE swath_jobs gauge\n", f);
-  for (int i = 0; i <= SWATH_QJOB_CANCELLED; i++)
-    fprintf(f, "swath_jobs{state=\"%s\"} %lld\n", swath_qjob_state_name(i), (long long)st.jobs[i]);
+  if (jobs_by_state(f, rc, st.jobs)) return;
   fprintf(f,
           "# HELP swath_queue_ready_tasks Tasks ready to be claimed (the queue's depth).\n"
           "# TYPE swath_queue_ready_tasks gauge\nswath_queue_ready_tasks %lld\n"
@@ -65,17 +72,7 @@ static void local_metrics(void *ud, FILE *f) {
   swath_service *s = ud;
   int64_t n[SWATH_QJOB_CANCELLED + 1];
   int rc = swath__processes_job_counts(s->proc, n);
-  fprintf(f,
-          "# HELP swath_queue_up 1 if the job queue answered the last scrape.\n"
-          "# TYPE swath_queue_up gauge\nswath_queue_up %d\n",
-          rc == 0);
-  if (rc) {
-    swath_warn("metrics: %s", swath_error_message());
-    return;
-  }
-  fputs("# HELP swath_jobs Jobs in the queue by state.\n# TYPE swath_jobs gauge\n", f);
-  for (int i = 0; i <= SWATH_QJOB_CANCELLED; i++)
-    fprintf(f, "swath_jobs{state=\"%s\"} %lld\n", swath_qjob_state_name(i), (long long)n[i]);
+  jobs_by_state(f, rc, n);
 }
 
 /* {} segments named after the segment before them: /jobs/{} -> {jobId}. */

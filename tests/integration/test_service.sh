@@ -124,21 +124,7 @@ d["inputs"]["dem"] = sys.argv[2] + "/in/dem.tif"
 d["output"]["path"] = sys.argv[2] + "/ref"
 print(json.dumps(d))' "$JOB" "$WORK" >"$WORK/job.yaml"
 check_run "swath run of the same job" 0 run "$WORK/job.yaml" --no-progress
-check_py "the posted job's tiles are byte-identical to swath run's" "$WORK/ref" "$WORK/out/hs" <<'EOF'
-import hashlib, os, sys
-def files(root):
-    out = {}
-    for d, dirs, fs in os.walk(root):
-        dirs[:] = [x for x in dirs if x != ".swath"]
-        for f in fs:
-            if f.endswith(".png"):
-                p = os.path.join(d, f)
-                out[os.path.relpath(p, root)] = hashlib.md5(open(p, "rb").read()).hexdigest()
-    return out
-a, b = files(sys.argv[1]), files(sys.argv[2])
-assert a and a == b, (len(a), len(b), sorted(set(a) ^ set(b))[:5])
-print(len(a), "tiles")
-EOF
+check_same_tiles "the posted job's tiles are byte-identical to swath run's" "$WORK/ref" "$WORK/out/hs"
 
 # The same job with `swath submit` (another output): same key, same fields.
 sed "s|$WORK/ref|$WORK/out/sub|" "$WORK/job.yaml" >"$WORK/sub.yaml"
