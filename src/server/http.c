@@ -386,7 +386,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     st->t0 = mono_now();
     if (resolve(srv, st, url, method)) return MHD_NO;
     swath_http_response rs = {0};
-    if (swath__http_guard(&srv->cfg, c, method, st->path_known ? st->allow : "", st->who,
+    if (swath__http_guard(&srv->cfg, c, method, url, st->path_known ? st->allow : "", st->who,
                           sizeof st->who, &rs))
       return answer(srv, c, st, method, url, &rs);
     return MHD_YES;

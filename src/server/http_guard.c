@@ -109,8 +109,15 @@ static const char *bearer(struct MHD_Connection *c, int *present) {
   return *h ? h : NULL;
 }
 
+/* Is url the prefix or under it ("/viewer", "/viewer/...")? */
+static int under_prefix(const char *prefix, const char *url) {
+  size_t n = prefix ? strlen(prefix) : 0;
+  return n && !strncmp(url, prefix, n) && (url[n] == '\0' || url[n] == '/');
+}
+
 int swath__http_guard(const swath_http_config *cfg, struct MHD_Connection *c, const char *method,
-                      const char *allow, char *who, size_t nwho, swath_http_response *rs) {
+                      const char *url, const char *allow, char *who, size_t nwho,
+                      swath_http_response *rs) {
   char addr[64];
   swath__http_client(c, addr, sizeof addr);
   int read = !strcmp(method, "GET") || !strcmp(method, "HEAD");
@@ -146,7 +153,8 @@ int swath__http_guard(const swath_http_config *cfg, struct MHD_Connection *c, co
       return 1;
     }
   }
-  if (cfg->auth && !valid && (present || !(read && cfg->public_read))) {
+  int public = read && (cfg->public_read || under_prefix(cfg->public_prefix, url));
+  if (cfg->auth && !valid && (present || !public)) {
     if (present) {
       swath__http_problem(rs, 401, "Unauthorized", "Unauthorized",
                           "the API key is not valid (Authorization: Bearer KEY)");

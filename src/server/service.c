@@ -273,6 +273,9 @@ int swath_service_start(const swath_service_config *cfg, swath_service **out) {
     }
     swath_http_config http = cfg->http;
     http.metrics = s->metrics;
+    /* The viewer's page and scripts hold no data: a browser loads them
+     * without a key, then sends the key it is given with every API call. */
+    if (s->viewer) http.public_prefix = "/viewer";
     rc = swath_http_start_apis(&http, s->apis, s->napis, &s->http);
   }
   if (rc) {

@@ -253,6 +253,15 @@ EOF
 sleep 6
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY_E" "$BASEB/jobs")
 check_eq "a key removed while the server runs is refused" 401 "$code"
+# the viewer's page holds no data: a browser loads it without a key (it
+# then sends the key it is given with each API call); a wrong key is
+# still refused, and nothing else opens without one
+sleep 2 # (the rate limit's bucket: 2/s, burst 3, the requests below spaced)
+check_eq "private reads: the viewer's page needs no key, /jobs does" "200 200 401 401" \
+  "$(for p in /viewer/ /viewer/app.js /jobs /viewerx; do
+       curl -s -o /dev/null -w '%{http_code} ' "$BASEB$p"; sleep 0.6; done | sed 's/ $//')"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer wrong' "$BASEB/viewer/")
+check_eq "private reads: the viewer's page with a wrong key is 401" 401 "$code"
 
 # ---- server C: TLS ----------------------------------------------------------------
 serve c --db "$DB" --outputs "$WORK/out" --api-keys "$WORK/keys.txt" --public-read \
