@@ -32,8 +32,14 @@
 # chips near a metatile's edge run in both neighbours: chips/s, not area/s,
 # is what the ceiling is compared with).
 #
+# WORKERS is the model instances of both (a) and (b): by default one per core
+# but one, the core left for what feeds the model (decoding, the fetch stage),
+# as a deployment that splits reading from prediction would; WORKERS=$(nproc)
+# measures a model instance on every core, where reading can only take its
+# CPU from the model (docs/PERFORMANCE.md has both).
+#
 # Environment: MODEL, CORE (4096, a multiple of 2048), REPEAT (4), BATCH (8),
-# WORKERS (nproc), ROUNDS (3), BENCH_SECONDS (20: each ceiling run), CONN (8),
+# WORKERS (nproc - 1, at least 1), ROUNDS (3), BENCH_SECONDS (20: each ceiling run), CONN (8),
 # SEED (7), WMS_FORMAT (image/jpeg), SKIP_WMS=1, SKIP_RSS=1, BENCH_WORK
 # (bench/work). The servers and the bench share the machine's cores with
 # swath; the load average is printed with every figure.
@@ -43,7 +49,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 PY=/usr/bin/python3
 MODEL=$(realpath "${MODEL:-$here/../models/solar/solar.onnx}")
-CORE=${CORE:-4096} REPEAT=${REPEAT:-4} BATCH=${BATCH:-8} WORKERS=${WORKERS:-$(nproc)}
+CORE=${CORE:-4096} REPEAT=${REPEAT:-4} BATCH=${BATCH:-8}
+WORKERS=${WORKERS:-$(($(nproc) > 1 ? $(nproc) - 1 : 1))}
 ROUNDS=${ROUNDS:-3} BENCH_SECONDS=${BENCH_SECONDS:-20} CONN=${CONN:-8} SEED=${SEED:-7}
 WMS_FORMAT=${WMS_FORMAT:-image/jpeg}
 export SERVERS_MAPSERV_FASTCGI=$((2 * $(nproc))) GDAL_PAM_ENABLED=NO
