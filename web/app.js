@@ -178,20 +178,26 @@ async function submitJob(ev) {
   }
 }
 
+// A job file, YAML (what `swath run` takes) or JSON, into the form as JSON.
 async function readJobFile() {
   const f = $('jobfile').files[0];
   if (!f) return;
   const text = await f.text();
+  let job;
   try {
-    const job = JSON.parse(text);
-    $('jobjson').value = JSON.stringify(job, null, 2);
-    if (job.process && [...$('process').options].some((o) => o.value === job.process))
-      $('process').value = job.process;
-    say(`${f.name} loaded`);
-  } catch {
-    say(`${f.name} is not JSON (YAML job files: convert them first, e.g. ` +
-        `python3 -c 'import json,sys,yaml; print(json.dumps(yaml.safe_load(sys.stdin)))' <job.yaml)`, true);
+    job = window.jsyaml.load(text); // (YAML 1.2: JSON is YAML too)
+  } catch (e) {
+    say(`${f.name}: not a YAML or JSON job file: ${e.message.split('\n')[0]}`, true);
+    return;
   }
+  if (!job || typeof job !== 'object' || Array.isArray(job)) {
+    say(`${f.name}: a job file is a mapping (process, params, inputs, grid, zoom, output)`, true);
+    return;
+  }
+  $('jobjson').value = JSON.stringify(job, null, 2);
+  if (job.process && [...$('process').options].some((o) => o.value === job.process))
+    $('process').value = job.process;
+  say(`${f.name} loaded`);
 }
 
 // ---- a job's outputs --------------------------------------------------------

@@ -39,6 +39,7 @@ static const struct {
     {"style.css", "style.css", "text/css; charset=utf-8"},
     {"maplibre-gl.js", MAPLIBRE_DIST "/maplibre-gl.js", "text/javascript; charset=utf-8"},
     {"maplibre-gl.css", MAPLIBRE_DIST "/maplibre-gl.css", "text/css; charset=utf-8"},
+    {"js-yaml.js", "node_modules/js-yaml/dist/js-yaml.min.js", "text/javascript; charset=utf-8"},
 };
 
 #define NFILES (sizeof FILES / sizeof FILES[0])

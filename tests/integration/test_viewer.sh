@@ -181,6 +181,9 @@ swt.check("a queued job's cancel button dismisses it (list and server)",
           (c.get("before") or "").startswith("accepted") and (c.get("after") or "").startswith("dismissed")
           and job(c["id"])["status"] == "dismissed", c)
 f = o.get("form", {})
+swt.check("a YAML job file loads into the form (its process selected)",
+          o.get("yaml_loaded") == "job.yaml loaded" and o.get("yaml_process") == "hillshade",
+          (o.get("yaml_loaded"), o.get("yaml_process")))
 swt.check("the job submitted through the form reaches successful in the job list",
           (f.get("status") or "").startswith("successful 100%"), (f, o.get("worker_log", "")[-500:]))
 d = job(f["id"]) if f.get("id") else {}

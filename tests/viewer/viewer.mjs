@@ -18,6 +18,7 @@ import { createRequire } from 'node:module';
 const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const require = createRequire(new URL('../../web/', import.meta.url));
 const { chromium } = require('playwright-core');
+const yaml = require('js-yaml');
 
 const obs = { console: [], http_errors: [], steps: [] };
 const save = () => writeFileSync(`${cfg.out}/observed.json`, JSON.stringify(obs, null, 1));
@@ -60,6 +61,22 @@ try {
     if (!m) throw new Error(`the form's submission: ${text}`);
     return m[1];
   };
+  // The same through a YAML job file, as `swath run` takes it (process
+  // included), loaded with the form's file input.
+  const submitFile = async (job) => {
+    await page.selectOption('#process', 'detect'); // (the file's process must win)
+    await page.setInputFiles('#jobfile', { name: 'job.yaml', mimeType: 'application/yaml',
+                                           buffer: Buffer.from(yaml.dump(job)) });
+    await page.waitForFunction(() => /job\.yaml/.test(document.querySelector('#status').textContent));
+    obs.yaml_loaded = await page.textContent('#status');
+    obs.yaml_process = await page.inputValue('#process');
+    await page.click('#jobform button[type=submit]');
+    await page.waitForFunction(() => /job \d+ submitted|submit:/.test(document.querySelector('#status').textContent));
+    const text = await page.textContent('#status');
+    const m = text.match(/job (\d+) submitted/);
+    if (!m) throw new Error(`the form's submission of a YAML file: ${text}`);
+    return m[1];
+  };
   const statusOf = (id) => page.evaluate((id) => {
     const li = document.querySelector(`#joblist li[data-job="${id}"] .status`);
     return li ? li.textContent : null;
@@ -83,7 +100,7 @@ try {
   step('cancel');
 
   // The job submitted through the form, then the worker for every job.
-  obs.form = { id: await submit(cfg.form_job) };
+  obs.form = { id: await submitFile(cfg.form_job) };
   worker = spawn(cfg.worker[0], cfg.worker.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   let wlog = '';
   worker.stderr.on('data', (d) => { wlog = (wlog + d).slice(-4000); });
