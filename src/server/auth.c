@@ -143,7 +143,10 @@ static int read_file(const char *path, key **out, int *n) {
                            lineno);
       break;
     }
-    snprintf(k.name, sizeof k.name, "%s", s);
+    /* (swath_auth_check_name bounded its length) */
+    size_t nlen = strnlen(s, sizeof k.name - 1);
+    memcpy(k.name, s, nlen);
+    k.name[nlen] = '\0';
     for (int i = 0; i < nk; i++)
       if (!strcmp(keys[i].name, k.name))
         rc =
