@@ -173,6 +173,10 @@ int swath_cmd_serve(int argc, char **argv) {
     return swath_cli_fail(swath_error_set(
         SWATH_EINVAL, "serve: --jobs FILE (one machine) and --db CONNINFO (the PostgreSQL queue) "
                       "exclude each other: give one"));
+  if (cfg.proc.jobs && cfg.proc.features_db)
+    return swath_cli_fail(swath_error_set(
+        SWATH_EINVAL, "serve: --features-db is for the PostgreSQL queue (--db): with --jobs, "
+                      "jobs keep their features in their output's GeoPackage"));
   if (cfg.proc.workers && !cfg.proc.jobs)
     return swath_cli_fail(swath_error_set(
         SWATH_EINVAL, "serve: --workers needs --jobs FILE (with --db, run swath worker)"));

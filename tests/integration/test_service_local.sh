@@ -233,6 +233,7 @@ bad() {
 }
 bad "--jobs and --db: refused" "exclude each other" --jobs "$WORK/j2.db" --db postgresql://x/y --outputs "$WORK/out"
 bad "--jobs without --outputs" "needs --outputs" --jobs "$WORK/j2.db"
+bad "--features-db with --jobs" "is for the PostgreSQL queue" --jobs "$WORK/j2.db" --outputs "$WORK/out" --features-db dbname=x
 bad "--workers without --jobs" "needs --jobs" --db postgresql://x/y --outputs "$WORK/out" --workers 2
 bad "--workers 0" "--workers" --jobs "$WORK/j2.db" --outputs "$WORK/out" --workers 0
 bad "a jobs file in a missing folder" "cannot write" --jobs "$WORK/nope/jobs.db" --outputs "$WORK/out"
