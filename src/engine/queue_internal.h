@@ -22,6 +22,11 @@ struct swath_queue {
 
 /* fn(pg, ud) under the queue's lock, retried whole on a dropped connection. */
 int swath__queue_call(swath_queue *q, int (*fn)(swath_pg *pg, void *ud), void *ud);
+/* swath_queue_claim with its token given, as the call's `runs`-th run
+ * (0: the first): tests run a claim "again" as a dropped connection
+ * would, after its first run committed. */
+int swath__queue_claim_run(swath_queue *q, const char *owner, int64_t job, int n, int lease_s,
+                           long long token, int runs, swath_claim *out, int *got);
 /* Reconnections so far (tests prove a restart was met and survived). */
 int swath__queue_reconnects(swath_queue *q);
 

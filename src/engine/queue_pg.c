@@ -12,12 +12,21 @@
  * transaction. If the check finds the caller's own completion (or failure)
  * already applied, it was a COMMIT whose answer was lost to a dropped
  * connection: the call reports success again and changes nothing, so a
- * task's `completions` is 1 however often the call ran. Lock order is
- * task, then its parent task, then the job row, everywhere. */
+ * task's `completions` is 1 however often the call ran. A claim is made
+ * safe to run again the same way: each claim call draws a token and
+ * stamps it into the rows it takes (as their not_before, which a RUNNING
+ * task does not use otherwise: the claim condition reads it only for
+ * READY tasks, and a token is a moment of January 1970, long past); run
+ * again after a dropped connection, the call first looks for rows of its
+ * owner holding its token, and if the first run's COMMIT went through
+ * answers with those instead of claiming more (which would leave the
+ * first run's tasks claimed by nobody until their leases expired). Lock
+ * order is task, then its parent task, then the job row, everywhere. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/error.h"
 #include "engine/queue_internal.h"
@@ -32,7 +41,42 @@ typedef struct claim_ctx {
   int n, lease_s;
   swath_claim *out;
   int got;
+  long long token; /* this call's (microseconds after the epoch, below 2^40) */
+  int runs;        /* times claim_once ran */
 } claim_ctx;
+
+/* The claims of the result's rows (job, kind, z, x, y, attempt, tiles). */
+static void claims_of(PGresult *res, claim_ctx *c) {
+  int k = PQntuples(res);
+  for (int i = 0; i < k && i < c->n; i++)
+    c->out[i] = (swath_claim){swath__pg_get_i64(res, i, 0),
+                              (int)swath__pg_get_i64(res, i, 1),
+                              {(int)swath__pg_get_i64(res, i, 2), swath__pg_get_i64(res, i, 3),
+                               swath__pg_get_i64(res, i, 4)},
+                              (int)swath__pg_get_i64(res, i, 5),
+                              swath__pg_get_i64(res, i, 6)};
+  c->got = k < c->n ? k : c->n;
+}
+
+/* Run again: the rows an earlier run of this call committed, if any
+ * (*found: how many). */
+static int claimed_before(swath_pg *pg, claim_ctx *c, int *found) {
+  char token[24];
+  swath__pg_i64(token, c->token);
+  const char *p[] = {c->owner, token};
+  PGresult *res;
+  int r = swath__pg_exec(pg, "claim tasks (again)",
+                         "SELECT job, kind, z, x, y, attempt, tiles FROM swath_tasks"
+                         " WHERE state = 2 AND owner = $1"
+                         " AND not_before = to_timestamp(0) + $2::bigint * interval '1 microsecond'"
+                         " ORDER BY job, kind DESC, z DESC",
+                         2, p, &res);
+  if (r) return r;
+  claims_of(res, c);
+  *found = c->got;
+  PQclear(res);
+  return 0;
+}
 
 /* Expired leases of tasks out of tries become FAILED (a worker that dies
  * on a task every time). 1 in *any if some did. */
@@ -61,14 +105,17 @@ static int fail_exhausted(swath_pg *pg, const char *job, int *any) {
 
 static int claim_once(swath_pg *pg, void *ud) {
   claim_ctx *c = ud;
-  char job[24], n[24], lease[24];
+  char job[24], n[24], lease[24], token[24];
   swath__pg_i64(job, c->job);
   swath__pg_i64(n, c->n);
   swath__pg_i64(lease, c->lease_s);
+  swath__pg_i64(token, c->token);
   c->got = 0;
-  int failed = 0, r = fail_exhausted(pg, job, &failed);
-  if (r) return r;
-  const char *p[] = {job, n, c->owner, lease};
+  int found = 0, r = c->runs++ ? claimed_before(pg, c, &found) : 0;
+  if (r || found) return r;
+  int failed = 0;
+  if ((r = fail_exhausted(pg, job, &failed))) return r;
+  const char *p[] = {job, n, c->owner, lease, token};
   PGresult *res;
   r = swath__pg_exec(
       pg, "claim tasks",
@@ -79,7 +126,8 @@ static int claim_once(swath_pg *pg, void *ud) {
       "   OR (t.state = 2 AND t.lease_until < now() AND t.tries < j.max_attempts))"
       "  ORDER BY t.job, t.kind DESC, t.z DESC, t.id LIMIT $2 FOR UPDATE OF t SKIP LOCKED),"
       " u AS (UPDATE swath_tasks t SET state = 2, owner = $3, attempt = t.attempt + 1,"
-      "  tries = t.tries + 1, lease_until = now() + make_interval(secs => $4::int)"
+      "  tries = t.tries + 1, lease_until = now() + make_interval(secs => $4::int),"
+      "  not_before = to_timestamp(0) + $5::bigint * interval '1 microsecond'"
       "  FROM c WHERE t.id = c.id"
       "  RETURNING t.job, t.kind, t.z, t.x, t.y, t.attempt, t.tiles, c.expired),"
       " j AS (UPDATE swath_jobs j SET state = CASE WHEN j.state = 1 THEN 2 ELSE j.state END,"
@@ -88,32 +136,38 @@ static int claim_once(swath_pg *pg, void *ud) {
       "  FROM (SELECT job, count(*) FILTER (WHERE expired) AS n FROM u GROUP BY job) e"
       "  WHERE j.id = e.job AND (j.state = 1 OR e.n > 0 OR j.lease_s <> $4::int))"
       " SELECT job, kind, z, x, y, attempt, tiles FROM u ORDER BY job, kind DESC, z DESC",
-      4, p, &res);
+      5, p, &res);
   if (r) return r;
-  int k = PQntuples(res);
-  for (int i = 0; i < k && i < c->n; i++)
-    c->out[i] = (swath_claim){swath__pg_get_i64(res, i, 0),
-                              (int)swath__pg_get_i64(res, i, 1),
-                              {(int)swath__pg_get_i64(res, i, 2), swath__pg_get_i64(res, i, 3),
-                               swath__pg_get_i64(res, i, 4)},
-                              (int)swath__pg_get_i64(res, i, 5),
-                              swath__pg_get_i64(res, i, 6)};
-  c->got = k < c->n ? k : c->n;
+  claims_of(res, c);
   PQclear(res);
   /* Nothing to hand out: maybe nothing can run any more. */
   if (failed || c->got == 0) r = swath__queue_settle(pg, c->job);
   return r;
 }
 
-int swath_queue_claim(swath_queue *q, const char *owner, int64_t job, int n, int lease_s,
-                      swath_claim *out, int *got) {
+int swath__queue_claim_run(swath_queue *q, const char *owner, int64_t job, int n, int lease_s,
+                           long long token, int runs, swath_claim *out, int *got) {
   *got = 0;
   if (!owner || !*owner || n < 1 || lease_s < 1)
     return swath_error_set(SWATH_EINVAL, "queue: claim: needs an owner, n >= 1 and lease >= 1 s");
-  claim_ctx c = {owner, (long long)job, n, lease_s, out, 0};
+  claim_ctx c = {owner, (long long)job, n, lease_s, out, 0, token, runs};
   int r = swath__queue_call(q, claim_once, &c);
   *got = r ? 0 : c.got;
   return r;
+}
+
+int swath_queue_claim(swath_queue *q, const char *owner, int64_t job, int n, int lease_s,
+                      swath_claim *out, int *got) {
+  /* A token per call: the clock's microseconds and a counter, folded
+   * below 2^40 (a moment of January 1970); unique among one owner's
+   * calls, which is all it must be. */
+  static _Atomic unsigned long long seq;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  unsigned long long t =
+      (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000;
+  long long token = (long long)((t * 64 + seq++ % 64) & ((1ULL << 40) - 1));
+  return swath__queue_claim_run(q, owner, job, n, lease_s, token, 0, out, got);
 }
 
 /* ---- claims as arrays (renew, release) ---- */

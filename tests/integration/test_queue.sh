@@ -16,7 +16,7 @@ export SWATH_QUEUE_PG="host=127.0.0.1 port=$PG_PORT user=swath"
 export SWATH_QUEUE_RESTART=$PGB_RESTART
 
 for t in schema submit claims_concurrent overview_order lease_expiry fail_backoff \
-  nothing_can_run cancel release commit_error store_view store_registry status job_done \
+  nothing_can_run cancel release claim_again commit_error store_view store_registry status job_done \
   pgbouncer_restart; do
   out=$("$DRIVER" "test_$t" 2>&1)
   rc=$?

@@ -8,6 +8,7 @@ void test_fail_backoff(void **state);
 void test_nothing_can_run(void **state);
 void test_cancel(void **state);
 void test_release(void **state);
+void test_claim_again(void **state);
 void test_commit_error(void **state);
 void test_store_view(void **state);
 void test_store_registry(void **state);

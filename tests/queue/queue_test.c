@@ -442,6 +442,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_nothing_can_run),
       cmocka_unit_test(test_cancel),
       cmocka_unit_test(test_release),
+      cmocka_unit_test(test_claim_again),
       cmocka_unit_test(test_commit_error),
       cmocka_unit_test(test_store_view),
       cmocka_unit_test(test_store_registry),

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "core/error.h"
+#include "engine/queue_internal.h"
 #include "qt.h"
 #include "qt_tests.h"
 
@@ -287,6 +288,43 @@ void test_release(void **state) {
       assert_int_equal(task_i64(t, &b[i], "state"), SWATH_QTASK_READY);
     }
   assert_int_equal(again, 2);
+  qt_free(t);
+}
+
+/* A claim run again (a dropped connection after its COMMIT) answers with
+ * the tasks its first run took, not more: none is left claimed by nobody. */
+void test_claim_again(void **state) {
+  (void)state;
+  qt *t = qt_new("q_claim_again");
+  int64_t id = row_job(t, 5, 2);
+  swath_claim a[2], b[2], c[2];
+  int got = 0;
+  assert_int_equal(swath__queue_claim_run(t->q, "A", id, 2, 60, 4242, 0, a, &got), 0);
+  assert_int_equal(got, 2);
+  assert_int_equal(swath__queue_claim_run(t->q, "A", id, 2, 60, 4242, 1, b, &got), 0);
+  assert_int_equal(got, 2);
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(b[i].mt.x, a[i].mt.x);
+    assert_int_equal(b[i].mt.y, a[i].mt.y);
+    assert_int_equal(b[i].attempt, 1);
+  }
+  assert_int_equal(
+      qt_i64(t, "SELECT count(*) FROM swath_tasks WHERE job = %lld AND state = 2", (long long)id),
+      2);
+  /* Another call (another token): new tasks; another owner's run with the
+   * same token finds none of A's (and the job's four cells are all
+   * claimed now). */
+  assert_int_equal(swath__queue_claim_run(t->q, "A", id, 2, 60, 4243, 1, c, &got), 0);
+  assert_int_equal(got, 2);
+  assert_true(c[0].mt.x != a[0].mt.x || c[0].mt.y != a[0].mt.y);
+  assert_int_equal(swath__queue_claim_run(t->q, "B", id, 1, 60, 4242, 1, c, &got), 0);
+  assert_int_equal(got, 0);
+  assert_int_equal(
+      qt_i64(t, "SELECT count(*) FROM swath_tasks WHERE job = %lld AND state = 2", (long long)id),
+      4);
+  /* Tokens leave released tasks claimable at once. */
+  assert_int_equal(swath_queue_release(t->q, "A", a, 2), 0);
+  assert_int_equal(qt_claim(t, "C", id, 2, 60, c), 2);
   qt_free(t);
 }
 
