@@ -67,6 +67,7 @@ struct conn {
   double t0; /* headers in (monotonic s) */
   const swath_http_route *route;
   void *app;
+  int public_read; /* the route's API is read without a key */
   int path_known;
   char allow[128];
   char who[96]; /* "key NAME" or the client's address: for the log */
@@ -331,6 +332,7 @@ static int resolve(swath_http_server *srv, struct conn *st, const char *url, con
       if (!strcmp(r->method, method) || (head && !strcmp(r->method, "GET"))) {
         st->route = r;
         st->app = srv->apis[a].app;
+        st->public_read = srv->apis[a].public_read;
         memcpy(st->params, tmp.params, sizeof st->params);
         break;
       }
@@ -386,8 +388,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     st->t0 = mono_now();
     if (resolve(srv, st, url, method)) return MHD_NO;
     swath_http_response rs = {0};
-    if (swath__http_guard(&srv->cfg, c, method, url, st->path_known ? st->allow : "", st->who,
-                          sizeof st->who, &rs))
+    if (swath__http_guard(&srv->cfg, c, method, st->public_read, st->path_known ? st->allow : "",
+                          st->who, sizeof st->who, &rs))
       return answer(srv, c, st, method, url, &rs);
     return MHD_YES;
   }
@@ -471,7 +473,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
 
 int swath_http_start(const swath_http_config *cfg, const swath_http_route *routes, void *app,
                      swath_http_server **out) {
-  swath_http_api api = {routes, app};
+  swath_http_api api = {.routes = routes, .app = app};
   return swath_http_start_apis(cfg, &api, 1, out);
 }
 

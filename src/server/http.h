@@ -51,7 +51,6 @@ typedef struct swath_http_config {
   /* ---- security and metrics (all optional; see http_guard.c) ---- */
   struct swath_auth *auth;      /* API keys asked (NULL: none) */
   int public_read;              /* with auth: GET, HEAD need no key */
-  const char *public_prefix;    /* with auth: GET, HEAD of paths under it need no key (NULL) */
   struct swath_ratelimit *rate; /* per key name, else client address (NULL: none) */
   const char *const *cors;      /* origins answered with CORS headers ("*": any) */
   int ncors;                    /* 0: no CORS headers */
@@ -66,6 +65,7 @@ typedef struct swath_http_config {
 typedef struct swath_http_api {
   const swath_http_route *routes;
   void *app;
+  int public_read; /* with API keys: its GET and HEAD routes need none (files without data) */
 } swath_http_api;
 
 /* Start serving in background threads. Routes and app must outlive the

@@ -109,14 +109,8 @@ static const char *bearer(struct MHD_Connection *c, int *present) {
   return *h ? h : NULL;
 }
 
-/* Is url the prefix or under it ("/viewer", "/viewer/...")? */
-static int under_prefix(const char *prefix, const char *url) {
-  size_t n = prefix ? strlen(prefix) : 0;
-  return n && !strncmp(url, prefix, n) && (url[n] == '\0' || url[n] == '/');
-}
-
 int swath__http_guard(const swath_http_config *cfg, struct MHD_Connection *c, const char *method,
-                      const char *url, const char *allow, char *who, size_t nwho,
+                      int public_route, const char *allow, char *who, size_t nwho,
                       swath_http_response *rs) {
   char addr[64];
   swath__http_client(c, addr, sizeof addr);
@@ -153,7 +147,7 @@ int swath__http_guard(const swath_http_config *cfg, struct MHD_Connection *c, co
       return 1;
     }
   }
-  int public = read && (cfg->public_read || under_prefix(cfg->public_prefix, url));
+  int public = read && (cfg->public_read || public_route);
   if (cfg->auth && !valid && (present || !public)) {
     if (present) {
       swath__http_problem(rs, 401, "Unauthorized", "Unauthorized",

@@ -27,11 +27,11 @@ const char *swath__http_cors(const swath_http_config *cfg, struct MHD_Connection
 /* The checks made once a request's headers are in, before its body is
  * read: preflight (204), rate limit (429), API key (401), a declared body
  * far over max_body (413; one a little over is read, dropped, then 413). `allow` lists the methods
- * of the path ("" if unknown); reads of `url`s under cfg->public_prefix need no key. Returns 1 with
- * the answer in rs, or 0 to go on; `who` gets the key's name ("key NAME") or the client's address,
- * for the log and the limit. */
+ * of the path ("" if unknown); reads of a route whose API is public_read (public_route) need no
+ * key. Returns 1 with the answer in rs, or 0 to go on; `who` gets the key's name ("key NAME") or
+ * the client's address, for the log and the limit. */
 int swath__http_guard(const swath_http_config *cfg, struct MHD_Connection *c, const char *method,
-                      const char *url, const char *allow, char *who, size_t nwho,
+                      int public_route, const char *allow, char *who, size_t nwho,
                       swath_http_response *rs);
 
 /* Read a PEM certificate and key and check they are a pair (GnuTLS):

@@ -387,7 +387,9 @@ static const swath_http_route ROUTES[] = {
     {NULL, NULL, NULL},
 };
 
-swath_http_api swath_processes_api(swath_processes *p) { return (swath_http_api){ROUTES, p}; }
+swath_http_api swath_processes_api(swath_processes *p) {
+  return (swath_http_api){.routes = ROUTES, .app = p};
+}
 
 /* ---- set-up ------------------------------------------------------------------ */
 

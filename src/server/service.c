@@ -253,14 +253,14 @@ int swath_service_start(const swath_service_config *cfg, swath_service **out) {
     rc = swath_error_set(SWATH_EINVAL, "serve: nothing to serve (--catalog DB and/or --db with "
                                        "--outputs DIR)");
   if (!rc) {
-    if (s->proc) s->apis[s->napis++] = (swath_http_api){FRONT, s};
+    if (s->proc) s->apis[s->napis++] = (swath_http_api){.routes = FRONT, .app = s};
     if (s->stac) s->apis[s->napis++] = swath_stac_api(s->stac);
     if (s->proc) s->apis[s->napis++] = swath_processes_api(s->proc);
     if (!(rc = swath_viewer_open(cfg->web, &s->viewer)))
       s->apis[s->napis++] = swath_viewer_api(s->viewer);
   }
   if (!rc) {
-    s->apis[s->napis++] = (swath_http_api){swath_metrics_routes, NULL};
+    s->apis[s->napis++] = (swath_http_api){.routes = swath_metrics_routes};
     rc = swath_metrics_new(s->apis, s->napis, &s->metrics);
   }
   if (!rc) {
@@ -273,9 +273,6 @@ int swath_service_start(const swath_service_config *cfg, swath_service **out) {
     }
     swath_http_config http = cfg->http;
     http.metrics = s->metrics;
-    /* The viewer's page and scripts hold no data: a browser loads them
-     * without a key, then sends the key it is given with every API call. */
-    if (s->viewer) http.public_prefix = "/viewer";
     rc = swath_http_start_apis(&http, s->apis, s->napis, &s->http);
   }
   if (rc) {

@@ -431,7 +431,9 @@ int swath_stac_open(const swath_stac_config *cfg, swath_stac_server **out) {
   return 0;
 }
 
-swath_http_api swath_stac_api(swath_stac_server *s) { return (swath_http_api){ROUTES, s}; }
+swath_http_api swath_stac_api(swath_stac_server *s) {
+  return (swath_http_api){.routes = ROUTES, .app = s};
+}
 
 int swath_stac_start(const swath_stac_config *cfg, swath_stac_server **out) {
   int rc = swath_stac_open(cfg, out);

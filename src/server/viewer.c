@@ -155,7 +155,12 @@ int swath_viewer_open(const char *web, swath_viewer **out) {
   return 0;
 }
 
-swath_http_api swath_viewer_api(swath_viewer *v) { return (swath_http_api){ROUTES, v}; }
+/* Public: the page and its scripts hold no data; a browser loads them
+ * without a key, and the page sends the key it is given with every API
+ * call. */
+swath_http_api swath_viewer_api(swath_viewer *v) {
+  return (swath_http_api){.routes = ROUTES, .app = v, .public_read = 1};
+}
 
 void swath_viewer_close(swath_viewer *v) {
   if (!v) return;
