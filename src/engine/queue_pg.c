@@ -58,9 +58,9 @@ static void claims_of(PGresult *res, claim_ctx *c) {
   c->got = k < c->n ? k : c->n;
 }
 
-/* Run again: the rows an earlier run of this call committed, if any
- * (*found: how many). */
-static int claimed_before(swath_pg *pg, claim_ctx *c, int *found) {
+/* Run again: the rows an earlier run of this call committed, if any, as
+ * its claims (c->got of them). */
+static int claimed_before(swath_pg *pg, claim_ctx *c) {
   char token[24];
   swath__pg_i64(token, c->token);
   const char *p[] = {c->owner, token};
@@ -73,7 +73,6 @@ static int claimed_before(swath_pg *pg, claim_ctx *c, int *found) {
                          2, p, &res);
   if (r) return r;
   claims_of(res, c);
-  *found = c->got;
   PQclear(res);
   return 0;
 }
@@ -111,8 +110,8 @@ static int claim_once(swath_pg *pg, void *ud) {
   swath__pg_i64(lease, c->lease_s);
   swath__pg_i64(token, c->token);
   c->got = 0;
-  int found = 0, r = c->runs++ ? claimed_before(pg, c, &found) : 0;
-  if (r || found) return r;
+  int r = c->runs++ ? claimed_before(pg, c) : 0;
+  if (r || c->got) return r;
   int failed = 0;
   if ((r = fail_exhausted(pg, job, &failed))) return r;
   const char *p[] = {job, n, c->owner, lease, token};
